@@ -1,0 +1,167 @@
+/// What a header is checked against: facts about the chain it extends.
+public struct HeaderContext: Sendable {
+    /// Height the new block would have.
+    public let height: Int
+    /// The bits the difficulty rule requires at that height.
+    public let expectedBits: UInt32
+    /// Median time of the last 11 blocks before it.
+    public let medianTimePast: UInt32
+
+    public init(height: Int, expectedBits: UInt32, medianTimePast: UInt32) {
+        self.height = height
+        self.expectedBits = expectedBits
+        self.medianTimePast = medianTimePast
+    }
+}
+
+public struct SpentCoin: Hashable, Sendable {
+    public let outpoint: OutPoint
+    public let coin: Coin
+}
+
+public struct CreatedCoin: Hashable, Sendable {
+    public let outpoint: OutPoint
+    public let coin: Coin
+}
+
+/// The effect of connecting a block on the UTXO set. `spent` doubles as the
+/// undo data: restoring it and removing `created` disconnects the block.
+public struct BlockConnection: Hashable, Sendable {
+    public let spent: [SpentCoin]
+    public let created: [CreatedCoin]
+    public let fees: Amount
+    public let subsidy: Amount
+}
+
+public enum BlockRules {
+    /// Proof of work: valid bits within the network's limit, and hash ≤ target.
+    public static func checkProofOfWork(_ header: BlockHeader, params: ChainParams) throws(ValidationError) {
+        guard let target = CompactTarget.target(bits: header.bits, limit: params.powLimit) else {
+            throw ValidationError(.badDiffBits, "bits \(hex8(header.bits)) are negative, overflow, zero or below the minimum difficulty")
+        }
+        guard header.hash <= CompactTarget.hashValue(target) else {
+            throw ValidationError(.highHash, "hash \(header.hash.hex) is above the target")
+        }
+    }
+
+    /// Header checks against its parent chain; `now` is the validating node's clock (Unix seconds).
+    public static func checkHeader(_ header: BlockHeader, context: HeaderContext, now: Int64, params: ChainParams) throws(ValidationError) {
+        guard header.version >= 1 else { throw ValidationError(.badVersion, "version \(header.version) < 1") }
+        guard header.bits == context.expectedBits else {
+            throw ValidationError(.badDiffBits, "bits \(hex8(header.bits)), the difficulty rule requires \(hex8(context.expectedBits))")
+        }
+        try checkProofOfWork(header, params: params)
+        guard header.time > context.medianTimePast else {
+            throw ValidationError(.timeTooOld, "time \(header.time) is not after the median time past \(context.medianTimePast)")
+        }
+        guard Int64(header.time) <= now + ChainParams.maxFutureBlockTime else {
+            throw ValidationError(.timeTooNew, "time \(header.time) is more than 2 hours ahead of \(now)")
+        }
+    }
+
+    /// Checks that need only the block itself.
+    public static func checkBlock(_ block: Block, params: ChainParams) throws(ValidationError) {
+        let size = block.encodedSize
+        guard size <= Limits.maxBlockSize else {
+            throw ValidationError(.badBlockLength, "\(size) bytes, limit \(Limits.maxBlockSize)")
+        }
+        guard let first = block.transactions.first, first.isCoinbase else {
+            throw ValidationError(.coinbaseMissing, "the first transaction is not a coinbase")
+        }
+        try checkProofOfWork(block.header, params: params)
+        let txids = block.txids
+        let (root, mutated) = Merkle.root(txids)
+        guard root == block.header.merkleRoot else {
+            throw ValidationError(.badMerkleRoot, "merkle root \(root.hex) does not match the header's \(block.header.merkleRoot.hex)")
+        }
+        guard !mutated else {
+            throw ValidationError(.duplicateTransaction, "the merkle tree pairs identical hashes (CVE-2012-2459)")
+        }
+        for (i, tx) in block.transactions.enumerated() {
+            if i > 0 && tx.isCoinbase { throw ValidationError(.coinbaseMultiple, "transaction \(i) is a second coinbase") }
+            try TransactionRules.checkSanity(tx)
+        }
+        guard Set(txids).count == txids.count else {
+            throw ValidationError(.duplicateTransaction, "a transaction appears twice")
+        }
+        var spends = Set<OutPoint>()
+        for tx in block.transactions.dropFirst() {
+            for input in tx.inputs where !spends.insert(input.previousOutput).inserted {
+                throw ValidationError(.blockInputsDuplicate, "\(input.previousOutput) is spent twice in the block")
+            }
+        }
+    }
+
+    /// The height a coinbase commits to (its first 4 payload bytes, little-endian).
+    public static func coinbaseHeight(_ coinbase: Transaction) -> Int? {
+        guard coinbase.isCoinbase, coinbase.inputs[0].payload.count >= 4 else { return nil }
+        let p = coinbase.inputs[0].payload
+        return Int(UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24)
+    }
+
+    /// Connects a block at `height` to the UTXO set `view`: every input exists,
+    /// is unspent and mature; no transaction creates money; the coinbase
+    /// commits to the height and claims at most subsidy + fees; every signature
+    /// verifies (in parallel). Does not modify `view`; returns the changes.
+    /// Expects `checkBlock` to have passed.
+    public static func connect(_ block: Block, height: Int, view: some CoinView, params: ChainParams) async throws(ValidationError) -> BlockConnection {
+        let coinbase = block.transactions[0]
+        guard coinbaseHeight(coinbase) == height else {
+            throw ValidationError(.coinbaseHeight, "coinbase commits to height \(coinbaseHeight(coinbase).map(String.init) ?? "none"), block is at \(height)")
+        }
+        var createdInBlock = [OutPoint: Coin]()
+        var createdOrder = [OutPoint]()
+        var spent = [SpentCoin]()
+        var spentInBlock = Set<OutPoint>()
+        var checks = [SignatureCheck]()
+        var fees: Amount = 0
+
+        func addOutputs(_ tx: Transaction, txid: Hash256, isCoinbase: Bool) {
+            for (i, output) in tx.outputs.enumerated() {
+                let op = OutPoint(txid: txid, index: UInt32(i))
+                createdInBlock[op] = Coin(output: output, height: height, isCoinbase: isCoinbase)
+                createdOrder.append(op)
+            }
+        }
+        addOutputs(coinbase, txid: coinbase.txid, isCoinbase: true)
+
+        for (index, tx) in block.transactions.enumerated().dropFirst() {
+            var coins = [Coin]()
+            coins.reserveCapacity(tx.inputs.count)
+            for (i, input) in tx.inputs.enumerated() {
+                let op = input.previousOutput
+                if let coin = createdInBlock.removeValue(forKey: op) {
+                    coins.append(coin)
+                } else if !spentInBlock.contains(op), let coin = view.coin(op) {
+                    coins.append(coin)
+                    spentInBlock.insert(op)
+                    spent.append(SpentCoin(outpoint: op, coin: coin))
+                } else {
+                    throw ValidationError(.inputsMissingOrSpent, "transaction \(index) input \(i) spends \(op), which is missing or spent")
+                }
+            }
+            let fee = try TransactionRules.checkInputs(tx, coins: coins, spendHeight: height, params: params)
+            fees += fee
+            guard fees <= ChainParams.maxMoney else { throw ValidationError(.feeOutOfRange, "fees add up to more than the money supply") }
+            checks += TransactionRules.signatureChecks(tx, coins: coins, params: params, txIndex: index)
+            addOutputs(tx, txid: tx.txid, isCoinbase: false)
+        }
+
+        let subsidy = params.subsidy(height: height)
+        let claimed = coinbase.outputs.reduce(Amount(0)) { $0 + $1.value }
+        guard claimed <= subsidy + fees else {
+            throw ValidationError(.coinbaseAmount, "coinbase pays \(Units.format(claimed)), limit is subsidy \(Units.format(subsidy)) + fees \(Units.format(fees))")
+        }
+        if let bad = await SignatureBatch.firstFailure(checks) {
+            throw ValidationError(.badSignature, "transaction \(bad.txIndex) input \(bad.inputIndex) signature does not verify")
+        }
+        let created = createdOrder.compactMap { op in createdInBlock[op].map { CreatedCoin(outpoint: op, coin: $0) } }
+        return BlockConnection(spent: spent, created: created, fees: fees, subsidy: subsidy)
+    }
+}
+
+/// Eight hex digits, as compact bits are usually shown.
+public func hex8(_ v: UInt32) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - s.count)) + s
+}
