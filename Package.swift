@@ -12,11 +12,24 @@ let package = Package(
         .library(name: "ChainCore", targets: ["ChainCore"]),
         .library(name: "Bus", targets: ["Bus"]),
         .executable(name: "cairn-bench", targets: ["CairnBench"]),
+        .executable(name: "cairn", targets: ["CairnCLI"]),
+        .executable(name: "cairn-chainstore", targets: ["ChainStore"]),
+        .executable(name: "cairn-mempool", targets: ["Mempool"]),
+        .executable(name: "cairn-miner", targets: ["Miner"]),
+        .executable(name: "cairn-edge", targets: ["APIEdge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev.
@@ -47,6 +60,56 @@ let package = Package(
             dependencies: [
                 "CZMQ",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // What every service shares: endpoints, topics, the JSON request envelope, message types,
+        // service startup (arguments, logging, graceful shutdown).
+        .target(
+            name: "NodeKit",
+            dependencies: [
+                "ChainCore", "Bus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The five services, one executable each.
+        .executableTarget(
+            name: "ChainStore",
+            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Mempool",
+            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "Miner",
+            dependencies: ["NodeKit", "ChainCore", "Bus"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "APIEdge",
+            dependencies: [
+                "NodeKit", "ChainCore", "Bus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        // `cairn`: up (supervisor), miner, status, wallet.
+        .executableTarget(
+            name: "CairnCLI",
+            dependencies: [
+                "NodeKit", "ChainCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

@@ -17,11 +17,13 @@ public struct HeaderContext: Sendable {
 public struct SpentCoin: Hashable, Sendable {
     public let outpoint: OutPoint
     public let coin: Coin
+    public init(outpoint: OutPoint, coin: Coin) { self.outpoint = outpoint; self.coin = coin }
 }
 
 public struct CreatedCoin: Hashable, Sendable {
     public let outpoint: OutPoint
     public let coin: Coin
+    public init(outpoint: OutPoint, coin: Coin) { self.outpoint = outpoint; self.coin = coin }
 }
 
 /// The effect of connecting a block on the UTXO set. `spent` doubles as the

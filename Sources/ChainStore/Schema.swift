@@ -1,0 +1,71 @@
+import GRDB
+
+/// chain.sqlite, owned by this process alone (WAL; one writer, many readers).
+///
+/// | table  | one row per | notes |
+/// |--------|-------------|-------|
+/// | header | block header known (best chain, side branches, invalid) | `work` = cumulative chain work, 32 bytes big-endian; `status` 0 stored, 1 connected at least once, 2 invalid |
+/// | block  | full block  | canonical encoding |
+/// | active | height on the best chain | hash at that height |
+/// | utxo   | unspent output of the best chain | indexed by public key |
+/// | undo   | connected block | the coins it spent, to disconnect it |
+/// | tx     | transaction on the best chain | block, height, position, fee |
+/// | addr   | (public key, transaction) on the best chain | amounts received and spent |
+/// | trace  | step of a tx/block path seen here | connected, disconnected, mined by |
+/// | meta   | key | tip, supply |
+enum Schema {
+    static func migrator() -> DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE header (
+                    hash BLOB PRIMARY KEY NOT NULL,
+                    prev BLOB NOT NULL,
+                    height INTEGER NOT NULL,
+                    work BLOB NOT NULL,
+                    raw BLOB NOT NULL,
+                    status INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    tx_count INTEGER NOT NULL,
+                    received_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE block (hash BLOB PRIMARY KEY NOT NULL, raw BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE active (height INTEGER PRIMARY KEY NOT NULL, hash BLOB NOT NULL UNIQUE);
+                CREATE TABLE utxo (
+                    txid BLOB NOT NULL, idx INTEGER NOT NULL,
+                    value INTEGER NOT NULL, pubkey BLOB NOT NULL,
+                    height INTEGER NOT NULL, coinbase INTEGER NOT NULL,
+                    PRIMARY KEY (txid, idx)
+                ) WITHOUT ROWID;
+                CREATE INDEX utxo_pubkey ON utxo(pubkey);
+                CREATE TABLE undo (hash BLOB PRIMARY KEY NOT NULL, raw BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE tx (
+                    txid BLOB PRIMARY KEY NOT NULL, block BLOB NOT NULL,
+                    height INTEGER NOT NULL, position INTEGER NOT NULL, fee INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX tx_height ON tx(height);
+                CREATE TABLE addr (
+                    pubkey BLOB NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL,
+                    txid BLOB NOT NULL,
+                    funded_n INTEGER NOT NULL, funded INTEGER NOT NULL,
+                    spent_n INTEGER NOT NULL, spent INTEGER NOT NULL,
+                    PRIMARY KEY (pubkey, height, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX addr_height ON addr(height);
+                CREATE TABLE trace (
+                    id TEXT NOT NULL, kind TEXT NOT NULL, stage TEXT NOT NULL,
+                    service TEXT NOT NULL, time REAL NOT NULL, detail TEXT
+                );
+                CREATE INDEX trace_id ON trace(id);
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    enum Status: Int {
+        case stored = 0
+        case connected = 1
+        case invalid = 2
+    }
+}

@@ -1,0 +1,216 @@
+import ArgumentParser
+import Bus
+import ChainCore
+import Foundation
+import GRDB
+import Logging
+import NodeKit
+
+/// `cairn-mempool`: unconfirmed transactions, persisted before acknowledging.
+@main
+struct MempoolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-mempool",
+        abstract: "Cairn's mempool: validates and keeps unconfirmed transactions, serves block templates.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Minimum fee rate, base units per byte.")
+    var minFeeRate: Double = 1.0
+
+    @Option(help: "Pool size cap in megabytes.")
+    var maxMegabytes: Int = 64
+
+    func run() async throws {
+        ServiceSupport.bootstrapLogging(level: common.level)
+        let logger = Logger(label: "cairn.mempool")
+        let params = try common.params
+        let endpoints = common.endpoints
+        let dir = common.dataDirectory
+        let lock = try DataLock(directory: dir, name: "mempool.lock")
+
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
+        try Pool.migrator().migrate(db)
+
+        let context = try ZMQContext()
+        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolPub)], hwm: 100_000, logger: logger)
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
+        var policy = Policy()
+        policy.minFeeRate = minFeeRate
+        policy.maxPoolBytes = maxMegabytes * 1_000_000
+        let pool = Pool(params: params, policy: policy, db: db, chain: RemoteChain(rpc: chainRPC),
+                        events: PublishedEvents(publisher: publisher), logger: logger)
+
+        let subscriber = try await Subscriber(context: context, connect: [endpoints.chainPub],
+                                              topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000, logger: logger)
+        let follower = Task { await follow(subscriber: subscriber, pool: pool, logger: logger) }
+
+        // Reload what was acknowledged before a crash or restart (waits for the chain store if it is not up yet).
+        var loaded = false
+        while !loaded {
+            do {
+                _ = try await chainRPC.call("getchaintip", Empty(), as: ChainTip.self)
+                try await pool.loadPersisted()
+                loaded = true
+            } catch {
+                logger.warning("waiting for the chain store to reload the mempool", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+
+        let started = ServiceSupport.now()
+        let router = MempoolRPC.router(pool: pool, started: started)
+        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)], logger: logger) { request in
+            await router.handle(request)
+        }
+        await pool.templateNoticeNow()
+        let count = await pool.entries.count
+        logger.notice("mempool ready", metadata: ["rpc": "\(server.endpoints.joined(separator: ","))",
+                                                   "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
+        try await ServiceSupport.run([ShutdownHook {
+            follower.cancel()
+            await subscriber.stop()
+            await server.stop()
+            await chainRPC.stop()
+            await publisher.flush()
+            await publisher.stop()
+            await context.terminate()
+            try? db.close()
+            withExtendedLifetime(lock) {}
+            logger.notice("mempool stopped")
+        }], logger: logger)
+    }
+}
+
+/// Applies the chain store's events; on a gap or a restart of the chain store, revalidates everything.
+func follow(subscriber: Subscriber, pool: Pool, logger: Logger) async {
+    for await event in subscriber.events {
+        switch event {
+        case let .message(topic, body, _):
+            switch topic {
+            case Topic.connected, Topic.disconnected:
+                guard let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) else {
+                    logger.warning("undecodable \(topic) message")
+                    continue
+                }
+                if topic == Topic.connected { await pool.blockConnected(block, height: height) }
+                else { await pool.blockDisconnected(block) }
+            case Topic.tip:
+                if let tip = try? JSON.decode(ChainTip.self, body) { await pool.setTip(tip) }
+            default:
+                break
+            }
+        case let .gap(topic, expected, received):
+            logger.warning("missed chain events", metadata: ["topic": "\(topic)", "expected": "\(expected)", "received": "\(received)"])
+            await pool.revalidateAll(reason: "gap in \(topic)")
+        case let .reset(topic, _, _):
+            if topic == Topic.connected { await pool.revalidateAll(reason: "the chain store restarted") }
+        }
+    }
+}
+
+struct RemoteChain: ChainSource {
+    let rpc: RPCClient
+
+    func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
+        guard !outpoints.isEmpty else { return [:] }
+        let found = try await rpc.call("getcoins", OutpointList(outpoints: outpoints.map(\.description)), as: [CoinInfo?].self)
+        var out = [OutPoint: Coin]()
+        for (op, info) in zip(outpoints, found) {
+            if let info, let key = Hex.decode(info.publicKey) {
+                out[op] = Coin(output: TxOutput(value: info.value, publicKey: key), height: info.height, isCoinbase: info.coinbase)
+            }
+        }
+        return out
+    }
+
+    func isConfirmed(_ txid: Hash256) async throws -> Bool {
+        do {
+            _ = try await rpc.call("gettx", TxRef(txid: txid.hex), as: ConfirmedTx.self)
+            return true
+        } catch let e as RPCError where e.code == "not-found" {
+            return false
+        }
+    }
+
+    func tip() async throws -> ChainTip { try await rpc.call("getchaintip", Empty(), as: ChainTip.self) }
+}
+
+/// Bitcoin Core's mempool notifications plus the internal ones.
+struct PublishedEvents: PoolEvents {
+    let publisher: Publisher
+
+    func added(_ e: PoolEntry, sequence: UInt64) async {
+        publisher.publish(topic: Topic.hashtx, body: e.txid.displayBytes)
+        publisher.publish(topic: Topic.rawtx, body: e.raw)
+        publisher.publish(topic: Topic.sequence, body: e.txid.displayBytes + Array("A".utf8) + le64(sequence))
+    }
+
+    func removed(_ txid: Hash256, sequence: UInt64, reason: String) async {
+        publisher.publish(topic: Topic.sequence, body: txid.displayBytes + Array("R".utf8) + le64(sequence))
+    }
+
+    func templateChanged(sequence: UInt64, count: Int) async {
+        if let body = try? JSON.encode(TemplateNotice(mempoolSequence: sequence, txCount: count)) {
+            publisher.publish(topic: Topic.template, body: body)
+        }
+    }
+
+    func trace(_ event: TraceEvent) async {
+        if let body = try? JSON.encode(event) { publisher.publish(topic: Topic.trace, body: body) }
+    }
+
+    private func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+}
+
+enum MempoolRPC {
+    static func entryInfo(_ e: PoolEntry) -> MempoolEntry {
+        MempoolEntry(txid: e.txid.hex, hex: Hex.encode(e.raw), fee: e.fee, size: e.size, feeRate: e.feeRate, time: e.time,
+                     depends: e.parents.map(\.hex).sorted(),
+                     spent: zip(e.tx.inputs, e.spent).map { input, coin in
+                         CoinInfo(txid: input.previousOutput.txid.hex, index: input.previousOutput.index, value: coin.output.value,
+                                  publicKey: Hex.encode(coin.output.publicKey), height: coin.height == Int.max ? -1 : coin.height,
+                                  coinbase: coin.isCoinbase)
+                     })
+    }
+
+    static func txid(_ text: String) throws -> Hash256 {
+        guard let h = Hash256(hex: text) else { throw RPCError.badParams("'\(text)' is not a 64-hex-digit txid") }
+        return h
+    }
+
+    static func router(pool: Pool, started: Double) -> RPCRouter {
+        RPCRouter([
+            "submittx": RPCRouter.method(SubmitTx.self) { p in
+                do {
+                    let e = try await pool.submit(hex: p.hex, receivedAt: p.receivedAt)
+                    return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
+                } catch let refusal as Pool.Refusal {
+                    throw RPCError(refusal.code, refusal.message)
+                }
+            },
+            "getmempoolinfo": RPCRouter.method(Empty.self) { _ in await pool.info() },
+            "getrawmempool": RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
+            "getentry": RPCRouter.method(TxRef.self) { p in
+                guard let e = await pool.entry(try txid(p.txid)) else { throw RPCError.notFound("\(p.txid) is not in the mempool") }
+                return entryInfo(e)
+            },
+            "getaddressmempool": RPCRouter.method(AddressRef.self) { p in
+                guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
+                return await pool.entries(touching: key).map(entryInfo)
+            },
+            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await pool.template(for: $0) },
+            "getminers": RPCRouter.method(Empty.self) { _ in await pool.activeMiners() },
+            "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
+            "getstatus": RPCRouter.method(Empty.self) { _ in
+                let tip = await pool.tip
+                return ServiceStatus(service: "mempool", pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
+                                     tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
+                                                                         "bytes": "\(await pool.bytes)",
+                                                                         "miners": "\(await pool.activeMiners().count)"])
+            },
+        ])
+    }
+}

@@ -1,0 +1,534 @@
+import ChainCore
+import Foundation
+import GRDB
+import Logging
+import NodeKit
+
+/// One transaction in the pool.
+struct PoolEntry: Sendable {
+    let tx: Transaction
+    let txid: Hash256
+    let raw: [UInt8]
+    let fee: Amount
+    /// The coins its inputs spend, in input order.
+    let spent: [Coin]
+    let time: Double
+    /// Unconfirmed parents (in the pool).
+    var parents: Set<Hash256>
+    var children: Set<Hash256> = []
+
+    var size: Int { raw.count }
+    var feeRate: Double { Double(fee) / Double(max(size, 1)) }
+}
+
+/// Where the pool learns about confirmed coins and the tip.
+protocol ChainSource: Sendable {
+    func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin]
+    func isConfirmed(_ txid: Hash256) async throws -> Bool
+    func tip() async throws -> ChainTip
+}
+
+/// What the pool tells the world.
+protocol PoolEvents: Sendable {
+    func added(_ entry: PoolEntry, sequence: UInt64) async
+    func removed(_ txid: Hash256, sequence: UInt64, reason: String) async
+    func templateChanged(sequence: UInt64, count: Int) async
+    func trace(_ event: TraceEvent) async
+}
+
+/// The mempool: validates against the chain's UTXO set and its own
+/// transactions, persists before acknowledging, follows the chain.
+actor Pool {
+    let params: ChainParams
+    let policy: Policy
+    let db: DatabasePool
+    let chain: any ChainSource
+    let events: any PoolEvents
+    let logger: Logger
+
+    private(set) var entries: [Hash256: PoolEntry] = [:]
+    private var spends: [OutPoint: Hash256] = [:]
+    private(set) var bytes = 0
+    private(set) var sequence: UInt64 = 0
+    private(set) var tip: ChainTip?
+    private var templated = Set<Hash256>()
+    private var miners: [String: MinerInfo] = [:]
+
+    init(params: ChainParams, policy: Policy, db: DatabasePool, chain: any ChainSource, events: any PoolEvents, logger: Logger) {
+        self.params = params
+        self.policy = policy
+        self.db = db
+        self.chain = chain
+        self.events = events
+        self.logger = logger
+    }
+
+    static func migrator() -> DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE tx (txid BLOB PRIMARY KEY NOT NULL, raw BLOB NOT NULL, fee INTEGER NOT NULL,
+                                 time REAL NOT NULL) WITHOUT ROWID;
+                CREATE TABLE trace (id TEXT NOT NULL, kind TEXT NOT NULL, stage TEXT NOT NULL,
+                                    service TEXT NOT NULL, time REAL NOT NULL, detail TEXT);
+                CREATE INDEX trace_id ON trace(id);
+                """)
+        }
+        return m
+    }
+
+    // MARK: accepting
+
+    struct Refusal: Error {
+        let code: String
+        let message: String
+    }
+
+    /// Validates and adds a transaction; persisted before this returns.
+    func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
+            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
+                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
+        }
+        let tx: Transaction
+        do { tx = try Transaction(bytes: raw) } catch {
+            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
+        }
+        let txid = tx.txid
+        let now = ServiceSupport.now()
+        if let receivedAt {
+            await record(txid, "received", service: "edge", detail: "POST /api/tx", time: receivedAt, persist: false)
+        }
+        do {
+            let entry = try await accept(tx, txid: txid, raw: raw, time: now)
+            try await persist(entry, receivedAt: receivedAt)
+            await added(entry)
+            return entry
+        } catch let refusal {
+            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
+            await record(txid, "rejected", detail: "\(refusal.code): \(refusal.message)")
+            throw refusal
+        }
+    }
+
+    /// The checks; adds nothing.
+    private func accept(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> PoolEntry {
+        guard raw.count <= policy.maxTxSize else {
+            throw Refusal(code: Policy.Reason.oversize.rawValue, message: "\(raw.count) bytes, limit \(policy.maxTxSize)")
+        }
+        do { try TransactionRules.checkSanity(tx) } catch { throw Refusal(code: error.reason.rawValue, message: error.detail) }
+        guard !tx.isCoinbase else { throw Refusal(code: Policy.Reason.coinbase.rawValue, message: "a coinbase only comes in a block") }
+        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
+        try checkConflicts(tx)
+        for (i, o) in tx.outputs.enumerated() where o.value < policy.dustLimit {
+            throw Refusal(code: Policy.Reason.dust.rawValue, message: "output \(i) pays \(o.value) units, below the dust limit \(policy.dustLimit)")
+        }
+
+        // Coins: from pool parents, else from the chain.
+        var coins = [Coin?](repeating: nil, count: tx.inputs.count)
+        var parents = Set<Hash256>()
+        var missing = [OutPoint]()
+        for (i, input) in tx.inputs.enumerated() {
+            let op = input.previousOutput
+            if let parent = entries[op.txid] {
+                guard Int(op.index) < parent.tx.outputs.count else {
+                    throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) names output \(op.index) of \(op.txid.hex), which has \(parent.tx.outputs.count)")
+                }
+                coins[i] = Coin(output: parent.tx.outputs[Int(op.index)], height: Int.max, isCoinbase: false)
+                parents.insert(op.txid)
+            } else {
+                missing.append(op)
+            }
+        }
+        let tipNow: ChainTip
+        do {
+            let found = try await chain.coins(missing)
+            for (i, input) in tx.inputs.enumerated() where coins[i] == nil {
+                coins[i] = found[input.previousOutput]
+            }
+            tipNow = try await currentTip()
+        } catch {
+            throw Refusal(code: "chain-unavailable", message: "the chain store did not answer: \(error)")
+        }
+        guard coins.allSatisfy({ $0 != nil }) else {
+            if (try? await chain.isConfirmed(txid)) == true {
+                throw Refusal(code: Policy.Reason.alreadyKnown.rawValue, message: "\(txid.hex) is already in the chain")
+            }
+            let i = coins.firstIndex { $0 == nil }!
+            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) spends \(tx.inputs[i].previousOutput), which is missing or spent")
+        }
+        let spent = coins.map { $0! }
+        let spendHeight = tipNow.height + 1
+        // Unconfirmed parents count as mined in the next block.
+        let forRules = spent.map { $0.height == Int.max ? Coin(output: $0.output, height: spendHeight, isCoinbase: false) : $0 }
+        let fee: Amount
+        do {
+            fee = try TransactionRules.checkInputs(tx, coins: forRules, spendHeight: spendHeight, params: params)
+        } catch {
+            throw Refusal(code: error.reason.rawValue, message: error.detail)
+        }
+        let ancestors = ancestorCount(of: parents)
+        guard ancestors + 1 <= policy.maxAncestors else {
+            throw Refusal(code: Policy.Reason.tooLongChain.rawValue, message: "\(ancestors) unconfirmed ancestors, at most \(policy.maxAncestors - 1)")
+        }
+        let rate = Double(fee) / Double(raw.count)
+        guard rate >= policy.minFeeRate else {
+            throw Refusal(code: Policy.Reason.lowFee.rawValue,
+                          message: "fee rate \(String(format: "%.2f", rate)) units/byte, minimum \(policy.minFeeRate) (\(Int((policy.minFeeRate * Double(raw.count)).rounded(.up))) units for this size)")
+        }
+        if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
+            throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
+        }
+        // Things may have changed while we waited: check again before taking it.
+        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
+        try checkConflicts(tx)
+        for p in parents where entries[p] == nil {
+            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "parent \(p.hex) left the mempool")
+        }
+        let entry = PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents)
+        try await makeRoom(for: entry)
+        return entry
+    }
+
+    private func checkConflicts(_ tx: Transaction) throws(Refusal) {
+        for input in tx.inputs {
+            if let other = spends[input.previousOutput] {
+                throw Refusal(code: Policy.Reason.conflict.rawValue, message: "\(input.previousOutput) is already spent by \(other.hex) in the mempool")
+            }
+        }
+    }
+
+    private func ancestorCount(of parents: Set<Hash256>) -> Int {
+        var seen = Set<Hash256>()
+        var stack = Array(parents)
+        while let p = stack.popLast() {
+            guard seen.insert(p).inserted, let e = entries[p] else { continue }
+            stack.append(contentsOf: e.parents)
+        }
+        return seen.count
+    }
+
+    private func descendants(of txid: Hash256) -> [Hash256] {
+        var out = [Hash256]()
+        var seen = Set<Hash256>()
+        var stack = [txid]
+        while let t = stack.popLast() {
+            guard seen.insert(t).inserted else { continue }
+            out.append(t)
+            stack.append(contentsOf: entries[t]?.children ?? [])
+        }
+        return out
+    }
+
+    /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
+    private func makeRoom(for entry: PoolEntry) async throws(Refusal) {
+        while bytes + entry.size > policy.maxPoolBytes {
+            guard let lowest = entries.values.min(by: { $0.feeRate < $1.feeRate }), lowest.feeRate < entry.feeRate,
+                  !entry.parents.contains(lowest.txid) else {
+                throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and this fee rate is not above its lowest")
+            }
+            await remove(descendants(of: lowest.txid), reason: "evicted: lowest fee rate in a full mempool")
+        }
+    }
+
+    private func persist(_ e: PoolEntry, receivedAt: Double?) async throws(Refusal) {
+        let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
+        let id = e.txid.hex
+        let time = e.time
+        do {
+            try await db.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
+                if let receivedAt {
+                    try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
+                }
+                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
+            }
+        } catch {
+            throw Refusal(code: "internal", message: "could not persist: \(error)")
+        }
+    }
+
+    private func added(_ e: PoolEntry) async {
+        entries[e.txid] = e
+        for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
+        for p in e.parents { entries[p]?.children.insert(e.txid) }
+        bytes += e.size
+        sequence += 1
+        await events.added(e, sequence: sequence)
+        await events.trace(TraceEvent(id: e.txid.hex, kind: "tx", stage: "accepted", service: "mempool", time: e.time,
+                                      detail: "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"))
+        scheduleTemplateNotice()
+    }
+
+    // MARK: removing
+
+    /// Removes transactions from memory and disk; publishes R for each unless included in a block.
+    private func remove(_ txids: [Hash256], reason: String, publish: Bool = true) async {
+        var gone = [Hash256]()
+        for t in txids {
+            guard let e = entries.removeValue(forKey: t) else { continue }
+            for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
+            for p in e.parents { entries[p]?.children.remove(t) }
+            for c in e.children { entries[c]?.parents.remove(t) }
+            bytes -= e.size
+            templated.remove(t)
+            gone.append(t)
+        }
+        guard !gone.isEmpty else { return }
+        let keys = gone.map { Data($0.bytes) }
+        do {
+            try await db.write { db in
+                for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) }
+            }
+        } catch {
+            logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
+        }
+        for t in gone {
+            if publish {
+                sequence += 1
+                await events.removed(t, sequence: sequence, reason: reason)
+                await record(t, "removed", detail: reason)
+            }
+        }
+    }
+
+    // MARK: following the chain
+
+    func currentTip() async throws -> ChainTip {
+        if let tip { return tip }
+        let t = try await chain.tip()
+        tip = t
+        return t
+    }
+
+    func setTip(_ t: ChainTip) { tip = t }
+
+    /// A block joined the best chain: drop what it includes and what conflicts with it.
+    func blockConnected(_ block: Block, height: Int) async {
+        var included = [Hash256]()
+        var conflicts = [Hash256]()
+        for tx in block.transactions.dropFirst() {
+            let txid = tx.txid
+            if entries[txid] != nil { included.append(txid) }
+            for input in tx.inputs {
+                if let other = spends[input.previousOutput], other != txid { conflicts.append(other) }
+            }
+        }
+        // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
+        for t in included {
+            if var e = entries[t] {
+                e.children.forEach { entries[$0]?.parents.remove(t) }
+                e.children = []
+                entries[t] = e
+            }
+        }
+        await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
+        for t in included { await record(t, "mined", detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
+        let conflicted = conflicts.flatMap { descendants(of: $0) }
+        await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
+        if let t = tip, t.height < height { tip = nil }
+        if let fresh = try? await chain.tip() { tip = fresh }
+        templateNoticeNow()
+    }
+
+    /// A block left the best chain: its transactions come back if they still fit.
+    func blockDisconnected(_ block: Block) async {
+        tip = try? await chain.tip()
+        for tx in block.transactions.dropFirst() {
+            do {
+                let entry = try await accept(tx, txid: tx.txid, raw: tx.encoded, time: ServiceSupport.now())
+                try await persist(entry, receivedAt: nil)
+                await added(entry)
+                await record(tx.txid, "returned", detail: "block \(block.hash.hex) was disconnected")
+            } catch {
+                logger.info("disconnected transaction not returned", metadata: ["txid": "\(tx.txid.hex)", "reason": "\(error.code)"])
+            }
+        }
+    }
+
+    /// After a restart or a gap in the chain's stream: re-check every transaction against the chain now.
+    func revalidateAll(reason: String) async {
+        tip = try? await chain.tip()
+        let all = entries.values.sorted { $0.time < $1.time }
+        let count = all.count
+        await remove(all.map(\.txid), reason: "revalidating", publish: false)
+        var kept = 0
+        var pending = all
+        var progress = true
+        while progress && !pending.isEmpty {
+            progress = false
+            var next = [PoolEntry]()
+            for e in pending {
+                do {
+                    let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
+                    try await persist(entry, receivedAt: nil)
+                    await added(entry)
+                    kept += 1
+                    progress = true
+                } catch {
+                    if error.code == RejectReason.inputsMissingOrSpent.rawValue { next.append(e) }
+                    else { await record(e.txid, "removed", detail: "no longer valid: \(error.code)") }
+                }
+            }
+            pending = next
+        }
+        for e in pending { await record(e.txid, "removed", detail: "no longer valid: inputs missing or spent") }
+        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(count)", "kept": "\(kept)"])
+    }
+
+    /// Loads what was persisted (after a crash or a restart) and re-checks it.
+    func loadPersisted() async throws {
+        let rows = try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT raw, time FROM tx ORDER BY time").map { (Array($0["raw"] as Data), $0["time"] as Double) }
+        }
+        var pending = [(Transaction, [UInt8], Double)]()
+        for (raw, time) in rows {
+            if let tx = try? Transaction(bytes: raw) { pending.append((tx, raw, time)) }
+        }
+        var loaded = 0
+        var progress = true
+        while progress && !pending.isEmpty {
+            progress = false
+            var next = [(Transaction, [UInt8], Double)]()
+            for (tx, raw, time) in pending {
+                do {
+                    let e = try await accept(tx, txid: tx.txid, raw: raw, time: time)
+                    await added(e)
+                    loaded += 1
+                    progress = true
+                } catch {
+                    if error.code == RejectReason.inputsMissingOrSpent.rawValue || error.code == "chain-unavailable" {
+                        next.append((tx, raw, time))
+                    } else {
+                        await remove([tx.txid], reason: "dropped on reload: \(error.code)", publish: false)
+                        let key = Data(tx.txid.bytes)
+                        try? await db.write { db in try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [key]) }
+                    }
+                }
+            }
+            pending = next
+        }
+        if !pending.isEmpty {
+            let keys = pending.map { Data($0.0.txid.bytes) }
+            try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
+        }
+        logger.notice("mempool loaded from disk", metadata: ["stored": "\(rows.count)", "kept": "\(loaded)", "dropped": "\(pending.count)"])
+    }
+
+    // MARK: templates and miners
+
+    private var noticePending = false
+
+    private func scheduleTemplateNotice() {
+        guard !noticePending else { return }
+        noticePending = true
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(250))
+            await self?.templateNoticeNow()
+        }
+    }
+
+    func templateNoticeNow() {
+        noticePending = false
+        let seq = sequence, count = entries.count
+        let events = self.events
+        Task { await events.templateChanged(sequence: seq, count: count) }
+    }
+
+    func template(for request: TemplateRequest) async throws -> BlockTemplate {
+        miners[request.minerID] = MinerInfo(id: request.minerID, address: request.address, hashrate: request.hashrate,
+                                            threads: request.threads, lastSeen: ServiceSupport.now())
+        let t = try await currentTip()
+        let height = t.height + 1
+        // Highest fee rate first, a child only after its parents.
+        var chosen = [PoolEntry]()
+        var included = Set<Hash256>()
+        var size = BlockHeader.size + 9 + 1_000  // header, count, room for the coinbase
+        var candidates = entries.values.sorted { $0.feeRate > $1.feeRate }
+        var progress = true
+        while progress {
+            progress = false
+            var rest = [PoolEntry]()
+            for e in candidates {
+                if e.parents.isSubset(of: included) {
+                    if size + e.size <= Limits.maxBlockSize {
+                        chosen.append(e)
+                        included.insert(e.txid)
+                        size += e.size
+                        progress = true
+                    }
+                } else {
+                    rest.append(e)
+                }
+            }
+            candidates = rest
+        }
+        let fees = chosen.reduce(Amount(0)) { $0 + $1.fee }
+        let now = UInt32(Date().timeIntervalSince1970)
+        for e in chosen where templated.insert(e.txid).inserted {
+            await record(e.txid, "template", detail: "in a template for height \(height), asked by miner \(request.minerID)")
+        }
+        return BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
+                             minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
+                             transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex), mempoolSequence: sequence)
+    }
+
+    func activeMiners(within seconds: Double = 60) -> [MinerInfo] {
+        let cutoff = ServiceSupport.now() - seconds
+        return miners.values.filter { $0.lastSeen >= cutoff }.sorted { $0.id < $1.id }
+    }
+
+    // MARK: queries
+
+    func info() -> MempoolInfo {
+        var buckets = [Double: Int]()
+        for e in entries.values {
+            let rate = e.feeRate
+            let bucket = rate < 1 ? 0 : pow(2, floor(log2(rate)))
+            buckets[bucket, default: 0] += e.size
+        }
+        let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
+        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
+                           feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
+    }
+
+    func snapshot() -> RawMempool {
+        RawMempool(txids: entries.values.sorted { $0.time < $1.time }.map(\.txid.hex), mempoolSequence: sequence)
+    }
+
+    func entry(_ txid: Hash256) -> PoolEntry? { entries[txid] }
+
+    func entries(touching key: [UInt8]) -> [PoolEntry] {
+        entries.values.filter { e in
+            e.tx.outputs.contains { $0.publicKey == key } || e.spent.contains { $0.output.publicKey == key }
+        }.sorted { $0.time > $1.time }
+    }
+
+    // MARK: trace
+
+    private func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
+                        time: Double = ServiceSupport.now(), persist: Bool = true, persistOnly: Bool = false) async {
+        let e = TraceEvent(id: txid.hex, kind: "tx", stage: stage, service: service, time: time, detail: detail)
+        if !persistOnly { await events.trace(e) }
+        if persist { await persistTrace(e) }
+    }
+
+    private func persistTrace(_ e: TraceEvent) async {
+        do {
+            try await db.write { db in
+                try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
+            }
+        } catch {
+            logger.warning("could not store a trace event", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func trace(_ id: String) async throws -> [TraceEvent] {
+        let key = id.lowercased()
+        return try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [key]).map {
+                TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import Bus
+import ChainCore
+import Foundation
+import Logging
+import NodeKit
+import Synchronization
+
+/// `cairn-miner`: attaches to a running node and mines to an address.
+@main
+struct MinerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-miner",
+        abstract: "A Cairn miner: gets templates from the mempool, hashes on N threads, submits blocks to the chain store.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address to pay the coinbase to (env CAIRN_MINER_ADDRESS).")
+    var address: String?
+
+    @Option(help: "Hashing threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Seconds to wait after each found block (default 1 on regtest, where a block takes a few hashes; 0 elsewhere).")
+    var blockInterval: Double?
+
+    @Option(help: "Miner id, 16 hex digits (default: random).")
+    var id: String?
+
+    func run() async throws {
+        ServiceSupport.bootstrapLogging(level: common.level)
+        let env = ProcessInfo.processInfo.environment
+        let params = try common.params
+        guard let text = address ?? env["CAIRN_MINER_ADDRESS"], !text.isEmpty else {
+            throw ValidationError("give --address (or CAIRN_MINER_ADDRESS): the address the coinbase pays")
+        }
+        let payout: Address
+        do { payout = try Address(text, network: params.network) } catch {
+            throw ValidationError("--address: \(error.description)")
+        }
+        var minerID = (0..<8).map { _ in UInt8.random(in: 0...255) }
+        if let id {
+            guard let bytes = Hex.decode(id), bytes.count == 8 else { throw ValidationError("--id must be 16 hex digits") }
+            minerID = bytes
+        }
+        let idHex = Hex.encode(minerID)
+        let logger = Logger(label: "cairn.miner.\(idHex.prefix(6))")
+        let threadCount = threads ?? SignatureBatch.defaultParallelism
+        let interval = blockInterval ?? (params.network == .regtest ? 1.0 : 0)
+        let endpoints = common.endpoints
+
+        let context = try ZMQContext()
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
+        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC)
+        let tips = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.tip], logger: logger)
+        let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template], logger: logger)
+        let hashers = HashingThreads(count: threadCount)
+        let miner = Miner(params: params, payout: payout, minerID: minerID, threads: threadCount, interval: interval,
+                          chainRPC: chainRPC, mempoolRPC: mempoolRPC, hashers: hashers, logger: logger)
+        logger.notice("miner started", metadata: ["id": "\(idHex)", "address": "\(payout.string)", "threads": "\(threadCount)",
+                                                  "chain": "\(endpoints.chainRPC)", "mempool": "\(endpoints.mempoolRPC)"])
+        let tasks = [
+            Task { await miner.run() },
+            Task { for await e in tips.events { if case .message(_, let body, _) = e, let t = try? JSON.decode(ChainTip.self, body) { await miner.newTip(t) } else { await miner.refresh() } } },
+            Task { for await e in notices.events { if case .message = e { await miner.refresh() } } },
+            Task { for await found in hashers.results { await miner.found(found) } },
+            Task { await miner.reportLoop() },
+        ]
+        try await ServiceSupport.run([ShutdownHook {
+            for t in tasks { t.cancel() }
+            hashers.stop()
+            await tips.stop()
+            await notices.stop()
+            await chainRPC.stop()
+            await mempoolRPC.stop()
+            await context.terminate()
+            let blocks = await miner.blocksFound
+            logger.notice("miner stopped", metadata: ["blocks": "\(blocks)"])
+        }], logger: logger)
+    }
+}
+
+actor Miner {
+    let params: ChainParams
+    let payout: Address
+    let minerID: [UInt8]
+    let threads: Int
+    let interval: Double
+    let chainRPC: RPCClient
+    let mempoolRPC: RPCClient
+    let hashers: HashingThreads
+    let logger: Logger
+
+    private var generation: UInt64 = 0
+    private var current: Work?
+    private var chainTip: ChainTip?
+    private var wake: AsyncStream<Void>.Continuation?
+    private var lastFound: ContinuousClock.Instant?
+    private(set) var blocksFound = 0
+    private var hashrate: Double = 0
+
+    init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
+         chainRPC: RPCClient, mempoolRPC: RPCClient, hashers: HashingThreads, logger: Logger) {
+        self.params = params; self.payout = payout; self.minerID = minerID; self.threads = threads; self.interval = interval
+        self.chainRPC = chainRPC; self.mempoolRPC = mempoolRPC; self.hashers = hashers; self.logger = logger
+    }
+
+    var idHex: String { Hex.encode(minerID) }
+
+    /// Fetches work whenever woken (new tip, new template, block found, every 20 s for a fresh time).
+    func run() async {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wake = continuation
+        continuation.yield()
+        var backoff = Duration.milliseconds(250)
+        for await _ in stream {
+            if Task.isCancelled { break }
+            if let last = lastFound, interval > 0 {
+                let wait = Duration.milliseconds(Int(interval * 1000)) - (ContinuousClock.now - last)
+                if wait > .zero { try? await Task.sleep(for: wait) }
+            }
+            do {
+                try await fetchWork()
+                backoff = .milliseconds(250)
+            } catch {
+                logger.warning("no work yet", metadata: ["error": "\(error)"])
+                hashers.pause()
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(8))
+                continuation.yield()
+            }
+        }
+    }
+
+    func refresh() { wake?.yield() }
+
+    func newTip(_ t: ChainTip) {
+        chainTip = t
+        if current?.previousHash.hex != t.hash {
+            hashers.pause()   // stale work: stop hashing at once
+            wake?.yield()
+        }
+    }
+
+    private func fetchWork() async throws {
+        let request = TemplateRequest(minerID: idHex, address: payout.string, hashrate: hashrate, threads: threads)
+        let t = try await mempoolRPC.call("getblocktemplate", request, as: BlockTemplate.self)
+        if let tip = chainTip, tip.height >= t.height {
+            // The mempool has not caught up with the chain yet; its template notice will wake us.
+            logger.debug("template behind the chain tip", metadata: ["template": "\(t.height)", "tip": "\(tip.height)"])
+            hashers.pause()
+            return
+        }
+        guard let prev = Hash256(hex: t.previousHash) else { throw RPCError("bad-template", "bad previous hash") }
+        var txs = [Transaction]()
+        for hex in t.transactions {
+            guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction") }
+            txs.append(tx)
+        }
+        guard let target = CompactTarget.target(bits: t.bits, limit: params.powLimit) else { throw RPCError("bad-template", "bad bits") }
+        generation += 1
+        let work = Work(generation: generation, height: t.height, previousHash: prev, bits: t.bits, time: t.time,
+                        coinbaseValue: t.coinbaseValue, transactions: txs, txids: txs.map(\.txid), payoutKey: payout.publicKey,
+                        minerID: minerID, target: CompactTarget.hashValue(target))
+        current = work
+        hashers.assign(work)
+        logger.debug("new work", metadata: ["height": "\(t.height)", "txs": "\(txs.count)", "fees": "\(t.fees)"])
+    }
+
+    func found(_ f: FoundBlock) async {
+        guard f.generation == generation else { return }
+        hashers.pause()
+        generation += 1
+        lastFound = .now
+        let hash = f.block.hash
+        do {
+            let r = try await chainRPC.call("submitblock", SubmitBlock(hex: Hex.encode(f.block.encoded), source: "miner:\(idHex)"),
+                                            as: SubmitBlockResult.self)
+            if r.accepted {
+                blocksFound += 1
+                logger.info("block found", metadata: ["height": "\(r.height ?? -1)", "hash": "\(hash.hex)", "txs": "\(f.block.transactions.count)"])
+            } else {
+                logger.warning("block refused", metadata: ["hash": "\(hash.hex)", "reason": "\(r.reason ?? "?")", "message": "\(r.message ?? "")"])
+            }
+        } catch {
+            logger.error("could not submit a block", metadata: ["hash": "\(hash.hex)", "error": "\(error)"])
+        }
+        wake?.yield()
+    }
+
+    func reportLoop() async {
+        var lastHashes = hashers.totalHashes
+        var lastTime = ContinuousClock.now
+        var ticks = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            let h = hashers.totalHashes
+            let now = ContinuousClock.now
+            let secs = Double((now - lastTime).components.seconds) + Double((now - lastTime).components.attoseconds) / 1e18
+            hashrate = Double(h - lastHashes) / max(secs, 0.001)
+            lastHashes = h
+            lastTime = now
+            ticks += 1
+            if ticks % 4 == 0 {
+                logger.info("hash rate", metadata: ["MH/s": "\(String(format: "%.2f", hashrate / 1e6))", "blocks": "\(blocksFound)"])
+                wake?.yield()   // refresh the time in the header and report the hash rate
+            }
+        }
+    }
+}

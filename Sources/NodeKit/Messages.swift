@@ -1,0 +1,352 @@
+/// JSON message types of the services' request methods and internal topics.
+/// Hashes and txids are display hex (byte-reversed); raw blocks and
+/// transactions are hex of the canonical encoding; amounts are base units.
+///
+/// ChainStore (`chain.rpc`):
+///   getchaininfo Empty → ChainInfo          submitblock SubmitBlock → SubmitBlockResult
+///   getheader BlockRef → HeaderInfo         getblock BlockRef → BlockInfo
+///   getblocks BlockRange → [HeaderInfo]     gettx TxRef → ConfirmedTx
+///   getcoins OutpointList → [CoinInfo?]     getaddress AddressRef → AddressStats
+///   getaddressutxos AddressRef → [CoinInfo] getaddresstxs AddressTxsParams → [AddressTx]
+///   getlocator Empty → [String]             gettrace TxRef → [TraceEvent]
+///   verifyutxo Empty → UTXOCheck            getstatus Empty → ServiceStatus
+/// Mempool (`mempool.rpc`):
+///   submittx SubmitTx → SubmitTxResult      getmempoolinfo Empty → MempoolInfo
+///   getrawmempool Empty → RawMempool        getentry TxRef → MempoolEntry
+///   getaddressmempool AddressRef → [MempoolEntry]
+///   getblocktemplate TemplateRequest → BlockTemplate
+///   getminers Empty → [MinerInfo]           gettrace TxRef → [TraceEvent]
+///   getstatus Empty → ServiceStatus
+
+public struct ChainInfo: Codable, Sendable, Equatable {
+    public var network: String
+    public var height: Int
+    public var tipHash: String
+    public var tipTime: UInt32
+    public var bits: UInt32
+    public var difficulty: Double
+    public var chainwork: String
+    /// Coins created so far (sum of subsidies actually claimed), base units.
+    public var supply: UInt64
+    public var utxoCount: Int
+    public var nextBits: UInt32
+    public var medianTimePast: UInt32
+
+    public init(network: String, height: Int, tipHash: String, tipTime: UInt32, bits: UInt32, difficulty: Double,
+                chainwork: String, supply: UInt64, utxoCount: Int, nextBits: UInt32, medianTimePast: UInt32) {
+        self.network = network; self.height = height; self.tipHash = tipHash; self.tipTime = tipTime
+        self.bits = bits; self.difficulty = difficulty; self.chainwork = chainwork; self.supply = supply
+        self.utxoCount = utxoCount; self.nextBits = nextBits; self.medianTimePast = medianTimePast
+    }
+}
+
+/// Published on `tip` after every change of the best chain.
+public struct ChainTip: Codable, Sendable, Equatable {
+    public var height: Int
+    public var hash: String
+    public var time: UInt32
+    /// Bits and minimum time the next block must have.
+    public var nextBits: UInt32
+    public var medianTimePast: UInt32
+
+    public init(height: Int, hash: String, time: UInt32, nextBits: UInt32, medianTimePast: UInt32) {
+        self.height = height; self.hash = hash; self.time = time; self.nextBits = nextBits; self.medianTimePast = medianTimePast
+    }
+}
+
+public struct SubmitBlock: Codable, Sendable {
+    public var hex: String
+    /// Who sends it: "miner:<id>", "peer:<addr>", "cli".
+    public var source: String
+    public init(hex: String, source: String) { self.hex = hex; self.source = source }
+}
+
+public struct SubmitBlockResult: Codable, Sendable, Equatable {
+    public var hash: String
+    public var accepted: Bool
+    /// Why not: a consensus reason code, or "duplicate", "inconclusive" (stored on a side chain).
+    public var reason: String?
+    public var message: String?
+    public var height: Int?
+    /// Whether the block is now the tip of the best chain.
+    public var isTip: Bool
+
+    public init(hash: String, accepted: Bool, reason: String? = nil, message: String? = nil, height: Int? = nil, isTip: Bool) {
+        self.hash = hash; self.accepted = accepted; self.reason = reason; self.message = message; self.height = height; self.isTip = isTip
+    }
+}
+
+/// A block named by hash or by height on the best chain (exactly one of them).
+public struct BlockRef: Codable, Sendable {
+    public var hash: String?
+    public var height: Int?
+    public init(hash: String? = nil, height: Int? = nil) { self.hash = hash; self.height = height }
+}
+
+public struct BlockRange: Codable, Sendable {
+    /// Newest height to list (default: the tip); lists downwards.
+    public var startHeight: Int?
+    public var count: Int
+    public init(startHeight: Int?, count: Int) { self.startHeight = startHeight; self.count = count }
+}
+
+public struct HeaderInfo: Codable, Sendable, Equatable {
+    public var hash: String
+    public var height: Int
+    public var version: Int32
+    public var previousHash: String
+    public var merkleRoot: String
+    public var time: UInt32
+    public var bits: UInt32
+    public var nonce: UInt32
+    public var difficulty: Double
+    public var chainwork: String
+    public var txCount: Int
+    public var size: Int
+    /// Whether it is on the best chain (false for a stale branch).
+    public var inBestChain: Bool
+    public var nextHash: String?
+
+    public init(hash: String, height: Int, version: Int32, previousHash: String, merkleRoot: String, time: UInt32,
+                bits: UInt32, nonce: UInt32, difficulty: Double, chainwork: String, txCount: Int, size: Int,
+                inBestChain: Bool, nextHash: String?) {
+        self.hash = hash; self.height = height; self.version = version; self.previousHash = previousHash
+        self.merkleRoot = merkleRoot; self.time = time; self.bits = bits; self.nonce = nonce
+        self.difficulty = difficulty; self.chainwork = chainwork; self.txCount = txCount; self.size = size
+        self.inBestChain = inBestChain; self.nextHash = nextHash
+    }
+}
+
+public struct BlockInfo: Codable, Sendable, Equatable {
+    public var header: HeaderInfo
+    public var hex: String
+    public init(header: HeaderInfo, hex: String) { self.header = header; self.hex = hex }
+}
+
+public struct TxRef: Codable, Sendable {
+    public var txid: String
+    public init(txid: String) { self.txid = txid }
+}
+
+public struct ConfirmedTx: Codable, Sendable, Equatable {
+    public var txid: String
+    public var hex: String
+    public var blockHash: String
+    public var height: Int
+    public var position: Int
+    public var blockTime: UInt32
+    /// Fee paid (0 for a coinbase).
+    public var fee: UInt64
+
+    public init(txid: String, hex: String, blockHash: String, height: Int, position: Int, blockTime: UInt32, fee: UInt64) {
+        self.txid = txid; self.hex = hex; self.blockHash = blockHash; self.height = height
+        self.position = position; self.blockTime = blockTime; self.fee = fee
+    }
+}
+
+/// Outpoints as "txid:index".
+public struct OutpointList: Codable, Sendable {
+    public var outpoints: [String]
+    public init(outpoints: [String]) { self.outpoints = outpoints }
+}
+
+public struct CoinInfo: Codable, Sendable, Equatable {
+    public var txid: String
+    public var index: UInt32
+    public var value: UInt64
+    public var publicKey: String
+    public var height: Int
+    public var coinbase: Bool
+
+    public init(txid: String, index: UInt32, value: UInt64, publicKey: String, height: Int, coinbase: Bool) {
+        self.txid = txid; self.index = index; self.value = value; self.publicKey = publicKey
+        self.height = height; self.coinbase = coinbase
+    }
+}
+
+/// An address's 32-byte public key, hex.
+public struct AddressRef: Codable, Sendable {
+    public var publicKey: String
+    public init(publicKey: String) { self.publicKey = publicKey }
+}
+
+public struct AddressStats: Codable, Sendable, Equatable {
+    public var fundedTxoCount: Int
+    public var fundedTxoSum: UInt64
+    public var spentTxoCount: Int
+    public var spentTxoSum: UInt64
+    public var txCount: Int
+
+    public init(fundedTxoCount: Int, fundedTxoSum: UInt64, spentTxoCount: Int, spentTxoSum: UInt64, txCount: Int) {
+        self.fundedTxoCount = fundedTxoCount; self.fundedTxoSum = fundedTxoSum
+        self.spentTxoCount = spentTxoCount; self.spentTxoSum = spentTxoSum; self.txCount = txCount
+    }
+}
+
+public struct AddressTxsParams: Codable, Sendable {
+    public var publicKey: String
+    /// Page after this txid (Esplora's `last_seen_txid`).
+    public var afterTxid: String?
+    public var limit: Int
+    public init(publicKey: String, afterTxid: String?, limit: Int) {
+        self.publicKey = publicKey; self.afterTxid = afterTxid; self.limit = limit
+    }
+}
+
+public struct AddressTx: Codable, Sendable, Equatable {
+    public var txid: String
+    public var height: Int
+    public var blockHash: String
+    public var blockTime: UInt32
+    public init(txid: String, height: Int, blockHash: String, blockTime: UInt32) {
+        self.txid = txid; self.height = height; self.blockHash = blockHash; self.blockTime = blockTime
+    }
+}
+
+public struct UTXOCheck: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var utxoCount: Int
+    public var recomputedCount: Int
+    public var mismatches: [String]
+    public init(ok: Bool, utxoCount: Int, recomputedCount: Int, mismatches: [String]) {
+        self.ok = ok; self.utxoCount = utxoCount; self.recomputedCount = recomputedCount; self.mismatches = mismatches
+    }
+}
+
+public struct SubmitTx: Codable, Sendable {
+    public var hex: String
+    /// When the edge received it (Unix seconds), for the trace.
+    public var receivedAt: Double?
+    public init(hex: String, receivedAt: Double?) { self.hex = hex; self.receivedAt = receivedAt }
+}
+
+public struct SubmitTxResult: Codable, Sendable, Equatable {
+    public var txid: String
+    public var fee: UInt64
+    public var size: Int
+    public init(txid: String, fee: UInt64, size: Int) { self.txid = txid; self.fee = fee; self.size = size }
+}
+
+public struct MempoolInfo: Codable, Sendable, Equatable {
+    public var count: Int
+    public var bytes: Int
+    public var totalFee: UInt64
+    /// Esplora's fee histogram: [fee rate (units/byte), bytes] pairs, highest rate first.
+    public var feeHistogram: [[Double]]
+    public var minFeeRate: Double
+    public var mempoolSequence: UInt64
+
+    public init(count: Int, bytes: Int, totalFee: UInt64, feeHistogram: [[Double]], minFeeRate: Double, mempoolSequence: UInt64) {
+        self.count = count; self.bytes = bytes; self.totalFee = totalFee; self.feeHistogram = feeHistogram
+        self.minFeeRate = minFeeRate; self.mempoolSequence = mempoolSequence
+    }
+}
+
+/// A snapshot that lines up with the `sequence` stream (the Clone pattern).
+public struct RawMempool: Codable, Sendable, Equatable {
+    public var txids: [String]
+    public var mempoolSequence: UInt64
+    public init(txids: [String], mempoolSequence: UInt64) { self.txids = txids; self.mempoolSequence = mempoolSequence }
+}
+
+public struct MempoolEntry: Codable, Sendable, Equatable {
+    public var txid: String
+    public var hex: String
+    public var fee: UInt64
+    public var size: Int
+    public var feeRate: Double
+    public var time: Double
+    /// Unconfirmed parents in the pool.
+    public var depends: [String]
+    /// The outputs this transaction spends (so a wallet can show amounts and pending balances).
+    public var spent: [CoinInfo]
+
+    public init(txid: String, hex: String, fee: UInt64, size: Int, feeRate: Double, time: Double, depends: [String], spent: [CoinInfo]) {
+        self.txid = txid; self.hex = hex; self.fee = fee; self.size = size; self.feeRate = feeRate
+        self.time = time; self.depends = depends; self.spent = spent
+    }
+}
+
+public struct TemplateRequest: Codable, Sendable {
+    public var minerID: String
+    public var address: String
+    public var hashrate: Double
+    public var threads: Int
+    public init(minerID: String, address: String, hashrate: Double, threads: Int) {
+        self.minerID = minerID; self.address = address; self.hashrate = hashrate; self.threads = threads
+    }
+}
+
+public struct BlockTemplate: Codable, Sendable, Equatable {
+    public var height: Int
+    public var previousHash: String
+    public var bits: UInt32
+    /// Suggested time (now, but above the median time past).
+    public var time: UInt32
+    public var minTime: UInt32
+    /// subsidy + fees: the most the coinbase may pay.
+    public var coinbaseValue: UInt64
+    public var fees: UInt64
+    /// Raw transactions in block order (parents before children), highest fee rate first.
+    public var transactions: [String]
+    public var txids: [String]
+    public var mempoolSequence: UInt64
+
+    public init(height: Int, previousHash: String, bits: UInt32, time: UInt32, minTime: UInt32, coinbaseValue: UInt64,
+                fees: UInt64, transactions: [String], txids: [String], mempoolSequence: UInt64) {
+        self.height = height; self.previousHash = previousHash; self.bits = bits; self.time = time; self.minTime = minTime
+        self.coinbaseValue = coinbaseValue; self.fees = fees; self.transactions = transactions; self.txids = txids
+        self.mempoolSequence = mempoolSequence
+    }
+}
+
+/// Published on mempool `template` when miners should fetch new work.
+public struct TemplateNotice: Codable, Sendable, Equatable {
+    public var mempoolSequence: UInt64
+    public var txCount: Int
+    public init(mempoolSequence: UInt64, txCount: Int) { self.mempoolSequence = mempoolSequence; self.txCount = txCount }
+}
+
+public struct MinerInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var address: String
+    public var hashrate: Double
+    public var threads: Int
+    public var lastSeen: Double
+    public init(id: String, address: String, hashrate: Double, threads: Int, lastSeen: Double) {
+        self.id = id; self.address = address; self.hashrate = hashrate; self.threads = threads; self.lastSeen = lastSeen
+    }
+}
+
+/// One step of a transaction's or block's path through the services.
+public struct TraceEvent: Codable, Sendable, Equatable {
+    /// txid or block hash (display hex).
+    public var id: String
+    /// "tx" or "block".
+    public var kind: String
+    /// received, accepted, rejected, template, mined, submitted, connected, disconnected, removed
+    public var stage: String
+    /// edge, mempool, chainstore, miner:<id>, peer
+    public var service: String
+    /// Unix seconds with fractions.
+    public var time: Double
+    public var detail: String?
+
+    public init(id: String, kind: String, stage: String, service: String, time: Double, detail: String? = nil) {
+        self.id = id; self.kind = kind; self.stage = stage; self.service = service; self.time = time; self.detail = detail
+    }
+}
+
+public struct ServiceStatus: Codable, Sendable, Equatable {
+    public var service: String
+    public var pid: Int32
+    public var startedAt: Double
+    public var tipHeight: Int
+    public var tipHash: String
+    public var details: [String: String]
+
+    public init(service: String, pid: Int32, startedAt: Double, tipHeight: Int, tipHash: String, details: [String: String]) {
+        self.service = service; self.pid = pid; self.startedAt = startedAt; self.tipHeight = tipHeight
+        self.tipHash = tipHash; self.details = details
+    }
+}

@@ -1,0 +1,131 @@
+import Bus
+import Foundation
+
+/// The request/reply envelope every service speaks over `Bus`:
+///
+///     request: {"method": "<name>", "params": {...}}
+///     reply:   {"result": {...}}                               success
+///              {"error": {"code": "<code>", "message": "..."}}  refused, not found, bad params
+///
+/// Codes are stable strings (consensus reasons such as `bad-txns-inputs-missingorspent`,
+/// policy reasons such as `txn-mempool-conflict`, or `not-found`, `bad-params`,
+/// `unknown-method`, `internal`). The edge maps them to HTTP statuses.
+public struct RPCError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static func notFound(_ what: String) -> RPCError { RPCError("not-found", what) }
+    public static func badParams(_ why: String) -> RPCError { RPCError("bad-params", why) }
+}
+
+struct RequestEnvelope<P: Encodable>: Encodable {
+    let method: String
+    let params: P
+}
+
+struct MethodOnly: Decodable { let method: String }
+struct ParamsOnly<P: Decodable>: Decodable { let params: P }
+
+struct ReplyEnvelope<R: Codable>: Codable {
+    var result: R?
+    var error: RPCError?
+}
+
+/// Empty parameters or result.
+public struct Empty: Codable, Sendable, Equatable { public init() {} }
+
+public enum JSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] { Array(try encoder().encode(value)) }
+    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+}
+
+/// Calls methods on a service through a Lazy Pirate `RequestClient`.
+public struct RPCClient: Sendable {
+    public let requests: RequestClient
+
+    public init(context: ZMQContext, endpoint: String, timeout: Duration = .milliseconds(2500), retries: Int = 3) async throws {
+        requests = try await RequestClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries)
+    }
+
+    /// Throws `RPCError` for a refusal, `BusError` when the service can't be reached.
+    public func call<P: Encodable, R: Codable>(_ method: String, _ params: P, as: R.Type = R.self) async throws -> R {
+        let reply = try await requests.request(JSON.encode(RequestEnvelope(method: method, params: params)))
+        let envelope: ReplyEnvelope<R>
+        do {
+            envelope = try JSON.decode(ReplyEnvelope<R>.self, reply)
+        } catch {
+            throw RPCError("internal", "undecodable reply to \(method): \(error)")
+        }
+        if let error = envelope.error { throw error }
+        guard let result = envelope.result else { throw RPCError("internal", "reply to \(method) has no result") }
+        return result
+    }
+
+    public func stop() async { await requests.stop() }
+}
+
+/// Dispatches requests by method name; install with `RequestServer(handler: router.handle)`.
+public final class RPCRouter: Sendable {
+    public typealias Raw = @Sendable ([UInt8]) async throws(RPCError) -> [UInt8]
+    private let routes: [String: Raw]
+
+    public init(_ routes: [String: Raw]) { self.routes = routes }
+
+    /// A typed method: decodes params, runs `body`, encodes its result.
+    public static func method<P: Decodable & Sendable, R: Codable & Sendable>(
+        _ params: P.Type, _ body: @escaping @Sendable (P) async throws -> R
+    ) -> Raw {
+        return { (request: [UInt8]) async throws(RPCError) -> [UInt8] in
+            let p: P
+            do {
+                p = try JSON.decode(ParamsOnly<P>.self, request).params
+            } catch {
+                throw RPCError.badParams("\(error)")
+            }
+            do {
+                let r = try await body(p)
+                return try JSON.encode(ReplyEnvelope<R>(result: r, error: nil))
+            } catch let e as RPCError {
+                throw e
+            } catch {
+                throw RPCError("internal", "\(error)")
+            }
+        }
+    }
+
+    /// Never throws to the bus: every failure becomes an `{"error": …}` reply.
+    public func handle(_ request: [UInt8]) async -> [UInt8] {
+        let method: String
+        do {
+            method = try JSON.decode(MethodOnly.self, request).method
+        } catch {
+            return Self.errorReply(RPCError.badParams("request is not {\"method\", \"params\"} JSON"))
+        }
+        guard let route = routes[method] else {
+            return Self.errorReply(RPCError("unknown-method", "no method \(method)"))
+        }
+        do {
+            return try await route(request)
+        } catch {
+            return Self.errorReply(error)
+        }
+    }
+
+    static func errorReply(_ error: RPCError) -> [UInt8] {
+        (try? JSON.encode(ReplyEnvelope<Empty>(result: nil, error: error))) ?? Array(#"{"error":{"code":"internal","message":"encoding"}}"#.utf8)
+    }
+}

@@ -1,0 +1,113 @@
+import Testing
+@testable import Bus
+
+@Suite("Shutdown")
+struct ShutdownTests {
+    /// Publisher, subscriber, client and server with traffic flowing.
+    struct Load {
+        let context: ZMQContext
+        let publisher: Publisher
+        let subscriber: Subscriber
+        let server: RequestServer
+        let client: RequestClient
+        let stop = Flag()
+        let consumed = Counter()
+        let answered = Counter()
+        var tasks: [Task<Void, Never>] = []
+
+        init() async throws {
+            context = try ZMQContext()
+            publisher = try await Publisher(context: context, bind: ["tcp://127.0.0.1:*"])
+            subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["load"], capacity: 100)
+            server = try await RequestServer(context: context, bind: Transport.ipc.endpoint()) { body in
+                await Task.yield()
+                return body
+            }
+            client = try await RequestClient(context: context, endpoint: server.endpoints[0])
+            try await subscriber.ready()
+            let (publisher, subscriber, client, stop, consumed, answered) =
+                (publisher, subscriber, client, stop, consumed, answered)
+            tasks.append(Task {
+                while !stop.isSet {
+                    for _ in 0..<100 { publisher.publish(topic: "load", body: [1, 2, 3]) }
+                    // Pacing; a stopped publisher flushes at once, so end rather than spin.
+                    guard await publisher.flush() else { return }
+                    await Task.yield()
+                }
+            })
+            tasks.append(Task {
+                for await _ in subscriber.events { consumed.increment() }
+            })
+            for _ in 0..<4 {
+                tasks.append(Task {
+                    while !stop.isSet {
+                        do {
+                            _ = try await client.request([9])
+                            answered.increment()
+                        } catch {
+                            #expect(error as? BusError == .stopped)
+                            return
+                        }
+                    }
+                })
+            }
+        }
+
+        func flowing() async throws {
+            try await eventually("traffic flows") { consumed.value > 1000 && answered.value > 100 }
+        }
+
+        func finish() async {
+            stop.set()
+            for task in tasks { await task.value }
+        }
+    }
+
+    @Test("stopping every service while messages flow, then terminating the context, finishes")
+    func stopUnderLoad() async throws {
+        try await withHangGuard(60) {
+            let load = try await Load()
+            try await load.flowing()
+            async let a: Void = load.publisher.stop()
+            async let b: Void = load.subscriber.stop()
+            async let c: Void = load.client.stop()
+            async let d: Void = load.server.stop()
+            _ = await (a, b, c, d)
+            await load.finish()
+            await load.context.terminate()
+            // Stopping again is harmless.
+            await load.publisher.stop()
+            await load.client.stop()
+            await #expect(throws: BusError.stopped) { try await load.client.request([1]) }
+        }
+    }
+
+    @Test("terminating the context under load ends every socket thread")
+    func terminateUnderLoad() async throws {
+        try await withHangGuard(60) {
+            let load = try await Load()
+            try await load.flowing()
+            await load.context.terminate()
+            await load.finish()
+            await load.publisher.stop()
+            await load.subscriber.stop()
+            await load.client.stop()
+            await load.server.stop()
+            await #expect(throws: BusError.self) { try await load.subscriber.ready(timeout: .seconds(1)) }
+        }
+    }
+
+    @Test("services dropped without stop() release their threads and the context")
+    func dropWithoutStop() async throws {
+        try await withHangGuard(30) {
+            let context = try ZMQContext()
+            do {
+                let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
+                let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: [""])
+                try await subscriber.ready()
+                publisher.publish(topic: "x", body: [])
+            }
+            await context.terminate()
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Bus
+
+/// The three transports every delivery test runs over.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inproc, ipc, tcp
+
+    var testDescription: String { rawValue }
+
+    /// A fresh endpoint to bind (tcp uses port `*`; read the real one from `lastEndpoint`).
+    func endpoint() -> String {
+        switch self {
+        case .inproc: "inproc://bus-test-\(randomHex())"
+        case .ipc: ipcEndpoint()
+        case .tcp: "tcp://127.0.0.1:*"
+        }
+    }
+}
+
+/// An ipc endpoint under a per-process temporary directory (short, for the sun_path limit).
+func ipcEndpoint() -> String {
+    "ipc://\(testDirectory)/\(randomHex()).ipc"
+}
+
+let testDirectory: String = {
+    let path = "/tmp/cairn-bus-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
+
+func randomHex() -> String { Wire.hex(Wire.randomBytes(6)) }
+
+struct HangGuardExpired: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "hang guard expired: \(what)" }
+}
+
+/// Runs `body`, failing (instead of hanging the suite) if it has not finished after `seconds`.
+/// The limit is a hang guard only, never a performance expectation.
+@discardableResult
+func withHangGuard<T: Sendable>(
+    _ seconds: Int = 30, _ what: String = #function, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let outcome = OneShot<Result<T, any Error>>()
+    let work = Task {
+        do { outcome.set(.success(try await body())) } catch { outcome.set(.failure(error)) }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: .seconds(seconds))
+        outcome.set(.failure(HangGuardExpired(what: what)))
+    }
+    let result = await outcome.value()
+    timer.cancel()
+    if case .failure(let error) = result, error is HangGuardExpired { work.cancel() }
+    return try result.get()
+}
+
+/// Waits (polling, with a hang guard) until `condition` holds. For conditions that have no event
+/// to await, such as a retry counter; it never asserts anything about how long it took.
+func eventually(_ what: String, seconds: Int = 20, _ condition: @escaping @Sendable () -> Bool) async throws {
+    try await withHangGuard(seconds, what) {
+        while !condition() { try await Task.sleep(for: .milliseconds(5)) }
+    }
+}
+
+/// Runs blocking raw-socket code on its own thread (never on the cooperative pool); the sockets it
+/// creates live and die on that thread.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let outcome = OneShot<Result<T, any Error>>()
+    let thread = Thread {
+        do { outcome.set(.success(try body())) } catch { outcome.set(.failure(error)) }
+    }
+    thread.start()
+    return try await outcome.value().get()
+}
+
+/// A flag shared between tasks.
+final class Flag: Sendable {
+    private let state = Atomic<Bool>(false)
+    var isSet: Bool { state.load(ordering: .acquiring) }
+    func set() { state.store(true, ordering: .releasing) }
+}
+
+/// A counter shared between tasks.
+final class Counter: Sendable {
+    private let state = Atomic<Int>(0)
+    var value: Int { state.load(ordering: .relaxed) }
+    @discardableResult func increment() -> Int { state.add(1, ordering: .relaxed).newValue }
+}
+
+extension SubscriberEvent {
+    var sequence: UInt32? {
+        if case let .message(_, _, sequence) = self { return sequence }
+        return nil
+    }
+}
+
+/// Reads the next `count` events (nil if the stream ended first).
+func next(_ count: Int, from iterator: inout EventStream<SubscriberEvent>.AsyncIterator) async -> [SubscriberEvent] {
+    var events: [SubscriberEvent] = []
+    while events.count < count, let event = await iterator.next() { events.append(event) }
+    return events
+}
