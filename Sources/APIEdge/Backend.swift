@@ -1,0 +1,127 @@
+import Bus
+import ChainCore
+import Foundation
+import NodeKit
+import Synchronization
+
+/// The edge's view of the services: one Lazy Pirate RPC client each for the chain store and the
+/// mempool, with their errors mapped to HTTP errors (`BusError` → 503, `not-found` → 404, …).
+final class Backend: Sendable {
+    let chain: RPCClient
+    let mempool: RPCClient
+    let params: ChainParams
+    let endpoints: Endpoints
+    /// Outputs of transactions already decoded, by txid (a txid fixes its outputs forever).
+    private let outputsCache = Mutex<[Hash256: [TxOutput]]>([:])
+    private static let cacheLimit = 20_000
+
+    init(chain: RPCClient, mempool: RPCClient, params: ChainParams, endpoints: Endpoints) {
+        self.chain = chain
+        self.mempool = mempool
+        self.params = params
+        self.endpoints = endpoints
+    }
+
+    static func connect(context: ZMQContext, endpoints: Endpoints, params: ChainParams,
+                        timeout: Duration, retries: Int) async throws -> Backend {
+        let chain = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: timeout, retries: retries)
+        let mempool = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, timeout: timeout, retries: retries)
+        return Backend(chain: chain, mempool: mempool, params: params, endpoints: endpoints)
+    }
+
+    func stop() async {
+        await chain.stop()
+        await mempool.stop()
+    }
+
+    var network: Network { params.network }
+
+    func chain<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ p: P, as: R.Type = R.self) async throws -> R {
+        try await call(chain, service: "chain store", method, p)
+    }
+
+    func mempool<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ p: P, as: R.Type = R.self) async throws -> R {
+        try await call(mempool, service: "mempool", method, p)
+    }
+
+    private func call<P: Encodable & Sendable, R: Codable & Sendable>(_ client: RPCClient, service: String, _ method: String, _ p: P) async throws -> R {
+        do {
+            return try await client.call(method, p, as: R.self)
+        } catch let e as RPCError {
+            throw APIError.fromRPC(e, service: service)
+        } catch let e as BusError {
+            throw APIError.fromBus(e, service: service)
+        }
+    }
+
+    // MARK: lookups shared by routes
+
+    /// The confirmed transaction, or nil if the chain store does not know it.
+    func confirmedTx(_ txid: String) async throws -> ConfirmedTx? {
+        do {
+            return try await chain("gettx", TxRef(txid: txid), as: ConfirmedTx.self)
+        } catch let e as APIError where e.status == .notFound {
+            return nil
+        }
+    }
+
+    /// The mempool entry, or nil if the mempool does not hold it.
+    func mempoolEntry(_ txid: String) async throws -> MempoolEntry? {
+        do {
+            return try await mempool("getentry", TxRef(txid: txid), as: MempoolEntry.self)
+        } catch let e as APIError where e.status == .notFound {
+            return nil
+        }
+    }
+
+    func remember(_ tx: Transaction, txid: Hash256) {
+        outputsCache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[txid] = tx.outputs
+        }
+    }
+
+    /// The outputs a set of outpoints refer to: `known` first, then the cache, then the chain
+    /// store (`gettx`) or the mempool (`getentry`) per distinct txid. Unknown outpoints are left out.
+    func prevouts(_ outpoints: [OutPoint], known: [OutPoint: TxOutput] = [:]) async throws -> [OutPoint: TxOutput] {
+        var found = [OutPoint: TxOutput]()
+        var missing = Set<Hash256>()
+        let cached = outputsCache.withLock { $0 }
+        for op in outpoints where !op.isNull {
+            if let o = known[op] {
+                found[op] = o
+            } else if let outs = cached[op.txid] {
+                if Int(op.index) < outs.count { found[op] = outs[Int(op.index)] }
+            } else {
+                missing.insert(op.txid)
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        let fetched = try await withThrowingTaskGroup(of: (Hash256, [TxOutput]?).self) { group in
+            for txid in missing {
+                group.addTask { (txid, try await self.outputs(of: txid)) }
+            }
+            var out = [Hash256: [TxOutput]]()
+            for try await (txid, outs) in group { if let outs { out[txid] = outs } }
+            return out
+        }
+        for op in outpoints where !op.isNull && found[op] == nil {
+            if let outs = fetched[op.txid], Int(op.index) < outs.count { found[op] = outs[Int(op.index)] }
+        }
+        return found
+    }
+
+    private func outputs(of txid: Hash256) async throws -> [TxOutput]? {
+        let hex: String
+        if let c = try await confirmedTx(txid.hex) {
+            hex = c.hex
+        } else if let e = try await mempoolEntry(txid.hex) {
+            hex = e.hex
+        } else {
+            return nil
+        }
+        guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { return nil }
+        remember(tx, txid: txid)
+        return tx.outputs
+    }
+}

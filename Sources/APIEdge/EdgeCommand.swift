@@ -1,0 +1,82 @@
+import ArgumentParser
+import Bus
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NodeKit
+import Prometheus
+import ServiceLifecycle
+
+/// `cairn-edge`: the HTTP/WebSocket front door (Esplora-shaped API) and the optional public ZMQ notifier.
+@main
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-edge",
+        abstract: "Cairn's API edge: Esplora-shaped HTTP API, WebSocket feed, optional Bitcoin Core-style ZMQ notifications.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("http-host"), help: "HTTP listen address (env CAIRN_HTTP_HOST; default 127.0.0.1).")
+    var httpHost: String?
+
+    @Option(name: .customLong("http-port"), help: "HTTP port (env CAIRN_HTTP_PORT; default \(Endpoints.defaultHTTPPort)).")
+    var httpPort: Int?
+
+    @Option(name: .customLong("cors-origin"),
+            help: "An origin allowed by CORS; repeat for several (env CAIRN_CORS_ORIGINS, comma-separated; default the wallet's http://127.0.0.1:8341 and http://localhost:8341).")
+    var corsOrigins: [String] = []
+
+    @Option(name: .customLong("zmq-pub"), help: "Bind a public Bitcoin Core-style ZMQ PUB here, e.g. tcp://127.0.0.1:28336 (env CAIRN_ZMQ_PUB; default off).")
+    var zmqPub: String?
+
+    @Option(name: .customLong("max-body"), help: "Largest request body accepted, bytes (default 262144).")
+    var maxBody: Int = 256 * 1024
+
+    func config() throws -> EdgeConfig {
+        let env = ProcessInfo.processInfo.environment
+        var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
+        c.httpHost = httpHost ?? env["CAIRN_HTTP_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        if let p = httpPort ?? env["CAIRN_HTTP_PORT"].flatMap({ Int($0) }) {
+            guard (0...65535).contains(p) else { throw ValidationError("--http-port must be 0…65535") }
+            c.httpPort = p
+        }
+        if !corsOrigins.isEmpty {
+            c.corsOrigins = corsOrigins
+        } else if let list = env["CAIRN_CORS_ORIGINS"], !list.isEmpty {
+            c.corsOrigins = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        c.zmqPub = zmqPub ?? env["CAIRN_ZMQ_PUB"].flatMap { $0.isEmpty ? nil : $0 }
+        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
+        c.maxBody = maxBody
+        return c
+    }
+
+    func run() async throws {
+        ServiceSupport.bootstrapLogging(level: common.level)
+        let logger = Logger(label: "cairn.edge")
+        let config = try config()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let edge = try await Edge(config: config, metrics: EdgeMetrics(registry: registry), logger: logger)
+        let app = buildApplication(config: config, edge: edge)
+        logger.notice("edge starting", metadata: [
+            "network": "\(config.params.network.rawValue)", "http": "\(config.httpHost):\(config.httpPort)",
+            "chain_rpc": "\(config.endpoints.chainRPC)", "mempool_rpc": "\(config.endpoints.mempoolRPC)",
+            "cors": "\(config.corsOrigins.joined(separator: ","))",
+            "zmq_pub": "\(edge.notifier?.endpoints.joined(separator: ",") ?? "off")"])
+        Task {
+            do {
+                try await edge.subscriptionsReady(timeout: .seconds(30))
+                logger.info("subscribed to the chain store and mempool publications")
+            } catch {
+                logger.warning("publications not synced yet (services down?); the feed will start when they are up")
+            }
+        }
+        // The app stops first on SIGTERM/SIGINT (services stop in reverse order), then the bus objects.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ShutdownHook { await edge.stop(); logger.notice("edge stopped") }), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,66 @@
+import Hummingbird
+import Prometheus
+
+/// The edge's Prometheus metrics, on its own registry (served at /metrics).
+final class EdgeMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let txSubmitted: Counter
+    let txAccepted: Counter
+    let height: Gauge
+    let wsConnections: Gauge
+    let wsDropped: Counter
+
+    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100),
+                                      .milliseconds(250), .seconds(1), .milliseconds(2500), .seconds(10)]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        txSubmitted = registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "tx_submitted", unitName: "total",
+                                                             helpText: "Transactions posted to /api/tx"))
+        txAccepted = registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "tx_accepted", unitName: "total",
+                                                            helpText: "Posted transactions the mempool accepted"))
+        height = registry.makeGauge(descriptor: .init(namespace: "cairn_edge", metricName: "chain_height", unitName: "",
+                                                      helpText: "Height of the best chain as last seen by the edge"))
+        wsConnections = registry.makeGauge(descriptor: .init(namespace: "cairn_edge", metricName: "ws_connections", unitName: "",
+                                                             helpText: "Open WebSocket connections"))
+        wsDropped = registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "ws_slow_clients_dropped", unitName: "total",
+                                                           helpText: "WebSocket clients disconnected because their queue was full"))
+    }
+
+    func txRejected(code: String) {
+        registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "tx_rejected", unitName: "total",
+                                               helpText: "Posted transactions refused, by reason code"),
+                             labels: [("reason", code)]).increment()
+    }
+
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "http_requests", unitName: "total",
+                                               helpText: "HTTP requests by route, method and status"),
+                             labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: .init(namespace: "cairn_edge", metricName: "http_request_duration", unitName: "seconds",
+                                                         helpText: "HTTP request duration by route"),
+                                       labels: [("route", route), ("method", method)], buckets: Self.buckets).record(duration)
+    }
+
+    func text() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// Counts every request by matched route (not raw path, to bound the label set) and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: EdgeMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            metrics.request(route: context.endpointPath ?? "NotFound", method: request.method.rawValue,
+                            status: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.request(route: context.endpointPath ?? "NotFound", method: request.method.rawValue,
+                            status: status, duration: ContinuousClock.now - start)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import ChainCore
+import Foundation
+import Hummingbird
+import NIOCore
+import NodeKit
+import Synchronization
+
+enum TxRoutes {
+    static let txidParam = (name: "txid", schema: Schema.hash, description: "transaction id (display hex)")
+    static let lookupErrors = [400, 404, 502, 503]
+
+    struct TraceReply: Codable, Sendable {
+        struct Event: Codable, Sendable { var stage: String; var service: String; var time: Double; var detail: String? }
+        var txid: String
+        var events: [Event]
+    }
+
+    struct HexBody: Decodable { var hex: String }
+
+    static func routes(_ edge: Edge) -> [Route] {
+        let backend = edge.backend
+        let explorer = edge.explorer
+        return [
+            Route(.get, "/api/tx/:txid",
+                  RouteDoc(summary: "A transaction (chain first, then mempool)", tag: "transactions", params: [txidParam],
+                           response: .json(Schema.ref("Transaction")), errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                return Reply.json(try await explorer.esplora(try await explorer.find(txid)))
+            },
+            Route(.get, "/api/tx/:txid/status",
+                  RouteDoc(summary: "Confirmation status of a transaction", tag: "transactions", params: [txidParam],
+                           response: .json(Schema.ref("TxStatus")), errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                return Reply.json(explorer.status(try await explorer.find(txid)))
+            },
+            Route(.get, "/api/tx/:txid/hex",
+                  RouteDoc(summary: "The serialized transaction, hex", tag: "transactions", params: [txidParam],
+                           response: .text(Schema.hex), errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                switch try await explorer.find(txid) {
+                case .confirmed(let c, _): return Reply.text(c.hex)
+                case .unconfirmed(let e, _): return Reply.text(e.hex)
+                }
+            },
+            Route(.get, "/api/tx/:txid/trace",
+                  RouteDoc(summary: "The transaction's path through the services (edge, mempool, miners, chain store)",
+                           tag: "transactions", params: [txidParam], response: .json(Schema.ref("Trace")), errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                async let chainEvents = backend.chain("gettrace", TxRef(txid: txid), as: [TraceEvent].self)
+                async let poolEvents = backend.mempool("gettrace", TxRef(txid: txid), as: [TraceEvent].self)
+                let merged = TraceStamps.merge(try await chainEvents + poolEvents + edge.stamps.events(txid))
+                guard !merged.isEmpty else { throw APIError.notFound("no trace for transaction \(txid)") }
+                return Reply.json(TraceReply(txid: txid, events: merged.map { .init(stage: $0.stage, service: $0.service, time: $0.time, detail: $0.detail) }))
+            },
+            Route(.post, "/api/tx",
+                  RouteDoc(summary: "Submit a raw transaction (hex body, or JSON {\"hex\": …}); answers its txid",
+                           tag: "transactions", response: .text(Schema.hash), errors: [400, 413, 502, 503], acceptsTxBody: true)) { request, _ in
+                try await submit(request, edge: edge)
+            },
+        ]
+    }
+
+    static func submit(_ request: Request, edge: Edge) async throws -> Response {
+        var request = request
+        let receivedAt = ServiceSupport.now()
+        let buffer = try await request.collectBody(upTo: edge.config.maxBody)
+        let body = String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+        let isJSON = request.headers[.contentType]?.lowercased().contains("json") == true || body.hasPrefix("{")
+        var hex = body
+        if isJSON {
+            do {
+                hex = try JSONDecoder().decode(HexBody.self, from: Data(body.utf8)).hex.trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw APIError.badRequest("bad-json", "expected {\"hex\": \"<raw transaction hex>\"}")
+            }
+        }
+        guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
+        edge.metrics.txSubmitted.increment()
+        if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
+            edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt,
+                                          detail: "POST /api/tx"))
+        }
+        do {
+            let result = try await edge.backend.mempool("submittx", SubmitTx(hex: hex, receivedAt: receivedAt), as: SubmitTxResult.self)
+            edge.metrics.txAccepted.increment()
+            edge.logger.info("transaction accepted", metadata: ["txid": "\(result.txid)", "fee": "\(result.fee)"])
+            return Reply.text(result.txid)
+        } catch let e as APIError where e.status == .badRequest {
+            edge.metrics.txRejected(code: e.code)
+            throw e
+        }
+    }
+}
+
+/// The edge's own trace stamps (when it received a transaction), kept for a bounded number of txids.
+final class TraceStamps: Sendable {
+    private struct State {
+        var events: [String: [TraceEvent]] = [:]
+        var order: [String] = []
+    }
+    private let state = Mutex(State())
+    private let limit: Int
+
+    init(limit: Int = 10_000) { self.limit = limit }
+
+    func record(_ e: TraceEvent) {
+        state.withLock { s in
+            if s.events[e.id] == nil {
+                s.order.append(e.id)
+                if s.order.count > limit {
+                    let drop = s.order.count - limit
+                    for id in s.order.prefix(drop) { s.events[id] = nil }
+                    s.order.removeFirst(drop)
+                }
+            }
+            s.events[e.id, default: []].append(e)
+        }
+    }
+
+    func events(_ id: String) -> [TraceEvent] { state.withLock { $0.events[id.lowercased()] ?? [] } }
+
+    /// Sorted by time; the same step reported twice (the mempool also records the edge's stamp) kept once.
+    static func merge(_ events: [TraceEvent]) -> [TraceEvent] {
+        var out = [TraceEvent]()
+        for e in events.sorted(by: { $0.time < $1.time }) {
+            if out.contains(where: { $0.stage == e.stage && $0.service == e.service && abs($0.time - e.time) < 0.001 }) { continue }
+            out.append(e)
+        }
+        return out
+    }
+}
