@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev.
@@ -126,9 +127,45 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Wallets, signed transactions and mined regtest blocks for the tests.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ChainCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ChainCoreTests",
-            dependencies: ["ChainCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ChainCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChainStoreTests",
+            dependencies: ["ChainStore", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // End to end: real processes started with `cairn up`, over real sockets.
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "NodeKit", "ChainCore", "Bus", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MempoolTests",
+            dependencies: ["Mempool", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The CLI's keystore, coin selection, signing and supervisor; the compose file check.
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: [
+                "CairnCLI", "NodeKit", "ChainCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -98,8 +98,11 @@ enum PublisherLoop {
         context: ZMQContext, bind: [String], hwm: Int32, curve: CurveKeyPair?, instanceID: [UInt8],
         mailbox: Mailbox<Publisher.Command>, setup: OneShot<Result<[String], ZMQError>>, logger: Logger
     ) {
+        // Commands drained but not yet carried out when the loop ends (after `.stop`, or when a send
+        // throws): with those still queued, their flush waiters are released, never left hanging.
+        var pending: ArraySlice<Publisher.Command> = []
         defer {
-            for case let .flush(done) in mailbox.close() { done.set(false) }
+            for case let .flush(done) in Array(pending) + mailbox.close() { done.set(false) }
         }
         let socket: ZMQSocket
         do {
@@ -139,7 +142,8 @@ enum PublisherLoop {
                     }
                 }
                 if items[0].returned.contains(.readable) {
-                    for command in mailbox.drain() {
+                    pending = mailbox.drain()[...]
+                    while let command = pending.popFirst() {
                         switch command {
                         case let .publish(topic, name, body, sequence):
                             // XPUB drops at the HWM instead of blocking; subscribers see a gap.

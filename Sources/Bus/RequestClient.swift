@@ -112,6 +112,8 @@ struct RequestClientLoop {
     /// Ids cancelled before their request arrived (the cancel handler can run first). Bounded.
     var cancelledEarly: [[UInt8]] = []
     var nextOrder: UInt64 = 0
+    /// Commands drained but not yet carried out when the loop ends; failed at exit like queued ones.
+    var leftovers: ArraySlice<RequestClient.Command> = []
 
     init(config: Config, mailbox: Mailbox<RequestClient.Command>) {
         self.config = config
@@ -142,7 +144,7 @@ struct RequestClientLoop {
             config.logger.error("request client thread failed: \(error)")
         }
         socket?.close()
-        for command in mailbox.close() {
+        for command in Array(leftovers) + mailbox.close() {
             if case let .request(_, _, reply) = command { reply.resume(throwing: BusError.stopped) }
         }
         for entry in pending.values { entry.reply.resume(throwing: BusError.stopped) }
@@ -164,7 +166,8 @@ struct RequestClientLoop {
                 }
             }
             if items[0].returned.contains(.readable) {
-                for command in mailbox.drain() {
+                leftovers = mailbox.drain()[...]
+                while let command = leftovers.popFirst() {
                     switch command {
                     case let .request(id, body, reply):
                         if let index = cancelledEarly.firstIndex(of: id) {

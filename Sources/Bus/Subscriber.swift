@@ -6,6 +6,8 @@ public enum SubscriberEvent: Sendable, Equatable {
     /// A publication: `sequence` is the publisher's per-topic counter.
     case message(topic: String, body: [UInt8], sequence: UInt32)
     /// Publications `expected ..< received` of `topic` were lost (high-water mark, slow consumer).
+    /// Usually `received` is the message that follows (delivered next); when a later sync message
+    /// reveals a loss at the tail, it is the publisher's next sequence number.
     case gap(topic: String, expected: UInt32, received: UInt32)
     /// The publisher of `topic` restarted: its counter went back (`received < expected`), or a sync
     /// from a new publisher instance replaced the old one (then `received` is its next sequence).

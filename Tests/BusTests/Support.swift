@@ -19,13 +19,14 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
-/// An ipc endpoint under a per-process temporary directory (short, for the sun_path limit).
+/// An ipc endpoint with a random name under one shared temporary directory (short, for the
+/// sun_path limit; libzmq removes the socket file when the binding socket closes).
 func ipcEndpoint() -> String {
     "ipc://\(testDirectory)/\(randomHex()).ipc"
 }
 
 let testDirectory: String = {
-    let path = "/tmp/cairn-bus-\(getpid())"
+    let path = "/tmp/cairn-bus-tests"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }()

@@ -1,0 +1,17 @@
+import Testing
+@testable import Bus
+
+@Suite("BusBenchmark API")
+struct BenchmarkSmokeTests {
+    @Test("the benchmark entry points run end to end (no timing expectations)")
+    func smoke() async throws {
+        try await withHangGuard(60) {
+            let rate = try await BusBenchmark.throughput(messages: 2000)
+            #expect(rate > 0)
+            let latencies = try await BusBenchmark.roundTripLatencies(count: 20)
+            #expect(latencies.count == 20)
+            #expect(BusBenchmark.percentile(latencies, 0.5) <= BusBenchmark.percentile(latencies, 0.99))
+            #expect(BusBenchmark.percentile([.seconds(1), .seconds(2), .seconds(3), .seconds(4)], 0.5) == .seconds(2))
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import ChainCore
+import Foundation
+import GRDB
+import Logging
+import NodeKit
+import Synchronization
+import Testing
+import TestSupport
+@testable import ChainStore
+
+/// The chain store's core over a real SQLite file in a temporary folder.
+final class StoreHarness: Sendable {
+    let dir: URL
+    let changes = Mutex<[TipChange]>([])
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-chainstore-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    func open() async throws -> (Chain, ChainQueries) {
+        let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path)
+        try Schema.migrator().migrate(db)
+        let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test")) { [self] change, _ in
+            changes.withLock { $0.append(change) }
+        }
+        return (chain, ChainQueries(chain: chain, db: db, params: .regtest))
+    }
+}
+
+@Suite struct ChainStoreCore {
+    let params = ChainParams.regtest
+
+    func extend(_ chain: Chain, from parent: Block, height: Int, count: Int, wallet: TestWallet, extra: [UInt8] = []) async -> [Block] {
+        var blocks = [Block]()
+        var prev = parent
+        for i in 0..<count {
+            let b = ChainFixtures.next(after: prev.header, height: height + i, paying: wallet, extra: extra)
+            let r = await chain.submit(b, source: "test")
+            #expect(r.accepted || r.reason == "inconclusive", "\(r)")
+            blocks.append(b)
+            prev = b
+        }
+        return blocks
+    }
+
+    @Test func connectsBlocksAndIndexesThem() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let w = TestWallet()
+        let blocks = await extend(chain, from: params.genesis, height: 1, count: 5, wallet: w)
+        #expect(await chain.tip.hash == blocks.last!.hash)
+        let info = try await q.chainInfo()
+        #expect(info.height == 5)
+        #expect(info.supply == 5 * params.subsidy(height: 1))
+        #expect(info.utxoCount == 5)
+        let stats = try await q.addressStats(AddressRef(publicKey: Hex.encode(w.publicKey)))
+        #expect(stats.fundedTxoCount == 5 && stats.txCount == 5)
+        let tx = try await q.transaction(TxRef(txid: blocks[2].transactions[0].txid.hex))
+        #expect(tx.height == 3 && tx.position == 0)
+        #expect(try await q.verifyUTXO().ok)
+        #expect(h.changes.withLock { $0.count } == 5)
+    }
+
+    @Test func refusesBadBlocksWithTheirReason() async throws {
+        let h = try StoreHarness()
+        let (chain, _) = try await h.open()
+        let w = TestWallet()
+        var bad = ChainFixtures.next(after: params.genesis.header, height: 1, paying: w)
+        bad.header.merkleRoot = Hash256.sha256d([1])
+        bad = ChainFixtures.remine(bad)
+        #expect(await chain.submit(bad, source: "test").reason == "bad-txnmrklroot")
+        let orphan = ChainFixtures.next(after: bad.header, height: 2, paying: w)
+        #expect(await chain.submit(orphan, source: "test").reason == "bad-prevblk")
+        let wrongHeight = ChainFixtures.next(after: params.genesis.header, height: 7, paying: w)
+        #expect(await chain.submit(wrongHeight, source: "test").reason == "bad-cb-height")
+        #expect(await chain.submit(hex: "zz", source: "test").reason == "bad-encoding")
+        #expect(await chain.submit(hex: "00", source: "test").reason == "bad-encoding")
+        let good = ChainFixtures.next(after: params.genesis.header, height: 1, paying: w)
+        #expect(await chain.submit(good, source: "test").accepted)
+        #expect(await chain.submit(good, source: "test").reason == "duplicate")
+        #expect(await chain.tip.height == 1)
+    }
+
+    @Test func spendsConnectAndTheAddressIndexFollows() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let blocks = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let cb = blocks[0].transactions[0]
+        let pay = a.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [b.output(10 * Units.perCoin), a.output(cb.outputs[0].value - 10 * Units.perCoin - 500)])
+        let height = blocks.count + 1
+        let block = ChainFixtures.next(after: blocks.last!.header, height: height, paying: a, transactions: [pay], fees: 500)
+        let r = await chain.submit(block, source: "miner:test")
+        #expect(r.accepted && r.isTip, "\(r)")
+        let bStats = try await q.addressStats(AddressRef(publicKey: Hex.encode(b.publicKey)))
+        #expect(bStats.fundedTxoSum == 10 * Units.perCoin)
+        let aStats = try await q.addressStats(AddressRef(publicKey: Hex.encode(a.publicKey)))
+        #expect(aStats.spentTxoSum == cb.outputs[0].value)
+        #expect(try await q.transaction(TxRef(txid: pay.txid.hex)).fee == 500)
+        let history = try await q.addressTxs(AddressTxsParams(publicKey: Hex.encode(a.publicKey), afterTxid: nil, limit: 3))
+        #expect(history.first?.txid == block.transactions[0].txid.hex || history.first?.txid == pay.txid.hex)
+        let trace = try await q.trace(TxRef(txid: pay.txid.hex))
+        #expect(trace.contains { $0.stage == "connected" && ($0.detail ?? "").contains("miner:test") })
+        // the spent coin is gone, the new ones are there
+        let coins = try await q.coins(OutpointList(outpoints: ["\(cb.txid.hex):0", "\(pay.txid.hex):0"]))
+        #expect(coins[0] == nil && coins[1]?.value == 10 * Units.perCoin)
+        #expect(try await q.verifyUTXO().ok)
+    }
+
+    @Test func mostWorkWinsAndReorgUndoesTheOldBranch() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let base = await extend(chain, from: params.genesis, height: 1, count: 2, wallet: a)
+        let old = await extend(chain, from: base[1], height: 3, count: 2, wallet: a, extra: [1])
+        #expect(await chain.tip.hash == old[1].hash)
+        // a competing branch from height 2, one block longer (equal bits: more blocks = more work)
+        let side = await extend(chain, from: base[1], height: 3, count: 3, wallet: b, extra: [2])
+        #expect(await chain.tip.hash == side[2].hash)
+        #expect(await chain.tip.height == 5)
+        let last = h.changes.withLock { $0.last! }
+        #expect(last.disconnected.map(\.block.hash) == [old[1].hash, old[0].hash])
+        #expect(last.connected.map(\.block.hash) == side.map(\.hash))
+        // the old branch's coinbases are no longer coins; the new branch's are
+        let coins = try await q.coins(OutpointList(outpoints: (old + side).map { "\($0.transactions[0].txid.hex):0" }))
+        #expect(coins.map { $0 != nil } == [false, false, true, true, true])
+        #expect(try await q.verifyUTXO().ok)
+        #expect(try await q.header(BlockRef(hash: old[0].hash.hex)).inBestChain == false)
+        #expect(try await q.chainInfo().supply == 5 * params.subsidy(height: 1))
+        // an equal-work competitor does not displace the tip
+        let tie = await extend(chain, from: side[1], height: 5, count: 1, wallet: a, extra: [3])
+        #expect(await chain.tip.hash == side[2].hash)
+        #expect(tie.count == 1)
+    }
+
+    @Test func aBlockFailingOnConnectIsMarkedInvalidWithItsDescendants() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), thief = TestWallet()
+        let blocks = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let cb = blocks[0].transactions[0]
+        let steal = thief.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [thief.output(cb.outputs[0].value)])
+        let height = blocks.count + 1
+        let bad = ChainFixtures.next(after: blocks.last!.header, height: height, paying: thief, transactions: [steal])
+        let r = await chain.submit(bad, source: "test")
+        #expect(!r.accepted && r.reason == "bad-txns-signature", "\(r)")
+        #expect(await chain.tip.height == blocks.count)
+        let child = ChainFixtures.next(after: bad.header, height: height + 1, paying: thief)
+        #expect(await chain.submit(child, source: "test").reason == "bad-prevblk")
+        #expect(await chain.submit(bad, source: "test").reason == "duplicate-invalid")
+        #expect(try await q.verifyUTXO().ok)
+    }
+
+    @Test func restartsFromDiskAtTheSameTip() async throws {
+        let h = try StoreHarness()
+        let w = TestWallet()
+        var tip: Hash256
+        do {
+            let (chain, _) = try await h.open()
+            let blocks = await extend(chain, from: params.genesis, height: 1, count: 4, wallet: w)
+            tip = blocks.last!.hash
+        }
+        let (again, q) = try await h.open()
+        #expect(await again.tip.hash == tip)
+        #expect(await again.tip.height == 4)
+        #expect(try await q.verifyUTXO().ok)
+        #expect(try await q.chainInfo().supply == 4 * params.subsidy(height: 1))
+        #expect(await again.locator().first == tip.hex)
+        #expect(await again.locator().last == params.genesisHash.hex)
+    }
+
+    @Test func aDataFolderOfAnotherNetworkIsRefused() async throws {
+        let h = try StoreHarness()
+        _ = try await h.open()
+        let db = try DatabasePool(path: h.dir.appendingPathComponent("chain.sqlite").path)
+        await #expect(throws: ChainStoreError.self) {
+            _ = try await Chain(db: db, params: .testnet, logger: Logger(label: "test")) { _, _ in }
+        }
+    }
+}

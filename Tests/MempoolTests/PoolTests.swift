@@ -1,0 +1,222 @@
+import ChainCore
+import Foundation
+import GRDB
+import Logging
+import NodeKit
+import Synchronization
+import Testing
+import TestSupport
+@testable import Mempool
+
+/// A chain the pool can ask: an in-memory UTXO set and tip.
+final class FakeChain: ChainSource {
+    let view: Mutex<MemoryCoinView>
+    let tipValue: Mutex<ChainTip>
+    let confirmed = Mutex<Set<Hash256>>([])
+
+    init(view: MemoryCoinView, height: Int) {
+        self.view = Mutex(view)
+        tipValue = Mutex(ChainTip(height: height, hash: Hash256.sha256d([UInt8(height & 0xff)]).hex, time: Genesis.time + UInt32(height),
+                                  nextBits: ChainParams.regtest.powLimitBits, medianTimePast: Genesis.time))
+    }
+
+    func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
+        view.withLock { v in
+            var out = [OutPoint: Coin]()
+            for op in outpoints { out[op] = v.coin(op) }
+            return out
+        }
+    }
+    func isConfirmed(_ txid: Hash256) async throws -> Bool { confirmed.withLock { $0.contains(txid) } }
+    func tip() async throws -> ChainTip { tipValue.withLock { $0 } }
+}
+
+final class RecordedEvents: PoolEvents {
+    let log = Mutex<[String]>([])
+    func added(_ entry: PoolEntry, sequence: UInt64) async { log.withLock { $0.append("A \(entry.txid.hex) \(sequence)") } }
+    func removed(_ txid: Hash256, sequence: UInt64, reason: String) async { log.withLock { $0.append("R \(txid.hex) \(sequence)") } }
+    func templateChanged(sequence: UInt64, count: Int) async {}
+    func trace(_ event: TraceEvent) async {}
+}
+
+struct PoolHarness {
+    let dir: URL
+    let wallet = TestWallet()
+    let chain: FakeChain
+    let events = RecordedEvents()
+    let blocks: [Block]
+    let spendable: [(OutPoint, TxOutput)]
+
+    init() async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mempool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (blocks, view) = try await ChainFixtures.chain(ChainParams.regtest.coinbaseMaturity + 5, paying: wallet)
+        self.blocks = blocks
+        chain = FakeChain(view: view, height: blocks.count - 1)
+        spendable = blocks[1...5].map { b in (OutPoint(txid: b.transactions[0].txid, index: 0), b.transactions[0].outputs[0]) }
+    }
+
+    func open(policy: Policy = Policy()) throws -> Pool {
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
+        try Pool.migrator().migrate(db)
+        return Pool(params: .regtest, policy: policy, db: db, chain: chain, events: events, logger: Logger(label: "test"))
+    }
+
+    /// Spends `coin` paying `value` to a fresh key and the rest minus `fee` back.
+    func pay(_ coin: (OutPoint, TxOutput), fee: Amount = 1_000, to value: Amount = Units.perCoin) -> Transaction {
+        wallet.spend([coin], to: [TestWallet().output(value), wallet.output(coin.1.value - value - fee)])
+    }
+}
+
+func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
+    do {
+        _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil)
+        return nil
+    } catch {
+        return error.code
+    }
+}
+
+@Suite struct MempoolPool {
+    @Test func acceptsPersistsAndAnnounces() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let tx = h.pay(h.spendable[0])
+        let e = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: 1.0)
+        #expect(e.txid == tx.txid && e.fee == 1_000)
+        // on disk before the call returned
+        let db = try DatabaseQueue(path: h.dir.appendingPathComponent("mempool.sqlite").path)
+        #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") } == 1)
+        #expect(h.events.log.withLock { $0 } == ["A \(tx.txid.hex) 1"])
+        let stages = try await pool.trace(tx.txid.hex).map(\.stage)
+        #expect(stages == ["received", "accepted"])
+    }
+
+    @Test func refusesWithNamedReasons() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let tx = h.pay(h.spendable[0])
+        _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil)
+        #expect(await refusal(pool, tx) == "txn-already-in-mempool")
+        #expect(await refusal(pool, h.pay(h.spendable[0], fee: 5_000)) == "txn-mempool-conflict")
+        #expect(await refusal(pool, h.pay(h.spendable[1], fee: 10)) == "min-relay-fee-not-met")
+        #expect(await refusal(pool, h.pay(h.spendable[1], to: 10)) == "dust")
+        #expect(await refusal(pool, h.wallet.spend([(OutPoint(txid: Hash256.sha256d([7]), index: 0), h.spendable[1].1)], to: [h.wallet.output(Units.perCoin)])) == "bad-txns-inputs-missingorspent")
+        var forged = h.pay(h.spendable[1])
+        forged.outputs[0].value += 1
+        #expect(await refusal(pool, forged) == "bad-txns-signature")
+        #expect(await refusal(pool, ChainFixtures.coinbase(height: 99, outputs: [h.wallet.output(5_000)])) == "coinbase")
+        // an immature coinbase
+        let young = h.blocks.last!.transactions[0]
+        #expect(await refusal(pool, h.pay((OutPoint(txid: young.txid, index: 0), young.outputs[0]))) == "bad-txns-premature-spend-of-coinbase")
+        do {
+            _ = try await pool.submit(hex: "zz", receivedAt: nil)
+            Issue.record("accepted garbage")
+        } catch { #expect(error.code == "bad-encoding") }
+        // what was refused left nothing behind
+        #expect(await pool.entries.count == 1)
+    }
+
+    @Test func chainsOfUnconfirmedSpendsUpToTheDepthLimit() async throws {
+        let h = try await PoolHarness()
+        var policy = Policy()
+        policy.maxAncestors = 4
+        let pool = try h.open(policy: policy)
+        var coin = h.spendable[0]
+        for i in 0..<4 {
+            let tx = h.wallet.spend([coin], to: [h.wallet.output(coin.1.value - 1_000)])
+            _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil)
+            coin = (OutPoint(txid: tx.txid, index: 0), tx.outputs[0])
+            #expect(await pool.entries[tx.txid]?.parents.count == (i == 0 ? 0 : 1))
+        }
+        let fifth = h.wallet.spend([coin], to: [h.wallet.output(coin.1.value - 1_000)])
+        #expect(await refusal(pool, fifth) == "too-long-mempool-chain")
+        // a template lists parents before children
+        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        #expect(t.txids.count == 4)
+        var seen = Set<String>()
+        for hex in t.transactions {
+            let tx = try Transaction(bytes: Hex.decode(hex)!)
+            for input in tx.inputs where await pool.entries[input.previousOutput.txid] != nil {
+                #expect(seen.contains(input.previousOutput.txid.hex))
+            }
+            seen.insert(tx.txid.hex)
+        }
+        #expect(t.coinbaseValue == ChainParams.regtest.subsidy(height: t.height) + 4_000)
+    }
+
+    @Test func templatesPutTheHighestFeeRateFirst() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let cheap = h.pay(h.spendable[0], fee: 1_000)
+        let rich = h.pay(h.spendable[1], fee: 50_000)
+        for tx in [cheap, rich] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
+        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 1, threads: 1))
+        #expect(t.txids == [rich.txid.hex, cheap.txid.hex])
+        #expect(await pool.activeMiners().map(\.id) == ["m"])
+    }
+
+    @Test func aConnectedBlockRemovesIncludedAndConflictingTransactions() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let included = h.pay(h.spendable[0])
+        let loser = h.pay(h.spendable[1])
+        let loserChild = h.wallet.spend([(OutPoint(txid: loser.txid, index: 1), loser.outputs[1])], to: [h.wallet.output(loser.outputs[1].value - 1_000)])
+        for tx in [included, loser, loserChild] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
+        // the block confirms `included` and a different spend of loser's input
+        let winner = h.pay(h.spendable[1], fee: 2_000)
+        let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [included, winner])
+        await pool.blockConnected(block, height: h.blocks.count)
+        #expect(await pool.entries.isEmpty)
+        let log = h.events.log.withLock { $0 }
+        #expect(log.contains { $0.hasPrefix("R \(loser.txid.hex)") })
+        #expect(log.contains { $0.hasPrefix("R \(loserChild.txid.hex)") })
+        #expect(!log.contains { $0.hasPrefix("R \(included.txid.hex)") })
+        let db = try DatabaseQueue(path: h.dir.appendingPathComponent("mempool.sqlite").path)
+        #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") } == 0)
+    }
+
+    @Test func aDisconnectedBlockGivesItsTransactionsBack() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let tx = h.pay(h.spendable[2])
+        let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
+        await pool.blockDisconnected(block)
+        #expect(await pool.entries[tx.txid] != nil)
+    }
+
+    @Test func acknowledgedTransactionsSurviveARestart() async throws {
+        let h = try await PoolHarness()
+        var txids = [Hash256]()
+        do {
+            let pool = try h.open()
+            let parent = h.pay(h.spendable[0])
+            let child = h.wallet.spend([(OutPoint(txid: parent.txid, index: 1), parent.outputs[1])], to: [h.wallet.output(parent.outputs[1].value - 2_000)])
+            for tx in [parent, child, h.pay(h.spendable[3])] {
+                _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil)
+                txids.append(tx.txid)
+            }
+        }
+        // A new process on the same file (what follows a kill -9: no clean shutdown ran).
+        let reopened = try h.open()
+        try await reopened.loadPersisted()
+        #expect(Set(await reopened.entries.keys) == Set(txids))
+        #expect(await reopened.entries[txids[1]]?.parents == [txids[0]])
+    }
+
+    @Test func aFullPoolEvictsTheLowestFeeRate() async throws {
+        let h = try await PoolHarness()
+        var policy = Policy()
+        let one = h.pay(h.spendable[0]).encoded.count
+        policy.maxPoolBytes = one * 2 + 10
+        let pool = try h.open(policy: policy)
+        let low = h.pay(h.spendable[0], fee: 1_000)
+        let mid = h.pay(h.spendable[1], fee: 2_000)
+        for tx in [low, mid] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
+        #expect(await refusal(pool, h.pay(h.spendable[2], fee: 500)) == "min-relay-fee-not-met")
+        #expect(await refusal(pool, h.pay(h.spendable[2], fee: 999)) == "mempool-full")
+        let high = h.pay(h.spendable[2], fee: 9_000)
+        _ = try await pool.submit(hex: Hex.encode(high.encoded), receivedAt: nil)
+        #expect(Set(await pool.entries.keys) == [mid.txid, high.txid])
+    }
+}
