@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev.
@@ -156,6 +157,16 @@ let package = Package(
         .testTarget(
             name: "MempoolTests",
             dependencies: ["Mempool", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // The CLI's keystore, coin selection, signing and supervisor; the compose file check.
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: [
+                "CairnCLI", "NodeKit", "ChainCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict
         ),
         // The CLI's keystore, coin selection, signing and supervisor; the compose file check.

@@ -1,0 +1,134 @@
+import ArgumentParser
+import ChainCore
+import Foundation
+import NodeKit
+
+/// `cairn miner`: attaches one more miner to a running node.
+struct MinerAttach: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miner",
+        abstract: "Attach one more miner to a running node (runs cairn-miner in this process).")
+
+    @Option(help: "Address the coinbase pays.")
+    var address: String
+
+    @Option(help: "Hashing threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .customLong("block-interval"), help: "Seconds to wait after each found block.")
+    var blockInterval: Double?
+
+    @Option(help: "Edge URL to read the bus endpoints from (GET /api/node), e.g. http://127.0.0.1:8340.")
+    var edge: String?
+
+    @Option(name: .customLong("chain-rpc")) var chainRPC: String?
+    @Option(name: .customLong("chain-pub")) var chainPub: String?
+    @Option(name: .customLong("mempool-rpc")) var mempoolRPC: String?
+    @Option(name: .customLong("mempool-pub")) var mempoolPub: String?
+
+    @Option(help: "Network (default: the edge's, else regtest).")
+    var network: String?
+
+    func run() async throws {
+        var endpoints = Endpoints.fromEnvironment()
+        var net = network
+        let explicit = [chainRPC, chainPub, mempoolRPC, mempoolPub].contains { $0 != nil }
+        if edge != nil || !explicit {
+            let client = EdgeClient(edge)
+            do {
+                let node = try await client.get("/api/node", as: NodeSummary.self)
+                endpoints = Endpoints(chainRPC: node.endpoints.chainRPC, chainPub: node.endpoints.chainPub,
+                                      mempoolRPC: node.endpoints.mempoolRPC, mempoolPub: node.endpoints.mempoolPub)
+                if let n = net, n != node.network {
+                    throw ValidationError("--network \(n), but the edge at \(client.base) runs \(node.network)")
+                }
+                net = node.network
+            } catch let e as EdgeClient.Failure {
+                if edge != nil { Output.error("\(e)"); throw ExitCode.failure }
+                // No --edge and none reachable at the default: use the flags, environment or loopback defaults.
+            }
+        }
+        if let v = chainRPC { endpoints.chainRPC = v }
+        if let v = chainPub { endpoints.chainPub = v }
+        if let v = mempoolRPC { endpoints.mempoolRPC = v }
+        if let v = mempoolPub { endpoints.mempoolPub = v }
+        let netName = net ?? ProcessInfo.processInfo.environment[Endpoints.Env.network] ?? "regtest"
+        guard let params = ChainParams.named(netName) else { throw ValidationError("unknown network '\(netName)'") }
+        do { _ = try Address(address, network: params.network) } catch {
+            throw ValidationError("--address: \(error.description)")
+        }
+        let binaries = try Binaries.locate(needing: ["cairn-miner"])
+        var args = ["cairn-miner", "--network", netName,
+                    "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
+                    "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub,
+                    "--address", address]
+        if let threads { args += ["--threads", String(threads)] }
+        if let blockInterval { args += ["--block-interval", String(blockInterval)] }
+        print("attaching a miner to \(endpoints.mempoolRPC) / \(endpoints.chainRPC), paying \(address)")
+        fflush(nil)
+        // Replace this process: signals and the exit code are the miner's own.
+        let path = binaries.path("cairn-miner")
+        let cArgs = args.map { strdup($0) } + [nil]
+        execv(path, cArgs)
+        Output.error("cannot run \(path): \(String(cString: strerror(errno)))")
+        throw ExitCode.failure
+    }
+}
+
+/// `cairn status`: health, tip, mempool and miners of a running node.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the node's services, tip, mempool and miners.")
+
+    @Option(help: "Edge URL (env CAIRN_EDGE; default http://127.0.0.1:8340).")
+    var edge: String?
+
+    func run() async throws {
+        let client = EdgeClient(edge)
+        let health: JSONValue
+        do {
+            let (status, body) = try await client.raw("/healthz", timeout: 5)
+            guard let h = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+                Output.error("\(client.base)/healthz answered HTTP \(status) without JSON")
+                throw ExitCode.failure
+            }
+            health = h
+        } catch let e as EdgeClient.Failure {
+            Output.error("\(e)")
+            throw ExitCode.failure
+        }
+        let chain = try? await client.get("/api/chain", as: ChainSummary.self)
+        let miners = (try? await client.get("/api/miners", as: [MinerEntry].self)) ?? []
+        print(Self.render(edge: client.base, health: health, chain: chain, miners: miners))
+        if health["status"]?.string.map({ $0 != "ok" }) ?? false { throw ExitCode(1) }
+    }
+
+    static func render(edge: String, health: JSONValue, chain: ChainSummary?, miners: [MinerEntry]) -> String {
+        var lines = ["node at \(edge): \(health["status"]?.text ?? "?")"]
+        if let chain {
+            lines.append("network \(chain.network), height \(chain.height)\(chain.tip.map { ", tip \($0)" } ?? "")")
+            var extra: [String] = []
+            if let d = chain.difficulty { extra.append("difficulty \(d)") }
+            if let s = chain.supply { extra.append("supply \(Units.format(s)) CRN") }
+            if let m = chain.mempoolSize { extra.append("mempool \(m) tx") }
+            if !extra.isEmpty { lines.append(extra.joined(separator: ", ")) }
+        }
+        lines.append("services:")
+        let services = health["services"]?.object ?? [:]
+        for name in services.keys.sorted() {
+            let s = services[name]!
+            let ok = s["ok"]?.bool ?? (s.bool ?? false)
+            var detail: [String] = []
+            if let h = s["tip_height"]?.int { detail.append("tip \(h)") }
+            for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "ok" && k != "tip_height" {
+                detail.append("\(k) \(v.text)")
+            }
+            lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(ok ? "ok  " : "DOWN") \(detail.joined(separator: ", "))")
+        }
+        lines.append("miners: \(miners.count)")
+        for m in miners {
+            let rate = String(format: "%.2f MH/s", (m.hashrate ?? 0) / 1e6)
+            lines.append("  \(m.id)  \(rate)\(m.threads.map { ", \($0) threads" } ?? "")\(m.address.map { ", pays \($0)" } ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

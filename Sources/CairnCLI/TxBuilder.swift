@@ -1,0 +1,115 @@
+import ChainCore
+import Crypto
+import Foundation
+
+/// A coin the wallet can spend (from the edge's `/utxo`).
+struct Spendable: Equatable, Sendable {
+    var outpoint: OutPoint
+    var value: Amount
+    var confirmed: Bool = true
+}
+
+enum SendError: Error, CustomStringConvertible, Equatable {
+    case dust(amount: Amount, limit: Amount)
+    case insufficientFunds(available: Amount, needed: Amount)
+    case noCoins
+    case tooManyInputs(Int)
+
+    var code: String {
+        switch self {
+        case .dust: return "dust"
+        case .insufficientFunds, .noCoins: return "insufficient-funds"
+        case .tooManyInputs: return "tx-size"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .dust(let a, let l):
+            return "dust: \(Units.format(a)) CRN is below the dust limit of \(Units.format(l)) CRN; nodes refuse such outputs"
+        case .insufficientFunds(let a, let n):
+            return "insufficient funds: need \(Units.format(n)) CRN (amount + fee), spendable \(Units.format(a)) CRN"
+        case .noCoins:
+            return "insufficient funds: this wallet has no spendable coins"
+        case .tooManyInputs(let n):
+            return "the payment would need \(n) inputs, more than fits in one transaction: send a smaller amount"
+        }
+    }
+}
+
+/// A payment before signing: the chosen coins, the outputs, the fee.
+struct PaymentPlan: Equatable, Sendable {
+    var inputs: [Spendable]
+    var outputs: [TxOutput]
+    var fee: Amount
+    var change: Amount?
+    /// Exact encoded size of the signed transaction.
+    var size: Int
+}
+
+enum TxBuilder {
+    /// Outputs below this are refused by the mempool's policy (`dust`).
+    static let dustLimit: Amount = 1_000
+    static let defaultFeeRate: Double = 2
+    /// Most inputs one payment uses (keeps the transaction under the mempool's 100 kB).
+    static let maxInputs = 900
+
+    /// The exact encoded size of a signed transaction with `inputs` inputs and
+    /// `outputs` outputs: version, counts, 36-byte outpoint + compact size (1) +
+    /// 64-byte signature per input, 8-byte value + 32-byte key per output.
+    static func signedSize(inputs: Int, outputs: Int) -> Int {
+        4 + ByteWriter.compactSizeLength(inputs) + inputs * (36 + ByteWriter.compactSizeLength(Limits.signatureSize) + Limits.signatureSize)
+            + ByteWriter.compactSizeLength(outputs) + outputs * (8 + Limits.publicKeySize)
+    }
+
+    static func fee(size: Int, rate: Double) -> Amount {
+        Amount((Double(size) * rate).rounded(.up))
+    }
+
+    /// Largest coins first, until they cover amount + fee. A change output goes
+    /// back to `change` unless it would be dust, in which case it is left to the fee.
+    static func plan(coins: [Spendable], to recipient: [UInt8], amount: Amount, change: [UInt8],
+                     feeRate: Double = defaultFeeRate) throws(SendError) -> PaymentPlan {
+        guard amount >= dustLimit else { throw .dust(amount: amount, limit: dustLimit) }
+        guard !coins.isEmpty else { throw .noCoins }
+        let sorted = coins.sorted { a, b in
+            a.value != b.value ? a.value > b.value : (a.confirmed && !b.confirmed)
+        }
+        var chosen = [Spendable]()
+        var total: Amount = 0
+        var lastNeeded: Amount = amount
+        for coin in sorted {
+            chosen.append(coin)
+            total += coin.value
+            if chosen.count > maxInputs { throw .tooManyInputs(chosen.count) }
+            let sizeWithChange = signedSize(inputs: chosen.count, outputs: 2)
+            let feeWithChange = fee(size: sizeWithChange, rate: feeRate)
+            if total >= amount + feeWithChange, total - amount - feeWithChange >= dustLimit {
+                let c = total - amount - feeWithChange
+                return PaymentPlan(inputs: chosen,
+                                   outputs: [TxOutput(value: amount, publicKey: recipient), TxOutput(value: c, publicKey: change)],
+                                   fee: feeWithChange, change: c, size: sizeWithChange)
+            }
+            let sizeAlone = signedSize(inputs: chosen.count, outputs: 1)
+            let feeAlone = fee(size: sizeAlone, rate: feeRate)
+            if total >= amount + feeAlone {
+                // What is left over is below the dust limit: it goes to the fee.
+                return PaymentPlan(inputs: chosen, outputs: [TxOutput(value: amount, publicKey: recipient)],
+                                   fee: total - amount, change: nil, size: sizeAlone)
+            }
+            lastNeeded = amount + feeAlone
+        }
+        throw .insufficientFunds(available: total, needed: lastNeeded)
+    }
+
+    /// Builds the transaction and signs every input (all spend `key`'s outputs).
+    static func sign(_ plan: PaymentPlan, key: Curve25519.Signing.PrivateKey, params: ChainParams) throws -> Transaction {
+        let publicKey = Array(key.publicKey.rawRepresentation)
+        var tx = Transaction(inputs: plan.inputs.map { TxInput(previousOutput: $0.outpoint, payload: []) }, outputs: plan.outputs)
+        let spent = plan.inputs.map { TxOutput(value: $0.value, publicKey: publicKey) }
+        let message = Sighash.compute(tx, spent: spent, params: params)
+        let signature = Array(try key.signature(for: message.bytes))
+        for i in tx.inputs.indices { tx.inputs[i].payload = signature }
+        return tx
+    }
+}

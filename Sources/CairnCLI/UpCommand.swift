@@ -1,0 +1,230 @@
+import ArgumentParser
+import ChainCore
+import Crypto
+import Foundation
+import NodeKit
+
+/// `cairn up`: runs a whole node (chain store, mempool, edge, a miner) as
+/// supervised child processes on one data folder.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge and a cairn-miner, supervised.")
+
+    @Option(help: "Network: regtest, testnet or main.")
+    var network: String = "regtest"
+
+    @Option(help: "Data folder (locked while the node runs).")
+    var data: String = "./cairn-data"
+
+    @Option(name: .customLong("http-port"), help: "The edge's HTTP port (default 8340 + --port-offset).")
+    var httpPort: Int?
+
+    @Option(name: .customLong("http-host"), help: "The edge's HTTP address.")
+    var httpHost: String = "127.0.0.1"
+
+    @Option(name: .customLong("port-offset"), help: "Shift every default port (bus 28331-28334, HTTP 8340) by N, to run several nodes on one machine.")
+    var portOffset: Int = 0
+
+    @Option(name: .customLong("zmq-pub"), help: "Public ZeroMQ PUB endpoint of the edge (Bitcoin Core topics), e.g. tcp://127.0.0.1:28339. Off by default.")
+    var zmqPub: String?
+
+    @Option(name: .customLong("cors-origin"), help: "An origin the edge allows (repeat for several).")
+    var corsOrigins: [String] = []
+
+    @Option(name: .customLong("miner-address"), help: "Address the miner pays (default: the node key's address).")
+    var minerAddress: String?
+
+    @Flag(name: .customLong("no-miner"), help: "Do not start a miner.")
+    var noMiner = false
+
+    @Option(name: .customLong("miner-threads"), help: "Miner hashing threads (default: all cores).")
+    var minerThreads: Int?
+
+    @Option(name: .customLong("block-interval"), help: "Seconds the miner waits after each block it finds.")
+    var blockInterval: Double?
+
+    @Option(name: .customLong("log-level"), help: "Log level passed to every service.")
+    var logLevel: String?
+
+    func validate() throws {
+        guard ChainParams.named(network) != nil else { throw ValidationError("unknown network '\(network)': use regtest, testnet or main") }
+        guard (0...30000).contains(portOffset) else { throw ValidationError("--port-offset must be 0...30000") }
+        if let p = httpPort, !(1...65535).contains(p) { throw ValidationError("--http-port must be 1...65535") }
+        if noMiner && minerAddress != nil { throw ValidationError("--miner-address and --no-miner exclude each other") }
+        if let t = minerThreads, t < 1 { throw ValidationError("--miner-threads must be at least 1") }
+    }
+
+    func run() async throws {
+        let params = ChainParams.named(network)!
+        let dir = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
+        let lock: DataLock
+        do {
+            lock = try DataLock(directory: dir, name: "LOCK")
+        } catch let failure as DataLock.Failure {
+            Output.error("\(failure)")
+            throw ExitCode(2)
+        }
+        let binaries = try Binaries.locate()
+
+        // The payout address: given, or the node key's (created on first run).
+        var payout: String?
+        if !noMiner {
+            if let minerAddress {
+                do { payout = try Address(minerAddress, network: params.network).string } catch {
+                    throw ValidationError("--miner-address: \(error.description)")
+                }
+            } else {
+                let (key, created) = try NodeKey.loadOrCreate(directory: dir)
+                let address = Address(publicKey: Array(key.publicKey.rawRepresentation), network: params.network).string
+                payout = address
+                print("\(created ? "created node key" : "node key"): \(dir.appendingPathComponent(NodeKey.fileName).path) (address \(address))")
+            }
+        }
+
+        let endpoints = Endpoints.loopback(portOffset: portOffset)
+        let port = httpPort ?? Endpoints.defaultHTTPPort + portOffset
+        let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
+                                    httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: corsOrigins,
+                                    payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel)
+
+        let logs = dir.appendingPathComponent("logs", isDirectory: true)
+        let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
+        let signals = SignalWatcher([SIGINT, SIGTERM])
+        do {
+            for spec in specs { try await supervisor.start(spec) }
+        } catch {
+            Output.error("cannot start the services: \(error)")
+            await supervisor.stopAll()
+            throw ExitCode.failure
+        }
+
+        let hostForURL = httpHost == "0.0.0.0" || httpHost == "::" ? "127.0.0.1" : httpHost
+        let edgeURL = "http://\(hostForURL.contains(":") ? "[\(hostForURL)]" : hostForURL):\(port)"
+        let announce = Task {
+            let edge = EdgeClient(edgeURL)
+            var waited = 0
+            while !Task.isCancelled {
+                if let r = try? await edge.raw("/healthz", timeout: 2), r.status > 0 { break }
+                try? await Task.sleep(for: .milliseconds(250))
+                waited += 1
+                if waited == 120 { Output.note("the edge is not answering at \(edgeURL)/healthz yet; see \(logs.path)/edge.log") }
+            }
+            if Task.isCancelled { return }
+            print("Cairn \(params.network.rawValue) node is up")
+            print("  edge:  \(edgeURL)")
+            print("  API:   \(edgeURL)/api/chain")
+            if let zmqPub { print("  ZMQ:   \(zmqPub)") }
+            print("  logs:  \(logs.path)")
+            if let payout { print("  miner pays \(payout)") } else { print("  no miner (attach one with `cairn miner --address … --edge \(edgeURL)`)") }
+            print("Stop with Ctrl-C.")
+            fflush(nil)
+        }
+
+        let signal = await signals.next()
+        announce.cancel()
+        Output.note("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping the services")
+        await supervisor.stopAll()
+        Output.note("stopped")
+        withExtendedLifetime(lock) {}
+    }
+
+    static func childSpecs(binaries: Binaries, network: String, data: String, endpoints: Endpoints,
+                           httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
+                           payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?) -> [ChildSpec] {
+        var common = ["--network", network, "--data", data,
+                      "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
+                      "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
+        if let logLevel { common += ["--log-level", logLevel] }
+        var edge = common + ["--http-host", httpHost, "--http-port", String(httpPort)]
+        if let zmqPub { edge += ["--zmq-pub", zmqPub] }
+        for o in corsOrigins { edge += ["--cors-origin", o] }
+        var specs = [
+            ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
+            ChildSpec(name: "mempool", executable: binaries.path("cairn-mempool"), arguments: common),
+            ChildSpec(name: "edge", executable: binaries.path("cairn-edge"), arguments: edge),
+        ]
+        if let payout {
+            var miner = common + ["--address", payout]
+            if let minerThreads { miner += ["--threads", String(minerThreads)] }
+            if let blockInterval { miner += ["--block-interval", String(blockInterval)] }
+            specs.append(ChildSpec(name: "miner", executable: binaries.path("cairn-miner"), arguments: miner))
+        }
+        return specs
+    }
+}
+
+/// The service executables, next to `cairn` itself.
+struct Binaries: Sendable {
+    let directory: URL
+    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner"]
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    static func locate(needing needed: [String] = names) throws -> Binaries {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        let dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        let b = Binaries(directory: dir)
+        let missing = needed.filter { !FileManager.default.isExecutableFile(atPath: b.path($0)) }
+        guard missing.isEmpty else {
+            throw ValidationError("missing next to \(exe): \(missing.joined(separator: ", ")); build them with `swift build` (all products)")
+        }
+        return b
+    }
+}
+
+/// The node's own key (raw 32-byte Ed25519 private key, mode 0600): the default payout of `cairn up`'s miner.
+enum NodeKey {
+    static let fileName = "node-key"
+
+    static func loadOrCreate(directory: URL) throws -> (Curve25519.Signing.PrivateKey, created: Bool) {
+        let path = directory.appendingPathComponent(fileName).path
+        if let bytes = FileManager.default.contents(atPath: path) {
+            guard bytes.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
+                throw ValidationError("\(path) is damaged (expected a raw 32-byte Ed25519 key); move it away to create a new one")
+            }
+            return (key, false)
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        do {
+            try SecureFile.createExclusive(path: path, contents: Array(key.rawRepresentation))
+        } catch .exists {
+            return try loadOrCreate(directory: directory)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return (key, true)
+    }
+}
+
+/// Delivers SIGINT/SIGTERM as values instead of killing the process.
+final class SignalWatcher: @unchecked Sendable {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ signals: [Int32]) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.stream = stream
+        sources = signals.map { sig in
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { continuation.yield(sig) }
+            s.resume()
+            return s
+        }
+    }
+
+    func next() async -> Int32 {
+        for await s in stream { return s }
+        return SIGTERM
+    }
+}
+
+enum Output {
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data("cairn: \(text)\n".utf8))
+    }
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+    }
+}

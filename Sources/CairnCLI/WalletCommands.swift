@@ -1,0 +1,192 @@
+import ArgumentParser
+import ChainCore
+import Crypto
+import Foundation
+import NodeKit
+
+struct WalletOptions: ParsableArguments {
+    @Option(help: "Keystore file (env CAIRN_WALLET; default ./cairn-wallet.json).")
+    var keystore: String?
+
+    @Option(help: "Edge URL (env CAIRN_EDGE; default http://127.0.0.1:8340).")
+    var edge: String?
+
+    @Option(help: "Network (default: the edge's, else regtest).")
+    var network: String?
+
+    var keystorePath: String {
+        keystore ?? ProcessInfo.processInfo.environment["CAIRN_WALLET"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn-wallet.json"
+    }
+
+    var client: EdgeClient { EdgeClient(edge) }
+
+    /// The keystore, checked against --network and the edge's network.
+    func load(checkEdge: Bool) async throws -> (KeystoreFile, Address, ChainParams) {
+        let path = keystorePath
+        let file = try Keystore.read(path: path)
+        let address = try Keystore.check(file, path: path)
+        if let n = network, n != file.network {
+            throw ValidationError("--network \(n), but \(path) holds a \(file.network) wallet")
+        }
+        if checkEdge, let node = try? await client.get("/api/node", as: NodeSummary.self), node.network != file.network {
+            throw ValidationError("\(path) holds a \(file.network) wallet, but the edge at \(client.base) runs \(node.network)")
+        }
+        return (file, address, address.network.params)
+    }
+}
+
+/// Runs a wallet action, turning known failures into one clear line and exit 1.
+func walletAction(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as KeystoreError {
+        Output.error(e.description); throw ExitCode.failure
+    } catch let e as SendError {
+        Output.error(e.description); throw ExitCode.failure
+    } catch let e as EdgeClient.Failure {
+        Output.error(e.description); throw ExitCode.failure
+    } catch let e as Password.Failure {
+        Output.error(e.description); throw ExitCode.failure
+    }
+}
+
+struct Wallet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A wallet in an encrypted keystore file (the browser wallet's format).",
+        subcommands: [New.self, Show.self, Balance.self, Send.self, History.self])
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a wallet (refuses to overwrite a file).")
+        @OptionGroup var options: WalletOptions
+
+        func run() async throws {
+            try await walletAction {
+                let path = options.keystorePath
+                guard !FileManager.default.fileExists(atPath: path) else { throw KeystoreError.exists(path) }
+                var net = options.network
+                if net == nil, let node = try? await options.client.get("/api/node", as: NodeSummary.self) { net = node.network }
+                let name = net ?? "regtest"
+                guard let network = Network(rawValue: name) else { throw ValidationError("unknown network '\(name)'") }
+                let password = try Password.read(prompt: "New wallet password: ", confirm: true)
+                let file = try Keystore.seal(Curve25519.Signing.PrivateKey(), password: password, network: network)
+                try Keystore.write(file, path: path)
+                print(file.address)
+                Output.note("wrote \(path) (\(network.rawValue)); keep it and its password: nothing else can spend these coins")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "address", abstract: "Print the wallet's address.")
+        @OptionGroup var options: WalletOptions
+
+        func run() async throws {
+            try await walletAction {
+                let (_, address, _) = try await options.load(checkEdge: false)
+                print(address.string)
+            }
+        }
+    }
+
+    struct Balance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Confirmed and pending balance, in CRN.")
+        @OptionGroup var options: WalletOptions
+
+        func run() async throws {
+            try await walletAction {
+                let (_, address, _) = try await options.load(checkEdge: true)
+                let s = try await options.client.get("/api/address/\(address.string)", as: AddressSummary.self)
+                let confirmed = s.chainStats.balance
+                let pending = s.mempoolStats.balance
+                print("address    \(address.string)")
+                print("confirmed  \(Self.crn(confirmed)) CRN")
+                print("pending    \(Self.crn(pending)) CRN")
+                print("total      \(Self.crn(confirmed + pending)) CRN")
+            }
+        }
+
+        static func crn(_ v: Int64) -> String {
+            v < 0 ? "-" + Units.format(UInt64(-v)) : Units.format(UInt64(v))
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pay an address; prints the txid.")
+        @OptionGroup var options: WalletOptions
+
+        @Option(help: "Recipient address.")
+        var to: String
+
+        @Option(help: "Amount in CRN (up to 8 decimal places).")
+        var amount: String
+
+        @Option(name: .customLong("fee-rate"), help: "Fee rate in base units per byte of the signed transaction.")
+        var feeRate: Double = TxBuilder.defaultFeeRate
+
+        func validate() throws {
+            guard feeRate >= 0, feeRate.isFinite else { throw ValidationError("--fee-rate must be a non-negative number") }
+        }
+
+        func run() async throws {
+            try await walletAction {
+                let (file, address, params) = try await options.load(checkEdge: true)
+                let recipient: Address
+                do { recipient = try Address(to, network: params.network) } catch let e as AddressError {
+                    throw ValidationError("--to: \(e.description) [\(e.code)]")
+                }
+                guard let value = Units.parse(amount) else {
+                    throw ValidationError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
+                }
+                let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [UTXOEntry].self)
+                let coins = try utxos.map { u throws -> Spendable in
+                    guard let txid = Hash256(hex: u.txid) else { throw EdgeClient.Failure.undecodable("/utxo", "bad txid \(u.txid)") }
+                    return Spendable(outpoint: OutPoint(txid: txid, index: u.vout), value: u.value, confirmed: u.status.confirmed)
+                }
+                let plan = try TxBuilder.plan(coins: coins, to: recipient.publicKey, amount: value,
+                                              change: address.publicKey, feeRate: feeRate)
+                let password = try Password.read(prompt: "Password for \(options.keystorePath): ")
+                let key = try Keystore.open(file, password: password, path: options.keystorePath)
+                let tx = try TxBuilder.sign(plan, key: key, params: params)
+                do {
+                    let txid = try await options.client.broadcast(hex: Hex.encode(tx.encoded))
+                    print(txid)
+                    Output.note("sent \(Units.format(value)) CRN to \(recipient.string), fee \(Units.format(plan.fee)) CRN (\(plan.size) bytes)"
+                                + (plan.change.map { ", change \(Units.format($0)) CRN" } ?? ""))
+                } catch let EdgeClient.Failure.http(status, _, code, message) {
+                    Output.error("the node refused the transaction\(code.map { " [\($0)]" } ?? "") (HTTP \(status)): \(message)")
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The wallet's transactions, newest first, with their net amount.")
+        @OptionGroup var options: WalletOptions
+
+        func run() async throws {
+            try await walletAction {
+                let (_, address, _) = try await options.load(checkEdge: true)
+                let client = options.client
+                let txs = try await client.get("/api/address/\(address.string)/txs", as: [EsploraTx].self)
+                let height = (try? await client.get("/api/chain", as: ChainSummary.self))?.height
+                if txs.isEmpty { print("no transactions"); return }
+                for tx in txs {
+                    print(Self.line(tx, address: address.string, tipHeight: height))
+                }
+            }
+        }
+
+        static func line(_ tx: EsploraTx, address: String, tipHeight: Int?) -> String {
+            let net = tx.net(for: address)
+            let amount = (net >= 0 ? "+" : "-") + Units.format(UInt64(abs(net)))
+            let when: String
+            if tx.status.confirmed, let h = tx.status.blockHeight {
+                if let tip = tipHeight { when = "\(tip - h + 1) conf (height \(h))" } else { when = "height \(h)" }
+            } else {
+                when = "pending"
+            }
+            return "\(tx.txid)  \(when.padding(toLength: 24, withPad: " ", startingAt: 0))  \(amount) CRN"
+        }
+    }
+}

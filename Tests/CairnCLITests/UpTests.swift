@@ -1,0 +1,102 @@
+import ChainCore
+import Foundation
+import Testing
+@testable import CairnCLI
+
+/// `cairn up` with real child processes and sockets. Ports are offset at random;
+/// waits are polls with a generous give-up limit, never timing assertions.
+@Suite("cairn up", .serialized) struct UpTests {
+    static let serviceNames = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner"]
+
+    func children(of pid: Int32) -> [Int32: String] {
+        Procs.children(of: pid).filter { _, cmd in Self.serviceNames.contains { cmd.contains($0) } }
+    }
+
+    func pid(of service: String, under parent: Int32) -> Int32? {
+        children(of: parent).first { $0.value.contains("/\(service) ") }?.key
+    }
+
+    func health(_ port: Int) async -> JSONValue? {
+        guard let r = try? await EdgeClient("http://127.0.0.1:\(port)").raw("/healthz", timeout: 2) else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: r.body)
+    }
+
+    func height(_ port: Int) async -> Int? {
+        try? await EdgeClient("http://127.0.0.1:\(port)").get("/api/chain", as: ChainSummary.self).height
+    }
+
+    @Test func secondUpOnTheSameFolderFailsWithInUse() async throws {
+        let dir = try TempDir()
+        let data = dir.path("node")
+        let first = try Spawned(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset())"], env: [:], in: dir, tag: "first")
+        // The lock is taken before any child starts: wait for the children.
+        #expect(await eventually("first cairn up starts its services") { children(of: first.pid).count >= 2 })
+        let second = try Spawned(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset())"], env: [:], in: dir, tag: "second")
+        let status = await second.wait()
+        #expect(status != 0)
+        #expect(second.stderr.contains("in use"), "stderr: \(second.stderr)")
+        #expect(Procs.children(of: second.pid).isEmpty)
+
+        let kids = Array(children(of: first.pid).keys)
+        first.signal(SIGTERM)
+        #expect(await first.wait() == 0, "stderr: \(first.stderr)")
+        #expect(kids.allSatisfy { !Procs.alive($0) }, "children left: \(kids.filter(Procs.alive))")
+        // The node key was created with mode 0600 and never printed in full.
+        var st = stat()
+        #expect(stat(data + "/node-key", &st) != 0 || st.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func childrenDieWithTheSupervisor() async throws {
+        let dir = try TempDir()
+        let up = try Spawned(Build.path("cairn"), ["up", "--data", dir.path("node"), "--no-miner", "--port-offset", "\(Ports.offset())"], env: [:], in: dir)
+        #expect(await eventually("services start") { children(of: up.pid).count >= 2 })
+        let kids = Array(children(of: up.pid).keys)
+        up.signal(SIGKILL)   // no cleanup code runs: PR_SET_PDEATHSIG (setpriv) must stop them
+        _ = await up.wait()
+        #expect(await eventually("children exit after the supervisor is killed") { kids.allSatisfy { !Procs.alive($0) } })
+    }
+
+    @Test(.enabled(if: Build.edgeLanded, "needs the real cairn-edge"))
+    func startsRestartsAKilledChildAndStopsOnSIGTERM() async throws {
+        let dir = try TempDir()
+        let data = dir.path("node")
+        let offset = Ports.offset()
+        let port = 8340 + offset
+        let up = try Spawned(Build.path("cairn"), ["up", "--data", data, "--port-offset", "\(offset)", "--miner-threads", "1", "--block-interval", "0.2"],
+                             env: [:], in: dir)
+        #expect(await eventually("cairn up announces the node") { up.stdout.contains("node is up") }, "stderr: \(up.stderr)")
+        #expect(up.stdout.contains("http://127.0.0.1:\(port)"))
+        #expect(up.stdout.contains("/api/chain"))
+        // The node key is never printed (only its address).
+        let keyHex = Hex.encode(Array(try Data(contentsOf: URL(fileURLWithPath: data + "/node-key"))))
+        #expect(!up.stdout.contains(keyHex) && !up.stderr.contains(keyHex))
+        #expect(up.stdout.contains("rcrn1"))
+        for s in ["chainstore", "mempool", "edge", "miner"] {
+            #expect(FileManager.default.fileExists(atPath: "\(data)/logs/\(s).log"))
+        }
+        #expect(await eventually("chain store and mempool healthy") {
+            let h = await health(port)
+            return h?["services"]?["chainstore"]?["ok"]?.bool == true && h?["services"]?["mempool"]?["ok"]?.bool == true
+        })
+        let start = await height(port) ?? 0
+        #expect(await eventually("the chain grows") { (await height(port) ?? 0) > start })
+
+        // kill -9 the chain store: the supervisor starts a new one and the stack answers again.
+        let old = try #require(pid(of: "cairn-chainstore", under: up.pid))
+        kill(old, SIGKILL)
+        #expect(await eventually("a new chain store") { (pid(of: "cairn-chainstore", under: up.pid) ?? old) != old })
+        #expect(await eventually("healthy again") {
+            await health(port)?["services"]?["chainstore"]?["ok"]?.bool == true
+        })
+        let after = await height(port) ?? 0
+        #expect(await eventually("the chain grows after the restart") { (await height(port) ?? 0) > after })
+        let log = (try? String(contentsOfFile: "\(data)/logs/chainstore.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("restart #1"))
+
+        let kids = Array(children(of: up.pid).keys)
+        #expect(kids.count == 4)
+        up.signal(SIGTERM)
+        #expect(await up.wait() == 0, "stderr: \(up.stderr)")
+        #expect(kids.allSatisfy { !Procs.alive($0) }, "children left: \(kids.filter(Procs.alive))")
+    }
+}
