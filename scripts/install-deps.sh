@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in libzmq3-dev libssl-dev pkg-config python3 python3-pip; do
+for pkg in libzmq3-dev libssl-dev pkg-config python3 python3-pip docker-compose; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # python3/pip may come from elsewhere (pyenv): only ask apt when the command is missing.

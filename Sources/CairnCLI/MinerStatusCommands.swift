@@ -40,7 +40,7 @@ struct MinerAttach: AsyncParsableCommand {
                 endpoints = Endpoints(chainRPC: node.endpoints.chainRPC, chainPub: node.endpoints.chainPub,
                                       mempoolRPC: node.endpoints.mempoolRPC, mempoolPub: node.endpoints.mempoolPub)
                 if let n = net, n != node.network {
-                    throw ValidationError("--network \(n), but the edge at \(client.base) runs \(node.network)")
+                    throw CLIError("--network \(n), but the edge at \(client.base) runs \(node.network)")
                 }
                 net = node.network
             } catch let e as EdgeClient.Failure {
@@ -53,9 +53,9 @@ struct MinerAttach: AsyncParsableCommand {
         if let v = mempoolRPC { endpoints.mempoolRPC = v }
         if let v = mempoolPub { endpoints.mempoolPub = v }
         let netName = net ?? ProcessInfo.processInfo.environment[Endpoints.Env.network] ?? "regtest"
-        guard let params = ChainParams.named(netName) else { throw ValidationError("unknown network '\(netName)'") }
+        guard let params = ChainParams.named(netName) else { throw CLIError("unknown network '\(netName)'") }
         do { _ = try Address(address, network: params.network) } catch {
-            throw ValidationError("--address: \(error.description)")
+            throw CLIError("--address: \(error.description)")
         }
         let binaries = try Binaries.locate(needing: ["cairn-miner"])
         var args = ["cairn-miner", "--network", netName,

@@ -7,6 +7,8 @@ struct Spendable: Equatable, Sendable {
     var outpoint: OutPoint
     var value: Amount
     var confirmed: Bool = true
+    /// Block height when confirmed.
+    var height: Int? = nil
 }
 
 enum SendError: Error, CustomStringConvertible, Equatable {
@@ -72,8 +74,11 @@ enum TxBuilder {
                      feeRate: Double = defaultFeeRate) throws(SendError) -> PaymentPlan {
         guard amount >= dustLimit else { throw .dust(amount: amount, limit: dustLimit) }
         guard !coins.isEmpty else { throw .noCoins }
+        // Largest first; among equal values, confirmed and older first (a young coinbase may not be mature yet).
         let sorted = coins.sorted { a, b in
-            a.value != b.value ? a.value > b.value : (a.confirmed && !b.confirmed)
+            if a.value != b.value { return a.value > b.value }
+            if a.confirmed != b.confirmed { return a.confirmed }
+            return (a.height ?? .max) < (b.height ?? .max)
         }
         var chosen = [Spendable]()
         var total: Amount = 0

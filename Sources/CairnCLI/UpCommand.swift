@@ -71,7 +71,7 @@ struct Up: AsyncParsableCommand {
         if !noMiner {
             if let minerAddress {
                 do { payout = try Address(minerAddress, network: params.network).string } catch {
-                    throw ValidationError("--miner-address: \(error.description)")
+                    throw CLIError("--miner-address: \(error.description)")
                 }
             } else {
                 let (key, created) = try NodeKey.loadOrCreate(directory: dir)
@@ -167,7 +167,7 @@ struct Binaries: Sendable {
         let b = Binaries(directory: dir)
         let missing = needed.filter { !FileManager.default.isExecutableFile(atPath: b.path($0)) }
         guard missing.isEmpty else {
-            throw ValidationError("missing next to \(exe): \(missing.joined(separator: ", ")); build them with `swift build` (all products)")
+            throw CLIError("missing next to \(exe): \(missing.joined(separator: ", ")); build them with `swift build` (all products)")
         }
         return b
     }
@@ -181,7 +181,7 @@ enum NodeKey {
         let path = directory.appendingPathComponent(fileName).path
         if let bytes = FileManager.default.contents(atPath: path) {
             guard bytes.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: bytes) else {
-                throw ValidationError("\(path) is damaged (expected a raw 32-byte Ed25519 key); move it away to create a new one")
+                throw CLIError("\(path) is damaged (expected a raw 32-byte Ed25519 key); move it away to create a new one")
             }
             return (key, false)
         }
@@ -191,7 +191,7 @@ enum NodeKey {
         } catch .exists {
             return try loadOrCreate(directory: directory)
         } catch {
-            throw ValidationError(error.description)
+            throw CLIError(error.description)
         }
         return (key, true)
     }

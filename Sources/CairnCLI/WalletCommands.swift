@@ -26,13 +26,19 @@ struct WalletOptions: ParsableArguments {
         let file = try Keystore.read(path: path)
         let address = try Keystore.check(file, path: path)
         if let n = network, n != file.network {
-            throw ValidationError("--network \(n), but \(path) holds a \(file.network) wallet")
+            throw CLIError("--network \(n), but \(path) holds a \(file.network) wallet")
         }
         if checkEdge, let node = try? await client.get("/api/node", as: NodeSummary.self), node.network != file.network {
-            throw ValidationError("\(path) holds a \(file.network) wallet, but the edge at \(client.base) runs \(node.network)")
+            throw CLIError("\(path) holds a \(file.network) wallet, but the edge at \(client.base) runs \(node.network)")
         }
         return (file, address, address.network.params)
     }
+}
+
+/// A runtime failure: ArgumentParser prints "Error: <message>" without the usage text and exits 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }
 
 /// Runs a wallet action, turning known failures into one clear line and exit 1.
@@ -66,7 +72,7 @@ struct Wallet: AsyncParsableCommand {
                 var net = options.network
                 if net == nil, let node = try? await options.client.get("/api/node", as: NodeSummary.self) { net = node.network }
                 let name = net ?? "regtest"
-                guard let network = Network(rawValue: name) else { throw ValidationError("unknown network '\(name)'") }
+                guard let network = Network(rawValue: name) else { throw CLIError("unknown network '\(name)'") }
                 let password = try Password.read(prompt: "New wallet password: ", confirm: true)
                 let file = try Keystore.seal(Curve25519.Signing.PrivateKey(), password: password, network: network)
                 try Keystore.write(file, path: path)
@@ -132,15 +138,16 @@ struct Wallet: AsyncParsableCommand {
                 let (file, address, params) = try await options.load(checkEdge: true)
                 let recipient: Address
                 do { recipient = try Address(to, network: params.network) } catch let e as AddressError {
-                    throw ValidationError("--to: \(e.description) [\(e.code)]")
+                    throw CLIError("--to: \(e.description) [\(e.code)]")
                 }
                 guard let value = Units.parse(amount) else {
-                    throw ValidationError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
+                    throw CLIError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
                 }
                 let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [UTXOEntry].self)
                 let coins = try utxos.map { u throws -> Spendable in
                     guard let txid = Hash256(hex: u.txid) else { throw EdgeClient.Failure.undecodable("/utxo", "bad txid \(u.txid)") }
-                    return Spendable(outpoint: OutPoint(txid: txid, index: u.vout), value: u.value, confirmed: u.status.confirmed)
+                    return Spendable(outpoint: OutPoint(txid: txid, index: u.vout), value: u.value, confirmed: u.status.confirmed,
+                                     height: u.status.blockHeight)
                 }
                 let plan = try TxBuilder.plan(coins: coins, to: recipient.publicKey, amount: value,
                                               change: address.publicKey, feeRate: feeRate)
