@@ -168,20 +168,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The CLI's keystore, coin selection, signing and supervisor; the compose file check.
-        .testTarget(
-            name: "CairnCLITests",
-            dependencies: [
-                "CairnCLI", "NodeKit", "ChainCore",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: strict
-        ),
         .testTarget(
             name: "BusTests",
             dependencies: ["Bus"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // The API edge against in-process fake services, over real sockets.
+        .testTarget(
+            name: "APIEdgeTests",
+            dependencies: [
+                "APIEdge", "NodeKit", "ChainCore", "Bus",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
             swiftSettings: strict
         ),
     ]

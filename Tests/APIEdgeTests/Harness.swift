@@ -1,0 +1,109 @@
+@testable import APIEdge
+import Bus
+import ChainCore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NodeKit
+import Testing
+
+/// Fake chain store and mempool on loopback TCP, and an `Edge` connected to them.
+struct Stack: Sendable {
+    let fixture: ChainFixture
+    let chain: FakeChainStore
+    let pool: FakeMempool
+    let edge: Edge
+    var config: EdgeConfig { edge.config }
+
+    static let shared = ChainFixture()
+
+    /// Runs `body` against a fresh stack; `dead` points the edge at endpoints where nothing answers.
+    static func with<T: Sendable>(zmqPub: String? = nil, dead: Bool = false, _ body: @Sendable (Stack) async throws -> T) async throws -> T {
+        let fixture = shared
+        let context = try ZMQContext()
+        let chain = try await FakeChainStore(context: context, fixture: fixture)
+        let pool = try await FakeMempool(context: context, fixture: fixture)
+        var endpoints = Endpoints(chainRPC: chain.rpcEndpoint, chainPub: chain.pubEndpoint, mempoolRPC: pool.rpcEndpoint, mempoolPub: pool.pubEndpoint)
+        if dead {
+            // Reserved-but-closed ports: bind, note the port, stop.
+            let gone = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { $0 }
+            let endpoint = gone.endpoints[0]
+            await gone.stop()
+            endpoints = Endpoints(chainRPC: endpoint, chainPub: endpoint, mempoolRPC: endpoint, mempoolPub: endpoint)
+        }
+        var config = EdgeConfig(params: .regtest, endpoints: endpoints)
+        config.httpPort = 0
+        config.zmqPub = zmqPub
+        config.maxBody = 4096
+        config.rpcTimeout = dead ? .milliseconds(100) : .seconds(2)
+        config.rpcRetries = dead ? 1 : 3
+        var logger = Logger(label: "edge-test")
+        logger.logLevel = .warning
+        let edge = try await Edge(config: config, logger: logger)
+        let stack = Stack(fixture: fixture, chain: chain, pool: pool, edge: edge)
+        do {
+            let result = try await body(stack)
+            await stack.stop(context)
+            return result
+        } catch {
+            await stack.stop(context)
+            throw error
+        }
+    }
+
+    func stop(_ context: ZMQContext) async {
+        await edge.stop()
+        await chain.stop()
+        await pool.stop()
+        await context.terminate()
+    }
+
+    /// Runs `body` with a test client of the edge's HTTP application.
+    func http<T: Sendable>(_ mode: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        let app = buildApplication(config: config, edge: edge)
+        return try await app.test(mode) { client in try await body(client) }
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    var json: Any { (try? JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed])) ?? NSNull() }
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+    var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
+    /// The error code of a JSON error body.
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+}
+
+/// The error shape every failure must have.
+func expectError(_ r: TestResponse, _ status: HTTPResponse.Status, _ code: String? = nil,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.status == status, "body: \(r.text)", sourceLocation: sourceLocation)
+    #expect(r.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
+    let error = r.object["error"] as? [String: Any]
+    #expect(error?["code"] is String && error?["message"] is String, "body: \(r.text)", sourceLocation: sourceLocation)
+    if let code { #expect(r.errorCode == code, "body: \(r.text)", sourceLocation: sourceLocation) }
+}
+
+/// Fails instead of hanging (a guard against deadlock, not a timing assertion).
+func withHangGuard<T: Sendable>(_ what: String, seconds: Int = 30, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        guard let first = try await group.next(), let value = first else {
+            group.cancelAll()
+            throw HangError(what: what)
+        }
+        group.cancelAll()
+        return value
+    }
+}
+
+struct HangError: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "hang guard: \(what) did not finish" }
+}
