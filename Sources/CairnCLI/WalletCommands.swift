@@ -171,11 +171,21 @@ struct Wallet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The wallet's transactions, newest first, with their net amount.")
         @OptionGroup var options: WalletOptions
 
+        @Option(help: "Show at most this many transactions.")
+        var limit: Int = 100
+
         func run() async throws {
             try await walletAction {
                 let (_, address, _) = try await options.load(checkEdge: true)
                 let client = options.client
-                let txs = try await client.get("/api/address/\(address.string)/txs", as: [EsploraTx].self)
+                // Pending plus the first 25 confirmed, then pages of 25 confirmed (Esplora paging).
+                var txs = try await client.get("/api/address/\(address.string)/txs", as: [EsploraTx].self)
+                var page = txs.filter(\.status.confirmed)
+                while txs.count < limit, page.count >= 25, let last = page.last?.txid {
+                    page = try await client.get("/api/address/\(address.string)/txs/chain/\(last)", as: [EsploraTx].self)
+                    txs += page
+                }
+                txs = Array(txs.prefix(limit))
                 let height = (try? await client.get("/api/chain", as: ChainSummary.self))?.height
                 if txs.isEmpty { print("no transactions"); return }
                 for tx in txs {
