@@ -187,37 +187,34 @@ struct ChainQueries: Sendable {
         }
     }
 
-    /// Recomputes the UTXO set from the stored blocks of the best chain and compares it with the table.
+    /// Recomputes the UTXO set from the stored blocks of the best chain and
+    /// compares it with the table, all in one read transaction (one snapshot,
+    /// so a block connected meanwhile can't make a false mismatch).
     func verifyUTXO() async throws -> UTXOCheck {
-        let tipHeight = await chain.tip.height
-        var recomputed = [OutPoint: Coin]()
-        var h = 1
-        while h <= tipHeight {
-            let lower = h, upper = min(h + 199, tipHeight)
-            let raws = try await db.read { db in
-                try Data.fetchAll(db, sql: "SELECT block.raw FROM active JOIN block ON block.hash = active.hash WHERE active.height BETWEEN ? AND ? ORDER BY active.height",
-                                  arguments: [lower, upper])
-            }
-            for (i, raw) in raws.enumerated() {
-                let block = try Block(bytes: Array(raw))
+        let (recomputed, stored) = try await db.read { db -> ([OutPoint: Coin], [OutPoint: Coin]) in
+            var recomputed = [OutPoint: Coin]()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT active.height AS height, block.raw AS raw FROM active JOIN block ON block.hash = active.hash
+                WHERE active.height > 0 ORDER BY active.height
+                """)
+            while let row = try rows.next() {
+                let height: Int = row["height"]
+                let block = try Block(bytes: Array(row["raw"] as Data))
                 for (pos, tx) in block.transactions.enumerated() {
                     if pos > 0 { for input in tx.inputs { recomputed[input.previousOutput] = nil } }
                     let txid = tx.txid
                     for (j, o) in tx.outputs.enumerated() {
-                        recomputed[OutPoint(txid: txid, index: UInt32(j))] = Coin(output: o, height: h + i, isCoinbase: pos == 0)
+                        recomputed[OutPoint(txid: txid, index: UInt32(j))] = Coin(output: o, height: height, isCoinbase: pos == 0)
                     }
                 }
             }
-            h = upper + 1
-        }
-        let stored = try await db.read { db -> [OutPoint: Coin] in
-            var out = [OutPoint: Coin]()
+            var stored = [OutPoint: Coin]()
             for row in try Row.fetchAll(db, sql: "SELECT txid, idx, value, pubkey, height, coinbase FROM utxo") {
-                out[OutPoint(txid: Hash256(bytes: Array(row["txid"] as Data)), index: UInt32(row["idx"] as Int64))] =
+                stored[OutPoint(txid: Hash256(bytes: Array(row["txid"] as Data)), index: UInt32(row["idx"] as Int64))] =
                     Coin(output: TxOutput(value: UInt64(row["value"] as Int64), publicKey: Array(row["pubkey"] as Data)),
                          height: row["height"], isCoinbase: row["coinbase"])
             }
-            return out
+            return (recomputed, stored)
         }
         var mismatches = [String]()
         for (op, coin) in recomputed where stored[op] != coin {

@@ -213,7 +213,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let low = h.pay(h.spendable[0], fee: 1_000)
         let mid = h.pay(h.spendable[1], fee: 2_000)
         for tx in [low, mid] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
-        #expect(await refusal(pool, h.pay(h.spendable[2], fee: 500)) == "min-relay-fee-not-met")
+        #expect(await refusal(pool, h.pay(h.spendable[2], fee: 150)) == "min-relay-fee-not-met")
         #expect(await refusal(pool, h.pay(h.spendable[2], fee: 999)) == "mempool-full")
         let high = h.pay(h.spendable[2], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(high.encoded), receivedAt: nil)
