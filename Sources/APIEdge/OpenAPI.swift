@@ -38,6 +38,11 @@ struct RouteDoc: Sendable {
     /// Error statuses this route can answer (each documented with the error schema).
     var errors: [Int]
     var acceptsTxBody = false
+    /// Non-200 statuses whose body is not the error shape (as /healthz's 503, a Health object).
+    var otherResponses: [(code: Int, schema: JSONValue)] = []
+    /// False for the WebSocket endpoint: OpenAPI 3.0 cannot describe it as an operation, so it is
+    /// described under `x-websocket` instead.
+    var isHTTPOperation = true
 }
 
 /// Schemas shared by the document.
@@ -63,7 +68,10 @@ enum Schema {
     static let string: JSONValue = ["type": "string"]
     static let bool: JSONValue = ["type": "boolean"]
     static let height: JSONValue = ["type": "integer", "minimum": 0, "maximum": 2_147_483_647]
-    static let address: JSONValue = ["type": "string", "minLength": 1, "maxLength": 90, "description": "bech32m address (rcrn1…, tcrn1…, crn1…)"]
+    static let address: JSONValue = [
+        "type": "string", "description": "bech32m address (rcrn1…, tcrn1…, crn1…; all lower or all upper case)",
+        "pattern": "^((crn|tcrn|rcrn)1[02-9ac-hj-np-z]{59}|(CRN|TCRN|RCRN)1[02-9AC-HJ-NP-Z]{59})$",
+    ]
 
     static let components: [String: JSONValue] = [
         "Error": object(["error": object(["code": string, "message": string])]),
@@ -111,12 +119,15 @@ enum OpenAPI {
         413: "Request body too large",
         426: "Upgrade required (WebSocket endpoint)",
         502: "A backend service answered with an internal error",
-        503: "The chain store or the mempool cannot be reached",
+        503: "The chain store or the mempool cannot be reached (for /healthz: the health report, status degraded)",
     ]
+
+    static let txHex: JSONValue = ["type": "string", "minLength": 2, "pattern": "^\\s*([0-9a-fA-F]{2})+\\s*$",
+                                   "description": "raw transaction, hex"]
 
     static func document(routes: [Route], network: String) -> JSONValue {
         var paths = [String: [String: JSONValue]]()
-        for r in routes {
+        for r in routes where r.doc.isHTTPOperation {
             paths[r.openAPIPath, default: [:]][r.method.rawValue.lowercased()] = operation(r)
         }
         return [
@@ -125,8 +136,15 @@ enum OpenAPI {
                      "description": .string("Esplora-shaped HTTP API of a Cairn node (\(network)). Amounts in base units (1 CRN = 100,000,000). Every error is {\"error\":{\"code\",\"message\"}}.")],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": ["schemas": .object(Schema.components)],
+            "x-websocket": websocket,
         ]
     }
+
+    /// The WebSocket feed, which OpenAPI 3.0 has no operation for.
+    static let websocket: JSONValue = [
+        "path": "/api/ws",
+        "description": "WebSocket (a plain HTTP GET gets 426). Server messages: {type:hello, network, height, tip} on connect; {type:block, block: Block} for every new tip; {type:tx, txid, fee, size} for every mempool addition; {type:trace, event: {id, kind, stage, service, time, detail}}; {type:address-tx, address, txid, confirmed} for tracked addresses; {type:tracking, address, tracking}; {type:error, code, message}. Client messages: {\"track-address\": address}, {\"untrack-address\": address} (at most 100 per connection).",
+    ]
 
     static func operation(_ r: Route) -> JSONValue {
         var op: [String: JSONValue] = [
@@ -143,8 +161,8 @@ enum OpenAPI {
             op["requestBody"] = [
                 "required": true,
                 "content": [
-                    "text/plain": ["schema": ["type": "string", "description": "raw transaction hex"]],
-                    "application/json": ["schema": Schema.object(["hex": ["type": "string"]])],
+                    "text/plain": ["schema": txHex],
+                    "application/json": ["schema": Schema.object(["hex": txHex])],
                 ],
             ]
         }
@@ -157,6 +175,10 @@ enum OpenAPI {
         for code in r.doc.errors {
             responses[String(code)] = ["description": .string(statusText[code] ?? "Error"),
                                        "content": ["application/json": ["schema": Schema.ref("Error")]]]
+        }
+        for other in r.doc.otherResponses {
+            responses[String(other.code)] = ["description": .string(statusText[other.code] ?? "See schema"),
+                                             "content": ["application/json": ["schema": other.schema]]]
         }
         op["responses"] = .object(responses)
         return .object(op)

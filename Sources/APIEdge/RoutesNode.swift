@@ -92,7 +92,8 @@ enum NodeRoutes {
             },
             Route(.get, "/healthz",
                   RouteDoc(summary: "Health of the edge and the services behind it (503 if the chain store or mempool does not answer)",
-                           tag: "node", response: .json(Schema.ref("Health")), errors: [503])) { _, _ in
+                           tag: "node", response: .json(Schema.ref("Health")), errors: [],
+                           otherResponses: [(503, Schema.ref("Health"))])) { _, _ in
                 try await health(edge)
             },
             Route(.get, "/metrics",
@@ -105,7 +106,7 @@ enum NodeRoutes {
             },
             Route(.get, "/api/ws",
                   RouteDoc(summary: "WebSocket feed (blocks, transactions, traces, tracked addresses); plain HTTP gets 426",
-                           tag: "node", response: .json(["type": "object"]), errors: [426])) { _, _ in
+                           tag: "node", response: .json(["type": "object"]), errors: [426], isHTTPOperation: false)) { _, _ in
                 throw APIError(.upgradeRequired, "upgrade-required",
                                "/api/ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
                                headers: [.upgrade: "websocket", .connection: "Upgrade"])

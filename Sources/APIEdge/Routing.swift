@@ -70,9 +70,12 @@ enum Param {
     }
 
     static func address(_ context: EdgeContext, _ name: String, network: Network) throws -> Address {
-        let v = try raw(context, name)
+        let v = try raw(context, name).removingPercentEncodingSafe
+        guard !v.contains(where: \.isWhitespace) else {
+            throw APIError.badRequest("address-malformed", "an address has no spaces")
+        }
         do {
-            return try Address(v.removingPercentEncodingSafe, network: network)
+            return try Address(v, network: network)
         } catch {
             throw APIError.badRequest(error.code, error.description)
         }
