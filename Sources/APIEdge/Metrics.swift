@@ -33,6 +33,11 @@ final class EdgeMetrics: Sendable {
                              labels: [("reason", code)]).increment()
     }
 
+    /// Methods as labels, bounded (a client may send any token as a method).
+    static func label(_ method: HTTPRequest.Method) -> String {
+        [.get, .post, .head, .options, .put, .delete, .patch].contains(method) ? method.rawValue : "other"
+    }
+
     func request(route: String, method: String, status: Int, duration: Duration) {
         registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "http_requests", unitName: "total",
                                                helpText: "HTTP requests by route, method and status"),
@@ -53,12 +58,12 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         do {
             let response = try await next(request, context)
-            metrics.request(route: context.endpointPath ?? "NotFound", method: request.method.rawValue,
+            metrics.request(route: context.endpointPath ?? "NotFound", method: EdgeMetrics.label(request.method),
                             status: response.status.code, duration: ContinuousClock.now - start)
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.request(route: context.endpointPath ?? "NotFound", method: request.method.rawValue,
+            metrics.request(route: context.endpointPath ?? "NotFound", method: EdgeMetrics.label(request.method),
                             status: status, duration: ContinuousClock.now - start)
             throw error
         }
