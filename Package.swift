@@ -122,8 +122,9 @@ let package = Package(
         .executableTarget(
             name: "CairnBench",
             dependencies: [
-                "ChainCore", "Bus", "CRawSHA",
+                "ChainCore", "Bus", "CRawSHA", "NodeKit",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),

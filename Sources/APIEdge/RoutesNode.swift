@@ -90,6 +90,11 @@ enum NodeRoutes {
                 return Reply.json(NodeReply(network: backend.network.rawValue, version: version,
                                             endpoints: .init(chainRPC: e.chainRPC, chainPub: e.chainPub, mempoolRPC: e.mempoolRPC, mempoolPub: e.mempoolPub)))
             },
+            Route(.get, "/api/ping",
+                  RouteDoc(summary: "Answers pong without asking any service (the benchmark's trivial route)", tag: "node",
+                           response: .text(["type": "string", "enum": ["pong"]]), errors: [])) { _, _ in
+                Reply.raw(Array("pong".utf8), contentType: "text/plain; charset=utf-8")
+            },
             Route(.get, "/healthz",
                   RouteDoc(summary: "Health of the edge and the services behind it (503 if the chain store or mempool does not answer)",
                            tag: "node", response: .json(Schema.ref("Health")), errors: [],

@@ -32,6 +32,34 @@ public enum BusBenchmark {
         return Double(received) / seconds(elapsed)
     }
 
+    /// Event latency: publishes `count` messages one at a time through `Publisher` → `Subscriber`
+    /// over TCP loopback, waiting for each to arrive before the next, and returns each
+    /// publish-to-delivery time (same process, same clock).
+    public static func publishLatencies(count: Int, bodySize: Int = 64) async throws -> [Duration] {
+        precondition(count > 0)
+        let context = try ZMQContext()
+        let publisher = try await Publisher(context: context, bind: ["tcp://127.0.0.1:*"])
+        let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["bench"])
+        try await subscriber.ready()
+        let body = [UInt8](repeating: 0xCD, count: bodySize)
+        let clock = ContinuousClock()
+        var latencies = [Duration]()
+        latencies.reserveCapacity(count)
+        var iterator = subscriber.events.makeAsyncIterator()
+        for _ in 0..<count {
+            let start = clock.now
+            publisher.publish(topic: "bench", body: body)
+            while let event = await iterator.next() {
+                if case .message = event { break }
+            }
+            latencies.append(start.duration(to: clock.now))
+        }
+        await subscriber.stop()
+        await publisher.stop()
+        await context.terminate()
+        return latencies
+    }
+
     /// Sends `count` sequential requests of `bodySize` bytes through `RequestClient` → `RequestServer`
     /// (an echo handler) over TCP loopback and returns each round-trip time, in order.
     public static func roundTripLatencies(count: Int, bodySize: Int = 64) async throws -> [Duration] {

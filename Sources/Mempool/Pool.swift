@@ -249,10 +249,7 @@ actor Pool {
     }
 
     private func added(_ e: PoolEntry) async {
-        entries[e.txid] = e
-        for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
-        for p in e.parents { entries[p]?.children.insert(e.txid) }
-        bytes += e.size
+        insert(e)
         sequence += 1
         await events.added(e, sequence: sequence)
         await events.trace(TraceEvent(id: e.txid.hex, kind: "tx", stage: "accepted", service: "mempool", time: e.time,
@@ -260,13 +257,29 @@ actor Pool {
         scheduleTemplateNotice()
     }
 
+    /// Memory only: the entry and its links.
+    private func insert(_ e: PoolEntry) {
+        var e = e
+        e.children = []
+        e.parents = e.parents.filter { entries[$0] != nil }
+        entries[e.txid] = e
+        for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
+        for p in e.parents { entries[p]?.children.insert(e.txid) }
+        bytes += e.size
+    }
+
     // MARK: removing
 
     /// Removes transactions from memory and disk; publishes R for each unless included in a block.
-    private func remove(_ txids: [Hash256], reason: String, publish: Bool = true) async {
+    /// With `keepInMemoryFirst: false` the transactions need not be in memory
+    /// (they failed re-admission): their rows are deleted and R is published all the same.
+    private func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
         var gone = [Hash256]()
         for t in txids {
-            guard let e = entries.removeValue(forKey: t) else { continue }
+            guard let e = entries.removeValue(forKey: t) else {
+                if !keepInMemoryFirst { gone.append(t) }
+                continue
+            }
             for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
             for p in e.parents { entries[p]?.children.remove(t) }
             for c in e.children { entries[c]?.parents.remove(t) }
@@ -346,14 +359,54 @@ actor Pool {
         }
     }
 
-    /// After a restart or a gap in the chain's stream: re-check every transaction against the chain now.
+    /// After a restart or a gap in the chain's stream: re-check every
+    /// transaction against the chain as it is now. Memory is rebuilt; the file
+    /// loses only what is definitively invalid. A transaction that could not be
+    /// checked (the chain store not answering yet) stays, and the check is retried.
     func revalidateAll(reason: String) async {
-        tip = try? await chain.tip()
+        guard let fresh = try? await chain.tip() else {
+            logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
+            scheduleRevalidation(reason: reason)
+            return
+        }
+        tip = fresh
         let all = entries.values.sorted { $0.time < $1.time }
-        let count = all.count
-        await remove(all.map(\.txid), reason: "revalidating", publish: false)
+        entries = [:]
+        spends = [:]
+        bytes = 0
+        let (kept, invalid, unchecked) = await readmit(all)
+        for e in unchecked { insert(e) }   // as they were: valid when accepted, not checkable now
+        await remove(invalid.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
+        if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
+        templateNoticeNow()
+        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count)", "kept": "\(kept)",
+                                                        "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
+    }
+
+    private var revalidationPending = false
+
+    private func scheduleRevalidation(reason: String) {
+        guard !revalidationPending else { return }
+        revalidationPending = true
+        Task { [weak self] in
+            try? await Task.sleep(for: .seconds(1))
+            await self?.runScheduledRevalidation(reason: reason)
+        }
+    }
+
+    private func runScheduledRevalidation(reason: String) async {
+        revalidationPending = false
+        await revalidateAll(reason: reason)
+    }
+
+    /// Re-accepts transactions (parents before children) into memory, without
+    /// announcing them again. Returns how many came back, the definitively
+    /// invalid ones and the ones that could not be checked.
+    private func readmit(_ candidates: [PoolEntry]) async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry]) {
+        var pending = candidates
+        var unchecked = [PoolEntry]()
+        var invalid = [PoolEntry]()
         var kept = 0
-        var pending = all
         var progress = true
         while progress && !pending.isEmpty {
             progress = false
@@ -361,58 +414,76 @@ actor Pool {
             for e in pending {
                 do {
                     let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
-                    try await persist(entry, receivedAt: nil)
-                    await added(entry)
+                    insert(entry)
                     kept += 1
                     progress = true
                 } catch {
-                    if error.code == RejectReason.inputsMissingOrSpent.rawValue { next.append(e) }
-                    else { await record(e.txid, "removed", detail: "no longer valid: \(error.code)") }
-                }
-            }
-            pending = next
-        }
-        for e in pending { await record(e.txid, "removed", detail: "no longer valid: inputs missing or spent") }
-        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(count)", "kept": "\(kept)"])
-    }
-
-    /// Loads what was persisted (after a crash or a restart) and re-checks it.
-    func loadPersisted() async throws {
-        let rows = try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT raw, time FROM tx ORDER BY time").map { (Array($0["raw"] as Data), $0["time"] as Double) }
-        }
-        var pending = [(Transaction, [UInt8], Double)]()
-        for (raw, time) in rows {
-            if let tx = try? Transaction(bytes: raw) { pending.append((tx, raw, time)) }
-        }
-        var loaded = 0
-        var progress = true
-        while progress && !pending.isEmpty {
-            progress = false
-            var next = [(Transaction, [UInt8], Double)]()
-            for (tx, raw, time) in pending {
-                do {
-                    let e = try await accept(tx, txid: tx.txid, raw: raw, time: time)
-                    await added(e)
-                    loaded += 1
-                    progress = true
-                } catch {
-                    if error.code == RejectReason.inputsMissingOrSpent.rawValue || error.code == "chain-unavailable" {
-                        next.append((tx, raw, time))
-                    } else {
-                        await remove([tx.txid], reason: "dropped on reload: \(error.code)", publish: false)
-                        let key = Data(tx.txid.bytes)
-                        try? await db.write { db in try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [key]) }
+                    switch error.code {
+                    case "chain-unavailable": unchecked.append(e)
+                    case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
+                    default: invalid.append(e)
                     }
                 }
             }
             pending = next
         }
-        if !pending.isEmpty {
-            let keys = pending.map { Data($0.0.txid.bytes) }
-            try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
+        // What still misses inputs after a pass without progress is invalid (spent or gone).
+        return (kept, invalid + pending, unchecked)
+    }
+
+    /// Loads what was persisted (after a crash or a restart) and re-checks it.
+    /// Only what is definitively invalid is deleted from the file; what can't
+    /// be checked now is kept and checked again shortly.
+    func loadPersisted() async throws {
+        let rows = try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
+                (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
+            }
         }
-        logger.notice("mempool loaded from disk", metadata: ["stored": "\(rows.count)", "kept": "\(loaded)", "dropped": "\(pending.count)"])
+        var candidates = [PoolEntry]()
+        var undecodable = [Data]()
+        for (raw, fee, time) in rows {
+            guard let tx = try? Transaction(bytes: raw) else {
+                undecodable.append(Data(Hash256.sha256d(raw).bytes))
+                continue
+            }
+            candidates.append(PoolEntry(tx: tx, txid: tx.txid, raw: raw, fee: fee, spent: [], time: time, parents: []))
+        }
+        if !undecodable.isEmpty {
+            let keys = undecodable
+            try await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
+        }
+        tip = try? await chain.tip()
+        let (kept, invalid, unchecked) = await readmit(candidates)
+        // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
+        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
+        if !unchecked.isEmpty {
+            for e in unchecked where entries[e.txid] == nil { deferred[e.txid] = e }
+            scheduleDeferredLoad()
+        }
+        logger.notice("mempool loaded from disk", metadata: ["stored": "\(rows.count)", "kept": "\(kept)",
+                                                              "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
+    }
+
+    /// Persisted transactions not yet re-checked (the chain store was not answering).
+    private var deferred: [Hash256: PoolEntry] = [:]
+
+    private func scheduleDeferredLoad() {
+        Task { [weak self] in
+            try? await Task.sleep(for: .seconds(1))
+            await self?.retryDeferred()
+        }
+    }
+
+    private func retryDeferred() async {
+        let waiting = deferred.values.sorted { $0.time < $1.time }
+        deferred = [:]
+        guard !waiting.isEmpty else { return }
+        let (kept, invalid, unchecked) = await readmit(waiting)
+        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
+        for e in unchecked { deferred[e.txid] = e }
+        if !deferred.isEmpty { scheduleDeferredLoad() }
+        if kept > 0 { templateNoticeNow() }
     }
 
     // MARK: templates and miners

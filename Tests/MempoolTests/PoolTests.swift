@@ -13,6 +13,10 @@ final class FakeChain: ChainSource {
     let view: Mutex<MemoryCoinView>
     let tipValue: Mutex<ChainTip>
     let confirmed = Mutex<Set<Hash256>>([])
+    /// While true, every call fails as an unreachable chain store would.
+    let down = Atomic<Bool>(false)
+
+    struct Unreachable: Error {}
 
     init(view: MemoryCoinView, height: Int) {
         self.view = Mutex(view)
@@ -21,14 +25,18 @@ final class FakeChain: ChainSource {
     }
 
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
-        view.withLock { v in
+        if down.load(ordering: .relaxed) { throw Unreachable() }
+        return view.withLock { v in
             var out = [OutPoint: Coin]()
             for op in outpoints { out[op] = v.coin(op) }
             return out
         }
     }
     func isConfirmed(_ txid: Hash256) async throws -> Bool { confirmed.withLock { $0.contains(txid) } }
-    func tip() async throws -> ChainTip { tipValue.withLock { $0 } }
+    func tip() async throws -> ChainTip {
+        if down.load(ordering: .relaxed) { throw Unreachable() }
+        return tipValue.withLock { $0 }
+    }
 }
 
 final class RecordedEvents: PoolEvents {
@@ -218,5 +226,54 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let high = h.pay(h.spendable[2], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(high.encoded), receivedAt: nil)
         #expect(Set(await pool.entries.keys) == [mid.txid, high.txid])
+    }
+
+    func storedCount(_ h: PoolHarness) async throws -> Int {
+        let db = try DatabaseQueue(path: h.dir.appendingPathComponent("mempool.sqlite").path)
+        return try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") ?? 0 }
+    }
+
+    /// The chain store restarting (its RPC not up yet) must not cost an acknowledged transaction.
+    @Test func revalidationWithTheChainStoreDownKeepsEverything() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let parent = h.pay(h.spendable[0])
+        let child = h.wallet.spend([(OutPoint(txid: parent.txid, index: 1), parent.outputs[1])], to: [h.wallet.output(parent.outputs[1].value - 2_000)])
+        for tx in [parent, child, h.pay(h.spendable[1])] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
+        h.chain.down.store(true, ordering: .relaxed)
+        await pool.revalidateAll(reason: "test: chain store restarted")
+        #expect(await pool.entries.count == 3)
+        #expect(try await storedCount(h) == 3)
+        #expect(await pool.entries[child.txid]?.parents == [parent.txid])
+        h.chain.down.store(false, ordering: .relaxed)
+        await pool.revalidateAll(reason: "test: chain store back")
+        #expect(await pool.entries.count == 3)
+        #expect(try await storedCount(h) == 3)
+        // and a transaction the chain has meanwhile made invalid is dropped, from memory and disk
+        h.chain.view.withLock { $0.coins[h.spendable[1].0] = nil }
+        await pool.revalidateAll(reason: "test: its input was spent")
+        #expect(await pool.entries.count == 2)
+        #expect(try await storedCount(h) == 2)
+    }
+
+    @Test func reloadingWithTheChainStoreDownDeletesNothing() async throws {
+        let h = try await PoolHarness()
+        do {
+            let pool = try h.open()
+            for i in 0..<3 { _ = try await pool.submit(hex: Hex.encode(h.pay(h.spendable[i]).encoded), receivedAt: nil) }
+        }
+        h.chain.down.store(true, ordering: .relaxed)
+        let reopened = try h.open()
+        try await reopened.loadPersisted()
+        #expect(try await storedCount(h) == 3)
+        h.chain.down.store(false, ordering: .relaxed)
+        // the deferred ones are checked again within a couple of seconds
+        var n = 0
+        for _ in 0..<100 where n < 3 {
+            n = await reopened.entries.count
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(n == 3)
+        #expect(try await storedCount(h) == 3)
     }
 }
