@@ -19,7 +19,8 @@ final class Stack: @unchecked Sendable {
     var endpoints: Endpoints { Endpoints.loopback(portOffset: offset) }
     var zmqPub: String { "tcp://127.0.0.1:\(28339 + offset)" }
 
-    static let nextOffset = Atomic<Int>(Int.random(in: 0..<40) * 100 + 100)
+    /// Offsets 100–990: the CLI tests use 1000–4990 and the benchmark 5000 and up, so parallel suites never share a port.
+    static let nextOffset = Atomic<Int>(Int.random(in: 10..<60) * 10)
 
     /// The build folder: executables sit beside the test bundle.
     static var binaries: URL {
