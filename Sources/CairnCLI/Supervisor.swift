@@ -61,6 +61,8 @@ actor Supervisor {
     private var children: [String: Child] = [:]
     private var order: [String] = []
     private var stopping = false
+    /// Exits reported before `launch` learned the child's pid (a child that dies at once).
+    private var earlyExits: [Int32: (status: Int32, signaled: Bool)] = [:]
     let logDirectory: URL
     let say: @Sendable (String) -> Void
     private let spawner = SpawnThread()
@@ -77,6 +79,38 @@ actor Supervisor {
         children[spec.name] = Child(spec: spec)
         order.append(spec.name)
         try await launch(spec.name)
+        if watchdog == nil { watchdog = Task { await self.sweep() } }
+    }
+
+    private var watchdog: Task<Void, Never>?
+    private var suspects: Set<Int32> = []
+
+    /// A safety net under Foundation's termination handler: once a second, a
+    /// running child whose process is gone (or a zombie on two sweeps in a row)
+    /// is treated as exited, so a lost notification can't leave a service down.
+    private func sweep() async {
+        while !stopping {
+            try? await Task.sleep(for: .seconds(1))
+            for (name, child) in children where child.running && !stopping {
+                guard !Self.isAlive(child.pid) else { suspects.remove(child.pid); continue }
+                if suspects.remove(child.pid) != nil {
+                    var status: Int32 = 0
+                    let reaped = waitpid(child.pid, &status, WNOHANG) == child.pid
+                    let signaled = reaped && (status & 0x7f) != 0
+                    exited(name, pid: child.pid, status: reaped ? (signaled ? status & 0x7f : (status >> 8) & 0xff) : -1,
+                           signaled: signaled)
+                } else {
+                    suspects.insert(child.pid)
+                }
+            }
+        }
+    }
+
+    /// The process exists and is not a zombie.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
     /// Current pids of the running children, by name.
@@ -85,6 +119,12 @@ actor Supervisor {
     }
 
     func restartCount(_ name: String) -> Int { children[name]?.restarts ?? 0 }
+
+    /// For tests and diagnostics: each child's pid, state and restart count.
+    func debugState() -> String {
+        order.compactMap { n in children[n].map { "\(n): pid \($0.pid) running \($0.running) alive \(Self.isAlive($0.pid)) restarts \($0.restarts)" } }
+            .joined(separator: "; ") + " early \(earlyExits.keys.sorted())"
+    }
 
     private func logHandle(for name: String) throws -> FileHandle {
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -134,10 +174,18 @@ actor Supervisor {
         child.running = true
         child.startedAt = .now
         children[name] = child
+        if let early = earlyExits.removeValue(forKey: pid) {
+            exited(name, pid: pid, status: early.status, signaled: early.signaled)
+        }
     }
 
     private func exited(_ name: String, pid: Int32, status: Int32, signaled: Bool) {
-        guard var child = children[name], child.pid == pid else { return }
+        guard var child = children[name] else { return }
+        guard child.pid == pid, child.running else {
+            // The handler can run before `launch` has recorded this pid: keep it for `launch`.
+            earlyExits[pid] = (status, signaled)
+            return
+        }
         child.running = false
         let how = signaled ? "killed by signal \(status)" : "exit status \(status)"
         if stopping {
@@ -179,20 +227,26 @@ actor Supervisor {
     /// SIGTERM to every child, up to `grace` for them to exit, then SIGKILL.
     func stopAll(grace: Duration = .seconds(10)) async {
         stopping = true
+        watchdog?.cancel()
         for name in order.reversed() where children[name]?.running == true {
             if let pid = children[name]?.pid { kill(pid, SIGTERM) }
         }
         let deadline = ContinuousClock.now + grace
-        while children.values.contains(where: \.running), ContinuousClock.now < deadline {
+        // A child counts as stopped once its handler ran or its process is gone (or a zombie).
+        func anyLeft() -> Bool { children.values.contains { $0.running && Self.isAlive($0.pid) } }
+        while anyLeft(), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        for (name, child) in children where child.running {
+        for (name, child) in children where child.running && Self.isAlive(child.pid) {
             say("\(name) (pid \(child.pid)) did not stop within \(Self.seconds(grace)): SIGKILL")
             kill(child.pid, SIGKILL)
         }
         let hard = ContinuousClock.now + .seconds(5)
-        while children.values.contains(where: \.running), ContinuousClock.now < hard {
+        while anyLeft(), ContinuousClock.now < hard {
             try? await Task.sleep(for: .milliseconds(50))
+        }
+        for (name, child) in children where child.running && !Self.isAlive(child.pid) {
+            children[name]?.running = false
         }
     }
 

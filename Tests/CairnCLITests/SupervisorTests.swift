@@ -15,10 +15,12 @@ import Testing
         let lines = Lines()
         let supervisor = Supervisor(logDirectory: dir.url) { lines.add($0) }
         try await supervisor.start(ChildSpec(name: "crasher", executable: "/bin/sh", arguments: ["-c", "exit 3"]))
-        #expect(await eventually("three restarts") { await supervisor.restartCount("crasher") >= 3 })
+        let restarted = await eventually("three restarts", limit: .seconds(20)) { await supervisor.restartCount("crasher") >= 3 }
+        let state = await supervisor.debugState()
+        #expect(restarted, "state \(state) lines \(lines.all)")
         await supervisor.stopAll(grace: .seconds(5))
         let restarts = lines.all.filter { $0.contains("stopped unexpectedly") }
-        #expect(restarts.count >= 3)
+        try #require(restarts.count >= 3, "\(lines.all)")
         #expect(restarts[0].contains("exit status 3") && restarts[0].contains("restart #1 in 0.5 s"))
         #expect(restarts[1].contains("restart #2 in 1.0 s"))
         #expect(restarts[2].contains("restart #3 in 2.0 s"))
