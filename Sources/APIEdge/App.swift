@@ -70,7 +70,7 @@ final class Edge: Sendable {
         tasks = [
             Task { await feed.run() },
             Task {
-                await Self.follow(chainEvents, source: "chain store", logger: logger) { topic, body in
+                await Self.follow(chainEvents, source: "chain store", logger: logger, onLoss: { feed.forgetTip() }) { topic, body in
                     notifier?.fromChain(topic: topic, body: body)
                     switch topic {
                     case Topic.tip: feed.post(.tip(body))
@@ -81,7 +81,7 @@ final class Edge: Sendable {
                 }
             },
             Task {
-                await Self.follow(mempoolEvents, source: "mempool", logger: logger) { topic, body in
+                await Self.follow(mempoolEvents, source: "mempool", logger: logger, onLoss: {}) { topic, body in
                     notifier?.fromMempool(topic: topic, body: body)
                     switch topic {
                     case Topic.rawtx: feed.post(.rawtx(body))
@@ -94,18 +94,27 @@ final class Edge: Sendable {
     }
 
     private static func follow(_ events: EventStream<SubscriberEvent>, source: String, logger: Logger,
-                               _ handle: @Sendable (String, [UInt8]) -> Void) async {
+                               onLoss: @Sendable () -> Void, _ handle: @Sendable (String, [UInt8]) -> Void) async {
         for await event in events {
             switch event {
             case let .message(topic, body, _):
                 handle(topic, body)
             case let .gap(topic, expected, received):
+                onLoss()
                 logger.warning("missed publications", metadata: ["from": "\(source)", "topic": "\(topic)",
                                                                   "expected": "\(expected)", "received": "\(received)"])
             case let .reset(topic, _, _):
+                onLoss()
                 logger.notice("publisher restarted", metadata: ["from": "\(source)", "topic": "\(topic)"])
             }
         }
+    }
+
+    /// The best chain's tip: from the chain store's `tip` publications when the
+    /// stream is intact (no bus round trip per request), else asked directly.
+    func currentTip() async throws -> ChainTip {
+        if let t = feed.lastTip { return t }
+        return try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
     }
 
     /// Waits until both subscriptions are synced with their publishers (tests; startup logging).

@@ -47,6 +47,10 @@ final class Feed: Sendable {
     }
 
     var lastTip: ChainTip? { tip.withLock { $0 } }
+
+    /// After a gap or a restart of the chain store's stream the cached tip may be stale:
+    /// tip routes ask the chain store again until the next `tip` publication.
+    func forgetTip() { tip.withLock { $0 = nil } }
     var network: Network { backend.network }
 
     func post(_ input: Input) { continuation.yield(input) }

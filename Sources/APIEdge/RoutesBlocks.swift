@@ -13,13 +13,13 @@ enum BlockRoutes {
             Route(.get, "/api/blocks/tip/height",
                   RouteDoc(summary: "Height of the best chain's tip", tag: "blocks",
                            response: .text(["type": "string", "pattern": "^[0-9]+$"]), errors: [502, 503])) { _, _ in
-                let tip = try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+                let tip = try await edge.currentTip()
                 edge.metrics.height.set(Int64(tip.height))
                 return Reply.text(String(tip.height))
             },
             Route(.get, "/api/blocks/tip/hash",
                   RouteDoc(summary: "Hash of the best chain's tip", tag: "blocks", response: .text(Schema.hash), errors: [502, 503])) { _, _ in
-                Reply.text(try await backend.chain("getchaintip", Empty(), as: ChainTip.self).hash)
+                Reply.text(try await edge.currentTip().hash)
             },
             Route(.get, "/api/blocks",
                   RouteDoc(summary: "The 10 newest blocks", tag: "blocks", response: .json(Schema.array(Schema.ref("Block"))),
