@@ -536,8 +536,22 @@ actor Pool {
         }
         let fees = chosen.reduce(Amount(0)) { $0 + $1.fee }
         let now = UInt32(Date().timeIntervalSince1970)
-        for e in chosen where templated.insert(e.txid).inserted {
-            await record(e.txid, "template", detail: "in a template for height \(height), asked by miner \(request.minerID)")
+        // First time in a template: one trace row each, written in one transaction.
+        let detail = "in a template for height \(height), asked by miner \(request.minerID)"
+        let fresh = chosen.filter { templated.insert($0.txid).inserted }.map {
+            TraceEvent(id: $0.txid.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
+        }
+        if !fresh.isEmpty {
+            for e in fresh { await events.trace(e) }
+            do {
+                try await db.write { db in
+                    for e in fresh {
+                        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
+                    }
+                }
+            } catch {
+                logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
+            }
         }
         return BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
                              minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
