@@ -111,7 +111,23 @@ actor Chain {
         return await submit(block, source: source)
     }
 
+    /// The last block submission queued; each waits for the one before.
+    private var queueTail: Task<Void, Never>?
+
+    /// Blocks are processed strictly one at a time: the actor is reentrant at
+    /// every await, and two activations interleaving would work from the same
+    /// old tip.
     func submit(_ block: Block, source: String) async -> SubmitBlockResult {
+        let previous = queueTail
+        let task = Task { () -> SubmitBlockResult in
+            await previous?.value
+            return await self.process(block, source: source)
+        }
+        queueTail = Task { _ = await task.value }
+        return await task.value
+    }
+
+    private func process(_ block: Block, source: String) async -> SubmitBlockResult {
         let hash = block.hash
         func reject(_ e: ValidationError) -> SubmitBlockResult {
             logger.info("block rejected", metadata: ["hash": "\(hash.hex)", "reason": "\(e.reason.rawValue)", "source": "\(source)"])
@@ -258,19 +274,19 @@ actor Chain {
             change.connected.append((entry.height, block, sources[entry.hash]))
         }
 
-        // Supply after the change.
-        var newSupply = supply
-        for d in change.disconnected { newSupply -= d.block.transactions[0].outputs.reduce(0) { $0 + $1.value } }
-        for c in change.connected { newSupply += c.block.transactions[0].outputs.reduce(0) { $0 + $1.value } }
         let disconnectedBlocks = change.disconnected
         let connectedItems = connections
         let now = Date().timeIntervalSince1970
         let traceSources = sources
-        let finalSupply = newSupply
+        let startSupply = supply
 
-        try await db.write { db in
+        // Supply = coins created: coinbase outputs minus the fees they collect.
+        let newSupply: UInt64 = try await db.write { db in
+            var supply = startSupply
             for (height, block) in disconnectedBlocks {
                 let hash = Data(block.hash.bytes)
+                let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
+                supply -= block.transactions[0].outputs.reduce(0) { $0 + $1.value } - UInt64(fees)
                 let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
                 let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
                 for tx in block.transactions {
@@ -287,6 +303,7 @@ actor Chain {
             }
             for item in connectedItems {
                 let hash = Data(item.entry.hash.bytes)
+                supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
                 for s in item.connection.spent {
                     try db.execute(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?", arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
                 }
@@ -303,7 +320,8 @@ actor Chain {
                                    arguments: [tx.txid.hex, now, "block \(item.entry.hash.hex) height \(item.entry.height) position \(pos)" + (by.map { ", \($0)" } ?? "")])
                 }
             }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'supply'", arguments: [Int64(finalSupply)])
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'supply'", arguments: [Int64(supply)])
+            return supply
         }
 
         // The database now says so; bring memory in line.
@@ -334,7 +352,6 @@ actor Chain {
                 grew = true
             }
         }
-        for h in bad { index[h]?.status = .invalid }
         let hashes = bad.map { Data($0.bytes) }
         let now = Date().timeIntervalSince1970
         try await db.write { db in
@@ -342,6 +359,7 @@ actor Chain {
             try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'rejected', 'chainstore', ?, ?)",
                            arguments: [entry.hash.hex, now, reason.description])
         }
+        for h in bad { index[h]?.status = .invalid }
         logger.warning("block invalid on connect", metadata: ["hash": "\(entry.hash.hex)", "reason": "\(reason)"])
     }
 

@@ -54,6 +54,29 @@ actor Pool {
     private var templated = Set<Hash256>()
     private var miners: [String: MinerInfo] = [:]
 
+    /// One state change at a time: the actor is reentrant at every await, and a
+    /// check done before an await (no conflict, not already here) must still
+    /// hold when its result is applied. Submissions, block events,
+    /// revalidation and reloads all pass through this gate.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func exclusively<T>(_ body: () async throws(Refusal) -> T) async throws(Refusal) -> T {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+
+    private func exclusively(_ body: () async -> Void) async {
+        try? await exclusively { () async throws(Refusal) -> Void in await body() }
+    }
+
     init(params: ChainParams, policy: Policy, db: DatabasePool, chain: any ChainSource, events: any PoolEvents, logger: Logger) {
         self.params = params
         self.policy = policy
@@ -86,6 +109,10 @@ actor Pool {
 
     /// Validates and adds a transaction; persisted before this returns.
     func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+        try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(hex: hex, receivedAt: receivedAt) }
+    }
+
+    private func submitNow(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
         guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
             throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
                           message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
@@ -222,12 +249,20 @@ actor Pool {
 
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
     private func makeRoom(for entry: PoolEntry) async throws(Refusal) {
+        var ancestors = Set<Hash256>()
+        var stack = Array(entry.parents)
+        while let p = stack.popLast() {
+            if ancestors.insert(p).inserted { stack.append(contentsOf: entries[p]?.parents ?? []) }
+        }
         while bytes + entry.size > policy.maxPoolBytes {
-            guard let lowest = entries.values.min(by: { $0.feeRate < $1.feeRate }), lowest.feeRate < entry.feeRate,
-                  !entry.parents.contains(lowest.txid) else {
+            guard let lowest = entries.values.min(by: { $0.feeRate < $1.feeRate }), lowest.feeRate < entry.feeRate else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and this fee rate is not above its lowest")
             }
-            await remove(descendants(of: lowest.txid), reason: "evicted: lowest fee rate in a full mempool")
+            let doomed = descendants(of: lowest.txid)
+            guard ancestors.isDisjoint(with: doomed) else {
+                throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and making room would evict this transaction's own ancestors")
+            }
+            await remove(doomed, reason: "evicted: lowest fee rate in a full mempool")
         }
     }
 
@@ -318,6 +353,10 @@ actor Pool {
 
     /// A block joined the best chain: drop what it includes and what conflicts with it.
     func blockConnected(_ block: Block, height: Int) async {
+        await exclusively { await blockConnectedNow(block, height: height) }
+    }
+
+    private func blockConnectedNow(_ block: Block, height: Int) async {
         var included = [Hash256]()
         var conflicts = [Hash256]()
         for tx in block.transactions.dropFirst() {
@@ -344,65 +383,76 @@ actor Pool {
         templateNoticeNow()
     }
 
-    /// A block left the best chain: its transactions come back if they still fit.
+    /// Transactions of disconnected blocks, oldest block first, waiting to be readmitted.
+    private var returning: [Transaction] = []
+
+    /// A block left the best chain. Its transactions are collected (a reorg
+    /// disconnects several blocks, newest first) and readmitted together with the
+    /// whole pool a moment later, so parents come back before children and the
+    /// pool's links and checks are rebuilt against the new chain.
     func blockDisconnected(_ block: Block) async {
-        tip = try? await chain.tip()
-        for tx in block.transactions.dropFirst() {
-            do {
-                let entry = try await accept(tx, txid: tx.txid, raw: tx.encoded, time: ServiceSupport.now())
-                try await persist(entry, receivedAt: nil)
-                await added(entry)
-                await record(tx.txid, "returned", detail: "block \(block.hash.hex) was disconnected")
-            } catch {
-                logger.info("disconnected transaction not returned", metadata: ["txid": "\(tx.txid.hex)", "reason": "\(error.code)"])
-            }
+        await exclusively {
+            returning.insert(contentsOf: block.transactions.dropFirst(), at: 0)
+            scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300))
         }
     }
 
-    /// After a restart or a gap in the chain's stream: re-check every
+    /// After a restart or a gap in the chain's stream, or a reorg: re-check every
     /// transaction against the chain as it is now. Memory is rebuilt; the file
     /// loses only what is definitively invalid. A transaction that could not be
     /// checked (the chain store not answering yet) stays, and the check is retried.
     func revalidateAll(reason: String) async {
+        await exclusively { await revalidateNow(reason: reason) }
+    }
+
+    private func revalidateNow(reason: String) async {
         guard let fresh = try? await chain.tip() else {
             logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
             scheduleRevalidation(reason: reason)
             return
         }
         tip = fresh
-        let all = entries.values.sorted { $0.time < $1.time }
+        let now = ServiceSupport.now()
+        let returned = returning.map { PoolEntry(tx: $0, txid: $0.txid, raw: $0.encoded, fee: 0, spent: [], time: now, parents: []) }
+        returning = []
+        let returnedIDs = Set(returned.map(\.txid))
+        let all = returned + entries.values.filter { !returnedIDs.contains($0.txid) }.sorted { $0.time < $1.time }
         entries = [:]
         spends = [:]
         bytes = 0
-        let (kept, invalid, unchecked) = await readmit(all)
-        for e in unchecked { insert(e) }   // as they were: valid when accepted, not checkable now
-        await remove(invalid.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
+        let (kept, invalid, unchecked) = await readmit(all, returned: returnedIDs)
+        for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
+        for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
+        await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
         if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
         templateNoticeNow()
-        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count)", "kept": "\(kept)",
-                                                        "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
+        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
+                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
     }
 
     private var revalidationPending = false
 
-    private func scheduleRevalidation(reason: String) {
+    private func scheduleRevalidation(reason: String, delay: Duration = .seconds(1)) {
         guard !revalidationPending else { return }
         revalidationPending = true
         Task { [weak self] in
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: delay)
             await self?.runScheduledRevalidation(reason: reason)
         }
     }
 
     private func runScheduledRevalidation(reason: String) async {
-        revalidationPending = false
-        await revalidateAll(reason: reason)
+        await exclusively {
+            revalidationPending = false
+            await revalidateNow(reason: reason)
+        }
     }
 
-    /// Re-accepts transactions (parents before children) into memory, without
-    /// announcing them again. Returns how many came back, the definitively
-    /// invalid ones and the ones that could not be checked.
-    private func readmit(_ candidates: [PoolEntry]) async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry]) {
+    /// Re-accepts transactions (parents before children, in passes) into
+    /// memory. Those in `returned` (from disconnected blocks) are new to the
+    /// pool: they are persisted and announced. Returns how many came back, the
+    /// definitively invalid ones and the ones that could not be checked.
+    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = []) async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry]) {
         var pending = candidates
         var unchecked = [PoolEntry]()
         var invalid = [PoolEntry]()
@@ -414,21 +464,30 @@ actor Pool {
             for e in pending {
                 do {
                     let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
-                    insert(entry)
+                    if returned.contains(e.txid) {
+                        do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
+                        await added(entry)
+                        await record(e.txid, "returned", detail: "its block was disconnected")
+                    } else {
+                        insert(entry)
+                    }
                     kept += 1
                     progress = true
                 } catch {
                     switch error.code {
                     case "chain-unavailable": unchecked.append(e)
                     case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
+                    case Policy.Reason.alreadyInPool.rawValue: kept += 1
                     default: invalid.append(e)
                     }
                 }
             }
             pending = next
         }
-        // What still misses inputs after a pass without progress is invalid (spent or gone).
-        return (kept, invalid + pending, unchecked)
+        // What still misses inputs after a pass without progress is gone for good, unless
+        // something could not be checked: then its parent may be among those, so wait.
+        if unchecked.isEmpty { return (kept, invalid + pending, unchecked) }
+        return (kept, invalid, unchecked + pending)
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.
@@ -440,6 +499,10 @@ actor Pool {
                 (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
             }
         }
+        await exclusively { await load(rows) }
+    }
+
+    private func load(_ rows: [([UInt8], UInt64, Double)]) async {
         var candidates = [PoolEntry]()
         var undecodable = [Data]()
         for (raw, fee, time) in rows {
@@ -451,7 +514,7 @@ actor Pool {
         }
         if !undecodable.isEmpty {
             let keys = undecodable
-            try await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
+            try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
         }
         tip = try? await chain.tip()
         let (kept, invalid, unchecked) = await readmit(candidates)
@@ -476,6 +539,10 @@ actor Pool {
     }
 
     private func retryDeferred() async {
+        await exclusively { await retryDeferredNow() }
+    }
+
+    private func retryDeferredNow() async {
         let waiting = deferred.values.sorted { $0.time < $1.time }
         deferred = [:]
         guard !waiting.isEmpty else { return }
@@ -507,8 +574,12 @@ actor Pool {
     }
 
     func template(for request: TemplateRequest) async throws -> BlockTemplate {
-        miners[request.minerID] = MinerInfo(id: request.minerID, address: request.address, hashrate: request.hashrate,
-                                            threads: request.threads, lastSeen: ServiceSupport.now())
+        miners[request.minerID] = MinerInfo(id: String(request.minerID.prefix(64)), address: String(request.address.prefix(128)),
+                                            hashrate: request.hashrate, threads: request.threads, lastSeen: ServiceSupport.now())
+        if miners.count > 1_000 {   // any client can send ids: keep the most recent
+            let cutoff = ServiceSupport.now() - 60
+            miners = miners.filter { $0.value.lastSeen >= cutoff }
+        }
         let t = try await currentTip()
         let height = t.height + 1
         // Highest fee rate first, a child only after its parents.

@@ -145,7 +145,9 @@ actor Miner {
     private func fetchWork() async throws {
         let request = TemplateRequest(minerID: idHex, address: payout.string, hashrate: hashrate, threads: threads)
         let t = try await mempoolRPC.call("getblocktemplate", request, as: BlockTemplate.self)
-        if let tip = chainTip, tip.height >= t.height {
+        // Behind the chain, or built on a sibling of the tip at the same height (a reorg the
+        // mempool has not seen yet): its template notice will wake us when it catches up.
+        if let tip = chainTip, tip.height >= t.height || (tip.height == t.height - 1 && tip.hash != t.previousHash) {
             // The mempool has not caught up with the chain yet; its template notice will wake us.
             logger.debug("template behind the chain tip", metadata: ["template": "\(t.height)", "tip": "\(tip.height)"])
             hashers.pause()

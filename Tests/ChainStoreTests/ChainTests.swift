@@ -180,4 +180,34 @@ final class StoreHarness: Sendable {
             _ = try await Chain(db: db, params: .testnet, logger: Logger(label: "test")) { _, _ in }
         }
     }
+
+    /// Blocks are processed one at a time even when they arrive together.
+    @Test func concurrentSubmissionsAreProcessedOneAtATime() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let w = TestWallet()
+        let base = await extend(chain, from: params.genesis, height: 1, count: 2, wallet: w)
+        let block = ChainFixtures.next(after: base[1].header, height: 3, paying: w)
+        let twice = await withTaskGroup(of: SubmitBlockResult.self) { group in
+            for _ in 0..<2 { group.addTask { await chain.submit(block, source: "test") } }
+            var out = [SubmitBlockResult]()
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(twice.filter(\.accepted).count == 1)
+        #expect(twice.contains { $0.reason == "duplicate" })
+        // siblings at one height: one becomes the tip, the others wait on side branches
+        let siblings = (0..<5).map { i in ChainFixtures.next(after: block.header, height: 4, paying: w, extra: [UInt8(i)]) }
+        let results = await withTaskGroup(of: SubmitBlockResult.self) { group in
+            for b in siblings { group.addTask { await chain.submit(b, source: "test") } }
+            var out = [SubmitBlockResult]()
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.filter(\.isTip).count == 1)
+        #expect(results.filter { $0.reason == "inconclusive" }.count == 4)
+        #expect(await chain.tip.height == 4)
+        #expect(try await q.verifyUTXO().ok)
+        #expect(try await q.chainInfo().supply == 4 * params.subsidy(height: 1))
+    }
 }

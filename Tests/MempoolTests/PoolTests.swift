@@ -184,14 +184,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") } == 0)
     }
 
-    @Test func aDisconnectedBlockGivesItsTransactionsBack() async throws {
-        let h = try await PoolHarness()
-        let pool = try h.open()
-        let tx = h.pay(h.spendable[2])
-        let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
-        await pool.blockDisconnected(block)
-        #expect(await pool.entries[tx.txid] != nil)
-    }
+
 
     @Test func acknowledgedTransactionsSurviveARestart() async throws {
         let h = try await PoolHarness()
@@ -275,5 +268,84 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         }
         #expect(n == 3)
         #expect(try await storedCount(h) == 3)
+    }
+    func eventually(_ condition: () async -> Bool) async throws -> Bool {
+        for _ in 0..<100 {
+            if await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func aDisconnectedBlockGivesItsTransactionsBack() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let tx = h.pay(h.spendable[2])
+        let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
+        await pool.blockDisconnected(block)
+        #expect(try await eventually { await pool.entries[tx.txid] != nil })
+        #expect(try await storedCount(h) == 1)
+    }
+
+    /// A reorg disconnects newest first: a child in the newer block and its parent in the older one both come back, linked.
+    @Test func aReorgReturnsParentsAndChildrenFromSeveralBlocks() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let parent = h.pay(h.spendable[0])
+        let child = h.wallet.spend([(OutPoint(txid: parent.txid, index: 1), parent.outputs[1])], to: [h.wallet.output(parent.outputs[1].value - 2_000)])
+        // the pool already holds a grandchild that spends the child
+        let d1 = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [parent])
+        let d2 = ChainFixtures.next(after: d1.header, height: h.blocks.count + 1, paying: h.wallet, transactions: [child])
+        await pool.blockDisconnected(d2)
+        await pool.blockDisconnected(d1)
+        #expect(try await eventually { await pool.entries.count == 2 })
+        #expect(await pool.entries[child.txid]?.parents == [parent.txid])
+        #expect(await pool.entries[parent.txid]?.children == [child.txid])
+        // a template lists the parent first
+        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        #expect(t.txids == [parent.txid.hex, child.txid.hex])
+    }
+
+    /// Two spends of one coin submitted at the same time: exactly one is acknowledged.
+    @Test func concurrentDoubleSpendsAdmitExactlyOne() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let spends = (0..<6).map { i in h.pay(h.spendable[0], fee: 1_000 + Amount(i) * 100) }
+        let results = await withTaskGroup(of: String?.self) { group in
+            for tx in spends { group.addTask { await refusal(pool, tx) } }
+            var out = [String?]()
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.filter { $0 == nil }.count == 1, "\(results)")
+        #expect(results.filter { $0 == "txn-mempool-conflict" }.count == 5)
+        #expect(await pool.entries.count == 1)
+        #expect(try await storedCount(h) == 1)
+        // the same transaction submitted twice at once is counted once
+        let again = h.pay(h.spendable[1])
+        let twice = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<2 { group.addTask { await refusal(pool, again) } }
+            var out = [String?]()
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(twice.contains { $0 == nil } && twice.contains { $0 == "txn-already-in-mempool" })
+        #expect(await pool.bytes == (await pool.entries.values.reduce(0) { $0 + $1.size }))
+    }
+
+    /// Making room never evicts an ancestor of the newcomer (it would leave it spending nothing).
+    @Test func evictionSparesTheNewcomersAncestors() async throws {
+        let h = try await PoolHarness()
+        var policy = Policy()
+        let size = h.pay(h.spendable[0]).encoded.count
+        policy.maxPoolBytes = size * 2 + 10
+        let pool = try h.open(policy: policy)
+        let grandparent = h.pay(h.spendable[0], fee: 1_000)                // lowest fee rate
+        let parent = h.wallet.spend([(OutPoint(txid: grandparent.txid, index: 1), grandparent.outputs[1])],
+                                    to: [h.wallet.output(grandparent.outputs[1].value - 50_000)])
+        for tx in [grandparent, parent] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
+        let child = h.wallet.spend([(OutPoint(txid: parent.txid, index: 0), parent.outputs[0])], to: [h.wallet.output(parent.outputs[0].value - 90_000)])
+        #expect(await refusal(pool, child) == "mempool-full")
+        #expect(Set(await pool.entries.keys) == [grandparent.txid, parent.txid])
     }
 }
