@@ -85,7 +85,7 @@ import Yams
         return t
     }
 
-    @Test(.enabled(if: Build.edgeLanded, "needs the real cairn-edge"))
+    @Test
     func servicesRunFromTheComposeCommands() async throws {
         let doc = try resolved()
         let services = try #require(doc["services"] as? [String: Any])

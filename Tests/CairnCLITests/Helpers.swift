@@ -27,11 +27,6 @@ enum Build {
     }
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    /// True when `cairn-edge` is the real edge (not the placeholder that prints and exits).
-    static var edgeLanded: Bool {
-        guard let r = try? CLI.runBlocking(path("cairn-edge"), ["--help"], env: [:]) else { return false }
-        return r.stdout.contains("http-port") || r.stderr.contains("http-port")
-    }
 }
 
 struct RunResult: Sendable {

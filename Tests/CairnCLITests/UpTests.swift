@@ -56,7 +56,7 @@ import Testing
         #expect(await eventually("children exit after the supervisor is killed") { kids.allSatisfy { !Procs.alive($0) } })
     }
 
-    @Test(.enabled(if: Build.edgeLanded, "needs the real cairn-edge"))
+    @Test
     func startsRestartsAKilledChildAndStopsOnSIGTERM() async throws {
         let dir = try TempDir()
         let data = dir.path("node")
