@@ -1,0 +1,367 @@
+// Shared client for the node's HTTP edge and its WebSocket feed (used by the wallet and the explorer).
+//
+//   import { loadConfig, api, ApiError, Feed, restStatus } from "./api.js";
+//   const cfg = await loadConfig();           // {edge: "http://127.0.0.1:8340", ws: "ws://127.0.0.1:8340/api/ws"}
+//   const tip = await api.getJSON("/api/chain");
+//   const txid = await api.postText("/api/tx", hex);   // throws ApiError {status, code, message}
+//   const feed = new Feed(cfg.ws);
+//   feed.onState(s => ...);                   // "connecting" | "online" | "reconnecting" | "offline"
+//   feed.on("block", m => ...);               // hello, block, tx, trace, address-tx, tracking, error, or "*"
+//   feed.track(address);                      // re-sent after every reconnect
+//   feed.start();
+//
+// No DOM access here: this module only needs fetch and WebSocket.
+
+/** An error answered by the edge ({"error":{code,message}} with an HTTP status), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = "network", url = "" } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.url = url;
+  }
+  /** True when the edge (or a service behind it) could not be reached, as opposed to a refusal of the request. */
+  get isUnavailable() {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+/** The WebSocket URL of an edge base URL: same host, ws:// (wss:// for https), path /api/ws. */
+export function wsURLFor(edge) {
+  const u = new URL(edge);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  u.pathname = u.pathname.replace(/\/+$/, "") + "/api/ws";
+  u.search = "";
+  u.hash = "";
+  return u.toString();
+}
+
+let configPromise = null;
+
+/**
+ * Reads /config.json (same origin as the page) once: {"edge": "http://host:port"}.
+ * Resolves to {edge, ws} and points `api` at that edge.
+ */
+export function loadConfig({ url = "/config.json", fetchImpl = globalThis.fetch } = {}) {
+  if (!configPromise) {
+    configPromise = (async () => {
+      let res;
+      try {
+        res = await fetchImpl(url, { cache: "no-store" });
+      } catch (e) {
+        throw new ApiError(`could not load ${url}: ${e.message || e}`, { url });
+      }
+      if (!res.ok) throw new ApiError(`could not load ${url}: HTTP ${res.status}`, { status: res.status, code: "config", url });
+      let body;
+      try {
+        body = await res.json();
+      } catch {
+        throw new ApiError(`${url} is not JSON`, { status: res.status, code: "config", url });
+      }
+      if (!body || typeof body.edge !== "string" || !/^https?:\/\//.test(body.edge)) {
+        throw new ApiError(`${url} has no valid "edge" URL`, { status: res.status, code: "config", url });
+      }
+      const edge = body.edge.replace(/\/+$/, "");
+      api.base = edge;
+      return { ...body, edge, ws: body.ws || wsURLFor(edge) };
+    })();
+    configPromise.catch(() => { configPromise = null; }); // a failed load may be retried
+  }
+  return configPromise;
+}
+
+/** Observers of REST reachability: cb({ok, status, code, url}) after every request. */
+const restObservers = new Set();
+export const restStatus = {
+  last: null,
+  subscribe(cb) {
+    restObservers.add(cb);
+    return () => restObservers.delete(cb);
+  },
+  report(r) {
+    this.last = r;
+    for (const cb of [...restObservers]) {
+      try { cb(r); } catch (e) { console.error(e); }
+    }
+  },
+};
+
+async function errorFrom(res, url) {
+  let code = `http-${res.status}`;
+  let message = `HTTP ${res.status}`;
+  try {
+    const text = await res.text();
+    try {
+      const body = JSON.parse(text);
+      if (body && body.error) {
+        code = body.error.code || code;
+        message = body.error.message || message;
+      }
+    } catch {
+      if (text) message = text.slice(0, 300);
+    }
+  } catch { /* body unreadable: keep the status */ }
+  return new ApiError(message, { status: res.status, code, url });
+}
+
+/** REST client for one edge. `api` below is the shared instance, set by loadConfig(). */
+export class EdgeClient {
+  constructor(base = "", { timeoutMs = 15000, fetchImpl } = {}) {
+    this.base = base;
+    this.timeoutMs = timeoutMs;
+    this.fetchImpl = fetchImpl || ((...a) => globalThis.fetch(...a));
+  }
+
+  async request(path, { method = "GET", body, contentType, signal, timeoutMs = this.timeoutMs, accept = "json" } = {}) {
+    if (!this.base) throw new ApiError("no edge configured (call loadConfig() first)", { code: "config" });
+    const url = this.base + path;
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(new Error("timeout")), timeoutMs);
+    const onAbort = () => ctrl.abort(signal.reason);
+    if (signal) {
+      if (signal.aborted) ctrl.abort(signal.reason);
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const headers = {};
+    if (contentType) headers["Content-Type"] = contentType;
+    let res;
+    try {
+      res = await this.fetchImpl(url, { method, body, headers, signal: ctrl.signal, mode: "cors", credentials: "omit" });
+    } catch (e) {
+      const aborted = ctrl.signal.aborted;
+      const callerAborted = signal && signal.aborted;
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener("abort", onAbort);
+      if (callerAborted) throw new ApiError("request cancelled", { code: "aborted", url });
+      const err = aborted
+        ? new ApiError(`the node did not answer within ${Math.round(timeoutMs / 1000)} s`, { code: "timeout", url })
+        : new ApiError(`the node is not reachable (${e.message || e})`, { code: "network", url });
+      restStatus.report({ ok: false, status: 0, code: err.code, url });
+      throw err;
+    }
+    try {
+      if (!res.ok) {
+        const err = await errorFrom(res, url);
+        restStatus.report({ ok: !err.isUnavailable, status: res.status, code: err.code, url });
+        throw err;
+      }
+      const out = accept === "json" ? await res.json() : await res.text();
+      restStatus.report({ ok: true, status: res.status, code: "ok", url });
+      return out;
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      const err = new ApiError(`bad answer from the node: ${e.message || e}`, { status: res.status, code: "bad-response", url });
+      restStatus.report({ ok: true, status: res.status, code: err.code, url });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      if (signal) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** GET, parsed JSON. */
+  getJSON(path, opts = {}) { return this.request(path, { ...opts, accept: "json" }); }
+  /** GET, text (tip height, block-height lookups, raw hex). */
+  getText(path, opts = {}) { return this.request(path, { ...opts, accept: "text" }); }
+  /** POST a text body (raw transaction hex) → text answer (the txid). */
+  postText(path, text, opts = {}) {
+    return this.request(path, { ...opts, method: "POST", body: text, contentType: "text/plain", accept: "text" });
+  }
+  /** POST a JSON body → parsed JSON answer. */
+  postJSON(path, value, opts = {}) {
+    return this.request(path, { ...opts, method: "POST", body: JSON.stringify(value), contentType: "application/json", accept: "json" });
+  }
+}
+
+/** The shared client (its base is set by loadConfig()). */
+export const api = new EdgeClient();
+
+const enc = encodeURIComponent;
+/** Named helpers for the edge's Esplora-shaped routes. */
+export const routes = {
+  chain: () => api.getJSON("/api/chain"),
+  node: () => api.getJSON("/api/node"),
+  miners: () => api.getJSON("/api/miners"),
+  peers: () => api.getJSON("/api/peers"),
+  sync: () => api.getJSON("/api/sync"),
+  blocks: (startHeight) => api.getJSON(startHeight == null ? "/api/blocks" : `/api/blocks/${startHeight}`),
+  block: (hash) => api.getJSON(`/api/block/${enc(hash)}`),
+  blockStatus: (hash) => api.getJSON(`/api/block/${enc(hash)}/status`),
+  blockTxs: (hash, start = 0) => api.getJSON(`/api/block/${enc(hash)}/txs/${start}`),
+  blockHashAt: (height) => api.getText(`/api/block-height/${height}`),
+  tipHeight: async () => Number(await api.getText("/api/blocks/tip/height")),
+  tx: (txid) => api.getJSON(`/api/tx/${enc(txid)}`),
+  txStatus: (txid) => api.getJSON(`/api/tx/${enc(txid)}/status`),
+  txTrace: (txid) => api.getJSON(`/api/tx/${enc(txid)}/trace`),
+  broadcast: (hex) => api.postText("/api/tx", hex),
+  address: (addr) => api.getJSON(`/api/address/${enc(addr)}`),
+  addressUtxos: (addr) => api.getJSON(`/api/address/${enc(addr)}/utxo`),
+  addressTxs: (addr) => api.getJSON(`/api/address/${enc(addr)}/txs`),
+  addressChainTxs: (addr, lastSeen) =>
+    api.getJSON(lastSeen ? `/api/address/${enc(addr)}/txs/chain/${enc(lastSeen)}` : `/api/address/${enc(addr)}/txs/chain`),
+  mempool: () => api.getJSON("/api/mempool"),
+  mempoolTxids: () => api.getJSON("/api/mempool/txids"),
+  feeEstimates: () => api.getJSON("/api/fee-estimates"),
+};
+
+/** Delay before reconnect attempt n (0-based): 0.5 s doubling up to 15 s, with ±20 % jitter. */
+export function backoffDelay(attempt, { base = 500, max = 15000, random = Math.random } = {}) {
+  const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
+  return Math.round(d * (0.8 + 0.4 * random()));
+}
+
+/**
+ * The edge's WebSocket feed with automatic reconnect.
+ * States: "idle" (not started), "connecting" (first attempt), "online",
+ * "reconnecting" (lost, retrying; first attempts), "offline" (several attempts failed; still retrying with backoff).
+ */
+export class Feed {
+  constructor(url, { WebSocketImpl = globalThis.WebSocket, offlineAfter = 2 } = {}) {
+    this.url = url;
+    this.WebSocketImpl = WebSocketImpl;
+    this.offlineAfter = offlineAfter;
+    this.state = "idle";
+    this.failures = 0;
+    this.nextRetryAt = null;
+    this.hello = null;
+    this.tracked = new Set();
+    this.handlers = new Map();
+    this.stateObservers = new Set();
+    this.ws = null;
+    this.timer = null;
+    this.stopped = true;
+    this.onBrowserOnline = () => this.retryNow();
+  }
+
+  /** cb(message) for messages of one type ("hello", "block", "tx", "trace", "address-tx", "tracking", "error"), or "*" for all. */
+  on(type, cb) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(cb);
+    return () => this.handlers.get(type).delete(cb);
+  }
+
+  /** cb(state, feed) now and on every change. */
+  onState(cb) {
+    this.stateObservers.add(cb);
+    try { cb(this.state, this); } catch (e) { console.error(e); }
+    return () => this.stateObservers.delete(cb);
+  }
+
+  get online() { return this.state === "online"; }
+
+  start() {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    if (globalThis.addEventListener) globalThis.addEventListener("online", this.onBrowserOnline);
+    this.setState("connecting");
+    this.connect();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (globalThis.removeEventListener) globalThis.removeEventListener("online", this.onBrowserOnline);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+      try { ws.close(); } catch { /* already closed */ }
+    }
+    this.setState("idle");
+  }
+
+  /** Skip the backoff wait and try now (e.g. a "retry" button, or the browser coming back online). */
+  retryNow() {
+    if (this.stopped || this.state === "online" || this.ws) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.connect();
+  }
+
+  /** Watch an address: address-tx messages for it; re-sent after each reconnect. */
+  track(address) {
+    this.tracked.add(address);
+    this.send({ "track-address": address });
+  }
+
+  untrack(address) {
+    this.tracked.delete(address);
+    this.send({ "untrack-address": address });
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === 1) {
+      try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
+    }
+    return false;
+  }
+
+  setState(s) {
+    if (s === this.state) return;
+    this.state = s;
+    for (const cb of [...this.stateObservers]) {
+      try { cb(s, this); } catch (e) { console.error(e); }
+    }
+  }
+
+  emit(type, msg) {
+    for (const key of [type, "*"]) {
+      const set = this.handlers.get(key);
+      if (!set) continue;
+      for (const cb of [...set]) {
+        try { cb(msg); } catch (e) { console.error(e); }
+      }
+    }
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.nextRetryAt = null;
+    let ws;
+    try {
+      ws = new this.WebSocketImpl(this.url);
+    } catch (e) {
+      this.ws = null;
+      this.failed();
+      return;
+    }
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.failures = 0;
+      for (const a of this.tracked) this.send({ "track-address": a });
+      this.setState("online");
+      this.emit("open", { type: "open" });
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (!msg || typeof msg.type !== "string") return;
+      if (msg.type === "hello") this.hello = msg;
+      this.emit(msg.type, msg);
+    };
+    ws.onerror = () => { /* onclose follows */ };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (opened) this.emit("close", { type: "close" });
+      this.failed();
+    };
+  }
+
+  failed() {
+    if (this.stopped) return;
+    const attempt = this.failures;
+    this.failures += 1;
+    this.setState(this.failures > this.offlineAfter ? "offline" : "reconnecting");
+    const delay = backoffDelay(attempt);
+    this.nextRetryAt = Date.now() + delay;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = null; this.connect(); }, delay);
+    this.emit("retry", { type: "retry", delay, failures: this.failures });
+  }
+}
