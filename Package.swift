@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "cairn-mempool", targets: ["Mempool"]),
         .executable(name: "cairn-miner", targets: ["Miner"]),
         .executable(name: "cairn-edge", targets: ["APIEdge"]),
+        .executable(name: "cairn-peerbridge", targets: ["PeerBridge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -103,6 +104,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `cairn-peerbridge`: links this node to other nodes over WebSocket (relay, headers-first sync).
+        .executableTarget(
+            name: "PeerBridge",
+            dependencies: [
+                "NodeKit", "ChainCore", "Bus",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: strict
+        ),
         // `cairn`: up (supervisor), miner, status, wallet.
         .executableTarget(
             name: "CairnCLI",
@@ -183,6 +195,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: strict
+        ),
+        // The peer protocol's codec, handshake checks, locators and scoring.
+        .testTarget(
+            name: "PeerBridgeTests",
+            dependencies: ["PeerBridge", "ChainCore", "NodeKit", "TestSupport"],
+            swiftSettings: strict
+        ),
+        // Several nodes (`cairn up` each, or `cairn net up`) over real sockets: relay, sync, partitions, hostile peers.
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: [
+                "NodeKit", "ChainCore", "Bus", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict
         ),

@@ -126,6 +126,6 @@ enum ChainRPC {
                 return ServiceStatus(service: "chainstore", pid: getpid(), startedAt: started, tipHeight: tip.height,
                                      tipHash: tip.hash.hex, details: ["headers": "\(await chain.index.count)"])
             },
-        ])
+        ].merging(PeerRPC.routes(chain: chain)) { own, _ in own })
     }
 }

@@ -95,3 +95,52 @@ public enum HeightPrefixed {
         return (Int(h), Array(body[4...]))
     }
 }
+
+/// The peer bridge's endpoints: its WebSocket port for other nodes (not HTTP),
+/// its request socket (`getpeers`, `getsync`) and its PUB (trace events).
+/// Each shifts with `--port-offset` like the others.
+public struct PeerEndpoints: Sendable, Codable, Equatable {
+    /// host:port the WebSocket server listens on.
+    public var listen: String
+    public var rpc: String
+    public var pub: String
+
+    public static let defaultPorts = (ws: 8342, rpc: 28335, pub: 28337)
+
+    public init(listen: String, rpc: String, pub: String) {
+        self.listen = listen
+        self.rpc = rpc
+        self.pub = pub
+    }
+
+    public static func loopback(portOffset: Int = 0, host: String = Endpoints.defaultHost) -> PeerEndpoints {
+        let p = defaultPorts
+        return PeerEndpoints(listen: "\(host):\(p.ws + portOffset)", rpc: "tcp://\(host):\(p.rpc + portOffset)",
+                             pub: "tcp://\(host):\(p.pub + portOffset)")
+    }
+
+    public enum Env {
+        public static let listen = "CAIRN_PEER_LISTEN"
+        public static let rpc = "CAIRN_PEER_RPC"
+        public static let pub = "CAIRN_PEER_PUB"
+        /// Comma-separated ws:// URLs to connect to.
+        public static let peers = "CAIRN_PEERS"
+    }
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> PeerEndpoints {
+        var e = loopback()
+        if let v = env[Env.listen], !v.isEmpty { e.listen = v }
+        if let v = env[Env.rpc], !v.isEmpty { e.rpc = v }
+        if let v = env[Env.pub], !v.isEmpty { e.pub = v }
+        return e
+    }
+
+    /// Splits "host:port" (IPv6 in brackets); nil when malformed.
+    public static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+}

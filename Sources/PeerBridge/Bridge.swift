@@ -1,0 +1,800 @@
+import Bus
+import ChainCore
+import Foundation
+import Logging
+import NodeKit
+
+/// What the bridge needs of the local node (the chain store and the mempool over the bus).
+/// A protocol so the unit tests can drive the bridge without processes.
+protocol LocalNode: Sendable {
+    func tip() async throws -> ChainTip
+    func locator() async throws -> [Hash256]
+    func blockStates(_ hashes: [Hash256]) async throws -> [String?]
+    func heightOf(_ hash: Hash256) async throws -> Int?
+    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader]
+    func block(_ hash: Hash256) async throws -> [UInt8]?
+    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult
+    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]?
+    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError>
+}
+
+struct BridgeConfig: Sendable {
+    var params: ChainParams
+    var listenPort: UInt16
+    var listenAddress: String
+    var userAgent = "/cairn-peerbridge:0.1/"
+    var maxInbound = 32
+    var maxOutbound = 8
+    var pingInterval: Duration = .seconds(20)
+    var handshakeTimeout: Duration = .seconds(10)
+    var banDuration: Double = 3600
+    var blocksInFlightPerPeer = 16
+    var maxBlocksInFlight = 64
+    var maxOrphans = 512
+    var stallTimeout: Duration = .seconds(15)
+    /// Messages per second a peer may send (burst: 4 s worth).
+    var messageRate = 500.0
+    /// Inventory items per second a peer may announce (burst: 4 s worth).
+    var inventoryRate = 1000.0
+}
+
+/// The peer bridge's state: peers, scores and bans, seen-sets, headers-first sync.
+/// Messages of one peer are handled in order (its reader awaits each); several
+/// peers interleave at awaits, so every check made before an await is made again after it.
+actor Bridge {
+    struct Peer {
+        let conn: Connection
+        var hello: Wire.Hello?
+        var verackReceived = false
+        var handshaken: Bool { hello != nil && verackReceived }
+        var score = 0
+        var bestHeight = -1
+        var known = RecentSet<Hash256>(limit: 20_000)
+        var txRequested = Set<Hash256>()
+        var messages: TokenBucket
+        var inventory: TokenBucket
+        var pingNonce: UInt64?
+        var pingSent: ContinuousClock.Instant?
+        var pingTime: Double?
+        var connectedAt = ServiceSupport.now()
+        var lastMessageAt = ServiceSupport.now()
+        var messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0
+        var askedHeaders = false
+        var announcedURL: String?
+    }
+
+    let config: BridgeConfig
+    let node: any LocalNode
+    let logger: Logger
+    let trace: (@Sendable (String, String, String, String?) -> Void)?
+    let nonce = UInt64.random(in: 1...UInt64.max)
+    private var nextID = 1
+    private(set) var peers: [Int: Peer] = [:]
+    private var bans: [String: BanInfo] = [:]
+    private(set) var offences: [String: Int] = [:]
+    /// Addresses to dial: configured (kept forever) and learned.
+    private(set) var known: [String: Bool] = [:]  // url → configured
+    /// ws URL → the nonce of the node found there (to skip dialling a node already connected, or ourselves).
+    private var urlNonce: [String: UInt64] = [:]
+
+    // Relay
+    private var seenBlocks = RecentSet<Hash256>(limit: 50_000)
+    private var seenTxs = RecentSet<Hash256>(limit: 100_000)
+
+    // Sync
+    private var tipHeight = 0
+    private var tipHash = Hash256.zero
+    private var bestPeerHeight = 0
+    /// Headers learned from peers: hash → (parent, height).
+    private var headerTree: [Hash256: (prev: Hash256, height: Int)] = [:]
+    private var queue: [Hash256] = []
+    private var queued = Set<Hash256>()
+    private var inFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
+    /// Blocks whose parent the chain store does not know yet, by parent hash.
+    private var orphans: [Hash256: [Block]] = [:]
+    private var orphanHashes = Set<Hash256>()
+    private var orphanOrder: [Hash256] = []
+    private var counters = (blocksReceived: 0, blocksAccepted: 0, txsReceived: 0, txsAccepted: 0)
+    private var lastProgressLog = ContinuousClock.now
+    private var lastLoggedHeight = 0
+
+    init(config: BridgeConfig, node: any LocalNode, logger: Logger,
+         trace: (@Sendable (String, String, String, String?) -> Void)? = nil) {
+        self.config = config
+        self.node = node
+        self.logger = logger
+        self.trace = trace
+    }
+
+    // MARK: connections
+
+    func newConnectionID() -> Int {
+        defer { nextID += 1 }
+        return nextID
+    }
+
+    /// A peer connected. Refused (with a reason) when banned or over the limits.
+    func attach(_ conn: Connection) {
+        var p = Peer(conn: conn,
+                     messages: TokenBucket(capacity: config.messageRate * 4, rate: config.messageRate),
+                     inventory: TokenBucket(capacity: config.inventoryRate * 4, rate: config.inventoryRate))
+        p.bestHeight = -1
+        peers[conn.id] = p
+        if let ban = activeBan(for: banKeys(conn, listenPort: nil)) {
+            reject(conn, .banned, "banned until \(Date(timeIntervalSince1970: ban.until)): \(ban.reason)")
+            return
+        }
+        let count = peers.values.filter { $0.conn.direction == conn.direction && $0.conn.id != conn.id }.count
+        let limit = conn.direction == .inbound ? config.maxInbound : config.maxOutbound + configuredCount
+        if count >= limit {
+            reject(conn, .tooManyPeers, "\(conn.direction.rawValue) peer limit \(limit) reached")
+            return
+        }
+        logger.info("peer connected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "direction": "\(conn.direction.rawValue)"])
+        sendHello(conn)
+        let timeout = config.handshakeTimeout
+        Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            await self?.checkHandshake(conn)
+        }
+    }
+
+    private var configuredCount: Int { known.values.filter { $0 }.count }
+
+    private func checkHandshake(_ conn: Connection) {
+        guard let p = peers[conn.id], !p.handshaken else { return }
+        reject(conn, .handshakeTimeout, "no handshake within \(config.handshakeTimeout)")
+    }
+
+    func detach(_ conn: Connection) {
+        guard let p = peers.removeValue(forKey: conn.id) else { return }
+        // Blocks it was to send go back to the queue, in height order.
+        let lost = inFlight.filter { $0.value.peer == conn.id }.map(\.key)
+        for h in lost { inFlight[h] = nil }
+        requeue(lost)
+        logger.info("peer disconnected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)",
+                                                   "handshaken": "\(p.handshaken)", "score": "\(p.score)"])
+        scheduleDownloads()
+    }
+
+    private func sendHello(_ conn: Connection) {
+        let hello = Wire.Hello(protocolVersion: Wire.protocolVersion, magic: config.params.magic, genesis: config.params.genesisHash,
+                               bestHeight: UInt32(max(0, tipHeight)), bestHash: tipHash, nonce: nonce,
+                               listenPort: config.listenPort, userAgent: config.userAgent)
+        send(conn.id, .version(hello))
+    }
+
+    private func send(_ id: Int, _ message: Wire.Message) {
+        guard var p = peers[id] else { return }
+        let bytes = Wire.encode(message)
+        if p.conn.send(raw: bytes) {
+            p.messagesOut += 1
+            p.bytesOut += bytes.count
+            peers[id] = p
+        }
+    }
+
+    private func reject(_ conn: Connection, _ code: RejectCode, _ reason: String) {
+        logger.notice("peer refused", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "code": "\(code.rawValue)", "reason": "\(reason)"])
+        conn.send(.reject(code: code.rawValue, reason: reason))
+        conn.close("\(code.rawValue): \(reason)")
+    }
+
+    // MARK: misbehaviour
+
+    /// Identities a ban applies to. Loopback peers share an address, so there the ban is on
+    /// address:listen-port (or the connection's own port before a handshake).
+    private func banKeys(_ conn: Connection, listenPort: UInt16?) -> [String] {
+        let loopback = conn.remoteHost.hasPrefix("127.") || conn.remoteHost == "::1" || conn.remoteHost == "localhost"
+        guard loopback else { return [conn.remoteHost] }
+        var keys = ["\(conn.remoteHost):\(conn.remotePort)"]
+        if let listenPort, listenPort > 0 { keys.append("\(conn.remoteHost):\(listenPort)") }
+        if let url = conn.dialURL { keys.append(url) }
+        return keys
+    }
+
+    private func activeBan(for keys: [String]) -> BanInfo? {
+        let now = ServiceSupport.now()
+        for k in keys { if let b = bans[k], b.until > now { return b } }
+        return nil
+    }
+
+    func misbehaved(_ conn: Connection, _ offence: Offence, _ detail: String) {
+        offences[offence.rawValue, default: 0] += 1
+        guard var p = peers[conn.id] else { return }
+        p.score += offence.score
+        peers[conn.id] = p
+        logger.warning("peer misbehaved", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "offence": "\(offence.rawValue)",
+                                                    "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
+        if p.score >= Offence.banThreshold {
+            let until = ServiceSupport.now() + config.banDuration
+            for key in banKeys(conn, listenPort: p.hello?.listenPort) {
+                bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
+            }
+            reject(conn, .misbehaving, "\(offence.rawValue), score \(p.score)")
+        }
+    }
+
+    // MARK: receiving
+
+    func received(_ conn: Connection, _ bytes: [UInt8]) async {
+        guard var p = peers[conn.id], !conn.isClosing else { return }
+        p.messagesIn += 1
+        p.bytesIn += bytes.count
+        p.lastMessageAt = ServiceSupport.now()
+        let withinRate = p.messages.take(1)
+        peers[conn.id] = p
+        guard withinRate else {
+            misbehaved(conn, .rateLimited, "over \(Int(config.messageRate)) messages/s")
+            return
+        }
+        let message: Wire.Message
+        do {
+            message = try Wire.decode(bytes)
+        } catch {
+            misbehaved(conn, error.offence, error.description)
+            return
+        }
+        if case .version(let hello) = message {
+            await handleHello(conn, hello)
+            return
+        }
+        if case .reject(let code, let reason) = message {
+            logger.notice("peer rejected us", metadata: ["peer": "\(conn.id)", "code": "\(code)", "reason": "\(reason)"])
+            if code == RejectCode.selfConnection.rawValue, let url = conn.dialURL { urlNonce[url] = nonce }
+            conn.close("rejected: \(code)")
+            return
+        }
+        guard let state = peers[conn.id], state.hello != nil else {
+            misbehaved(conn, .beforeHandshake, "\(message.kind.name) before version")
+            return
+        }
+        if case .verack = message {
+            if !state.verackReceived { peers[conn.id]?.verackReceived = true; await handshakeComplete(conn) }
+            return
+        }
+        guard state.handshaken else {
+            misbehaved(conn, .beforeHandshake, "\(message.kind.name) before verack")
+            return
+        }
+        switch message {
+        case .version, .verack, .reject: break
+        case .ping(let n): send(conn.id, .pong(n))
+        case .pong(let n):
+            if var q = peers[conn.id], q.pingNonce == n, let sent = q.pingSent {
+                let d = ContinuousClock.now - sent
+                q.pingTime = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                q.pingNonce = nil
+                q.pingSent = nil
+                peers[conn.id] = q
+            }
+        case .getaddr: send(conn.id, .addr(addresses(excluding: conn.id)))
+        case .addr(let list): learn(list)
+        case .inv(let items): await handleInv(conn, items)
+        case .getdata(let items): await handleGetData(conn, items)
+        case .notfound(let items):
+            for i in items where i.type == .block && inFlight[i.hash]?.peer == conn.id {
+                inFlight[i.hash] = nil
+                requeue([i.hash])
+            }
+            for i in items { peers[conn.id]?.txRequested.remove(i.hash) }
+            scheduleDownloads()
+        case .getheaders(let locator, let stop): await handleGetHeaders(conn, locator, stop)
+        case .headers(let headers): await handleHeaders(conn, headers)
+        case .block(let block): await handleBlock(conn, block)
+        case .tx(let tx): await handleTx(conn, tx)
+        }
+    }
+
+    private func handleHello(_ conn: Connection, _ hello: Wire.Hello) async {
+        guard let p = peers[conn.id] else { return }
+        if p.hello != nil {
+            misbehaved(conn, .duplicateVersion, "a second version message")
+            return
+        }
+        if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
+            if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
+            if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
+            reject(conn, code, reason)
+            return
+        }
+        if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort)) {
+            reject(conn, .banned, "banned: \(ban.reason)")
+            return
+        }
+        // Two connections between the same two nodes (both dialled): keep the one dialled by the lower nonce.
+        if let other = peers.values.first(where: { $0.conn.id != conn.id && $0.hello?.nonce == hello.nonce }) {
+            let dialerOf = { (c: Connection) -> UInt64 in c.direction == .outbound ? self.nonce : hello.nonce }
+            let keepNew = dialerOf(conn) < dialerOf(other.conn)
+            let loser = keepNew ? other.conn : conn
+            reject(loser, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
+            if !keepNew { return }
+        }
+        var q = p
+        q.hello = hello
+        q.bestHeight = Int(hello.bestHeight)
+        if hello.listenPort > 0 {
+            let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
+            q.announcedURL = conn.dialURL ?? "ws://\(host):\(hello.listenPort)"
+        }
+        peers[conn.id] = q
+        if let url = conn.dialURL { urlNonce[url] = hello.nonce }
+        if let url = q.announcedURL { urlNonce[url] = hello.nonce }
+        send(conn.id, .verack)
+        if q.verackReceived { await handshakeComplete(conn) }
+    }
+
+    private func handshakeComplete(_ conn: Connection) async {
+        guard let p = peers[conn.id], p.handshaken, let hello = p.hello else { return }
+        logger.notice("peer handshaken", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "direction": "\(conn.direction.rawValue)",
+                                                   "agent": "\(hello.userAgent)", "height": "\(hello.bestHeight)"])
+        bestPeerHeight = max(bestPeerHeight, Int(hello.bestHeight))
+        send(conn.id, .getaddr)
+        // Sync from any peer whose best block we do not have (higher, or an equal-height fork).
+        if Int(hello.bestHeight) >= tipHeight, hello.bestHash != tipHash {
+            let states = (try? await node.blockStates([hello.bestHash])) ?? [nil]
+            if states.first ?? nil == nil { await askHeaders(conn.id) }
+        }
+    }
+
+    // MARK: inventory
+
+    private func handleInv(_ conn: Connection, _ items: [Wire.InvItem]) async {
+        guard var p = peers[conn.id] else { return }
+        let ok = p.inventory.take(Double(items.count))
+        for i in items { p.known.insert(i.hash) }
+        peers[conn.id] = p
+        guard ok else {
+            misbehaved(conn, .rateLimited, "over \(Int(config.inventoryRate)) announcements/s")
+            return
+        }
+        let blocks = items.filter { $0.type == .block }.map(\.hash)
+            .filter { !seenBlocks.contains($0) && !queued.contains($0) && inFlight[$0] == nil && !orphanHashes.contains($0) }
+        if !blocks.isEmpty {
+            let states = (try? await node.blockStates(blocks)) ?? []
+            let unknown = zip(blocks, states).filter { $0.1 == nil }.map(\.0)
+            if unknown.count > config.blocksInFlightPerPeer {
+                await askHeaders(conn.id)
+            } else if !unknown.isEmpty {
+                var want = [Wire.InvItem]()
+                for h in unknown where inFlight[h] == nil && !queued.contains(h) {
+                    inFlight[h] = (conn.id, .now)
+                    want.append(Wire.InvItem(.block, h))
+                }
+                if !want.isEmpty { send(conn.id, .getdata(want)) }
+            }
+        }
+        var txs = [Wire.InvItem]()
+        for i in items where i.type == .tx && !seenTxs.contains(i.hash) {
+            guard var q = peers[conn.id], q.txRequested.count < 5000 else { break }
+            q.txRequested.insert(i.hash)
+            peers[conn.id] = q
+            seenTxs.insert(i.hash)
+            txs.append(Wire.InvItem(.tx, i.hash))
+        }
+        if !txs.isEmpty { send(conn.id, .getdata(txs)) }
+    }
+
+    private func handleGetData(_ conn: Connection, _ items: [Wire.InvItem]) async {
+        var missing = [Wire.InvItem]()
+        for i in items {
+            guard peers[conn.id] != nil, !conn.isClosing else { return }
+            switch i.type {
+            case .block:
+                if let raw = try? await node.block(i.hash) {
+                    sendRaw(conn.id, kind: .block, payload: raw)
+                    peers[conn.id]?.known.insert(i.hash)
+                } else {
+                    missing.append(i)
+                }
+            case .tx:
+                if let raw = try? await node.mempoolTx(i.hash) {
+                    sendRaw(conn.id, kind: .tx, payload: raw)
+                    peers[conn.id]?.known.insert(i.hash)
+                } else {
+                    missing.append(i)
+                }
+            }
+        }
+        if !missing.isEmpty { send(conn.id, .notfound(missing)) }
+    }
+
+    private func sendRaw(_ id: Int, kind: Wire.Kind, payload: [UInt8]) {
+        guard var p = peers[id] else { return }
+        let bytes = [kind.rawValue, Wire.messageVersion] + payload
+        if p.conn.send(raw: bytes) {
+            p.messagesOut += 1
+            p.bytesOut += bytes.count
+            peers[id] = p
+        }
+    }
+
+    /// Announces to every handshaken peer not known to have it; returns how many were told.
+    @discardableResult
+    private func announce(_ item: Wire.InvItem) -> Int {
+        var told = 0
+        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(item.hash) {
+            p.known.insert(item.hash)
+            peers[id] = p
+            send(id, .inv([item]))
+            told += 1
+        }
+        return told
+    }
+
+    // MARK: local events (chain and mempool publications)
+
+    func tipChanged(_ tip: ChainTip) {
+        guard let h = Hash256(hex: tip.hash) else { return }
+        tipHeight = tip.height
+        tipHash = h
+        logProgress()
+    }
+
+    func blockConnected(_ block: Block, height: Int) {
+        let hash = block.hash
+        seenBlocks.insert(hash)
+        for tx in block.transactions { seenTxs.insert(tx.txid) }
+        headerTree[hash] = nil
+        if height > tipHeight { tipHeight = height; tipHash = hash }
+        let told = announce(Wire.InvItem(.block, hash))
+        if told > 0 { trace?(hash.hex, "block", "relayed", "announced to \(told) peer(s)") }
+    }
+
+    func txAdded(_ raw: [UInt8]) {
+        let txid = Hash256.sha256d(raw)
+        seenTxs.insert(txid)
+        let told = announce(Wire.InvItem(.tx, txid))
+        if told > 0 { trace?(txid.hex, "tx", "relayed", "announced to \(told) peer(s)") }
+    }
+
+    // MARK: transactions
+
+    private static let invalidTxReasons: Set<String> = [
+        "bad-txns-version", "bad-txns-vin-empty", "bad-txns-vout-empty", "bad-txns-oversize", "bad-txns-vout-toolarge",
+        "bad-txns-txouttotal-toolarge", "bad-txns-inputs-duplicate", "bad-txns-prevout-null", "bad-txns-sig-length",
+        "bad-txns-signature", "bad-txns-in-belowout", "bad-txns-inputvalues-outofrange", "bad-cb-multiple", "bad-cb-length",
+    ]
+
+    private func handleTx(_ conn: Connection, _ tx: Transaction) async {
+        let txid = tx.txid
+        peers[conn.id]?.txRequested.remove(txid)
+        peers[conn.id]?.known.insert(txid)
+        seenTxs.insert(txid)
+        counters.txsReceived += 1
+        let from = peers[conn.id]?.announcedURL ?? conn.remote
+        trace?(txid.hex, "tx", "received", "from peer \(from)")
+        do {
+            switch try await node.submitTx(tx) {
+            case .success:
+                counters.txsAccepted += 1
+            case .failure(let e):
+                if Self.invalidTxReasons.contains(e.code) { misbehaved(conn, .invalidTransaction, "\(txid.hex): \(e.code)") }
+                else { logger.debug("peer tx not accepted", metadata: ["txid": "\(txid.hex)", "reason": "\(e.code)"]) }
+            }
+        } catch {
+            // The mempool is down: forget we saw it, so a later announcement fetches it again.
+            seenTxs.remove(txid)
+            logger.warning("cannot reach the mempool", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: headers-first sync
+
+    private func askHeaders(_ id: Int, from start: Hash256? = nil) async {
+        guard peers[id] != nil else { return }
+        var locator = (try? await node.locator()) ?? [config.params.genesisHash]
+        if let start { locator.insert(start, at: 0) }
+        peers[id]?.askedHeaders = true
+        send(id, .getheaders(locator: Array(locator.prefix(Wire.maxLocator)), stop: .zero))
+    }
+
+    private func handleGetHeaders(_ conn: Connection, _ locator: [Hash256], _ stop: Hash256) async {
+        let headers = (try? await node.headers(after: locator, stop: stop.isZero ? nil : stop, count: Wire.maxHeaders)) ?? []
+        send(conn.id, .headers(headers))
+    }
+
+    /// Height of a known block: in our header tree or in the chain store.
+    private func height(of hash: Hash256) async -> Int? {
+        if let e = headerTree[hash] { return e.height }
+        if hash == tipHash { return tipHeight }
+        if let states = try? await node.blockStates([hash]), states.first ?? nil != nil {
+            return (try? await node.heightOf(hash)) ?? nil
+        }
+        return nil
+    }
+
+    private func handleHeaders(_ conn: Connection, _ headers: [BlockHeader]) async {
+        peers[conn.id]?.askedHeaders = false
+        guard let first = headers.first else { return }
+        // Linked, each with valid proof of work.
+        for (i, h) in headers.enumerated() {
+            if i > 0, h.previousHash != headers[i - 1].hash {
+                misbehaved(conn, .invalidHeader, "headers not in a chain at position \(i)")
+                return
+            }
+            do { try BlockRules.checkProofOfWork(h, params: config.params) } catch {
+                misbehaved(conn, .invalidHeader, "header \(h.hash.hex): \(error.reason.rawValue)")
+                return
+            }
+        }
+        guard let startHeight = await height(of: first.previousHash) else {
+            misbehaved(conn, .disconnectedHeaders, "headers start after unknown block \(first.previousHash.hex)")
+            return
+        }
+        let hashes = headers.map(\.hash)
+        let states = (try? await node.blockStates(hashes)) ?? Array(repeating: nil, count: hashes.count)
+        var prev = first.previousHash
+        var added = 0
+        for (i, h) in hashes.enumerated() {
+            let height = startHeight + 1 + i
+            if states[i] == "invalid" {
+                misbehaved(conn, .invalidHeader, "header \(h.hex) is of a block known to be invalid")
+                return
+            }
+            headerTree[h] = (prev, height)
+            prev = h
+            if states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seenBlocks.contains(h) {
+                queue.append(h)
+                queued.insert(h)
+                added += 1
+            }
+        }
+        let last = startHeight + headers.count
+        peers[conn.id]?.bestHeight = max(peers[conn.id]?.bestHeight ?? 0, last)
+        bestPeerHeight = max(bestPeerHeight, last)
+        if added > 0 {
+            logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
+                                                       "up to": "\(last)", "queued": "\(queue.count)"])
+        }
+        if headers.count == Wire.maxHeaders { await askHeaders(conn.id, from: hashes.last) }
+        scheduleDownloads()
+    }
+
+    private func requeue(_ hashes: [Hash256]) {
+        let fresh = hashes.filter { !queued.contains($0) && !seenBlocks.contains($0) }
+        guard !fresh.isEmpty else { return }
+        for h in fresh { queued.insert(h) }
+        queue.insert(contentsOf: fresh, at: 0)
+        queue.sort { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }
+    }
+
+    /// Hands queued blocks to peers that have them, a few each, lowest heights first.
+    private func scheduleDownloads() {
+        guard !queue.isEmpty, orphanHashes.count < config.maxOrphans else { return }
+        var requests = [Int: [Wire.InvItem]]()
+        var load = [Int: Int]()
+        for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
+        var candidates = peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.conn.id).sorted()
+        guard !candidates.isEmpty else { return }
+        var remaining = [Hash256]()
+        var cursor = 0
+        for h in queue {
+            if inFlight.count >= config.maxBlocksInFlight || candidates.isEmpty { remaining.append(h); continue }
+            let height = headerTree[h]?.height ?? 0
+            // Round robin over peers whose best height reaches the block.
+            var chosen: Int?
+            for k in 0..<candidates.count {
+                let id = candidates[(cursor + k) % candidates.count]
+                if load[id, default: 0] < config.blocksInFlightPerPeer, (peers[id]?.bestHeight ?? -1) >= height {
+                    chosen = id
+                    cursor = (cursor + k + 1) % candidates.count
+                    break
+                }
+            }
+            guard let id = chosen else {
+                remaining.append(h)
+                candidates.removeAll { load[$0, default: 0] >= config.blocksInFlightPerPeer }
+                continue
+            }
+            load[id, default: 0] += 1
+            inFlight[h] = (id, .now)
+            requests[id, default: []].append(Wire.InvItem(.block, h))
+        }
+        queue = remaining
+        queued = Set(remaining)
+        for (id, items) in requests { send(id, .getdata(items)) }
+    }
+
+    /// Blocks asked for too long ago go to another peer.
+    func checkStalls() {
+        let now = ContinuousClock.now
+        let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
+        guard !stalled.isEmpty else { return }
+        for h in stalled { inFlight[h] = nil }
+        logger.info("block requests stalled; asking other peers", metadata: ["count": "\(stalled.count)"])
+        requeue(stalled)
+        scheduleDownloads()
+    }
+
+    // MARK: blocks
+
+    private static let noFaultReasons: Set<String> = ["duplicate", "inconclusive", "internal", "time-too-new", "bad-prevblk"]
+
+    private func handleBlock(_ conn: Connection, _ block: Block) async {
+        let hash = block.hash
+        counters.blocksReceived += 1
+        if inFlight[hash]?.peer == conn.id { inFlight[hash] = nil }
+        peers[conn.id]?.known.insert(hash)
+        let from = peers[conn.id]?.announcedURL ?? conn.remote
+        trace?(hash.hex, "block", "received", "from peer \(from)")
+        if seenBlocks.contains(hash) || orphanHashes.contains(hash) {
+            scheduleDownloads()
+            return
+        }
+        await process(block, from: conn, source: "peer:\(from)")
+        scheduleDownloads()
+    }
+
+    /// Submits a block whose parent is known; holds it otherwise and fetches what is missing.
+    private func process(_ block: Block, from conn: Connection?, source: String) async {
+        let hash = block.hash
+        let parent = block.header.previousHash
+        let parentState: String?
+        if parent == tipHash || seenBlocks.contains(parent) {
+            parentState = "active"
+        } else {
+            guard let s = try? await node.blockStates([parent]) else { return }
+            parentState = s.first ?? nil
+        }
+        if parentState == nil {
+            holdOrphan(block)
+            if let conn, inFlight[parent] == nil, !queued.contains(parent), !orphanHashes.contains(parent) {
+                await askHeaders(conn.id)
+            }
+            return
+        }
+        let result: SubmitBlockResult
+        do {
+            result = try await node.submitBlock(block, source: source)
+        } catch {
+            logger.warning("cannot reach the chain store", metadata: ["error": "\(error)"])
+            return
+        }
+        seenBlocks.insert(hash)
+        queued.remove(hash)
+        if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
+            if result.accepted { counters.blocksAccepted += 1 }
+            if let h = result.height { headerTree[hash] = (parent, h) }
+        } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {
+            if let conn { misbehaved(conn, .invalidBlock, "\(hash.hex): \(reason) \(result.message ?? "")") }
+            dropOrphans(descendingFrom: hash)
+            return
+        }
+        // Children that were waiting for this one.
+        if let waiting = orphans.removeValue(forKey: hash) {
+            for child in waiting {
+                orphanHashes.remove(child.hash)
+                await process(child, from: nil, source: source)
+            }
+        }
+    }
+
+    private func holdOrphan(_ block: Block) {
+        let hash = block.hash
+        guard orphanHashes.insert(hash).inserted else { return }
+        orphans[block.header.previousHash, default: []].append(block)
+        orphanOrder.append(hash)
+        while orphanHashes.count > config.maxOrphans, let oldest = orphanOrder.first {
+            orphanOrder.removeFirst()
+            guard orphanHashes.remove(oldest) != nil else { continue }
+            for (k, list) in orphans {
+                let kept = list.filter { $0.hash != oldest }
+                orphans[k] = kept.isEmpty ? nil : kept
+            }
+            queued.remove(oldest)
+        }
+        if orphanOrder.count > config.maxOrphans * 4 { orphanOrder.removeAll { !orphanHashes.contains($0) } }
+    }
+
+    private func dropOrphans(descendingFrom hash: Hash256) {
+        guard let children = orphans.removeValue(forKey: hash) else { return }
+        for c in children {
+            orphanHashes.remove(c.hash)
+            dropOrphans(descendingFrom: c.hash)
+        }
+    }
+
+    // MARK: liveness and addresses
+
+    func pingAll() {
+        let now = ContinuousClock.now
+        for (id, var p) in peers where p.handshaken && !p.conn.isClosing {
+            if let sent = p.pingSent, now - sent > config.pingInterval * 2 {
+                reject(p.conn, .pingTimeout, "no pong within \(config.pingInterval * 2)")
+                continue
+            }
+            if p.pingNonce == nil {
+                let n = UInt64.random(in: 0...UInt64.max)
+                p.pingNonce = n
+                p.pingSent = now
+                peers[id] = p
+                send(id, .ping(n))
+            }
+        }
+        logProgress()
+    }
+
+    private func addresses(excluding id: Int) -> [String] {
+        var out = Set<String>()
+        for (pid, p) in peers where pid != id && p.handshaken { if let u = p.announcedURL { out.insert(u) } }
+        for u in known.keys { out.insert(u) }
+        if let asker = peers[id]?.announcedURL { out.remove(asker) }
+        return Array(out.sorted().prefix(Wire.maxAddresses))
+    }
+
+    private func learn(_ list: [String]) {
+        for url in list where known[url] == nil && known.count < 1000 {
+            known[url] = false
+        }
+    }
+
+    func addConfigured(_ url: String) { known[url] = true }
+
+    /// Learned addresses worth dialling now: not configured (those have their own loop),
+    /// not ourselves, not a node already connected, within the outbound limit.
+    func addressesToDial() -> [String] {
+        let outbound = peers.values.filter { $0.conn.direction == .outbound }.count
+        guard outbound < config.maxOutbound else { return [] }
+        let connectedNonces = Set(peers.values.compactMap { $0.hello?.nonce })
+        let dialling = Set(peers.values.compactMap { $0.conn.dialURL })
+        return known.filter { !$0.value }.map(\.key).filter { url in
+            if dialling.contains(url) { return false }
+            if let n = urlNonce[url], n == nonce || connectedNonces.contains(n) { return false }
+            return true
+        }.sorted().prefix(config.maxOutbound - outbound).map { $0 }
+    }
+
+    /// Whether dialling `url` is pointless now (it is us, or that node is already connected).
+    func shouldSkipDial(_ url: String) -> Bool {
+        if let ban = activeBan(for: [url]) { _ = ban; return true }
+        guard let n = urlNonce[url] else { return false }
+        return n == nonce || peers.values.contains { $0.hello?.nonce == n && !$0.conn.isClosing }
+    }
+
+    func forgetLearned(_ url: String) { if known[url] == false { known[url] = nil } }
+
+    private func logProgress() {
+        let now = ContinuousClock.now
+        let syncing = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty
+        guard syncing || tipHeight != lastLoggedHeight, now - lastProgressLog >= .seconds(5) else { return }
+        lastProgressLog = now
+        lastLoggedHeight = tipHeight
+        let s = syncStatus()
+        logger.notice("sync progress", metadata: ["height": "\(s.height)", "best peer height": "\(s.bestPeerHeight)",
+                                                 "progress": "\(String(format: "%.1f%%", s.progress * 100))",
+                                                 "queued": "\(s.blocksQueued)", "in flight": "\(s.blocksInFlight)",
+                                                 "orphans": "\(s.orphans)", "peers": "\(peers.values.filter(\.handshaken).count)"])
+    }
+
+    // MARK: reports
+
+    func syncStatus() -> SyncStatus {
+        let best = max(bestPeerHeight, tipHeight)
+        let state = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty ? "blocks"
+            : peers.values.contains(where: \.askedHeaders) ? "headers" : "idle"
+        return SyncStatus(state: state, height: tipHeight, tipHash: tipHash.hex, bestPeerHeight: best,
+                          headersKnown: headerTree.count, blocksQueued: queue.count, blocksInFlight: inFlight.count,
+                          orphans: orphanHashes.count, blocksReceived: counters.blocksReceived, blocksAccepted: counters.blocksAccepted,
+                          txsReceived: counters.txsReceived, txsAccepted: counters.txsAccepted,
+                          progress: best == 0 ? 1 : Double(tipHeight) / Double(best))
+    }
+
+    func peerList() -> PeerList {
+        let now = ServiceSupport.now()
+        let list = peers.values.sorted { $0.conn.id < $1.conn.id }.map { p in
+            PeerInfo(id: p.conn.id, address: p.announcedURL ?? p.conn.dialURL ?? p.conn.remote, direction: p.conn.direction.rawValue,
+                     handshaken: p.handshaken, userAgent: p.hello?.userAgent ?? "", protocolVersion: p.hello?.protocolVersion ?? 0,
+                     startHeight: Int(p.hello?.bestHeight ?? 0), bestHeight: p.bestHeight, score: p.score,
+                     connectedAt: p.connectedAt, lastMessageAt: p.lastMessageAt, pingTime: p.pingTime,
+                     messagesIn: p.messagesIn, messagesOut: p.messagesOut, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
+                     blocksInFlight: inFlight.values.filter { $0.peer == p.conn.id }.count)
+        }
+        let banned = bans.values.filter { $0.until > now }.sorted { $0.address < $1.address }
+        return PeerList(listen: config.listenAddress, peers: list, banned: banned, known: known.keys.sorted(), offences: offences)
+    }
+
+    func shutdown() {
+        for p in peers.values { p.conn.send(.reject(code: RejectCode.shuttingDown.rawValue, reason: "node stopping")); p.conn.close("shutting down") }
+    }
+}

@@ -1,0 +1,128 @@
+import ChainCore
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// One WebSocket connection to a peer, either direction. Everything sent goes
+/// through one queue drained by one writer task (a message larger than a
+/// frame is fragmented, and two writers would interleave fragments).
+final class Connection: Sendable {
+    enum Direction: String, Sendable { case inbound, outbound }
+    enum Outgoing: Sendable {
+        case data([UInt8])
+        case close(String)
+    }
+
+    let id: Int
+    let direction: Direction
+    let remoteHost: String
+    let remotePort: Int
+    /// The URL we dialled (outbound only).
+    let dialURL: String?
+    let outgoing: AsyncStream<Outgoing>
+    private let continuation: AsyncStream<Outgoing>.Continuation
+    private let state = Mutex<(closing: Bool, queuedBytes: Int)>((false, 0))
+    /// A peer that lets more than this pile up unsent is too slow to keep.
+    static let maxQueuedBytes = 64 << 20
+
+    init(id: Int, direction: Direction, remoteHost: String, remotePort: Int, dialURL: String?) {
+        self.id = id
+        self.direction = direction
+        self.remoteHost = remoteHost
+        self.remotePort = remotePort
+        self.dialURL = dialURL
+        (outgoing, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+    }
+
+    var isClosing: Bool { state.withLock { $0.closing } }
+    var remote: String { remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)" }
+
+    /// Queues a message; false when the connection is closing or the peer is too far behind.
+    @discardableResult
+    func send(_ message: Wire.Message) -> Bool { send(raw: Wire.encode(message)) }
+
+    @discardableResult
+    func send(raw bytes: [UInt8]) -> Bool {
+        let ok = state.withLock { s -> Bool in
+            guard !s.closing else { return false }
+            s.queuedBytes += bytes.count
+            return s.queuedBytes <= Self.maxQueuedBytes
+        }
+        guard ok else {
+            if !isClosing { close("send queue over \(Self.maxQueuedBytes) bytes") }
+            return false
+        }
+        continuation.yield(.data(bytes))
+        return true
+    }
+
+    func sent(_ count: Int) { state.withLock { $0.queuedBytes -= count } }
+
+    /// Sends what is queued, then a close frame; idempotent.
+    func close(_ reason: String) {
+        let first = state.withLock { s -> Bool in
+            defer { s.closing = true }
+            return !s.closing
+        }
+        guard first else { return }
+        continuation.yield(.close(reason))
+        continuation.finish()
+    }
+
+    /// Runs the connection until either side closes it: one writer task, one reader task.
+    static func serve(_ conn: Connection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+                      bridge: Bridge, logger: Logger) async {
+        await bridge.attach(conn)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await item in conn.outgoing {
+                    switch item {
+                    case .data(let bytes):
+                        do {
+                            try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                            conn.sent(bytes.count)
+                        } catch {
+                            conn.close("write failed: \(error)")
+                            return
+                        }
+                    case .close(let reason):
+                        try? await outbound.close(.policyViolation, reason: String(reason.utf8.prefix(120)) ?? "closing")
+                        return
+                    }
+                }
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: Wire.maxMessageSize) {
+                        switch message {
+                        case .binary(let buffer):
+                            await bridge.received(conn, Array(buffer: buffer))
+                        case .text:
+                            await bridge.misbehaved(conn, .textFrame, "a text frame (the peer protocol is binary)")
+                        }
+                        if conn.isClosing { break }
+                    }
+                    conn.close("the peer closed the connection")
+                } catch {
+                    let text = "\(error)"
+                    let offence: Offence = text.lowercased().contains("toolarge") || text.contains("invalidFrameLength") ? .oversized : .malformed
+                    await bridge.misbehaved(conn, offence, "transport error: \(text)")
+                    conn.close("transport error")
+                }
+            }
+            // The writer ends after a close; the reader may be waiting for a peer that never answers.
+            _ = await group.next()
+            group.cancelAll()
+        }
+        await bridge.detach(conn)
+    }
+}
+
+extension Array where Element == UInt8 {
+    init(buffer: ByteBuffer) {
+        self = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+    }
+}

@@ -1,0 +1,386 @@
+import ArgumentParser
+import Bus
+import ChainCore
+import Foundation
+import Hummingbird
+import HummingbirdWSClient
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NodeKit
+import ServiceLifecycle
+import Synchronization
+
+/// `cairn-peerbridge`: joins the local bus to other nodes over WebSocket.
+@main
+struct PeerBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-peerbridge",
+        abstract: "Cairn's peer bridge: relays blocks and transactions between this node and other nodes, syncs the chain.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "host:port the peer WebSocket server listens on (env CAIRN_PEER_LISTEN; default 127.0.0.1:8342).")
+    var listen: String?
+
+    @Option(name: .customLong("peer-rpc"), help: "The bridge's request endpoint (env CAIRN_PEER_RPC; default tcp://127.0.0.1:28335).")
+    var peerRPC: String?
+
+    @Option(name: .customLong("peer-pub"), help: "The bridge's trace PUB endpoint (env CAIRN_PEER_PUB; default tcp://127.0.0.1:28337).")
+    var peerPub: String?
+
+    @Option(name: .customLong("peer"), help: "A peer to keep connected, ws://host:port (repeat for several; env CAIRN_PEERS, comma-separated).")
+    var peers: [String] = []
+
+    @Option(name: .customLong("max-inbound"), help: "Most inbound peers.")
+    var maxInbound = 32
+
+    @Option(name: .customLong("max-outbound"), help: "Most outbound peers besides the configured ones.")
+    var maxOutbound = 8
+
+    @Option(name: .customLong("ping-interval"), help: "Seconds between pings; a peer silent for two intervals is dropped.")
+    var pingInterval: Double = 20
+
+    @Option(name: .customLong("ban-seconds"), help: "How long a misbehaving peer stays banned.")
+    var banSeconds: Double = 3600
+
+    @Option(name: .customLong("http-port"), help: "The edge's HTTP port, named in the answer to plain HTTP requests on the peer port.")
+    var httpPort: Int?
+
+    func validate() throws {
+        for p in allPeers { guard Self.validPeerURL(p) else { throw ValidationError("--peer \(p): expected ws://host:port") } }
+        guard pingInterval > 0, banSeconds >= 0, maxInbound >= 0, maxOutbound >= 0 else { throw ValidationError("limits must be positive") }
+    }
+
+    static func validPeerURL(_ url: String) -> Bool {
+        guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else { return false }
+        let rest = url.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard rest.count >= 3 else { return false }
+        return PeerEndpoints.hostPort(String(rest[2])) != nil
+    }
+
+    var allPeers: [String] {
+        var list = peers
+        if list.isEmpty, let env = ProcessInfo.processInfo.environment[PeerEndpoints.Env.peers] {
+            list = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        return list
+    }
+
+    func run() async throws {
+        ServiceSupport.bootstrapLogging(level: common.level)
+        let logger = Logger(label: "cairn.peerbridge")
+        let params = try common.params
+        let endpoints = common.endpoints
+        var peerEndpoints = PeerEndpoints.fromEnvironment()
+        if let listen { peerEndpoints.listen = listen }
+        if let peerRPC { peerEndpoints.rpc = peerRPC }
+        if let peerPub { peerEndpoints.pub = peerPub }
+        guard let (host, port) = PeerEndpoints.hostPort(peerEndpoints.listen) else {
+            throw ValidationError("--listen \(peerEndpoints.listen): expected host:port")
+        }
+        let dir = common.dataDirectory
+        let lock = try DataLock(directory: dir, name: "peerbridge.lock")
+
+        let context = try ZMQContext()
+        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.pub)], hwm: 100_000, logger: logger)
+        let recorder = TraceRecorder(publisher: publisher, service: "peerbridge")
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
+        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC)
+        let node = BusNode(chain: chainRPC, mempool: mempoolRPC)
+
+        var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+        config.maxInbound = maxInbound
+        config.maxOutbound = maxOutbound
+        config.pingInterval = .milliseconds(Int(pingInterval * 1000))
+        config.banDuration = banSeconds
+        let pingEvery = config.pingInterval / 2
+        let listenURL = config.listenAddress
+        let bridge = Bridge(config: config, node: node, logger: logger) { id, kind, stage, detail in
+            recorder.record(id, kind: kind, stage: stage, detail: detail)
+        }
+
+        // Where we are, before talking to anyone (waits for the chain store).
+        while true {
+            do {
+                await bridge.tipChanged(try await node.tip())
+                break
+            } catch {
+                logger.warning("waiting for the chain store", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+
+        let chainSub = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.connected, Topic.tip],
+                                            hwm: 100_000, logger: logger)
+        let mempoolSub = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.rawtx],
+                                              hwm: 100_000, logger: logger)
+        let followers = [
+            Task {
+                for await event in chainSub.events {
+                    guard case let .message(topic, body, _) = event else {
+                        if let t = try? await node.tip() { await bridge.tipChanged(t) }
+                        continue
+                    }
+                    if topic == Topic.connected, let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) {
+                        await bridge.blockConnected(block, height: height)
+                    } else if topic == Topic.tip, let tip = try? JSON.decode(ChainTip.self, body) {
+                        await bridge.tipChanged(tip)
+                    }
+                }
+            },
+            Task {
+                for await event in mempoolSub.events {
+                    if case let .message(topic, body, _) = event, topic == Topic.rawtx { await bridge.txAdded(body) }
+                }
+            },
+            Task {
+                // Liveness, stalled downloads, learned addresses.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    await bridge.checkStalls()
+                }
+            },
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pingEvery)
+                    await bridge.pingAll()
+                }
+            },
+        ]
+
+        let started = ServiceSupport.now()
+        let router = RPCRouter([
+            "getpeers": RPCRouter.method(Empty.self) { _ in await bridge.peerList() },
+            "getsync": RPCRouter.method(Empty.self) { _ in await bridge.syncStatus() },
+            "addpeer": RPCRouter.method(AddPeer.self) { p in
+                guard Self.validPeerURL(p.url) else { throw RPCError.badParams("expected ws://host:port") }
+                await bridge.addConfigured(p.url)
+                Dialer.keepConnected(p.url, bridge: bridge, logger: logger)
+                return Empty()
+            },
+            "getstatus": RPCRouter.method(Empty.self) { _ in
+                let s = await bridge.syncStatus()
+                let list = await bridge.peerList()
+                return ServiceStatus(service: "peerbridge", pid: getpid(), startedAt: started, tipHeight: s.height, tipHash: s.tipHash,
+                                     details: ["peers": "\(list.peers.filter(\.handshaken).count)", "sync": s.state,
+                                               "listen": list.listen])
+            },
+        ])
+        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.rpc)], logger: logger) { request in
+            await router.handle(request)
+        }
+
+        for url in allPeers {
+            await bridge.addConfigured(url)
+            Dialer.keepConnected(url, bridge: bridge, logger: logger)
+        }
+        let discovery = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                for url in await bridge.addressesToDial() { Dialer.tryOnce(url, bridge: bridge, logger: logger) }
+            }
+        }
+
+        let edgePort = httpPort ?? Endpoints.defaultHTTPPort
+        let app = PeerServer.application(host: host, port: port, edgeHint: "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(edgePort)",
+                                         bridge: bridge, logger: logger)
+        logger.notice("peer bridge ready", metadata: [
+            "network": "\(params.network.rawValue)", "listen": "\(listenURL)", "rpc": "\(server.endpoints.joined(separator: ","))",
+            "pub": "\(publisher.endpoints.joined(separator: ","))", "peers": "\(allPeers.joined(separator: ","))"])
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ShutdownHook {
+                await bridge.shutdown()
+                Dialer.stopAll()
+                discovery.cancel()
+                for f in followers { f.cancel() }
+                await chainSub.stop()
+                await mempoolSub.stop()
+                await server.stop()
+                await chainRPC.stop()
+                await mempoolRPC.stop()
+                await publisher.flush()
+                await publisher.stop()
+                await context.terminate()
+                withExtendedLifetime(lock) {}
+                logger.notice("peer bridge stopped")
+            }), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// The local node over the bus.
+struct BusNode: LocalNode {
+    let chain: RPCClient
+    let mempool: RPCClient
+
+    func tip() async throws -> ChainTip { try await chain.call("getchaintip", Empty(), as: ChainTip.self) }
+
+    func locator() async throws -> [Hash256] {
+        try await chain.call("getlocator", Empty(), as: [String].self).compactMap(Hash256.init(hex:))
+    }
+
+    func blockStates(_ hashes: [Hash256]) async throws -> [String?] {
+        guard !hashes.isEmpty else { return [] }
+        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [String?].self)
+    }
+
+    func heightOf(_ hash: Hash256) async throws -> Int? {
+        do {
+            return try await chain.call("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self).height
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
+        let reply = try await chain.call("getheaders", HeadersRequest(locator: locator.map(\.hex), stop: stop?.hex, count: count),
+                                         as: HeadersReply.self)
+        return reply.headers.compactMap { Hex.decode($0).flatMap { try? BlockHeader(bytes: $0) } }
+    }
+
+    func block(_ hash: Hash256) async throws -> [UInt8]? {
+        do {
+            return Hex.decode(try await chain.call("getblock", BlockRef(hash: hash.hex), as: BlockInfo.self).hex)
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
+        try await chain.call("submitblock", SubmitBlock(hex: Hex.encode(block.encoded), source: source), as: SubmitBlockResult.self)
+    }
+
+    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? {
+        do {
+            return Hex.decode(try await mempool.call("getentry", TxRef(txid: txid.hex), as: MempoolEntry.self).hex)
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError> {
+        do {
+            return .success(try await mempool.call("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
+                                                   as: SubmitTxResult.self))
+        } catch let e as RPCError {
+            return .failure(e)
+        }
+    }
+}
+
+/// The request context of the peer port: knows the remote address (for bans).
+struct PeerRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<PeerRequestContext>
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// A plain HTTP request on the peer port is told what this port is (naivechain's users got a bare "Upgrade Required").
+struct PeerPortAnswer<Context: RequestContext>: RouterMiddleware {
+    let listen: String
+    let edgeHint: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let body = """
+        {"error":{"code":"upgrade-required","message":"this is Cairn's peer-to-peer port (\(listen)): it speaks the binary peer protocol over WebSocket only. The HTTP API is on the edge, by default \(edgeHint)/api"}}
+        """
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.upgrade] = "websocket"
+        headers[.connection] = "Upgrade"
+        return Response(status: .upgradeRequired, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+}
+
+enum PeerServer {
+    static func application(host: String, port: Int, edgeHint: String, bridge: Bridge, logger: Logger) -> some ApplicationProtocol {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: PeerPortAnswer(listen: "\(host):\(port)", edgeHint: edgeHint))
+        let wsRouter = Router(context: PeerRequestContext.self)
+        wsRouter.ws("/") { inbound, outbound, context in
+            let remote = context.requestContext.remoteAddress
+            let conn = Connection(id: await bridge.newConnectionID(), direction: .inbound,
+                                  remoteHost: remote?.ipAddress ?? "unknown", remotePort: remote?.port ?? 0, dialURL: nil)
+            await Connection.serve(conn, inbound: inbound, outbound: outbound, bridge: bridge, logger: logger)
+        }
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(
+                maxFrameSize: Wire.maxMessageSize, autoPing: .disabled, closeTimeout: .seconds(3))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "cairn-peerbridge"),
+            logger: logger)
+    }
+}
+
+/// Outbound connections: configured peers are kept connected (reconnect with backoff 1 s doubling to 32 s,
+/// back to 1 s after a connection that lasted a minute); learned addresses are tried once at a time.
+enum Dialer {
+    private static let tasks = Mutex<[String: Task<Void, Never>]>([:])
+
+    static func keepConnected(_ url: String, bridge: Bridge, logger: Logger) {
+        tasks.withLock { t in
+            guard t[url] == nil else { return }
+            t[url] = Task {
+                var delay = Duration.seconds(1)
+                while !Task.isCancelled {
+                    if await bridge.shouldSkipDial(url) {
+                        try? await Task.sleep(for: .seconds(2))
+                        continue
+                    }
+                    let began = ContinuousClock.now
+                    await connect(url, bridge: bridge, logger: logger)
+                    if ContinuousClock.now - began > .seconds(60) { delay = .seconds(1) }
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(32))
+                }
+            }
+        }
+    }
+
+    static func tryOnce(_ url: String, bridge: Bridge, logger: Logger) {
+        let key = "once:" + url
+        tasks.withLock { t in
+            guard t[key] == nil else { return }
+            t[key] = Task {
+                await connect(url, bridge: bridge, logger: logger)
+                // A learned address that did not keep a connection is forgotten after a pause.
+                try? await Task.sleep(for: .seconds(30))
+                _ = tasks.withLock { $0.removeValue(forKey: key) }
+            }
+        }
+    }
+
+    static func stopAll() {
+        let all = tasks.withLock { t -> [Task<Void, Never>] in
+            defer { t.removeAll() }
+            return Array(t.values)
+        }
+        for task in all { task.cancel() }
+    }
+
+    static func connect(_ url: String, bridge: Bridge, logger: Logger) async {
+        let hostPort = url.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        let (host, port) = hostPort.count >= 3 ? (PeerEndpoints.hostPort(String(hostPort[2])) ?? ("?", 0)) : ("?", 0)
+        let id = await bridge.newConnectionID()
+        do {
+            try await WebSocketClient.connect(
+                url: url.hasSuffix("/") || url.split(separator: "/").count > 2 ? url : url + "/",
+                configuration: .init(maxFrameSize: Wire.maxMessageSize, closeTimeout: .seconds(3)),
+                logger: logger
+            ) { inbound, outbound, _ in
+                let conn = Connection(id: id, direction: .outbound, remoteHost: host, remotePort: port, dialURL: url)
+                await Connection.serve(conn, inbound: inbound, outbound: outbound, bridge: bridge, logger: logger)
+            }
+        } catch {
+            logger.info("cannot connect to peer", metadata: ["url": "\(url)", "error": "\(error)"])
+        }
+    }
+}
