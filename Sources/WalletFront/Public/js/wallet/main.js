@@ -1,0 +1,931 @@
+// The wallet page. Keys are made, encrypted, decrypted and used only here: requests carry
+// addresses, signed transactions and the faucet's {address}, never a key or a password.
+
+import { loadConfig, api, ApiError, Feed, restStatus } from "../api.js";
+import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
+import { networkParams, formatAmount, parseAmount, toHex, signedTxSize } from "../lib/encoding.js";
+import { generateKeyPair, importSigningKey, ed25519Supported } from "../lib/keys.js";
+import * as keystore from "../lib/keystore.js";
+import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, feeFor } from "../lib/coinselect.js";
+import * as store from "./store.js";
+import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
+
+const MIN_PASSWORD = 8;
+const LS_SELECTED = "cairn.wallet.selected";
+const LS_NETWORK = "cairn.wallet.network";
+const LS_AUTOLOCK = "cairn.wallet.autolock";
+
+const state = {
+  cfg: null,
+  network: null,
+  params: null,
+  tipHeight: null,
+  accounts: [],
+  current: null,          // account record
+  unlocked: null,         // { address, key: CryptoKey (non-extractable), publicKey }
+  authMode: null,         // "create" | "unlock" | null
+  importOpen: false,
+  feeEstimates: null,
+  feeTouched: false,
+  faucet: null,           // { available, amount } or null
+  coinbase: new Map(),    // txid → is coinbase
+  data: null,             // { address, utxos, txs, stats, tipHeight }
+  lastSend: null,         // { txid, amount, to, fee, size, rate }
+  feed: null,
+  lastActivity: Date.now(),
+  autoLockMinutes: 5,
+  busy: false,
+};
+
+const ui = {};
+
+// ---------------------------------------------------------------------------
+// Boot
+
+async function boot() {
+  for (const id of ["boot-notice", "wallet-root", "secure-context-warning", "secure-context-text", "connection-status",
+    "network-badge", "offline-banner", "offline-text", "offline-retry", "show-create", "show-import", "account-picker",
+    "account-select", "lock-state", "no-accounts", "auth-panel", "auth-title", "auth-form", "name-field", "account-name",
+    "password", "confirm-field", "password-confirm", "auth-hint", "auth-error", "create-account", "unlock", "auth-cancel",
+    "auth-busy", "auth-username", "import-panel", "import-form", "import-file", "import-name", "import-password", "import-error",
+    "import-submit", "import-cancel", "import-busy", "account-view", "export-keystore", "lock", "address", "copy-address",
+    "copy-status", "address-link", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
+    "balance-note", "send-form", "send-locked", "send-to", "send-to-error", "send-amount", "send-max", "send-fee",
+    "fee-picks", "send-preview", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
+    "edge-info"]) {
+    ui[id] = $(id);
+  }
+
+  if (!globalThis.isSecureContext || !globalThis.crypto?.subtle) {
+    return disableWallet(`This page (${location.origin}) is not a secure context, so the browser withholds WebCrypto: `
+      + "keys cannot be generated, encrypted or used here. Open the wallet over https, or on http://localhost / 127.0.0.1.");
+  }
+  if (!(await ed25519Supported())) {
+    return disableWallet("This browser's WebCrypto has no Ed25519 signatures, which Cairn keys need. Use a current Chromium, Firefox or Safari.");
+  }
+
+  wireEvents();
+  state.autoLockMinutes = Number(localStorage.getItem(LS_AUTOLOCK)) || 5;
+  ui.autolock.value = String(state.autoLockMinutes);
+
+  try {
+    state.cfg = await loadConfig();
+  } catch (e) {
+    setMessage(ui["boot-notice"], `Cannot read this page's configuration (${e.message}). Retrying…`);
+    ui["boot-notice"].classList.add("notice-error");
+    setTimeout(boot, 3000);
+    return;
+  }
+  ui["edge-info"].textContent = `Node edge: ${state.cfg.edge}`;
+  show(ui["boot-notice"], false);
+  show(ui["wallet-root"], true);
+
+  restStatus.subscribe(onRestStatus);
+  state.feed = new Feed(state.cfg.ws);
+  state.feed.onState(onFeedState);
+  state.feed.on("hello", (m) => {
+    if (m.network) setNetwork(m.network);
+    if (Number.isInteger(m.height)) state.tipHeight = m.height;
+  });
+  state.feed.on("open", () => scheduleRefresh(0));
+  state.feed.on("block", (m) => {
+    if (m.block && Number.isInteger(m.block.height)) state.tipHeight = Math.max(state.tipHeight ?? 0, m.block.height);
+    scheduleRefresh(50);
+  });
+  state.feed.on("address-tx", (m) => {
+    if (state.current && m.address === state.current.address) scheduleRefresh(0);
+  });
+  state.feed.start();
+
+  // The network decides address prefixes: ask the node (the last one seen is kept for offline starts).
+  const last = localStorage.getItem(LS_NETWORK);
+  if (last && !state.network) setNetwork(last, { provisional: true });
+  await learnNetwork();
+  setInterval(autoLockTick, 5000);
+  setInterval(() => { if (!state.feed.online) scheduleRefresh(0); }, 15000);
+}
+
+function disableWallet(text) {
+  ui["secure-context-text"].textContent = text;
+  show(ui["secure-context-warning"], true);
+  show(ui["boot-notice"], false);
+  show(ui["wallet-root"], true);
+  ui["wallet-root"].disabled = true;
+  ui["wallet-root"].classList.add("disabled");
+  ui["connection-status"].textContent = "wallet disabled";
+  ui["connection-status"].dataset.state = "disabled";
+}
+
+async function learnNetwork() {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const node = await api.getJSON("/api/node");
+      setNetwork(node.network);
+      return;
+    } catch (e) {
+      if (attempt === 0 && !state.network) {
+        setMessage(ui["no-accounts"], `The node at ${state.cfg.edge} is not reachable (${e.message}); waiting for it…`);
+        show(ui["no-accounts"], true);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(15000, 1000 * 2 ** Math.min(attempt, 4))));
+    }
+  }
+}
+
+async function setNetwork(name, { provisional = false } = {}) {
+  let params;
+  try { params = networkParams(name); } catch { return; }
+  const changed = state.network !== name;
+  state.network = name;
+  state.params = params;
+  if (!provisional) localStorage.setItem(LS_NETWORK, name);
+  ui["network-badge"].textContent = name;
+  show(ui["network-badge"], true);
+  ui["send-to"].placeholder = `${params.prefix}1q…`;
+  const confirmedNow = !provisional && !state.networkConfirmed;
+  if (!provisional) state.networkConfirmed = true;
+  if (changed || confirmedNow) {
+    await loadAccounts();
+    if (confirmedNow) {
+      loadFeeEstimates();
+      loadFaucet();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Accounts
+
+async function loadAccounts(selectAddress) {
+  let all;
+  try {
+    all = await store.listAccounts();
+  } catch (e) {
+    setMessage(ui["no-accounts"], e.message);
+    ui["no-accounts"].classList.add("notice-error");
+    show(ui["no-accounts"], true);
+    return;
+  }
+  state.accounts = all.filter((a) => a.network === state.network);
+  const wanted = selectAddress ?? state.current?.address ?? localStorage.getItem(LS_SELECTED);
+  const next = state.accounts.find((a) => a.address === wanted) ?? state.accounts[0] ?? null;
+  selectAccount(next, { force: true });
+}
+
+function selectAccount(account, { force = false } = {}) {
+  const prev = state.current?.address;
+  if (!force && prev === account?.address) return;
+  if (prev && prev !== account?.address) {
+    state.feed?.untrack(prev);
+    if (state.unlocked && state.unlocked.address !== account?.address) lock("switched account");
+    state.data = null;
+    state.lastSend = null;
+    setMessage(ui["send-result"]);
+    setMessage(ui["send-error"]);
+    ui["faucet-status"].textContent = "";
+  }
+  state.current = account;
+  if (account) {
+    localStorage.setItem(LS_SELECTED, account.address);
+    state.feed?.track(account.address);
+    if (!state.unlocked || state.unlocked.address !== account.address) state.authMode = state.authMode === "create" ? "create" : "unlock";
+    scheduleRefresh(0);
+  } else {
+    state.authMode = "create";
+  }
+  render();
+}
+
+function accountLabel(a) {
+  return `${a.name || "Account"} — ${shortHash(a.address, 12, 6)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+
+function render() {
+  const a = state.current;
+  const hasAccounts = state.accounts.length > 0;
+
+  // picker
+  ui["account-select"].replaceChildren(...state.accounts.map((acc) =>
+    el("option", { value: acc.address, selected: acc.address === a?.address }, accountLabel(acc))));
+  show(ui["account-picker"], hasAccounts);
+  if (hasAccounts) ui["no-accounts"].classList.remove("notice-error");
+  if (state.network) {
+    setMessage(ui["no-accounts"], hasAccounts ? "" : `No ${state.network} account yet: create one (its key is made and encrypted in this browser) or import a keystore file.`);
+  }
+  const unlocked = !!(a && state.unlocked?.address === a.address);
+  ui["lock-state"].textContent = a ? (unlocked ? "unlocked" : "locked") : "";
+  ui["lock-state"].dataset.state = unlocked ? "unlocked" : "locked";
+
+  // create / unlock
+  const mode = state.importOpen ? null : (!a ? "create" : state.authMode === "create" ? "create" : unlocked ? null : "unlock");
+  state.renderedAuthMode = mode;
+  show(ui["auth-panel"], mode !== null);
+  if (mode) {
+    const create = mode === "create";
+    ui["auth-title"].textContent = create ? "Create an account" : `Unlock ${a.name || "account"}`;
+    show(ui["name-field"], create);
+    show(ui["confirm-field"], create);
+    show(ui["auth-hint"], create);
+    show(ui["create-account"], create);
+    show(ui.unlock, !create);
+    show(ui["auth-cancel"], create && hasAccounts);
+    ui.password.autocomplete = create ? "new-password" : "current-password";
+    ui["auth-username"].value = create ? "" : (a?.address ?? "");
+  }
+  show(ui["import-panel"], state.importOpen);
+
+  // the account
+  show(ui["account-view"], !!a);
+  if (!a) return;
+  ui.address.textContent = a.address;
+  ui["address-link"].href = `explorer.html#/address/${a.address}`;
+  show(ui.lock, unlocked);
+  show(ui["send-locked"], !unlocked);
+  ui["send-submit"].disabled = !unlocked || state.busy;
+  ui["send-max"].disabled = !unlocked;
+  renderFaucet();
+  renderBalances();
+  renderHistory();
+  renderSendResult();
+}
+
+function renderFaucet() {
+  const f = state.faucet;
+  show(ui["faucet-row"], state.network === "regtest" && !!f);
+  if (f) {
+    ui.faucet.textContent = f.available && f.amount ? `Get ${formatAmount(f.amount)} CRN from faucet` : "Get coins from faucet";
+  }
+}
+
+function renderBalances() {
+  const d = state.data;
+  if (!d || d.address !== state.current?.address) {
+    ui["balance-confirmed"].textContent = "–";
+    ui["balance-pending"].textContent = "–";
+    ui["balance-note"].textContent = "";
+    return;
+  }
+  const cs = d.stats.chain_stats;
+  const ms = d.stats.mempool_stats;
+  const confirmed = cs.funded_txo_sum - cs.spent_txo_sum;
+  const pending = ms.funded_txo_sum - ms.spent_txo_sum;
+  ui["balance-confirmed"].textContent = formatAmount(confirmed);
+  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatAmount(pending);
+  ui["balance-pending"].dataset.units = String(pending);
+  ui["balance-confirmed"].dataset.units = String(confirmed);
+  const notes = [];
+  const { spendable, immature } = d.partition;
+  const spendableSum = spendable.reduce((s, c) => s + c.value, 0);
+  notes.push(`Spendable now: ${formatAmount(spendableSum)} CRN.`);
+  if (immature.length) {
+    const sum = immature.reduce((s, c) => s + c.value, 0);
+    const wait = Math.min(...immature.map((c) => blocksToMaturity(c, { tipHeight: d.tipHeight, maturity: state.params.coinbaseMaturity })));
+    notes.push(`${formatAmount(sum)} CRN is mining reward that matures in ${wait} more block${wait === 1 ? "" : "s"}.`);
+  }
+  if (Number.isInteger(d.tipHeight)) notes.push(`Chain height ${d.tipHeight}.`);
+  ui["balance-note"].textContent = notes.join(" ");
+}
+
+function txNet(tx, address) {
+  let net = 0;
+  for (const o of tx.vout) if (o.address === address) net += o.value;
+  for (const i of tx.vin) if (i.prevout && i.prevout.address === address) net -= i.prevout.value;
+  return net;
+}
+
+function counterparty(tx, address, net) {
+  if (tx.vin.length && tx.vin[0].is_coinbase) return "mining reward";
+  if (net < 0) {
+    const to = tx.vout.find((o) => o.address !== address);
+    return to ? ["to ", addressLink(to.address)] : "to yourself";
+  }
+  const from = tx.vin.find((i) => i.prevout && i.prevout.address !== address);
+  return from ? ["from ", addressLink(from.prevout.address)] : "";
+}
+
+function confirmationsOf(tx, tip) {
+  if (!tx.status?.confirmed) return 0;
+  if (!Number.isInteger(tip) || !Number.isInteger(tx.status.block_height)) return 1;
+  return Math.max(1, tip - tx.status.block_height + 1);
+}
+
+function renderHistory() {
+  const d = state.data;
+  if (!d || d.address !== state.current?.address) {
+    ui.history.replaceChildren();
+    ui["history-empty"].textContent = "Loading…";
+    show(ui["history-empty"], true);
+    return;
+  }
+  const rows = d.txs.map((tx) => {
+    const net = txNet(tx, d.address);
+    const confs = confirmationsOf(tx, d.tipHeight);
+    const when = tx.status?.block_time ? new Date(tx.status.block_time * 1000).toLocaleString() : "";
+    const status = confs === 0
+      ? el("span", { class: "badge warn" }, "pending")
+      : el("span", { class: "badge ok" }, `${confs} confirmation${confs === 1 ? "" : "s"}`);
+    return el("li", { class: "history-row", dataset: { txid: tx.txid, confirmations: String(confs) } },
+      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatAmount(net)} CRN`),
+      status,
+      el("span", { class: "who small" }, counterparty(tx, d.address, net)),
+      el("span", { class: "tx small" }, txLink(tx.txid)),
+      el("span", { class: "when small muted" }, when || (confs === 0 ? "in the mempool" : "")));
+  });
+  ui.history.replaceChildren(...rows);
+  ui["history-empty"].textContent = "No transactions yet.";
+  show(ui["history-empty"], rows.length === 0);
+}
+
+function renderSendResult() {
+  const s = state.lastSend;
+  if (!s) return;
+  const d = state.data;
+  const tx = d?.txs.find((t) => t.txid === s.txid);
+  let status;
+  if (tx && tx.status?.confirmed) {
+    const n = confirmationsOf(tx, d.tipHeight);
+    status = el("span", { class: "badge ok", dataset: { status: "confirmed" } }, `confirmed in block ${tx.status.block_height} (${n} confirmation${n === 1 ? "" : "s"})`);
+  } else {
+    status = el("span", { class: "badge warn", dataset: { status: "pending" } }, "pending: in the mempool, waiting for a block");
+  }
+  setMessage(ui["send-result"],
+    el("p", {}, `Sent ${formatAmount(s.amount)} CRN to `, addressLink(s.to), `, fee ${formatAmount(s.fee)} CRN (${s.size} bytes at ${s.rate} units/byte).`),
+    el("p", {}, "Transaction ", el("a", { href: `explorer.html#/tx/${s.txid}`, class: "mono hash txid", dataset: { txid: s.txid } }, s.txid)),
+    el("p", {}, "Status: ", status));
+  ui["send-result"].dataset.txid = s.txid;
+  ui["send-result"].dataset.status = tx?.status?.confirmed ? "confirmed" : "pending";
+}
+
+// ---------------------------------------------------------------------------
+// Node data
+
+let refreshTimer = null;
+let refreshRunning = false;
+let refreshAgain = false;
+
+function scheduleRefresh(delay = 100) {
+  if (!state.current || !state.cfg) return;
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(runRefresh, delay);
+}
+
+async function runRefresh() {
+  if (refreshRunning) { refreshAgain = true; return; }
+  refreshRunning = true;
+  try {
+    await refresh();
+  } catch (e) {
+    if (!(e instanceof ApiError)) console.error(e);
+  } finally {
+    refreshRunning = false;
+    if (refreshAgain) { refreshAgain = false; scheduleRefresh(0); }
+  }
+}
+
+/** Reads the address's state from the edge: tip, stats, UTXOs (with coinbase flags where it matters), history. */
+async function refresh() {
+  const account = state.current;
+  if (!account) return null;
+  const addr = encodeURIComponent(account.address);
+  const [tipText, stats, utxos, txs] = await Promise.all([
+    api.getText("/api/blocks/tip/height"),
+    api.getJSON(`/api/address/${addr}`),
+    api.getJSON(`/api/address/${addr}/utxo`),
+    api.getJSON(`/api/address/${addr}/txs`),
+  ]);
+  const tipHeight = Number(tipText);
+  if (Number.isInteger(tipHeight)) state.tipHeight = Math.max(tipHeight, state.tipHeight ?? 0);
+  for (const tx of txs) state.coinbase.set(tx.txid, !!(tx.vin.length === 1 && tx.vin[0].is_coinbase));
+  const coins = await classifyCoins(utxos, state.tipHeight);
+  if (state.current?.address !== account.address) return null;
+  const partition = partitionCoins(coins, { tipHeight: state.tipHeight, maturity: state.params.coinbaseMaturity });
+  state.data = { address: account.address, stats, utxos: coins, partition, txs, tipHeight: state.tipHeight };
+  render();
+  updatePreview();
+  return state.data;
+}
+
+/**
+ * UTXO rows carry no coinbase flag. Only a young coin can be an immature coinbase: a coin with
+ * `maturity` or more confirmations is spendable whatever it is, so only young confirmed coins
+ * whose transaction is not known yet are looked up (GET /api/tx/:txid, cached: it never changes).
+ */
+async function classifyCoins(utxos, tipHeight) {
+  const maturity = state.params.coinbaseMaturity;
+  const young = utxos.filter((u) => u.status?.confirmed && !state.coinbase.has(u.txid)
+    && !(Number.isInteger(tipHeight) && tipHeight + 1 - u.status.block_height >= maturity));
+  const unknown = [...new Set(young.map((u) => u.txid))];
+  for (let i = 0; i < unknown.length; i += 4) {
+    await Promise.all(unknown.slice(i, i + 4).map(async (txid) => {
+      const tx = await api.getJSON(`/api/tx/${txid}`);
+      state.coinbase.set(txid, !!(tx.vin.length === 1 && tx.vin[0].is_coinbase));
+    }));
+  }
+  return utxos.map((u) => ({
+    txid: u.txid, vout: u.vout, value: u.value,
+    confirmed: !!u.status?.confirmed,
+    height: u.status?.confirmed ? u.status.block_height : undefined,
+    coinbase: u.status?.confirmed ? (state.coinbase.get(u.txid) ?? false) : false,
+  }));
+}
+
+async function loadFeeEstimates() {
+  try {
+    state.feeEstimates = await api.getJSON("/api/fee-estimates");
+  } catch {
+    state.feeEstimates = null;
+  }
+  const est = state.feeEstimates ?? {};
+  const pick = (n) => (Number.isFinite(est[n]) ? Math.max(POLICY.minFeeRate, Math.ceil(est[n] * 100) / 100) : null);
+  const presets = [
+    ["Economy", "about 25 blocks", pick("25") ?? POLICY.minFeeRate],
+    ["Normal", "about 3 blocks", Math.max(POLICY.defaultFeeRate, pick("3") ?? POLICY.defaultFeeRate)],
+    ["Fast", "next block", Math.max(POLICY.defaultFeeRate, pick("1") ?? POLICY.defaultFeeRate)],
+  ];
+  ui["fee-picks"].replaceChildren(...presets.map(([name, hint, rate]) => {
+    const b = el("button", { type: "button", class: "chip", title: `${hint}: ${rate} units/byte`, dataset: { rate: String(rate) } }, `${name} · ${rate}`);
+    b.addEventListener("click", () => {
+      ui["send-fee"].value = String(rate);
+      state.feeTouched = true;
+      updatePreview();
+    });
+    return b;
+  }));
+  if (!state.feeTouched || !ui["send-fee"].value) ui["send-fee"].value = String(presets[1][2]);
+  updatePreview();
+}
+
+async function loadFaucet() {
+  state.faucet = null;
+  if (state.network !== "regtest") return renderFaucet();
+  try {
+    const f = await api.getJSON("/api/faucet");
+    state.faucet = { available: !!f.available, amount: f.amount };
+  } catch (e) {
+    // 404: this edge has no faucet (other networks, or an older edge): no button.
+    state.faucet = e instanceof ApiError && e.status === 404 ? null : { available: false, error: e.message };
+  }
+  render();
+}
+
+// ---------------------------------------------------------------------------
+// Connection state
+
+let feedState = "connecting";
+let restDown = false;
+
+function onFeedState(s) {
+  const wasOnline = feedState === "online";
+  feedState = s;
+  renderConnection();
+  if (s === "online" && !wasOnline) {
+    scheduleRefresh(0);
+    if (!state.feeEstimates) loadFeeEstimates();
+  }
+}
+
+function onRestStatus(r) {
+  const down = !r.ok && (r.status === 0 || r.status === 502 || r.status === 503 || r.status === 504) && !/\/api\/faucet$/.test(r.url);
+  if (down !== restDown) {
+    restDown = down;
+    renderConnection();
+  }
+}
+
+function renderConnection() {
+  const c = ui["connection-status"];
+  let text;
+  let st;
+  if (feedState === "online" && !restDown) { text = "live"; st = "online"; }
+  else if (feedState === "online" && restDown) { text = "node not answering"; st = "degraded"; }
+  else if (feedState === "offline") { text = "offline — retrying"; st = "offline"; }
+  else if (feedState === "reconnecting") { text = "reconnecting…"; st = "reconnecting"; }
+  else { text = "connecting…"; st = "connecting"; }
+  c.textContent = text;
+  c.dataset.state = st;
+  const bannerOn = st === "offline" || st === "degraded" || (st === "reconnecting" && restDown);
+  show(ui["offline-banner"], bannerOn);
+  if (bannerOn) {
+    ui["offline-text"].textContent = `The node at ${state.cfg?.edge ?? "?"} is not reachable: balances and history may be out of date. Retrying…`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Create, unlock, lock, import, export
+
+async function onAuthSubmit(ev) {
+  ev.preventDefault();
+  // Decided by the form's current mode, not by the submitter (Enter picks the first submit button).
+  if (state.renderedAuthMode === "create") return createAccount();
+  if (state.renderedAuthMode === "unlock") return unlockAccount();
+}
+
+function authBusy(on, text) {
+  state.busy = on;
+  for (const id of ["create-account", "unlock", "password", "password-confirm", "account-name"]) ui[id].disabled = on;
+  ui["auth-busy"].textContent = text ?? "";
+  show(ui["auth-busy"], on);
+}
+
+async function createAccount() {
+  setMessage(ui["auth-error"]);
+  const password = ui.password.value;
+  if (!state.network) return setMessage(ui["auth-error"], "The node's network is not known yet (the node is not reachable): an address cannot be made until it answers.");
+  if (password.length < MIN_PASSWORD) return setMessage(ui["auth-error"], `Choose a password of at least ${MIN_PASSWORD} characters.`);
+  if (password !== ui["password-confirm"].value) return setMessage(ui["auth-error"], "The two passwords differ: type the same password twice.");
+  authBusy(true, "Making a key and encrypting it (PBKDF2, 600,000 rounds)…");
+  try {
+    const { seed, publicKey } = await generateKeyPair();
+    const file = await keystore.seal(seed, password, state.network, { publicKey });
+    const key = await importSigningKey(seed);
+    seed.fill(0);
+    const name = ui["account-name"].value.trim() || `Account ${state.accounts.length + 1}`;
+    const record = { address: file.address, name, network: state.network, publicKey: file.public_key, keystore: file, createdAt: Date.now() };
+    await store.addAccount(record);
+    state.unlocked = { address: record.address, key, publicKey };
+    state.authMode = null;
+    clearAuthFields();
+    ui["account-name"].value = "";
+    touch();
+    await loadAccounts(record.address);
+    ui.address.focus?.();
+  } catch (e) {
+    setMessage(ui["auth-error"], `Could not create the account: ${e.message}`);
+  } finally {
+    authBusy(false);
+    render();
+  }
+}
+
+async function unlockAccount() {
+  setMessage(ui["auth-error"]);
+  const a = state.current;
+  if (!a) return;
+  const password = ui.password.value;
+  if (!password) return setMessage(ui["auth-error"], "Enter the account's password.");
+  authBusy(true, "Deriving the key from the password…");
+  try {
+    const opened = await keystore.open(a.keystore, password);
+    const key = await importSigningKey(opened.seed);
+    opened.seed.fill(0);
+    state.unlocked = { address: a.address, key, publicKey: opened.publicKey };
+    state.authMode = null;
+    clearAuthFields();
+    touch();
+  } catch (e) {
+    const msg = e.kind === "wrong-password" ? "Wrong password: the key could not be decrypted with it." : `Cannot unlock: ${e.message}`;
+    setMessage(ui["auth-error"], msg);
+    ui.password.select();
+  } finally {
+    authBusy(false);
+    render();
+  }
+}
+
+function clearAuthFields() {
+  ui.password.value = "";
+  ui["password-confirm"].value = "";
+}
+
+function lock(reason) {
+  if (!state.unlocked) return;
+  state.unlocked = null;
+  if (state.current) state.authMode = "unlock";
+  clearAuthFields();
+  render();
+  if (reason) ui["lock-state"].textContent = `locked (${reason})`;
+}
+
+function touch() {
+  state.lastActivity = Date.now();
+}
+
+function autoLockTick() {
+  if (state.unlocked && Date.now() - state.lastActivity > state.autoLockMinutes * 60_000) {
+    lock(`after ${state.autoLockMinutes} min without activity`);
+  }
+}
+
+async function onImport(ev) {
+  ev.preventDefault();
+  setMessage(ui["import-error"]);
+  const file = ui["import-file"].files?.[0];
+  if (!file) return setMessage(ui["import-error"], "Choose a keystore file first.");
+  if (file.size > 65536) return setMessage(ui["import-error"], "That file is too large to be a keystore file (they are under 1 kB). Nothing was imported.");
+  const password = ui["import-password"].value;
+  if (!password) return setMessage(ui["import-error"], "Enter the password the file was encrypted with.");
+  ui["import-submit"].disabled = true;
+  show(ui["import-busy"], true);
+  try {
+    const text = await file.text();
+    const checked = keystore.check(text); // damaged or unsupported files fail here, before any key derivation
+    if (state.network && checked.network !== state.network) {
+      throw new Error(`This keystore is for ${checked.network} (${checked.address.slice(0, 6)}…), but this node runs ${state.network}. Nothing was imported.`);
+    }
+    const existing = state.accounts.find((a) => a.address === checked.address);
+    if (existing) throw new store.AccountExistsError(checked.address, existing.name);
+    const opened = await keystore.open(checked.file, password);
+    const key = await importSigningKey(opened.seed);
+    opened.seed.fill(0);
+    const name = ui["import-name"].value.trim() || `Imported ${state.accounts.length + 1}`;
+    const record = { address: opened.address, name, network: opened.network, publicKey: toHex(opened.publicKey), keystore: checked.file, createdAt: Date.now() };
+    await store.addAccount(record);
+    state.unlocked = { address: record.address, key, publicKey: opened.publicKey };
+    state.authMode = null;
+    state.importOpen = false;
+    ui["import-password"].value = "";
+    ui["import-name"].value = "";
+    ui["import-file"].value = "";
+    touch();
+    await loadAccounts(record.address);
+  } catch (e) {
+    let msg;
+    if (e.kind === "wrong-password") msg = "Wrong password for this file (or the file was altered): nothing was imported.";
+    else if (e.kind === "damaged" || e.kind === "unsupported") msg = `${e.message}. Nothing was imported.`;
+    else msg = e.message;
+    setMessage(ui["import-error"], msg);
+  } finally {
+    ui["import-submit"].disabled = false;
+    show(ui["import-busy"], false);
+    render();
+  }
+}
+
+function onExport() {
+  const a = state.current;
+  if (!a) return;
+  const text = keystore.serialize(a.keystore);
+  const blob = new Blob([text], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const safeName = (a.name || "account").replace(/[^A-Za-z0-9_-]+/g, "-").slice(0, 30);
+  const link = el("a", { href: url, download: `cairn-${a.network}-${safeName}-${a.address.slice(-8)}.json`, class: "visually-hidden" }, "download");
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  ui["copy-status"].textContent = "Keystore file saved (encrypted; keep it and its password safe).";
+}
+
+async function onCopy() {
+  const a = state.current;
+  if (!a) return;
+  try {
+    await navigator.clipboard.writeText(a.address);
+    ui["copy-status"].textContent = "Copied.";
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(ui.address);
+    const sel = getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    ui["copy-status"].textContent = ok ? "Copied." : "Selected: press Ctrl+C (⌘C) to copy.";
+  }
+  setTimeout(() => { if (ui["copy-status"].textContent === "Copied.") ui["copy-status"].textContent = ""; }, 4000);
+}
+
+// ---------------------------------------------------------------------------
+// Faucet
+
+async function onFaucet() {
+  const a = state.current;
+  if (!a) return;
+  ui.faucet.disabled = true;
+  ui["faucet-status"].replaceChildren("Asking the faucet…");
+  ui["faucet-status"].dataset.state = "busy";
+  try {
+    const r = await api.postJSON("/api/faucet", { address: a.address });
+    ui["faucet-status"].replaceChildren(`Faucet sent ${formatAmount(r.amount)} CRN: `, txLink(r.txid), " — pending until the next block.");
+    ui["faucet-status"].dataset.state = "ok";
+    scheduleRefresh(0);
+  } catch (e) {
+    let msg;
+    if (!(e instanceof ApiError)) msg = `Faucet failed: ${e.message}`;
+    else if (e.status === 429) msg = `Too soon: ${e.message}`;
+    else if (e.status === 503) msg = `The faucet has no mature coins yet: ${e.message}`;
+    else if (e.status === 404) msg = "This node has no faucet (faucets exist only on regtest).";
+    else if (e.status === 0) msg = `The node is not reachable: ${e.message}`;
+    else msg = `The faucet refused: ${e.message} (${e.code})`;
+    ui["faucet-status"].replaceChildren(msg);
+    ui["faucet-status"].dataset.state = "error";
+  } finally {
+    ui.faucet.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Send
+
+const ADDRESS_MESSAGES = {
+  "address-bad-checksum": () => "That address has a typing mistake: its checksum does not match. Check it character by character.",
+  "address-wrong-network": (e) => `Wrong network: ${e.message}.`,
+  "address-unknown-prefix": (e) => `Not a Cairn address: ${e.message}.`,
+  "address-bad-version": (e) => `Unsupported address: ${e.message}.`,
+  "address-bad-length": (e) => `Not a valid Cairn address: ${e.message}.`,
+  "address-malformed": (e) => `Not a valid address: ${e.message.replace(/^not a bech32m address: /, "")}.`,
+};
+
+function readRecipient() {
+  const text = ui["send-to"].value.trim();
+  if (!text) return { error: "Enter the address to pay." };
+  try {
+    return { key: decodeAddress(text, state.network), address: encodeAddress(decodeAddress(text, state.network), state.network) };
+  } catch (e) {
+    const f = ADDRESS_MESSAGES[e.code];
+    return { error: f ? f(e) : e.message, code: e.code };
+  }
+}
+
+function readAmount() {
+  const text = ui["send-amount"].value.trim();
+  if (!text) return { error: "Enter the amount to send, in CRN." };
+  const v = parseAmount(text);
+  if (v === null) return { error: "The amount is not a number of CRN: use digits and a dot, at most 8 decimals (e.g. 0.5)." };
+  if (v === 0) return { error: "The amount must be more than 0." };
+  return { value: v };
+}
+
+function readFeeRate() {
+  const text = String(ui["send-fee"].value).trim();
+  const r = Number(text);
+  if (!text || !Number.isFinite(r)) return { error: "Enter a fee rate in units per byte (e.g. 2)." };
+  if (r < POLICY.minFeeRate) return { error: `The fee rate must be at least ${POLICY.minFeeRate} unit per byte: the node refuses less (min-relay-fee-not-met).` };
+  if (r > 100_000) return { error: "That fee rate is far too high (over 100,000 units per byte)." };
+  return { value: r };
+}
+
+function sendErrorText(e) {
+  if (e instanceof SendError) {
+    if ((e.kind === "insufficient-funds" || e.kind === "no-coins") && state.data?.partition.immature.length) {
+      const sum = state.data.partition.immature.reduce((s, c) => s + c.value, 0);
+      return `${e.message} (another ${formatAmount(sum)} CRN is mining reward that is not mature yet).`;
+    }
+    return e.message;
+  }
+  return e.message;
+}
+
+function updatePreview() {
+  const p = ui["send-preview"];
+  const d = state.data;
+  if (!d || !state.current || !state.unlocked) { p.textContent = ""; return; }
+  const r = readRecipient();
+  const amt = readAmount();
+  const fee = readFeeRate();
+  ui["send-to-error"].textContent = ui["send-to"].value.trim() && r.error ? r.error : "";
+  show(ui["send-to-error"], !!ui["send-to-error"].textContent);
+  if (amt.error || fee.error) { p.textContent = fee.error && ui["send-fee"].value ? fee.error : ""; return; }
+  try {
+    const pl = plan({ coins: d.partition.spendable, recipient: r.key ?? new Uint8Array(32), amount: amt.value, change: new Uint8Array(32), feeRate: fee.value });
+    p.textContent = `Fee ${formatAmount(pl.fee)} CRN (${pl.size} bytes × ${fee.value}), ${pl.inputs.length} coin${pl.inputs.length === 1 ? "" : "s"}, `
+      + (pl.change ? `change ${formatAmount(pl.change)} CRN back to you. ` : "no change. ")
+      + `Total ${formatAmount(amt.value + pl.fee)} CRN.`;
+  } catch (e) {
+    p.textContent = sendErrorText(e);
+  }
+}
+
+function onSendMax() {
+  const d = state.data;
+  const fee = readFeeRate();
+  if (!d || fee.error) return;
+  const coins = d.partition.spendable;
+  const total = coins.reduce((s, c) => s + c.value, 0);
+  const max = total - feeFor(signedTxSize(coins.length, 1), fee.value);
+  ui["send-amount"].value = max > 0 ? formatAmount(max) : "0";
+  updatePreview();
+}
+
+async function onSend(ev) {
+  ev.preventDefault();
+  setMessage(ui["send-error"]);
+  const a = state.current;
+  const u = state.unlocked;
+  if (!a || !u || u.address !== a.address) return setMessage(ui["send-error"], "Unlock the account first.");
+  const r = readRecipient();
+  if (r.error) {
+    ui["send-to-error"].textContent = r.error;
+    show(ui["send-to-error"], true);
+    ui["send-error"].dataset.code = r.code ?? "address";
+    return setMessage(ui["send-error"], r.error);
+  }
+  const amt = readAmount();
+  if (amt.error) { ui["send-error"].dataset.code = "amount"; return setMessage(ui["send-error"], amt.error); }
+  const fee = readFeeRate();
+  if (fee.error) { ui["send-error"].dataset.code = "fee"; return setMessage(ui["send-error"], fee.error); }
+
+  state.busy = true;
+  ui["send-submit"].disabled = true;
+  ui["send-submit"].textContent = "Sending…";
+  try {
+    let d;
+    try {
+      d = await refresh(); // fresh coins and tip
+    } catch (e) {
+      ui["send-error"].dataset.code = "unreachable";
+      return setMessage(ui["send-error"], `Cannot read this account's coins from the node: ${e.message}. Nothing was sent.`);
+    }
+    if (!d) return;
+    let p;
+    try {
+      p = plan({ coins: d.partition.spendable, recipient: r.key, amount: amt.value, change: u.publicKey, feeRate: fee.value });
+    } catch (e) {
+      ui["send-error"].dataset.code = e.kind ?? "plan";
+      return setMessage(ui["send-error"], sendErrorText(e));
+    }
+    const signed = await signPlan(p, { key: u.key, ownerPublicKey: u.publicKey, network: state.network });
+    let answer;
+    try {
+      answer = (await api.postText("/api/tx", signed.hex)).trim();
+    } catch (e) {
+      if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+        ui["send-error"].dataset.code = e.code;
+        return setMessage(ui["send-error"], `The node refused the transaction: ${e.message} (${e.code}). Nothing was sent.`);
+      }
+      ui["send-error"].dataset.code = "unreachable";
+      return setMessage(ui["send-error"], `The transaction could not be delivered: ${e.message}. It may or may not have reached the node: check the history before sending again.`);
+    }
+    if (answer !== signed.txid) console.warn("edge answered txid", answer, "expected", signed.txid);
+    state.lastSend = { txid: signed.txid, amount: amt.value, to: r.address, fee: p.fee, size: signed.size, rate: fee.value };
+    ui["send-amount"].value = "";
+    renderSendResult();
+    show(ui["send-result"], true);
+    scheduleRefresh(0);
+  } catch (e) {
+    ui["send-error"].dataset.code = "internal";
+    setMessage(ui["send-error"], `Could not send: ${e.message}`);
+  } finally {
+    state.busy = false;
+    ui["send-submit"].textContent = "Sign and send";
+    ui["send-submit"].disabled = !state.unlocked;
+    touch();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+function wireEvents() {
+  ui["auth-form"].addEventListener("submit", onAuthSubmit);
+  ui["show-create"].addEventListener("click", () => {
+    state.authMode = "create";
+    state.importOpen = false;
+    render();
+    ui["account-name"].focus();
+  });
+  ui["show-import"].addEventListener("click", () => {
+    state.importOpen = true;
+    render();
+    ui["import-file"].focus();
+  });
+  ui["auth-cancel"].addEventListener("click", () => {
+    state.authMode = state.current && state.unlocked?.address !== state.current.address ? "unlock" : null;
+    setMessage(ui["auth-error"]);
+    clearAuthFields();
+    render();
+  });
+  ui["import-cancel"].addEventListener("click", () => {
+    state.importOpen = false;
+    setMessage(ui["import-error"]);
+    ui["import-password"].value = "";
+    render();
+  });
+  ui["import-form"].addEventListener("submit", onImport);
+  ui["account-select"].addEventListener("change", () => {
+    const a = state.accounts.find((x) => x.address === ui["account-select"].value);
+    state.authMode = null;
+    selectAccount(a ?? null);
+  });
+  ui.lock.addEventListener("click", () => lock());
+  ui["export-keystore"].addEventListener("click", onExport);
+  ui["copy-address"].addEventListener("click", onCopy);
+  ui.faucet.addEventListener("click", onFaucet);
+  ui["send-form"].addEventListener("submit", onSend);
+  ui["send-max"].addEventListener("click", onSendMax);
+  for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", updatePreview);
+  ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; updatePreview(); });
+  ui["offline-retry"].addEventListener("click", () => {
+    state.feed?.retryNow();
+    scheduleRefresh(0);
+  });
+  ui.autolock.addEventListener("change", () => {
+    state.autoLockMinutes = Number(ui.autolock.value) || 5;
+    localStorage.setItem(LS_AUTOLOCK, String(state.autoLockMinutes));
+    touch();
+  });
+  for (const t of ["pointerdown", "keydown", "input", "focusin"]) document.addEventListener(t, touch, { passive: true });
+}
+
+boot().catch((e) => {
+  console.error(e);
+  const n = document.getElementById("boot-notice");
+  if (n) {
+    n.textContent = `The wallet failed to start: ${e.message}`;
+    n.classList.add("notice-error");
+    n.hidden = false;
+  }
+});
