@@ -182,6 +182,8 @@ const enc = encodeURIComponent;
 export const routes = {
   chain: () => api.getJSON("/api/chain"),
   node: () => api.getJSON("/api/node"),
+  /** 200 when the chain store and the mempool answer, else ApiError 503 (its body is in neither case an error object). */
+  health: () => api.getJSON("/healthz"),
   miners: () => api.getJSON("/api/miners"),
   peers: () => api.getJSON("/api/peers"),
   sync: () => api.getJSON("/api/sync"),

@@ -1,0 +1,157 @@
+// #/tx/<txid>: status, confirmations, fee, inputs, outputs, and the trace timeline.
+import { routes, ApiError } from "../api.js";
+import { formatAmount, confirmations, traceTimeline, formatRelative, blockFromDetail, serviceLane } from "./logic.js";
+import { h, s, fill, fields, hashText, notice, panel } from "./dom.js";
+
+const LANES = ["edge", "mempool", "miner", "chainstore", "peer"];
+const LANE_LABEL = { edge: "Edge", mempool: "Mempool", miner: "Miner", chainstore: "Chain store", peer: "Peer" };
+
+export async function txView(ctx, route) {
+  const txid = route.arg.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(txid)) {
+    return fill(ctx.main, h("h1", { text: "Not a transaction id" }), notice("A transaction id has 64 hex digits.", "error"));
+  }
+  document.title = `Transaction ${txid.slice(0, 12)}… · Cairn explorer`;
+  const summary = h("div", { class: "tx-summary" }, notice("Loading…"));
+  const inputs = h("ol", { class: "io", testid: "tx-inputs", "aria-label": "Inputs" });
+  const outputs = h("ol", { class: "io", testid: "tx-outputs", "aria-label": "Outputs" });
+  const trace = h("div", { testid: "trace-timeline", class: "trace" }, notice("Loading the trace…"));
+  fill(ctx.main,
+    h("h1", {}, "Transaction"),
+    h("p", { class: "mono hash subtitle" }, txid),
+    panel("Status", {}, summary),
+    h("div", { class: "grid-2" }, panel("Inputs", {}, inputs), panel("Outputs", {}, outputs)),
+    panel("Path through the node", {}, trace));
+
+  let tx = null;
+  const load = async () => {
+    try {
+      tx = await routes.tx(txid);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        fill(summary, notice("This node knows no such transaction: it is neither in the chain nor in the mempool.", "error"));
+        inputs.replaceChildren();
+        outputs.replaceChildren();
+        return false;
+      }
+      throw e;
+    }
+    if (!ctx.alive) return false;
+    const tip = tx.status.confirmed ? await ctx.app.tip().catch(() => null) : null;
+    if (!ctx.alive) return false;
+    drawSummary(summary, tx, tip);
+    drawInputs(inputs, tx);
+    drawOutputs(outputs, tx);
+    return true;
+  };
+
+  const loadTrace = async () => {
+    try {
+      const t = await routes.txTrace(txid);
+      if (ctx.alive) drawTrace(trace, t.events);
+    } catch (e) {
+      if (!ctx.alive) return;
+      if (e instanceof ApiError && e.status === 404) fill(trace, notice("No service recorded this transaction's path (it may predate the trace, or never reached this node)."));
+      else fill(trace, notice(`Trace unavailable: ${e.message}`, "error"));
+    }
+  };
+
+  // Live: a new block changes confirmations (or confirms it); its own trace events extend the timeline.
+  let traceTimer = null;
+  let txTimer = null;
+  ctx.onCleanup(() => { clearTimeout(traceTimer); clearTimeout(txTimer); });
+  const reloadSoon = (which) => {
+    if (which === "trace") { clearTimeout(traceTimer); traceTimer = setTimeout(() => loadTrace(), 250); }
+    else { clearTimeout(txTimer); txTimer = setTimeout(() => load().catch(() => {}), 250); }
+  };
+  ctx.on("block", () => reloadSoon("tx"));
+  ctx.on("trace", (m) => {
+    if (m.event && m.event.id === txid) {
+      reloadSoon("trace");
+      if (["accepted", "connected", "disconnected", "removed"].includes(m.event.stage)) reloadSoon("tx");
+    }
+  });
+  ctx.on("tx", (m) => { if (m.txid === txid) reloadSoon("tx"); });
+
+  await Promise.all([load(), loadTrace()]);
+}
+
+function drawSummary(el, tx, tip) {
+  const st = tx.status;
+  const conf = st.confirmed ? confirmations(st.block_height, tip) : 0;
+  const coinbase = tx.vin.some((i) => i.is_coinbase);
+  const inSum = tx.vin.reduce((a, i) => a + BigInt(i.prevout ? i.prevout.value : 0), 0n);
+  const outSum = tx.vout.reduce((a, o) => a + BigInt(o.value), 0n);
+  const rate = tx.size ? (Number(tx.fee) / tx.size).toFixed(2) : "0";
+  fill(el, fields([
+    ["Status", st.confirmed
+      ? h("span", { class: "badge ok", dataset: { confirmed: "true" } }, `Confirmed in block ${st.block_height}`)
+      : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Unconfirmed: waiting in the mempool"), "tx-status"],
+    ["Confirmations", h("span", { dataset: { value: conf } }, String(conf)), "tx-confirmations"],
+    st.confirmed ? ["Block", hashText(st.block_hash, `#/block/${st.block_hash}`)] : null,
+    st.confirmed && st.block_time ? ["Block time", new Date(st.block_time * 1000).toLocaleString()] : null,
+    ["Fee", coinbase ? h("span", {}, "none (coinbase: new coins and the block's fees)")
+      : h("span", { dataset: { value: tx.fee } }, `${formatAmount(tx.fee)} CRN `, h("span", { class: "muted" }, `(${rate} units/byte)`)), "tx-fee"],
+    ["Size", `${tx.size} bytes`],
+    ["Total in", coinbase ? "—" : `${formatAmount(inSum)} CRN`],
+    ["Total out", `${formatAmount(outSum)} CRN`],
+    ["Version", String(tx.version)],
+  ]));
+}
+
+function drawInputs(el, tx) {
+  fill(el, tx.vin.map((i, n) => h("li", { class: "io-row", dataset: { index: n } },
+    i.is_coinbase
+      ? h("span", {}, h("span", { class: "badge ok" }, "coinbase"), " new coins ", h("span", { class: "muted mono hash" }, i.coinbase || ""))
+      : [
+        h("div", {}, i.prevout && i.prevout.address ? h("a", { class: "mono hash", href: `#/address/${i.prevout.address}` }, i.prevout.address) : h("span", { class: "muted" }, "unknown owner"),
+          h("strong", { class: "amount" }, i.prevout ? ` ${formatAmount(i.prevout.value)}` : "")),
+        h("div", { class: "muted small" }, "spends ", h("a", { class: "mono hash", href: `#/tx/${i.txid}` }, `${i.txid}:${i.vout}`)),
+      ])));
+}
+
+function drawOutputs(el, tx) {
+  fill(el, tx.vout.map((o, n) => h("li", { class: "io-row", dataset: { index: n } },
+    h("div", {}, h("span", { class: "muted" }, `#${n} `),
+      o.address ? h("a", { class: "mono hash", href: `#/address/${o.address}` }, o.address) : h("span", { class: "muted" }, "(not an address)"),
+      h("strong", { class: "amount" }, ` ${formatAmount(o.value)}`)))));
+}
+
+/** The trace as a lane chart (one lane per service, steps in order, each labelled with its time) and an ordered list of steps. */
+function drawTrace(el, events) {
+  const { steps, totalMs } = traceTimeline(events);
+  if (steps.length === 0) return fill(el, notice("No trace events."));
+  const laneOf = (st) => serviceLane(st.service);
+  const lanesUsed = LANES.filter((l) => steps.some((st) => laneOf(st) === l)).concat([...new Set(steps.map(laneOf))].filter((l) => !LANES.includes(l)));
+  const left = 96, right = 40, top = 12, laneH = 40;
+  const W = Math.max(560, left + right + steps.length * 86);
+  const H = top + lanesUsed.length * laneH + 8;
+  const xAt = (i) => (steps.length === 1 ? left + 20 : left + 20 + (i * (W - left - right - 20)) / (steps.length - 1));
+  const laneY = (l) => top + lanesUsed.indexOf(l) * laneH + laneH / 2 - 6;
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "trace-chart", role: "img", "aria-label": "Timeline of the transaction's steps through the services, in order, with times relative to the first step" });
+  for (const l of lanesUsed) {
+    const y = laneY(l);
+    svg.append(s("line", { x1: left, x2: W - right + 20, y1: y, y2: y, class: "lane" }));
+    svg.append(s("text", { x: left - 10, y: y + 4, "text-anchor": "end", class: `lane-label lane-${l}` }, LANE_LABEL[l] || l));
+  }
+  const pts = steps.map((st, i) => ({ x: xAt(i), y: laneY(laneOf(st)), st }));
+  svg.append(s("polyline", { points: pts.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" "), class: "trace-path", fill: "none" }));
+  for (const p of pts) {
+    svg.append(s("circle", { cx: p.x, cy: p.y, r: 7, class: `trace-dot lane-${laneOf(p.st)} stage-${p.st.stage}` },
+      s("title", {}, `${p.st.step} ${formatRelative(p.st.ms)}${p.st.detail ? `: ${p.st.detail}` : ""}`)));
+    svg.append(s("text", { x: p.x, y: p.y + 20, "text-anchor": "middle", class: "time-label" }, formatRelative(p.st.ms)));
+  }
+  const list = h("ol", { class: "trace-steps" }, steps.map((st) => {
+    const { hash } = blockFromDetail(st.detail);
+    let detail = st.detail;
+    let link = null;
+    if (hash) { detail = st.detail.replace(hash, "").replace(/^block\s+/, "").replace(/^in block\s+/, ""); link = h("a", { href: `#/block/${hash}`, class: "mono" }, `block ${hash.slice(0, 12)}…`); }
+    return h("li", { class: `trace-step lane-${laneOf(st)}`, dataset: { step: st.step, ms: st.ms.toFixed(3) } },
+      h("span", { class: "mono rel" }, formatRelative(st.ms)),
+      h("span", { class: `step step-${laneOf(st)}` }, st.step),
+      h("span", { class: "detail" }, link, link ? " " : "", detail));
+  }));
+  fill(el, h("div", { class: "trace-scroll" }, svg),
+    h("p", { class: "muted small" }, `${steps.length} steps over ${formatRelative(totalMs).slice(1)}, in order; times relative to the first step.`),
+    list);
+}
