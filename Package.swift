@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "cairn-miner", targets: ["Miner"]),
         .executable(name: "cairn-edge", targets: ["APIEdge"]),
         .executable(name: "cairn-peerbridge", targets: ["PeerBridge"]),
+        .executable(name: "cairn-walletfront", targets: ["WalletFront"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
@@ -71,6 +74,7 @@ let package = Package(
             name: "NodeKit",
             dependencies: [
                 "ChainCore", "Bus",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +106,23 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            swiftSettings: strict
+        ),
+        // `cairn-walletfront`: serves the browser wallet and block explorer (static files, CSP, optional TLS).
+        .executableTarget(
+            name: "WalletFront",
+            dependencies: [
+                "NodeKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Public")],
             swiftSettings: strict
         ),
         // `cairn-peerbridge`: links this node to other nodes over WebSocket (relay, headers-first sync).
@@ -196,6 +217,22 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],
+            swiftSettings: strict
+        ),
+        // The wallet front server (in process and as a process, with TLS), and the browser
+        // wallet's JavaScript checked against the Swift implementation (run with node).
+        .testTarget(
+            name: "WalletFrontTests",
+            dependencies: [
+                "WalletFront", "ChainCore", "NodeKit", "TestSupport",
+                // The CLI's Keystore: the JS wallet's keystore files are checked against it.
+                "CairnCLI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            exclude: ["js"],
             swiftSettings: strict
         ),
         // The peer protocol's codec, handshake checks, locators and scoring.

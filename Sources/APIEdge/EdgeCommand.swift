@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bus
+import ChainCore
 import Foundation
 import Hummingbird
 import Logging
@@ -33,6 +34,16 @@ struct EdgeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, bytes (default 262144).")
     var maxBody: Int = 256 * 1024
 
+    @Option(name: .customLong("faucet-key"),
+            help: "Regtest only: the raw 32-byte Ed25519 key file whose mined coins the faucet pays out (env CAIRN_FAUCET_KEY; `cairn up` passes DATA/node-key). No faucet without it.")
+    var faucetKey: String?
+
+    @Option(name: .customLong("faucet-amount"), help: "CRN the faucet pays per request (default 10).")
+    var faucetAmount: String = "10"
+
+    @Option(name: .customLong("faucet-cooldown"), help: "Seconds before the faucet pays the same address again (default 60).")
+    var faucetCooldown: Double = 60
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -47,8 +58,15 @@ struct EdgeCommand: AsyncParsableCommand {
             c.corsOrigins = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         c.zmqPub = zmqPub ?? env["CAIRN_ZMQ_PUB"].flatMap { $0.isEmpty ? nil : $0 }
+        c.peerRPC = common.peerEndpoints.rpc
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         c.maxBody = maxBody
+        c.faucetKeyPath = faucetKey ?? env["CAIRN_FAUCET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let amount = Units.parse(faucetAmount), amount > 0 else { throw ValidationError("--faucet-amount must be a positive CRN amount such as 10 or 2.5") }
+        c.faucetAmount = amount
+        guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
+        c.faucetCooldown = faucetCooldown
+        if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }
 

@@ -38,6 +38,8 @@ struct RouteDoc: Sendable {
     /// Error statuses this route can answer (each documented with the error schema).
     var errors: [Int]
     var acceptsTxBody = false
+    /// A JSON request body (schema), for routes that take one other than a transaction.
+    var jsonBody: JSONValue? = nil
     /// Non-200 statuses whose body is not the error shape (as /healthz's 503, a Health object).
     var otherResponses: [(code: Int, schema: JSONValue)] = []
     /// False for the WebSocket endpoint: OpenAPI 3.0 cannot describe it as an operation, so it is
@@ -118,6 +120,7 @@ enum OpenAPI {
         405: "Method not allowed",
         413: "Request body too large",
         426: "Upgrade required (WebSocket endpoint)",
+        429: "Too many requests (the faucet's rate limit; Retry-After says when to try again)",
         502: "A backend service answered with an internal error",
         503: "The chain store or the mempool cannot be reached (for /healthz: the health report, status degraded)",
     ]
@@ -165,6 +168,9 @@ enum OpenAPI {
                     "application/json": ["schema": Schema.object(["hex": txHex])],
                 ],
             ]
+        }
+        if let body = r.doc.jsonBody {
+            op["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
         }
         var responses = [String: JSONValue]()
         switch r.doc.response {

@@ -11,6 +11,8 @@ public struct Endpoints: Sendable, Codable, Equatable {
     public static let defaultHost = "127.0.0.1"
     public static let defaultPorts = (chainRPC: 28331, chainPub: 28332, mempoolRPC: 28333, mempoolPub: 28334)
     public static let defaultHTTPPort = 8340
+    /// The wallet front server (`cairn-walletfront`): the browser wallet and explorer.
+    public static let defaultWalletPort = 8341
 
     public init(chainRPC: String, chainPub: String, mempoolRPC: String, mempoolPub: String) {
         self.chainRPC = chainRPC

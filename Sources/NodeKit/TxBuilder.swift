@@ -2,22 +2,26 @@ import ChainCore
 import Crypto
 import Foundation
 
-/// A coin the wallet can spend (from the edge's `/utxo`).
-struct Spendable: Equatable, Sendable {
-    var outpoint: OutPoint
-    var value: Amount
-    var confirmed: Bool = true
+/// A coin a wallet can spend (the CLI wallet's, from the edge's `/utxo`; the edge's regtest faucet's).
+public struct Spendable: Equatable, Sendable {
+    public var outpoint: OutPoint
+    public var value: Amount
+    public var confirmed: Bool = true
     /// Block height when confirmed.
-    var height: Int? = nil
+    public var height: Int? = nil
+
+    public init(outpoint: OutPoint, value: Amount, confirmed: Bool = true, height: Int? = nil) {
+        self.outpoint = outpoint; self.value = value; self.confirmed = confirmed; self.height = height
+    }
 }
 
-enum SendError: Error, CustomStringConvertible, Equatable {
+public enum SendError: Error, CustomStringConvertible, Equatable {
     case dust(amount: Amount, limit: Amount)
     case insufficientFunds(available: Amount, needed: Amount)
     case noCoins
     case tooManyInputs(Int)
 
-    var code: String {
+    public var code: String {
         switch self {
         case .dust: return "dust"
         case .insufficientFunds, .noCoins: return "insufficient-funds"
@@ -25,7 +29,7 @@ enum SendError: Error, CustomStringConvertible, Equatable {
         }
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .dust(let a, let l):
             return "dust: \(Units.format(a)) CRN is below the dust limit of \(Units.format(l)) CRN; nodes refuse such outputs"
@@ -40,37 +44,41 @@ enum SendError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A payment before signing: the chosen coins, the outputs, the fee.
-struct PaymentPlan: Equatable, Sendable {
-    var inputs: [Spendable]
-    var outputs: [TxOutput]
-    var fee: Amount
-    var change: Amount?
+public struct PaymentPlan: Equatable, Sendable {
+    public var inputs: [Spendable]
+    public var outputs: [TxOutput]
+    public var fee: Amount
+    public var change: Amount?
     /// Exact encoded size of the signed transaction.
-    var size: Int
+    public var size: Int
+
+    public init(inputs: [Spendable], outputs: [TxOutput], fee: Amount, change: Amount?, size: Int) {
+        self.inputs = inputs; self.outputs = outputs; self.fee = fee; self.change = change; self.size = size
+    }
 }
 
-enum TxBuilder {
+public enum TxBuilder {
     /// Outputs below this are refused by the mempool's policy (`dust`).
-    static let dustLimit: Amount = 1_000
-    static let defaultFeeRate: Double = 2
+    public static let dustLimit: Amount = 1_000
+    public static let defaultFeeRate: Double = 2
     /// Most inputs one payment uses (keeps the transaction under the mempool's 100 kB).
-    static let maxInputs = 900
+    public static let maxInputs = 900
 
     /// The exact encoded size of a signed transaction with `inputs` inputs and
     /// `outputs` outputs: version, counts, 36-byte outpoint + compact size (1) +
     /// 64-byte signature per input, 8-byte value + 32-byte key per output.
-    static func signedSize(inputs: Int, outputs: Int) -> Int {
+    public static func signedSize(inputs: Int, outputs: Int) -> Int {
         4 + ByteWriter.compactSizeLength(inputs) + inputs * (36 + ByteWriter.compactSizeLength(Limits.signatureSize) + Limits.signatureSize)
             + ByteWriter.compactSizeLength(outputs) + outputs * (8 + Limits.publicKeySize)
     }
 
-    static func fee(size: Int, rate: Double) -> Amount {
+    public static func fee(size: Int, rate: Double) -> Amount {
         Amount((Double(size) * rate).rounded(.up))
     }
 
     /// Largest coins first, until they cover amount + fee. A change output goes
     /// back to `change` unless it would be dust, in which case it is left to the fee.
-    static func plan(coins: [Spendable], to recipient: [UInt8], amount: Amount, change: [UInt8],
+    public static func plan(coins: [Spendable], to recipient: [UInt8], amount: Amount, change: [UInt8],
                      feeRate: Double = defaultFeeRate) throws(SendError) -> PaymentPlan {
         guard amount >= dustLimit else { throw .dust(amount: amount, limit: dustLimit) }
         guard !coins.isEmpty else { throw .noCoins }
@@ -108,7 +116,7 @@ enum TxBuilder {
     }
 
     /// Builds the transaction and signs every input (all spend `key`'s outputs).
-    static func sign(_ plan: PaymentPlan, key: Curve25519.Signing.PrivateKey, params: ChainParams) throws -> Transaction {
+    public static func sign(_ plan: PaymentPlan, key: Curve25519.Signing.PrivateKey, params: ChainParams) throws -> Transaction {
         let publicKey = Array(key.publicKey.rawRepresentation)
         var tx = Transaction(inputs: plan.inputs.map { TxInput(previousOutput: $0.outpoint, payload: []) }, outputs: plan.outputs)
         let spent = plan.inputs.map { TxOutput(value: $0.value, publicKey: publicKey) }

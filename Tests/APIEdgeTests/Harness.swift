@@ -20,7 +20,8 @@ struct Stack: Sendable {
     static let shared = ChainFixture()
 
     /// Runs `body` against a fresh stack; `dead` points the edge at endpoints where nothing answers.
-    static func with<T: Sendable>(zmqPub: String? = nil, dead: Bool = false, _ body: @Sendable (Stack) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(zmqPub: String? = nil, dead: Bool = false, configure: (inout EdgeConfig) -> Void = { _ in },
+                                  _ body: @Sendable (Stack) async throws -> T) async throws -> T {
         let fixture = shared
         let context = try ZMQContext()
         let chain = try await FakeChainStore(context: context, fixture: fixture)
@@ -39,6 +40,7 @@ struct Stack: Sendable {
         config.maxBody = 4096
         config.rpcTimeout = dead ? .milliseconds(100) : .seconds(2)
         config.rpcRetries = dead ? 1 : 3
+        configure(&config)
         var logger = Logger(label: "edge-test")
         logger.logLevel = .warning
         let edge = try await Edge(config: config, logger: logger)

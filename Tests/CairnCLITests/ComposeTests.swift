@@ -17,8 +17,10 @@ import Yams
 @Suite("docker/compose.yaml") struct ComposeTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let composeFile = repo.appendingPathComponent("docker/compose.yaml").path
-    static let services = ["chainstore", "mempool", "edge", "miner"]
-    static let defaultPorts = [28331, 28332, 28333, 28334, 8340]
+    static let services = ["chainstore", "mempool", "edge", "miner", "walletfront"]
+    /// The services on the bus (the wallet front only serves files to the browser).
+    static let busServices = ["chainstore", "mempool", "edge", "miner"]
+    static let defaultPorts = [28331, 28332, 28333, 28334, 8340, 8341]
     static let minerAddress = "rcrn1qltdxrtyx36fd5nt8f4rakp6c5wz2yywzau46ssh8vc823rwhld4qhwdpap"
 
     static var dockerCompose: String? {
@@ -44,6 +46,7 @@ import Yams
             #expect(s["restart"] as? String == "unless-stopped", "\(name)")
             #expect(s["healthcheck"] != nil, "\(name) has no healthcheck")
             #expect((s["image"] as? String) == "cairn:latest", "\(name)")
+            guard Self.busServices.contains(name) else { continue }
             let env = try #require(s["environment"] as? [String: Any], "\(name)")
             #expect(env["CAIRN_CHAIN_RPC"] as? String == "tcp://chainstore:28331")
             #expect(env["CAIRN_CHAIN_PUB"] as? String == "tcp://chainstore:28332")
@@ -51,7 +54,7 @@ import Yams
             #expect(env["CAIRN_MEMPOOL_PUB"] as? String == "tcp://mempool:28334")
             #expect(env["CAIRN_NETWORK"] as? String == "regtest")
             #expect(env["CAIRN_DATA"] as? String == "/data")
-            if name != "edge" { #expect(s["ports"] == nil, "\(name) must not publish ports") }
+            if name != "edge" && name != "walletfront" { #expect(s["ports"] == nil, "\(name) must not publish ports") }
         }
         // Named volumes for the two services that own state.
         let volumes = try #require(doc["volumes"] as? [String: Any])
@@ -64,6 +67,12 @@ import Yams
         let ports = (services["edge"] as? [String: Any])?["ports"] as? [Any] ?? []
         #expect(ports.count == 1)
         #expect(ports.allSatisfy { "\($0)".hasPrefix("127.0.0.1:8340:8340") }, "\(ports)")
+        let walletPorts = (services["walletfront"] as? [String: Any])?["ports"] as? [Any] ?? []
+        #expect(walletPorts.count == 1)
+        #expect(walletPorts.allSatisfy { "\($0)".hasPrefix("127.0.0.1:8341:8341") }, "\(walletPorts)")
+        // The edge grants CORS to the wallet's origins.
+        let edgeEnv = (services["edge"] as? [String: Any])?["environment"] as? [String: Any]
+        #expect(edgeEnv?["CAIRN_CORS_ORIGINS"] as? String == "http://127.0.0.1:8341,http://localhost:8341")
         // Miners pay the address the user sets.
         let miner = services["miner"] as? [String: Any]
         #expect((miner?["environment"] as? [String: Any])?["CAIRN_MINER_ADDRESS"] as? String == Self.minerAddress)
@@ -114,6 +123,13 @@ import Yams
         #expect(await eventually("the chain grows (the miner works)") {
             ((try? await edge.get("/api/chain", as: ChainSummary.self).height) ?? 0) > start
         }, "miner log: \(running[3].stderr.suffix(2000))")
+        // The wallet front serves the page and points it at the edge.
+        let front = EdgeClient("http://127.0.0.1:\(8341 + offset)")
+        #expect(await eventually("the wallet front serves its config") {
+            guard let r = try? await front.raw("/config.json", timeout: 2),
+                  let c = try? JSONDecoder().decode(JSONValue.self, from: r.body) else { return false }
+            return c["edge"]?.string == "http://127.0.0.1:\(8340 + offset)"
+        }, "walletfront log: \(running[4].stderr.suffix(2000))")
         for p in running.reversed() { p.signal(SIGTERM) }
         for p in running { #expect(await p.wait() == 0, "\(p.process.arguments ?? [])") }
         running.removeAll()

@@ -2,6 +2,7 @@ import ChainCore
 import Crypto
 import Foundation
 import Testing
+import NodeKit
 @testable import CairnCLI
 
 @Suite("Coin selection, fees and signing") struct TxBuilderTests {

@@ -1,0 +1,116 @@
+"""Fixtures for the browser tests: a real node stack (`cairn up`, built binaries) and Chromium.
+
+The stack runs on its own data folder and a port offset in 9000-9990 (the other suites use
+other ranges), so it can't clash with a node the developer runs. Chromium is Debian's, driven
+by Playwright. Screenshots go to .build/test-artifacts/browser/.
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
+ARTIFACTS = REPO / ".build" / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def http_json(url, data=None, headers=None, timeout=5):
+    """GET (or POST JSON) and return (status, parsed body, headers); never raises on HTTP errors."""
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(url, data=body, headers=dict(headers or {}))
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw.decode()), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return e.code, parsed, dict(e.headers)
+
+
+def eventually(what, check, timeout=60, interval=0.25):
+    """Polls `check` until it returns a truthy value (returned) or the deadline passes (fails)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - a poll that fails is retried
+            last = e
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Stack:
+    def __init__(self):
+        for name in ("cairn", "cairn-edge", "cairn-walletfront"):
+            if not (BIN / name).exists():
+                pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
+        self.dir = tempfile.mkdtemp(prefix="cairn-browser-")
+        self.offset = 9000 + 10 * random.randrange(0, 100)
+        self.edge = f"http://127.0.0.1:{8340 + self.offset}"
+        self.wallet = f"http://127.0.0.1:{8341 + self.offset}"
+        self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "cairn"), "up", "--data", os.path.join(self.dir, "data"), "--port-offset", str(self.offset),
+             "--block-interval", "1"],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        eventually("the edge", lambda: http_json(self.edge + "/api/chain")[0] == 200, timeout=120)
+        eventually("the wallet front", lambda: http_json(self.wallet + "/config.json")[0] == 200, timeout=60)
+
+    def logs(self):
+        out = []
+        logdir = Path(self.dir) / "data" / "logs"
+        for f in sorted(logdir.glob("*.log")) if logdir.exists() else []:
+            out.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-3000:])
+        return "\n".join(out)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-deps.sh (Debian package chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM,
+                              args=["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,149 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOSSL
+import Testing
+@testable import WalletFront
+
+/// The wallet front server: what it serves, the headers that keep the page to its own scripts
+/// and the configured edge, its errors, and HTTPS with a certificate.
+@Suite("Wallet front server") struct FrontServerTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let publicRoot = repo.appendingPathComponent("Sources/WalletFront/Public").path
+
+    func config(edge: String = "http://127.0.0.1:18340") throws -> FrontConfig {
+        var c = FrontConfig()
+        c.root = Self.publicRoot
+        c.edge = try EdgeOrigin(edge)
+        return c
+    }
+
+    @Test func servesThePageWithItsSecurityHeaders() async throws {
+        let app = try buildFrontApplication(config: try config(), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/html") == true)
+                let csp = try #require(r.headers[.contentSecurityPolicy])
+                #expect(csp.contains("script-src 'self'"))
+                #expect(csp.contains("connect-src 'self' http://127.0.0.1:18340 ws://127.0.0.1:18340"))
+                #expect(csp.contains("default-src 'none'"))
+                #expect(csp.contains("frame-ancestors 'none'"))
+                #expect(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"))
+                #expect(r.headers[.xContentTypeOptions] == "nosniff")
+                #expect(r.headers.contains { $0.name.rawName == "Referrer-Policy" && $0.value == "no-referrer" })
+            }
+            try await client.execute(uri: "/explorer.html", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentSecurityPolicy] != nil)
+            }
+        }
+    }
+
+    @Test func tellsThePageWhichEdge() async throws {
+        let app = try buildFrontApplication(config: try config(edge: "https://node.example:8443/"), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/config.json", method: .get) { r in
+                #expect(r.status == .ok)
+                let c = try JSONDecoder().decode(PageConfig.self, from: Data(buffer: r.body))
+                #expect(c.edge == "https://node.example:8443")
+                #expect(r.headers[.contentSecurityPolicy]?.contains("connect-src 'self' https://node.example:8443 wss://node.example:8443") == true)
+            }
+        }
+    }
+
+    @Test func errorsAreJSONAndNothingOutsideTheFolderIsServed() async throws {
+        let app = try buildFrontApplication(config: try config(), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            for uri in ["/nope.js", "/../Package.swift", "/%2e%2e/%2e%2e/Package.swift", "/js/../../WalletFrontCommand.swift"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .notFound || r.status == .badRequest, "\(uri): \(r.status)")
+                    let body = String(buffer: r.body)
+                    #expect(!body.contains("import Hummingbird") && !body.contains("PackageDescription"), "\(uri) leaked a file")
+                    #expect(body.contains("\"error\""), "\(uri): \(body)")
+                }
+            }
+        }
+    }
+
+    @Test func refusesABadEdgeURL() {
+        for bad in ["ftp://x", "127.0.0.1:8340", "http://", "javascript:alert(1)", "http://a b", "http://x/?q=1"] {
+            #expect(throws: FrontError.self, "\(bad)") { try EdgeOrigin(bad) }
+        }
+    }
+
+    /// The page runs only its own files: no inline script, no event-handler attribute, no inline
+    /// style in any page (the CSP would block them, so they would be silent failures).
+    @Test func pagesHaveNoInlineCode() throws {
+        let files = FileManager.default.enumerator(atPath: Self.publicRoot)?.compactMap { $0 as? String } ?? []
+        let pages = files.filter { $0.hasSuffix(".html") }
+        #expect(pages.contains("index.html") && pages.contains("explorer.html"), "\(pages)")
+        let inlineScript = try Regex(#"<script(?![^>]*\bsrc=)[^>]*>"#).ignoresCase()
+        let handler = try Regex(#"<[^>]+\son[a-z]+\s*="#).ignoresCase()
+        let style = try Regex(#"<[^>]+\sstyle\s*="#).ignoresCase()
+        for page in pages {
+            let html = try String(contentsOfFile: Self.publicRoot + "/" + page, encoding: .utf8)
+            #expect(html.firstMatch(of: inlineScript) == nil, "\(page) has an inline <script>")
+            #expect(html.firstMatch(of: handler) == nil, "\(page) has an on…= handler attribute")
+            #expect(html.firstMatch(of: style) == nil, "\(page) has a style= attribute")
+            #expect(!html.contains("<style"), "\(page) has an inline <style>")
+        }
+    }
+
+    /// `--tls-cert/--tls-key`: the real executable serves HTTPS with the given certificate.
+    @Test func servesHTTPSWithACertificate() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wf-tls-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                             "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a test certificate")
+
+        let port = 18_000 + Int.random(in: 0..<2000)
+        let front = Process()
+        front.executableURL = URL(fileURLWithPath: Self.binary("cairn-walletfront"))
+        front.arguments = ["--port", String(port), "--tls-cert", cert, "--tls-key", key, "--edge", "https://127.0.0.1:9999"]
+        front.standardOutput = FileHandle.nullDevice
+        front.standardError = FileHandle.nullDevice
+        try front.run()
+        defer { front.terminate(); front.waitUntilExit() }
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var answer: (status: UInt, body: String)?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while answer == nil && ContinuousClock.now < deadline {
+            do {
+                let r = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/config.json"), timeout: .seconds(2))
+                let body = try await r.body.collect(upTo: 1 << 16)
+                answer = (r.status.code, String(buffer: body))
+            } catch {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        try await client.shutdown()
+        let a = try #require(answer, "no HTTPS answer from cairn-walletfront")
+        #expect(a.status == 200)
+        #expect(a.body.contains("https://127.0.0.1:9999"))
+    }
+
+    /// The executables sit next to the test bundle.
+    static func binary(_ name: String) -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent(name).path
+    }
+}
