@@ -31,6 +31,7 @@ const state = {
   coinbase: new Map(),    // txid → is coinbase
   data: null,             // { address, utxos, txs, stats, tipHeight }
   lastSend: null,         // { txid, amount, to, fee, size, rate }
+  older: null,            // { address, txs, done }: confirmed history pages past the first 25
   feed: null,
   lastActivity: Date.now(),
   autoLockMinutes: 5,
@@ -38,6 +39,9 @@ const state = {
 };
 
 const ui = {};
+
+/** First letter upper-cased (library messages are lower-case, as the CLI's). */
+const cap = (t) => (t ? t[0].toUpperCase() + t.slice(1) : t);
 
 // ---------------------------------------------------------------------------
 // Boot
@@ -51,14 +55,15 @@ async function boot() {
     "import-submit", "import-cancel", "import-busy", "account-view", "export-keystore", "lock", "address", "copy-address",
     "copy-status", "address-link", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
     "balance-note", "send-form", "send-locked", "send-to", "send-to-error", "send-amount", "send-max", "send-fee",
-    "fee-picks", "send-preview", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
+    "fee-picks", "history-more", "send-preview", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
     "edge-info"]) {
     ui[id] = $(id);
   }
 
   if (!globalThis.isSecureContext || !globalThis.crypto?.subtle) {
     return disableWallet(`This page (${location.origin}) is not a secure context, so the browser withholds WebCrypto: `
-      + "keys cannot be generated, encrypted or used here. Open the wallet over https, or on http://localhost / 127.0.0.1.");
+      + "keys cannot be generated, encrypted or used here. Open the wallet over https, or on http://localhost / 127.0.0.1. "
+      + "(The explorer works anywhere.)");
   }
   if (!(await ed25519Supported())) {
     return disableWallet("This browser's WebCrypto has no Ed25519 signatures, which Cairn keys need. Use a current Chromium, Firefox or Safari.");
@@ -179,6 +184,7 @@ function selectAccount(account, { force = false } = {}) {
     state.feed?.untrack(prev);
     if (state.unlocked && state.unlocked.address !== account?.address) lock("switched account");
     state.data = null;
+    state.older = null;
     state.lastSend = null;
     setMessage(ui["send-result"]);
     setMessage(ui["send-error"]);
@@ -316,11 +322,17 @@ function renderHistory() {
   const d = state.data;
   if (!d || d.address !== state.current?.address) {
     ui.history.replaceChildren();
+    show(ui["history-more"], false);
     ui["history-empty"].textContent = "Loading…";
     show(ui["history-empty"], true);
     return;
   }
-  const rows = d.txs.map((tx) => {
+  const seen = new Set(d.txs.map((t) => t.txid));
+  const older = state.older?.address === d.address ? state.older.txs.filter((t) => !seen.has(t.txid)) : [];
+  const all = [...d.txs, ...older];
+  const confirmedFirstPage = d.txs.filter((t) => t.status?.confirmed).length;
+  show(ui["history-more"], confirmedFirstPage >= 25 && !(state.older?.address === d.address && state.older.done));
+  const rows = all.map((tx) => {
     const net = txNet(tx, d.address);
     const confs = confirmationsOf(tx, d.tipHeight);
     const when = tx.status?.block_time ? new Date(tx.status.block_time * 1000).toLocaleString() : "";
@@ -430,6 +442,29 @@ async function classifyCoins(utxos, tipHeight) {
     height: u.status?.confirmed ? u.status.block_height : undefined,
     coinbase: u.status?.confirmed ? (state.coinbase.get(u.txid) ?? false) : false,
   }));
+}
+
+/** The next 25 confirmed transactions after the oldest one shown. */
+async function loadOlder() {
+  const d = state.data;
+  if (!d) return;
+  if (state.older?.address !== d.address) state.older = { address: d.address, txs: [], done: false };
+  const shown = [...d.txs, ...state.older.txs].filter((t) => t.status?.confirmed);
+  const last = shown[shown.length - 1];
+  if (!last) return;
+  ui["history-more"].disabled = true;
+  try {
+    const page = await api.getJSON(`/api/address/${encodeURIComponent(d.address)}/txs/chain/${last.txid}`);
+    if (state.older?.address !== d.address) return;
+    state.older.txs.push(...page);
+    if (page.length < 25) state.older.done = true;
+    renderHistory();
+  } catch (e) {
+    ui["history-empty"].textContent = `Could not load older transactions: ${e.message}`;
+    show(ui["history-empty"], true);
+  } finally {
+    ui["history-more"].disabled = false;
+  }
 }
 
 async function loadFeeEstimates() {
@@ -644,8 +679,8 @@ async function onImport(ev) {
   } catch (e) {
     let msg;
     if (e.kind === "wrong-password") msg = "Wrong password for this file (or the file was altered): nothing was imported.";
-    else if (e.kind === "damaged" || e.kind === "unsupported") msg = `${e.message}. Nothing was imported.`;
-    else msg = e.message;
+    else if (e.kind === "damaged" || e.kind === "unsupported") msg = `${cap(e.message)}. Nothing was imported.`;
+    else msg = cap(e.message);
     setMessage(ui["import-error"], msg);
   } finally {
     ui["import-submit"].disabled = false;
@@ -762,11 +797,11 @@ function sendErrorText(e) {
   if (e instanceof SendError) {
     if ((e.kind === "insufficient-funds" || e.kind === "no-coins") && state.data?.partition.immature.length) {
       const sum = state.data.partition.immature.reduce((s, c) => s + c.value, 0);
-      return `${e.message} (another ${formatAmount(sum)} CRN is mining reward that is not mature yet).`;
+      return `${cap(e.message)} (another ${formatAmount(sum)} CRN is mining reward that is not mature yet).`;
     }
-    return e.message;
+    return cap(e.message);
   }
-  return e.message;
+  return cap(e.message);
 }
 
 function updatePreview() {
@@ -906,6 +941,7 @@ function wireEvents() {
   ui.faucet.addEventListener("click", onFaucet);
   ui["send-form"].addEventListener("submit", onSend);
   ui["send-max"].addEventListener("click", onSendMax);
+  ui["history-more"].addEventListener("click", loadOlder);
   for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", updatePreview);
   ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; updatePreview(); });
   ui["offline-retry"].addEventListener("click", () => {
