@@ -120,6 +120,7 @@ export async function homeView(ctx) {
       if (pool) { pool = { ...pool, count: pool.count + 1, vsize: pool.vsize + (m.size || 0), total_fee: pool.total_fee + (m.fee || 0) }; }
       drawMempool();
     }
+    refreshSoon();
   });
   // Relative times ("5 s ago") stay true.
   ctx.every(5000, () => {

@@ -83,7 +83,7 @@ export async function networkView(ctx) {
       health = await routes.health();
     } catch (e) {
       if (!ctx.alive) return;
-      if (e.status === 0) return fill(services, notice(`The node is not reachable: ${e.message}`, "error"));
+      if (e.status === 0) return fill(services, notice(`The node is not reachable (${e.message.replace(/^the node is not reachable\s*/i, "").replace(/^\((.*)\)$/, "$1")}).`, "error"));
       // 503 carries the health body too, but ApiError keeps only code and message: show what is known.
       return fill(services, notice(`Degraded: ${e.message}`, "error"));
     }
