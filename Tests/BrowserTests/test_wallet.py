@@ -157,16 +157,21 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
     recorders.append(Recorder(ctx_c))
     page_c = ctx_c.new_page()
     page_c.goto(stack.wallet + "/")
+    page_c.get_by_role("button", name="Import keystore").click()
+    error = page_c.get_by_test_id("import-error")
     page_c.get_by_test_id("import-file").set_input_files(str(exported))
     page_c.get_by_test_id("import-password").fill("not the password")
     page_c.get_by_test_id("import-submit").click()
-    eventually("wrong password message", lambda: page_c.get_by_test_id("import-error").inner_text().strip() != "", timeout=60)
+    eventually("wrong password message", lambda: error.is_visible() and "password" in error.inner_text().lower(), timeout=60)
     damaged = tmp_path / "damaged.json"
     damaged.write_text(exported.read_text()[:-40])
     page_c.get_by_test_id("import-file").set_input_files(str(damaged))
     page_c.get_by_test_id("import-password").fill(PASSWORD_A)
     page_c.get_by_test_id("import-submit").click()
-    eventually("damaged file message", lambda: page_c.get_by_test_id("import-error").inner_text().strip() != "", timeout=30)
+    eventually("damaged file message", lambda: error.is_visible() and "damaged" in error.inner_text().lower(), timeout=30)
+    # Nothing was stored by the failed imports.
+    assert page_c.get_by_test_id("account-select").locator("option").count() == 0
+    page_c.screenshot(path=str(artifacts / "wallet-import-error.png"), full_page=True)
     page_c.get_by_test_id("import-file").set_input_files(str(exported))
     page_c.get_by_test_id("import-password").fill(PASSWORD_A)
     page_c.get_by_test_id("import-submit").click()
@@ -216,17 +221,21 @@ def test_edge_grants_cors_to_the_wallet_origin_only(stack, browser, tmp_path):
         ctx.close()
 
 
-def test_insecure_origin_says_so(stack, browser):
+def test_insecure_origin_says_so(stack, playwright):
     """Opened under a name that is not localhost over plain HTTP, WebCrypto is unavailable: the page says so."""
+    from conftest import launch
     port = stack.wallet.rsplit(":", 1)[1]
-    ctx = browser.new_context()
-    page = ctx.new_page()
-    # Chromium resolves wallet.test to 127.0.0.1 only for this context's requests via a route.
-    page.route("http://wallet.test:*/**", lambda route: route.continue_(url=route.request.url.replace("wallet.test", "127.0.0.1")))
-    page.goto(f"http://wallet.test:{port}/")
-    assert page.evaluate("window.isSecureContext") is False
-    warning = page.get_by_test_id("secure-context-warning")
-    eventually("the secure-context warning", lambda: warning.is_visible(), timeout=20)
-    text = warning.inner_text().lower()
-    assert "https" in text or "secure" in text
-    ctx.close()
+    # wallet.test resolves to 127.0.0.1 in this browser only; http://wallet.test is not a secure context.
+    b = launch(playwright, ["--host-resolver-rules=MAP wallet.test 127.0.0.1"])
+    try:
+        page = b.new_page()
+        page.goto(f"http://wallet.test:{port}/")
+        assert page.evaluate("window.isSecureContext") is False
+        warning = page.get_by_test_id("secure-context-warning")
+        eventually("the secure-context warning", lambda: warning.is_visible(), timeout=20)
+        text = warning.inner_text().lower()
+        assert "https" in text or "secure" in text
+        # The wallet stays disabled: no account can be created.
+        assert not page.get_by_test_id("create-account").is_visible()
+    finally:
+        b.close()
