@@ -34,6 +34,8 @@ export async function addressView(ctx, route) {
     const c = a.chain_stats, m = a.mempool_stats;
     const confirmed = BigInt(c.funded_txo_sum) - BigInt(c.spent_txo_sum);
     const pending = BigInt(m.funded_txo_sum) - BigInt(m.spent_txo_sum);
+    balance.dataset.confirmed = confirmed.toString();
+    balance.dataset.pending = pending.toString();
     fill(balance, fields([
       ["Confirmed", h("strong", { class: "amount", dataset: { value: confirmed.toString() } }, `${formatAmount(confirmed)} CRN`), "address-confirmed"],
       ["Pending", h("span", { class: "amount", dataset: { value: pending.toString() } }, `${formatSigned(pending)} CRN`), "address-pending"],

@@ -37,6 +37,8 @@ export async function blockView(ctx, route) {
   }
   if (!ctx.alive) return;
   title.textContent = `Block ${block.height}`;
+  header.dataset.height = block.height;
+  header.dataset.hash = block.id;
   document.title = `Block ${block.height} · Cairn explorer`;
 
   const drawHeader = (status, tip) => {

@@ -45,11 +45,11 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** A definition list from [[term, value], …] (value: node or text). */
+/** A definition list from [[term, value, testid?, dataset?], …] (value: node or text; testid and dataset go on the <dd>). */
 export function fields(rows, attrs = {}) {
-  return h("dl", { class: "fields", ...attrs }, rows.filter(Boolean).map(([k, v, testid]) => [
+  return h("dl", { class: "fields", ...attrs }, rows.filter(Boolean).map(([k, v, testid, dataset]) => [
     h("dt", { text: k }),
-    h("dd", testid ? { testid } : {}, v),
+    h("dd", testid ? { testid, dataset } : {}, v),
   ]));
 }
 

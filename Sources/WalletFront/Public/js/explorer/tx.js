@@ -86,12 +86,13 @@ function drawSummary(el, tx, tip) {
   fill(el, fields([
     ["Status", st.confirmed
       ? h("span", { class: "badge ok", dataset: { confirmed: "true" } }, `Confirmed in block ${st.block_height}`)
-      : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Unconfirmed: waiting in the mempool"), "tx-status"],
-    ["Confirmations", h("span", { dataset: { value: conf } }, String(conf)), "tx-confirmations"],
+      : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Unconfirmed: waiting in the mempool"), "tx-status",
+      { confirmed: String(st.confirmed), height: st.confirmed ? st.block_height : null }],
+    ["Confirmations", String(conf), "tx-confirmations", { value: conf }],
     st.confirmed ? ["Block", hashText(st.block_hash, `#/block/${st.block_hash}`)] : null,
     st.confirmed && st.block_time ? ["Block time", new Date(st.block_time * 1000).toLocaleString()] : null,
     ["Fee", coinbase ? h("span", {}, "none (coinbase: new coins and the block's fees)")
-      : h("span", { dataset: { value: tx.fee } }, `${formatAmount(tx.fee)} CRN `, h("span", { class: "muted" }, `(${rate} units/byte)`)), "tx-fee"],
+      : h("span", {}, `${formatAmount(tx.fee)} CRN `, h("span", { class: "muted" }, `(${rate} units/byte)`)), "tx-fee", { value: tx.fee, rate }],
     ["Size", `${tx.size} bytes`],
     ["Total in", coinbase ? "—" : `${formatAmount(inSum)} CRN`],
     ["Total out", `${formatAmount(outSum)} CRN`],
