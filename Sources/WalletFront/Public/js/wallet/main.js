@@ -9,6 +9,7 @@ import * as keystore from "../lib/keystore.js";
 import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, feeFor } from "../lib/coinselect.js";
 import * as store from "./store.js";
 import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets } from "./model.js";
 
 const MIN_PASSWORD = 8;
 const LS_SELECTED = "cairn.wallet.selected";
@@ -241,7 +242,9 @@ function render() {
     ui.password.autocomplete = create ? "new-password" : "current-password";
     ui["auth-username"].value = create ? "" : (a?.address ?? "");
   }
-  show(ui["import-panel"], state.importOpen);
+  // With no account yet, importing a backup is offered next to creating one.
+  show(ui["import-panel"], state.importOpen || !hasAccounts);
+  show(ui["import-cancel"], hasAccounts);
 
   // the account
   show(ui["account-view"], !!a);
@@ -274,10 +277,7 @@ function renderBalances() {
     ui["balance-note"].textContent = "";
     return;
   }
-  const cs = d.stats.chain_stats;
-  const ms = d.stats.mempool_stats;
-  const confirmed = cs.funded_txo_sum - cs.spent_txo_sum;
-  const pending = ms.funded_txo_sum - ms.spent_txo_sum;
+  const { confirmed, pending } = balancesFrom(d.stats);
   ui["balance-confirmed"].textContent = formatAmount(confirmed);
   ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatAmount(pending);
   ui["balance-pending"].dataset.units = String(pending);
@@ -295,27 +295,14 @@ function renderBalances() {
   ui["balance-note"].textContent = notes.join(" ");
 }
 
-function txNet(tx, address) {
-  let net = 0;
-  for (const o of tx.vout) if (o.address === address) net += o.value;
-  for (const i of tx.vin) if (i.prevout && i.prevout.address === address) net -= i.prevout.value;
-  return net;
-}
-
 function counterparty(tx, address, net) {
-  if (tx.vin.length && tx.vin[0].is_coinbase) return "mining reward";
+  if (isCoinbaseEsplora(tx)) return "mining reward";
   if (net < 0) {
     const to = tx.vout.find((o) => o.address !== address);
     return to ? ["to ", addressLink(to.address)] : "to yourself";
   }
   const from = tx.vin.find((i) => i.prevout && i.prevout.address !== address);
   return from ? ["from ", addressLink(from.prevout.address)] : "";
-}
-
-function confirmationsOf(tx, tip) {
-  if (!tx.status?.confirmed) return 0;
-  if (!Number.isInteger(tip) || !Number.isInteger(tx.status.block_height)) return 1;
-  return Math.max(1, tip - tx.status.block_height + 1);
 }
 
 function renderHistory() {
@@ -410,7 +397,7 @@ async function refresh() {
   ]);
   const tipHeight = Number(tipText);
   if (Number.isInteger(tipHeight)) state.tipHeight = Math.max(tipHeight, state.tipHeight ?? 0);
-  for (const tx of txs) state.coinbase.set(tx.txid, !!(tx.vin.length === 1 && tx.vin[0].is_coinbase));
+  for (const tx of txs) state.coinbase.set(tx.txid, isCoinbaseEsplora(tx));
   const coins = await classifyCoins(utxos, state.tipHeight);
   if (state.current?.address !== account.address) return null;
   const partition = partitionCoins(coins, { tipHeight: state.tipHeight, maturity: state.params.coinbaseMaturity });
@@ -433,7 +420,7 @@ async function classifyCoins(utxos, tipHeight) {
   for (let i = 0; i < unknown.length; i += 4) {
     await Promise.all(unknown.slice(i, i + 4).map(async (txid) => {
       const tx = await api.getJSON(`/api/tx/${txid}`);
-      state.coinbase.set(txid, !!(tx.vin.length === 1 && tx.vin[0].is_coinbase));
+      state.coinbase.set(txid, isCoinbaseEsplora(tx));
     }));
   }
   return utxos.map((u) => ({
@@ -473,14 +460,8 @@ async function loadFeeEstimates() {
   } catch {
     state.feeEstimates = null;
   }
-  const est = state.feeEstimates ?? {};
-  const pick = (n) => (Number.isFinite(est[n]) ? Math.max(POLICY.minFeeRate, Math.ceil(est[n] * 100) / 100) : null);
-  const presets = [
-    ["Economy", "about 25 blocks", pick("25") ?? POLICY.minFeeRate],
-    ["Normal", "about 3 blocks", Math.max(POLICY.defaultFeeRate, pick("3") ?? POLICY.defaultFeeRate)],
-    ["Fast", "next block", Math.max(POLICY.defaultFeeRate, pick("1") ?? POLICY.defaultFeeRate)],
-  ];
-  ui["fee-picks"].replaceChildren(...presets.map(([name, hint, rate]) => {
+  const presets = feePresets(state.feeEstimates);
+  ui["fee-picks"].replaceChildren(...presets.map(({ name, hint, rate }) => {
     const b = el("button", { type: "button", class: "chip", title: `${hint}: ${rate} units/byte`, dataset: { rate: String(rate) } }, `${name} · ${rate}`);
     b.addEventListener("click", () => {
       ui["send-fee"].value = String(rate);
@@ -489,7 +470,7 @@ async function loadFeeEstimates() {
     });
     return b;
   }));
-  if (!state.feeTouched || !ui["send-fee"].value) ui["send-fee"].value = String(presets[1][2]);
+  if (!state.feeTouched || !ui["send-fee"].value) ui["send-fee"].value = String(presets.find((p) => p.isDefault).rate);
   updatePreview();
 }
 
@@ -755,23 +736,13 @@ async function onFaucet() {
 // ---------------------------------------------------------------------------
 // Send
 
-const ADDRESS_MESSAGES = {
-  "address-bad-checksum": () => "That address has a typing mistake: its checksum does not match. Check it character by character.",
-  "address-wrong-network": (e) => `Wrong network: ${e.message}.`,
-  "address-unknown-prefix": (e) => `Not a Cairn address: ${e.message}.`,
-  "address-bad-version": (e) => `Unsupported address: ${e.message}.`,
-  "address-bad-length": (e) => `Not a valid Cairn address: ${e.message}.`,
-  "address-malformed": (e) => `Not a valid address: ${e.message.replace(/^not a bech32m address: /, "")}.`,
-};
-
 function readRecipient() {
   const text = ui["send-to"].value.trim();
   if (!text) return { error: "Enter the address to pay." };
   try {
     return { key: decodeAddress(text, state.network), address: encodeAddress(decodeAddress(text, state.network), state.network) };
   } catch (e) {
-    const f = ADDRESS_MESSAGES[e.code];
-    return { error: f ? f(e) : e.message, code: e.code };
+    return { error: addressMessage(e), code: e.code };
   }
 }
 

@@ -1,0 +1,67 @@
+// The wallet page's pure logic (no DOM): balances, history rows, messages, fee presets.
+// Tested by Tests/WalletFrontTests/js/wallet-model.test.mjs.
+
+import { POLICY } from "../lib/coinselect.js";
+
+/** Confirmed balance and the net pending change, from GET /api/address/:addr. */
+export function balancesFrom(stats) {
+  const cs = stats.chain_stats;
+  const ms = stats.mempool_stats;
+  return {
+    confirmed: cs.funded_txo_sum - cs.spent_txo_sum,
+    pending: ms.funded_txo_sum - ms.spent_txo_sum,
+  };
+}
+
+/** What a transaction did to an address: received outputs minus spent inputs (base units). */
+export function txNet(tx, address) {
+  let net = 0;
+  for (const o of tx.vout) if (o.address === address) net += o.value;
+  for (const i of tx.vin) if (i.prevout && i.prevout.address === address) net -= i.prevout.value;
+  return net;
+}
+
+export function isCoinbaseEsplora(tx) {
+  return tx.vin.length === 1 && !!tx.vin[0].is_coinbase;
+}
+
+/** 0 while unconfirmed; tip − height + 1 once in a block. */
+export function confirmationsOf(tx, tipHeight) {
+  if (!tx.status?.confirmed) return 0;
+  if (!Number.isInteger(tipHeight) || !Number.isInteger(tx.status.block_height)) return 1;
+  return Math.max(1, tipHeight - tx.status.block_height + 1);
+}
+
+/** The user-facing message for an address error of lib/bech32m.js (one per code). */
+export function addressMessage(e) {
+  switch (e.code) {
+    case "address-bad-checksum":
+      return "That address has a typing mistake: its checksum does not match. Check it character by character.";
+    case "address-wrong-network":
+      return `Wrong network: ${e.message}.`;
+    case "address-unknown-prefix":
+      return `Not a Cairn address: ${e.message}.`;
+    case "address-bad-version":
+      return `Unsupported address: ${e.message}.`;
+    case "address-bad-length":
+      return `Not a valid Cairn address: ${e.message}.`;
+    case "address-malformed":
+      return `Not a valid address: ${e.message.replace(/^not a bech32m address: /, "")}.`;
+    default:
+      return e.message;
+  }
+}
+
+/**
+ * Fee presets from GET /api/fee-estimates ({"1": r, "3": r, "6": r, "25": r}, units/byte): never
+ * below the node's minimum relay fee; "Normal" (the default) and "Fast" at least the CLI's default of 2.
+ */
+export function feePresets(estimates) {
+  const est = estimates ?? {};
+  const pick = (n) => (Number.isFinite(est[n]) ? Math.max(POLICY.minFeeRate, Math.ceil(est[n] * 100) / 100) : null);
+  return [
+    { name: "Economy", hint: "about 25 blocks", rate: pick("25") ?? POLICY.minFeeRate },
+    { name: "Normal", hint: "about 3 blocks", rate: Math.max(POLICY.defaultFeeRate, pick("3") ?? POLICY.defaultFeeRate), isDefault: true },
+    { name: "Fast", hint: "next block", rate: Math.max(POLICY.defaultFeeRate, pick("1") ?? POLICY.defaultFeeRate) },
+  ];
+}
