@@ -18,6 +18,8 @@ struct EdgeConfig: Sendable {
     var rpcTimeout: Duration = .milliseconds(2500)
     var rpcRetries = 3
     var wsQueueLimit = 1024
+    /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
+    var peerRPC = PeerEndpoints.loopback().rpc
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -38,7 +40,7 @@ final class Edge: Sendable {
 
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
-        BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
+        BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self) + PeerRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.

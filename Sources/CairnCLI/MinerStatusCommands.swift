@@ -98,11 +98,14 @@ struct Status: AsyncParsableCommand {
         }
         let chain = try? await client.get("/api/chain", as: ChainSummary.self)
         let miners = (try? await client.get("/api/miners", as: [MinerEntry].self)) ?? []
-        print(Self.render(edge: client.base, health: health, chain: chain, miners: miners))
+        let sync = try? await client.get("/api/sync", as: JSONValue.self)
+        let peers = try? await client.get("/api/peers", as: JSONValue.self)
+        print(Self.render(edge: client.base, health: health, chain: chain, miners: miners, sync: sync, peers: peers))
         if health["status"]?.string.map({ $0 != "ok" }) ?? false { throw ExitCode(1) }
     }
 
-    static func render(edge: String, health: JSONValue, chain: ChainSummary?, miners: [MinerEntry]) -> String {
+    static func render(edge: String, health: JSONValue, chain: ChainSummary?, miners: [MinerEntry],
+                       sync: JSONValue? = nil, peers: JSONValue? = nil) -> String {
         var lines = ["node at \(edge): \(health["status"]?.text ?? "?")"]
         if let chain {
             lines.append("network \(chain.network), height \(chain.height)\(chain.tip.map { ", tip \($0)" } ?? "")")
@@ -123,6 +126,19 @@ struct Status: AsyncParsableCommand {
                 detail.append("\(k) \(v.text)")
             }
             lines.append("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(ok ? "ok  " : "DOWN") \(detail.joined(separator: ", "))")
+        }
+        if let sync, let h = sync["height"]?.int, let best = sync["best_peer_height"]?.int {
+            let pct = String(format: "%.1f%%", (sync["progress"]?.number ?? 0) * 100)
+            lines.append("sync: \(sync["state"]?.text ?? "?"), height \(h) of \(best) (\(pct)), \(sync["blocks_queued"]?.int ?? 0) queued, \(sync["blocks_in_flight"]?.int ?? 0) in flight")
+        } else {
+            lines.append("sync: peer bridge not answering")
+        }
+        if let list = peers?["peers"]?.array {
+            let up = list.filter { $0["handshaken"]?.bool == true }
+            lines.append("peers: \(up.count) connected\(peers?["listen"].map { ", listening on \($0.text)" } ?? "")\((peers?["banned"]?.array?.count ?? 0) > 0 ? ", \(peers?["banned"]?.array?.count ?? 0) banned" : "")")
+            for p in up {
+                lines.append("  \(p["address"]?.text ?? "?")  \(p["direction"]?.text ?? ""), height \(p["best_height"]?.text ?? "?"), score \(p["score"]?.text ?? "0")")
+            }
         }
         lines.append("miners: \(miners.count)")
         for m in miners {

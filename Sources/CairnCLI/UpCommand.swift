@@ -46,12 +46,23 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "Log level passed to every service.")
     var logLevel: String?
 
+    @Option(name: .customLong("peer"), help: "Another node's peer URL to stay connected to, ws://host:port (repeat for several).")
+    var peers: [String] = []
+
+    @Option(name: .customLong("peer-port"), help: "The peer bridge's WebSocket port for other nodes (default 8342 + --port-offset).")
+    var peerPort: Int?
+
+    @Option(name: .customLong("peer-host"), help: "The address the peer bridge listens on (default 127.0.0.1; 0.0.0.0 to accept other hosts).")
+    var peerHost: String = "127.0.0.1"
+
     func validate() throws {
         guard ChainParams.named(network) != nil else { throw ValidationError("unknown network '\(network)': use regtest, testnet or main") }
         guard (0...30000).contains(portOffset) else { throw ValidationError("--port-offset must be 0...30000") }
         if let p = httpPort, !(1...65535).contains(p) { throw ValidationError("--http-port must be 1...65535") }
         if noMiner && minerAddress != nil { throw ValidationError("--miner-address and --no-miner exclude each other") }
         if let t = minerThreads, t < 1 { throw ValidationError("--miner-threads must be at least 1") }
+        if let p = peerPort, !(1...65535).contains(p) { throw ValidationError("--peer-port must be 1...65535") }
+        for p in peers where !(p.hasPrefix("ws://") || p.hasPrefix("wss://")) { throw ValidationError("--peer \(p): expected ws://host:port") }
     }
 
     func run() async throws {
@@ -82,10 +93,13 @@ struct Up: AsyncParsableCommand {
         }
 
         let endpoints = Endpoints.loopback(portOffset: portOffset)
+        let peer = PeerBridgeSpec(endpoints: PeerEndpoints.loopback(portOffset: portOffset), host: peerHost,
+                                  port: peerPort ?? PeerEndpoints.defaultPorts.ws + portOffset, peers: peers)
         let port = httpPort ?? Endpoints.defaultHTTPPort + portOffset
         let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
                                     httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: corsOrigins,
-                                    payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel)
+                                    payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
+                                    peer: peer)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -113,6 +127,7 @@ struct Up: AsyncParsableCommand {
             print("Cairn \(params.network.rawValue) node is up")
             print("  edge:  \(edgeURL)")
             print("  API:   \(edgeURL)/api/chain")
+            print("  peers: \(peer.url) (\(peer.peers.isEmpty ? "no peers configured" : "connecting to \(peer.peers.joined(separator: ", "))"))")
             if let zmqPub { print("  ZMQ:   \(zmqPub)") }
             print("  logs:  \(logs.path)")
             if let payout { print("  miner pays \(payout)") } else { print("  no miner (attach one with `cairn miner --address … --edge \(edgeURL)`)") }
@@ -130,7 +145,8 @@ struct Up: AsyncParsableCommand {
 
     static func childSpecs(binaries: Binaries, network: String, data: String, endpoints: Endpoints,
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
-                           payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?) -> [ChildSpec] {
+                           payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
+                           peer: PeerBridgeSpec? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -138,11 +154,18 @@ struct Up: AsyncParsableCommand {
         var edge = common + ["--http-host", httpHost, "--http-port", String(httpPort)]
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
+        if let peer { edge += ["--peer-rpc", peer.endpoints.rpc] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
             ChildSpec(name: "mempool", executable: binaries.path("cairn-mempool"), arguments: common),
             ChildSpec(name: "edge", executable: binaries.path("cairn-edge"), arguments: edge),
         ]
+        if let peer {
+            var args = common + ["--listen", "\(peer.host):\(peer.port)", "--peer-rpc", peer.endpoints.rpc,
+                                 "--peer-pub", peer.endpoints.pub, "--http-port", String(httpPort)]
+            for p in peer.peers { args += ["--peer", p] }
+            specs.append(ChildSpec(name: "peerbridge", executable: binaries.path("cairn-peerbridge"), arguments: args))
+        }
         if let payout {
             var miner = common + ["--address", payout]
             if let minerThreads { miner += ["--threads", String(minerThreads)] }
@@ -153,10 +176,22 @@ struct Up: AsyncParsableCommand {
     }
 }
 
+/// The peer bridge `cairn up` starts: its endpoints, listen address and configured peers.
+struct PeerBridgeSpec: Sendable, Equatable {
+    var endpoints: PeerEndpoints
+    var host: String
+    var port: Int
+    var peers: [String]
+    var url: String {
+        let h = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        return "ws://\(h.contains(":") ? "[\(h)]" : h):\(port)"
+    }
+}
+
 /// The service executables, next to `cairn` itself.
 struct Binaries: Sendable {
     let directory: URL
-    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner"]
+    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-peerbridge"]
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

@@ -22,6 +22,7 @@
 /// PeerBridge (`peer.rpc`):
 ///   getpeers Empty → PeerList               getsync Empty → SyncStatus
 ///   addpeer AddPeer → Empty                 getstatus Empty → ServiceStatus
+///   setnetworkactive NetworkActive → NetworkActive  (false: drop every peer, dial none, refuse inbound)
 
 public struct ChainInfo: Codable, Sendable, Equatable {
     public var network: String
@@ -382,6 +383,11 @@ public struct AddPeer: Codable, Sendable {
     /// ws://host:port
     public var url: String
     public init(url: String) { self.url = url }
+}
+
+public struct NetworkActive: Codable, Sendable, Equatable {
+    public var active: Bool
+    public init(active: Bool) { self.active = active }
 }
 
 /// One connected peer, as `getpeers` and `GET /api/peers` show it.

@@ -29,6 +29,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (env CAIRN_LOG_LEVEL; default info).")
     public var logLevel: String?
 
+    @Option(name: .customLong("peer-rpc"), help: "PeerBridge request endpoint (env CAIRN_PEER_RPC; default tcp://127.0.0.1:28335).")
+    public var peerRPC: String?
+
     public init() {}
 
     var env: [String: String] { ProcessInfo.processInfo.environment }
@@ -39,6 +42,13 @@ public struct CommonOptions: ParsableArguments, Sendable {
         if let v = chainPub { e.chainPub = v }
         if let v = mempoolRPC { e.mempoolRPC = v }
         if let v = mempoolPub { e.mempoolPub = v }
+        return e
+    }
+
+    /// The peer bridge's endpoints: environment, then `--peer-rpc`.
+    public var peerEndpoints: PeerEndpoints {
+        var e = PeerEndpoints.fromEnvironment(env)
+        if let v = peerRPC { e.rpc = v }
         return e
     }
 

@@ -74,6 +74,8 @@ actor Bridge {
     private(set) var offences: [String: Int] = [:]
     /// Addresses to dial: configured (kept forever) and learned.
     private(set) var known: [String: Bool] = [:]  // url → configured
+    /// False after `setnetworkactive false`: no peers, no dialling, inbound refused (Bitcoin Core's `setnetworkactive`).
+    private(set) var networkActive = true
     /// ws URL → the nonce of the node found there (to skip dialling a node already connected, or ourselves).
     private var urlNonce: [String: UInt64] = [:]
 
@@ -120,6 +122,10 @@ actor Bridge {
                      inventory: TokenBucket(capacity: config.inventoryRate * 4, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
+        if !networkActive {
+            reject(conn, .networkInactive, "this node's networking is switched off")
+            return
+        }
         if let ban = activeBan(for: banKeys(conn, listenPort: nil)) {
             reject(conn, .banned, "banned until \(Date(timeIntervalSince1970: ban.until)): \(ban.reason)")
             return
@@ -294,8 +300,8 @@ actor Bridge {
         }
         if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
             if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
-            if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
             reject(conn, code, reason)
+            if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
             return
         }
         if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort)) {
@@ -541,7 +547,8 @@ actor Bridge {
             }
         }
         let last = startHeight + headers.count
-        peers[conn.id]?.bestHeight = max(peers[conn.id]?.bestHeight ?? 0, last)
+        let known = peers[conn.id]?.bestHeight ?? 0
+        peers[conn.id]?.bestHeight = max(known, last)
         bestPeerHeight = max(bestPeerHeight, last)
         if added > 0 {
             logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
@@ -734,6 +741,7 @@ actor Bridge {
     /// Learned addresses worth dialling now: not configured (those have their own loop),
     /// not ourselves, not a node already connected, within the outbound limit.
     func addressesToDial() -> [String] {
+        guard networkActive else { return [] }
         let outbound = peers.values.filter { $0.conn.direction == .outbound }.count
         guard outbound < config.maxOutbound else { return [] }
         let connectedNonces = Set(peers.values.compactMap { $0.hello?.nonce })
@@ -747,6 +755,7 @@ actor Bridge {
 
     /// Whether dialling `url` is pointless now (it is us, or that node is already connected).
     func shouldSkipDial(_ url: String) -> Bool {
+        guard networkActive else { return true }
         if let ban = activeBan(for: [url]) { _ = ban; return true }
         guard let n = urlNonce[url] else { return false }
         return n == nonce || peers.values.contains { $0.hello?.nonce == n && !$0.conn.isClosing }
@@ -761,7 +770,7 @@ actor Bridge {
         lastProgressLog = now
         lastLoggedHeight = tipHeight
         let s = syncStatus()
-        logger.notice("sync progress", metadata: ["height": "\(s.height)", "best peer height": "\(s.bestPeerHeight)",
+        logger.log(level: syncing ? .notice : .info, "sync progress", metadata: ["height": "\(s.height)", "best peer height": "\(s.bestPeerHeight)",
                                                  "progress": "\(String(format: "%.1f%%", s.progress * 100))",
                                                  "queued": "\(s.blocksQueued)", "in flight": "\(s.blocksInFlight)",
                                                  "orphans": "\(s.orphans)", "peers": "\(peers.values.filter(\.handshaken).count)"])
@@ -792,6 +801,16 @@ actor Bridge {
         }
         let banned = bans.values.filter { $0.until > now }.sorted { $0.address < $1.address }
         return PeerList(listen: config.listenAddress, peers: list, banned: banned, known: known.keys.sorted(), offences: offences)
+    }
+
+    /// Switches networking off (every peer is disconnected) or back on (configured peers are dialled again).
+    func setNetworkActive(_ active: Bool) {
+        guard active != networkActive else { return }
+        networkActive = active
+        logger.notice(active ? "networking switched on" : "networking switched off: disconnecting every peer")
+        if !active {
+            for p in peers.values { reject(p.conn, .networkInactive, "networking switched off") }
+        }
     }
 
     func shutdown() {

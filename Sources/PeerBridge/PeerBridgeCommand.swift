@@ -23,9 +23,6 @@ struct PeerBridgeCommand: AsyncParsableCommand {
     @Option(help: "host:port the peer WebSocket server listens on (env CAIRN_PEER_LISTEN; default 127.0.0.1:8342).")
     var listen: String?
 
-    @Option(name: .customLong("peer-rpc"), help: "The bridge's request endpoint (env CAIRN_PEER_RPC; default tcp://127.0.0.1:28335).")
-    var peerRPC: String?
-
     @Option(name: .customLong("peer-pub"), help: "The bridge's trace PUB endpoint (env CAIRN_PEER_PUB; default tcp://127.0.0.1:28337).")
     var peerPub: String?
 
@@ -72,9 +69,8 @@ struct PeerBridgeCommand: AsyncParsableCommand {
         let logger = Logger(label: "cairn.peerbridge")
         let params = try common.params
         let endpoints = common.endpoints
-        var peerEndpoints = PeerEndpoints.fromEnvironment()
+        var peerEndpoints = common.peerEndpoints
         if let listen { peerEndpoints.listen = listen }
-        if let peerRPC { peerEndpoints.rpc = peerRPC }
         if let peerPub { peerEndpoints.pub = peerPub }
         guard let (host, port) = PeerEndpoints.hostPort(peerEndpoints.listen) else {
             throw ValidationError("--listen \(peerEndpoints.listen): expected host:port")
@@ -158,6 +154,10 @@ struct PeerBridgeCommand: AsyncParsableCommand {
                 await bridge.addConfigured(p.url)
                 Dialer.keepConnected(p.url, bridge: bridge, logger: logger)
                 return Empty()
+            },
+            "setnetworkactive": RPCRouter.method(NetworkActive.self) { p in
+                await bridge.setNetworkActive(p.active)
+                return p
             },
             "getstatus": RPCRouter.method(Empty.self) { _ in
                 let s = await bridge.syncStatus()

@@ -315,6 +315,7 @@ enum RejectCode: String, Sendable {
     case handshakeTimeout = "handshake-timeout"
     case pingTimeout = "ping-timeout"
     case shuttingDown = "shutting-down"
+    case networkInactive = "network-inactive"
 }
 
 /// Handshake checks, in order; nil when the hello is acceptable.

@@ -111,7 +111,7 @@ struct WireTests {
     }
 }
 
-@Suite("Handshake, locators, scoring, rate limits")
+@Suite("Handshake, scoring, rate limits, seen-sets")
 struct HandshakeTests {
     let params = ChainParams.regtest
 
@@ -154,19 +154,22 @@ struct HandshakeTests {
     func bucket() {
         let t0 = ContinuousClock.now
         var b = TokenBucket(capacity: 10, rate: 5, now: t0)
-        #expect(b.take(10, now: t0))
-        #expect(!b.take(1, now: t0))
-        #expect(b.take(5, now: t0 + .seconds(1)))
-        #expect(!b.take(1, now: t0 + .seconds(1)))
-        #expect(b.take(10, now: t0 + .seconds(100)))
+        let burst = b.take(10, now: t0)
+        let over = b.take(1, now: t0)
+        let refilled = b.take(5, now: t0 + .seconds(1))
+        let overAgain = b.take(1, now: t0 + .seconds(1))
+        let capped = b.take(10, now: t0 + .seconds(100))
+        let beyondCap = b.take(1, now: t0 + .seconds(100))
+        #expect(burst && !over && refilled && !overAgain && capped && !beyondCap)
     }
 
     @Test("recent set: bounded, forgets the oldest first")
     func recentSet() {
         var s = RecentSet<Int>(limit: 3)
-        #expect(s.insert(1) && s.insert(2) && s.insert(3))
-        #expect(!s.insert(2))
-        #expect(s.insert(4))
+        let fresh = [s.insert(1), s.insert(2), s.insert(3)]
+        let again = s.insert(2)
+        let fourth = s.insert(4)
+        #expect(fresh == [true, true, true] && !again && fourth)
         #expect(!s.contains(1) && s.contains(2) && s.contains(4))
         for i in 5..<1000 { s.insert(i) }
         #expect(s.count == 3 && s.contains(999) && !s.contains(996))

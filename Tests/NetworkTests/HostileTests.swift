@@ -1,0 +1,179 @@
+import ChainCore
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NodeKit
+import Synchronization
+import Testing
+import TestSupport
+
+/// A second, independent encoder of the peer protocol (docs/PROTOCOL.md §9), for hostile clients.
+enum RawPeer {
+    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+
+    static func compact(_ n: Int) -> [UInt8] {
+        n < 0xfd ? [UInt8(n)] : n <= 0xffff ? [0xfd] + le(UInt16(n)) : [0xfe] + le(UInt32(n))
+    }
+
+    static func version(magic: [UInt8] = ChainParams.regtest.magic, genesis: Hash256 = ChainParams.regtest.genesisHash,
+                        listenPort: UInt16) -> [UInt8] {
+        let agent = Array("/hostile-test:1/".utf8)
+        return [0x01, 1] + le(UInt32(1)) + magic + genesis.bytes + le(UInt32(0)) + Hash256.zero.bytes
+            + le(UInt64.random(in: 1...UInt64.max)) + le(listenPort) + compact(agent.count) + agent
+    }
+
+    static let verack: [UInt8] = [0x02, 1]
+
+    static func inv(_ hashes: [Hash256], kind: UInt8 = 1) -> [UInt8] {
+        [0x10, 1] + compact(hashes.count) + hashes.flatMap { [kind] + $0.bytes }
+    }
+
+    static func block(_ b: Block) -> [UInt8] { [0x15, 1] + b.encoded }
+}
+
+/// A raw WebSocket client that sends `script` after the handshake and records what the node sends back.
+final class HostilePeer: Sendable {
+    let received = Mutex<[[UInt8]]>([])
+    let closedAt = Mutex<Date?>(nil)
+
+    var rejectCodes: [String] {
+        received.withLock { msgs in
+            msgs.filter { $0.first == 0x03 }.compactMap { m -> String? in
+                guard m.count > 3 else { return nil }
+                let n = Int(m[2])
+                return m.count >= 3 + n ? String(decoding: m[3..<3 + n], as: UTF8.self) : nil
+            }
+        }
+    }
+
+    /// Connects, sends `hello` (if any), waits for the node's verack when `handshake`, then sends `script`;
+    /// returns when the node closes the connection (or after `linger` seconds).
+    func run(_ url: String, hello: [UInt8]?, handshake: Bool, script: [WebSocketMessageKind], linger: Double = 20) async {
+        var logger = Logger(label: "hostile")
+        logger.logLevel = .critical
+        do {
+            try await WebSocketClient.connect(url: url + "/", configuration: .init(maxFrameSize: 4 << 20), logger: logger) { inbound, outbound, _ in
+                if let hello { try await outbound.write(.binary(ByteBuffer(bytes: hello))) }
+                var it = inbound.messages(maxSize: 4 << 20).makeAsyncIterator()
+                if handshake {
+                    // Until the node's verack.
+                    while let m = try await it.next() {
+                        if case .binary(let b) = m {
+                            let bytes = b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? []
+                            self.received.withLock { $0.append(bytes) }
+                            if bytes.first == 0x02 { break }
+                        }
+                    }
+                    try await outbound.write(.binary(ByteBuffer(bytes: RawPeer.verack)))
+                }
+                for item in script {
+                    switch item {
+                    case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                    case .text(let t): try await outbound.write(.text(t))
+                    }
+                }
+                let deadline = Date().addingTimeInterval(linger)
+                while Date() < deadline, let m = try await it.next() {
+                    if case .binary(let b) = m { self.received.withLock { $0.append(b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? []) } }
+                }
+            }
+        } catch {
+            // The node closing on us mid-write is one of the expected endings.
+        }
+        self.closedAt.withLock { $0 = Date() }
+    }
+}
+
+enum WebSocketMessageKind: Sendable {
+    case binary([UInt8])
+    case text(String)
+}
+
+extension NetworkTests {
+    @Test("hostile peers: wrong network, garbage, oversized, invalid block, announcement flood, text and early messages: each is dropped, scored and banned; the node keeps serving its honest peer and loses nothing")
+    func hostilePeers() async throws {
+        let w = TestWallet()
+        let n = try await Node("N", miner: w, blockInterval: 1.0)
+        let m = try await Node("M", miner: nil, peers: [n.peerURL])
+        try await withLogs([n, m]) {
+            try await waitUntil("M follows N to height 3", timeout: 60) {
+                let h = try await n.hash(at: 3)
+                let mh = try await m.hash(at: 3)
+                return h != nil && mh == h
+            }
+            let honest = try await m.peers().peers.first { $0.handshaken }
+            try #require(honest != nil)
+            var port: UInt16 = 40_000
+
+            func attack(_ name: String, hello: [UInt8]?, handshake: Bool, script: [WebSocketMessageKind],
+                        expectReject: String, offence: String) async throws {
+                port += 1
+                let peer = HostilePeer()
+                await peer.run(n.peerURL, hello: hello, handshake: handshake, script: script)
+                #expect(peer.closedAt.withLock { $0 } != nil, "\(name): the node closed the connection")
+                #expect(peer.rejectCodes.contains(expectReject), "\(name): got \(peer.rejectCodes)")
+                let list = try await n.peers()
+                #expect((list.offences[offence] ?? 0) >= 1, "\(name): offence \(offence) counted: \(list.offences)")
+                #expect(!list.peers.contains { $0.userAgent == "/hostile-test:1/" }, "\(name): the hostile peer is gone")
+            }
+
+            // Wrong network: stated reason, banned.
+            try await attack("wrong magic", hello: RawPeer.version(magic: ChainParams.main.magic, listenPort: port + 1), handshake: false,
+                             script: [], expectReject: "wrong-network", offence: "wrong-network")
+            try await attack("wrong genesis", hello: RawPeer.version(genesis: ChainParams.testnet.genesisHash, listenPort: port + 1),
+                             handshake: false, script: [], expectReject: "wrong-genesis", offence: "wrong-genesis")
+            // Garbage after a good handshake: unknown types, a truncated ping, a lying inventory count.
+            try await attack("garbage", hello: RawPeer.version(listenPort: port + 1), handshake: true,
+                             script: [.binary([0xee, 1, 1, 2, 3]), .binary([0x04, 1, 0, 0]), .binary([0x10, 1, 50, 1] + Hash256.zero.bytes),
+                                      .binary([0x10, 1, 0xfd, 1, 0])],
+                             expectReject: "misbehaving", offence: "malformed-message")
+            // Oversized: a tx message over its 1,000,000-byte bound.
+            try await attack("oversized", hello: RawPeer.version(listenPort: port + 1), handshake: true,
+                             script: [.binary([0x16, 1] + [UInt8](repeating: 0, count: 1_200_000))],
+                             expectReject: "misbehaving", offence: "oversized-message")
+            // An invalid block on the node's tip: the coinbase pays more than allowed (valid proof of work).
+            let tipHash = try #require(Hash256(hex: try await n.tipHash()))
+            let tipInfo = try await n.rpc("chain", "getblock", BlockRef(hash: tipHash.hex), as: BlockInfo.self)
+            let tip = try Block(bytes: Hex.decode(tipInfo.hex)!)
+            // (A merkle root that does not match its transactions: refused before the block is stored.)
+            var bad = ChainFixtures.next(after: tip.header, height: tipInfo.header.height + 1, paying: w)
+            bad.header.merkleRoot = Hash256.sha256d([9, 9, 9])
+            bad = ChainFixtures.remine(bad)
+            try await attack("invalid block", hello: RawPeer.version(listenPort: port + 1), handshake: true,
+                             script: [.binary(RawPeer.block(bad))], expectReject: "misbehaving", offence: "invalid-block")
+            let badStatus = try await n.get("/api/block/\(bad.hash.hex)/status").1
+            #expect(badStatus["in_best_chain"] as? Bool != true)
+            // A flood of announcements: 12,000 random transaction ids at once.
+            let flood = (0..<12).map { _ in WebSocketMessageKind.binary(RawPeer.inv((0..<1000).map { _ in Hash256.sha256d(Array(UUID().uuidString.utf8)) })) }
+            try await attack("flood", hello: RawPeer.version(listenPort: port + 1), handshake: true, script: flood,
+                             expectReject: "misbehaving", offence: "rate-limited")
+            // Text frames and messages before the handshake.
+            try await attack("text before version", hello: nil, handshake: false,
+                             script: [.text("{\"type\":\"QUERY_LATEST\"}"), .binary([0x04, 1] + RawPeer.le(UInt64(1))), .binary([0x06, 1])],
+                             expectReject: "misbehaving", offence: "text-frame")
+
+            let list = try await n.peers()
+            #expect(list.banned.count >= 7, "every attacker is banned: \(list.banned.map(\.address))")
+            // A banned identity is refused at once when it comes back.
+            let back = HostilePeer()
+            await back.run(n.peerURL, hello: RawPeer.version(listenPort: 40_002), handshake: false, script: [], linger: 10)
+            #expect(back.rejectCodes.contains("banned"), "\(back.rejectCodes)")
+
+            // The node kept serving: the honest peer is the same connection, still in step, nothing lost.
+            let after = try await m.peers().peers.first { $0.handshaken }
+            #expect(after?.id == honest?.id, "M's connection to N survived the attacks")
+            let h0 = try await n.height()
+            try await waitUntil("M follows N's next blocks", timeout: 60) {
+                let h = try await n.hash(at: h0 + 2)
+                let mh = try await m.hash(at: h0 + 2)
+                return h != nil && mh == h
+            }
+            let check = try await n.rpc("chain", "verifyutxo", Empty(), as: UTXOCheck.self)
+            #expect(check.ok)
+            #expect(n.pids(of: "cairn-peerbridge").count == 1)
+            #expect(!(try String(contentsOf: n.dir.appendingPathComponent("up.log"), encoding: .utf8)).contains("stopped unexpectedly"),
+                    "no service of N crashed")
+        }
+    }
+}

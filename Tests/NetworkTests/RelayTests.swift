@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import ChainCore
+import Foundation
+import NodeKit
+import Testing
+import TestSupport
+
+/// Several real nodes (`cairn up` each) over real sockets. Serialized: each test runs up to
+/// 18 processes on a shared 2-core machine.
+@Suite("Network", .serialized)
+struct NetworkTests {
+    @Test("three nodes: a transaction sent to A reaches B's and C's mempools, blocks mined on C reach A and B")
+    func threeNodes() async throws {
+        let w = TestWallet()
+        let a = try await Node("A", miner: nil)
+        let b = try await Node("B", miner: nil, peers: [a.peerURL])
+        let c = try await Node("C", miner: w, blockInterval: 0.4, peers: [a.peerURL, b.peerURL])
+        try await withLogs([a, b, c]) {
+            try await waitUntil("all three are handshaken with two peers each", timeout: 60) {
+                let counts = try await [a.handshakenPeers(), b.handshakenPeers(), c.handshakenPeers()]
+                return counts.allSatisfy { $0 >= 2 }
+            }
+            // Blocks mined on C reach A and B (same hash at the same height).
+            try await waitUntil("A and B follow C's chain to height 14", timeout: 120) {
+                let hs = try await [a.height(), b.height()]
+                guard hs.allSatisfy({ $0 >= 14 }) else { return false }
+                let ch = try await c.hash(at: 14)
+                let (ah, bh) = try await (a.hash(at: 14), b.hash(at: 14))
+                return ch != nil && ah == ch && bh == ch
+            }
+            // A transaction sent to A (A has no miner) reaches B's and C's mempools.
+            let coins = try await a.spendable(w)
+            try #require(!coins.isEmpty, "a mature coinbase of C's miner is known to A")
+            let tx = w.spend([coins[0]], to: [w.output(coins[0].1.value - 10_000)])
+            let (status, body) = try await a.submit(tx)
+            #expect(status == 200, "\(body)")
+            for n in [b, c] {
+                try await waitUntil("\(n.name)'s mempool accepted \(tx.txid.hex) from a peer", timeout: 30) {
+                    try await n.traceStages(tx.txid).contains("mempool:accepted")
+                }
+            }
+            // C mines it; A and B see it confirmed in the same block.
+            try await waitUntil("the transaction is confirmed on all three", timeout: 60) {
+                let hs = try await [a.confirmedHeight(tx.txid), b.confirmedHeight(tx.txid), c.confirmedHeight(tx.txid)]
+                return hs.allSatisfy { $0 != nil } && Set(hs).count == 1
+            }
+            // Relayed once: B and C each received the transaction once from a peer.
+            let sync = try await b.rpc("peer", "getsync", Empty(), as: SyncStatus.self)
+            #expect(sync.txsAccepted == 1, "B accepted the transaction from a peer exactly once: \(sync)")
+            // The edge shows the peers.
+            let (ps, peers) = try await a.get("/api/peers")
+            #expect(ps == 200 && ((peers["peers"] as? [[String: Any]])?.count ?? 0) >= 2)
+        }
+    }
+
+    @Test("cairn status shows sync progress and peers; the peer port answers plain HTTP with a clear 426")
+    func statusAndPeerPort() async throws {
+        let a = try await Node("S", miner: nil)
+        try await withLogs([a]) {
+            let (code, out) = try await Self.run(Node.binaries.appendingPathComponent("cairn"), ["status", "--edge", a.edge])
+            #expect(code == 0, "\(out)")
+            #expect(out.contains("sync: idle, height 0 of 0"), "\(out)")
+            #expect(out.contains("peers: 0 connected, listening on \(a.peerURL)"), "\(out)")
+            let resp = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(PeerEndpoints.defaultPorts.ws + a.offset)/api/chain"), timeout: .seconds(10))
+            let text = String(buffer: try await resp.body.collect(upTo: 1 << 20))
+            #expect(resp.status.code == 426)
+            #expect(text.contains("peer-to-peer port") && text.contains(a.edge), "\(text)")
+        }
+    }
+
+    @Test("GET /api/peers and /api/sync answer a JSON 503 when the node has no peer bridge")
+    func noBridge() async throws {
+        // The edge alone, pointed at a peer RPC endpoint where nothing listens.
+        let a = try await Node("E", miner: nil)
+        try await withLogs([a]) {
+            for pid in a.pids(of: "cairn-peerbridge") { kill(pid, SIGSTOP) }
+            defer { for pid in a.pids(of: "cairn-peerbridge") { kill(pid, SIGCONT) } }
+            for path in ["/api/peers", "/api/sync"] {
+                let (status, body) = try await a.get(path)
+                #expect(status == 503, "\(path): \(body)")
+                let error = body["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "peerbridge-unavailable", "\(body)")
+            }
+        }
+    }
+
+    static func run(_ exe: URL, _ args: [String]) async throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        let h = try FileHandle(forWritingTo: out)
+        p.standardOutput = h
+        p.standardError = h
+        try p.run()
+        let status: Int32 = await withCheckedContinuation { c in
+            Thread { p.waitUntilExit(); c.resume(returning: p.terminationStatus) }.start()
+        }
+        try? h.close()
+        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: out)
+        return (status, text)
+    }
+}
