@@ -107,7 +107,7 @@ import Testing
 
     @Test func signedInTheBrowserCodeIsAcceptedBySwiftRules() async throws {
         let s = Scenario()
-        let answer = try await Self.runFixture(s.request(amount: 60 * Units.perCoin + 12_345))
+        let answer = try await Self.runFixture(s.request(amount: 55 * Units.perCoin + 12_345))
         let tx = try Self.decode(answer)
 
         // Same bytes, same txid, same sighash as Swift computes.
@@ -121,7 +121,7 @@ import Testing
         let used = Set(tx.inputs.map(\.previousOutput))
         #expect(used == [s.coins[0].0, s.coins[2].0])
         #expect(tx.outputs.count == 2)
-        #expect(tx.outputs[0] == s.recipient.output(60 * Units.perCoin + 12_345))
+        #expect(tx.outputs[0] == s.recipient.output(55 * Units.perCoin + 12_345))
         #expect(tx.outputs[1].publicKey == s.wallet.publicKey)
 
         // The real rules (sanity, coins, maturity, amounts, every signature) accept it.
