@@ -121,11 +121,12 @@ export class FlowDiagram {
         const info = (this.minerInfo || []).find((m) => `miner:${String(m.id).toLowerCase()}` === name);
         if (info && Number.isFinite(info.hashrate) && info.hashrate > 0) sub = `${fmtRate(info.hashrate)} · ${info.threads} thr`;
         if (name === "miner:?") cls += " off";
+        if (n.more) sub = `${sub} · +${n.more} more`;
       }
       const g = s("g", { class: cls, "data-node": name });
       g.append(s("rect", { x: n.x, y: n.y, width: n.w, height: n.h, rx: 8 }));
-      g.append(s("text", { x: n.cx, y: n.cy - 4, "text-anchor": "middle", class: "label" }, n.label));
-      g.append(s("text", { x: n.cx, y: n.cy + 14, "text-anchor": "middle", class: "sub" }, sub));
+      g.append(s("text", { x: n.cx, y: n.cy - (n.h < 50 ? 3 : 4), "text-anchor": "middle", class: "label" }, n.label));
+      g.append(s("text", { x: n.cx, y: n.cy + (n.h < 50 ? 13 : 14), "text-anchor": "middle", class: "sub" }, sub));
       boxes.append(g);
       this.boxes[name] = g;
     }

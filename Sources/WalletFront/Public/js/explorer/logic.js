@@ -349,35 +349,37 @@ export function flowHops(msg) {
 export function flowLayout(minerIds, { narrow = false } = {}) {
   const miners = minerIds.length ? minerIds : [];
   const W = narrow ? 360 : 720;
-  const H = narrow ? 470 : 380;
+  const H = narrow ? 365 : 380;
   const bw = narrow ? 130 : 150;
-  const bh = 50;
   const nodes = {};
-  const put = (name, cx, cy, label, sub, w = name === "clients" ? bw + 40 : bw) => { nodes[name] = { x: cx - w / 2, y: cy - bh / 2, w, h: bh, cx, cy, label, sub }; };
+  const put = (name, cx, cy, label, sub, w = bw, bh = 50) => { nodes[name] = { x: cx - w / 2, y: cy - bh / 2, w, h: bh, cx, cy, label, sub }; };
   if (narrow) {
-    put("clients", 180, 35, "Wallets & explorers", "HTTP · WebSocket");
+    // Phone: the peer bridge sits in the top corner so that its link to the chain store crosses no miner.
+    put("clients", 232, 35, "Wallets & explorers", "HTTP · WebSocket", 170);
+    put("peers", 68, 35, "Peer bridge", "other nodes", 116);
     put("edge", 180, 125, "Edge", "HTTP API");
     put("chainstore", 85, 230, "Chain store", "blocks · UTXOs");
     put("mempool", 275, 230, "Mempool", "unconfirmed");
-    put("peers", 85, 425, "Peer bridge", "other nodes");
   } else {
-    put("clients", 360, 35, "Wallets & explorers", "HTTP · WebSocket");
-    put("edge", 360, 125, "Edge", "HTTP API · /api/ws");
-    put("chainstore", 130, 225, "Chain store", "blocks · UTXOs");
-    put("mempool", 590, 225, "Mempool", "unconfirmed txs");
+    put("clients", 360, 35, "Wallets & explorers", "HTTP · WebSocket", 190);
+    put("edge", 360, 120, "Edge", "HTTP API · /api/ws");
+    put("chainstore", 130, 205, "Chain store", "blocks · UTXOs");
+    put("mempool", 590, 205, "Mempool", "unconfirmed txs");
     put("peers", 130, 335, "Peer bridge", "other nodes");
   }
   const shown = miners.length ? miners : ["?"];
-  const n = Math.min(shown.length, narrow ? 3 : 4);
+  // At most three miner boxes (the rest are counted on the last one): with more, the arrows from the
+  // outer miners to the chain store would run under their neighbours.
+  const n = Math.min(shown.length, 3);
   // Miners share a row: beside the peer bridge on a wide screen, the whole width on a phone.
   const [left, right] = narrow ? [10, 350] : [240, 690];
   const slot = (right - left) / n;
-  const mw = Math.min(narrow ? 110 : 140, slot - 12);
+  const mw = Math.min(narrow ? 100 : 120, slot - 12);
   for (let i = 0; i < n; i++) {
     const id = shown[i];
-    const more = i === n - 1 && shown.length > n ? ` +${shown.length - n}` : "";
-    const label = id === "?" ? "Miner" : `Miner ${id.slice(0, 6)}${more}`;
-    put(`miner:${id}`, left + slot * (i + 0.5), narrow ? 330 : 325, label, id === "?" ? "none asking for work" : "hashing", mw);
+    const label = id === "?" ? "Miner" : `Miner ${id.slice(0, 6)}`;
+    put(`miner:${id}`, left + slot * (i + 0.5), narrow ? 330 : 348, label, id === "?" ? "none asking" : "hashing", mw, 44);
+    if (i === n - 1 && shown.length > n) nodes[`miner:${id}`].more = shown.length - n;
   }
   const links = [["clients", "edge"], ["edge", "mempool"], ["edge", "chainstore"], ["chainstore", "mempool"], ["peers", "chainstore"]];
   for (const id of shown.slice(0, n)) {
