@@ -13,6 +13,7 @@ export async function blockHeightView(ctx, route) {
 }
 
 export async function blockView(ctx, route) {
+  if (/^\d{1,10}$/.test(route.arg)) return blockHeightView(ctx, route); // #/block/<height> works too
   const hash = route.arg.toLowerCase();
   const page = route.page || 0;
   if (!/^[0-9a-f]{64}$/.test(hash)) {

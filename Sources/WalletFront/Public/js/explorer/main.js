@@ -182,7 +182,8 @@ function updateBanner() {
     bad = state === "offline";
   } else if (app.restProblem) {
     const p = app.restProblem;
-    text = `The node is having trouble: ${p.status ? `HTTP ${p.status} ${p.code}` : p.code}. Some data may be missing; checking again every few seconds.`;
+    const code = p.code && !/^http-/.test(p.code) ? `, ${p.code}` : "";
+    text = `The node is having trouble: the edge answers, but a service behind it does not (HTTP ${p.status}${code}). Some data may be missing; checking again every few seconds.`;
   }
   banner.hidden = !text;
   banner.dataset.state = text ? (state === "online" ? "degraded" : state) : "online";
@@ -204,6 +205,8 @@ function watchConnection() {
       if (wasDown) {
         wasDown = false;
         app.restProblem = null;
+        clearInterval(restPoll);
+        restPoll = null;
         render(); // fresh data after recovery
       }
     } else if (state === "reconnecting" || state === "offline") {
