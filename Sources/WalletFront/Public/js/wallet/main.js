@@ -915,6 +915,8 @@ function wireEvents() {
   ui["history-more"].addEventListener("click", loadOlder);
   for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", updatePreview);
   ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; updatePreview(); });
+  // An account made or imported in another tab of this wallet appears here too.
+  store.onAccountsChanged(() => { if (state.network) loadAccounts(); });
   ui["offline-retry"].addEventListener("click", () => {
     state.feed?.retryNow();
     scheduleRefresh(0);

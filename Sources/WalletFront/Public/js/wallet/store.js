@@ -45,6 +45,12 @@ function tx(mode, fn) {
   }));
 }
 
+/** Other tabs of this wallet hear about new accounts (cb(address)). */
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("cairn-wallet-accounts") : null;
+export function onAccountsChanged(cb) {
+  if (channel) channel.addEventListener("message", (ev) => cb(ev.data?.address ?? null));
+}
+
 export class AccountExistsError extends Error {
   constructor(address, name) {
     super(`this wallet already holds ${address}${name ? ` (as "${name}")` : ""}: nothing was changed`);
@@ -78,6 +84,7 @@ export async function addAccount(record) {
     if (e?.name === "ConstraintError") throw new AccountExistsError(record.address);
     throw e;
   }
+  channel?.postMessage({ address: record.address });
   return record;
 }
 
