@@ -32,7 +32,9 @@ test("search: heights, 64-hex ids, addresses, and clear refusals", () => {
   const btc = classifySearch("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq");
   assert.equal(btc.kind, "invalid");
   assert.match(btc.reason, /not a Cairn address/);
-  assert.equal(classifySearch("hello world").kind, "invalid");
+  const junk = classifySearch("hello world");
+  assert.equal(junk.kind, "invalid");
+  assert.match(junk.reason, /"hello world" is not a block height/);
   assert.equal(classifySearch("rcrn1qb").kind, "invalid", "too short for an address");
   assert.equal(classifySearch(HASH + "0").kind, "invalid");
 });

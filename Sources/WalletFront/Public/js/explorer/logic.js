@@ -36,7 +36,8 @@ export function classifySearch(input) {
       return { kind: "address", value: q.toLowerCase() };
     }
   }
-  return { kind: "invalid", reason: "Enter a block height, a block hash, a transaction id or an address." };
+  const shown = q.length > 40 ? `${q.slice(0, 40)}…` : q;
+  return { kind: "invalid", reason: `"${shown}" is not a block height, a block hash (64 hex digits), a transaction id (64 hex digits) or an address (rcrn1…).` };
 }
 
 /** Base units → "12.34500000" (8 decimals, exact for any safe integer or BigInt). */

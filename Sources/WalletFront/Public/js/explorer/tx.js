@@ -86,7 +86,7 @@ function drawSummary(el, tx, tip) {
   fill(el, fields([
     ["Status", st.confirmed
       ? h("span", { class: "badge ok", dataset: { confirmed: "true" } }, `Confirmed in block ${st.block_height}`)
-      : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Unconfirmed: waiting in the mempool"), "tx-status",
+      : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Pending: in the mempool, not yet in a block"), "tx-status",
       { confirmed: String(st.confirmed), height: st.confirmed ? st.block_height : null }],
     ["Confirmations", String(conf), "tx-confirmations", { value: conf }],
     st.confirmed ? ["Block", hashText(st.block_hash, `#/block/${st.block_hash}`)] : null,
