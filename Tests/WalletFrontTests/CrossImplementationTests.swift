@@ -1,6 +1,7 @@
 import ChainCore
 import Crypto
 import Foundation
+import NodeKit
 import TestSupport
 import Testing
 @testable import CairnCLI
@@ -178,6 +179,33 @@ import Testing
                                     outputs: [s.recipient.output(10 * Units.perCoin)])
         premature = s.wallet.sign(premature, spent: [s.coins[1].1.output])
         #expect(await Self.reason(premature, s) == .prematureCoinbaseSpend)
+    }
+
+    /// The browser and `cairn wallet send` (NodeKit's TxBuilder) choose the same coins, fee and
+    /// change, and (Ed25519 signatures being deterministic) produce the very same bytes.
+    @Test(arguments: [(Amount(3 * Units.perCoin), 2.0), (Amount(9 * Units.perCoin + 1), 3.5), (Amount(1_000), 1.0),
+                      (Amount(11 * Units.perCoin - 1_300), 1.0)])
+    func sameTransactionAsTheSwiftWallet(_ amount: Amount, _ feeRate: Double) async throws {
+        let s = Scenario()
+        let wallet = s.wallet
+        func txid(_ n: UInt8) -> Hash256 { Hash256(bytes: [UInt8](repeating: 0x40 + n, count: 32)) }
+        let values: [Amount] = [5 * Units.perCoin, 4 * Units.perCoin, 2 * Units.perCoin, 150_000]
+        let coins = values.enumerated().map { i, v in
+            Spendable(outpoint: OutPoint(txid: txid(UInt8(i)), index: UInt32(i)), value: v, confirmed: true, height: 5 + i)
+        }
+        let swiftPlan = try TxBuilder.plan(coins: coins, to: s.recipient.publicKey, amount: amount, change: wallet.publicKey, feeRate: feeRate)
+        let swiftTx = try TxBuilder.sign(swiftPlan, key: wallet.key, params: .regtest)
+
+        var request = s.request(amount: amount, feeRate: feeRate)
+        request["coins"] = coins.map { c in
+            ["txid": c.outpoint.txid.hex, "vout": c.outpoint.index, "value": c.value, "height": c.height!,
+             "coinbase": false, "confirmed": true] as [String: Any]
+        }
+        let answer = try await Self.runFixture(request)
+        #expect(answer["hex"] as? String == Hex.encode(swiftTx.encoded))
+        #expect(answer["txid"] as? String == swiftTx.txid.hex)
+        #expect((answer["fee"] as? NSNumber)?.uint64Value == swiftPlan.fee)
+        #expect((answer["change"] as? NSNumber)?.uint64Value == swiftPlan.change)
     }
 
     @Test func keystoreWrittenByJSOpensInSwift() async throws {
