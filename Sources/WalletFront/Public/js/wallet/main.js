@@ -97,6 +97,7 @@ async function boot() {
   state.feed.on("block", (m) => {
     if (m.block && Number.isInteger(m.block.height)) state.tipHeight = Math.max(state.tipHeight ?? 0, m.block.height);
     scheduleRefresh(50);
+    if (state.network === "regtest" && state.faucet && Date.now() - faucetCheckedAt > 10_000) loadFaucet();
   });
   state.feed.on("address-tx", (m) => {
     if (state.current && m.address === state.current.address) scheduleRefresh(0);
@@ -190,6 +191,7 @@ function selectAccount(account, { force = false } = {}) {
     setMessage(ui["send-result"]);
     setMessage(ui["send-error"]);
     ui["faucet-status"].textContent = "";
+    ui["faucet-status"].dataset.state = "";
   }
   state.current = account;
   if (account) {
@@ -266,6 +268,13 @@ function renderFaucet() {
   show(ui["faucet-row"], state.network === "regtest" && !!f);
   if (f) {
     ui.faucet.textContent = f.available && f.amount ? `Get ${formatAmount(f.amount)} CRN from faucet` : "Get coins from faucet";
+    // A hint (not a block): the button still asks, and the faucet's own answer is shown.
+    const st = ui["faucet-status"];
+    if (!st.dataset.state || st.dataset.state === "hint") {
+      const empty = Number.isFinite(f.spendable) && Number.isFinite(f.amount) && f.spendable < f.amount;
+      st.textContent = empty ? "The faucet's mined coins are not mature yet: try again in a few blocks." : "";
+      st.dataset.state = empty ? "hint" : "";
+    }
   }
 }
 
@@ -474,12 +483,14 @@ async function loadFeeEstimates() {
   updatePreview();
 }
 
+let faucetCheckedAt = 0;
+
 async function loadFaucet() {
-  state.faucet = null;
-  if (state.network !== "regtest") return renderFaucet();
+  faucetCheckedAt = Date.now();
+  if (state.network !== "regtest") { state.faucet = null; return renderFaucet(); }
   try {
     const f = await api.getJSON("/api/faucet");
-    state.faucet = { available: !!f.available, amount: f.amount };
+    state.faucet = { available: !!f.available, amount: f.amount, spendable: f.spendable };
   } catch (e) {
     // 404: this edge has no faucet (other networks, or an older edge): no button.
     state.faucet = e instanceof ApiError && e.status === 404 ? null : { available: false, error: e.message };
