@@ -99,29 +99,32 @@ export function describeError(e) {
 function setupSearch() {
   const form = document.getElementById("search-form");
   const input = document.getElementById("search-input");
-  const submit = form.querySelector("button[type=submit]");
   const errorEl = document.getElementById("search-error");
   const say = (text) => { errorEl.textContent = text || ""; errorEl.hidden = !text; };
   input.addEventListener("input", () => say(""));
+  // A new search supersedes one still waiting for the node (the button stays enabled: a disabled
+  // default button would silently swallow Enter in the input).
+  let latest = 0;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const c = classifySearch(input.value);
+    const typed = input.value;
+    const c = classifySearch(typed);
+    const mine = ++latest;
     if (c.kind === "empty") return say("Type a block height, a block hash, a transaction id or an address.");
     if (c.kind === "invalid") return say(c.reason);
     if (!app.config) return say("The explorer is still loading its configuration.");
     say("");
-    submit.disabled = true;
     form.setAttribute("aria-busy", "true");
     try {
       const target = await resolveSearch(c);
+      if (mine !== latest) return;
       if (target.error) return say(target.error);
-      input.value = "";
+      if (input.value === typed) input.value = "";
       go(target.hash);
     } catch (e) {
-      say(describeError(e));
+      if (mine === latest) say(describeError(e));
     } finally {
-      submit.disabled = false;
-      form.removeAttribute("aria-busy");
+      if (mine === latest) form.removeAttribute("aria-busy");
     }
   });
 }
