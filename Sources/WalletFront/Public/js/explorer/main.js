@@ -47,6 +47,7 @@ function render({ focus = false } = {}) {
     }
   }
   const route = parseRoute(location.hash);
+  document.title = { flow: "Flow · Cairn explorer", network: "Network · Cairn explorer" }[route.name] || "Cairn explorer";
   const controller = new AbortController();
   const cleanups = [];
   current = { controller, cleanups, route };
