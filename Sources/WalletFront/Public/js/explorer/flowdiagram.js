@@ -75,7 +75,8 @@ export class FlowDiagram {
       const list = Array.isArray(body) ? body : Array.isArray(body && body.peers) ? body.peers : [];
       this.setPeers({ state: "running", count: list.length });
     } catch (e) {
-      const state = e instanceof ApiError && e.status === 404 ? "absent" : e instanceof ApiError && e.status === 0 ? "unknown" : "down";
+      const state = e instanceof ApiError && (e.status === 404 || e.code === "peerbridge-unavailable") ? "absent"
+        : e instanceof ApiError && e.status === 0 ? "unknown" : "down";
       this.setPeers({ state, count: 0 });
     }
   }

@@ -26,13 +26,15 @@ export async function networkView(ctx) {
       body = await routes.peers();
     } catch (e) {
       if (!ctx.alive) return;
-      const absent = e instanceof ApiError && e.status === 404;
-      const down = e instanceof ApiError && (e.status === 502 || e.status === 503);
+      // No bridge: an edge without the route answers 404; with it, 503 "peerbridge-unavailable" (the edge can't tell
+      // "not started" from "stopped"). Any other 502/503 is a bridge that runs but fails.
+      const absent = e instanceof ApiError && (e.status === 404 || e.code === "peerbridge-unavailable");
+      const down = !absent && e instanceof ApiError && (e.status === 502 || e.status === 503);
       peers.dataset.state = absent ? "absent" : down ? "down" : "error";
       fill(peers,
         h("p", { class: "empty-state" }, h("strong", {}, absent ? "This node has no peer bridge running." : down ? "The peer bridge is not answering." : "Peers unavailable.")),
         h("p", { class: "muted" }, absent
-          ? "It works alone: its blocks come from its own miners. Start the node with a peer bridge to link it to other nodes."
+          ? `It works alone: its blocks come from its own miners. Start the node with a peer bridge (cairn up runs one) to link it to other nodes.${e.status === 503 ? ` The edge says: ${e.message}` : ""}`
           : down ? `The edge could not reach it (${e.code}: ${e.message}).` : e.message));
       sync.replaceChildren();
       return;
