@@ -237,5 +237,5 @@ function fmtRate(r) {
   if (r >= 1e9) return `${(r / 1e9).toFixed(1)} GH/s`;
   if (r >= 1e6) return `${(r / 1e6).toFixed(1)} MH/s`;
   if (r >= 1e3) return `${(r / 1e3).toFixed(1)} kH/s`;
-  return `${Math.round(r)} H/s`;
+  return r < 10 ? `${r.toFixed(1)} H/s` : `${Math.round(r)} H/s`;
 }
