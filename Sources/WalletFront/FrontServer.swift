@@ -77,7 +77,11 @@ struct ErrorBody: Encodable {
 /// `GET /config.json` (what the page reads first) and `GET /healthz`.
 struct PageConfigMiddleware<Context: RequestContext>: RouterMiddleware {
     let body: ByteBuffer
-    init(_ config: PageConfig) throws { body = ByteBuffer(bytes: try JSONEncoder().encode(config)) }
+    init(_ config: PageConfig) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        body = ByteBuffer(bytes: try encoder.encode(config))
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .get || request.method == .head else { return try await next(request, context) }
