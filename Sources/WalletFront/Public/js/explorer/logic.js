@@ -169,7 +169,9 @@ export function chartModel(series, { width = 640, height = 220, pad = { top: 16,
   const diffs = pts.map((p) => p.difficulty).filter(Number.isFinite);
   const dMin = Math.min(...diffs);
   const dMax = Math.max(...diffs);
-  const rightTicks = niceTicks(dMin === dMax ? 0 : dMin, dMax, 4);
+  // Headroom above the difficulty line so that it does not run along the top of the bars.
+  const dLo = dMin === dMax ? 0 : dMin;
+  const rightTicks = niceTicks(dLo, dMax + (dMax - dLo) * 0.2, 4);
   const yR = linearScale([rightTicks[0], rightTicks[rightTicks.length - 1]], [plot.y0, plot.y1]);
   const barW = Math.max(1, Math.min(24, slot * 0.7));
   const bars = pts

@@ -123,11 +123,19 @@ function drawTrace(el, events) {
   const { steps, totalMs } = traceTimeline(events);
   if (steps.length === 0) return fill(el, notice("No trace events."));
   const laneOf = (st) => serviceLane(st.service);
-  const lanesUsed = LANES.filter((l) => steps.some((st) => laneOf(st) === l)).concat([...new Set(steps.map(laneOf))].filter((l) => !LANES.includes(l)));
+  // The miner stamps nothing itself, but the chain store's "connected" names the miner whose block it was:
+  // the chart shows that hop as a hollow point on a miner lane (no time of its own).
+  const points = [];
+  for (const st of steps) {
+    if (st.step === "chainstore:connected" && st.miner) points.push({ derived: true, lane: "miner", label: `miner ${st.miner.slice(0, 6)}`, st });
+    points.push({ derived: false, lane: laneOf(st), label: formatRelative(st.ms), st });
+  }
+  const present = new Set(points.map((p) => p.lane));
+  const lanesUsed = LANES.filter((l) => present.has(l)).concat([...present].filter((l) => !LANES.includes(l)));
   const left = 96, right = 40, top = 12, laneH = 40;
-  const W = Math.max(560, left + right + steps.length * 86);
+  const W = Math.max(560, left + right + points.length * 86);
   const H = top + lanesUsed.length * laneH + 8;
-  const xAt = (i) => (steps.length === 1 ? left + 20 : left + 20 + (i * (W - left - right - 20)) / (steps.length - 1));
+  const xAt = (i) => (points.length === 1 ? left + 20 : left + 20 + (i * (W - left - right - 20)) / (points.length - 1));
   const laneY = (l) => top + lanesUsed.indexOf(l) * laneH + laneH / 2 - 6;
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "trace-chart", role: "img", "aria-label": "Timeline of the transaction's steps through the services, in order, with times relative to the first step" });
   for (const l of lanesUsed) {
@@ -135,12 +143,14 @@ function drawTrace(el, events) {
     svg.append(s("line", { x1: left, x2: W - right + 20, y1: y, y2: y, class: "lane" }));
     svg.append(s("text", { x: left - 10, y: y + 4, "text-anchor": "end", class: `lane-label lane-${l}` }, LANE_LABEL[l] || l));
   }
-  const pts = steps.map((st, i) => ({ x: xAt(i), y: laneY(laneOf(st)), st }));
+  const pts = points.map((p, i) => ({ ...p, x: xAt(i), y: laneY(p.lane) }));
   svg.append(s("polyline", { points: pts.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" "), class: "trace-path", fill: "none" }));
   for (const p of pts) {
-    svg.append(s("circle", { cx: p.x, cy: p.y, r: 7, class: `trace-dot lane-${laneOf(p.st)} stage-${p.st.stage}` },
-      s("title", {}, `${p.st.step} ${formatRelative(p.st.ms)}${p.st.detail ? `: ${p.st.detail}` : ""}`)));
-    svg.append(s("text", { x: p.x, y: p.y + 20, "text-anchor": "middle", class: "time-label" }, formatRelative(p.st.ms)));
+    const title = p.derived
+      ? `mined by miner ${p.st.miner} (from the block's source; the miner records no time of its own)`
+      : `${p.st.step} ${formatRelative(p.st.ms)}${p.st.detail ? `: ${p.st.detail}` : ""}`;
+    svg.append(s("circle", { cx: p.x, cy: p.y, r: 7, class: p.derived ? "trace-dot derived lane-miner" : `trace-dot lane-${p.lane} stage-${p.st.stage}` }, s("title", {}, title)));
+    svg.append(s("text", { x: p.x, y: p.y + 20, "text-anchor": "middle", class: p.derived ? "time-label derived" : "time-label" }, p.label));
   }
   const list = h("ol", { class: "trace-steps" }, steps.map((st) => {
     const { hash } = blockFromDetail(st.detail);
@@ -153,6 +163,7 @@ function drawTrace(el, events) {
       h("span", { class: "detail" }, link, link ? " " : "", detail));
   }));
   fill(el, h("div", { class: "trace-scroll" }, svg),
-    h("p", { class: "muted small" }, `${steps.length} steps over ${formatRelative(totalMs).slice(1)}, in order; times relative to the first step.`),
+    h("p", { class: "muted small" }, `${steps.length} steps over ${formatRelative(totalMs).slice(1)}, in order; times relative to the first step.`,
+      points.some((p) => p.derived) ? " The hollow point is the miner named by the block (a miner records no time of its own)." : ""),
     list);
 }
