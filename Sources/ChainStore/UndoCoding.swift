@@ -19,7 +19,7 @@ enum UndoCoding {
 
     static func decode(_ bytes: [UInt8]) throws(DecodingError) -> [SpentCoin] {
         var r = ByteReader(bytes)
-        let n = try r.readCount("undo", limit: Limits.maxInputs, minItemSize: 85)
+        let n = try r.readCount("undo", limit: Limits.maxInputs, minItemSize: 81)  // 32 + 4 + 8 + 32 + 4 + 1 bytes an item
         var out = [SpentCoin]()
         out.reserveCapacity(n)
         for _ in 0..<n {
