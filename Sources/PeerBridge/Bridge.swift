@@ -31,6 +31,9 @@ struct BridgeConfig: Sendable {
     var blocksInFlightPerPeer = 16
     var maxBlocksInFlight = 64
     var maxOrphans = 512
+    /// Blocks are fetched at most this many heights above the tip, so the blocks waiting for
+    /// their parents stay few and the lowest missing one is always asked for first.
+    var downloadWindow = 256
     var stallTimeout: Duration = .seconds(15)
     /// Messages per second a peer may send (burst: 4 s worth).
     var messageRate = 500.0
@@ -61,6 +64,8 @@ actor Bridge {
         var messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0
         var askedHeaders = false
         var announcedURL: String?
+        /// The listen port its version announced, even when the version was refused (for the ban).
+        var listenPort: UInt16?
     }
 
     let config: BridgeConfig
@@ -95,7 +100,6 @@ actor Bridge {
     /// Blocks whose parent the chain store does not know yet, by parent hash.
     private var orphans: [Hash256: [Block]] = [:]
     private var orphanHashes = Set<Hash256>()
-    private var orphanOrder: [Hash256] = []
     private var counters = (blocksReceived: 0, blocksAccepted: 0, txsReceived: 0, txsAccepted: 0)
     private var lastProgressLog = ContinuousClock.now
     private var lastLoggedHeight = 0
@@ -214,7 +218,7 @@ actor Bridge {
                                                     "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
         if p.score >= Offence.banThreshold {
             let until = ServiceSupport.now() + config.banDuration
-            for key in banKeys(conn, listenPort: p.hello?.listenPort) {
+            for key in banKeys(conn, listenPort: p.listenPort) {
                 bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
             }
             reject(conn, .misbehaving, "\(offence.rawValue), score \(p.score)")
@@ -298,6 +302,7 @@ actor Bridge {
             misbehaved(conn, .duplicateVersion, "a second version message")
             return
         }
+        peers[conn.id]?.listenPort = hello.listenPort
         if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
             if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
             reject(conn, code, reason)
@@ -568,7 +573,7 @@ actor Bridge {
 
     /// Hands queued blocks to peers that have them, a few each, lowest heights first.
     private func scheduleDownloads() {
-        guard !queue.isEmpty, orphanHashes.count < config.maxOrphans else { return }
+        guard !queue.isEmpty else { return }
         var requests = [Int: [Wire.InvItem]]()
         var load = [Int: Int]()
         for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
@@ -579,6 +584,7 @@ actor Bridge {
         for h in queue {
             if inFlight.count >= config.maxBlocksInFlight || candidates.isEmpty { remaining.append(h); continue }
             let height = headerTree[h]?.height ?? 0
+            if height > tipHeight + config.downloadWindow { remaining.append(h); continue }
             // Round robin over peers whose best height reaches the block.
             var chosen: Int?
             for k in 0..<candidates.count {
@@ -681,17 +687,17 @@ actor Bridge {
         let hash = block.hash
         guard orphanHashes.insert(hash).inserted else { return }
         orphans[block.header.previousHash, default: []].append(block)
-        orphanOrder.append(hash)
-        while orphanHashes.count > config.maxOrphans, let oldest = orphanOrder.first {
-            orphanOrder.removeFirst()
-            guard orphanHashes.remove(oldest) != nil else { continue }
+        // Over the bound: drop the highest (the furthest from being connected); one we have a header
+        // for goes back to the download queue, so nothing needed is lost.
+        while orphanHashes.count > config.maxOrphans {
+            guard let victim = orphanHashes.max(by: { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }) else { break }
+            orphanHashes.remove(victim)
             for (k, list) in orphans {
-                let kept = list.filter { $0.hash != oldest }
+                let kept = list.filter { $0.hash != victim }
                 orphans[k] = kept.isEmpty ? nil : kept
             }
-            queued.remove(oldest)
+            if headerTree[victim] != nil { requeue([victim]) }
         }
-        if orphanOrder.count > config.maxOrphans * 4 { orphanOrder.removeAll { !orphanHashes.contains($0) } }
     }
 
     private func dropOrphans(descendingFrom hash: Hash256) {

@@ -314,7 +314,7 @@ enum PeerServer {
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(
-                maxFrameSize: Wire.maxMessageSize, autoPing: .disabled, closeTimeout: .seconds(3))),
+                maxFrameSize: Wire.maxFrameSize, autoPing: .disabled, closeTimeout: .seconds(3))),
             configuration: .init(address: .hostname(host, port: port), serverName: "cairn-peerbridge"),
             logger: logger)
     }
@@ -373,7 +373,7 @@ enum Dialer {
         do {
             try await WebSocketClient.connect(
                 url: url.hasSuffix("/") || url.split(separator: "/").count > 2 ? url : url + "/",
-                configuration: .init(maxFrameSize: Wire.maxMessageSize, closeTimeout: .seconds(3)),
+                configuration: .init(maxFrameSize: Wire.maxFrameSize, closeTimeout: .seconds(3)),
                 logger: logger
             ) { inbound, outbound, _ in
                 let conn = Connection(id: id, direction: .outbound, remoteHost: host, remotePort: port, dialURL: url)

@@ -19,6 +19,10 @@ enum Wire {
     static let messageVersion: UInt8 = 1
     /// Largest WebSocket message the transport accepts (anything larger closes the connection).
     static let maxMessageSize = 2 + Limits.maxBlockSize + 1024
+    /// Largest single WebSocket frame read (a larger one closes the connection unscored, as the
+    /// transport drops it before the protocol sees it); between the two, a message is decoded
+    /// and scored as oversized. Messages we send are fragmented at this size.
+    static let maxFrameSize = 4 << 20
     static let maxInventory = 1000
     static let maxLocator = 64
     static let maxHeaders = 2000

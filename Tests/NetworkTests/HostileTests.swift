@@ -55,28 +55,37 @@ final class HostilePeer: Sendable {
         do {
             try await WebSocketClient.connect(url: url + "/", configuration: .init(maxFrameSize: 4 << 20), logger: logger) { inbound, outbound, _ in
                 if let hello { try await outbound.write(.binary(ByteBuffer(bytes: hello))) }
-                var it = inbound.messages(maxSize: 4 << 20).makeAsyncIterator()
-                if handshake {
-                    // Until the node's verack.
-                    while let m = try await it.next() {
+                // One task reads everything the node sends (it may close on us mid-script), telling the
+                // writer when the node's verack arrived.
+                let (verack, verackSeen) = AsyncStream.makeStream(of: Void.self)
+                let reader = Task {
+                    let deadline = Date().addingTimeInterval(linger)
+                    for try await m in inbound.messages(maxSize: 4 << 20) {
                         if case .binary(let b) = m {
                             let bytes = b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? []
                             self.received.withLock { $0.append(bytes) }
-                            if bytes.first == 0x02 { break }
+                            if bytes.first == 0x02 { verackSeen.yield() }
                         }
+                        if Date() > deadline { break }
                     }
+                    verackSeen.finish()
+                }
+                if handshake {
+                    var it = verack.makeAsyncIterator()
+                    guard await it.next() != nil else { _ = await reader.result; return }
                     try await outbound.write(.binary(ByteBuffer(bytes: RawPeer.verack)))
                 }
                 for item in script {
-                    switch item {
-                    case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
-                    case .text(let t): try await outbound.write(.text(t))
+                    do {
+                        switch item {
+                        case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                        case .text(let t): try await outbound.write(.text(t))
+                        }
+                    } catch {
+                        break
                     }
                 }
-                let deadline = Date().addingTimeInterval(linger)
-                while Date() < deadline, let m = try await it.next() {
-                    if case .binary(let b) = m { self.received.withLock { $0.append(b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? []) } }
-                }
+                _ = await reader.result
             }
         } catch {
             // The node closing on us mid-write is one of the expected endings.
