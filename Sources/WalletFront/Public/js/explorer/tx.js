@@ -143,6 +143,8 @@ function drawTrace(el, events) {
     svg.append(s("line", { x1: left, x2: W - right + 20, y1: y, y2: y, class: "lane" }));
     svg.append(s("text", { x: left - 10, y: y + 4, "text-anchor": "end", class: `lane-label lane-${l}` }, LANE_LABEL[l] || l));
   }
+  // Readable text on a phone: the chart keeps most of its size and scrolls sideways instead of shrinking.
+  svg.style.minWidth = `${Math.round(W * 0.85)}px`;
   const pts = points.map((p, i) => ({ ...p, x: xAt(i), y: laneY(p.lane) }));
   svg.append(s("polyline", { points: pts.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" "), class: "trace-path", fill: "none" }));
   for (const p of pts) {
