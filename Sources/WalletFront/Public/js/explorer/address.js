@@ -53,6 +53,7 @@ export async function addressView(ctx, route) {
       h("ol", { class: "rows" }, sorted.slice(0, 200).map((u) => h("li", { class: "row", dataset: { txid: u.txid, vout: u.vout } },
         h("a", { class: "row-main mono", href: `#/tx/${u.txid}` }, `${shortHash(u.txid, 10)}:${u.vout}`),
         h("span", { class: "row-meta" }, h("strong", { class: "amount" }, formatAmount(u.value)), " ",
+          u.coinbase === true ? [h("span", { class: "badge" }, "coinbase"), " "] : null,
           u.status.confirmed ? h("span", { class: "muted" }, `${confirmations(u.status.block_height, tip)} conf.`) : h("span", { class: "badge warn" }, "unconfirmed"))))),
       list.length > 200 ? h("p", { class: "muted" }, `and ${list.length - 200} more`) : null);
   };
