@@ -189,6 +189,9 @@ struct EsploraUTXO: Codable, Sendable, Equatable {
     var vout: UInt32
     var value: UInt64
     var status: EsploraTxStatus
+    /// Cairn's addition to Esplora's shape: a coinbase output can't be spent until it matures
+    /// (the network's coinbase maturity, PROTOCOL.md), so a wallet must know which coins are coinbases.
+    var coinbase: Bool
 }
 
 struct EsploraMempool: Codable, Sendable, Equatable {

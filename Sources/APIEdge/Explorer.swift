@@ -98,12 +98,13 @@ struct Explorer: Sendable {
         var spent = Set<String>()
         for e in entries { for c in e.spent { spent.insert("\(c.txid.lowercased()):\(c.index)") } }
         var out = coins.filter { !spent.contains("\($0.txid.lowercased()):\($0.index)") }.map {
-            EsploraUTXO(txid: $0.txid, vout: $0.index, value: $0.value, status: .confirmed(height: $0.height, hash: nil, time: nil))
+            EsploraUTXO(txid: $0.txid, vout: $0.index, value: $0.value, status: .confirmed(height: $0.height, hash: nil, time: nil),
+                        coinbase: $0.coinbase)
         }
         for e in entries.sorted(by: { $0.time < $1.time }) {
             guard let raw = Hex.decode(e.hex), let tx = try? Transaction(bytes: raw) else { continue }
             for (i, o) in tx.outputs.enumerated() where o.publicKey == address.publicKey && !spent.contains("\(e.txid.lowercased()):\(i)") {
-                out.append(EsploraUTXO(txid: e.txid, vout: UInt32(i), value: o.value, status: .unconfirmed))
+                out.append(EsploraUTXO(txid: e.txid, vout: UInt32(i), value: o.value, status: .unconfirmed, coinbase: false))
             }
         }
         return out

@@ -92,7 +92,7 @@ enum Schema {
         "AddressStats": object(["funded_txo_count": uint, "funded_txo_sum": uint, "spent_txo_count": uint,
                                 "spent_txo_sum": uint, "tx_count": uint]),
         "Address": object(["address": string, "chain_stats": ref("AddressStats"), "mempool_stats": ref("AddressStats")]),
-        "UTXO": object(["txid": hash, "vout": uint, "value": uint, "status": ref("TxStatus")]),
+        "UTXO": object(["txid": hash, "vout": uint, "value": uint, "status": ref("TxStatus"), "coinbase": bool]),
         "Mempool": object(["count": uint, "vsize": uint, "total_fee": uint, "fee_histogram": array(array(number))]),
         "FeeEstimates": object(["1": number, "3": number, "6": number, "25": number]),
         "TraceEvent": object(["stage": string, "service": string, "time": number, "detail": nullable(string)]),

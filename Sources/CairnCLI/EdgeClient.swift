@@ -114,6 +114,8 @@ struct UTXOEntry: Codable, Sendable {
     var vout: UInt32
     var value: UInt64
     var status: TxStatus
+    /// A coinbase output (spendable only once mature); absent from plain Esplora servers.
+    var coinbase: Bool?
 }
 
 struct EsploraOutput: Codable, Sendable {

@@ -144,7 +144,13 @@ struct Wallet: AsyncParsableCommand {
                     throw CLIError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
                 }
                 let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [UTXOEntry].self)
-                let coins = try utxos.map { u throws -> Spendable in
+                let tip = try await options.client.get("/api/chain", as: ChainSummary.self).height
+                // A coinbase can be spent only once mature (a block at tip + 1 must be `maturity` past it).
+                let mature = utxos.filter { u in
+                    guard u.coinbase == true, let h = u.status.blockHeight else { return true }
+                    return tip + 1 - h >= params.coinbaseMaturity
+                }
+                let coins = try mature.map { u throws -> Spendable in
                     guard let txid = Hash256(hex: u.txid) else { throw EdgeClient.Failure.undecodable("/utxo", "bad txid \(u.txid)") }
                     return Spendable(outpoint: OutPoint(txid: txid, index: u.vout), value: u.value, confirmed: u.status.confirmed,
                                      height: u.status.blockHeight)

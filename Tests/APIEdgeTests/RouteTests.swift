@@ -124,7 +124,10 @@ struct RouteTests {
                 #expect(unconfirmed.first?["vout"] as? Int == 1)
                 let confirmed = utxos.filter { ($0["status"] as? [String: Any])?["confirmed"] as? Bool == true }
                 #expect(confirmed.count == 3)  // coinbases of blocks 3 and 4 and the change in block 4
-                #expect(Set(utxos[0].keys) == ["txid", "vout", "value", "status"])
+                #expect(Set(utxos[0].keys) == ["txid", "vout", "value", "status", "coinbase"])
+                // Coinbases are marked (a wallet must wait for them to mature); the change and the pending output are not.
+                #expect(confirmed.filter { $0["coinbase"] as? Bool == true }.count == 2)
+                #expect(unconfirmed.allSatisfy { $0["coinbase"] as? Bool == false })
 
                 let txs = try await c.execute(uri: "/api/address/\(f.bob.address.string)/txs", method: .get).array
                 #expect(txs.map { $0["txid"] as? String } == [f.pending.txid.hex, f.payment.txid.hex])

@@ -91,7 +91,8 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
     # Wallet B, in another browser profile, at phone width.
     ctx_b, page_b, addr_b = new_wallet(browser, stack, recorders, "B", PASSWORD_B, viewport={"width": 390, "height": 844})
     assert addr_b != addr_a
-    assert crn(page_b.get_by_test_id("balance-confirmed").inner_text()) == 0
+    eventually("B's empty balance loaded", lambda: AMOUNT.search(page_b.get_by_test_id("balance-confirmed").inner_text())
+               and crn(page_b.get_by_test_id("balance-confirmed").inner_text()) == 0, timeout=30)
 
     # Bad input first: each a clear message, nothing sent.
     page_a.get_by_test_id("send-to").fill(addr_b[:-1] + ("q" if addr_b[-1] != "q" else "p"))

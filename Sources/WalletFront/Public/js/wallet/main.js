@@ -417,11 +417,13 @@ async function refresh() {
 }
 
 /**
- * UTXO rows carry no coinbase flag. Only a young coin can be an immature coinbase: a coin with
- * `maturity` or more confirmations is spendable whatever it is, so only young confirmed coins
- * whose transaction is not known yet are looked up (GET /api/tx/:txid, cached: it never changes).
+ * A Cairn edge marks coinbase outputs in its UTXO rows (`coinbase`); a plain Esplora server does
+ * not. Without the flag, only a young coin can be an immature coinbase: a coin with `maturity` or
+ * more confirmations is spendable whatever it is, so only young confirmed coins whose transaction
+ * is not known yet are looked up (GET /api/tx/:txid, cached: it never changes).
  */
 async function classifyCoins(utxos, tipHeight) {
+  for (const u of utxos) if (typeof u.coinbase === "boolean") state.coinbase.set(u.txid, u.coinbase);
   const maturity = state.params.coinbaseMaturity;
   const young = utxos.filter((u) => u.status?.confirmed && !state.coinbase.has(u.txid)
     && !(Number.isInteger(tipHeight) && tipHeight + 1 - u.status.block_height >= maturity));
