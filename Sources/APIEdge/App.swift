@@ -20,6 +20,10 @@ struct EdgeConfig: Sendable {
     var wsQueueLimit = 1024
     /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
     var peerRPC = PeerEndpoints.loopback().rpc
+    /// The regtest faucet's key file (the node key), amount and per-address cooldown; nil key = no faucet.
+    var faucetKeyPath: String?
+    var faucetAmount: Amount = 10 * Units.perCoin
+    var faucetCooldown: Double = 60
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -36,11 +40,14 @@ final class Edge: Sendable {
     let logger: Logger
     let chainSub: Subscriber
     let mempoolSub: Subscriber
+    /// Regtest only, and only with a key.
+    let faucet: Faucet?
     private let tasks: [Task<Void, Never>]
 
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
-        BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self) + PeerRoutes.routes(self)
+        BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
+            + FaucetRoutes.routes(self) + PeerRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -48,6 +55,11 @@ final class Edge: Sendable {
         self.config = config
         self.metrics = metrics
         self.logger = logger
+        faucet = if config.params.network == .regtest, let path = config.faucetKeyPath {
+            try Faucet.load(path: path, params: config.params, amount: config.faucetAmount, cooldown: config.faucetCooldown)
+        } else {
+            nil
+        }
         let context = try ZMQContext()
         self.context = context
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,

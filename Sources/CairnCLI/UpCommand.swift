@@ -8,7 +8,7 @@ import NodeKit
 /// supervised child processes on one data folder.
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge and a cairn-miner, supervised.")
+        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge, a cairn-miner and the wallet front server, supervised.")
 
     @Option(help: "Network: regtest, testnet or main.")
     var network: String = "regtest"
@@ -43,6 +43,12 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("block-interval"), help: "Seconds the miner waits after each block it finds.")
     var blockInterval: Double?
 
+    @Option(name: .customLong("wallet-port"), help: "The wallet front server's port (default 8341 + --port-offset): the browser wallet and explorer.")
+    var walletPort: Int?
+
+    @Flag(name: .customLong("no-wallet"), help: "Do not start the wallet front server.")
+    var noWallet = false
+
     @Option(name: .customLong("log-level"), help: "Log level passed to every service.")
     var logLevel: String?
 
@@ -59,6 +65,8 @@ struct Up: AsyncParsableCommand {
         guard ChainParams.named(network) != nil else { throw ValidationError("unknown network '\(network)': use regtest, testnet or main") }
         guard (0...30000).contains(portOffset) else { throw ValidationError("--port-offset must be 0...30000") }
         if let p = httpPort, !(1...65535).contains(p) { throw ValidationError("--http-port must be 1...65535") }
+        if let p = walletPort, !(1...65535).contains(p) { throw ValidationError("--wallet-port must be 1...65535") }
+        if noWallet && walletPort != nil { throw ValidationError("--wallet-port and --no-wallet exclude each other") }
         if noMiner && minerAddress != nil { throw ValidationError("--miner-address and --no-miner exclude each other") }
         if let t = minerThreads, t < 1 { throw ValidationError("--miner-threads must be at least 1") }
         if let p = peerPort, !(1...65535).contains(p) { throw ValidationError("--peer-port must be 1...65535") }
@@ -77,7 +85,15 @@ struct Up: AsyncParsableCommand {
         }
         let binaries = try Binaries.locate()
 
-        // The payout address: given, or the node key's (created on first run).
+        // The node key (created on first run): the miner's default payout, and on regtest the faucet's purse.
+        var nodeKeyAddress: String?
+        if (!noMiner && minerAddress == nil) || params.network == .regtest {
+            let (key, created) = try NodeKey.loadOrCreate(directory: dir)
+            let address = Address(publicKey: Array(key.publicKey.rawRepresentation), network: params.network).string
+            nodeKeyAddress = address
+            print("\(created ? "created node key" : "node key"): \(dir.appendingPathComponent(NodeKey.fileName).path) (address \(address))")
+        }
+        // The payout address: given, or the node key's.
         var payout: String?
         if !noMiner {
             if let minerAddress {
@@ -85,21 +101,24 @@ struct Up: AsyncParsableCommand {
                     throw CLIError("--miner-address: \(error.description)")
                 }
             } else {
-                let (key, created) = try NodeKey.loadOrCreate(directory: dir)
-                let address = Address(publicKey: Array(key.publicKey.rawRepresentation), network: params.network).string
-                payout = address
-                print("\(created ? "created node key" : "node key"): \(dir.appendingPathComponent(NodeKey.fileName).path) (address \(address))")
+                payout = nodeKeyAddress
             }
         }
+        let faucetKey = params.network == .regtest ? dir.appendingPathComponent(NodeKey.fileName).path : nil
 
         let endpoints = Endpoints.loopback(portOffset: portOffset)
         let peer = PeerBridgeSpec(endpoints: PeerEndpoints.loopback(portOffset: portOffset), host: peerHost,
                                   port: peerPort ?? PeerEndpoints.defaultPorts.ws + portOffset, peers: peers)
         let port = httpPort ?? Endpoints.defaultHTTPPort + portOffset
+        let hostForURL = httpHost == "0.0.0.0" || httpHost == "::" ? "127.0.0.1" : httpHost
+        let edgeURL = "http://\(hostForURL.contains(":") ? "[\(hostForURL)]" : hostForURL):\(port)"
+        // The wallet front server on loopback; the edge grants CORS to its origins (and to any given with --cors-origin).
+        let wallet: WalletFrontSpec? = noWallet ? nil : WalletFrontSpec(port: walletPort ?? Endpoints.defaultWalletPort + portOffset, edgeURL: edgeURL)
+        let origins = corsOrigins + (wallet?.origins ?? []).filter { !corsOrigins.contains($0) }
         let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
-                                    httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: corsOrigins,
+                                    httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: origins,
                                     payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
-                                    peer: peer)
+                                    faucetKey: faucetKey, wallet: wallet, peer: peer)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -112,8 +131,6 @@ struct Up: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let hostForURL = httpHost == "0.0.0.0" || httpHost == "::" ? "127.0.0.1" : httpHost
-        let edgeURL = "http://\(hostForURL.contains(":") ? "[\(hostForURL)]" : hostForURL):\(port)"
         let announce = Task {
             let edge = EdgeClient(edgeURL)
             var waited = 0
@@ -127,6 +144,11 @@ struct Up: AsyncParsableCommand {
             print("Cairn \(params.network.rawValue) node is up")
             print("  edge:  \(edgeURL)")
             print("  API:   \(edgeURL)/api/chain")
+            if let wallet {
+                print("  wallet:   \(wallet.url)/")
+                print("  explorer: \(wallet.url)/explorer.html")
+            }
+            if faucetKey != nil { print("  faucet: POST \(edgeURL)/api/faucet (regtest; pays from the node key's mined coins)") }
             print("  peers: \(peer.url) (\(peer.peers.isEmpty ? "no peers configured" : "connecting to \(peer.peers.joined(separator: ", "))"))")
             if let zmqPub { print("  ZMQ:   \(zmqPub)") }
             print("  logs:  \(logs.path)")
@@ -146,7 +168,7 @@ struct Up: AsyncParsableCommand {
     static func childSpecs(binaries: Binaries, network: String, data: String, endpoints: Endpoints,
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
                            payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
-                           peer: PeerBridgeSpec? = nil) -> [ChildSpec] {
+                           faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -154,6 +176,7 @@ struct Up: AsyncParsableCommand {
         var edge = common + ["--http-host", httpHost, "--http-port", String(httpPort)]
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
+        if let faucetKey { edge += ["--faucet-key", faucetKey] }
         if let peer { edge += ["--peer-rpc", peer.endpoints.rpc] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
@@ -166,6 +189,11 @@ struct Up: AsyncParsableCommand {
             for p in peer.peers { args += ["--peer", p] }
             specs.append(ChildSpec(name: "peerbridge", executable: binaries.path("cairn-peerbridge"), arguments: args))
         }
+        if let wallet {
+            var args = ["--host", "127.0.0.1", "--port", String(wallet.port), "--edge", wallet.edgeURL]
+            if let logLevel { args += ["--log-level", logLevel] }
+            specs.append(ChildSpec(name: "walletfront", executable: binaries.path("cairn-walletfront"), arguments: args))
+        }
         if let payout {
             var miner = common + ["--address", payout]
             if let minerThreads { miner += ["--threads", String(minerThreads)] }
@@ -174,6 +202,15 @@ struct Up: AsyncParsableCommand {
         }
         return specs
     }
+}
+
+/// The wallet front server `cairn up` starts: its port, the edge it points the page at, its origins.
+struct WalletFrontSpec: Sendable, Equatable {
+    var port: Int
+    var edgeURL: String
+    var url: String { "http://127.0.0.1:\(port)" }
+    /// What the edge must allow (CORS): the page may be opened as 127.0.0.1 or localhost.
+    var origins: [String] { ["http://127.0.0.1:\(port)", "http://localhost:\(port)"] }
 }
 
 /// The peer bridge `cairn up` starts: its endpoints, listen address and configured peers.
@@ -191,7 +228,7 @@ struct PeerBridgeSpec: Sendable, Equatable {
 /// The service executables, next to `cairn` itself.
 struct Binaries: Sendable {
     let directory: URL
-    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-peerbridge"]
+    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-walletfront", "cairn-peerbridge"]
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
