@@ -15,6 +15,8 @@ struct CairnBench {
         let args = Array(CommandLine.arguments.dropFirst())
         let seconds = args.first.flatMap(Double.init) ?? 2.0
         let node = args.contains("--node")
+        let net = args.contains("--net")
+        let netBlocks = args.firstIndex(of: "--net-blocks").flatMap { args.indices.contains($0 + 1) ? Int(args[$0 + 1]) : nil } ?? 1000
         let txSeconds = args.firstIndex(of: "--tx-seconds").flatMap { args.indices.contains($0 + 1) ? Double(args[$0 + 1]) : nil } ?? 60
         print("Cairn benchmarks (\(SignatureBatch.defaultParallelism) cores, ~\(seconds) s per figure)\n")
         var table = Table(columns: ["figure", "value", "raw limit", "ratio"])
@@ -25,6 +27,10 @@ struct CairnBench {
         if node {
             print("starting a node for the end-to-end figures…")
             try await NodeBench.run(&table, verifyRate: verifyRate, txSeconds: txSeconds)
+        }
+        if net {
+            print("starting nodes for the network figures…")
+            try await NetBench.run(&table, blocks: netBlocks)
         }
         table.print()
     }

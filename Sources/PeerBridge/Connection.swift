@@ -101,19 +101,23 @@ final class Connection: Sendable {
                         case .binary(let buffer):
                             await bridge.received(conn, Array(buffer: buffer))
                         case .text:
-                            await bridge.misbehaved(conn, .textFrame, "a text frame (the peer protocol is binary)")
+                            if !conn.isClosing { await bridge.misbehaved(conn, .textFrame, "a text frame (the peer protocol is binary)") }
                         }
-                        if conn.isClosing { break }
+                        // After a close, what still arrives is drained unread: closing a socket with unread
+                        // input resets it, and the reset would destroy our reject before the peer reads it.
                     }
                     conn.close("the peer closed the connection")
                 } catch {
                     let text = "\(error)"
                     let offence: Offence = text.lowercased().contains("toolarge") || text.contains("invalidFrameLength") ? .oversized : .malformed
-                    await bridge.misbehaved(conn, offence, "transport error: \(text)")
+                    if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(text)") }
                     conn.close("transport error")
                 }
             }
-            // The writer ends after a close; the reader may be waiting for a peer that never answers.
+            // The writer ends after a close; then the reader drains until the peer answers the close,
+            // for at most a few seconds (a peer that never answers is not waited for).
+            _ = await group.next()
+            group.addTask { try? await Task.sleep(for: .seconds(3)) }
             _ = await group.next()
             group.cancelAll()
         }

@@ -124,7 +124,9 @@ extension NetworkTests {
                 #expect(peer.rejectCodes.contains(expectReject), "\(name): got \(peer.rejectCodes)")
                 let list = try await n.peers()
                 #expect((list.offences[offence] ?? 0) >= 1, "\(name): offence \(offence) counted: \(list.offences)")
-                #expect(!list.peers.contains { $0.userAgent == "/hostile-test:1/" }, "\(name): the hostile peer is gone")
+                try await waitUntil("\(name): the hostile peer is gone from N's peers", timeout: 15) {
+                    try await !n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" }
+                }
             }
 
             // Wrong network: stated reason, banned.
