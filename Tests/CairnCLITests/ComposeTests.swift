@@ -17,10 +17,10 @@ import Yams
 @Suite("docker/compose.yaml") struct ComposeTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let composeFile = repo.appendingPathComponent("docker/compose.yaml").path
-    static let services = ["chainstore", "mempool", "edge", "miner", "walletfront"]
+    static let services = ["chainstore", "mempool", "edge", "miner", "walletfront", "peerbridge"]
     /// The services on the bus (the wallet front only serves files to the browser).
-    static let busServices = ["chainstore", "mempool", "edge", "miner"]
-    static let defaultPorts = [28331, 28332, 28333, 28334, 8340, 8341]
+    static let busServices = ["chainstore", "mempool", "edge", "miner", "peerbridge"]
+    static let defaultPorts = [28331, 28332, 28333, 28334, 28335, 28337, 8340, 8341, 8342]
     static let minerAddress = "rcrn1qltdxrtyx36fd5nt8f4rakp6c5wz2yywzau46ssh8vc823rwhld4qhwdpap"
 
     static var dockerCompose: String? {
@@ -54,7 +54,7 @@ import Yams
             #expect(env["CAIRN_MEMPOOL_PUB"] as? String == "tcp://mempool:28334")
             #expect(env["CAIRN_NETWORK"] as? String == "regtest")
             #expect(env["CAIRN_DATA"] as? String == "/data")
-            if name != "edge" && name != "walletfront" { #expect(s["ports"] == nil, "\(name) must not publish ports") }
+            if !["edge", "walletfront", "peerbridge"].contains(name) { #expect(s["ports"] == nil, "\(name) must not publish ports") }
         }
         // Named volumes for the two services that own state.
         let volumes = try #require(doc["volumes"] as? [String: Any])
@@ -130,6 +130,11 @@ import Yams
                   let c = try? JSONDecoder().decode(JSONValue.self, from: r.body) else { return false }
             return c["edge"]?.string == "http://127.0.0.1:\(8340 + offset)"
         }, "walletfront log: \(running[4].stderr.suffix(2000))")
+        // The peer bridge answers the edge's /api/sync.
+        #expect(await eventually("the edge reaches the peer bridge") {
+            guard let r = try? await edge.raw("/api/sync", timeout: 2) else { return false }
+            return r.status == 200
+        }, "peerbridge log: \(running[5].stderr.suffix(2000))")
         for p in running.reversed() { p.signal(SIGTERM) }
         for p in running { #expect(await p.wait() == 0, "\(p.process.arguments ?? [])") }
         running.removeAll()
