@@ -39,6 +39,8 @@ struct BridgeConfig: Sendable {
     var messageRate = 500.0
     /// Inventory items per second a peer may announce (burst: 4 s worth).
     var inventoryRate = 1000.0
+    /// Seconds of rate a peer may spend at once.
+    var burstSeconds = 4.0
 }
 
 /// The peer bridge's state: peers, scores and bans, seen-sets, headers-first sync.
@@ -72,7 +74,7 @@ actor Bridge {
     let node: any LocalNode
     let logger: Logger
     let trace: (@Sendable (String, String, String, String?) -> Void)?
-    let nonce = UInt64.random(in: 1...UInt64.max)
+    nonisolated let nonce = UInt64.random(in: 1...UInt64.max)
     private var nextID = 1
     private(set) var peers: [Int: Peer] = [:]
     private var bans: [String: BanInfo] = [:]
@@ -122,8 +124,8 @@ actor Bridge {
     /// A peer connected. Refused (with a reason) when banned or over the limits.
     func attach(_ conn: Connection) {
         var p = Peer(conn: conn,
-                     messages: TokenBucket(capacity: config.messageRate * 4, rate: config.messageRate),
-                     inventory: TokenBucket(capacity: config.inventoryRate * 4, rate: config.inventoryRate))
+                     messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
+                     inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
         if !networkActive {
@@ -448,6 +450,8 @@ actor Bridge {
         for tx in block.transactions { seenTxs.insert(tx.txid) }
         headerTree[hash] = nil
         if height > tipHeight { tipHeight = height; tipHash = hash }
+        // Peers that announced or sent it have it: their best height is at least this.
+        for (id, p) in peers where p.known.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
         let told = announce(Wire.InvItem(.block, hash))
         if told > 0 { trace?(hash.hex, "block", "relayed", "announced to \(told) peer(s)") }
     }
