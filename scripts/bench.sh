@@ -4,10 +4,12 @@
 # threads), Ed25519 vs swift-crypto's raw rate, block connection vs cores ×
 # verify rate, bus throughput and latencies, then on a real node started with
 # `cairn up`: POST /api/tx sustained (60 s) and GET /api/blocks/tip/height vs a
-# trivial route (wrk). Figures, not tests. Optional: seconds per micro figure.
+# trivial route (wrk); then several nodes: sync rate vs connecting the same blocks
+# locally, block propagation along a line of 5. Figures, not tests. Optional:
+# seconds per micro figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; } || true
 swift build -c release
-.build/release/cairn-bench "${1:-2}" --node --tx-seconds "${CAIRN_BENCH_TX_SECONDS:-60}"
+.build/release/cairn-bench "${1:-2}" --node --tx-seconds "${CAIRN_BENCH_TX_SECONDS:-60}" --net
