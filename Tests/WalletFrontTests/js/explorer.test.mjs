@@ -6,7 +6,7 @@ import {
   intervalSeries, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
   stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout, parseRoute, netForAddress,
 } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
-import { wsURLFor, backoffDelay, Feed, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
+import { wsURLFor, pingURLFor, backoffDelay, Feed, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
 
 const ADDR = "rcrn1qej5cmplf26smtzxrm78ys056ave28n6sqx4jjhndn79qeqzqnucq3r0kkl";
 const HASH = "72ea552dc9809a536071bc00f6e17db8d1dcb2111bc32663479b4e2fa4ae6bde";
@@ -290,4 +290,52 @@ test("feed: reconnects with backoff, state goes reconnecting → offline → onl
   assert.equal(feed.state, "idle");
   assert.deepEqual(states, ["idle", "connecting", "online", "reconnecting", "offline", "online", "idle"]);
   assert.ok(all.includes("hello") && all.includes("open") && all.includes("close"));
+});
+
+test("feed: a silent socket is probed; no answer (a hung edge) → reconnecting, an answer keeps it online; an attempt that never opens fails", async () => {
+  const sockets = [];
+  class FakeWS {
+    constructor(url) { this.url = url; this.readyState = 0; this.closed = false; sockets.push(this); }
+    send() {}
+    close() { this.closed = true; this.readyState = 3; }
+    open() { this.readyState = 1; this.onopen && this.onopen(); }
+  }
+  const waitFor = async (what, check) => {
+    const deadline = Date.now() + 10_000;
+    while (!check()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  let edgeAnswers = true;
+  let probes = 0;
+  const probe = (signal) => {
+    probes += 1;
+    if (edgeAnswers) return Promise.resolve("pong");
+    return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))); // hangs until timed out
+  };
+  const feed = new Feed("ws://x/api/ws", { WebSocketImpl: FakeWS, idleMs: 30, probeTimeoutMs: 30, connectTimeoutMs: 60, probe });
+  const closes = [];
+  feed.on("close", () => closes.push(1));
+  feed.start();
+  sockets[0].open();
+  await waitFor("two answered probes", () => probes >= 2);
+  assert.equal(feed.state, "online", "an answering edge keeps a quiet feed online");
+  assert.equal(sockets[0].closed, false);
+  edgeAnswers = false;
+  await waitFor("the silent socket abandoned", () => feed.state !== "online");
+  assert.equal(feed.state, "reconnecting");
+  assert.ok(sockets[0].closed, "the hung socket is closed");
+  assert.equal(closes.length, 1);
+  feed.retryNow();
+  assert.equal(sockets.length, 2);
+  await waitFor("the attempt that never opens to fail", () => feed.failures >= 2 && sockets[1].closed);
+  assert.equal(feed.ws === sockets[1], false);
+  feed.retryNow();
+  sockets[2].open();
+  assert.equal(feed.state, "online");
+  feed.stop();
+  assert.equal(feed.watchTimer, null);
+  assert.equal(pingURLFor("wss://edge.example:8443/base/api/ws"), "https://edge.example:8443/base/api/ping");
+  assert.equal(pingURLFor("ws://127.0.0.1:8340/api/ws"), "http://127.0.0.1:8340/api/ping");
 });

@@ -213,16 +213,39 @@ export function backoffDelay(attempt, { base = 500, max = 15000, random = Math.r
   return Math.round(d * (0.8 + 0.4 * random()));
 }
 
+/** The edge's GET /api/ping URL for a feed URL (ws://host/api/ws → http://host/api/ping). */
+export function pingURLFor(wsURL) {
+  const u = new URL(wsURL);
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+  u.pathname = u.pathname.replace(/\/api\/ws\/?$/, "") + "/api/ping";
+  u.search = "";
+  u.hash = "";
+  return u.toString();
+}
+
 /**
  * The edge's WebSocket feed with automatic reconnect.
  * States: "idle" (not started), "connecting" (first attempt), "online",
  * "reconnecting" (lost, retrying; first attempts), "offline" (several attempts failed; still retrying with backoff).
+ *
+ * Liveness: a hung edge or a stalled network path keeps the socket open without a close, so an
+ * open socket that has been silent for `idleMs` is checked with `probe` (GET /api/ping by default);
+ * no answer within `probeTimeoutMs` → the socket is abandoned and the feed reconnects. A connection
+ * attempt that does not open within `connectTimeoutMs` counts as failed. 0 turns a check off.
  */
 export class Feed {
-  constructor(url, { WebSocketImpl = globalThis.WebSocket, offlineAfter = 2 } = {}) {
+  constructor(url, { WebSocketImpl = globalThis.WebSocket, offlineAfter = 2, idleMs = 20000, probeTimeoutMs = 6000,
+    connectTimeoutMs = 10000, probe } = {}) {
     this.url = url;
     this.WebSocketImpl = WebSocketImpl;
     this.offlineAfter = offlineAfter;
+    this.idleMs = idleMs;
+    this.probeTimeoutMs = probeTimeoutMs;
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.probe = probe || ((signal) => globalThis.fetch(pingURLFor(url), { signal, cache: "no-store", mode: "cors", credentials: "omit" }));
+    this.lastHeardAt = 0;
+    this.watchTimer = null;
+    this.connectTimer = null;
     this.state = "idle";
     this.failures = 0;
     this.nextRetryAt = null;
@@ -265,6 +288,7 @@ export class Feed {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = null;
+    this.clearWatch();
     if (globalThis.removeEventListener) globalThis.removeEventListener("online", this.onBrowserOnline);
     if (this.ws) {
       const ws = this.ws;
@@ -332,14 +356,21 @@ export class Feed {
     }
     this.ws = ws;
     let opened = false;
+    this.clearWatch();
+    if (this.connectTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => { if (this.ws === ws && !opened) this.abandon(ws, false); }, this.connectTimeoutMs);
+    }
     ws.onopen = () => {
       opened = true;
       this.failures = 0;
+      this.lastHeardAt = Date.now();
+      this.watch(ws);
       for (const a of this.tracked) this.send({ "track-address": a });
       this.setState("online");
       this.emit("open", { type: "open" });
     };
     ws.onmessage = (ev) => {
+      this.lastHeardAt = Date.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (!msg || typeof msg.type !== "string") return;
@@ -350,9 +381,62 @@ export class Feed {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.clearWatch();
       if (opened) this.emit("close", { type: "close" });
       this.failed();
     };
+  }
+
+  clearWatch() {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    clearInterval(this.watchTimer);
+    this.watchTimer = null;
+  }
+
+  /** While `ws` is open: after `idleMs` of silence, probe the edge; no answer → abandon the socket. */
+  watch(ws) {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    if (!(this.idleMs > 0)) return;
+    let probing = false;
+    this.watchTimer = setInterval(async () => {
+      if (this.ws !== ws || probing || Date.now() - this.lastHeardAt < this.idleMs) return;
+      probing = true;
+      const alive = await this.probeNow();
+      probing = false;
+      if (this.ws !== ws) return;
+      if (alive) this.lastHeardAt = Date.now();
+      else this.abandon(ws, true);
+    }, Math.max(250, Math.floor(this.idleMs / 3)));
+    this.watchTimer?.unref?.();
+  }
+
+  /** True when the edge answers the probe (any HTTP answer) within probeTimeoutMs. */
+  async probeNow() {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(new Error("timeout")), this.probeTimeoutMs);
+    try {
+      await this.probe(ctrl.signal);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Gives up on a socket that will not open or has gone silent, and reconnects. */
+  abandon(ws, opened) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.clearWatch();
+    ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+    try { ws.close(); } catch { /* already closing */ }
+    if (opened) this.emit("close", { type: "close" });
+    this.failed();
   }
 
   failed() {
