@@ -8,7 +8,19 @@ const PAGE = 25;
 export async function blockHeightView(ctx, route) {
   fill(ctx.main, notice("Looking up the block…"));
   if (!/^\d+$/.test(route.arg)) return fill(ctx.main, h("h1", { text: "Not a height" }), notice(`"${route.arg}" is not a block height.`, "error"));
-  const hash = (await routes.blockHashAt(Number(route.arg))).trim();
+  let hash;
+  try {
+    hash = (await routes.blockHashAt(Number(route.arg))).trim();
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    if (!ctx.alive) return;
+    // Not a failure to retry: the chain is not that long (yet).
+    const tip = await ctx.app.tip().catch(() => null);
+    if (!ctx.alive) return;
+    return fill(ctx.main, h("h1", { text: `No block at height ${route.arg}` }),
+      notice(`This node has no block at height ${route.arg}${tip != null ? ` (its tip is at height ${tip})` : ""}.`, "error"),
+      h("p", {}, h("a", { href: "#/" }, "Latest blocks")));
+  }
   if (ctx.alive) location.replace(`#/block/${hash}`);
 }
 
