@@ -37,6 +37,14 @@ def decrypt_keystore(raw, password):
     return ks, AESGCM(key).decrypt(base64.b64decode(ks["cipher"]["nonce"]), base64.b64decode(ks["cipher"]["ciphertext"]), None)
 
 
+STORAGE_DUMP = """async () => {
+  const db = await new Promise((ok, fail) => { const r = indexedDB.open("cairn-wallet"); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+  const all = await new Promise((ok, fail) => { const g = db.transaction("accounts").objectStore("accounts").getAll(); g.onsuccess = () => ok(g.result); g.onerror = () => fail(g.error); });
+  db.close();
+  return { idb: JSON.stringify(all), ls: JSON.stringify(Object.entries(localStorage)) };
+}"""
+
+
 class Recorder:
     """Every request and WebSocket frame a browser context sends."""
 
@@ -116,6 +124,8 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
                or crn(page_b.get_by_test_id("balance-confirmed").inner_text()) == pytest.approx(1.5), timeout=30)
     eventually("B's payment confirmed", lambda: crn(page_b.get_by_test_id("balance-confirmed").inner_text()) == pytest.approx(1.5), timeout=90)
     eventually("A's balance drops", lambda: crn(page_a.get_by_test_id("balance-confirmed").inner_text()) < 10 - 1.5 + 0.001, timeout=60)
+    # A's own view of its payment goes from pending to confirmed.
+    eventually("A's send result confirmed", lambda: result.get_attribute("data-status") == "confirmed", timeout=60)
     row = page_b.locator(f'[data-testid="history"] [data-txid="{txid}"]')
     eventually("B's history row confirmed", lambda: row.count() > 0 and int(row.first.get_attribute("data-confirmations") or 0) >= 1, timeout=60)
     page_b.screenshot(path=str(artifacts / "wallet-b-phone.png"), full_page=True)
@@ -183,6 +193,17 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
     # Nothing secret ever left a browser: not the passwords, not A's private key.
     secrets = {"password A": PASSWORD_A, "password B": PASSWORD_B, "A's key (hex)": seed.hex(),
                "A's key (base64)": base64.b64encode(seed).decode(), "A's key (base64url)": base64.urlsafe_b64encode(seed).decode().rstrip("=")}
+    # What the browsers keep: IndexedDB holds public facts and the encrypted keystore only, and
+    # neither it nor localStorage holds the key or the password.
+    for page in (page_a, page_c):
+        stored = page.evaluate(STORAGE_DUMP)
+        records = json.loads(stored["idb"])
+        assert [r["address"] for r in records] == [addr_a]
+        for r in records:
+            assert set(r) == {"address", "name", "network", "publicKey", "keystore", "createdAt"}, sorted(r)
+            assert set(r["keystore"]) == {"version", "network", "address", "public_key", "kdf", "cipher"}
+        for name, value in secrets.items():
+            assert value not in stored["idb"] and value not in stored["ls"], f"{name} is in the browser's storage"
     allowed = [stack.wallet, stack.edge, stack.edge.replace("http://", "ws://")]
     for r in recorders:
         r.check_never_sent(secrets, allowed)
