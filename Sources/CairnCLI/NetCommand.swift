@@ -32,6 +32,9 @@ struct NetUp: AsyncParsableCommand {
     @Option(help: "How many of the nodes run a miner (the first ones).")
     var miners: Int = 1
 
+    @Option(name: .customLong("miner-address"), help: "Address the miners pay (default: each node's own node key).")
+    var minerAddress: String?
+
     @Option(name: .customLong("miner-threads"), help: "Hashing threads per miner.")
     var minerThreads: Int = 1
 
@@ -49,6 +52,11 @@ struct NetUp: AsyncParsableCommand {
         }
         guard (0...nodes).contains(miners) else { throw ValidationError("--miners must be 0...--nodes") }
         guard minerThreads >= 1 else { throw ValidationError("--miner-threads must be at least 1") }
+        if let minerAddress, let params = ChainParams.named(network) {
+            do { _ = try Address(minerAddress, network: params.network) } catch {
+                throw ValidationError("--miner-address: \(error.description)")
+            }
+        }
     }
 
     struct Node {
@@ -61,13 +69,14 @@ struct NetUp: AsyncParsableCommand {
 
     /// The `cairn up` arguments of each node: node i peers with every node before it, so each pair is connected once.
     static func plan(nodes: Int, data: URL, network: String, portOffset: Int, miners: Int, minerThreads: Int,
-                     blockInterval: Double?, logLevel: String?) -> [(Node, [String])] {
+                     blockInterval: Double?, logLevel: String?, minerAddress: String? = nil) -> [(Node, [String])] {
         var out = [(Node, [String])]()
         for i in 0..<nodes {
             let node = Node(index: i, offset: portOffset + 10 * i, dir: data.appendingPathComponent("node\(i)", isDirectory: true))
             var args = ["up", "--network", network, "--data", node.dir.path, "--port-offset", String(node.offset), "--no-wallet"]
             if i < miners {
                 args += ["--miner-threads", String(minerThreads)]
+                if let minerAddress { args += ["--miner-address", minerAddress] }
                 if let blockInterval { args += ["--block-interval", String(blockInterval)] }
             } else {
                 args += ["--no-miner"]
@@ -91,7 +100,7 @@ struct NetUp: AsyncParsableCommand {
         }
         let cairn = try Binaries.locate(needing: ["cairn"] + Binaries.names)
         let plan = Self.plan(nodes: nodes, data: root, network: network, portOffset: portOffset, miners: miners,
-                             minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel)
+                             minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel, minerAddress: minerAddress)
         let supervisor = Supervisor(logDirectory: root.appendingPathComponent("logs", isDirectory: true)) { Output.note($0) }
         let signals = SignalWatcher([SIGINT, SIGTERM])
         do {

@@ -343,6 +343,12 @@ actor Bridge {
                                                    "agent": "\(hello.userAgent)", "height": "\(hello.bestHeight)"])
         bestPeerHeight = max(bestPeerHeight, Int(hello.bestHeight))
         send(conn.id, .getaddr)
+        // Address relay: the other peers learn where this one listens.
+        if let url = p.announcedURL {
+            for (id, q) in peers where id != conn.id && q.handshaken && !q.conn.isClosing && q.announcedURL != url {
+                send(id, .addr([url]))
+            }
+        }
         // Sync from any peer whose best block we do not have (higher, or an equal-height fork).
         if Int(hello.bestHeight) >= tipHeight, hello.bestHash != tipHash {
             let states = (try? await node.blockStates([hello.bestHash])) ?? [nil]

@@ -15,6 +15,8 @@ final class Node: @unchecked Sendable {
     let dir: URL
     let offset: Int
     let process: Process
+    /// Whether this handle started (and so stops and removes) the node.
+    private var owned = true
     var edge: String { "http://127.0.0.1:\(Endpoints.defaultHTTPPort + offset)" }
     var peerURL: String { "ws://127.0.0.1:\(PeerEndpoints.defaultPorts.ws + offset)" }
     var endpoints: Endpoints { Endpoints.loopback(portOffset: offset) }
@@ -60,12 +62,24 @@ final class Node: @unchecked Sendable {
         }
     }
 
+    /// A handle on a node some other process started (e.g. `cairn net up`): never stopped by the test.
+    private init(name: String, offset: Int, dir: URL) {
+        self.name = name
+        self.offset = offset
+        self.dir = dir
+        process = Process()
+        owned = false
+    }
+
+    static func attach(_ name: String, offset: Int, dir: URL) throws -> Node { Node(name: name, offset: offset, dir: dir) }
+
     func healthy() async throws -> Bool {
         guard let (status, body) = try? await get("/healthz") else { return false }
         return status == 200 && (body["status"] as? String) == "ok"
     }
 
     func stop() {
+        guard owned else { return }
         if process.isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(20)
@@ -79,7 +93,7 @@ final class Node: @unchecked Sendable {
 
     deinit {
         stop()
-        if ProcessInfo.processInfo.environment["CAIRN_KEEP_TEST_DATA"] == nil { try? FileManager.default.removeItem(at: dir) }
+        if owned, ProcessInfo.processInfo.environment["CAIRN_KEEP_TEST_DATA"] == nil { try? FileManager.default.removeItem(at: dir) }
     }
 
     func pids(of service: String) -> [Int32] {
