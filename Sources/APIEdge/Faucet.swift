@@ -75,34 +75,49 @@ final class Faucet: Sendable {
     }
 
     /// The coins the faucet may spend now, given the tip height, the key's confirmed coins and
-    /// the outpoints the pool's transactions spend.
+    /// the outpoints the pool's transactions spend: mature, not spent in the pool, not reserved.
     func spendable(coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>, now: Double = ServiceSupport.now()) -> [Spendable] {
-        let reserved = state.withLock { s in
-            s.reserved = s.reserved.filter { now - $0.value < Self.reservationSeconds }
-            return Set(s.reserved.keys)
-        }
+        state.withLock { s in available(&s, coins: coins, tipHeight: tipHeight, spentInPool: spentInPool, now: now) }
+    }
+
+    private func available(_ s: inout State, coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>, now: Double) -> [Spendable] {
+        s.reserved = s.reserved.filter { now - $0.value < Self.reservationSeconds }
         return coins.compactMap { c -> Spendable? in
             guard let txid = Hash256(hex: c.txid) else { return nil }
             let op = OutPoint(txid: txid, index: c.index)
-            if spentInPool.contains(op) || reserved.contains(op) { return nil }
+            if spentInPool.contains(op) || s.reserved[op] != nil { return nil }
             if c.coinbase && tipHeight + 1 - c.height < params.coinbaseMaturity { return nil }
             return Spendable(outpoint: op, value: c.value, confirmed: true, height: c.height)
         }
     }
 
-    /// Builds and signs the payment, reserving its coins (so a concurrent request picks others).
-    func pay(_ recipient: Address, from coins: [Spendable]) throws(SendError) -> Transaction {
-        let plan = try TxBuilder.plan(coins: coins, to: recipient.publicKey, amount: amount, change: publicKey)
-        let tx: Transaction
-        do { tx = try TxBuilder.sign(plan, key: key, params: params) } catch { throw .noCoins }
-        let now = ServiceSupport.now()
-        state.withLock { s in for c in plan.inputs { s.reserved[c.outpoint] = now } }
-        return tx
+    /// Chooses coins, builds and signs the payment and reserves its coins, all under one lock, so
+    /// concurrent requests never choose the same coin. Throws with what was spendable when it can't pay.
+    func pay(_ recipient: Address, coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>,
+             now: Double = ServiceSupport.now()) throws(FaucetShortfall) -> Transaction {
+        let result: Result<Transaction, FaucetShortfall> = state.withLock { s in
+            let usable = available(&s, coins: coins, tipHeight: tipHeight, spentInPool: spentInPool, now: now)
+            do {
+                let plan = try TxBuilder.plan(coins: usable, to: recipient.publicKey, amount: amount, change: publicKey)
+                let tx = try TxBuilder.sign(plan, key: key, params: params)
+                for c in plan.inputs { s.reserved[c.outpoint] = now }
+                return .success(tx)
+            } catch {
+                return .failure(FaucetShortfall(spendable: usable.reduce(0) { $0 + $1.value }, coins: usable.count))
+            }
+        }
+        return try result.get()
     }
 
     func release(_ tx: Transaction) {
         state.withLock { s in for i in tx.inputs { s.reserved[i.previousOutput] = nil } }
     }
+}
+
+/// Why the faucet could not pay: what it could spend.
+struct FaucetShortfall: Error {
+    var spendable: Amount
+    var coins: Int
 }
 
 struct ValidationErrorText: Error, CustomStringConvertible {

@@ -62,7 +62,8 @@ enum FaucetRoutes {
         return f
     }
 
-    static func spendable(_ faucet: Faucet, edge: Edge) async throws -> [Spendable] {
+    /// The node key's confirmed coins, the tip height and the outpoints the pool spends.
+    static func purse(_ faucet: Faucet, edge: Edge) async throws -> (coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>) {
         let ref = AddressRef(publicKey: Hex.encode(faucet.publicKey))
         async let tip = edge.currentTip()
         async let coins = edge.backend.chain("getaddressutxos", ref, as: [CoinInfo].self)
@@ -72,7 +73,12 @@ enum FaucetRoutes {
         for entry in p {
             for s in entry.spent { if let id = Hash256(hex: s.txid) { spent.insert(OutPoint(txid: id, index: s.index)) } }
         }
-        return faucet.spendable(coins: c, tipHeight: t.height, spentInPool: spent)
+        return (c, t.height, spent)
+    }
+
+    static func spendable(_ faucet: Faucet, edge: Edge) async throws -> [Spendable] {
+        let p = try await purse(faucet, edge: edge)
+        return faucet.spendable(coins: p.coins, tipHeight: p.tipHeight, spentInPool: p.spentInPool)
     }
 
     static func pay(_ request: Request, edge: Edge) async throws -> Response {
@@ -102,14 +108,14 @@ enum FaucetRoutes {
         // Two tries: a coin can be spent by another payment between the read and the submit.
         var lastError: APIError?
         for _ in 0..<2 {
-            let coins: [Spendable]
-            do { coins = try await spendable(faucet, edge: edge) } catch { faucet.refund(recipient.string); throw error }
+            let purse: (coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>)
+            do { purse = try await Self.purse(faucet, edge: edge) } catch { faucet.refund(recipient.string); throw error }
             let tx: Transaction
             do {
-                tx = try faucet.pay(recipient, from: coins)
+                tx = try faucet.pay(recipient, coins: purse.coins, tipHeight: purse.tipHeight, spentInPool: purse.spentInPool)
             } catch {
                 faucet.refund(recipient.string)
-                let what = coins.isEmpty ? "no mature coins yet" : "\(Units.format(coins.reduce(0) { $0 + $1.value })) CRN spendable"
+                let what = error.coins == 0 ? "no mature coins yet" : "\(Units.format(error.spendable)) CRN spendable"
                 throw APIError(.serviceUnavailable, "faucet-empty",
                                "the faucet cannot pay \(Units.format(faucet.amount)) CRN: \(what) (its coins come from the node's miner and mature after \(faucet.params.coinbaseMaturity) blocks)")
             }
@@ -126,8 +132,8 @@ enum FaucetRoutes {
                 // Refused (a coin was taken meanwhile): keep those coins reserved, try once more with fresh coins.
                 lastError = APIError(.serviceUnavailable, "faucet-failed", "the node refused the faucet's payment: \(e.code): \(e.message)")
             } catch {
-                faucet.release(tx)
-                faucet.refund(recipient.string)
+                // No answer (the mempool is down, or answered too late): the payment may have been
+                // accepted, so its coins stay reserved (for a minute) and the address's turn is used.
                 throw error
             }
         }

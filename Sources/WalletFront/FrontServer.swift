@@ -31,6 +31,14 @@ struct EdgeOrigin: Sendable, Equatable {
     }
 }
 
+extension EdgeOrigin {
+    /// Whether a URL names this machine (browsers treat those as trustworthy even over http).
+    static func isLoopbackURL(_ text: String) -> Bool {
+        guard let host = URL(string: text)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
 struct FrontError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

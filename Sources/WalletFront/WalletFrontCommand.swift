@@ -78,6 +78,9 @@ struct WalletFrontCommand: AsyncParsableCommand {
         let app = try buildFrontApplication(config: config, logger: logger)
         logger.notice("wallet front starting", metadata: [
             "listen": "\(config.scheme)://\(config.host):\(config.port)", "edge": "\(config.edge.url)", "root": "\(config.root)"])
+        if config.tls != nil && config.edge.httpOrigin.hasPrefix("http://") && !EdgeOrigin.isLoopbackURL(config.edge.httpOrigin) {
+            logger.warning("the page is served over https but --edge is plain http on another host: browsers block that (mixed content) and the page will show the node as offline; give the edge an https:// address")
+        }
         if !config.isLoopback && config.tls == nil {
             logger.warning("serving plain HTTP beyond loopback: browsers allow WebCrypto only on https or on http://localhost / 127.0.0.1, so opened by another name the wallet will say so and stay locked; pass --tls-cert and --tls-key for that")
         }

@@ -55,8 +55,9 @@ import Testing
         #expect(Set(usable.map { $0.outpoint.txid.bytes[0] }) == [1, 3])
 
         // A payment reserves its coins: the next request doesn't pick them again.
-        let tx = try f.pay(recipient, from: usable)
+        let tx = try f.pay(recipient, coins: coins, tipHeight: tip, spentInPool: spentInPool)
         #expect(tx.outputs[0].value == 10 * Units.perCoin)
+        #expect(Set(tx.inputs.map(\.previousOutput)).isSubset(of: Set(usable.map(\.outpoint))))
         let spent = Set(tx.inputs.map(\.previousOutput))
         let next = f.spendable(coins: coins, tipHeight: tip, spentInPool: spentInPool)
         #expect(Set(next.map(\.outpoint)).isDisjoint(with: spent))
@@ -67,8 +68,7 @@ import Testing
     @Test func signedPaymentValidates() throws {
         let f = faucet()
         let c = coin(9, height: 1)
-        let usable = f.spendable(coins: [c], tipHeight: 50, spentInPool: [])
-        let tx = try f.pay(recipient, from: usable)
+        let tx = try f.pay(recipient, coins: [c], tipHeight: 50, spentInPool: [])
         let spent = [TxOutput(value: c.value, publicKey: Array(key.publicKey.rawRepresentation))]
         let digest = Sighash.compute(tx, spent: spent, params: .regtest)
         #expect(key.publicKey.isValidSignature(tx.inputs[0].payload, for: digest.bytes))
@@ -76,7 +76,25 @@ import Testing
 
     @Test func notEnoughIsAnError() {
         let f = faucet()
-        #expect(throws: SendError.self) { try f.pay(recipient, from: []) }
+        let immature = coin(1, height: 100)
+        let e = #expect(throws: FaucetShortfall.self) { try f.pay(recipient, coins: [immature], tipHeight: 100, spentInPool: []) }
+        #expect(e?.coins == 0 && e?.spendable == 0)
+    }
+
+    /// Many payments at once from many threads: each coin goes to exactly one of them.
+    @Test func concurrentPaymentsNeverShareACoin() async throws {
+        let f = faucet()
+        let coins = (1...40).map { coin(UInt8($0), value: 11 * Units.perCoin, height: 1) }
+        let recipients = (0..<40).map { _ in Address(publicKey: Array(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation), network: .regtest) }
+        let txs = try await withThrowingTaskGroup(of: Transaction.self) { group in
+            for r in recipients { group.addTask { try f.pay(r, coins: coins, tipHeight: 100, spentInPool: []) } }
+            return try await group.reduce(into: [Transaction]()) { $0.append($1) }
+        }
+        let inputs = txs.flatMap { $0.inputs.map(\.previousOutput) }
+        #expect(txs.count == 40)
+        #expect(Set(inputs).count == inputs.count, "a coin was chosen twice")
+        // All 40 coins are now reserved: a 41st payment has nothing left.
+        #expect(throws: FaucetShortfall.self) { try f.pay(recipients[0], coins: coins, tipHeight: 100, spentInPool: []) }
     }
 
     @Test func routesWithoutAKeySayUnavailable() async throws {

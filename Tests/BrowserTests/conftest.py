@@ -7,6 +7,7 @@ by Playwright. Screenshots go to .build/test-artifacts/browser/.
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -90,6 +91,7 @@ class Stack:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
