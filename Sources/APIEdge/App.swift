@@ -20,6 +20,8 @@ struct EdgeConfig: Sendable {
     var wsQueueLimit = 1024
     /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
     var peerRPC = PeerEndpoints.loopback().rpc
+    /// The peer bridge's PUB: its trace events join the WebSocket feed.
+    var peerPub = PeerEndpoints.loopback().pub
     /// The regtest faucet's key file (the node key), amount and per-address cooldown; nil key = no faucet.
     var faucetKeyPath: String?
     var faucetAmount: Amount = 10 * Units.perCoin
@@ -40,6 +42,8 @@ final class Edge: Sendable {
     let logger: Logger
     let chainSub: Subscriber
     let mempoolSub: Subscriber
+    /// The peer bridge's trace events (optional: a node without a bridge publishes none).
+    let peerSub: Subscriber
     /// Regtest only, and only with a key.
     let faucet: Faucet?
     private let tasks: [Task<Void, Never>]
@@ -80,7 +84,8 @@ final class Edge: Sendable {
         mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
                                           topics: [Topic.rawtx, Topic.trace] + (public_ ? [Topic.hashtx, Topic.sequence] : []),
                                           hwm: 100_000, logger: logger)
-        let chainEvents = chainSub.events, mempoolEvents = mempoolSub.events
+        peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000, logger: logger)
+        let chainEvents = chainSub.events, mempoolEvents = mempoolSub.events, peerEvents = peerSub.events
         tasks = [
             Task { await feed.run() },
             Task {
@@ -102,6 +107,11 @@ final class Edge: Sendable {
                     case Topic.trace: feed.post(.trace(body))
                     default: break
                     }
+                }
+            },
+            Task {
+                await Self.follow(peerEvents, source: "peer bridge", logger: logger, onLoss: {}) { topic, body in
+                    if topic == Topic.trace { feed.post(.trace(body)) }
                 }
             },
         ]
@@ -141,6 +151,7 @@ final class Edge: Sendable {
         feed.finish()
         await chainSub.stop()
         await mempoolSub.stop()
+        await peerSub.stop()
         for t in tasks { t.cancel() }
         await notifier?.stop()
         await backend.stop()

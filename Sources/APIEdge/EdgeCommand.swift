@@ -59,6 +59,7 @@ struct EdgeCommand: AsyncParsableCommand {
         }
         c.zmqPub = zmqPub ?? env["CAIRN_ZMQ_PUB"].flatMap { $0.isEmpty ? nil : $0 }
         c.peerRPC = common.peerEndpoints.rpc
+        c.peerPub = common.peerEndpoints.pub
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         c.maxBody = maxBody
         c.faucetKeyPath = faucetKey ?? env["CAIRN_FAUCET_KEY"].flatMap { $0.isEmpty ? nil : $0 }

@@ -177,7 +177,7 @@ struct Up: AsyncParsableCommand {
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
         if let faucetKey { edge += ["--faucet-key", faucetKey] }
-        if let peer { edge += ["--peer-rpc", peer.endpoints.rpc] }
+        if let peer { edge += ["--peer-rpc", peer.endpoints.rpc, "--peer-pub", peer.endpoints.pub] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
             ChildSpec(name: "mempool", executable: binaries.path("cairn-mempool"), arguments: common),

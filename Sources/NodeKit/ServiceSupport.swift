@@ -32,6 +32,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("peer-rpc"), help: "PeerBridge request endpoint (env CAIRN_PEER_RPC; default tcp://127.0.0.1:28335).")
     public var peerRPC: String?
 
+    @Option(name: .customLong("peer-pub"), help: "PeerBridge trace PUB endpoint (env CAIRN_PEER_PUB; default tcp://127.0.0.1:28337).")
+    public var peerPub: String?
+
     public init() {}
 
     var env: [String: String] { ProcessInfo.processInfo.environment }
@@ -45,10 +48,11 @@ public struct CommonOptions: ParsableArguments, Sendable {
         return e
     }
 
-    /// The peer bridge's endpoints: environment, then `--peer-rpc`.
+    /// The peer bridge's endpoints: environment, then `--peer-rpc` / `--peer-pub`.
     public var peerEndpoints: PeerEndpoints {
         var e = PeerEndpoints.fromEnvironment(env)
         if let v = peerRPC { e.rpc = v }
+        if let v = peerPub { e.pub = v }
         return e
     }
 

@@ -23,9 +23,6 @@ struct PeerBridgeCommand: AsyncParsableCommand {
     @Option(help: "host:port the peer WebSocket server listens on (env CAIRN_PEER_LISTEN; default 127.0.0.1:8342).")
     var listen: String?
 
-    @Option(name: .customLong("peer-pub"), help: "The bridge's trace PUB endpoint (env CAIRN_PEER_PUB; default tcp://127.0.0.1:28337).")
-    var peerPub: String?
-
     @Option(name: .customLong("peer"), help: "A peer to keep connected, ws://host:port (repeat for several; env CAIRN_PEERS, comma-separated).")
     var peers: [String] = []
 
@@ -71,7 +68,6 @@ struct PeerBridgeCommand: AsyncParsableCommand {
         let endpoints = common.endpoints
         var peerEndpoints = common.peerEndpoints
         if let listen { peerEndpoints.listen = listen }
-        if let peerPub { peerEndpoints.pub = peerPub }
         guard let (host, port) = PeerEndpoints.hostPort(peerEndpoints.listen) else {
             throw ValidationError("--listen \(peerEndpoints.listen): expected host:port")
         }

@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+import HummingbirdWSClient
+import Logging
+import Synchronization
 import ChainCore
 import Foundation
 import NodeKit
@@ -28,6 +31,11 @@ struct NetworkTests {
                 let (ah, bh) = try await (a.hash(at: 14), b.hash(at: 14))
                 return ch != nil && ah == ch && bh == ch
             }
+            // B's edge feed (/api/ws) carries the peer bridge's trace events.
+            let feed = FeedTap()
+            let feedTask = Task { await feed.run("ws://127.0.0.1:\(Endpoints.defaultHTTPPort + b.offset)/api/ws") }
+            defer { feedTask.cancel() }
+            try await waitUntil("B's feed is connected", timeout: 30) { feed.connected.withLock { $0 } }
             // A transaction sent to A (A has no miner) reaches B's and C's mempools.
             let coins = try await a.spendable(w)
             try #require(!coins.isEmpty, "a mature coinbase of C's miner is known to A")
@@ -38,6 +46,9 @@ struct NetworkTests {
                 try await waitUntil("\(n.name)'s mempool accepted \(tx.txid.hex) from a peer", timeout: 30) {
                     try await n.traceStages(tx.txid).contains("mempool:accepted")
                 }
+            }
+            try await waitUntil("B's feed shows the bridge receiving it from a peer", timeout: 30) {
+                feed.texts.withLock { $0.contains { $0.contains("\"service\":\"peerbridge\"") && $0.contains(tx.txid.hex) && $0.contains("\"received\"") } }
             }
             // C mines it; A and B see it confirmed in the same block.
             try await waitUntil("the transaction is confirmed on all three", timeout: 60) {
@@ -102,5 +113,22 @@ struct NetworkTests {
         let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: out)
         return (status, text)
+    }
+}
+
+/// Collects the text messages of an edge's WebSocket feed.
+final class FeedTap: Sendable {
+    let texts = Mutex<[String]>([])
+    let connected = Mutex(false)
+
+    func run(_ url: String) async {
+        var logger = Logger(label: "feed")
+        logger.logLevel = .critical
+        _ = try? await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, _, _ in
+            self.connected.withLock { $0 = true }
+            for try await m in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let t) = m { self.texts.withLock { $0.append(t) } }
+            }
+        }
     }
 }
