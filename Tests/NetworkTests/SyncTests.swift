@@ -54,16 +54,23 @@ extension NetworkTests {
             let began = Date()
             let d = try await Node("D", miner: nil, peers: [a.peerURL, b.peerURL])
             try await withLogs([d]) {
+                // Kill D's bridge mid-sync: the supervisor restarts it and it resumes from the chain store's locator.
+                try await waitUntil("D is syncing", timeout: 120, every: 0.05) { try await d.height() >= 200 }
+                let killedAt = try await d.height()
+                for pid in d.pids(of: "cairn-peerbridge") { kill(pid, SIGKILL) }
                 try await waitUntil("D synced 2,000 blocks from A and B", timeout: 240, every: 0.5) { try await d.tipHash() == blocks.last!.hash.hex }
+                #expect(killedAt < 2000, "the bridge was killed before the sync was done (at \(killedAt))")
+                #expect(try String(contentsOf: d.dir.appendingPathComponent("up.log"), encoding: .utf8).contains("peerbridge restarted"))
                 let seconds = Date().timeIntervalSince(began)
                 print("fresh node synced 2,000 blocks (\(blocks.count - 12) transactions besides coinbases) in \(String(format: "%.1f", seconds)) s including its start")
                 let sync = try await d.rpc("peer", "getsync", Empty(), as: SyncStatus.self)
-                #expect(sync.blocksAccepted == 2000, "\(sync)")
+                // The restarted bridge fetched only what the chain store did not have yet.
+                #expect(sync.blocksAccepted > 0 && sync.blocksAccepted <= 2000 - killedAt, "\(sync), killed at \(killedAt)")
                 #expect(sync.progress == 1 && sync.state == "idle", "\(sync)")
                 let list = try await d.peers()
                 #expect(list.peers.filter(\.handshaken).count == 2)
                 // Both peers delivered blocks (parallel fetch), none misbehaved.
-                #expect(list.peers.allSatisfy { $0.messagesIn > 100 }, "\(list.peers.map { ($0.address, $0.messagesIn) })")
+                #expect(list.peers.allSatisfy { $0.messagesIn > 20 }, "\(list.peers.map { ($0.address, $0.messagesIn) })")
                 #expect(list.offences.isEmpty, "\(list.offences)")
                 // Same UTXO set: D's own recomputation agrees with its set, and the set matches A's.
                 let checkD = try await d.rpc("chain", "verifyutxo", Empty(), as: UTXOCheck.self)

@@ -302,4 +302,29 @@ struct BridgeTests {
         await b.received(p1, Wire.encode(.inv([.init(.tx, tx.txid)])))
         #expect(await t1.drain().isEmpty)
     }
+    @Test("liveness: a ping answered with its pong keeps the peer; a silent peer is dropped for ping-timeout")
+    func liveness() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node) { $0.pingInterval = .milliseconds(1) }
+        let (p1, t1) = await handshaken(b, port: 60)
+        let (_, t2) = await handshaken(b, port: 61)
+        _ = await t1.drain(); _ = await t2.drain()
+        await b.pingAll()
+        guard case .ping(let n)? = await t1.drain().first else { Issue.record("a ping"); return }
+        _ = await t2.drain()
+        await b.received(p1, Wire.encode(.pong(n)))
+        #expect(await b.peerList().peers.first { $0.id == p1.id }?.pingTime != nil)
+        // Until the silent one's ping is older than two intervals (bounded wait on the condition).
+        let deadline = ContinuousClock.now + .seconds(30)
+        var dropped = false
+        while !dropped && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            await b.pingAll()
+            dropped = await t2.drain().contains { if case .reject(let code, _) = $0 { return code == "ping-timeout" } else { return false } }
+            // p1 keeps answering.
+            for m in await t1.drain() { if case .ping(let n) = m { await b.received(p1, Wire.encode(.pong(n))) } }
+        }
+        #expect(dropped)
+        #expect(!t1.closed, "the answering peer stays")
+    }
 }
