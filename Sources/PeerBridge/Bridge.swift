@@ -27,6 +27,9 @@ struct BridgeConfig: Sendable {
     var maxOutbound = 8
     var pingInterval: Duration = .seconds(20)
     var handshakeTimeout: Duration = .seconds(10)
+    /// A peer still closing this long after its close began (twice the transport's own deadline)
+    /// is let go of by `pingAll`.
+    var closeDeadline: Duration = Connection.closeDeadline * 2
     var banDuration: Double = 3600
     var blocksInFlightPerPeer = 16
     var maxBlocksInFlight = 64
@@ -35,6 +38,8 @@ struct BridgeConfig: Sendable {
     /// their parents stay few and the lowest missing one is always asked for first.
     var downloadWindow = 256
     var stallTimeout: Duration = .seconds(15)
+    /// A queued block is given up after this many peers answered `notfound` or stalled on it.
+    var maxBlockAttempts = 8
     /// Messages per second a peer may send (burst: 4 s worth).
     var messageRate = 500.0
     /// Inventory items per second a peer may announce (burst: 4 s worth).
@@ -99,6 +104,14 @@ actor Bridge {
     private var queue: [Hash256] = []
     private var queued = Set<Hash256>()
     private var inFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
+    /// Peers that answered `notfound` for a queued block or let its request stall: never asked for it again.
+    /// A block every connected peer has failed (or `maxBlockAttempts` peers) is given up.
+    private var blockMisses: [Hash256: Set<Int>] = [:]
+    /// Round-robin position kept across scheduling rounds, so requests spread over peers.
+    private var downloadCursor = 0
+    /// Blocks the chain store holds (accepted, on a side branch, or a duplicate): a child's parent is
+    /// taken as stored only when it is here, at our tip, or the chain store says so.
+    private var storedBlocks = RecentSet<Hash256>(limit: 50_000)
     /// Blocks whose parent the chain store does not know yet, by parent hash.
     private var orphans: [Hash256: [Block]] = [:]
     private var orphanHashes = Set<Hash256>()
@@ -136,7 +149,8 @@ actor Bridge {
             reject(conn, .banned, "banned until \(Date(timeIntervalSince1970: ban.until)): \(ban.reason)")
             return
         }
-        let count = peers.values.filter { $0.conn.direction == conn.direction && $0.conn.id != conn.id }.count
+        // A closing peer is on its way out (detached within Connection.closeDeadline): it takes no slot.
+        let count = peers.values.filter { $0.conn.direction == conn.direction && $0.conn.id != conn.id && !$0.conn.isClosing }.count
         let limit = conn.direction == .inbound ? config.maxInbound : config.maxOutbound + configuredCount
         if count >= limit {
             reject(conn, .tooManyPeers, "\(conn.direction.rawValue) peer limit \(limit) reached")
@@ -287,6 +301,7 @@ actor Bridge {
         case .notfound(let items):
             for i in items where i.type == .block && inFlight[i.hash]?.peer == conn.id {
                 inFlight[i.hash] = nil
+                blockMisses[i.hash, default: []].insert(conn.id)
                 requeue([i.hash])
             }
             for i in items { peers[conn.id]?.txRequested.remove(i.hash) }
@@ -394,12 +409,22 @@ actor Bridge {
         if !txs.isEmpty { send(conn.id, .getdata(txs)) }
     }
 
+    /// Blocks looked up for one `getdata` at most (more are answered `notfound` unread; a node asks
+    /// for at most `blocksInFlightPerPeer` at a time).
+    static let maxBlocksPerGetData = 64
+
     private func handleGetData(_ conn: Connection, _ items: [Wire.InvItem]) async {
         var missing = [Wire.InvItem]()
+        // The same item listed twice is looked up once; blocks past the per-message bound are not looked up.
+        var seen = Set<Wire.InvItem>()
+        var blockLookups = 0
         for i in items {
             guard peers[conn.id] != nil, !conn.isClosing else { return }
+            guard seen.insert(i).inserted else { continue }
             switch i.type {
             case .block:
+                guard blockLookups < Self.maxBlocksPerGetData else { missing.append(i); continue }
+                blockLookups += 1
                 if let raw = try? await node.block(i.hash) {
                     sendRaw(conn.id, kind: .block, payload: raw)
                     peers[conn.id]?.known.insert(i.hash)
@@ -453,6 +478,7 @@ actor Bridge {
     func blockConnected(_ block: Block, height: Int) {
         let hash = block.hash
         seenBlocks.insert(hash)
+        storedBlocks.insert(hash)
         for tx in block.transactions { seenTxs.insert(tx.txid) }
         headerTree[hash] = nil
         if height > tipHeight { tipHeight = height; tipHash = hash }
@@ -587,19 +613,29 @@ actor Bridge {
         var requests = [Int: [Wire.InvItem]]()
         var load = [Int: Int]()
         for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
-        var candidates = peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.conn.id).sorted()
+        let connected = peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.conn.id).sorted()
+        var candidates = connected
         guard !candidates.isEmpty else { return }
         var remaining = [Hash256]()
-        var cursor = 0
+        var givenUp = [Hash256]()
+        var cursor = downloadCursor
+        defer { downloadCursor = cursor }
         for h in queue {
+            // Every connected peer (or enough peers over time) said it does not have it: give up on it;
+            // a later announcement or headers message queues it again.
+            if let missed = blockMisses[h], missed.count >= config.maxBlockAttempts || connected.allSatisfy(missed.contains) {
+                givenUp.append(h)
+                continue
+            }
             if inFlight.count >= config.maxBlocksInFlight || candidates.isEmpty { remaining.append(h); continue }
             let height = headerTree[h]?.height ?? 0
             if height > tipHeight + config.downloadWindow { remaining.append(h); continue }
-            // Round robin over peers whose best height reaches the block.
+            // Round robin over peers whose best height reaches the block and that have not failed it.
             var chosen: Int?
             for k in 0..<candidates.count {
                 let id = candidates[(cursor + k) % candidates.count]
-                if load[id, default: 0] < config.blocksInFlightPerPeer, (peers[id]?.bestHeight ?? -1) >= height {
+                if load[id, default: 0] < config.blocksInFlightPerPeer, (peers[id]?.bestHeight ?? -1) >= height,
+                   !(blockMisses[h]?.contains(id) ?? false) {
                     chosen = id
                     cursor = (cursor + k + 1) % candidates.count
                     break
@@ -616,6 +652,13 @@ actor Bridge {
         }
         queue = remaining
         queued = Set(remaining)
+        for h in givenUp {
+            blockMisses[h] = nil
+            headerTree[h] = nil
+        }
+        if !givenUp.isEmpty {
+            logger.notice("blocks no peer could serve: given up until announced again", metadata: ["count": "\(givenUp.count)"])
+        }
         for (id, items) in requests { send(id, .getdata(items)) }
     }
 
@@ -624,7 +667,10 @@ actor Bridge {
         let now = ContinuousClock.now
         let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
         guard !stalled.isEmpty else { return }
-        for h in stalled { inFlight[h] = nil }
+        for h in stalled {
+            if let peer = inFlight[h]?.peer { blockMisses[h, default: []].insert(peer) }
+            inFlight[h] = nil
+        }
         logger.info("block requests stalled; asking other peers", metadata: ["count": "\(stalled.count)"])
         requeue(stalled)
         scheduleDownloads()
@@ -633,6 +679,13 @@ actor Bridge {
     // MARK: blocks
 
     private static let noFaultReasons: Set<String> = ["duplicate", "inconclusive", "internal", "time-too-new", "bad-prevblk"]
+    /// Refusals that may not hold later: the block is not marked seen.
+    private static let transientReasons: Set<String> = ["internal", "time-too-new"]
+
+    /// Our chain store did not answer about a block: nobody's fault; one whose header we know goes back to the queue.
+    private func chainStoreUnreachable(_ hash: Hash256) {
+        if headerTree[hash] != nil { requeue([hash]) }
+    }
 
     private func handleBlock(_ conn: Connection, _ block: Block) async {
         let hash = block.hash
@@ -654,10 +707,13 @@ actor Bridge {
         let hash = block.hash
         let parent = block.header.previousHash
         let parentState: String?
-        if parent == tipHash || seenBlocks.contains(parent) {
+        if parent == tipHash || storedBlocks.contains(parent) {
             parentState = "active"
         } else {
-            guard let s = try? await node.blockStates([parent]) else { return }
+            guard let s = try? await node.blockStates([parent]) else {
+                chainStoreUnreachable(hash)
+                return
+            }
             parentState = s.first ?? nil
         }
         if parentState == nil {
@@ -672,11 +728,26 @@ actor Bridge {
             result = try await node.submitBlock(block, source: source)
         } catch {
             logger.warning("cannot reach the chain store", metadata: ["error": "\(error)"])
+            chainStoreUnreachable(hash)
+            return
+        }
+        queued.remove(hash)
+        blockMisses[hash] = nil
+        if let reason = result.reason, Self.transientReasons.contains(reason) {
+            // Not the block's fault and maybe not for good (clock skew, a database hiccup): not marked
+            // seen, so a later announcement or headers message fetches it again; its children stay held.
+            logger.notice("block refused for now", metadata: ["hash": "\(hash.hex)", "reason": "\(reason)"])
+            return
+        }
+        if result.reason == "bad-prevblk" {
+            // The chain store does not have the parent after all: hold it until the parent is stored.
+            storedBlocks.remove(parent)
+            holdOrphan(block)
             return
         }
         seenBlocks.insert(hash)
-        queued.remove(hash)
         if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
+            storedBlocks.insert(hash)
             if result.accepted { counters.blocksAccepted += 1 }
             if let h = result.height { headerTree[hash] = (parent, h) }
         } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {
@@ -722,6 +793,11 @@ actor Bridge {
 
     func pingAll() {
         let now = ContinuousClock.now
+        // A peer closing for longer than the transport's deadline (its writer stuck on a peer that never
+        // reads) is let go of here too, so it keeps no slot and no state.
+        for p in peers.values {
+            if let since = p.conn.closingSince, now - since > config.closeDeadline { detach(p.conn) }
+        }
         for (id, var p) in peers where p.handshaken && !p.conn.isClosing {
             if let sent = p.pingSent, now - sent > config.pingInterval * 2 {
                 reject(p.conn, .pingTimeout, "no pong within \(config.pingInterval * 2)")

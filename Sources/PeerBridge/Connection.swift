@@ -24,9 +24,15 @@ final class Connection: Sendable {
     let dialURL: String?
     let outgoing: AsyncStream<Outgoing>
     private let continuation: AsyncStream<Outgoing>.Continuation
-    private let state = Mutex<(closing: Bool, queuedBytes: Int)>((false, 0))
+    private let state = Mutex<(closing: Bool, queuedBytes: Int, closingSince: ContinuousClock.Instant?)>((false, 0, nil))
+    /// Signalled once, when the connection starts closing (the deadline below starts then).
+    private let closeSignal: AsyncStream<Void>
+    private let closeSignalContinuation: AsyncStream<Void>.Continuation
     /// A peer that lets more than this pile up unsent is too slow to keep.
     static let maxQueuedBytes = 64 << 20
+    /// A closing connection is detached from the bridge at most this long after the close began,
+    /// even when its writer is stuck on a peer that never reads (the writer is then cancelled).
+    static let closeDeadline: Duration = .seconds(5)
 
     init(id: Int, direction: Direction, remoteHost: String, remotePort: Int, dialURL: String?) {
         self.id = id
@@ -35,9 +41,12 @@ final class Connection: Sendable {
         self.remotePort = remotePort
         self.dialURL = dialURL
         (outgoing, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+        (closeSignal, closeSignalContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
     var isClosing: Bool { state.withLock { $0.closing } }
+    /// When the close began (nil while open).
+    var closingSince: ContinuousClock.Instant? { state.withLock { $0.closingSince } }
     var remote: String { remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)" }
 
     /// Queues a message; false when the connection is closing or the peer is too far behind.
@@ -65,11 +74,14 @@ final class Connection: Sendable {
     func close(_ reason: String) {
         let first = state.withLock { s -> Bool in
             defer { s.closing = true }
+            if !s.closing { s.closingSince = .now }
             return !s.closing
         }
         guard first else { return }
         continuation.yield(.close(reason))
         continuation.finish()
+        closeSignalContinuation.yield()
+        closeSignalContinuation.finish()
     }
 
     /// Runs the connection until either side closes it: one writer task, one reader task.
@@ -113,6 +125,14 @@ final class Connection: Sendable {
                     if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(text)") }
                     conn.close("transport error")
                 }
+            }
+            // Watchdog: once closing, the bridge lets go of the peer within `closeDeadline` whatever the
+            // writer is doing (a peer that never reads blocks it in `write`); the group is then cancelled,
+            // which ends a pending write, and the handler's return closes the channel.
+            group.addTask {
+                for await _ in conn.closeSignal { break }
+                try? await Task.sleep(for: Self.closeDeadline)
+                if !Task.isCancelled { await bridge.detach(conn) }
             }
             // The writer ends after a close; then the reader drains until the peer answers the close,
             // for at most a few seconds (a peer that never answers is not waited for).

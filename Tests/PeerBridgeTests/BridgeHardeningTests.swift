@@ -1,0 +1,76 @@
+import ChainCore
+import Foundation
+import NodeKit
+@testable import PeerBridge
+import Synchronization
+import Testing
+import TestSupport
+
+/// The fake node, counting the chain-store calls the bridge makes.
+final class CountingNode: LocalNode, @unchecked Sendable {
+    let inner: FakeNode
+    let blockCalls = Mutex(0)
+    init(_ inner: FakeNode) { self.inner = inner }
+    func tip() async throws -> ChainTip { try await inner.tip() }
+    func locator() async throws -> [Hash256] { try await inner.locator() }
+    func blockStates(_ hashes: [Hash256]) async throws -> [String?] { try await inner.blockStates(hashes) }
+    func heightOf(_ hash: Hash256) async throws -> Int? { try await inner.heightOf(hash) }
+    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
+        try await inner.headers(after: locator, stop: stop, count: count)
+    }
+    func block(_ hash: Hash256) async throws -> [UInt8]? {
+        blockCalls.withLock { $0 += 1 }
+        return try await inner.block(hash)
+    }
+    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult { try await inner.submitBlock(block, source: source) }
+    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? { try await inner.mempoolTx(txid) }
+    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError> { try await inner.submitTx(tx) }
+}
+
+func rejectCode(_ messages: [Wire.Message]) -> [String] {
+    messages.compactMap { if case .reject(let code, _) = $0 { return code } else { return nil } }
+}
+
+extension BridgeTests {
+    @Test("a closing peer takes no slot, and one stuck closing is let go of by the ping round")
+    func closingPeersLetGo() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node) { $0.maxInbound = 1; $0.closeDeadline = .milliseconds(1) }
+        let (stuck, _) = await handshaken(b, port: 70)
+        // Closed (say for ping-timeout) but its writer is stuck: the transport has not detached it yet.
+        stuck.close("ping-timeout")
+        let (next, nextTap) = await handshaken(b, port: 71)
+        #expect(!rejectCode(await nextTap.drain()).contains("too-many-peers"), "a closing peer does not count against the limit")
+        #expect(await b.peerList().peers.contains { $0.id == next.id && $0.handshaken })
+        // The ping round forgets a peer closing for longer than the deadline (bounded wait on the condition).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await b.peerList().peers.contains(where: { $0.id == stuck.id }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            await b.pingAll()
+        }
+        #expect(await !b.peerList().peers.contains { $0.id == stuck.id })
+        #expect(await b.peerList().peers.contains { $0.id == next.id }, "the live peer stays")
+    }
+
+    @Test("getdata: an item listed many times is looked up once; blocks past the per-message bound are not looked up")
+    func getDataBounded() async throws {
+        let blocks = Self.chain(2)
+        let counting = CountingNode(FakeNode(blocks: blocks))
+        var config = BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342")
+        config.maxInbound = 4
+        let b = Bridge(config: config, node: counting, logger: Self.logger)
+        await b.tipChanged(try await counting.tip())
+        let (p, t) = await handshaken(b, port: 72)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.getdata(Array(repeating: Wire.InvItem(.block, blocks[1].hash), count: 1000))))
+        let answer = await t.drain()
+        #expect(counting.blockCalls.withLock { $0 } == 1, "one lookup for 1,000 copies")
+        #expect(answer.filter { if case .block = $0 { return true } else { return false } }.count == 1)
+        counting.blockCalls.withLock { $0 = 0 }
+        let unknown = (0..<1000).map { Wire.InvItem(.block, Hash256.sha256d([UInt8($0 & 0xff), UInt8($0 >> 8)])) }
+        await b.received(p, Wire.encode(.getdata(unknown)))
+        let second = await t.drain()
+        #expect(counting.blockCalls.withLock { $0 } == Bridge.maxBlocksPerGetData)
+        #expect(second.contains { if case .notfound(let items) = $0 { return items.count == 1000 } else { return false } })
+    }
+}
