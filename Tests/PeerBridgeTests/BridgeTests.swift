@@ -16,6 +16,10 @@ final class FakeNode: LocalNode, @unchecked Sendable {
     private(set) var submittedTxs: [Hash256] = []
     /// Blocks the fake refuses with this reason (as the chain store would).
     var refuse: [Hash256: String] = [:]
+    /// While true, the chain-store calls fail as an unreachable chain store's would.
+    var unreachable = false
+    struct Unreachable: Error {}
+    func reach() throws { if sync({ unreachable }) { throw Unreachable() } }
 
     init(blocks: [Block]) {
         chain = blocks
@@ -30,8 +34,8 @@ final class FakeNode: LocalNode, @unchecked Sendable {
         sync { ChainTip(height: chain.count - 1, hash: chain.last!.hash.hex, time: chain.last!.header.time, nextBits: 0, medianTimePast: 0) }
     }
     func locator() async throws -> [Hash256] { sync { [chain.last!.hash, chain[0].hash] } }
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?] { sync { hashes.map { index[$0] != nil ? "active" : nil } } }
-    func heightOf(_ hash: Hash256) async throws -> Int? { sync { index[hash] } }
+    func blockStates(_ hashes: [Hash256]) async throws -> [String?] { try reach(); return sync { hashes.map { index[$0] != nil ? "active" : nil } } }
+    func heightOf(_ hash: Hash256) async throws -> Int? { try reach(); return sync { index[hash] } }
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
         sync {
             let fork = locator.compactMap { index[$0] }.first ?? 0
@@ -40,7 +44,8 @@ final class FakeNode: LocalNode, @unchecked Sendable {
     }
     func block(_ hash: Hash256) async throws -> [UInt8]? { sync { index[hash].map { chain[$0].encoded } } }
     func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
-        sync {
+        try reach()
+        return sync {
             submitted.append(block.hash)
             if let reason = refuse[block.hash] { return SubmitBlockResult(hash: block.hash.hex, accepted: false, reason: reason, isTip: false) }
             guard let parent = index[block.header.previousHash] else {
@@ -176,19 +181,32 @@ struct BridgeTests {
         #expect(await b.peerList().banned.isEmpty)
     }
 
-    @Test("two connections to the same node: the one dialled by the lower nonce survives")
+    @Test("two nodes dialling each other: the lower-nonce node keeps the one it dialled, the other keeps both and lets it decide")
     func duplicateConnection() async throws {
-        let node = FakeNode(blocks: Self.chain(1))
-        let b = await bridge(node)
-        let theirs = UInt64.random(in: 1...UInt64.max)
-        let (inbound, inTap) = await handshaken(b, port: 10, direction: .inbound, nonce: theirs)
-        let (outbound, outTap) = await handshaken(b, port: 11, direction: .outbound, nonce: theirs)
-        // The inbound one was dialled by them, the outbound one by us: the lower dialler's survives.
-        let (winner, loserTap) = b.nonce < theirs ? (outbound, inTap) : (inbound, outTap)
-        let lost = await loserTap.drain()
-        #expect(lost.contains { if case .reject(let code, _) = $0 { return code == "duplicate-connection" } else { return false } })
-        let live = await b.peerList().peers.filter { $0.handshaken && $0.id == winner.id }
-        #expect(live.count == 1)
+        for weAreLower in [true, false] {
+            for inboundFirst in [true, false] {
+                let node = FakeNode(blocks: Self.chain(1))
+                let b = await bridge(node)
+                let theirs = weAreLower ? (b.nonce == .max ? b.nonce : b.nonce + 1) : (b.nonce == 1 ? b.nonce : b.nonce - 1)
+                guard theirs != b.nonce else { continue }
+                // The same port: the inbound one announces the very URL the outbound one dialled (a mirror).
+                var conns: [Connection.Direction: (Connection, Wiretap)] = [:]
+                for d in inboundFirst ? [Connection.Direction.inbound, .outbound] : [.outbound, .inbound] {
+                    conns[d] = await handshaken(b, port: 10, direction: d, nonce: theirs)
+                }
+                let (outbound, outTap) = conns[.outbound]!
+                let (inbound, inTap) = conns[.inbound]!
+                let inCodes = rejectCode(await inTap.drain()), outCodes = rejectCode(await outTap.drain())
+                #expect(!outCodes.contains("duplicate-connection"), "our own dial is never the one dropped")
+                if weAreLower {
+                    #expect(inCodes.contains("duplicate-connection"), "we decide: the inbound mirror goes")
+                    #expect(await b.peerList().peers.filter { $0.handshaken }.map(\.id) == [outbound.id])
+                } else {
+                    #expect(inCodes.isEmpty, "the lower-nonce node decides; we keep both meanwhile")
+                    #expect(Set(await b.peerList().peers.filter { $0.handshaken }.map(\.id)) == [inbound.id, outbound.id])
+                }
+            }
+        }
     }
 
     @Test("scores add up to a ban: malformed messages, an announcement flood")

@@ -1,0 +1,130 @@
+import ChainCore
+import Foundation
+import NodeKit
+@testable import PeerBridge
+import Testing
+import TestSupport
+
+/// Block hashes a batch of messages asks for with `getdata`.
+func blocksAsked(_ messages: [Wire.Message]) -> [Hash256] {
+    messages.flatMap { m -> [Hash256] in
+        if case .getdata(let items) = m { return items.filter { $0.type == .block }.map(\.hash) }
+        return []
+    }
+}
+
+/// Transaction ids a batch of messages asks for with `getdata`.
+func txsAsked(_ messages: [Wire.Message]) -> [Hash256] {
+    messages.flatMap { m -> [Hash256] in
+        if case .getdata(let items) = m { return items.filter { $0.type == .tx }.map(\.hash) }
+        return []
+    }
+}
+
+func rejected(_ messages: [Wire.Message], _ code: String) -> Bool {
+    messages.contains { if case .reject(let c, _) = $0 { return c == code } else { return false } }
+}
+
+extension BridgeTests {
+    @Test("notfound: a block nobody has is asked of each peer once, then given up, nobody scored; announced again, it is fetched again")
+    func notFoundGivesUp() async throws {
+        let blocks = Self.chain(3)
+        let node = FakeNode(blocks: [blocks[0]])
+        let b = await bridge(node)
+        let (p1, t1) = await handshaken(b, port: 70, height: 3, best: blocks[3].hash)
+        let (p2, t2) = await handshaken(b, port: 71, height: 3, best: blocks[3].hash)
+        _ = await t1.drain(); _ = await t2.drain()
+        await b.received(p1, Wire.encode(.headers(blocks[1...3].map(\.header))))
+        var asked = [Int: [Hash256]]()
+        for _ in 0..<10 {
+            var any = false
+            for (c, t) in [(p1, t1), (p2, t2)] {
+                let items = blocksAsked(await t.drain())
+                guard !items.isEmpty else { continue }
+                any = true
+                asked[c.id, default: []] += items
+                await b.received(c, Wire.encode(.notfound(items.map { Wire.InvItem(.block, $0) })))
+            }
+            if !any { break }
+        }
+        let all = Set(blocks[1...3].map(\.hash))
+        for id in [p1.id, p2.id] {
+            let list = asked[id] ?? []
+            #expect(list.count == Set(list).count, "peer \(id) asked twice for the same block: \(list.count) requests")
+            #expect(Set(list) == all, "each peer asked once for each block")
+        }
+        let s = await b.syncStatus()
+        #expect(s.blocksQueued == 0 && s.blocksInFlight == 0)
+        #expect(await b.peerList().offences.isEmpty)
+        // A later announcement fetches it again.
+        await b.received(p2, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        #expect(blocksAsked(await t2.drain()) == [blocks[1].hash])
+    }
+
+    @Test("a block refused as time-too-new is not marked seen: its child is held, and it is fetched again when announced")
+    func transientRefusal() async throws {
+        let blocks = Self.chain(2)
+        let node = FakeNode(blocks: [blocks[0]])
+        node.sync { node.refuse[blocks[1].hash] = "time-too-new" }
+        let b = await bridge(node)
+        let (p, t) = await handshaken(b, port: 72)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        #expect(blocksAsked(await t.drain()) == [blocks[1].hash])
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        #expect(node.submittedBlocks == [blocks[1].hash])
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[2].hash)])))
+        #expect(blocksAsked(await t.drain()) == [blocks[2].hash])
+        await b.received(p, Wire.encode(.block(blocks[2])))
+        #expect(!node.submittedBlocks.contains(blocks[2].hash), "its parent is not stored: held, not submitted")
+        #expect(await b.syncStatus().orphans == 1)
+        _ = await t.drain()
+        node.sync { node.refuse = [:] }   // the clock caught up
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        #expect(blocksAsked(await t.drain()) == [blocks[1].hash], "fetched again")
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        #expect(node.height == 2)
+        #expect(await b.syncStatus().orphans == 0)
+        #expect(await b.peerList().offences.isEmpty)
+    }
+
+    @Test("an internal refusal is transient too; a stale 'stored' parent answered bad-prevblk holds the child")
+    func internalRefusal() async throws {
+        let blocks = Self.chain(2)
+        let node = FakeNode(blocks: [blocks[0]])
+        node.sync { node.refuse[blocks[1].hash] = "internal" }
+        let b = await bridge(node)
+        let (p, t) = await handshaken(b, port: 74, height: 2, best: blocks[2].hash)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.headers(blocks[1...2].map(\.header))))
+        #expect(Set(blocksAsked(await t.drain())) == Set([blocks[1].hash, blocks[2].hash]))
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        await b.received(p, Wire.encode(.block(blocks[2])))
+        #expect(!node.submittedBlocks.contains(blocks[2].hash))
+        #expect(await b.syncStatus().orphans == 1)
+        node.sync { node.refuse = [:] }
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        #expect(blocksAsked(await t.drain()) == [blocks[1].hash])
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        #expect(node.height == 2)
+    }
+
+    @Test("a block that arrives while our chain store is unreachable goes back to the queue; nobody is scored")
+    func chainStoreDownDuringProcess() async throws {
+        let blocks = Self.chain(2)
+        let node = FakeNode(blocks: [blocks[0]])
+        let b = await bridge(node)
+        let (p, t) = await handshaken(b, port: 73, height: 2, best: blocks[2].hash)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.headers(blocks[1...2].map(\.header))))
+        #expect(Set(blocksAsked(await t.drain())) == Set([blocks[1].hash, blocks[2].hash]))
+        node.sync { node.unreachable = true }
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        #expect(blocksAsked(await t.drain()) == [blocks[1].hash], "asked again, not lost")
+        node.sync { node.unreachable = false }
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        await b.received(p, Wire.encode(.block(blocks[2])))
+        #expect(node.height == 2)
+        #expect(await b.peerList().offences.isEmpty)
+    }
+}
