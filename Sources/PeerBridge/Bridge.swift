@@ -34,6 +34,8 @@ struct BridgeConfig: Sendable {
     var blocksInFlightPerPeer = 16
     var maxBlocksInFlight = 64
     var maxOrphans = 512
+    /// The orphan pool's bound in bytes as well (blocks are up to 1 MB each).
+    var maxOrphanBytes = 32 << 20
     /// Blocks are fetched at most this many heights above the tip, so the blocks waiting for
     /// their parents stay few and the lowest missing one is always asked for first.
     var downloadWindow = 256
@@ -61,6 +63,8 @@ actor Bridge {
         var bestHeight = -1
         var known = RecentSet<Hash256>(limit: 20_000)
         var txRequested = Set<Hash256>()
+        /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.
+        var blocksAsked = RecentSet<Hash256>(limit: 4096)
         var messages: TokenBucket
         var inventory: TokenBucket
         var pingNonce: UInt64?
@@ -115,6 +119,8 @@ actor Bridge {
     /// Blocks whose parent the chain store does not know yet, by parent hash.
     private var orphans: [Hash256: [Block]] = [:]
     private var orphanHashes = Set<Hash256>()
+    private var orphanSizes: [Hash256: Int] = [:]
+    private var orphanBytes = 0
     private var counters = (blocksReceived: 0, blocksAccepted: 0, txsReceived: 0, txsAccepted: 0)
     private var lastProgressLog = ContinuousClock.now
     private var lastLoggedHeight = 0
@@ -330,13 +336,19 @@ actor Bridge {
             reject(conn, .banned, "banned: \(ban.reason)")
             return
         }
-        // Two connections between the same two nodes (both dialled): keep the one dialled by the lower nonce.
-        if let other = peers.values.first(where: { $0.conn.id != conn.id && $0.hello?.nonce == hello.nonce }) {
-            let dialerOf = { (c: Connection) -> UInt64 in c.direction == .outbound ? self.nonce : hello.nonce }
-            let keepNew = dialerOf(conn) < dialerOf(other.conn)
-            let loser = keepNew ? other.conn : conn
-            reject(loser, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
-            if !keepNew { return }
+        if let url = conn.dialURL { urlNonce[url] = hello.nonce }
+        // Another connection claiming the same node (nonce). Nonces are public (every `version` carries
+        // one), so a claim alone never evicts an established connection: see `duplicateLoser`.
+        if let other = peers.values.first(where: { $0.conn.id != conn.id && $0.hello?.nonce == hello.nonce && !$0.conn.isClosing }) {
+            switch duplicateLoser(new: conn, newHello: hello, existing: other) {
+            case .new?:
+                reject(conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
+                return
+            case .existing?:
+                reject(other.conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
+            case nil:
+                break
+            }
         }
         var q = p
         q.hello = hello
@@ -346,10 +358,28 @@ actor Bridge {
             q.announcedURL = conn.dialURL ?? "ws://\(host):\(hello.listenPort)"
         }
         peers[conn.id] = q
-        if let url = conn.dialURL { urlNonce[url] = hello.nonce }
-        if let url = q.announcedURL { urlNonce[url] = hello.nonce }
         send(conn.id, .verack)
         if q.verackReceived { await handshakeComplete(conn) }
+    }
+
+    private enum Side { case new, existing }
+
+    /// Which of two connections claiming the same nonce goes (nil: both stay).
+    /// - Same direction: the established one stays, the newcomer is refused (a node never dials us twice,
+    ///   and a stranger claiming a connected node's nonce must not evict it).
+    /// - Opposite directions (two nodes dialling each other at once): only the node with the lower nonce
+    ///   decides, keeping the connection it dialled, and only when the inbound one announced the very
+    ///   URL we dialled (so a stranger elsewhere cannot stand in for it); the other node keeps both and
+    ///   lets the first decide, so exactly one survives on both sides.
+    private func duplicateLoser(new conn: Connection, newHello: Wire.Hello, existing other: Peer) -> Side? {
+        guard conn.direction != other.conn.direction else { return .new }
+        guard nonce < newHello.nonce else { return nil }
+        let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
+        if conn.direction == .outbound {
+            return other.announcedURL != nil && other.announcedURL == conn.dialURL ? .existing : nil
+        }
+        let announced = newHello.listenPort > 0 ? "ws://\(host):\(newHello.listenPort)" : nil
+        return announced != nil && announced == other.conn.dialURL ? .new : nil
     }
 
     private func handshakeComplete(_ conn: Connection) async {
@@ -393,6 +423,7 @@ actor Bridge {
                 var want = [Wire.InvItem]()
                 for h in unknown where inFlight[h] == nil && !queued.contains(h) {
                     inFlight[h] = (conn.id, .now)
+                    peers[conn.id]?.blocksAsked.insert(h)
                     want.append(Wire.InvItem(.block, h))
                 }
                 if !want.isEmpty { send(conn.id, .getdata(want)) }
@@ -648,6 +679,7 @@ actor Bridge {
             }
             load[id, default: 0] += 1
             inFlight[h] = (id, .now)
+            peers[id]?.blocksAsked.insert(h)
             requests[id, default: []].append(Wire.InvItem(.block, h))
         }
         queue = remaining
@@ -690,6 +722,13 @@ actor Bridge {
     private func handleBlock(_ conn: Connection, _ block: Block) async {
         let hash = block.hash
         counters.blocksReceived += 1
+        // Proof of work first (one hash): a block without it is never held, submitted or relayed.
+        do { try BlockRules.checkProofOfWork(block.header, params: config.params) } catch {
+            misbehaved(conn, .invalidBlock, "\(hash.hex): \(error.reason.rawValue)")
+            return
+        }
+        let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree[hash] != nil
+        peers[conn.id]?.blocksAsked.remove(hash)
         if inFlight[hash]?.peer == conn.id { inFlight[hash] = nil }
         peers[conn.id]?.known.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
@@ -698,12 +737,15 @@ actor Bridge {
             scheduleDownloads()
             return
         }
-        await process(block, from: conn, source: "peer:\(from)")
+        if !requested { misbehaved(conn, .unrequestedData, "block \(hash.hex) not asked for") }
+        guard peers[conn.id] != nil, !conn.isClosing else { return }
+        await process(block, from: conn, source: "peer:\(from)", mayHold: requested)
         scheduleDownloads()
     }
 
     /// Submits a block whose parent is known; holds it otherwise and fetches what is missing.
-    private func process(_ block: Block, from conn: Connection?, source: String) async {
+    /// A block nobody asked for (`mayHold` false) is submitted when its parent is stored, never held.
+    private func process(_ block: Block, from conn: Connection?, source: String, mayHold: Bool = true) async {
         let hash = block.hash
         let parent = block.header.previousHash
         let parentState: String?
@@ -717,6 +759,10 @@ actor Bridge {
             parentState = s.first ?? nil
         }
         if parentState == nil {
+            guard mayHold else {
+                logger.info("unrequested block with an unknown parent dropped", metadata: ["hash": "\(hash.hex)"])
+                return
+            }
             holdOrphan(block)
             if let conn, inFlight[parent] == nil, !queued.contains(parent), !orphanHashes.contains(parent) {
                 await askHeaders(conn.id)
@@ -758,7 +804,7 @@ actor Bridge {
         // Children that were waiting for this one.
         if let waiting = orphans.removeValue(forKey: hash) {
             for child in waiting {
-                orphanHashes.remove(child.hash)
+                forgetOrphan(child.hash)
                 await process(child, from: nil, source: source)
             }
         }
@@ -768,11 +814,14 @@ actor Bridge {
         let hash = block.hash
         guard orphanHashes.insert(hash).inserted else { return }
         orphans[block.header.previousHash, default: []].append(block)
-        // Over the bound: drop the highest (the furthest from being connected); one we have a header
-        // for goes back to the download queue, so nothing needed is lost.
-        while orphanHashes.count > config.maxOrphans {
+        let size = block.encodedSize
+        orphanSizes[hash] = size
+        orphanBytes += size
+        // Over the bound (count or bytes): drop the highest (the furthest from being connected); one we
+        // have a header for goes back to the download queue, so nothing needed is lost.
+        while orphanHashes.count > config.maxOrphans || (orphanBytes > config.maxOrphanBytes && orphanHashes.count > 1) {
             guard let victim = orphanHashes.max(by: { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }) else { break }
-            orphanHashes.remove(victim)
+            forgetOrphan(victim)
             for (k, list) in orphans {
                 let kept = list.filter { $0.hash != victim }
                 orphans[k] = kept.isEmpty ? nil : kept
@@ -781,10 +830,16 @@ actor Bridge {
         }
     }
 
+    /// Takes a hash out of the orphan index and its bytes out of the pool's total (the caller removes the block).
+    private func forgetOrphan(_ hash: Hash256) {
+        orphanHashes.remove(hash)
+        orphanBytes -= orphanSizes.removeValue(forKey: hash) ?? 0
+    }
+
     private func dropOrphans(descendingFrom hash: Hash256) {
         guard let children = orphans.removeValue(forKey: hash) else { return }
         for c in children {
-            orphanHashes.remove(c.hash)
+            forgetOrphan(c.hash)
             dropOrphans(descendingFrom: c.hash)
         }
     }
@@ -836,12 +891,10 @@ actor Bridge {
         guard networkActive else { return [] }
         let outbound = peers.values.filter { $0.conn.direction == .outbound }.count
         guard outbound < config.maxOutbound else { return [] }
-        let connectedNonces = Set(peers.values.compactMap { $0.hello?.nonce })
         let dialling = Set(peers.values.compactMap { $0.conn.dialURL })
         return known.filter { !$0.value }.map(\.key).filter { url in
-            if dialling.contains(url) { return false }
-            if let n = urlNonce[url], n == nonce || connectedNonces.contains(n) { return false }
-            return true
+            if dialling.contains(url) || urlNonce[url] == nonce { return false }
+            return !peers.values.contains { isConnected(url, $0) }
         }.sorted().prefix(config.maxOutbound - outbound).map { $0 }
     }
 
@@ -849,8 +902,19 @@ actor Bridge {
     func shouldSkipDial(_ url: String) -> Bool {
         guard networkActive else { return true }
         if let ban = activeBan(for: [url]) { _ = ban; return true }
-        guard let n = urlNonce[url] else { return false }
-        return n == nonce || peers.values.contains { $0.hello?.nonce == n && !$0.conn.isClosing }
+        if urlNonce[url] == nonce { return true }
+        return peers.values.contains { isConnected(url, $0) }
+    }
+
+    /// Whether `p` is the node at `url`, as far as we can tell: we dialled `url` on it, or we dialled
+    /// the node found at `url` (`urlNonce`, learned only from our own dials) over another URL. An inbound
+    /// peer's claimed nonce counts only when it also announced `url` as its listen address, so a
+    /// stranger claiming a node's nonce does not stop us dialling that node.
+    private func isConnected(_ url: String, _ p: Peer) -> Bool {
+        guard p.hello != nil, !p.conn.isClosing else { return false }
+        if p.conn.dialURL == url { return true }
+        guard let n = urlNonce[url], p.hello?.nonce == n else { return false }
+        return p.conn.direction == .outbound || p.announcedURL == url
     }
 
     func forgetLearned(_ url: String) { if known[url] == false { known[url] = nil } }

@@ -74,3 +74,35 @@ extension BridgeTests {
         #expect(second.contains { if case .notfound(let items) = $0 { return items.count == 1000 } else { return false } })
     }
 }
+
+extension BridgeTests {
+    @Test("a stranger claiming a connected node's nonce evicts nobody and does not stop us dialling that node")
+    func nonceImpersonation() async throws {
+        for weAreLower in [true, false] {
+            let node = FakeNode(blocks: Self.chain(1))
+            let b = await bridge(node)
+            let real = weAreLower ? (b.nonce == .max ? b.nonce : b.nonce + 1) : (b.nonce == 1 ? b.nonce : b.nonce - 1)
+            guard real != b.nonce else { continue }
+            // An established inbound peer; a stranger (elsewhere) comes in claiming its nonce: refused.
+            let (inReal, inTap) = await handshaken(b, port: 80, direction: .inbound, nonce: real)
+            let (_, strangerTap) = await handshaken(b, port: 81, direction: .inbound, nonce: real)
+            #expect(rejectCode(await strangerTap.drain()).contains("duplicate-connection"))
+            #expect(rejectCode(await inTap.drain()).isEmpty, "the established peer stays")
+            #expect(await b.peerList().peers.contains { $0.id == inReal.id && $0.handshaken })
+
+            // An established outbound peer (a configured URL); a stranger claims its nonce: the real one stays.
+            let other = weAreLower ? (b.nonce == .max - 1 ? b.nonce : b.nonce + 2) : (b.nonce <= 2 ? b.nonce : b.nonce - 2)
+            let (outReal, outTap) = await handshaken(b, port: 82, direction: .outbound, nonce: other)
+            let url = "ws://10.0.0.82:82"
+            let (_, fakeTap) = await handshaken(b, port: 83, direction: .inbound, nonce: other)
+            _ = await fakeTap.drain()
+            #expect(rejectCode(await outTap.drain()).isEmpty, "our dialled peer is not evicted by a claim")
+            #expect(await b.peerList().peers.contains { $0.id == outReal.id && $0.handshaken })
+            #expect(await b.shouldSkipDial(url), "connected: no second dial")
+            // The real one drops; the stranger claiming its nonce does not stop us dialling it again.
+            outReal.close("gone")
+            await b.detach(outReal)
+            #expect(await !b.shouldSkipDial(url), "an inbound stranger's claim does not stop the redial")
+        }
+    }
+}

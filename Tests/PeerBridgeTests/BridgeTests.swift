@@ -199,8 +199,8 @@ struct BridgeTests {
                 let inCodes = rejectCode(await inTap.drain()), outCodes = rejectCode(await outTap.drain())
                 #expect(!outCodes.contains("duplicate-connection"), "our own dial is never the one dropped")
                 if weAreLower {
-                    #expect(inCodes.contains("duplicate-connection"), "we decide: the inbound mirror goes")
-                    #expect(await b.peerList().peers.filter { $0.handshaken }.map(\.id) == [outbound.id])
+                    #expect(inCodes.contains("duplicate-connection") && inTap.closed, "we decide: the inbound mirror goes")
+                    #expect(!outTap.closed && outbound.isClosing == false && inbound.isClosing)
                 } else {
                     #expect(inCodes.isEmpty, "the lower-nonce node decides; we keep both meanwhile")
                     #expect(Set(await b.peerList().peers.filter { $0.handshaken }.map(\.id)) == [inbound.id, outbound.id])
@@ -289,9 +289,13 @@ struct BridgeTests {
         let b = await bridge(node)
         let (p, t) = await handshaken(b, port: 40)
         _ = await t.drain()
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[2].hash)])))   // announced, then asked for
+        _ = await t.drain()
         await b.received(p, Wire.encode(.block(blocks[2])))    // parent unknown: held, ancestors asked for
         #expect(await t.drain().contains { if case .getheaders = $0 { return true } else { return false } })
         #expect(await b.syncStatus().orphans == 1)
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        _ = await t.drain()
         await b.received(p, Wire.encode(.block(blocks[1])))
         #expect(await t.drain().contains { if case .reject(let code, _) = $0 { return code == "misbehaving" } else { return false } })
         #expect(await b.syncStatus().orphans == 0)
