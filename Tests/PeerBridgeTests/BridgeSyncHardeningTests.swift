@@ -127,4 +127,39 @@ extension BridgeTests {
         #expect(node.height == 2)
         #expect(await b.peerList().offences.isEmpty)
     }
+
+    @Test("orphans: a block without proof of work is refused and scored, an unrequested one is not held, the pool is bounded in bytes")
+    func orphanPool() async throws {
+        let blocks = Self.chain(5)
+        let node = FakeNode(blocks: [blocks[0]])
+        let b = await bridge(node) { $0.maxOrphanBytes = blocks[2].encodedSize * 2 + 8 }
+        // Unrequested, parent unknown: not held, no headers asked, scored unrequested-data.
+        let (p1, t1) = await handshaken(b, port: 75)
+        _ = await t1.drain()
+        await b.received(p1, Wire.encode(.block(blocks[3])))
+        #expect(await b.syncStatus().orphans == 0)
+        #expect(!(await t1.drain()).contains { if case .getheaders = $0 { return true } else { return false } })
+        #expect(await b.peerList().offences["unrequested-data"] == 1)
+
+        // Requested, parent unknown: held, but only as many bytes as the bound allows.
+        await b.received(p1, Wire.encode(.inv(blocks[2...5].map { Wire.InvItem(.block, $0.hash) })))
+        #expect(Set(blocksAsked(await t1.drain())) == Set(blocks[2...5].map(\.hash)))
+        for blk in blocks[2...5] { await b.received(p1, Wire.encode(.block(blk))) }
+        #expect(await b.syncStatus().orphans == 2, "four held blocks over a two-block byte bound")
+
+        // Without proof of work (a nonce the target refuses): scored invalid-block, never submitted.
+        var bad = blocks[1]
+        for n in UInt32(0)... {
+            bad.header.nonce = n
+            if (try? BlockRules.checkProofOfWork(bad.header, params: Self.params)) == nil { break }
+        }
+        let (p2, t2) = await handshaken(b, port: 76)
+        _ = await t2.drain()
+        await b.received(p2, Wire.encode(.inv([.init(.block, bad.hash)])))
+        _ = await t2.drain()
+        await b.received(p2, Wire.encode(.block(bad)))
+        #expect(rejected(await t2.drain(), "misbehaving"))
+        #expect(await b.peerList().offences["invalid-block"] == 1)
+        #expect(!node.submittedBlocks.contains(bad.hash))
+    }
 }
