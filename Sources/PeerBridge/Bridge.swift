@@ -36,6 +36,8 @@ struct BridgeConfig: Sendable {
     var maxOrphans = 512
     /// The orphan pool's bound in bytes as well (blocks are up to 1 MB each).
     var maxOrphanBytes = 32 << 20
+    /// Headers kept for the sync at most (blocks connected leave it); beyond, headers are ignored until some connect.
+    var maxHeadersKnown = 100_000
     /// Blocks are fetched at most this many heights above the tip, so the blocks waiting for
     /// their parents stay few and the lowest missing one is always asked for first.
     var downloadWindow = 256
@@ -74,6 +76,8 @@ actor Bridge {
         var lastMessageAt = ServiceSupport.now()
         var messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0
         var askedHeaders = false
+        /// `getheaders` sent and not yet answered: a `headers` message beyond these was not asked for.
+        var headersPending = 0
         var announcedURL: String?
         /// The listen port its version announced, even when the version was refused (for the ban).
         var listenPort: UInt16?
@@ -386,7 +390,6 @@ actor Bridge {
         guard let p = peers[conn.id], p.handshaken, let hello = p.hello else { return }
         logger.notice("peer handshaken", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "direction": "\(conn.direction.rawValue)",
                                                    "agent": "\(hello.userAgent)", "height": "\(hello.bestHeight)"])
-        bestPeerHeight = max(bestPeerHeight, Int(hello.bestHeight))
         send(conn.id, .getaddr)
         // Address relay: the other peers learn where this one listens.
         if let url = p.announcedURL {
@@ -503,6 +506,7 @@ actor Bridge {
         guard let h = Hash256(hex: tip.hash) else { return }
         tipHeight = tip.height
         tipHash = h
+        nextBits = (h, tip.nextBits)
         logProgress()
     }
 
@@ -564,6 +568,7 @@ actor Bridge {
         var locator = (try? await node.locator()) ?? [config.params.genesisHash]
         if let start { locator.insert(start, at: 0) }
         peers[id]?.askedHeaders = true
+        peers[id]?.headersPending += 1
         send(id, .getheaders(locator: Array(locator.prefix(Wire.maxLocator)), stop: .zero))
     }
 
@@ -572,18 +577,35 @@ actor Bridge {
         send(conn.id, .headers(headers))
     }
 
-    /// Height of a known block: in our header tree or in the chain store.
-    private func height(of hash: Hash256) async -> Int? {
+    /// Height of a known block: in our header tree or in the chain store (nil: unknown; throws when
+    /// the chain store cannot be asked, which is nobody's fault).
+    private func height(of hash: Hash256) async throws -> Int? {
         if let e = headerTree[hash] { return e.height }
         if hash == tipHash { return tipHeight }
-        if let states = try? await node.blockStates([hash]), states.first ?? nil != nil {
-            return (try? await node.heightOf(hash)) ?? nil
+        if try await node.blockStates([hash]).first ?? nil != nil {
+            return try await node.heightOf(hash)
         }
         return nil
     }
 
+    /// The bits a header at `height` must carry, where we can tell without the chain store's history:
+    /// the chain store's own answer for the block after its tip; a network that never retargets; the
+    /// parent's bits between retargets.
+    private func expectedBits(_ header: BlockHeader, height: Int, parent: BlockHeader?) -> UInt32? {
+        if let nb = nextBits, nb.after == header.previousHash, nb.bits != 0 { return nb.bits }
+        if config.params.noRetargeting { return config.params.powLimitBits }
+        if Difficulty.isRetargetHeight(height, params: config.params) { return nil }
+        return parent?.bits
+    }
+
     private func handleHeaders(_ conn: Connection, _ headers: [BlockHeader]) async {
-        peers[conn.id]?.askedHeaders = false
+        guard let pending = peers[conn.id]?.headersPending else { return }
+        guard pending > 0 else {
+            misbehaved(conn, .unrequestedData, "\(headers.count) headers not asked for")
+            return
+        }
+        peers[conn.id]?.headersPending = pending - 1
+        peers[conn.id]?.askedHeaders = pending > 1
         guard let first = headers.first else { return }
         // Linked, each with valid proof of work.
         for (i, h) in headers.enumerated() {
@@ -596,10 +618,31 @@ actor Bridge {
                 return
             }
         }
-        guard let startHeight = await height(of: first.previousHash) else {
-            misbehaved(conn, .disconnectedHeaders, "headers start after unknown block \(first.previousHash.hex)")
+        let startHeight: Int
+        do {
+            guard let h = try await height(of: first.previousHash) else {
+                misbehaved(conn, .disconnectedHeaders, "headers start after unknown block \(first.previousHash.hex)")
+                return
+            }
+            startHeight = h
+        } catch {
+            logger.warning("cannot reach the chain store: headers ignored", metadata: ["peer": "\(conn.id)", "error": "\(error)"])
             return
         }
+        for (i, h) in headers.enumerated() {
+            if let want = expectedBits(h, height: startHeight + 1 + i, parent: i > 0 ? headers[i - 1] : nil), h.bits != want {
+                misbehaved(conn, .invalidHeader, "header \(h.hash.hex) has bits \(String(h.bits, radix: 16)), expected \(String(want, radix: 16))")
+                return
+            }
+        }
+        if headerTree.count + headers.count > config.maxHeadersKnown {
+            logger.notice("header tree full: headers ignored until blocks connect", metadata: ["peer": "\(conn.id)", "known": "\(headerTree.count)"])
+            return
+        }
+        let last = startHeight + headers.count
+        // A branch is fetched only once it claims more than our tip (equal difficulty: more work); a full
+        // batch means more are coming, so its headers are kept and queued when a later batch gets there.
+        let reachesBeyondTip = last > tipHeight
         let hashes = headers.map(\.hash)
         let states = (try? await node.blockStates(hashes)) ?? Array(repeating: nil, count: hashes.count)
         var prev = first.previousHash
@@ -612,22 +655,37 @@ actor Bridge {
             }
             headerTree[h] = (prev, height)
             prev = h
-            if states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seenBlocks.contains(h) {
+            if reachesBeyondTip, states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seenBlocks.contains(h) {
                 queue.append(h)
                 queued.insert(h)
                 added += 1
             }
         }
-        let last = startHeight + headers.count
+        if reachesBeyondTip { added += await queueAncestors(of: first.previousHash) }
         let known = peers[conn.id]?.bestHeight ?? 0
         peers[conn.id]?.bestHeight = max(known, last)
-        bestPeerHeight = max(bestPeerHeight, last)
         if added > 0 {
             logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
                                                        "up to": "\(last)", "queued": "\(queue.count)"])
         }
         if headers.count == Wire.maxHeaders { await askHeaders(conn.id, from: hashes.last) }
         scheduleDownloads()
+    }
+
+    /// Headers of earlier batches of a branch, kept but not queued while the branch did not reach above
+    /// our tip: queued now that it does (those the chain store does not have).
+    private func queueAncestors(of start: Hash256) async -> Int {
+        var missing = [Hash256]()
+        var h = start
+        while let e = headerTree[h], !seenBlocks.contains(h), !storedBlocks.contains(h), !queued.contains(h),
+              inFlight[h] == nil, !orphanHashes.contains(h), missing.count < config.maxHeadersKnown {
+            missing.append(h)
+            h = e.prev
+        }
+        guard !missing.isEmpty, let states = try? await node.blockStates(missing) else { return 0 }
+        let fresh = zip(missing, states).filter { $0.1 == nil }.map(\.0)
+        requeue(fresh)
+        return fresh.count
     }
 
     private func requeue(_ hashes: [Hash256]) {

@@ -162,4 +162,84 @@ extension BridgeTests {
         #expect(await b.peerList().offences["invalid-block"] == 1)
         #expect(!node.submittedBlocks.contains(bad.hash))
     }
+
+    /// A block after `parent` on a branch of its own (paid to another wallet, so it differs from the main chain's).
+    static func fork(from parent: Block, at height: Int, count: Int) -> [Block] {
+        let w = TestWallet()
+        var out = [Block]()
+        var last = parent.header
+        for i in 0..<count {
+            let b = ChainFixtures.next(after: last, height: height + i, paying: w)
+            out.append(b)
+            last = b.header
+        }
+        return out
+    }
+
+    @Test("headers: unsolicited ones are scored and ignored; wrong bits are an invalid header; a branch not above our tip is not fetched")
+    func headersChecked() async throws {
+        let blocks = Self.chain(5)
+        let node = FakeNode(blocks: blocks)
+        let b = await bridge(node)
+        // Unsolicited: this peer is at our tip, nobody asked it for headers.
+        let (p0, t0) = await handshaken(b, port: 77, height: 5, best: blocks[5].hash)
+        _ = await t0.drain()
+        let side = Self.fork(from: blocks[0], at: 1, count: 6)
+        await b.received(p0, Wire.encode(.headers(side.map(\.header))))
+        #expect(await b.peerList().offences["unrequested-data"] == 1)
+        var s = await b.syncStatus()
+        #expect(s.headersKnown == 0 && s.blocksQueued == 0 && s.blocksInFlight == 0)
+
+        // Solicited (it claims a best block we do not have), but the branch is only 2 long against our 5.
+        let (p1, t1) = await handshaken(b, port: 78, height: 5, best: side[1].hash)
+        #expect(await t1.drain().contains { if case .getheaders = $0 { return true } else { return false } })
+        await b.received(p1, Wire.encode(.headers(side[0...1].map(\.header))))
+        #expect(blocksAsked(await t1.drain()).isEmpty)
+        s = await b.syncStatus()
+        #expect(s.blocksQueued == 0 && s.blocksInFlight == 0)
+
+        // The same branch grown past our tip: all of it is fetched.
+        let (p2, t2) = await handshaken(b, port: 79, height: 6, best: side[5].hash)
+        _ = await t2.drain()
+        await b.received(p2, Wire.encode(.headers(side.map(\.header))))
+        s = await b.syncStatus()
+        #expect(s.blocksQueued + s.blocksInFlight == 6)
+
+        // Bits other than the network's (regtest never retargets), with valid proof of work for them.
+        var odd = Self.fork(from: blocks[0], at: 1, count: 1)[0].header
+        odd.bits = 0x207f_fffe
+        for n in UInt32(0)... {
+            odd.nonce = n
+            if (try? BlockRules.checkProofOfWork(odd, params: Self.params)) != nil { break }
+        }
+        let (p3, t3) = await handshaken(b, port: 80, height: 7, best: odd.hash)
+        _ = await t3.drain()
+        await b.received(p3, Wire.encode(.headers([odd])))
+        #expect(rejected(await t3.drain(), "misbehaving"))
+        #expect(await b.peerList().offences["invalid-header"] == 1)
+    }
+
+    @Test("best peer height is that of the peers connected now: a peer gone takes its claim with it")
+    func bestPeerHeightFollowsPeers() async throws {
+        let node = FakeNode(blocks: Self.chain(2))
+        let b = await bridge(node)
+        let (p, _) = await handshaken(b, port: 81, height: 40, best: Hash256.sha256d([40]))
+        #expect(await b.syncStatus().bestPeerHeight == 40)
+        await b.detach(p)
+        #expect(await b.syncStatus().bestPeerHeight == 2)
+    }
+
+    @Test("headers that arrive while our chain store is unreachable are not the peer's fault")
+    func chainStoreDownDuringHeaders() async throws {
+        let blocks = Self.chain(2)
+        let node = FakeNode(blocks: blocks)
+        let b = await bridge(node)
+        let side = Self.fork(from: blocks[1], at: 2, count: 2)
+        let (p, t) = await handshaken(b, port: 82, height: 3, best: side[1].hash)
+        #expect(await t.drain().contains { if case .getheaders = $0 { return true } else { return false } })
+        node.sync { node.unreachable = true }
+        await b.received(p, Wire.encode(.headers(side.map(\.header))))
+        #expect(await b.peerList().offences.isEmpty)
+        #expect(!t.closed)
+    }
 }
