@@ -83,6 +83,8 @@ actor Bridge {
         var listenPort: UInt16?
     }
 
+        /// The nonce its version claimed, even when the version was refused (for the ban on loopback).
+        var claimedNonce: UInt64?
     let config: BridgeConfig
     let node: any LocalNode
     let logger: Logger
@@ -218,9 +220,10 @@ actor Bridge {
 
     // MARK: misbehaviour
 
-    /// Identities a ban applies to. Loopback peers share an address, so there the ban is on
-    /// address:listen-port (or the connection's own port before a handshake).
-    private func banKeys(_ conn: Connection, listenPort: UInt16?) -> [String] {
+    /// Identities a ban applies to. Loopback peers share an address, so there the ban is on each of
+    /// address:connection-port, address:listen-port, the URL dialled and the node's nonce: coming
+    /// back under any one of them is refused (changing all of them at once is not caught; see §9).
+    private func banKeys(_ conn: Connection, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
         let loopback = conn.remoteHost.hasPrefix("127.") || conn.remoteHost == "::1" || conn.remoteHost == "localhost"
         guard loopback else { return [conn.remoteHost] }
         var keys = ["\(conn.remoteHost):\(conn.remotePort)"]
@@ -243,8 +246,9 @@ actor Bridge {
         logger.warning("peer misbehaved", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "offence": "\(offence.rawValue)",
                                                     "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
         if p.score >= Offence.banThreshold {
+        if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
             let until = ServiceSupport.now() + config.banDuration
-            for key in banKeys(conn, listenPort: p.listenPort) {
+            for key in banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce) {
                 bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
             }
             reject(conn, .misbehaving, "\(offence.rawValue), score \(p.score)")
@@ -336,7 +340,7 @@ actor Bridge {
             if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
             return
         }
-        if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort)) {
+        if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort, nonce: hello.nonce)) {
             reject(conn, .banned, "banned: \(ban.reason)")
             return
         }
@@ -348,6 +352,7 @@ actor Bridge {
             case .new?:
                 reject(conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
                 return
+        peers[conn.id]?.claimedNonce = hello.nonce
             case .existing?:
                 reject(other.conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
             case nil:
@@ -374,6 +379,8 @@ actor Bridge {
     /// - Opposite directions (two nodes dialling each other at once): only the node with the lower nonce
     ///   decides, keeping the connection it dialled, and only when the inbound one announced the very
     ///   URL we dialled (so a stranger elsewhere cannot stand in for it); the other node keeps both and
+        q.listenPort = hello.listenPort
+        q.claimedNonce = hello.nonce
     ///   lets the first decide, so exactly one survives on both sides.
     private func duplicateLoser(new conn: Connection, newHello: Wire.Hello, existing other: Peer) -> Side? {
         guard conn.direction != other.conn.direction else { return .new }
@@ -489,6 +496,8 @@ actor Bridge {
 
     /// Announces to every handshaken peer not known to have it; returns how many were told.
     @discardableResult
+                    // A peer fetching our tip will have it: its best height is at least ours.
+                    if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
     private func announce(_ item: Wire.InvItem) -> Int {
         var told = 0
         for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(item.hash) {
@@ -932,11 +941,33 @@ actor Bridge {
         for (pid, p) in peers where pid != id && p.handshaken { if let u = p.announcedURL { out.insert(u) } }
         for u in known.keys { out.insert(u) }
         if let asker = peers[id]?.announcedURL { out.remove(asker) }
-        return Array(out.sorted().prefix(Wire.maxAddresses))
+        // Only what a receiver accepts (a configured URL may be longer than `addr` allows); a random
+        // sample when there are more than fit.
+        return Array(out.filter { Self.isDiallable($0) }.shuffled().prefix(Wire.maxAddresses))
+    }
+
+    /// Learned addresses kept at most; over that a random learned one makes room.
+    static let maxLearned = 1000
+
+    /// A URL worth learning: `ws://host:port` (optionally a trailing `/`), at most 200 bytes, a host of
+    /// letters, digits, `.` and `-` (or a bracketed IPv6 address), a port 1–65535; nothing else.
+    static func isDiallable(_ url: String) -> Bool {
+        guard url.utf8.count <= Wire.maxAddressLength, url.hasPrefix("ws://") else { return false }
+        var rest = url.dropFirst(5)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard let (host, port) = PeerEndpoints.hostPort(String(rest)), (1...65535).contains(port),
+              !rest.hasSuffix(":"), String(rest).hasSuffix(":\(port)") else { return false }
+        if rest.hasPrefix("[") {
+            return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } && host.contains(":")
+        }
+        return host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "." || $0 == "-" }
+            && !host.hasPrefix("-") && !host.hasPrefix(".")
     }
 
     private func learn(_ list: [String]) {
-        for url in list where known[url] == nil && known.count < 1000 {
+        for url in list where known[url] == nil && Self.isDiallable(url) {
+            let learned = known.filter { !$0.value }.map(\.key)
+            if learned.count >= Self.maxLearned, let victim = learned.randomElement() { forgetLearned(victim) }
             known[url] = false
         }
     }
@@ -953,7 +984,7 @@ actor Bridge {
         return known.filter { !$0.value }.map(\.key).filter { url in
             if dialling.contains(url) || urlNonce[url] == nonce { return false }
             return !peers.values.contains { isConnected(url, $0) }
-        }.sorted().prefix(config.maxOutbound - outbound).map { $0 }
+        }.shuffled().prefix(config.maxOutbound - outbound).map { $0 }
     }
 
     /// Whether dialling `url` is pointless now (it is us, or that node is already connected).
@@ -975,7 +1006,18 @@ actor Bridge {
         return p.conn.direction == .outbound || p.announcedURL == url
     }
 
-    func forgetLearned(_ url: String) { if known[url] == false { known[url] = nil } }
+    func forgetLearned(_ url: String) {
+        guard known[url] == false else { return }
+        known[url] = nil
+        if urlNonce[url] != nonce { urlNonce[url] = nil }   // ourselves stays remembered
+    }
+
+    /// A learned address's one dial ended after `lasted` (nil: it never connected): one that did not
+    /// keep a connection for a minute is forgotten (it is learned again if peers still announce it).
+    func learnedDialEnded(_ url: String, lasted: Duration?) {
+        guard urlNonce[url] != nonce else { return }
+        if lasted.map({ $0 < .seconds(60) }) ?? true { forgetLearned(url) }
+    }
 
     private func logProgress() {
         let now = ContinuousClock.now

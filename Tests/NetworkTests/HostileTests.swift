@@ -17,10 +17,10 @@ enum RawPeer {
     }
 
     static func version(magic: [UInt8] = ChainParams.regtest.magic, genesis: Hash256 = ChainParams.regtest.genesisHash,
-                        listenPort: UInt16) -> [UInt8] {
+                        listenPort: UInt16, nonce: UInt64 = .random(in: 1...UInt64.max)) -> [UInt8] {
         let agent = Array("/hostile-test:1/".utf8)
         return [0x01, 1] + le(UInt32(1)) + magic + genesis.bytes + le(UInt32(0)) + Hash256.zero.bytes
-            + le(UInt64.random(in: 1...UInt64.max)) + le(listenPort) + compact(agent.count) + agent
+            + le(nonce) + le(listenPort) + compact(agent.count) + agent
     }
 
     static let verack: [UInt8] = [0x02, 1]
@@ -94,6 +94,33 @@ final class HostilePeer: Sendable {
     }
 }
 
+/// Plain TCP connections to the peer port that never finish their HTTP request (the upgrade stage's bounds).
+enum HalfOpen {
+    static func connect(port: Int, send text: String) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { close(fd); return nil }
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// Whether the server closed it (end of stream or reset), without blocking.
+    static func closedByServer(_ fd: Int32) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buf, buf.count, Int32(MSG_DONTWAIT))
+        if n == 0 { return true }
+        if n < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+        return false
+    }
+}
+
 enum WebSocketMessageKind: Sendable {
     case binary([UInt8])
     case text(String)
@@ -132,7 +159,8 @@ extension NetworkTests {
             // Wrong network: stated reason, banned.
             try await attack("wrong magic", hello: RawPeer.version(magic: ChainParams.main.magic, listenPort: port + 1), handshake: false,
                              script: [], expectReject: "wrong-network", offence: "wrong-network")
-            try await attack("wrong genesis", hello: RawPeer.version(genesis: ChainParams.testnet.genesisHash, listenPort: port + 1),
+            let genesisAttacker = UInt64.random(in: 1...UInt64.max)
+            try await attack("wrong genesis", hello: RawPeer.version(genesis: ChainParams.testnet.genesisHash, listenPort: port + 1, nonce: genesisAttacker),
                              handshake: false, script: [], expectReject: "wrong-genesis", offence: "wrong-genesis")
             // Garbage after a good handshake: unknown types, a truncated ping, a lying inventory count.
             try await attack("garbage", hello: RawPeer.version(listenPort: port + 1), handshake: true,
@@ -164,12 +192,29 @@ extension NetworkTests {
                              script: [.text("{\"type\":\"QUERY_LATEST\"}"), .binary([0x04, 1] + RawPeer.le(UInt64(1))), .binary([0x06, 1])],
                              expectReject: "misbehaving", offence: "text-frame")
 
+            // The HTTP stage is bounded: 80 half-sent requests; over the 64 pending, closed at once;
+            // the rest closed by the upgrade deadline (10 s); honest peering unaffected (checked below).
+            let peerPort = Int(n.peerURL.split(separator: ":").last!)!
+            let fds = (0..<80).compactMap { _ in HalfOpen.connect(port: peerPort, send: "GET / HTTP/1.1\r\nHost: x\r\nUpgra") }
+            #expect(fds.count == 80)
+            defer { for fd in fds { close(fd) } }
+            try await waitUntil("connections over the pending cap are closed", timeout: 8) {
+                fds.filter { HalfOpen.closedByServer($0) }.count >= 16
+            }
+            try await waitUntil("every half-sent request is closed by the upgrade deadline", timeout: 40) {
+                fds.allSatisfy { HalfOpen.closedByServer($0) }
+            }
+
             let list = try await n.peers()
             #expect(list.banned.count >= 7, "every attacker is banned: \(list.banned.map(\.address))")
             // A banned identity is refused at once when it comes back.
             let back = HostilePeer()
             await back.run(n.peerURL, hello: RawPeer.version(listenPort: 40_002), handshake: false, script: [], linger: 10)
             #expect(back.rejectCodes.contains("banned"), "\(back.rejectCodes)")
+            // Coming back under another listen_port (and a new connection port) with the same node nonce: still banned.
+            let moved = HostilePeer()
+            await moved.run(n.peerURL, hello: RawPeer.version(listenPort: 41_234, nonce: genesisAttacker), handshake: false, script: [], linger: 10)
+            #expect(moved.rejectCodes.contains("banned"), "another listen_port: \(moved.rejectCodes)")
 
             // The node kept serving: the honest peer is the same connection, still in step, nothing lost.
             let after = try await m.peers().peers.first { $0.handshaken }

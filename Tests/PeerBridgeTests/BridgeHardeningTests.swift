@@ -106,3 +106,90 @@ extension BridgeTests {
         }
     }
 }
+
+extension BridgeTests {
+    @Test("a ban on loopback holds when the peer comes back with another listen_port (same node nonce) or another nonce (same listen_port)")
+    func loopbackBanKeys() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node)
+        let nonce = UInt64.random(in: 1...UInt64.max)
+        func connect(_ ephemeral: Int, nonce: UInt64, listen: UInt16) async -> (Connection, Wiretap) {
+            let c = Connection(id: await b.newConnectionID(), direction: .inbound, remoteHost: "127.0.0.1", remotePort: ephemeral, dialURL: nil)
+            let t = Wiretap(c)
+            await b.attach(c)
+            await b.received(c, Self.hello(nonce: nonce, port: listen))
+            await b.received(c, Wire.encode(.verack))
+            return (c, t)
+        }
+        let (bad, badTap) = await connect(50_001, nonce: nonce, listen: 9_001)
+        await b.received(bad, [0x04, 1, 0])          // malformed: 50
+        await b.received(bad, [0x10, 1, 5])          // malformed: 100, banned
+        #expect(rejectCode(await badTap.drain()).contains("misbehaving"))
+        let (_, otherPort) = await connect(50_002, nonce: nonce, listen: 9_002)
+        #expect(rejectCode(await otherPort.drain()).contains("banned"), "another listen_port, same nonce")
+        let (_, otherNonce) = await connect(50_003, nonce: .random(in: 1...UInt64.max), listen: 9_001)
+        #expect(rejectCode(await otherNonce.drain()).contains("banned"), "another nonce, same listen_port")
+        let (_, portZero) = await connect(50_004, nonce: nonce, listen: 0)
+        #expect(rejectCode(await portZero.drain()).contains("banned"), "listen_port 0, same nonce")
+        #expect(await b.peerList().banned.contains { $0.address == "nonce:\(String(nonce, radix: 16))" })
+    }
+}
+
+extension BridgeTests {
+    @Test("address book: only sane ws:// URLs learned, bounded with eviction, dial candidates at random, failed ones forgotten")
+    func addressBook() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node) { $0.maxOutbound = 8 }
+        let (p, _) = await handshaken(b, port: 90)
+        let junk = ["ws://10.1.1.1", "ws://10.1.1.1:0", "ws://10.1.1.1:70000", "ws://:8342",
+                    "ws://user@10.1.1.1:8342", "ws://10.1.1.1:8342/path", "ws://a b:1", "wss://10.1.1.1:8342", "ws://-x:1"]
+        await b.received(p, Wire.encode(.addr(junk + ["ws://10.1.1.1:8342", "ws://[::1]:8342", "ws://node.example:8342/"])))
+        let learned = Set(await b.peerList().known)
+        #expect(learned == ["ws://10.1.1.1:8342", "ws://[::1]:8342", "ws://node.example:8342/"], "\(learned)")
+
+        // 1,100 valid addresses in 11 messages: at most 1,000 kept, the newest still learned (eviction, not a full stop).
+        for m in 0..<11 {
+            await b.received(p, Wire.encode(.addr((0..<100).map { "ws://10.2.\(m).\($0):8342" })))
+        }
+        let known = await b.peerList().known
+        #expect(known.count == Bridge.maxLearned)
+        #expect(known.contains("ws://10.2.10.99:8342"), "the last one learned made room for itself")
+
+        // Candidates at random, not the first eight sorted: a few rounds reach more than eight.
+        var seen = Set<String>()
+        for _ in 0..<6 { seen.formUnion(await b.addressesToDial()) }
+        #expect(seen.count > 8, "\(seen.count) distinct candidates")
+
+        // A learned address whose dial failed (or did not last) is forgotten.
+        let tried = try #require(await b.addressesToDial().first)
+        await b.learnedDialEnded(tried, lasted: .seconds(1))
+        #expect(await !b.peerList().known.contains(tried))
+    }
+
+    @Test("addr never relays a URL a receiver would refuse (a configured URL over 200 bytes)")
+    func addrRelaysOnlyValid() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node)
+        let long = "ws://" + String(repeating: "a", count: 220) + ":8342"
+        await b.addConfigured(long)
+        await b.addConfigured("ws://10.3.3.3:8342")
+        let (p, t) = await handshaken(b, port: 91)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.getaddr))
+        let sent = await t.drain()
+        let urls = sent.flatMap { if case .addr(let l) = $0 { return l } else { return [] } }
+        #expect(urls.contains("ws://10.3.3.3:8342") && !urls.contains(long), "\(urls)")
+    }
+
+    @Test("peer best height: raised from its version and when it fetches our tip")
+    func peerBestHeight() async throws {
+        let blocks = Self.chain(5)
+        let node = FakeNode(blocks: blocks)
+        let b = await bridge(node)
+        let (p, t) = await handshaken(b, port: 92, height: 3, best: blocks[3].hash)
+        #expect(await b.peerList().peers.first { $0.id == p.id }?.bestHeight == 3)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.getdata([.init(.block, blocks[4].hash), .init(.block, blocks[5].hash)])))
+        #expect(await b.peerList().peers.first { $0.id == p.id }?.bestHeight == 5)
+    }
+}
