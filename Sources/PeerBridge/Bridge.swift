@@ -42,6 +42,8 @@ struct BridgeConfig: Sendable {
     /// their parents stay few and the lowest missing one is always asked for first.
     var downloadWindow = 256
     var stallTimeout: Duration = .seconds(15)
+    /// Transactions accepted locally are announced together after at most this long.
+    var txAnnounceDelay: Duration = .milliseconds(100)
     /// A queued block is given up after this many peers answered `notfound` or stalled on it.
     var maxBlockAttempts = 8
     /// Messages per second a peer may send (burst: 4 s worth).
@@ -81,10 +83,10 @@ actor Bridge {
         var announcedURL: String?
         /// The listen port its version announced, even when the version was refused (for the ban).
         var listenPort: UInt16?
-    }
-
         /// The nonce its version claimed, even when the version was refused (for the ban on loopback).
         var claimedNonce: UInt64?
+    }
+
     let config: BridgeConfig
     let node: any LocalNode
     let logger: Logger
@@ -104,11 +106,24 @@ actor Bridge {
     // Relay
     private var seenBlocks = RecentSet<Hash256>(limit: 50_000)
     private var seenTxs = RecentSet<Hash256>(limit: 100_000)
+    /// Transactions asked for and not delivered yet, and the other peers that announced them meanwhile
+    /// (asked next when the first answers `notfound`, disconnects or stays silent).
+    private var txInFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
+    private var txAnnouncers: [Hash256: [Int]] = [:]
+    private static let maxTxAnnouncers = 8
+    /// Transaction announcements waiting to go out, per peer: sent together (one `inv` each) shortly after.
+    private var pendingTxInv: [Int: [Wire.InvItem]] = [:]
+    private var txFlushScheduled = false
 
     // Sync
     private var tipHeight = 0
     private var tipHash = Hash256.zero
-    private var bestPeerHeight = 0
+    /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
+    private var bestPeerHeight: Int {
+        peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.bestHeight).max() ?? 0
+    }
+    /// The bits the chain store expects of the block after `after` (from `gettip`; 0: not told).
+    private var nextBits: (after: Hash256, bits: UInt32)?
     /// Headers learned from peers: hash → (parent, height).
     private var headerTree: [Hash256: (prev: Hash256, height: Int)] = [:]
     private var queue: [Hash256] = []
@@ -190,6 +205,8 @@ actor Bridge {
         let lost = inFlight.filter { $0.value.peer == conn.id }.map(\.key)
         for h in lost { inFlight[h] = nil }
         requeue(lost)
+        txsNotDelivered(txInFlight.filter { $0.value.peer == conn.id }.map(\.key), by: conn.id)
+        pendingTxInv[conn.id] = nil
         logger.info("peer disconnected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)",
                                                    "handshaken": "\(p.handshaken)", "score": "\(p.score)"])
         scheduleDownloads()
@@ -229,6 +246,7 @@ actor Bridge {
         var keys = ["\(conn.remoteHost):\(conn.remotePort)"]
         if let listenPort, listenPort > 0 { keys.append("\(conn.remoteHost):\(listenPort)") }
         if let url = conn.dialURL { keys.append(url) }
+        if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
         return keys
     }
 
@@ -246,7 +264,6 @@ actor Bridge {
         logger.warning("peer misbehaved", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "offence": "\(offence.rawValue)",
                                                     "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
         if p.score >= Offence.banThreshold {
-        if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
             let until = ServiceSupport.now() + config.banDuration
             for key in banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce) {
                 bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
@@ -319,6 +336,7 @@ actor Bridge {
                 requeue([i.hash])
             }
             for i in items { peers[conn.id]?.txRequested.remove(i.hash) }
+            txsNotDelivered(items.filter { $0.type == .tx }.map(\.hash), by: conn.id)
             scheduleDownloads()
         case .getheaders(let locator, let stop): await handleGetHeaders(conn, locator, stop)
         case .headers(let headers): await handleHeaders(conn, headers)
@@ -334,6 +352,7 @@ actor Bridge {
             return
         }
         peers[conn.id]?.listenPort = hello.listenPort
+        peers[conn.id]?.claimedNonce = hello.nonce
         if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
             if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
             reject(conn, code, reason)
@@ -352,7 +371,6 @@ actor Bridge {
             case .new?:
                 reject(conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
                 return
-        peers[conn.id]?.claimedNonce = hello.nonce
             case .existing?:
                 reject(other.conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
             case nil:
@@ -361,6 +379,8 @@ actor Bridge {
         }
         var q = p
         q.hello = hello
+        q.listenPort = hello.listenPort
+        q.claimedNonce = hello.nonce
         q.bestHeight = Int(hello.bestHeight)
         if hello.listenPort > 0 {
             let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
@@ -379,8 +399,6 @@ actor Bridge {
     /// - Opposite directions (two nodes dialling each other at once): only the node with the lower nonce
     ///   decides, keeping the connection it dialled, and only when the inbound one announced the very
     ///   URL we dialled (so a stranger elsewhere cannot stand in for it); the other node keeps both and
-        q.listenPort = hello.listenPort
-        q.claimedNonce = hello.nonce
     ///   lets the first decide, so exactly one survives on both sides.
     private func duplicateLoser(new conn: Connection, newHello: Wire.Hello, existing other: Peer) -> Side? {
         guard conn.direction != other.conn.direction else { return .new }
@@ -440,11 +458,20 @@ actor Bridge {
             }
         }
         var txs = [Wire.InvItem]()
-        for i in items where i.type == .tx && !seenTxs.contains(i.hash) {
+        for i in items where i.type == .tx {
+            if seenTxs.contains(i.hash) {
+                // Asked of another peer and not delivered yet: this one is where to ask next if that fails.
+                if let f = txInFlight[i.hash], f.peer != conn.id {
+                    var list = txAnnouncers[i.hash] ?? []
+                    if list.count < Self.maxTxAnnouncers, !list.contains(conn.id) { list.append(conn.id); txAnnouncers[i.hash] = list }
+                }
+                continue
+            }
             guard var q = peers[conn.id], q.txRequested.count < 5000 else { break }
             q.txRequested.insert(i.hash)
             peers[conn.id] = q
             seenTxs.insert(i.hash)
+            txInFlight[i.hash] = (conn.id, .now)
             txs.append(Wire.InvItem(.tx, i.hash))
         }
         if !txs.isEmpty { send(conn.id, .getdata(txs)) }
@@ -469,6 +496,8 @@ actor Bridge {
                 if let raw = try? await node.block(i.hash) {
                     sendRaw(conn.id, kind: .block, payload: raw)
                     peers[conn.id]?.known.insert(i.hash)
+                    // A peer fetching our tip will have it: its best height is at least ours.
+                    if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
                 } else {
                     missing.append(i)
                 }
@@ -496,8 +525,6 @@ actor Bridge {
 
     /// Announces to every handshaken peer not known to have it; returns how many were told.
     @discardableResult
-                    // A peer fetching our tip will have it: its best height is at least ours.
-                    if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
     private func announce(_ item: Wire.InvItem) -> Int {
         var told = 0
         for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(item.hash) {
@@ -535,8 +562,65 @@ actor Bridge {
     func txAdded(_ raw: [UInt8]) {
         let txid = Hash256.sha256d(raw)
         seenTxs.insert(txid)
-        let told = announce(Wire.InvItem(.tx, txid))
+        // Batched: a burst of transactions goes out as a few `inv`s, not one message each (which would
+        // run into the peers' message-rate limit).
+        var told = 0
+        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(txid) {
+            p.known.insert(txid)
+            peers[id] = p
+            pendingTxInv[id, default: []].append(Wire.InvItem(.tx, txid))
+            if let items = pendingTxInv[id], items.count >= Wire.maxInventory {
+                pendingTxInv[id] = nil
+                send(id, .inv(items))
+            }
+            told += 1
+        }
         if told > 0 { trace?(txid.hex, "tx", "relayed", "announced to \(told) peer(s)") }
+        if !pendingTxInv.isEmpty, !txFlushScheduled {
+            txFlushScheduled = true
+            let delay = config.txAnnounceDelay
+            Task { [weak self] in
+                try? await Task.sleep(for: delay)
+                await self?.flushAnnouncements()
+            }
+        }
+    }
+
+    /// Sends the transaction announcements waiting, one `inv` per peer.
+    func flushAnnouncements() {
+        txFlushScheduled = false
+        let pending = pendingTxInv
+        pendingTxInv = [:]
+        for (id, items) in pending where !items.isEmpty { send(id, .inv(items)) }
+    }
+
+    /// Transactions `peer` was asked for and did not deliver: asked of the next peer that announced
+    /// them (one `getdata` per peer), or forgotten as seen so a later announcement fetches them.
+    private func txsNotDelivered(_ txids: [Hash256], by peer: Int) {
+        var requests = [Int: [Wire.InvItem]]()
+        for txid in txids where txInFlight[txid]?.peer == peer {
+            txInFlight[txid] = nil
+            peers[peer]?.txRequested.remove(txid)
+            var others = txAnnouncers.removeValue(forKey: txid) ?? []
+            var asked = false
+            while !others.isEmpty {
+                let next = others.removeFirst()
+                guard var q = peers[next], q.handshaken, !q.conn.isClosing, q.txRequested.count < 5000 else { continue }
+                q.txRequested.insert(txid)
+                peers[next] = q
+                txInFlight[txid] = (next, .now)
+                if !others.isEmpty { txAnnouncers[txid] = others }
+                requests[next, default: []].append(Wire.InvItem(.tx, txid))
+                asked = true
+                break
+            }
+            if !asked { seenTxs.remove(txid) }
+        }
+        for (id, items) in requests {
+            for start in stride(from: 0, to: items.count, by: Wire.maxInventory) {
+                send(id, .getdata(Array(items[start..<min(start + Wire.maxInventory, items.count)])))
+            }
+        }
     }
 
     // MARK: transactions
@@ -550,6 +634,8 @@ actor Bridge {
     private func handleTx(_ conn: Connection, _ tx: Transaction) async {
         let txid = tx.txid
         peers[conn.id]?.txRequested.remove(txid)
+        txInFlight[txid] = nil
+        txAnnouncers[txid] = nil
         peers[conn.id]?.known.insert(txid)
         seenTxs.insert(txid)
         counters.txsReceived += 1
@@ -764,6 +850,10 @@ actor Bridge {
     /// Blocks asked for too long ago go to another peer.
     func checkStalls() {
         let now = ContinuousClock.now
+        let stalledTxs = txInFlight.filter { now - $0.value.since > config.stallTimeout }
+        for (peer, entries) in Dictionary(grouping: stalledTxs, by: \.value.peer) {
+            txsNotDelivered(entries.map(\.key), by: peer)
+        }
         let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
         guard !stalled.isEmpty else { return }
         for h in stalled {

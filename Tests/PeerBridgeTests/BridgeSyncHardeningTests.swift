@@ -242,4 +242,68 @@ extension BridgeTests {
         #expect(await b.peerList().offences.isEmpty)
         #expect(!t.closed)
     }
+
+    @Test("a transaction asked for and not delivered (notfound, disconnect, silence) is asked of another peer that announced it")
+    func txFallback() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node)
+        let (p1, t1) = await handshaken(b, port: 83)
+        let (p2, t2) = await handshaken(b, port: 84)
+        let (p3, t3) = await handshaken(b, port: 85)
+        _ = await t1.drain(); _ = await t2.drain(); _ = await t3.drain()
+        let tx1 = Hash256.sha256d([1]), tx2 = Hash256.sha256d([2]), tx3 = Hash256.sha256d([3])
+
+        // notfound: the next announcer is asked.
+        await b.received(p1, Wire.encode(.inv([.init(.tx, tx1)])))
+        #expect(txsAsked(await t1.drain()) == [tx1])
+        await b.received(p2, Wire.encode(.inv([.init(.tx, tx1)])))
+        #expect(txsAsked(await t2.drain()).isEmpty, "already asked of p1")
+        await b.received(p1, Wire.encode(.notfound([.init(.tx, tx1)])))
+        #expect(txsAsked(await t2.drain()) == [tx1])
+
+        // Nobody else announced it: forgotten, so a later announcement fetches it.
+        await b.received(p2, Wire.encode(.notfound([.init(.tx, tx1)])))
+        await b.received(p3, Wire.encode(.inv([.init(.tx, tx1)])))
+        #expect(txsAsked(await t3.drain()) == [tx1])
+
+        // Disconnect: the next announcer is asked.
+        await b.received(p1, Wire.encode(.inv([.init(.tx, tx2)])))
+        #expect(txsAsked(await t1.drain()) == [tx2])
+        await b.received(p2, Wire.encode(.inv([.init(.tx, tx2)])))
+        await b.detach(p1)
+        #expect(txsAsked(await t2.drain()) == [tx2])
+
+        // Silence: after the stall timeout (here: any time at all) the next announcer is asked.
+        let b2 = await bridge(node) { $0.stallTimeout = .nanoseconds(-1) }
+        let (q1, u1) = await handshaken(b2, port: 86)
+        let (q2, u2) = await handshaken(b2, port: 87)
+        _ = await u1.drain(); _ = await u2.drain()
+        await b2.received(q1, Wire.encode(.inv([.init(.tx, tx3)])))
+        #expect(txsAsked(await u1.drain()) == [tx3])
+        await b2.received(q2, Wire.encode(.inv([.init(.tx, tx3)])))
+        await b2.checkStalls()
+        #expect(txsAsked(await u2.drain()) == [tx3])
+        #expect(await b.peerList().offences.isEmpty)
+        #expect(await b2.peerList().offences.isEmpty)
+    }
+
+    @Test("announcements of a burst of local transactions go out batched: one inv per peer")
+    func batchedAnnouncements() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node)
+        let (_, t1) = await handshaken(b, port: 88)
+        _ = await t1.drain()
+        let w = TestWallet()
+        var ids = [Hash256]()
+        for i in 0..<600 {
+            let tx = w.spend([(OutPoint(txid: Hash256.sha256d([UInt8(i % 256), UInt8(i / 256)]), index: 0), w.output(100))], to: [w.output(50)])
+            ids.append(tx.txid)
+            await b.txAdded(tx.encoded)
+        }
+        await b.flushAnnouncements()
+        let sent = await t1.drain()
+        let invs = sent.compactMap { m -> [Wire.InvItem]? in if case .inv(let items) = m { return items } else { return nil } }
+        #expect(invs.count == 1, "one inv, not \(invs.count)")
+        #expect(invs.flatMap { $0 }.map(\.hash) == ids)
+    }
 }

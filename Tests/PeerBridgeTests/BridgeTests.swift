@@ -318,6 +318,7 @@ struct BridgeTests {
         #expect(node.sync { node.submittedTxs } == [tx.txid])
         await b.txAdded(tx.encoded)          // the mempool published it
         await b.txAdded(tx.encoded)          // and again (a reorg readmits it): no second announcement
+        await b.flushAnnouncements()         // (announcements are batched; this sends them now)
         #expect(await t1.drain().isEmpty, "not back to its sender")
         #expect(await t2.drain() == [.inv([.init(.tx, tx.txid)])], "once to the other peer")
         // The same announcement again from p1 is not fetched twice.
