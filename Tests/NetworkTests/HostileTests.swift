@@ -121,6 +121,52 @@ enum HalfOpen {
     }
 }
 
+/// A WebSocket client over a raw socket with a 4 KB receive buffer that never reads what the node sends
+/// (so the node's writer ends up blocked), and writes binary messages (masked with a zero key).
+final class DeafPeer {
+    let fd: Int32
+
+    init?(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { Glibc.close(fd); return nil }
+        let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        guard write(Array(request.utf8)) else { Glibc.close(fd); return nil }
+    }
+
+    /// Blocking write of everything (false when the node closed).
+    func write(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    @discardableResult
+    func send(_ message: [UInt8]) -> Bool {
+        var frame: [UInt8] = [0x82]
+        if message.count < 126 { frame.append(0x80 | UInt8(message.count)) }
+        else if message.count <= 0xffff { frame += [0x80 | 126, UInt8(message.count >> 8), UInt8(message.count & 0xff)] }
+        else { frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((UInt64(message.count) >> (8 * UInt64($0))) & 0xff) } }
+        return write(frame + [0, 0, 0, 0] + message)
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
 enum WebSocketMessageKind: Sendable {
     case binary([UInt8])
     case text(String)
@@ -187,6 +233,26 @@ extension NetworkTests {
             let flood = (0..<12).map { _ in WebSocketMessageKind.binary(RawPeer.inv((0..<1000).map { _ in Hash256.sha256d(Array(UUID().uuidString.utf8)) })) }
             try await attack("flood", hello: RawPeer.version(listenPort: port + 1), handshake: true, script: flood,
                              expectReject: "misbehaving", offence: "rate-limited")
+            // A peer that never reads: the node's answers (33 KB `notfound`s) pile up until its writer blocks;
+            // then it misbehaves, and the node lets go of it within seconds although its writer is stuck
+            // and the peer keeps the socket open.
+            let peerPort = Int(n.peerURL.split(separator: ":").last!)!
+            let deaf = try #require(DeafPeer(port: peerPort))
+            defer { deaf.close() }
+            #expect(deaf.send(RawPeer.version(listenPort: 42_000)) && deaf.send(RawPeer.verack))
+            try await waitUntil("the deaf peer is handshaken", timeout: 20) {
+                try await n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" && $0.handshaken }
+            }
+            let unknown = (0..<1000).flatMap { i in [UInt8(2)] + Hash256.sha256d(Array("deaf \(i)".utf8)).bytes }
+            for _ in 0..<300 { deaf.send([0x11, 1, 0xfd, 0xe8, 0x03] + unknown) }   // getdata, 1,000 unknown blocks
+            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 60) {
+                (try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" }?.messagesIn ?? 0) >= 302
+            }
+            deaf.send([0x04, 1, 0]); deaf.send([0x04, 1, 0])   // malformed twice: banned, closed
+            try await waitUntil("the deaf peer is let go of while its socket is still open", timeout: 30) {
+                try await !n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" }
+            }
+
             // Text frames and messages before the handshake.
             try await attack("text before version", hello: nil, handshake: false,
                              script: [.text("{\"type\":\"QUERY_LATEST\"}"), .binary([0x04, 1] + RawPeer.le(UInt64(1))), .binary([0x06, 1])],
@@ -194,7 +260,6 @@ extension NetworkTests {
 
             // The HTTP stage is bounded: 80 half-sent requests; over the 64 pending, closed at once;
             // the rest closed by the upgrade deadline (10 s); honest peering unaffected (checked below).
-            let peerPort = Int(n.peerURL.split(separator: ":").last!)!
             let fds = (0..<80).compactMap { _ in HalfOpen.connect(port: peerPort, send: "GET / HTTP/1.1\r\nHost: x\r\nUpgra") }
             #expect(fds.count == 80)
             defer { for fd in fds { close(fd) } }
