@@ -1106,6 +1106,8 @@ actor Bridge {
     /// keep a connection for a minute is forgotten (it is learned again if peers still announce it).
     func learnedDialEnded(_ url: String, lasted: Duration?) {
         guard urlNonce[url] != nonce else { return }
+        // A node we are connected to another way (it dialled us; our dial was the duplicate) is alive: keep it.
+        if peers.values.contains(where: { isConnected(url, $0) }) { return }
         if lasted.map({ $0 < .seconds(60) }) ?? true { forgetLearned(url) }
     }
 

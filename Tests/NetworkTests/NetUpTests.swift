@@ -40,8 +40,11 @@ extension NetworkTests {
                 let (h1, h2) = try await (nodes[1].hash(at: 13), nodes[2].hash(at: 13))
                 return h != nil && h1 == h && h2 == h
             }
-            // node0 dialled no one: it learned node2's address from node1 by address exchange.
-            #expect(try await nodes[0].peers().known.contains(peers[2]))
+            // node0 dialled no one: it learns node2's address from node1 by address exchange
+            // (relayed when node2's link to node1 completes, or in answer to node0's getaddr).
+            try await waitUntil("node0 knows node2's address", timeout: 30) {
+                try await nodes[0].peers().known.contains(peers[2])
+            }
             let coins = try await nodes[2].spendable(w)
             try #require(!coins.isEmpty)
             let tx = w.spend([coins[0]], to: [w.output(coins[0].1.value - 10_000)])

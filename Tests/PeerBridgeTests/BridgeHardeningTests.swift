@@ -164,6 +164,14 @@ extension BridgeTests {
         let tried = try #require(await b.addressesToDial().first)
         await b.learnedDialEnded(tried, lasted: .seconds(1))
         #expect(await !b.peerList().known.contains(tried))
+
+        // But not the address of a node we are connected to another way (our dial was the duplicate).
+        let (_, _) = await handshaken(b, port: 92, direction: .outbound)
+        let alive = "ws://10.0.0.92:92"
+        await b.received(p, Wire.encode(.addr([alive])))
+        #expect(await b.peerList().known.contains(alive))
+        await b.learnedDialEnded(alive, lasted: .seconds(1))
+        #expect(await b.peerList().known.contains(alive), "a connected node's address is kept")
     }
 
     @Test("addr never relays a URL a receiver would refuse (a configured URL over 200 bytes)")
