@@ -47,7 +47,8 @@ final class RecordedEvents: PoolEvents {
     func trace(_ event: TraceEvent) async {}
 }
 
-struct PoolHarness {
+/// A pool on a fresh database in a temporary folder, removed when the harness goes away.
+final class PoolHarness: Sendable {
     let dir: URL
     let wallet = TestWallet()
     let chain: FakeChain
@@ -63,6 +64,8 @@ struct PoolHarness {
         chain = FakeChain(view: view, height: blocks.count - 1)
         spendable = blocks[1...5].map { b in (OutPoint(txid: b.transactions[0].txid, index: 0), b.transactions[0].outputs[0]) }
     }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
 
     func open(policy: Policy = Policy()) throws -> Pool {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
