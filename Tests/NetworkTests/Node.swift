@@ -214,20 +214,6 @@ final class Node: @unchecked Sendable {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting until \(what)" }
-}
-
-/// Polls `condition` until it holds; the timeout is a hang guard, not a measurement.
-func waitUntil(_ what: String, timeout: Double = 60, every: Double = 0.2, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(Int(every * 1000)))
-    }
-    throw TimedOut(what: what)
-}
 
 /// Runs `body`; on failure prints the nodes' logs so a red test says why.
 func withLogs(_ nodes: [Node], _ body: () async throws -> Void) async throws {

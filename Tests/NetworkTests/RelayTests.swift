@@ -97,22 +97,7 @@ struct NetworkTests {
     }
 
     static func run(_ exe: URL, _ args: [String]) async throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        let h = try FileHandle(forWritingTo: out)
-        p.standardOutput = h
-        p.standardError = h
-        try p.run()
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread { p.waitUntilExit(); c.resume(returning: p.terminationStatus) }.start()
-        }
-        try? h.close()
-        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(at: out)
-        return (status, text)
+        try await runProgram(exe, args)
     }
 }
 

@@ -149,37 +149,7 @@ final class Stack: @unchecked Sendable {
     }
 
     static func run(_ exe: URL, _ args: [String], env: [String: String] = [:]) async throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        let h = try FileHandle(forWritingTo: out)
-        p.standardOutput = h
-        p.standardError = h
-        try p.run()
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread { p.waitUntilExit(); c.resume(returning: p.terminationStatus) }.start()
-        }
-        try? h.close()
-        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(at: out)
-        return (status, text)
+        try await runProgram(exe, args, env: env)
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting until \(what)" }
-}
-
-/// Polls `condition` until it holds; the timeout is a hang guard, not a measurement.
-func waitUntil(_ what: String, timeout: Double = 60, every: Double = 0.2, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(Int(every * 1000)))
-    }
-    throw TimedOut(what: what)
-}
