@@ -26,6 +26,8 @@ struct EdgeConfig: Sendable {
     var faucetKeyPath: String?
     var faucetAmount: Amount = 10 * Units.perCoin
     var faucetCooldown: Double = 60
+    /// CURVE keys for the bus when it leaves loopback (off on loopback).
+    var bus: BusSecurity = .off(.edge)
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -67,7 +69,7 @@ final class Edge: Sendable {
         let context = try ZMQContext()
         self.context = context
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
-                                                timeout: config.rpcTimeout, retries: config.rpcRetries)
+                                                timeout: config.rpcTimeout, retries: config.rpcRetries, bus: config.bus)
         self.backend = backend
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
@@ -80,11 +82,12 @@ final class Edge: Sendable {
         let public_ = notifier != nil
         chainSub = try await Subscriber(context: context, connect: [config.endpoints.chainPub],
                                         topics: [Topic.tip, Topic.connected, Topic.trace] + (public_ ? PublicNotifier.chainTopics : []),
-                                        hwm: 100_000, logger: logger)
+                                        hwm: 100_000, curve: config.bus.client(of: .chainstore), logger: logger)
         mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
                                           topics: [Topic.rawtx, Topic.trace] + (public_ ? [Topic.hashtx, Topic.sequence] : []),
-                                          hwm: 100_000, logger: logger)
-        peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000, logger: logger)
+                                          hwm: 100_000, curve: config.bus.client(of: .mempool), logger: logger)
+        peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000,
+                                       curve: config.bus.client(of: .peerbridge), logger: logger)
         let chainEvents = chainSub.events, mempoolEvents = mempoolSub.events, peerEvents = peerSub.events
         tasks = [
             Task { await feed.run() },

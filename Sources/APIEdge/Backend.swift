@@ -23,9 +23,11 @@ final class Backend: Sendable {
     }
 
     static func connect(context: ZMQContext, endpoints: Endpoints, params: ChainParams,
-                        timeout: Duration, retries: Int) async throws -> Backend {
-        let chain = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: timeout, retries: retries)
-        let mempool = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, timeout: timeout, retries: retries)
+                        timeout: Duration, retries: Int, bus: BusSecurity = .off(.edge)) async throws -> Backend {
+        let chain = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: timeout, retries: retries,
+                                        curve: bus.client(of: .chainstore))
+        let mempool = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, timeout: timeout, retries: retries,
+                                          curve: bus.client(of: .mempool))
         return Backend(chain: chain, mempool: mempool, params: params, endpoints: endpoints)
     }
 

@@ -11,7 +11,7 @@ import ServiceLifecycle
 
 /// `cairn-edge`: the HTTP/WebSocket front door (Esplora-shaped API) and the optional public ZMQ notifier.
 @main
-struct EdgeCommand: AsyncParsableCommand {
+struct EdgeCommand: ServiceCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-edge",
         abstract: "Cairn's API edge: Esplora-shaped HTTP API, WebSocket feed, optional Bitcoin Core-style ZMQ notifications.")
@@ -60,6 +60,8 @@ struct EdgeCommand: AsyncParsableCommand {
         c.zmqPub = zmqPub ?? env["CAIRN_ZMQ_PUB"].flatMap { $0.isEmpty ? nil : $0 }
         c.peerRPC = common.peerEndpoints.rpc
         c.peerPub = common.peerEndpoints.pub
+        c.bus = try common.busSecurity(role: .edge, endpoints: [c.endpoints.chainRPC, c.endpoints.chainPub, c.endpoints.mempoolRPC,
+                                                                c.endpoints.mempoolPub, c.peerRPC, c.peerPub])
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         c.maxBody = maxBody
         c.faucetKeyPath = faucetKey ?? env["CAIRN_FAUCET_KEY"].flatMap { $0.isEmpty ? nil : $0 }

@@ -7,7 +7,7 @@ import NodeKit
 /// Without a bridge (a node started alone, or the bridge down) both answer a JSON 503.
 enum PeerRoutes {
     static func routes(_ edge: Edge) -> [Route] {
-        let link = PeerLink(context: edge.context, endpoint: edge.config.peerRPC)
+        let link = PeerLink(context: edge.context, endpoint: edge.config.peerRPC, curve: try? edge.config.bus.client(of: .peerbridge))
         let peer = Schema.object([
             "id": Schema.int, "address": Schema.string, "direction": ["type": "string", "enum": ["inbound", "outbound"]],
             "handshaken": Schema.bool, "user_agent": Schema.string, "protocol_version": Schema.uint, "start_height": Schema.int,
@@ -54,11 +54,13 @@ enum PeerRoutes {
 actor PeerLink {
     let context: ZMQContext
     let endpoint: String
+    let curve: CurveSecurity?
     private var client: RPCClient?
 
-    init(context: ZMQContext, endpoint: String) {
+    init(context: ZMQContext, endpoint: String, curve: CurveSecurity? = nil) {
         self.context = context
         self.endpoint = endpoint
+        self.curve = curve
     }
 
     func call<R: Codable & Sendable>(_ method: String, as: R.Type) async throws -> R {
@@ -67,7 +69,7 @@ actor PeerLink {
             c = client
         } else {
             do {
-                c = try await RPCClient(context: context, endpoint: endpoint, timeout: .milliseconds(700), retries: 1)
+                c = try await RPCClient(context: context, endpoint: endpoint, timeout: .milliseconds(700), retries: 1, curve: curve)
             } catch {
                 throw APIError(.serviceUnavailable, "peerbridge-unavailable", "the peer bridge cannot be reached at \(endpoint): \(error)")
             }

@@ -8,7 +8,7 @@ import NodeKit
 
 /// `cairn-chainstore`: the only owner of the chain.
 @main
-struct ChainStoreCommand: AsyncParsableCommand {
+struct ChainStoreCommand: ServiceCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-chainstore",
         abstract: "Cairn's chain store: validates and connects blocks, owns the UTXO set, answers chain queries.")
@@ -28,8 +28,11 @@ struct ChainStoreCommand: AsyncParsableCommand {
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
 
+        let security = try common.busSecurity(role: .chainstore, endpoints: [endpoints.chainRPC, endpoints.chainPub])
         let context = try ZMQContext()
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainPub)], hwm: 100_000, logger: logger)
+        _ = try await security.startAuthenticator(context: context, logger: logger)
+        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainPub)], hwm: 100_000,
+                                            curve: security.server, logger: logger)
         let notifier = ChainNotifier(publisher: publisher)
         let chain = try await Chain(db: db, params: params, logger: logger) { change, tip in
             await notifier.publish(change, tip: tip)
@@ -37,7 +40,8 @@ struct ChainStoreCommand: AsyncParsableCommand {
         let queries = ChainQueries(chain: chain, db: db, params: params)
         let started = ServiceSupport.now()
         let router = ChainRPC.router(chain: chain, queries: queries, started: started)
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainRPC)], logger: logger) { request in
+        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainRPC)],
+                                             curve: security.server, logger: logger) { request in
             await router.handle(request)
         }
         // Announce the tip once at start so subscribers that resync see where we are.

@@ -8,7 +8,7 @@ import NodeKit
 
 /// `cairn-mempool`: unconfirmed transactions, persisted before acknowledging.
 @main
-struct MempoolCommand: AsyncParsableCommand {
+struct MempoolCommand: ServiceCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-mempool",
         abstract: "Cairn's mempool: validates and keeps unconfirmed transactions, serves block templates.")
@@ -39,9 +39,13 @@ struct MempoolCommand: AsyncParsableCommand {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
         try Pool.migrator().migrate(db)
 
+        let security = try common.busSecurity(role: .mempool, endpoints: [endpoints.mempoolRPC, endpoints.mempoolPub,
+                                                                           endpoints.chainRPC, endpoints.chainPub])
         let context = try ZMQContext()
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolPub)], hwm: 100_000, logger: logger)
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
+        _ = try await security.startAuthenticator(context: context, logger: logger)
+        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolPub)], hwm: 100_000,
+                                            curve: security.server, logger: logger)
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
         var policy = Policy()
         policy.minFeeRate = minFeeRate
         policy.maxPoolBytes = maxMegabytes * 1_000_000
@@ -49,7 +53,8 @@ struct MempoolCommand: AsyncParsableCommand {
                         events: PublishedEvents(publisher: publisher), logger: logger)
 
         let subscriber = try await Subscriber(context: context, connect: [endpoints.chainPub],
-                                              topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000, logger: logger)
+                                              topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000,
+                                              curve: security.client(of: .chainstore), logger: logger)
         let follower = Task { await follow(subscriber: subscriber, pool: pool, logger: logger) }
 
         // Reload what was acknowledged before a crash or restart (waits for the chain store if it is not up yet).
@@ -67,7 +72,8 @@ struct MempoolCommand: AsyncParsableCommand {
 
         let started = ServiceSupport.now()
         let router = MempoolRPC.router(pool: pool, started: started)
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)], logger: logger) { request in
+        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
+                                             curve: security.server, logger: logger) { request in
             await router.handle(request)
         }
         await pool.templateNoticeNow()

@@ -8,7 +8,7 @@ import Synchronization
 
 /// `cairn-miner`: attaches to a running node and mines to an address.
 @main
-struct MinerCommand: AsyncParsableCommand {
+struct MinerCommand: ServiceCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-miner",
         abstract: "A Cairn miner: gets templates from the mempool, hashes on N threads, submits blocks to the chain store.")
@@ -49,11 +49,15 @@ struct MinerCommand: AsyncParsableCommand {
         let interval = blockInterval ?? (params.network == .regtest ? 1.0 : 0)
         let endpoints = common.endpoints
 
+        let security = try common.busSecurity(role: .miner, endpoints: [endpoints.chainRPC, endpoints.chainPub,
+                                                                         endpoints.mempoolRPC, endpoints.mempoolPub])
         let context = try ZMQContext()
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
-        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC)
-        let tips = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.tip], logger: logger)
-        let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template], logger: logger)
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
+        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
+        let tips = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.tip],
+                                        curve: security.client(of: .chainstore), logger: logger)
+        let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template],
+                                           curve: security.client(of: .mempool), logger: logger)
         let hashers = HashingThreads(count: threadCount)
         let miner = Miner(params: params, payout: payout, minerID: minerID, threads: threadCount, interval: interval,
                           chainRPC: chainRPC, mempoolRPC: mempoolRPC, hashers: hashers, logger: logger)

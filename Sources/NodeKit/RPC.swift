@@ -57,8 +57,9 @@ public enum JSON {
 public struct RPCClient: Sendable {
     public let requests: RequestClient
 
-    public init(context: ZMQContext, endpoint: String, timeout: Duration = .milliseconds(2500), retries: Int = 3) async throws {
-        requests = try await RequestClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries)
+    public init(context: ZMQContext, endpoint: String, timeout: Duration = .milliseconds(2500), retries: Int = 3,
+                curve: CurveSecurity? = nil) async throws {
+        requests = try await RequestClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries, curve: curve)
     }
 
     /// Throws `RPCError` for a refusal, `BusError` when the service can't be reached.

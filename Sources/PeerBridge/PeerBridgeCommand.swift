@@ -14,7 +14,7 @@ import Synchronization
 
 /// `cairn-peerbridge`: joins the local bus to other nodes over WebSocket.
 @main
-struct PeerBridgeCommand: AsyncParsableCommand {
+struct PeerBridgeCommand: ServiceCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-peerbridge",
         abstract: "Cairn's peer bridge: relays blocks and transactions between this node and other nodes, syncs the chain.")
@@ -75,11 +75,15 @@ struct PeerBridgeCommand: AsyncParsableCommand {
         let dir = common.dataDirectory
         let lock = try DataLock(directory: dir, name: "peerbridge.lock")
 
+        let security = try common.busSecurity(role: .peerbridge, endpoints: [peerEndpoints.rpc, peerEndpoints.pub, endpoints.chainRPC,
+                                                                              endpoints.chainPub, endpoints.mempoolRPC, endpoints.mempoolPub])
         let context = try ZMQContext()
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.pub)], hwm: 100_000, logger: logger)
+        _ = try await security.startAuthenticator(context: context, logger: logger)
+        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.pub)], hwm: 100_000,
+                                            curve: security.server, logger: logger)
         let recorder = TraceRecorder(publisher: publisher, service: "peerbridge")
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC)
-        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC)
+        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
+        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
         let node = BusNode(chain: chainRPC, mempool: mempoolRPC)
 
         var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
@@ -105,9 +109,9 @@ struct PeerBridgeCommand: AsyncParsableCommand {
         }
 
         let chainSub = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.connected, Topic.tip],
-                                            hwm: 100_000, logger: logger)
+                                            hwm: 100_000, curve: security.client(of: .chainstore), logger: logger)
         let mempoolSub = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.rawtx],
-                                              hwm: 100_000, logger: logger)
+                                              hwm: 100_000, curve: security.client(of: .mempool), logger: logger)
         let followers = [
             Task {
                 for await event in chainSub.events {
@@ -164,7 +168,8 @@ struct PeerBridgeCommand: AsyncParsableCommand {
                                                "listen": list.listen])
             },
         ])
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.rpc)], logger: logger) { request in
+        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.rpc)],
+                                             curve: security.server, logger: logger) { request in
             await router.handle(request)
         }
 
