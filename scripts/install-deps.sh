@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
 # Installs what Cairn needs on a Debian machine that already has Swift, and
 # nothing that is already there. Safe to run again.
+#
+#   bash scripts/install-deps.sh          what building and running a node needs (scripts/up.sh)
+#   bash scripts/install-deps.sh --test   that, plus what the test suite needs (scripts/test.sh)
 set -euo pipefail
 
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+# Building and running: libzmq (the bus), libcrypto (the miner's SHA-256 midstate),
+# SQLite's headers (GRDB links the system SQLite), pkg-config (SwiftPM reads libzmq.pc).
+wanted=(libzmq3-dev libssl-dev libsqlite3-dev pkg-config)
+if [ "$with_tests" -eq 1 ]; then
+    # chromium: the browser tests (Debian's, driven by Playwright); nodejs: the wallet's JavaScript
+    # tests; openssl: test certificates; docker.io (dockerd, containerd, runc) and docker-compose
+    # (v1): the container and swarm tests, which make their base images with mmdebstrap;
+    # python3, python3-pip: the Python tests.
+    wanted+=(python3 python3-pip docker.io docker-compose mmdebstrap chromium nodejs openssl)
+fi
+
 need_apt=()
-# chromium: the browser tests (Debian's, driven by Playwright); nodejs: the wallet's JavaScript tests.
-for pkg in libzmq3-dev libssl-dev pkg-config python3 python3-pip docker-compose chromium nodejs openssl; do
+for pkg in "${wanted[@]}"; do
+    # python3/pip and node may come from elsewhere (pyenv, nodesource): ask apt only when the
+    # command is missing. Each name is compared whole (python3-pip is not python3).
+    case "$pkg" in
+        python3) command -v python3 >/dev/null && continue ;;
+        python3-pip) { command -v pip3 >/dev/null || python3 -m pip --version >/dev/null 2>&1; } && continue ;;
+        nodejs) command -v node >/dev/null && continue ;;
+    esac
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
-# python3/pip may come from elsewhere (pyenv): only ask apt when the command is missing.
-if command -v python3 >/dev/null; then need_apt=("${need_apt[@]/python3}"); fi
-if command -v pip3 >/dev/null || python3 -m pip --version >/dev/null 2>&1; then need_apt=("${need_apt[@]/python3-pip}"); fi
-# node may come from elsewhere too.
-if command -v node >/dev/null; then need_apt=("${need_apt[@]/nodejs}"); fi
-read -r -a need_apt <<<"${need_apt[*]}"
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing with apt-get: ${need_apt[*]}"
@@ -23,17 +40,22 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# Python packages the tests use: pyzmq (bus interop), pytest + playwright (browser tests, with
-# Debian's chromium, so no browser download), cryptography (the tests decrypt an exported keystore).
-need_pip=()
-python3 -c "import zmq" 2>/dev/null || need_pip+=(pyzmq)
-python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
-python3 -c "import playwright" 2>/dev/null || need_pip+=(playwright)
-python3 -c "import cryptography" 2>/dev/null || need_pip+=(cryptography)
-if [ ${#need_pip[@]} -gt 0 ]; then
-    echo "installing with pip: ${need_pip[*]}"
-    python3 -m pip install -q "${need_pip[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${need_pip[@]}"
+if [ "$with_tests" -eq 1 ]; then
+    # Python packages the tests use: pyzmq (bus interop), pytest + playwright (browser tests, with
+    # Debian's chromium, so no browser download), cryptography (the tests decrypt an exported
+    # keystore), requests (the container tests' HTTP client).
+    need_pip=()
+    python3 -c "import zmq" 2>/dev/null || need_pip+=(pyzmq)
+    python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
+    python3 -c "import playwright" 2>/dev/null || need_pip+=(playwright)
+    python3 -c "import cryptography" 2>/dev/null || need_pip+=(cryptography)
+    python3 -c "import requests" 2>/dev/null || need_pip+=(requests)
+    if [ ${#need_pip[@]} -gt 0 ]; then
+        echo "installing with pip: ${need_pip[*]}"
+        python3 -m pip install -q "${need_pip[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${need_pip[@]}"
+    fi
 fi
 
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.3 first (https://swift.org/install)"; exit 1; }
 pkg-config --exists libzmq || { echo "libzmq's pkg-config file is missing after install"; exit 1; }
+pkg-config --exists sqlite3 || { echo "SQLite's pkg-config file is missing after install (libsqlite3-dev)"; exit 1; }

@@ -10,14 +10,19 @@ import Yams
 /// 3. each service's exact command and environment are started here as local processes,
 ///    changing only what a container provides: the compose host names (chainstore,
 ///    mempool) become 127.0.0.1, `/data` becomes a temporary folder per service (as
-///    each has its own volume), and every default port (bus 28331-28334, HTTP 8340) is
-///    shifted by a random offset so the test can't clash with a running node. The
-///    executables are the ones just built (the image holds the same ones on its PATH).
+///    each has its own volume), `/keys` one shared folder (the bus-keys volume, filled by
+///    the keygen service's command first, so the bus runs CURVE as in the containers),
+///    and every default port (bus 28331-28337, HTTP 8340) is shifted by a random offset
+///    so the test can't clash with a running node. The executables are the ones just built
+///    (the image holds the same ones on its PATH).
 /// Then the edge's /healthz must report the chain store and mempool ok and the chain must grow.
+/// Tests/ContainerTests/test_compose.py runs the same file on a real Docker engine.
 @Suite("docker/compose.yaml") struct ComposeTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let composeFile = repo.appendingPathComponent("docker/compose.yaml").path
     static let services = ["chainstore", "mempool", "edge", "miner", "walletfront", "peerbridge"]
+    /// The one-shot service that makes the bus certificates before the others start.
+    static let oneShots = ["keygen"]
     /// The services on the bus (the wallet front only serves files to the browser).
     static let busServices = ["chainstore", "mempool", "edge", "miner", "peerbridge"]
     static let defaultPorts = [28331, 28332, 28333, 28334, 28335, 28337, 8340, 8341, 8342]
@@ -40,10 +45,12 @@ import Yams
     @Test func configIsValidAndComplete() throws {
         let doc = try resolved()
         let services = try #require(doc["services"] as? [String: Any])
-        #expect(Set(services.keys) == Set(Self.services))
+        #expect(Set(services.keys) == Set(Self.services + Self.oneShots))
+        #expect((services["keygen"] as? [String: Any])?["restart"] as? String == "no")
         for name in Self.services {
             let s = try #require(services[name] as? [String: Any], "\(name)")
-            #expect(s["restart"] as? String == "unless-stopped", "\(name)")
+            // A crash is restarted; a configuration error exits 0 and stays stopped (ServiceMain.swift).
+            #expect(s["restart"] as? String == "on-failure", "\(name)")
             #expect(s["healthcheck"] != nil, "\(name) has no healthcheck")
             #expect((s["image"] as? String) == "cairn:latest", "\(name)")
             guard Self.busServices.contains(name) else { continue }
@@ -54,6 +61,9 @@ import Yams
             #expect(env["CAIRN_MEMPOOL_PUB"] as? String == "tcp://mempool:28334")
             #expect(env["CAIRN_NETWORK"] as? String == "regtest")
             #expect(env["CAIRN_DATA"] as? String == "/data")
+            #expect(env["CAIRN_BUS_KEYS"] as? String == "/keys", "\(name): the bus leaves loopback, so it runs CURVE")
+            let mounts = (s["volumes"] as? [Any] ?? []).map { "\($0)" }
+            #expect(mounts.contains { $0.hasPrefix("bus-keys:/keys") && $0.hasSuffix(":ro") }, "\(name) mounts \(mounts)")
             if !["edge", "walletfront", "peerbridge"].contains(name) { #expect(s["ports"] == nil, "\(name) must not publish ports") }
         }
         // Named volumes for the two services that own state.
@@ -82,8 +92,8 @@ import Yams
         #expect(r.stderr.contains("CAIRN_MINER_ADDRESS"))
     }
 
-    /// Replaces compose host names with 127.0.0.1, shifts default ports, maps /data.
-    static func localize(_ text: String, offset: Int, data: String) -> String {
+    /// Replaces compose host names with 127.0.0.1, shifts default ports, maps /data and /keys.
+    static func localize(_ text: String, offset: Int, data: String, keys: String) -> String {
         var t = text
         for host in services { t = t.replacingOccurrences(of: "tcp://\(host):", with: "tcp://127.0.0.1:") }
         for port in defaultPorts {
@@ -91,6 +101,7 @@ import Yams
             if t == String(port) { t = String(port + offset) }
         }
         if t == "/data" || t.hasPrefix("/data/") { t = data + t.dropFirst("/data".count) }
+        if t == "/keys" || t.hasPrefix("/keys/") { t = keys + t.dropFirst("/keys".count) }
         return t
     }
 
@@ -102,6 +113,13 @@ import Yams
         let offset = Ports.offset()
         var running: [Spawned] = []
         defer { for p in running { p.signal(SIGKILL) } }   // only if an expectation threw midway
+        let keys = dir.path("bus-keys")
+        // The keygen service first, as compose's service_completed_successfully orders it.
+        let keygen = try #require(services["keygen"] as? [String: Any])
+        let rawKeygen = try #require(keygen["command"] as? [Any])
+        let keygenCommand: [String] = rawKeygen.map { Self.localize("\($0)", offset: offset, data: keys, keys: keys) }
+        let made = try CLI.runBlocking(Build.path(keygenCommand[0]), Array(keygenCommand.dropFirst()), env: [:])
+        try #require(made.status == 0, "keygen: \(made.stderr)")
         for name in Self.services {
             let s = try #require(services[name] as? [String: Any])
             let rawCommand = try #require(s["command"] as? [Any])
@@ -109,8 +127,8 @@ import Yams
             let data = dir.path("\(name)-data")
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             var env: [String: String] = [:]
-            for (k, v) in (s["environment"] as? [String: Any]) ?? [:] { env[k] = Self.localize("\(v)", offset: offset, data: data) }
-            let args = command.dropFirst().map { Self.localize($0, offset: offset, data: data) }
+            for (k, v) in (s["environment"] as? [String: Any]) ?? [:] { env[k] = Self.localize("\(v)", offset: offset, data: data, keys: keys) }
+            let args = command.dropFirst().map { Self.localize($0, offset: offset, data: data, keys: keys) }
             running.append(try Spawned(Build.path(command[0]), Array(args), env: env, in: dir, tag: name))
         }
         let edge = EdgeClient("http://127.0.0.1:\(8340 + offset)")
