@@ -197,7 +197,9 @@ def rootfs_image(engine, name, packages, variant="minbase"):
     if not tar.exists():
         log(f"making {name} with mmdebstrap ({variant}, {len(packages)} extra packages)")
         started = time.monotonic()
-        partial = tar.with_suffix(".partial")
+        partial = tar.with_name(tar.stem + ".partial.tar")   # mmdebstrap picks its output format by the suffix
+        if partial.is_dir():
+            shutil.rmtree(partial)
         cmd = ["mmdebstrap", f"--variant={variant}", "--quiet"]
         if packages:
             cmd.append("--include=" + ",".join(packages))
