@@ -57,3 +57,30 @@ test("fee presets: never below the relay minimum; the default is at least 2 unit
   assert.deepEqual(busy.map((p) => p.rate), [1, 8.34, 16]);
   assert.deepEqual(feePresets(null).map((p) => p.rate), [1, 2, 2]);
 });
+
+test("amounts: each wrong amount says what is wrong (they were all 'not a number'); .5 is 0.5", async () => {
+  const { amountInput } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
+  assert.deepEqual(amountInput(".5"), { value: 50_000_000 });
+  assert.deepEqual(amountInput("0.5"), { value: 50_000_000 });
+  assert.deepEqual(amountInput(" 1.50 "), { value: 150_000_000 });
+  assert.deepEqual(amountInput("2."), { value: 200_000_000 });
+  assert.deepEqual(amountInput("21000000"), { value: 21_000_000 * 100_000_000 });
+  assert.match(amountInput("21000000000").error, /more than the 21,000,000 CRN that can ever exist/);
+  assert.match(amountInput("21000000.00000001").error, /more than the 21,000,000 CRN/);
+  assert.match(amountInput("-1").error, /must be positive/);
+  assert.match(amountInput("1,5").error, /dot for decimals: 1\.5/);
+  assert.match(amountInput("0.123456789").error, /At most 8 decimals/);
+  assert.match(amountInput("0").error, /more than 0/);
+  assert.match(amountInput("").error, /Enter the amount/);
+  assert.match(amountInput("abc").error, /not a number/);
+});
+
+test("amounts are shown without trailing zeros", async () => {
+  const { formatCoins } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
+  assert.equal(formatCoins(150_000_000), "1.5");
+  assert.equal(formatCoins(1_000_000_000), "10");
+  assert.equal(formatCoins(1), "0.00000001");
+  assert.equal(formatCoins(-250_000_000), "-2.5");
+  assert.equal(formatCoins(2_100_000_000_000_000), "21,000,000");
+  assert.equal(formatCoins(0), "0");
+});

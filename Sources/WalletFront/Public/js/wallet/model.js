@@ -2,6 +2,7 @@
 // Tested by Tests/WalletFrontTests/js/wallet-model.test.mjs.
 
 import { POLICY } from "../lib/coinselect.js";
+import { parseAmount, MAX_MONEY, UNITS_PER_COIN } from "../lib/encoding.js";
 
 /** Confirmed balance and the net pending change, from GET /api/address/:addr. */
 export function balancesFrom(stats) {
@@ -64,4 +65,39 @@ export function feePresets(estimates) {
     { name: "Normal", hint: "about 3 blocks", rate: Math.max(POLICY.defaultFeeRate, pick("3") ?? POLICY.defaultFeeRate), isDefault: true },
     { name: "Fast", hint: "next block", rate: Math.max(POLICY.defaultFeeRate, pick("1") ?? POLICY.defaultFeeRate) },
   ];
+}
+
+/**
+ * The send form's amount: {value} in base units, or {error} saying what is wrong with it
+ * (".5" means 0.5; a negative amount, too many decimals or more coins than can exist each say so).
+ */
+export function amountInput(text) {
+  let t = String(text ?? "").trim();
+  if (!t) return { error: "Enter the amount to send, in CRN." };
+  if (/^-/.test(t)) return { error: "The amount must be positive: you can only send coins, not take them." };
+  if (/^\+/.test(t)) t = t.slice(1);
+  if (/^\.\d/.test(t)) t = `0${t}`;
+  if (/^\d+,\d+$/.test(t)) return { error: `Use a dot for decimals: ${t.replace(",", ".")}.` };
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(t);
+  if (!m) return { error: "The amount is not a number of CRN: use digits and a dot (e.g. 0.5)." };
+  if ((m[2] ?? "").length > 8) return { error: "At most 8 decimals: 0.00000001 CRN is the smallest unit." };
+  const whole = m[1].replace(/^0+(?=\d)/, "");
+  if (whole.length > 8 || Number(whole) * UNITS_PER_COIN > MAX_MONEY) {
+    return { error: `That is more than the ${formatCoins(MAX_MONEY)} CRN that can ever exist.` };
+  }
+  const v = parseAmount(m[2] ? `${whole}.${m[2]}` : whole);
+  if (v === null) return { error: "The amount is not a number of CRN: use digits and a dot (e.g. 0.5)." };
+  if (v > MAX_MONEY) return { error: `That is more than the ${formatCoins(MAX_MONEY)} CRN that can ever exist.` };
+  if (v === 0) return { error: "The amount must be more than 0." };
+  return { value: v };
+}
+
+/** Base units as CRN without trailing zeros, grouped: 150000000 → "1.5", 2100000000000000 → "21,000,000". */
+export function formatCoins(units) {
+  if (!Number.isSafeInteger(units)) return String(units);
+  const neg = units < 0;
+  const a = Math.abs(units);
+  const whole = String(Math.floor(a / UNITS_PER_COIN)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const frac = String(a % UNITS_PER_COIN).padStart(8, "0").replace(/0+$/, "");
+  return `${neg ? "-" : ""}${whole}${frac ? `.${frac}` : ""}`;
 }
