@@ -5,11 +5,13 @@ result next to a new error), a hung edge marked stale within a few block interva
 the explorer's summary height in step with its block list, and a mistyped address refused at the
 search box; QR codes of addresses (Debian's qrcode-generator) that a QR reader (pyzbar, libzbar0)
 decodes back to the address."""
+import csv
 import io
 import os
 import re
 import signal
 import time
+from pathlib import Path
 
 from PIL import Image
 from pyzbar.pyzbar import decode as zbar_decode
@@ -114,6 +116,24 @@ def test_review_step_amounts_and_messages(stack, browser, artifacts):
     assert not result.is_visible()
     assert txid not in page.locator("#send-form").inner_text()
     assert len(posts_to_tx(sent)) == 1
+
+    # The history as CSV: the payment with its exact amount and fee.
+    with page.expect_download() as dl:
+        page.get_by_test_id("history-csv").click()
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    mine = [r for r in rows if r["txid"] == txid]
+    assert len(mine) == 1 and mine[0]["status"] == "confirmed" and mine[0]["counterparty"] == faucet_address
+    assert abs(float(mine[0]["amount_crn"]) + 0.5 + fee) < 1e-9 and abs(float(mine[0]["fee_crn"]) - fee) < 1e-9
+    assert any(r["counterparty"] == faucet_address and float(r["amount_crn"]) == 10 for r in rows), rows
+
+    # The explorer shows the transaction's raw hex, as the edge serves it.
+    ex = ctx.new_page()
+    ex.goto(f"{stack.wallet}/explorer.html#/tx/{txid}")
+    raw = ex.get_by_test_id("tx-raw")
+    eventually("the raw panel", lambda: raw.is_visible(), timeout=30)
+    raw.locator("summary").click()
+    expected = http_json(f"{stack.edge}/api/tx/{txid}/hex")[1].strip()
+    eventually("the raw hex", lambda: ex.get_by_test_id("tx-hex").inner_text().strip() == expected, timeout=20)
     ctx.close()
 
 

@@ -84,3 +84,25 @@ test("amounts are shown without trailing zeros", async () => {
   assert.equal(formatCoins(2_100_000_000_000_000), "21,000,000");
   assert.equal(formatCoins(0), "0");
 });
+
+test("history as CSV: header, newest first, net amounts and fees in exact CRN, pending rows", async () => {
+  const { historyCSV } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
+  const sent = {
+    txid: "aa".repeat(32), fee: 2_000,
+    vin: [{ prevout: { address: me, value: 500_000_000 } }],
+    vout: [{ address: other, value: 150_000_000 }, { address: me, value: 349_998_000 }],
+    status: { confirmed: true, block_height: 10, block_time: 1_700_000_000 },
+  };
+  const pending = {
+    txid: "bb".repeat(32), fee: 1_000,
+    vin: [{ prevout: { address: other, value: 300_000_000 } }],
+    vout: [{ address: me, value: 100_000_000 }, { address: other, value: 199_999_000 }],
+    status: { confirmed: false },
+  };
+  const lines = historyCSV([pending, sent], me, 12).split("\r\n");
+  assert.equal(lines[0], "txid,status,confirmations,block_height,block_time_utc,amount_crn,fee_crn,counterparty");
+  assert.equal(lines[1], `${"bb".repeat(32)},pending,0,,,1.00000000,,${other}`);
+  assert.equal(lines[2], `${"aa".repeat(32)},confirmed,3,10,2023-11-14T22:13:20.000Z,-1.50002000,0.00002000,${other}`);
+  assert.equal(lines[3], "");
+  assert.equal(lines.length, 4);
+});

@@ -11,7 +11,7 @@ import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, fe
 import * as store from "./store.js";
 import { qrSVG } from "../lib/qr.js";
 import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins } from "./model.js";
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins, historyCSV } from "./model.js";
 
 const MIN_PASSWORD = 8;
 const LS_SELECTED = "cairn.wallet.selected";
@@ -59,7 +59,7 @@ async function boot() {
     "import-submit", "import-cancel", "import-busy", "account-view", "export-keystore", "lock", "address", "copy-address",
     "copy-status", "address-link", "address-qr", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
     "balance-note", "send-form", "send-locked", "send-to", "send-to-error", "send-amount", "send-max", "send-fee",
-    "fee-picks", "history-more", "send-preview", "send-review", "review-warning", "review-to", "review-amount", "review-fee",
+    "fee-picks", "history-more", "history-csv", "send-preview", "send-review", "review-warning", "review-to", "review-amount", "review-fee",
     "review-fee-detail", "review-total", "review-change", "review-coins", "send-confirm", "send-back", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
     "edge-info"]) {
     ui[id] = $(id);
@@ -353,6 +353,7 @@ function renderHistory() {
   if (!d || d.address !== state.current?.address) {
     ui.history.replaceChildren();
     show(ui["history-more"], false);
+    show(ui["history-csv"], false);
     ui["history-empty"].textContent = "Loading…";
     show(ui["history-empty"], true);
     return;
@@ -379,6 +380,7 @@ function renderHistory() {
   ui.history.replaceChildren(...rows);
   ui["history-empty"].textContent = "No transactions yet.";
   show(ui["history-empty"], rows.length === 0);
+  show(ui["history-csv"], rows.length > 0);
 }
 
 function renderSendResult() {
@@ -723,6 +725,21 @@ async function onImport(ev) {
   }
 }
 
+/** Downloads the history shown (first page and the older pages loaded) as CSV. */
+function onHistoryCSV() {
+  const d = state.data;
+  if (!d || d.address !== state.current?.address) return;
+  const seen = new Set(d.txs.map((t) => t.txid));
+  const older = state.older?.address === d.address ? state.older.txs.filter((t) => !seen.has(t.txid)) : [];
+  const text = historyCSV([...d.txs, ...older], d.address, d.tipHeight);
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  const link = el("a", { href: url, download: `cairn-${state.network}-history-${d.address.slice(-8)}.csv`, class: "visually-hidden" }, "download");
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 function onExport() {
   const a = state.current;
   if (!a) return;
@@ -1065,6 +1082,7 @@ function wireEvents() {
   ui["send-confirm"].addEventListener("click", onConfirmSend);
   ui["send-back"].addEventListener("click", () => { closeReview(); ui["send-amount"].focus?.(); });
   ui["history-more"].addEventListener("click", loadOlder);
+  ui["history-csv"].addEventListener("click", onHistoryCSV);
   // Editing the form after a review drops the review: what is confirmed is what was shown.
   for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", () => { closeReview(); updatePreview(); });
   ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; closeReview(); updatePreview(); });

@@ -101,3 +101,41 @@ export function formatCoins(units) {
   const frac = String(a % UNITS_PER_COIN).padStart(8, "0").replace(/0+$/, "");
   return `${neg ? "-" : ""}${whole}${frac ? `.${frac}` : ""}`;
 }
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
+function csvField(v) {
+  const s = v == null ? "" : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The history of `address` as CSV (RFC 4180, CRLF): newest first, one row per transaction, with the
+ * net amount for this address and the fee in CRN (exact decimals, no grouping, as a spreadsheet reads them).
+ */
+export function historyCSV(txs, address, tipHeight) {
+  const crn = (units) => {
+    const neg = units < 0;
+    const a = Math.abs(units);
+    return `${neg ? "-" : ""}${Math.floor(a / UNITS_PER_COIN)}.${String(a % UNITS_PER_COIN).padStart(8, "0")}`;
+  };
+  const rows = [["txid", "status", "confirmations", "block_height", "block_time_utc", "amount_crn", "fee_crn", "counterparty"]];
+  for (const tx of txs) {
+    const net = txNet(tx, address);
+    const confirmed = !!tx.status?.confirmed;
+    const other = isCoinbaseEsplora(tx) ? "mining reward"
+      : net < 0 ? (tx.vout.find((o) => o.address !== address)?.address ?? "self")
+        : (tx.vin.find((i) => i.prevout && i.prevout.address !== address)?.prevout.address ?? "self");
+    const spent = tx.vin.some((i) => i.prevout && i.prevout.address === address);
+    rows.push([
+      tx.txid,
+      confirmed ? "confirmed" : "pending",
+      confirmationsOf(tx, tipHeight),
+      confirmed ? tx.status.block_height : "",
+      confirmed && tx.status.block_time ? new Date(tx.status.block_time * 1000).toISOString() : "",
+      crn(net),
+      spent && Number.isSafeInteger(tx.fee) ? crn(tx.fee) : "",
+      other,
+    ]);
+  }
+  return rows.map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
+}
