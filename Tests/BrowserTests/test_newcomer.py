@@ -64,7 +64,19 @@ def test_review_step_amounts_and_messages(stack, browser, artifacts):
 
     error = page.get_by_test_id("send-error")
     review = page.get_by_test_id("send-review")
-    page.get_by_test_id("send-to").fill(faucet_address)
+    # The address book: a mistyped address is refused; a saved one fills the send form.
+    typo_addr = faucet_address[:-1] + ("q" if faucet_address[-1] != "q" else "p")
+    page.get_by_test_id("contact-name").fill("Faucet")
+    page.get_by_test_id("contact-address").fill(typo_addr)
+    page.get_by_test_id("contact-add").click()
+    eventually("the contact's checksum error", lambda: "checksum" in page.get_by_test_id("contact-error").inner_text(), timeout=10)
+    page.get_by_test_id("contact-address").fill(faucet_address)
+    page.get_by_test_id("contact-add").click()
+    entry = page.get_by_test_id("contacts").locator(f'[data-address="{faucet_address}"]')
+    eventually("the saved contact", lambda: entry.count() == 1 and "Faucet" in entry.inner_text(), timeout=10)
+    assert faucet_address in page.evaluate("localStorage.getItem('cairn.wallet.contacts.regtest')")
+    entry.get_by_test_id("contact-pay").click()
+    assert page.get_by_test_id("send-to").input_value() == faucet_address
     # Wrong amounts, each with its own reason (both were "not a number").
     for amount, words in (("21000000000", "can ever exist"), ("-1", "positive"), ("0.123456789", "8 decimals")):
         page.get_by_test_id("send-amount").fill(amount)
@@ -77,6 +89,7 @@ def test_review_step_amounts_and_messages(stack, browser, artifacts):
     page.get_by_test_id("send-submit").click()
     eventually("the review", lambda: review.is_visible(), timeout=20)
     assert page.get_by_test_id("review-to").inner_text().strip() == faucet_address
+    assert page.get_by_test_id("review-to-name").inner_text().strip() == "Faucet"
     assert page.get_by_test_id("review-amount").inner_text().strip() == "0.5"
     fee = float(page.get_by_test_id("review-fee").inner_text())
     total = float(page.get_by_test_id("review-total").inner_text())

@@ -106,3 +106,21 @@ test("history as CSV: header, newest first, net amounts and fees in exact CRN, p
   assert.equal(lines[3], "");
   assert.equal(lines.length, 4);
 });
+
+test("address book: named, checked, one entry per address, sorted", async () => {
+  const { addContact, removeContact, contactFor } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
+  let book = addContact([], " Bob ", other, "regtest");
+  assert.deepEqual(book, [{ name: "Bob", address: other }]);
+  book = addContact(book, "Alice", me.toUpperCase(), "regtest");
+  assert.deepEqual(book.map((c) => c.name), ["Alice", "Bob"]);
+  assert.equal(contactFor(book, me).name, "Alice", "stored in lower case, as addresses are shown");
+  book = addContact(book, "Bobby", other, "regtest");
+  assert.deepEqual(book.map((c) => c.name), ["Alice", "Bobby"], "the same address is renamed, not added twice");
+  assert.throws(() => addContact(book, "alice", other, "regtest"), /already names another address/);
+  assert.throws(() => addContact(book, "", other, "regtest"), /Give the address a name/);
+  const typo = other.slice(0, -1) + (other.endsWith("q") ? "p" : "q");
+  assert.throws(() => addContact(book, "Carol", typo, "regtest"), /checksum/);
+  assert.throws(() => addContact(book, "Dave", encodeAddress(new Uint8Array(32).fill(3), "main"), "regtest"), /Wrong network/);
+  assert.deepEqual(removeContact(book, me).map((c) => c.name), ["Bobby"]);
+  assert.equal(contactFor(book, "rcrn1nothing"), null);
+});

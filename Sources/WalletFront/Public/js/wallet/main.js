@@ -11,12 +11,14 @@ import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, fe
 import * as store from "./store.js";
 import { qrSVG } from "../lib/qr.js";
 import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins, historyCSV } from "./model.js";
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins, historyCSV,
+  addContact, removeContact, contactFor } from "./model.js";
 
 const MIN_PASSWORD = 8;
 const LS_SELECTED = "cairn.wallet.selected";
 const LS_NETWORK = "cairn.wallet.network";
 const LS_AUTOLOCK = "cairn.wallet.autolock";
+const LS_CONTACTS = "cairn.wallet.contacts.";   // + network
 
 const state = {
   cfg: null,
@@ -59,7 +61,8 @@ async function boot() {
     "import-submit", "import-cancel", "import-busy", "account-view", "export-keystore", "lock", "address", "copy-address",
     "copy-status", "address-link", "address-qr", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
     "balance-note", "send-form", "send-locked", "send-to", "send-to-error", "send-amount", "send-max", "send-fee",
-    "fee-picks", "history-more", "history-csv", "send-preview", "send-review", "review-warning", "review-to", "review-amount", "review-fee",
+    "fee-picks", "history-more", "history-csv", "contacts", "contacts-list", "contact-form", "contact-name", "contact-address",
+    "contact-error", "send-preview", "send-review", "review-warning", "review-to", "review-to-name", "review-amount", "review-fee",
     "review-fee-detail", "review-total", "review-change", "review-coins", "send-confirm", "send-back", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
     "edge-info"]) {
     ui[id] = $(id);
@@ -102,6 +105,8 @@ async function boot() {
     if (m.block && Number.isInteger(m.block.height)) state.tipHeight = Math.max(state.tipHeight ?? 0, m.block.height);
     scheduleRefresh(50);
     if (state.network === "regtest" && state.faucet && Date.now() - faucetCheckedAt > 10_000) loadFaucet();
+    // Fee presets follow the mempool: a busy pool raises them (GET /api/fee-estimates).
+    if (Date.now() - feesCheckedAt > 10_000) loadFeeEstimates();
   });
   state.feed.on("address-tx", (m) => {
     if (state.current && m.address === state.current.address) scheduleRefresh(0);
@@ -164,6 +169,8 @@ async function setNetwork(name, { provisional = false } = {}) {
   ui["network-badge"].textContent = name;
   show(ui["network-badge"], true);
   ui["send-to"].placeholder = `${params.prefix}1q…`;
+  ui["contact-address"].placeholder = `${params.prefix}1q…`;
+  renderContacts();
   const confirmedNow = !provisional && !state.networkConfirmed;
   if (!provisional) state.networkConfirmed = true;
   if (changed || confirmedNow) {
@@ -501,7 +508,10 @@ async function loadOlder() {
   }
 }
 
+let feesCheckedAt = 0;
+
 async function loadFeeEstimates() {
+  feesCheckedAt = Date.now();
   try {
     state.feeEstimates = await api.getJSON("/api/fee-estimates");
   } catch {
@@ -722,6 +732,55 @@ async function onImport(ev) {
     ui["import-submit"].disabled = false;
     show(ui["import-busy"], false);
     render();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Address book (localStorage, per network: names and addresses, nothing secret)
+
+function contacts() {
+  if (!state.network) return [];
+  try {
+    const list = JSON.parse(localStorage.getItem(LS_CONTACTS + state.network) || "[]");
+    return Array.isArray(list) ? list.filter((c) => c && typeof c.name === "string" && typeof c.address === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveContacts(list) {
+  localStorage.setItem(LS_CONTACTS + state.network, JSON.stringify(list));
+  renderContacts();
+}
+
+function renderContacts() {
+  const list = contacts();
+  ui["contacts-list"].replaceChildren(...list.map((c) => el("option", { value: c.address, label: c.name })));
+  ui.contacts.replaceChildren(...list.map((c) => {
+    const pay = el("button", { type: "button", class: "link", "data-testid": "contact-pay" }, "Pay");
+    pay.addEventListener("click", () => {
+      ui["send-to"].value = c.address;
+      closeReview();
+      updatePreview();
+      ui["send-amount"].focus?.();
+    });
+    const remove = el("button", { type: "button", class: "link", "data-testid": "contact-remove" }, "Remove");
+    remove.addEventListener("click", () => saveContacts(removeContact(contacts(), c.address)));
+    return el("li", { class: "contact", dataset: { address: c.address } },
+      el("strong", { class: "contact-name" }, c.name), " ", el("code", { class: "hash small" }, c.address), " ", pay, " ", remove);
+  }));
+}
+
+function onAddContact(ev) {
+  ev.preventDefault();
+  setMessage(ui["contact-error"]);
+  if (!state.network) return setMessage(ui["contact-error"], "The node's network is not known yet.");
+  try {
+    saveContacts(addContact(contacts(), ui["contact-name"].value, ui["contact-address"].value, state.network));
+    ui["contact-name"].value = "";
+    ui["contact-address"].value = "";
+  } catch (e) {
+    setMessage(ui["contact-error"], e.message);
   }
 }
 
@@ -964,7 +1023,10 @@ async function onSend(ev) {
 function openReview(review) {
   state.review = review;
   const p = review.plan;
+  const named = contactFor(contacts(), review.to);
   ui["review-to"].textContent = review.to;
+  ui["review-to-name"].textContent = named ? named.name : "";
+  show(ui["review-to-name"], !!named);
   ui["review-amount"].textContent = formatCoins(review.amount);
   ui["review-fee"].textContent = formatCoins(p.fee);
   ui["review-fee-detail"].textContent = `(${p.size} bytes × ${review.rate} units/byte)`;
@@ -1083,6 +1145,9 @@ function wireEvents() {
   ui["send-back"].addEventListener("click", () => { closeReview(); ui["send-amount"].focus?.(); });
   ui["history-more"].addEventListener("click", loadOlder);
   ui["history-csv"].addEventListener("click", onHistoryCSV);
+  ui["contact-form"].addEventListener("submit", onAddContact);
+  // An entry saved in another tab of this wallet appears here too.
+  globalThis.addEventListener("storage", (e) => { if (e.key && e.key.startsWith(LS_CONTACTS)) renderContacts(); });
   // Editing the form after a review drops the review: what is confirmed is what was shown.
   for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", () => { closeReview(); updatePreview(); });
   ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; closeReview(); updatePreview(); });

@@ -3,6 +3,7 @@
 
 import { POLICY } from "../lib/coinselect.js";
 import { parseAmount, MAX_MONEY, UNITS_PER_COIN } from "../lib/encoding.js";
+import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
 
 /** Confirmed balance and the net pending change, from GET /api/address/:addr. */
 export function balancesFrom(stats) {
@@ -138,4 +139,32 @@ export function historyCSV(txs, address, tipHeight) {
     ]);
   }
   return rows.map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
+}
+
+/**
+ * The address book (kept in this browser, per network): a new list with `name` → `address` added
+ * (an address already in it is renamed). Throws an Error whose message the page shows.
+ */
+export function addContact(list, name, address, network) {
+  const n = String(name ?? "").trim();
+  if (!n) throw new Error("Give the address a name.");
+  if (n.length > 40) throw new Error("Keep the name under 40 characters.");
+  let canonical;
+  try {
+    canonical = encodeAddress(decodeAddress(String(address ?? "").trim(), network), network);
+  } catch (e) {
+    throw new Error(e.code ? addressMessage(e) : e.message);
+  }
+  const rest = (list ?? []).filter((c) => c.address !== canonical);
+  if (rest.some((c) => c.name.toLowerCase() === n.toLowerCase())) throw new Error(`"${n}" already names another address.`);
+  return [...rest, { name: n, address: canonical }].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function removeContact(list, address) {
+  return (list ?? []).filter((c) => c.address !== address);
+}
+
+/** The address book's entry for an address, or null. */
+export function contactFor(list, address) {
+  return (list ?? []).find((c) => c.address === address) ?? null;
 }
