@@ -260,7 +260,7 @@ async function start() {
     probe: (signal) => fetch(pingURLFor(app.config.ws), { signal, cache: "no-store", mode: "cors", credentials: "omit" }),
   });
   app.live.onChange((stale) => {
-    if (!stale) render(); // fresh data once the node speaks again
+    if (!stale && app.feed.state === "online") render(); // fresh data once the node speaks again
     updateBanner();
   });
   const spacingOf = (network) => { try { app.live.setSpacing(networkParams(network).targetSpacing); } catch { /* unknown network */ } };

@@ -116,7 +116,7 @@ async function boot() {
     probe: (signal) => fetch(pingURLFor(state.cfg.ws), { signal, cache: "no-store", mode: "cors", credentials: "omit" }),
   });
   state.live.onChange((stale) => {
-    if (!stale) scheduleRefresh(0);
+    if (!stale && state.feed.online) scheduleRefresh(0);
     renderConnection();
   });
   state.feed.start();
