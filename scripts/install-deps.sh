@@ -10,14 +10,15 @@ with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
 # Building and running: libzmq (the bus), libcrypto (the miner's SHA-256 midstate),
-# SQLite's headers (GRDB links the system SQLite), pkg-config (SwiftPM reads libzmq.pc).
-wanted=(libzmq3-dev libssl-dev libsqlite3-dev pkg-config)
+# SQLite's headers (GRDB links the system SQLite), pkg-config (SwiftPM reads libzmq.pc),
+# node-qrcode-generator (the QR code library the wallet front serves from where Debian installs it).
+wanted=(libzmq3-dev libssl-dev libsqlite3-dev pkg-config node-qrcode-generator)
 if [ "$with_tests" -eq 1 ]; then
     # chromium: the browser tests (Debian's, driven by Playwright); nodejs: the wallet's JavaScript
     # tests; openssl: test certificates; docker.io (dockerd, containerd, runc) and docker-compose
     # (v1): the container and swarm tests, which make their base images with mmdebstrap;
-    # python3, python3-pip: the Python tests.
-    wanted+=(python3 python3-pip docker.io docker-compose mmdebstrap chromium nodejs openssl)
+    # python3, python3-pip: the Python tests; libzbar0: the browser tests read the QR codes back (pyzbar).
+    wanted+=(python3 python3-pip docker.io docker-compose mmdebstrap chromium nodejs openssl libzbar0)
 fi
 
 need_apt=()
@@ -43,13 +44,14 @@ fi
 if [ "$with_tests" -eq 1 ]; then
     # Python packages the tests use: pyzmq (bus interop), pytest + playwright (browser tests, with
     # Debian's chromium, so no browser download), cryptography (the tests decrypt an exported
-    # keystore), requests (the container tests' HTTP client).
+    # keystore), pyzbar + pillow (decode the wallet's QR codes).
     need_pip=()
     python3 -c "import zmq" 2>/dev/null || need_pip+=(pyzmq)
     python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
     python3 -c "import playwright" 2>/dev/null || need_pip+=(playwright)
     python3 -c "import cryptography" 2>/dev/null || need_pip+=(cryptography)
-    python3 -c "import requests" 2>/dev/null || need_pip+=(requests)
+    python3 -c "import pyzbar.pyzbar" 2>/dev/null || need_pip+=(pyzbar)
+    python3 -c "import PIL" 2>/dev/null || need_pip+=(pillow)
     if [ ${#need_pip[@]} -gt 0 ]; then
         echo "installing with pip: ${need_pip[*]}"
         python3 -m pip install -q "${need_pip[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${need_pip[@]}"

@@ -28,6 +28,8 @@ struct EdgeConfig: Sendable {
     var faucetCooldown: Double = 60
     /// CURVE keys for the bus when it leaves loopback (off on loopback).
     var bus: BusSecurity = .off(.edge)
+    /// Returned by /healthz as `node_id`: lets `cairn up` tell its own edge from another node's on the same port.
+    var nodeID: String?
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -53,7 +55,7 @@ final class Edge: Sendable {
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
-            + FaucetRoutes.routes(self) + PeerRoutes.routes(self)
+            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.

@@ -44,6 +44,9 @@ struct EdgeCommand: ServiceCommand {
     @Option(name: .customLong("faucet-cooldown"), help: "Seconds before the faucet pays the same address again (default 60).")
     var faucetCooldown: Double = 60
 
+    @Option(name: .customLong("node-id"), help: "An id for this node, returned by /healthz (`cairn up` passes the one it keeps in DATA/node-id, to recognise its own edge).")
+    var nodeID: String?
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -69,6 +72,7 @@ struct EdgeCommand: ServiceCommand {
         c.faucetAmount = amount
         guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
         c.faucetCooldown = faucetCooldown
+        c.nodeID = nodeID
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }

@@ -109,7 +109,7 @@ enum Schema {
                                 required: ["ok"]),
         "Health": object(["status": ["type": "string", "enum": ["ok", "degraded"]],
                           "services": object(["edge": ref("ServiceHealth"), "chainstore": ref("ServiceHealth"), "mempool": ref("ServiceHealth")]),
-                          "miners": array(ref("Miner"))]),
+                          "miners": array(ref("Miner")), "node_id": string]),
     ]
 }
 

@@ -63,6 +63,8 @@ enum NodeRoutes {
         var status: String
         var services: [String: ServiceHealth]
         var miners: [MinerReply]
+        var nodeID: String?
+        enum CodingKeys: String, CodingKey { case status, services, miners, nodeID = "node_id" }
     }
 
     static func routes(_ edge: Edge) -> [Route] {
@@ -144,7 +146,7 @@ enum NodeRoutes {
         services["edge"] = ServiceHealth(ok: true, tipHeight: edgeHeight)
         let ok = (try? c.get()) != nil && (try? m.get()) != nil
         let reply = HealthReply(status: ok ? "ok" : "degraded", services: services,
-                                miners: ((try? miners.get()) ?? []).map(MinerReply.init))
+                                miners: ((try? miners.get()) ?? []).map(MinerReply.init), nodeID: edge.config.nodeID)
         return Reply.json(reply, status: ok ? .ok : .serviceUnavailable)
     }
 }

@@ -142,9 +142,18 @@ struct Status: AsyncParsableCommand {
         }
         lines.append("miners: \(miners.count)")
         for m in miners {
-            let rate = String(format: "%.2f MH/s", (m.hashrate ?? 0) / 1e6)
+            let rate = Self.hashRate(m.hashrate ?? 0)
             lines.append("  \(m.id)  \(rate)\(m.threads.map { ", \($0) threads" } ?? "")\(m.address.map { ", pays \($0)" } ?? "")")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A hash rate in the unit that suits it: "3.0 H/s" for a regtest miner, "9.87 MH/s" for a real one.
+    static func hashRate(_ perSecond: Double) -> String {
+        let units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s"]
+        var v = max(0, perSecond.isFinite ? perSecond : 0)
+        var i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        return String(format: v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v) + " " + units[i]
     }
 }

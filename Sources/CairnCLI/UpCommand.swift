@@ -8,7 +8,7 @@ import NodeKit
 /// supervised child processes on one data folder.
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge, a cairn-miner and the wallet front server, supervised.")
+        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge, a cairn-miner, the peer bridge (cairn-peerbridge, links to other nodes) and the wallet front server, supervised.")
 
     @Option(help: "Network: regtest, testnet or main.")
     var network: String = "regtest"
@@ -85,6 +85,21 @@ struct Up: AsyncParsableCommand {
         }
         let binaries = try Binaries.locate()
 
+        let endpoints = Endpoints.loopback(portOffset: portOffset)
+        let peer = PeerBridgeSpec(endpoints: PeerEndpoints.loopback(portOffset: portOffset), host: peerHost,
+                                  port: peerPort ?? PeerEndpoints.defaultPorts.ws + portOffset, peers: peers)
+        let port = httpPort ?? Endpoints.defaultHTTPPort + portOffset
+        let walletPort = noWallet ? nil : (self.walletPort ?? Endpoints.defaultWalletPort + portOffset)
+        // Every port must be free before anything starts: a second node on the same ports would
+        // otherwise restart its services forever and its miner would join the first node's bus.
+        let ports = Self.listenPorts(endpoints: endpoints, peer: peer, httpHost: httpHost, httpPort: port,
+                                     walletPort: walletPort, zmqPub: zmqPub)
+        if let busy = PortCheck.firstInUse(ports) {
+            Output.error("port \(busy.port) (\(busy.what)) is in use on \(busy.host), perhaps by another node: stop it, or start this one with --port-offset N (e.g. --port-offset \(portOffset + 10))")
+            throw ExitCode(2)
+        }
+        let nodeID = try NodeID.loadOrCreate(directory: dir)
+
         // The node key (created on first run): the miner's default payout, and on regtest the faucet's purse.
         var nodeKeyAddress: String?
         if (!noMiner && minerAddress == nil) || params.network == .regtest {
@@ -106,19 +121,15 @@ struct Up: AsyncParsableCommand {
         }
         let faucetKey = params.network == .regtest ? dir.appendingPathComponent(NodeKey.fileName).path : nil
 
-        let endpoints = Endpoints.loopback(portOffset: portOffset)
-        let peer = PeerBridgeSpec(endpoints: PeerEndpoints.loopback(portOffset: portOffset), host: peerHost,
-                                  port: peerPort ?? PeerEndpoints.defaultPorts.ws + portOffset, peers: peers)
-        let port = httpPort ?? Endpoints.defaultHTTPPort + portOffset
         let hostForURL = httpHost == "0.0.0.0" || httpHost == "::" ? "127.0.0.1" : httpHost
         let edgeURL = "http://\(hostForURL.contains(":") ? "[\(hostForURL)]" : hostForURL):\(port)"
         // The wallet front server on loopback; the edge grants CORS to its origins (and to any given with --cors-origin).
-        let wallet: WalletFrontSpec? = noWallet ? nil : WalletFrontSpec(port: walletPort ?? Endpoints.defaultWalletPort + portOffset, edgeURL: edgeURL)
+        let wallet: WalletFrontSpec? = walletPort.map { WalletFrontSpec(port: $0, edgeURL: edgeURL) }
         let origins = corsOrigins + (wallet?.origins ?? []).filter { !corsOrigins.contains($0) }
         let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
                                     httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: origins,
                                     payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
-                                    faucetKey: faucetKey, wallet: wallet, peer: peer)
+                                    faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -134,8 +145,17 @@ struct Up: AsyncParsableCommand {
         let announce = Task {
             let edge = EdgeClient(edgeURL)
             var waited = 0
+            var warnedOther = false
             while !Task.isCancelled {
-                if let r = try? await edge.raw("/healthz", timeout: 2), r.status > 0 { break }
+                // Our own edge: its /healthz names this data folder's node id (another node's edge could answer here too).
+                if let r = try? await edge.raw("/healthz", timeout: 2), r.status > 0 {
+                    let id = (try? JSONDecoder().decode(JSONValue.self, from: r.body))?["node_id"]?.string
+                    if id == nodeID { break }
+                    if !warnedOther {
+                        warnedOther = true
+                        Output.error("another node's edge answers at \(edgeURL) (node id \(id ?? "none"), ours \(nodeID)); see \(logs.path)/edge.log")
+                    }
+                }
                 try? await Task.sleep(for: .milliseconds(250))
                 waited += 1
                 if waited == 120 { Output.note("the edge is not answering at \(edgeURL)/healthz yet; see \(logs.path)/edge.log") }
@@ -168,7 +188,8 @@ struct Up: AsyncParsableCommand {
     static func childSpecs(binaries: Binaries, network: String, data: String, endpoints: Endpoints,
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
                            payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
-                           faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil) -> [ChildSpec] {
+                           faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil,
+                           nodeID: String? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -177,6 +198,7 @@ struct Up: AsyncParsableCommand {
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
         if let faucetKey { edge += ["--faucet-key", faucetKey] }
+        if let nodeID { edge += ["--node-id", nodeID] }
         if let peer { edge += ["--peer-rpc", peer.endpoints.rpc, "--peer-pub", peer.endpoints.pub] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
@@ -201,6 +223,130 @@ struct Up: AsyncParsableCommand {
             specs.append(ChildSpec(name: "miner", executable: binaries.path("cairn-miner"), arguments: miner))
         }
         return specs
+    }
+
+    /// What the node will listen on: the bus endpoints, the edge's HTTP (and public ZMQ), the peer bridge, the wallet.
+    static func listenPorts(endpoints: Endpoints, peer: PeerBridgeSpec, httpHost: String, httpPort: Int,
+                            walletPort: Int?, zmqPub: String?) -> [PortCheck.Listen] {
+        var out: [PortCheck.Listen] = []
+        func bus(_ endpoint: String, _ what: String) {
+            if let l = PortCheck.Listen(endpoint: endpoint, what: what) { out.append(l) }
+        }
+        bus(endpoints.chainRPC, "the chain store's chain.rpc")
+        bus(endpoints.chainPub, "the chain store's chain.pub")
+        bus(endpoints.mempoolRPC, "the mempool's mempool.rpc")
+        bus(endpoints.mempoolPub, "the mempool's mempool.pub")
+        out.append(PortCheck.Listen(host: httpHost, port: httpPort, what: "the edge's HTTP"))
+        if let zmqPub { bus(zmqPub, "the edge's --zmq-pub") }
+        bus(peer.endpoints.rpc, "the peer bridge's peer.rpc")
+        bus(peer.endpoints.pub, "the peer bridge's peer.pub")
+        out.append(PortCheck.Listen(host: peer.host, port: peer.port, what: "the peer bridge's WebSocket"))
+        if let walletPort { out.append(PortCheck.Listen(host: "127.0.0.1", port: walletPort, what: "the wallet front server")) }
+        return out
+    }
+}
+
+/// Whether a TCP port can be listened on, checked by binding it (SO_REUSEADDR, as the services bind).
+enum PortCheck {
+    struct Listen: Sendable, Equatable {
+        var host: String
+        var port: Int
+        var what: String
+
+        init(host: String, port: Int, what: String) {
+            self.host = host == "*" ? "0.0.0.0" : host
+            self.port = port
+            self.what = what
+        }
+
+        /// A ZeroMQ `tcp://host:port` endpoint (others, such as ipc://, have no port to check).
+        init?(endpoint: String, what: String) {
+            guard endpoint.hasPrefix("tcp://") else { return nil }
+            let rest = endpoint.dropFirst(6)
+            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+            var host = String(rest[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            self.init(host: host, port: port, what: what)
+        }
+    }
+
+    static func firstInUse(_ list: [Listen]) -> Listen? {
+        list.first { inUse(host: $0.host, port: $0.port) }
+    }
+
+    /// True when binding `host:port` fails with EADDRINUSE and something accepts connections there: a
+    /// listener (another node), not just an outgoing connection that happens to use the port for a
+    /// moment (the services retry those). Any other failure is left to the service to report.
+    static func inUse(host: String, port: Int) -> Bool {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return false }
+        defer { freeaddrinfo(first) }
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = cursor {
+            cursor = ai.pointee.ai_next
+            let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            if bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) != 0 && errno == EADDRINUSE
+                && accepts(family: ai.pointee.ai_family, address: ai.pointee.ai_addr, length: ai.pointee.ai_addrlen) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Whether a TCP connection to the address opens (the wildcard address is tried on loopback).
+    /// Local addresses only: the answer (accept or refuse) is immediate.
+    private static func accepts(family: Int32, address: UnsafeMutablePointer<sockaddr>, length: socklen_t) -> Bool {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
+        }
+        withUnsafeMutablePointer(to: &storage) { p in
+            if family == AF_INET {
+                p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                    if a.pointee.sin_addr.s_addr == 0 { a.pointee.sin_addr.s_addr = inet_addr("127.0.0.1") }
+                }
+            } else if family == AF_INET6 {
+                p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                    let any = withUnsafeBytes(of: a.pointee.sin6_addr) { $0.allSatisfy { $0 == 0 } }
+                    if any { a.pointee.sin6_addr = in6addr_loopback }
+                }
+            }
+        }
+        return withUnsafePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) == 0 }
+        }
+    }
+}
+
+/// The node's id (16 random bytes, hex, in DATA/node-id): the edge returns it from /healthz so that
+/// `cairn up` recognises its own edge rather than any edge answering on the port.
+enum NodeID {
+    static let fileName = "node-id"
+
+    static func loadOrCreate(directory: URL) throws -> String {
+        let url = directory.appendingPathComponent(fileName)
+        if let data = FileManager.default.contents(atPath: url.path),
+           let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+           text.count == 32, Hex.decode(text) != nil {
+            return text
+        }
+        let id = Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        do {
+            try Data((id + "\n").utf8).write(to: url, options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+        return id
     }
 }
 

@@ -148,7 +148,15 @@ actor Miner {
 
     private func fetchWork() async throws {
         let request = TemplateRequest(minerID: idHex, address: payout.string, hashrate: hashrate, threads: threads)
+        let asked = generation
         let t = try await mempoolRPC.call("getblocktemplate", request, as: BlockTemplate.self)
+        // A block found while this template was on its way: the template was built before that block
+        // (same parent, same transactions), and mining it in the same second finds that very block
+        // again, which the chain store then refuses as a duplicate. `found` wakes us for fresh work.
+        guard generation == asked else {
+            logger.debug("template older than the block just found: dropped", metadata: ["template": "\(t.height)"])
+            return
+        }
         // Behind the chain, or built on a sibling of the tip at the same height (a reorg the
         // mempool has not seen yet): its template notice will wake us when it catches up.
         if let tip = chainTip, tip.height >= t.height || (tip.height == t.height - 1 && tip.hash != t.previousHash) {

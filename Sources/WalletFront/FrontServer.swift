@@ -50,6 +50,10 @@ struct FrontConfig: Sendable {
     var edge = try! EdgeOrigin("http://127.0.0.1:8340")
     var tls: (cert: String, key: String)?
     var root = "."
+    /// Debian's node-qrcode-generator, served as /vendor/qrcode.js (read once at start; not copied into the repository).
+    var qrcodeJS = FrontConfig.debianQRCodeJS
+
+    static let debianQRCodeJS = "/usr/share/javascript/qrcode-generator/qrcode.js"
 
     var scheme: String { tls == nil ? "http" : "https" }
     var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
@@ -105,6 +109,33 @@ struct PageConfigMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// `GET /vendor/qrcode.js`: the QR code library from the system package (node-qrcode-generator),
+/// read once when the server starts; a clear 404 when it is not installed.
+struct VendorFilesMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var path: String { "/vendor/qrcode.js" }
+    let qrcode: ByteBuffer?
+    let qrcodePath: String
+
+    init(qrcodePath: String, logger: Logger) {
+        self.qrcodePath = qrcodePath
+        if let data = FileManager.default.contents(atPath: qrcodePath) {
+            qrcode = ByteBuffer(bytes: data)
+        } else {
+            qrcode = nil
+            logger.warning("no QR code library at \(qrcodePath): the pages will show addresses without QR codes (install the Debian package node-qrcode-generator)")
+        }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path == Self.path, request.method == .get || request.method == .head else { return try await next(request, context) }
+        guard let qrcode else {
+            return SecurityHeadersMiddleware<Context>.errorResponse(.notFound,
+                message: "the QR code library is not installed on this server (\(qrcodePath), Debian package node-qrcode-generator)")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"], body: .init(byteBuffer: qrcode))
+    }
+}
+
 /// Security headers on every answer, and no caching of the page's code (an update shows at once).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     let csp: String
@@ -146,6 +177,7 @@ func buildFrontApplication(config: FrontConfig, logger: Logger) throws -> some A
     router.add(middleware: SecurityHeadersMiddleware(csp: config.contentSecurityPolicy))
     // Before the files: a config.json left in the folder must not override the configured edge.
     router.add(middleware: try PageConfigMiddleware(PageConfig(edge: config.edge.url, version: 1)))
+    router.add(middleware: VendorFilesMiddleware(qrcodePath: config.qrcodeJS, logger: logger))
     router.add(middleware: FileMiddleware(config.root, searchForIndexHtml: true, logger: logger))
     let server: HTTPServerBuilder
     if let tls = config.tls {

@@ -33,6 +33,9 @@ struct WalletFrontCommand: AsyncParsableCommand {
     @Option(help: "Folder of the page's files (env CAIRN_WALLET_ROOT; default the files built into this executable's bundle).")
     var root: String?
 
+    @Option(name: .customLong("qrcode-js"), help: "The QR code library served as /vendor/qrcode.js (env CAIRN_QRCODE_JS; default \(FrontConfig.debianQRCodeJS), from Debian's node-qrcode-generator).")
+    var qrcodeJS: String?
+
     @Option(name: .customLong("log-level"), help: "Log level (env CAIRN_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -54,6 +57,7 @@ struct WalletFrontCommand: AsyncParsableCommand {
         default: throw ValidationError("--tls-cert and --tls-key go together")
         }
         c.root = try pick(root, "CAIRN_WALLET_ROOT") ?? Self.bundledRoot()
+        c.qrcodeJS = pick(qrcodeJS, "CAIRN_QRCODE_JS") ?? FrontConfig.debianQRCodeJS
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.root + "/index.html", isDirectory: &isDir), !isDir.boolValue else {
             throw ValidationError("no index.html in \(c.root): point --root at the wallet's Public folder")

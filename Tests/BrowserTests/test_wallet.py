@@ -115,6 +115,9 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
     # A pays B 1.5 CRN.
     page_a.get_by_test_id("send-amount").fill("1.5")
     page_a.get_by_test_id("send-submit").click()
+    # The review step: what will be signed, then the confirmation.
+    eventually("the review", lambda: page_a.get_by_test_id("send-review").is_visible(), timeout=30)
+    page_a.get_by_test_id("send-confirm").click()
     result = page_a.get_by_test_id("send-result")
     txid = eventually("the txid", lambda: (re.search(r"[0-9a-f]{64}", result.inner_text()) or [None])[0], timeout=60)
     page_a.screenshot(path=str(artifacts / "wallet-a-sent.png"), full_page=True)

@@ -46,6 +46,84 @@ import Testing
         #expect(stat(data + "/node-key", &st) != 0 || st.st_mode & 0o777 == 0o600)
     }
 
+    /// Bug: a second node on ports in use said "node is up" (the first node's edge answered), its
+    /// services restarted forever and its miner mined on the first node's bus.
+    @Test func secondNodeOnPortsInUseIsRefusedBeforeStartingAnything() async throws {
+        let dir = try TempDir()
+        let offset = Ports.offset()
+        let port = 8340 + offset
+        let first = try Spawned(Build.path("cairn"), ["up", "--data", dir.path("first"), "--no-miner", "--port-offset", "\(offset)"],
+                                env: [:], in: dir, tag: "first")
+        #expect(await eventually("the first node is up") { first.stdout.contains("node is up") }, "stderr: \(first.stderr)")
+        // The first node's edge names its data folder's node id.
+        let id = try String(contentsOfFile: dir.path("first") + "/node-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 32)
+        #expect(await health(port)?["node_id"]?.string == id)
+
+        let second = try Spawned(Build.path("cairn"), ["up", "--data", dir.path("second"), "--port-offset", "\(offset)"],
+                                 env: [:], in: dir, tag: "second")
+        let status = await second.wait()
+        #expect(status == 2)
+        #expect(!second.stdout.contains("node is up"), "stdout: \(second.stdout)")
+        let lines = second.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(second.stderr)")
+        #expect(second.stderr.contains("port \(28331 + offset) (the chain store's chain.rpc)"), "stderr: \(second.stderr)")
+        #expect(second.stderr.contains("in use") && second.stderr.contains("--port-offset"), "stderr: \(second.stderr)")
+        // Nothing was started: no service logs, no node key, no children.
+        #expect(!FileManager.default.fileExists(atPath: dir.path("second") + "/logs"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("second") + "/node-key"))
+        #expect(Procs.children(of: second.pid).isEmpty)
+
+        // With another offset it starts, and its edge is its own.
+        var other = Ports.offset()
+        while other == offset { other = Ports.offset() }
+        let third = try Spawned(Build.path("cairn"), ["up", "--data", dir.path("second"), "--no-miner", "--no-wallet",
+                                                      "--port-offset", "\(other)"], env: [:], in: dir, tag: "third")
+        #expect(await eventually("the other node is up") { third.stdout.contains("node is up") }, "stderr: \(third.stderr)")
+        let otherID = try String(contentsOfFile: dir.path("second") + "/node-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(otherID != id)
+        #expect(await health(8340 + other)?["node_id"]?.string == otherID)
+        for p in [third, first] {
+            p.signal(SIGTERM)
+            #expect(await p.wait() == 0, "stderr: \(p.stderr)")
+        }
+    }
+
+    @Test func portCheckFindsAListeningPort() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(bound == 0 && listen(fd, 4) == 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        #expect(PortCheck.inUse(host: "127.0.0.1", port: port))
+        let list = [PortCheck.Listen(endpoint: "tcp://127.0.0.1:\(port)", what: "a bus socket")!]
+        #expect(PortCheck.firstInUse(list)?.port == port)
+        #expect(PortCheck.Listen(endpoint: "ipc:///tmp/x", what: "ipc") == nil)
+        #expect(PortCheck.Listen(endpoint: "tcp://*:28331", what: "any")?.host == "0.0.0.0")
+    }
+
+    @Test func statusScalesTheHashRateUnit() {
+        #expect(Status.hashRate(3.2) == "3.20 H/s")
+        #expect(Status.hashRate(0) == "0.00 H/s")
+        #expect(Status.hashRate(45_600) == "45.6 kH/s")
+        #expect(Status.hashRate(9_870_000) == "9.87 MH/s")
+        #expect(Status.hashRate(2.5e9) == "2.50 GH/s")
+        let text = Status.render(edge: "http://x", health: JSONValue.object(["status": .string("ok")]), chain: nil,
+                                 miners: [MinerEntry(id: "abc", address: nil, hashrate: 4.0, threads: 1)])
+        #expect(text.contains("abc  4.00 H/s"), "\(text)")
+    }
+
+    @Test func upHelpMentionsThePeerBridge() {
+        #expect(Up.helpMessage().contains("peer bridge"))
+    }
+
     @Test func childrenDieWithTheSupervisor() async throws {
         let dir = try TempDir()
         let up = try Spawned(Build.path("cairn"), ["up", "--data", dir.path("node"), "--no-miner", "--port-offset", "\(Ports.offset())"], env: [:], in: dir)

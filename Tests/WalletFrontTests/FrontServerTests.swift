@@ -68,6 +68,31 @@ import Testing
         }
     }
 
+    @Test func servesTheSystemQRCodeLibraryOrSaysItIsMissing() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-qr-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lib = dir.appendingPathComponent("qrcode.js")
+        try Data("var qrcode = function() {};\n".utf8).write(to: lib)
+        var c = try config()
+        c.qrcodeJS = lib.path
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/qrcode.js", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/javascript") == true)
+                #expect(String(buffer: r.body) == "var qrcode = function() {};\n")
+                #expect(r.headers[.contentSecurityPolicy] != nil)
+            }
+        }
+        c.qrcodeJS = dir.appendingPathComponent("absent.js").path
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/qrcode.js", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(String(buffer: r.body).contains("node-qrcode-generator"))
+            }
+        }
+    }
+
     @Test func refusesABadEdgeURL() {
         for bad in ["ftp://x", "127.0.0.1:8340", "http://", "javascript:alert(1)", "http://a b", "http://x/?q=1"] {
             #expect(throws: FrontError.self, "\(bad)") { try EdgeOrigin(bad) }

@@ -3,9 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   classifySearch, formatAmount, formatSigned, formatCoins, formatDuration, formatRelative, shortHash, confirmations,
-  intervalSeries, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
+  intervalSeries, averageInterval, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
   stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout, parseRoute, netForAddress,
 } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 import { wsURLFor, pingURLFor, backoffDelay, Feed, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
 
 const ADDR = "rcrn1qej5cmplf26smtzxrm78ys056ave28n6sqx4jjhndn79qeqzqnucq3r0kkl";
@@ -19,8 +20,10 @@ test("search: heights, 64-hex ids, addresses, and clear refusals", () => {
   assert.deepEqual(classifySearch(HASH.toUpperCase()), { kind: "hash", value: HASH });
   assert.deepEqual(classifySearch(ADDR), { kind: "address", value: ADDR });
   assert.deepEqual(classifySearch(ADDR.toUpperCase()), { kind: "address", value: ADDR });
-  assert.equal(classifySearch("crn1qej5cmplf26smtzxrm78ys").kind, "address");
-  assert.equal(classifySearch("tcrn1qej5cmplf26smtzxrm78ys").kind, "address");
+  const mainAddr = encodeAddress(new Uint8Array(32).fill(7), "main");
+  const testAddr = encodeAddress(new Uint8Array(32).fill(7), "testnet");
+  assert.deepEqual(classifySearch(mainAddr), { kind: "address", value: mainAddr });
+  assert.deepEqual(classifySearch(testAddr), { kind: "address", value: testAddr });
   assert.deepEqual(classifySearch(""), { kind: "empty" });
   assert.deepEqual(classifySearch("   "), { kind: "empty" });
   const short = classifySearch(HASH.slice(0, 40));
@@ -74,6 +77,27 @@ test("interval series: sorted by height, intervals only between consecutive heig
   assert.deepEqual(intervalSeries([]), []);
 });
 
+test("the chart's average leaves out genesis → block 1 (the genesis time is fixed and old)", () => {
+  const genesisTime = 1_700_000_000;
+  const now = 1_800_000_000;
+  const blocks = [{ height: 0, timestamp: genesisTime, difficulty: 1 }];
+  for (let h = 1; h <= 59; h++) blocks.push({ height: h, timestamp: now + h, difficulty: 1 });
+  const s = intervalSeries(blocks);
+  assert.equal(s.find((p) => p.height === 1).interval, null);
+  assert.equal(averageInterval(s), 1, "a 1-second chain averages 1 s (it read 1 h 47 min)");
+  assert.equal(averageInterval(intervalSeries(blocks.slice(0, 2))), null, "genesis and block 1 alone: no interval yet");
+  assert.equal(averageInterval(intervalSeries([blk(10, 100), blk(11, 103), blk(12, 104)])), 2);
+});
+
+test("search: a mistyped address is refused at the box (it navigated to an empty page)", () => {
+  const typo = ADDR.slice(0, -1) + (ADDR.endsWith("q") ? "p" : "q");
+  const c = classifySearch(typo);
+  assert.equal(c.kind, "invalid");
+  assert.match(c.reason, /checksum/);
+  const short = classifySearch("rcrn1qej5cmplf26smtzxrm78ys");
+  assert.equal(short.kind, "invalid");
+});
+
 test("chart scaling: nice ticks, linear scales, bars inside the plot, outliers clipped", () => {
   assert.deepEqual(niceTicks(0, 37, 4), [0, 10, 20, 30, 40]);
   assert.deepEqual(niceTicks(0, 1, 4), [0, 0.25, 0.5, 0.75, 1]);
@@ -91,7 +115,8 @@ test("chart scaling: nice ticks, linear scales, bars inside the plot, outliers c
   assert.equal(formatSecondsAxis(120), "2m");
   assert.equal(formatSecondsAxis(7200), "2h");
 
-  const series = intervalSeries([blk(0, 0), blk(1, 11000), blk(2, 11008), blk(3, 11018, 2), blk(4, 11027, 2)]);
+  // A pause of the miners (block 101 came 11,000 s after block 100).
+  const series = intervalSeries([blk(100, 0), blk(101, 11000), blk(102, 11008), blk(103, 11018, 2), blk(104, 11027, 2)]);
   const m = chartModel(series, { width: 400, height: 200, pad: { top: 10, right: 40, bottom: 30, left: 40 } });
   assert.equal(m.empty, false);
   assert.equal(m.bars.length, 4);
@@ -99,11 +124,11 @@ test("chart scaling: nice ticks, linear scales, bars inside the plot, outliers c
     assert.ok(b.x >= m.plot.x0 && b.x + b.w <= m.plot.x1, "bar inside horizontally");
     assert.ok(b.y >= m.plot.y1 - 1e-9 && b.y + b.h <= m.plot.y0 + 1e-9, "bar inside vertically");
   }
-  const first = m.bars.find((b) => b.height === 1);
-  assert.equal(first.clipped, true, "the genesis gap is off the scale");
+  const first = m.bars.find((b) => b.height === 101);
+  assert.equal(first.clipped, true, "the pause is off the scale");
   assert.equal(first.y, m.plot.y1, "a clipped bar reaches the top of the plot");
-  const b3 = m.bars.find((b) => b.height === 3);
-  const b2 = m.bars.find((b) => b.height === 2);
+  const b3 = m.bars.find((b) => b.height === 103);
+  const b2 = m.bars.find((b) => b.height === 102);
   assert.ok(b3.h > b2.h, "a longer interval is a taller bar");
   assert.ok(Math.abs(b3.h / b2.h - 10 / 8) < 1e-9, "bar heights are proportional");
   // Difficulty 1 → 2: the line goes up (smaller y).
@@ -112,7 +137,7 @@ test("chart scaling: nice ticks, linear scales, bars inside the plot, outliers c
   assert.ok(d[4].y < d[0].y);
   assert.ok(m.leftTicks.every((t) => t.y <= m.plot.y0 && t.y >= m.plot.y1));
   assert.equal(m.leftTicks[0].label, "0s");
-  assert.ok(m.xTicks.length >= 1 && m.xTicks[m.xTicks.length - 1].value === 4);
+  assert.ok(m.xTicks.length >= 1 && m.xTicks[m.xTicks.length - 1].value === 104);
   assert.equal(chartModel([]).empty, true);
   assert.deepEqual(blockPageStarts(47, 30), [47, 37, 27]);
   assert.deepEqual(blockPageStarts(5, 60), [5]);

@@ -2,6 +2,7 @@
 import { routes, ApiError } from "../api.js";
 import { formatAmount, formatSigned, confirmations, netForAddress, shortHash } from "./logic.js";
 import { h, fill, fields, notice, panel } from "./dom.js";
+import { qrSVG } from "../lib/qr.js";
 
 export async function addressView(ctx, route) {
   const address = route.arg.trim();
@@ -29,6 +30,11 @@ export async function addressView(ctx, route) {
     throw e;
   }
   if (!ctx.alive) return;
+  // A valid address (the edge accepted it): its QR code under the title.
+  const qrBox = h("div", { class: "qr-box", testid: "address-qr" });
+  ctx.main.querySelector(".subtitle")?.after(qrBox);
+  qrSVG(address).then((svg) => { if (ctx.alive) qrBox.replaceChildren(svg); })
+    .catch((e) => { if (ctx.alive) fill(qrBox, h("p", { class: "muted small" }, `No QR code: ${e.message}.`)); });
 
   const drawBalance = (a) => {
     const c = a.chain_stats, m = a.mempool_stats;

@@ -1,6 +1,6 @@
 // The block interval and difficulty chart (SVG drawn by the page).
 import { routes } from "../api.js";
-import { chartModel, intervalSeries, blockPageStarts, formatDuration, formatAxis } from "./logic.js";
+import { chartModel, intervalSeries, averageInterval, blockPageStarts, formatDuration, formatAxis } from "./logic.js";
 import { h, s, fill, notice } from "./dom.js";
 
 /** Loads about `count` recent blocks (pages of 10 from /api/blocks/:start). */
@@ -39,13 +39,13 @@ export class IntervalChart {
     const width = Math.max(320, Math.min(1100, wide));
     const height = width < 500 ? 200 : 240;
     const m = chartModel(series, { width, height, pad: { top: 16, right: width < 500 ? 40 : 52, bottom: 30, left: width < 500 ? 36 : 48 } });
-    if (m.empty || series.length < 2) {
+    if (m.empty || averageInterval(series) == null) {
       fill(this.container, notice("Not enough blocks yet for a chart of intervals."));
       return;
     }
     const svg = s("svg", { viewBox: `0 0 ${m.width} ${m.height}`, class: "chart", role: "img", "aria-labelledby": "chart-title chart-desc" });
     const intervals = series.filter((p) => p.interval != null).map((p) => p.interval);
-    const avg = intervals.reduce((a, b) => a + b, 0) / Math.max(1, intervals.length);
+    const avg = averageInterval(series) ?? 0;
     const first = series[0];
     const last = series[series.length - 1];
     svg.append(

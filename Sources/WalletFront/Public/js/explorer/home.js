@@ -72,13 +72,21 @@ export async function homeView(ctx) {
   };
 
   // Summary ---------------------------------------------------------------
+  let chain = null;
   const loadSummary = async () => {
     const c = await routes.chain();
     if (!ctx.alive) return;
+    // An answer that started before the newest block arrived must not take the height back.
+    chain = chain && c.height < chain.height ? { ...c, height: chain.height, tip: chain.tip } : c;
+    drawSummary();
+  };
+  const drawSummary = () => {
+    const c = chain;
+    if (!c) return;
     const item = (k, v) => h("div", { class: "stat" }, h("span", { class: "stat-k muted" }, k), h("span", { class: "stat-v" }, v));
     fill(summary,
       item("Network", c.network),
-      item("Height", h("a", { href: `#/block/${c.tip}` }, String(c.height))),
+      item("Height", h("a", { href: `#/block/${c.tip}`, testid: "summary-height" }, String(c.height))),
       item("Difficulty", formatAxis(c.difficulty)),
       item("Mempool", `${c.mempool_size} tx`),
       item("Supply", formatCoins(c.supply)),
@@ -104,6 +112,11 @@ export async function homeView(ctx) {
   ctx.on("block", (m) => {
     const b = m.block;
     if (!b) return;
+    // The summary's height moves with the block list, not 400 ms later.
+    if (chain && b.height > chain.height) {
+      chain = { ...chain, height: b.height, tip: b.id };
+      drawSummary();
+    }
     if (blocks.length && b.height === blocks[0].height + 1 && b.previousblockhash === blocks[0].id) {
       blocks = [b, ...blocks.filter((x) => x.id !== b.id)].slice(0, 10);
       drawBlocks();

@@ -1,4 +1,5 @@
 // Pure logic of the explorer: no DOM, no network. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
+import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES } from "../lib/bech32m.js";
 
 export const UNITS_PER_COIN = 100_000_000;
 const BECH32_CHARS = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -33,7 +34,15 @@ export function classifySearch(input) {
       if (!ADDRESS_PREFIXES.includes(prefix.toLowerCase())) {
         return { kind: "invalid", reason: `"${prefix.toLowerCase()}1…" is not a Cairn address (they start with crn1, tcrn1 or rcrn1).` };
       }
-      return { kind: "address", value: q.toLowerCase() };
+      const value = q.toLowerCase();
+      const network = Object.keys(NETWORK_PREFIXES).find((n) => NETWORK_PREFIXES[n] === prefix.toLowerCase());
+      try {
+        decodeAddress(value, network);
+      } catch (e) {
+        if (e.code === "address-bad-checksum") return { kind: "invalid", reason: "That address has a typing mistake: its checksum does not match. Check it character by character." };
+        return { kind: "invalid", reason: `That is not a valid Cairn address: ${e.message}.` };
+      }
+      return { kind: "address", value };
     }
   }
   const shown = q.length > 40 ? `${q.slice(0, 40)}…` : q;
@@ -106,9 +115,16 @@ export function intervalSeries(blocks) {
   const sorted = [...byHeight.values()].sort((a, b) => a.height - b.height);
   return sorted.map((b, i) => {
     const prev = sorted[i - 1];
-    const interval = prev && prev.height === b.height - 1 ? b.timestamp - prev.timestamp : null;
+    // The genesis block has a fixed old time: genesis → block 1 is not an interval of the chain.
+    const interval = prev && prev.height === b.height - 1 && prev.height > 0 ? b.timestamp - prev.timestamp : null;
     return { height: b.height, hash: b.id, time: b.timestamp, interval, difficulty: b.difficulty };
   });
+}
+
+/** The mean of a series' intervals (seconds), or null when it has none. */
+export function averageInterval(series) {
+  const v = (series || []).map((p) => p.interval).filter((x) => x != null && Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
 
 /** "Nice" tick values covering [min, max], about `count` of them (1, 2, 2.5, 5 × 10^k steps). */

@@ -1,5 +1,7 @@
 // The explorer: hash router, search, the offline banner and the shared live state.
-import { loadConfig, Feed, restStatus, routes, ApiError } from "../api.js";
+import { loadConfig, Feed, restStatus, routes, api, ApiError, pingURLFor } from "../api.js";
+import { Liveness, staleText } from "../lib/liveness.js";
+import { networkParams } from "../lib/encoding.js";
 import { parseRoute, classifySearch } from "./logic.js";
 import { h, fill, notice } from "./dom.js";
 import { homeView } from "./home.js";
@@ -144,16 +146,10 @@ async function resolveSearch(c) {
       throw e;
     }
   }
-  // 64 hex digits: a block hash first, then a transaction.
+  // 64 hex digits: one question to the edge, which says whether it is a block or a transaction.
   try {
-    await routes.block(c.value);
-    return { hash: `#/block/${c.value}` };
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
-  }
-  try {
-    await routes.tx(c.value);
-    return { hash: `#/tx/${c.value}` };
+    const found = await api.getJSON(`/api/lookup/${encodeURIComponent(c.value)}`);
+    return { hash: found.kind === "block" ? `#/block/${c.value}` : `#/tx/${c.value}` };
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) return { error: "No block and no transaction (confirmed or in the mempool) has this id." };
     throw e;
@@ -180,7 +176,11 @@ function updateBanner() {
   const edge = app.config ? app.config.edge : "the node";
   let text = null;
   let bad = false;
-  if (state === "reconnecting" || state === "offline") {
+  const stale = state === "online" && !!app.live?.stale;
+  if (stale) {
+    text = staleText(edge, app.live.silentMs, app.live.spacingSeconds);
+    bad = true;
+  } else if (state === "reconnecting" || state === "offline") {
     const wait = feed.nextRetryAt ? Math.max(0, Math.ceil((feed.nextRetryAt - Date.now()) / 1000)) : 0;
     text = `Offline: the node's edge (${edge}) is not reachable. Live updates are paused and the page shows the last data it loaded. ${wait > 0 ? `Retrying in ${wait} s…` : "Retrying…"}`;
     bad = state === "offline";
@@ -190,11 +190,11 @@ function updateBanner() {
     text = `The node is having trouble: the edge answers, but a service behind it does not (HTTP ${p.status}${code}). Some data may be missing; checking again every few seconds.`;
   }
   banner.hidden = !text;
-  banner.dataset.state = text ? (state === "online" ? "degraded" : state) : "online";
+  banner.dataset.state = stale ? "stale" : text ? (state === "online" ? "degraded" : state) : "online";
   banner.classList.toggle("bad", bad);
   if (text && bannerText.textContent !== text) bannerText.textContent = text;
-  connState.textContent = { online: "● live", connecting: "connecting…", reconnecting: "○ reconnecting…", offline: "○ offline", idle: "" }[state] || state;
-  connState.dataset.state = state;
+  connState.textContent = stale ? "○ stale" : { online: "● live", connecting: "connecting…", reconnecting: "○ reconnecting…", offline: "○ offline", idle: "" }[state] || state;
+  connState.dataset.state = stale ? "stale" : state;
   if (text && !bannerTimer) bannerTimer = setInterval(updateBanner, 1000);
   if (!text && bannerTimer) { clearInterval(bannerTimer); bannerTimer = null; }
 }
@@ -256,10 +256,21 @@ async function start() {
     }
   }
   app.feed = new Feed(app.config.ws);
+  app.live = new Liveness(app.feed, {
+    probe: (signal) => fetch(pingURLFor(app.config.ws), { signal, cache: "no-store", mode: "cors", credentials: "omit" }),
+  });
+  app.live.onChange((stale) => {
+    if (!stale && app.feed.state === "online") render(); // fresh data once the node speaks again
+    updateBanner();
+  });
+  const spacingOf = (network) => { try { app.live.setSpacing(networkParams(network).targetSpacing); } catch { /* unknown network */ } };
+  app.feed.on("hello", (m) => { if (m.network) spacingOf(m.network); });
+  routes.node().then((n) => spacingOf(n.network)).catch(() => {});
   app.feed.on("hello", (m) => { if (Number.isFinite(m.height)) app.tipHeight = m.height; });
   app.feed.on("block", (m) => { if (m.block && Number.isFinite(m.block.height)) app.tipHeight = m.block.height; });
   watchConnection();
   app.feed.start();
+  app.live.start();
   render();
 }
 

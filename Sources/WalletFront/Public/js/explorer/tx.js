@@ -1,5 +1,5 @@
 // #/tx/<txid>: status, confirmations, fee, inputs, outputs, and the trace timeline.
-import { routes, ApiError } from "../api.js";
+import { routes, api, ApiError } from "../api.js";
 import { formatAmount, confirmations, traceTimeline, formatRelative, blockFromDetail, serviceLane } from "./logic.js";
 import { h, s, fill, fields, hashText, notice, panel } from "./dom.js";
 
@@ -16,12 +16,29 @@ export async function txView(ctx, route) {
   const inputs = h("ol", { class: "io", testid: "tx-inputs", "aria-label": "Inputs" });
   const outputs = h("ol", { class: "io", testid: "tx-outputs", "aria-label": "Outputs" });
   const trace = h("div", { testid: "trace-timeline", class: "trace" }, notice("Loading the trace…"));
+  // The serialized transaction (PROTOCOL.md §2), fetched when opened.
+  const hex = h("pre", { class: "mono hash raw-hex", testid: "tx-hex" });
+  const raw = h("details", { testid: "tx-raw" }, h("summary", {}, "Raw transaction (hex)"), hex);
+  raw.addEventListener("toggle", async () => {
+    if (!raw.open || hex.dataset.loaded) return;
+    hex.textContent = "Loading…";
+    try {
+      const text = (await api.getText(`/api/tx/${txid}/hex`)).trim();
+      if (!ctx.alive) return;
+      hex.textContent = text;
+      hex.dataset.loaded = "true";
+      raw.querySelector("summary").textContent = `Raw transaction (hex, ${text.length / 2} bytes)`;
+    } catch (e) {
+      if (ctx.alive) hex.textContent = `Unavailable: ${e.message}`;
+    }
+  });
   fill(ctx.main,
     h("h1", {}, "Transaction"),
     h("p", { class: "mono hash subtitle" }, txid),
     panel("Status", {}, summary),
     h("div", { class: "grid-2" }, panel("Inputs", {}, inputs), panel("Outputs", {}, outputs)),
-    panel("Path through the node", {}, trace));
+    panel("Path through the node", {}, trace),
+    panel("Raw", {}, raw));
 
   let tx = null;
   const load = async () => {

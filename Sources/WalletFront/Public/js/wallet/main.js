@@ -1,20 +1,24 @@
 // The wallet page. Keys are made, encrypted, decrypted and used only here: requests carry
 // addresses, signed transactions and the faucet's {address}, never a key or a password.
 
-import { loadConfig, api, ApiError, Feed, restStatus } from "../api.js";
+import { loadConfig, api, ApiError, Feed, restStatus, pingURLFor } from "../api.js";
+import { Liveness, staleText } from "../lib/liveness.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
-import { networkParams, formatAmount, parseAmount, toHex, signedTxSize } from "../lib/encoding.js";
+import { networkParams, formatAmount, toHex, signedTxSize } from "../lib/encoding.js";
 import { generateKeyPair, importSigningKey, ed25519Supported } from "../lib/keys.js";
 import * as keystore from "../lib/keystore.js";
 import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, feeFor } from "../lib/coinselect.js";
 import * as store from "./store.js";
+import { qrSVG } from "../lib/qr.js";
 import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets } from "./model.js";
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins, historyCSV,
+  addContact, removeContact, contactFor } from "./model.js";
 
 const MIN_PASSWORD = 8;
 const LS_SELECTED = "cairn.wallet.selected";
 const LS_NETWORK = "cairn.wallet.network";
 const LS_AUTOLOCK = "cairn.wallet.autolock";
+const LS_CONTACTS = "cairn.wallet.contacts.";   // + network
 
 const state = {
   cfg: null,
@@ -32,6 +36,7 @@ const state = {
   coinbase: new Map(),    // txid → is coinbase
   data: null,             // { address, utxos, txs, stats, tipHeight }
   lastSend: null,         // { txid, amount, to, fee, size, rate }
+  review: null,           // { plan, to, amount, rate, own }: shown for confirmation, not signed yet
   older: null,            // { address, txs, done }: confirmed history pages past the first 25
   feed: null,
   lastActivity: Date.now(),
@@ -54,9 +59,11 @@ async function boot() {
     "password", "confirm-field", "password-confirm", "auth-hint", "auth-error", "create-account", "unlock", "auth-cancel",
     "auth-busy", "auth-username", "import-panel", "import-form", "import-file", "import-name", "import-password", "import-error",
     "import-submit", "import-cancel", "import-busy", "account-view", "export-keystore", "lock", "address", "copy-address",
-    "copy-status", "address-link", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
+    "copy-status", "address-link", "address-qr", "faucet-row", "faucet", "faucet-status", "balance-confirmed", "balance-pending",
     "balance-note", "send-form", "send-locked", "send-to", "send-to-error", "send-amount", "send-max", "send-fee",
-    "fee-picks", "history-more", "send-preview", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
+    "fee-picks", "history-more", "history-csv", "contacts", "contacts-list", "contact-form", "contact-name", "contact-address",
+    "contact-error", "send-preview", "send-review", "review-warning", "review-to", "review-to-name", "review-amount", "review-fee",
+    "review-fee-detail", "review-total", "review-change", "review-coins", "send-confirm", "send-back", "send-error", "send-submit", "send-result", "history", "history-empty", "autolock",
     "edge-info"]) {
     ui[id] = $(id);
   }
@@ -98,11 +105,23 @@ async function boot() {
     if (m.block && Number.isInteger(m.block.height)) state.tipHeight = Math.max(state.tipHeight ?? 0, m.block.height);
     scheduleRefresh(50);
     if (state.network === "regtest" && state.faucet && Date.now() - faucetCheckedAt > 10_000) loadFaucet();
+    // Fee presets follow the mempool: a busy pool raises them (GET /api/fee-estimates).
+    if (Date.now() - feesCheckedAt > 10_000) loadFeeEstimates();
   });
   state.feed.on("address-tx", (m) => {
     if (state.current && m.address === state.current.address) scheduleRefresh(0);
   });
+  state.live = new Liveness(state.feed, {
+    spacingSeconds: state.params?.targetSpacing,
+    probe: (signal) => fetch(pingURLFor(state.cfg.ws), { signal, cache: "no-store", mode: "cors", credentials: "omit" }),
+  });
+  state.live.onChange((stale) => {
+    if (!stale && state.feed.online) scheduleRefresh(0);
+    renderConnection();
+  });
   state.feed.start();
+  state.live.start();
+  setInterval(() => { if (state.live.stale) renderConnection(); }, 1000);
 
   // The network decides address prefixes: ask the node (the last one seen is kept for offline starts).
   const last = localStorage.getItem(LS_NETWORK);
@@ -145,10 +164,13 @@ async function setNetwork(name, { provisional = false } = {}) {
   const changed = state.network !== name;
   state.network = name;
   state.params = params;
+  state.live?.setSpacing(params.targetSpacing);
   if (!provisional) localStorage.setItem(LS_NETWORK, name);
   ui["network-badge"].textContent = name;
   show(ui["network-badge"], true);
   ui["send-to"].placeholder = `${params.prefix}1q…`;
+  ui["contact-address"].placeholder = `${params.prefix}1q…`;
+  renderContacts();
   const confirmedNow = !provisional && !state.networkConfirmed;
   if (!provisional) state.networkConfirmed = true;
   if (changed || confirmedNow) {
@@ -188,9 +210,12 @@ function selectAccount(account, { force = false } = {}) {
     state.data = null;
     state.older = null;
     state.lastSend = null;
+    closeReview();
     setMessage(ui["send-result"]);
     setMessage(ui["send-error"]);
     ui["faucet-status"].textContent = "";
+    clearInterval(faucetTimer);
+    faucetTimer = null;
     ui["faucet-status"].dataset.state = "";
   }
   state.current = account;
@@ -252,22 +277,38 @@ function render() {
   show(ui["account-view"], !!a);
   if (!a) return;
   ui.address.textContent = a.address;
+  renderQR(a.address);
   ui["address-link"].href = `explorer.html#/address/${a.address}`;
   show(ui.lock, unlocked);
   show(ui["send-locked"], !unlocked);
   ui["send-submit"].disabled = !unlocked || state.busy;
+  if (!unlocked && state.review) closeReview();
   ui["send-max"].disabled = !unlocked;
   renderFaucet();
   renderBalances();
   renderHistory();
   renderSendResult();
+  renderFaucetPaid();
+}
+
+/** The receive address as a QR code (drawn once per address). */
+function renderQR(address) {
+  const box = ui["address-qr"];
+  if (box.dataset.address === address) return;
+  box.dataset.address = address;
+  box.replaceChildren();
+  qrSVG(address, { label: `QR code of your address ${address}` }).then((svg) => {
+    if (box.dataset.address === address) box.replaceChildren(svg);
+  }).catch((e) => {
+    if (box.dataset.address === address) box.replaceChildren(el("p", { class: "small muted" }, `No QR code: ${e.message}.`));
+  });
 }
 
 function renderFaucet() {
   const f = state.faucet;
   show(ui["faucet-row"], state.network === "regtest" && !!f);
   if (f) {
-    ui.faucet.textContent = f.available && f.amount ? `Get ${formatAmount(f.amount)} CRN from faucet` : "Get coins from faucet";
+    ui.faucet.textContent = f.available && f.amount ? `Get ${formatCoins(f.amount)} CRN from faucet` : "Get coins from faucet";
     // A hint (not a block): the button still asks, and the faucet's own answer is shown.
     const st = ui["faucet-status"];
     if (!st.dataset.state || st.dataset.state === "hint") {
@@ -287,18 +328,18 @@ function renderBalances() {
     return;
   }
   const { confirmed, pending } = balancesFrom(d.stats);
-  ui["balance-confirmed"].textContent = formatAmount(confirmed);
-  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatAmount(pending);
+  ui["balance-confirmed"].textContent = formatCoins(confirmed);
+  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatCoins(pending);
   ui["balance-pending"].dataset.units = String(pending);
   ui["balance-confirmed"].dataset.units = String(confirmed);
   const notes = [];
   const { spendable, immature } = d.partition;
   const spendableSum = spendable.reduce((s, c) => s + c.value, 0);
-  notes.push(`Spendable now: ${formatAmount(spendableSum)} CRN.`);
+  notes.push(`Spendable now: ${formatCoins(spendableSum)} CRN.`);
   if (immature.length) {
     const sum = immature.reduce((s, c) => s + c.value, 0);
     const wait = Math.min(...immature.map((c) => blocksToMaturity(c, { tipHeight: d.tipHeight, maturity: state.params.coinbaseMaturity })));
-    notes.push(`${formatAmount(sum)} CRN is mining reward that matures in ${wait} more block${wait === 1 ? "" : "s"}.`);
+    notes.push(`${formatCoins(sum)} CRN is mining reward that matures in ${wait} more block${wait === 1 ? "" : "s"}.`);
   }
   if (Number.isInteger(d.tipHeight)) notes.push(`Chain height ${d.tipHeight}.`);
   ui["balance-note"].textContent = notes.join(" ");
@@ -319,6 +360,7 @@ function renderHistory() {
   if (!d || d.address !== state.current?.address) {
     ui.history.replaceChildren();
     show(ui["history-more"], false);
+    show(ui["history-csv"], false);
     ui["history-empty"].textContent = "Loading…";
     show(ui["history-empty"], true);
     return;
@@ -336,7 +378,7 @@ function renderHistory() {
       ? el("span", { class: "badge warn" }, "pending")
       : el("span", { class: "badge ok" }, `${confs} confirmation${confs === 1 ? "" : "s"}`);
     return el("li", { class: "history-row", dataset: { txid: tx.txid, confirmations: String(confs) } },
-      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatAmount(net)} CRN`),
+      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatCoins(net)} CRN`),
       status,
       el("span", { class: "who small" }, counterparty(tx, d.address, net)),
       el("span", { class: "tx small" }, txLink(tx.txid)),
@@ -345,6 +387,7 @@ function renderHistory() {
   ui.history.replaceChildren(...rows);
   ui["history-empty"].textContent = "No transactions yet.";
   show(ui["history-empty"], rows.length === 0);
+  show(ui["history-csv"], rows.length > 0);
 }
 
 function renderSendResult() {
@@ -360,7 +403,7 @@ function renderSendResult() {
     status = el("span", { class: "badge warn", dataset: { status: "pending" } }, "pending: in the mempool, waiting for a block");
   }
   setMessage(ui["send-result"],
-    el("p", {}, `Sent ${formatAmount(s.amount)} CRN to `, addressLink(s.to), `, fee ${formatAmount(s.fee)} CRN (${s.size} bytes at ${s.rate} units/byte).`),
+    el("p", {}, `Sent ${formatCoins(s.amount)} CRN to `, addressLink(s.to), `, fee ${formatCoins(s.fee)} CRN (${s.size} bytes at ${s.rate} units/byte).`),
     el("p", {}, "Transaction ", el("a", { href: `explorer.html#/tx/${s.txid}`, class: "mono hash txid", dataset: { txid: s.txid } }, s.txid)),
     el("p", {}, "Status: ", status));
   ui["send-result"].dataset.txid = s.txid;
@@ -465,7 +508,10 @@ async function loadOlder() {
   }
 }
 
+let feesCheckedAt = 0;
+
 async function loadFeeEstimates() {
+  feesCheckedAt = Date.now();
   try {
     state.feeEstimates = await api.getJSON("/api/fee-estimates");
   } catch {
@@ -477,6 +523,7 @@ async function loadFeeEstimates() {
     b.addEventListener("click", () => {
       ui["send-fee"].value = String(rate);
       state.feeTouched = true;
+      closeReview();
       updatePreview();
     });
     return b;
@@ -528,16 +575,21 @@ function renderConnection() {
   const c = ui["connection-status"];
   let text;
   let st;
-  if (feedState === "online" && !restDown) { text = "live"; st = "online"; }
+  const stale = feedState === "online" && !!state.live?.stale;
+  if (stale) { text = "stale — no news"; st = "stale"; }
+  else if (feedState === "online" && !restDown) { text = "live"; st = "online"; }
   else if (feedState === "online" && restDown) { text = "node not answering"; st = "degraded"; }
   else if (feedState === "offline") { text = "offline — retrying"; st = "offline"; }
   else if (feedState === "reconnecting") { text = "reconnecting…"; st = "reconnecting"; }
   else { text = "connecting…"; st = "connecting"; }
   c.textContent = text;
   c.dataset.state = st;
-  const bannerOn = st === "offline" || st === "degraded" || (st === "reconnecting" && restDown);
+  const bannerOn = st === "offline" || st === "degraded" || st === "stale" || (st === "reconnecting" && restDown);
   show(ui["offline-banner"], bannerOn);
-  if (bannerOn) {
+  ui["offline-banner"].dataset.state = st;
+  if (stale) {
+    ui["offline-text"].textContent = staleText(state.cfg?.edge ?? "?", state.live.silentMs, state.params?.targetSpacing);
+  } else if (bannerOn) {
     ui["offline-text"].textContent = `The node at ${state.cfg?.edge ?? "?"} is not reachable: balances and history may be out of date. Retrying…`;
   }
 }
@@ -683,6 +735,70 @@ async function onImport(ev) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Address book (localStorage, per network: names and addresses, nothing secret)
+
+function contacts() {
+  if (!state.network) return [];
+  try {
+    const list = JSON.parse(localStorage.getItem(LS_CONTACTS + state.network) || "[]");
+    return Array.isArray(list) ? list.filter((c) => c && typeof c.name === "string" && typeof c.address === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveContacts(list) {
+  localStorage.setItem(LS_CONTACTS + state.network, JSON.stringify(list));
+  renderContacts();
+}
+
+function renderContacts() {
+  const list = contacts();
+  ui["contacts-list"].replaceChildren(...list.map((c) => el("option", { value: c.address, label: c.name })));
+  ui.contacts.replaceChildren(...list.map((c) => {
+    const pay = el("button", { type: "button", class: "link", "data-testid": "contact-pay" }, "Pay");
+    pay.addEventListener("click", () => {
+      ui["send-to"].value = c.address;
+      closeReview();
+      updatePreview();
+      ui["send-amount"].focus?.();
+    });
+    const remove = el("button", { type: "button", class: "link", "data-testid": "contact-remove" }, "Remove");
+    remove.addEventListener("click", () => saveContacts(removeContact(contacts(), c.address)));
+    return el("li", { class: "contact", dataset: { address: c.address } },
+      el("strong", { class: "contact-name" }, c.name), " ", el("code", { class: "hash small" }, c.address), " ", pay, " ", remove);
+  }));
+}
+
+function onAddContact(ev) {
+  ev.preventDefault();
+  setMessage(ui["contact-error"]);
+  if (!state.network) return setMessage(ui["contact-error"], "The node's network is not known yet.");
+  try {
+    saveContacts(addContact(contacts(), ui["contact-name"].value, ui["contact-address"].value, state.network));
+    ui["contact-name"].value = "";
+    ui["contact-address"].value = "";
+  } catch (e) {
+    setMessage(ui["contact-error"], e.message);
+  }
+}
+
+/** Downloads the history shown (first page and the older pages loaded) as CSV. */
+function onHistoryCSV() {
+  const d = state.data;
+  if (!d || d.address !== state.current?.address) return;
+  const seen = new Set(d.txs.map((t) => t.txid));
+  const older = state.older?.address === d.address ? state.older.txs.filter((t) => !seen.has(t.txid)) : [];
+  const text = historyCSV([...d.txs, ...older], d.address, d.tipHeight);
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  const link = el("a", { href: url, download: `cairn-${state.network}-history-${d.address.slice(-8)}.csv`, class: "visually-hidden" }, "download");
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 function onExport() {
   const a = state.current;
   if (!a) return;
@@ -720,21 +836,60 @@ async function onCopy() {
 // ---------------------------------------------------------------------------
 // Faucet
 
+/** The faucet's payment, pending until the history shows it in a block (then its confirmation). */
+function renderFaucetPaid() {
+  const f = state.faucetPaid;
+  const st = ui["faucet-status"];
+  if (!f || f.address !== state.current?.address || st.dataset.state !== "ok") return;
+  const tx = state.data?.address === f.address ? state.data.txs.find((t) => t.txid === f.txid) : null;
+  const tail = tx?.status?.confirmed ? ` — confirmed in block ${tx.status.block_height}.` : " — pending until the next block.";
+  st.replaceChildren(`Faucet sent ${formatCoins(f.amount)} CRN: `, txLink(f.txid), tail);
+  st.dataset.paid = tx?.status?.confirmed ? "confirmed" : "pending";
+}
+
+let faucetTimer = null;
+
+/** "Too soon": the wait the faucet named, counted down to the moment the button works again. */
+function faucetCountdown(message) {
+  const m = /try again in (\d+) s/.exec(message || "");
+  const until = Date.now() + (m ? Number(m[1]) : 60) * 1000;
+  const st = ui["faucet-status"];
+  const reason = String(message || "").replace(/; try again in \d+ s$/, "");
+  clearInterval(faucetTimer);
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(faucetTimer);
+      faucetTimer = null;
+      st.replaceChildren("You can ask the faucet again now.");
+      st.dataset.state = "";
+      return;
+    }
+    st.replaceChildren(`Too soon: ${reason}. Try again in ${left} s.`);
+    st.dataset.state = "error";
+  };
+  tick();
+  faucetTimer = setInterval(tick, 1000);
+}
+
 async function onFaucet() {
   const a = state.current;
   if (!a) return;
   ui.faucet.disabled = true;
+  clearInterval(faucetTimer);
+  faucetTimer = null;
   ui["faucet-status"].replaceChildren("Asking the faucet…");
   ui["faucet-status"].dataset.state = "busy";
   try {
     const r = await api.postJSON("/api/faucet", { address: a.address });
-    ui["faucet-status"].replaceChildren(`Faucet sent ${formatAmount(r.amount)} CRN: `, txLink(r.txid), " — pending until the next block.");
+    state.faucetPaid = { txid: r.txid, amount: r.amount, address: a.address };
     ui["faucet-status"].dataset.state = "ok";
+    renderFaucetPaid();
     scheduleRefresh(0);
   } catch (e) {
     let msg;
     if (!(e instanceof ApiError)) msg = `Faucet failed: ${e.message}`;
-    else if (e.status === 429) msg = `Too soon: ${e.message}`;
+    else if (e.status === 429) return faucetCountdown(e.message);
     else if (e.status === 503) msg = `The faucet has no mature coins yet: ${e.message}`;
     else if (e.status === 404) msg = "This node has no faucet (faucets exist only on regtest).";
     else if (e.status === 0) msg = `The node is not reachable: ${e.message}`;
@@ -760,12 +915,7 @@ function readRecipient() {
 }
 
 function readAmount() {
-  const text = ui["send-amount"].value.trim();
-  if (!text) return { error: "Enter the amount to send, in CRN." };
-  const v = parseAmount(text);
-  if (v === null) return { error: "The amount is not a number of CRN: use digits and a dot, at most 8 decimals (e.g. 0.5)." };
-  if (v === 0) return { error: "The amount must be more than 0." };
-  return { value: v };
+  return amountInput(ui["send-amount"].value);
 }
 
 function readFeeRate() {
@@ -781,7 +931,7 @@ function sendErrorText(e) {
   if (e instanceof SendError) {
     if ((e.kind === "insufficient-funds" || e.kind === "no-coins") && state.data?.partition.immature.length) {
       const sum = state.data.partition.immature.reduce((s, c) => s + c.value, 0);
-      return `${cap(e.message)} (another ${formatAmount(sum)} CRN is mining reward that is not mature yet).`;
+      return `${cap(e.message)} (another ${formatCoins(sum)} CRN is mining reward that is not mature yet).`;
     }
     return cap(e.message);
   }
@@ -800,9 +950,9 @@ function updatePreview() {
   if (amt.error || fee.error) { p.textContent = fee.error && ui["send-fee"].value ? fee.error : ""; return; }
   try {
     const pl = plan({ coins: d.partition.spendable, recipient: r.key ?? new Uint8Array(32), amount: amt.value, change: new Uint8Array(32), feeRate: fee.value });
-    p.textContent = `Fee ${formatAmount(pl.fee)} CRN (${pl.size} bytes × ${fee.value}), ${pl.inputs.length} coin${pl.inputs.length === 1 ? "" : "s"}, `
-      + (pl.change ? `change ${formatAmount(pl.change)} CRN back to you. ` : "no change. ")
-      + `Total ${formatAmount(amt.value + pl.fee)} CRN.`;
+    p.textContent = `Fee ${formatCoins(pl.fee)} CRN (${pl.size} bytes × ${fee.value}), ${pl.inputs.length} coin${pl.inputs.length === 1 ? "" : "s"}, `
+      + (pl.change ? `change ${formatCoins(pl.change)} CRN back to you. ` : "no change. ")
+      + `Total ${formatCoins(amt.value + pl.fee)} CRN.`;
   } catch (e) {
     p.textContent = sendErrorText(e);
   }
@@ -815,13 +965,19 @@ function onSendMax() {
   const coins = d.partition.spendable;
   const total = coins.reduce((s, c) => s + c.value, 0);
   const max = total - feeFor(signedTxSize(coins.length, 1), fee.value);
-  ui["send-amount"].value = max > 0 ? formatAmount(max) : "0";
+  ui["send-amount"].value = max > 0 ? formatAmount(max).replace(/\.?0+$/, "") : "0";
   updatePreview();
 }
 
+/** Step 1: check the form, plan the transaction from fresh coins, and show it for review (nothing is signed). */
 async function onSend(ev) {
   ev.preventDefault();
   setMessage(ui["send-error"]);
+  closeReview();
+  // A new attempt: the last one's result would read as if this one was sent.
+  state.lastSend = null;
+  setMessage(ui["send-result"]);
+  delete ui["send-result"].dataset.status;
   const a = state.current;
   const u = state.unlocked;
   if (!a || !u || u.address !== a.address) return setMessage(ui["send-error"], "Unlock the account first.");
@@ -839,7 +995,6 @@ async function onSend(ev) {
 
   state.busy = true;
   ui["send-submit"].disabled = true;
-  ui["send-submit"].textContent = "Sending…";
   try {
     let d;
     try {
@@ -848,7 +1003,7 @@ async function onSend(ev) {
       ui["send-error"].dataset.code = "unreachable";
       return setMessage(ui["send-error"], `Cannot read this account's coins from the node: ${e.message}. Nothing was sent.`);
     }
-    if (!d) return;
+    if (!d || state.unlocked !== u) return;
     let p;
     try {
       p = plan({ coins: d.partition.spendable, recipient: r.key, amount: amt.value, change: u.publicKey, feeRate: fee.value });
@@ -856,11 +1011,68 @@ async function onSend(ev) {
       ui["send-error"].dataset.code = e.kind ?? "plan";
       return setMessage(ui["send-error"], sendErrorText(e));
     }
+    const own = state.accounts.find((x) => x.address === r.address) ?? null;
+    openReview({ plan: p, to: r.address, amount: amt.value, rate: fee.value, own, account: a.address });
+  } finally {
+    state.busy = false;
+    ui["send-submit"].disabled = !state.unlocked;
+    touch();
+  }
+}
+
+function openReview(review) {
+  state.review = review;
+  const p = review.plan;
+  const named = contactFor(contacts(), review.to);
+  ui["review-to"].textContent = review.to;
+  ui["review-to-name"].textContent = named ? named.name : "";
+  show(ui["review-to-name"], !!named);
+  ui["review-amount"].textContent = formatCoins(review.amount);
+  ui["review-fee"].textContent = formatCoins(p.fee);
+  ui["review-fee-detail"].textContent = `(${p.size} bytes × ${review.rate} units/byte)`;
+  ui["review-total"].textContent = formatCoins(review.amount + p.fee);
+  ui["review-change"].textContent = formatCoins(p.change || 0);
+  ui["review-coins"].textContent = `(${p.inputs.length} coin${p.inputs.length === 1 ? "" : "s"} spent)`;
+  const w = ui["review-warning"];
+  if (review.own) {
+    const self = review.own.address === review.account;
+    w.textContent = self
+      ? "This is this account's own address: the coins come back to you and only the fee is spent."
+      : `This is one of your own addresses (${review.own.name || "another account"} in this wallet): the coins stay yours and only the fee is spent.`;
+  }
+  show(w, !!review.own);
+  ui["send-submit"].textContent = "Review again";
+  show(ui["send-review"], true);
+  ui["send-confirm"].focus?.();
+}
+
+function closeReview() {
+  state.review = null;
+  show(ui["send-review"], false);
+  ui["send-submit"].textContent = "Review";
+}
+
+/** Step 2, after the user confirmed what the review showed: sign that plan and post it. */
+async function onConfirmSend() {
+  const review = state.review;
+  const u = state.unlocked;
+  if (!review) return;
+  if (!u || u.address !== review.account || state.current?.address !== review.account) {
+    closeReview();
+    return setMessage(ui["send-error"], "Unlock the account first.");
+  }
+  state.busy = true;
+  ui["send-confirm"].disabled = true;
+  ui["send-back"].disabled = true;
+  ui["send-confirm"].textContent = "Sending…";
+  try {
+    const p = review.plan;
     const signed = await signPlan(p, { key: u.key, ownerPublicKey: u.publicKey, network: state.network });
     let answer;
     try {
       answer = (await api.postText("/api/tx", signed.hex)).trim();
     } catch (e) {
+      closeReview();
       if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
         ui["send-error"].dataset.code = e.code;
         return setMessage(ui["send-error"], `The node refused the transaction: ${e.message} (${e.code}). Nothing was sent.`);
@@ -869,17 +1081,21 @@ async function onSend(ev) {
       return setMessage(ui["send-error"], `The transaction could not be delivered: ${e.message}. It may or may not have reached the node: check the history before sending again.`);
     }
     if (answer !== signed.txid) console.warn("edge answered txid", answer, "expected", signed.txid);
-    state.lastSend = { txid: signed.txid, amount: amt.value, to: r.address, fee: p.fee, size: signed.size, rate: fee.value };
+    closeReview();
+    state.lastSend = { txid: signed.txid, amount: review.amount, to: review.to, fee: p.fee, size: signed.size, rate: review.rate };
     ui["send-amount"].value = "";
     renderSendResult();
     show(ui["send-result"], true);
     scheduleRefresh(0);
   } catch (e) {
+    closeReview();
     ui["send-error"].dataset.code = "internal";
     setMessage(ui["send-error"], `Could not send: ${e.message}`);
   } finally {
     state.busy = false;
-    ui["send-submit"].textContent = "Sign and send";
+    ui["send-confirm"].disabled = false;
+    ui["send-back"].disabled = false;
+    ui["send-confirm"].textContent = "Sign and send";
     ui["send-submit"].disabled = !state.unlocked;
     touch();
   }
@@ -924,10 +1140,17 @@ function wireEvents() {
   ui["copy-address"].addEventListener("click", onCopy);
   ui.faucet.addEventListener("click", onFaucet);
   ui["send-form"].addEventListener("submit", onSend);
-  ui["send-max"].addEventListener("click", onSendMax);
+  ui["send-max"].addEventListener("click", () => { closeReview(); onSendMax(); });
+  ui["send-confirm"].addEventListener("click", onConfirmSend);
+  ui["send-back"].addEventListener("click", () => { closeReview(); ui["send-amount"].focus?.(); });
   ui["history-more"].addEventListener("click", loadOlder);
-  for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", updatePreview);
-  ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; updatePreview(); });
+  ui["history-csv"].addEventListener("click", onHistoryCSV);
+  ui["contact-form"].addEventListener("submit", onAddContact);
+  // An entry saved in another tab of this wallet appears here too.
+  globalThis.addEventListener("storage", (e) => { if (e.key && e.key.startsWith(LS_CONTACTS)) renderContacts(); });
+  // Editing the form after a review drops the review: what is confirmed is what was shown.
+  for (const id of ["send-to", "send-amount"]) ui[id].addEventListener("input", () => { closeReview(); updatePreview(); });
+  ui["send-fee"].addEventListener("input", () => { state.feeTouched = true; closeReview(); updatePreview(); });
   // An account made or imported in another tab of this wallet appears here too.
   store.onAccountsChanged(() => { if (state.network) loadAccounts(); });
   ui["offline-retry"].addEventListener("click", () => {
