@@ -138,6 +138,22 @@ actor Pool {
         }
     }
 
+    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission, against the pool as it
+    /// is, through the same gate; nothing is stored, published or traced.
+    func test(hex: String) async throws(Refusal) -> PoolEntry {
+        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
+            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
+                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
+        }
+        let tx: Transaction
+        do { tx = try Transaction(bytes: raw) } catch {
+            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
+        }
+        return try await exclusively { () async throws(Refusal) -> PoolEntry in
+            try await accept(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now())
+        }
+    }
+
     /// The checks; adds nothing.
     private func accept(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> PoolEntry {
         guard raw.count <= policy.maxTxSize else {
