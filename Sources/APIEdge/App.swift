@@ -1,4 +1,5 @@
 import Bus
+import Foundation
 import ChainCore
 import Hummingbird
 import HummingbirdWebSocket
@@ -26,6 +27,9 @@ struct EdgeConfig: Sendable {
     var faucetKeyPath: String?
     var faucetAmount: Amount = 10 * Units.perCoin
     var faucetCooldown: Double = 60
+    /// JSON-RPC operator credentials: the folder the `.cookie` is written to (nil: no cookie) and a token.
+    var rpcCookieDirectory: URL?
+    var rpcToken: String?
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -46,12 +50,14 @@ final class Edge: Sendable {
     let peerSub: Subscriber
     /// Regtest only, and only with a key.
     let faucet: Faucet?
+    /// POST /rpc: operator credentials, long polls, the method table.
+    let rpc: RPCServer
     private let tasks: [Task<Void, Never>]
 
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
-            + FaucetRoutes.routes(self) + PeerRoutes.routes(self)
+            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + RPCRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -69,6 +75,7 @@ final class Edge: Sendable {
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
                                                 timeout: config.rpcTimeout, retries: config.rpcRetries)
         self.backend = backend
+        rpc = try await RPCServer(context: context, config: config, logger: logger)
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
@@ -154,6 +161,7 @@ final class Edge: Sendable {
         await peerSub.stop()
         for t in tasks { t.cancel() }
         await notifier?.stop()
+        await rpc.stop()
         await backend.stop()
         await context.terminate()
     }

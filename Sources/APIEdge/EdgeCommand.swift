@@ -44,6 +44,13 @@ struct EdgeCommand: AsyncParsableCommand {
     @Option(name: .customLong("faucet-cooldown"), help: "Seconds before the faucet pays the same address again (default 60).")
     var faucetCooldown: Double = 60
 
+    @Option(name: .customLong("rpc-token"),
+            help: "A token that grants the JSON-RPC operator methods (submitblock, addnode, setnetworkactive) beside the cookie DATA/.cookie (env CAIRN_RPC_TOKEN; HTTP Basic with the token as password, or Bearer).")
+    var rpcToken: String?
+
+    @Flag(name: .customLong("no-rpc-cookie"), help: "Write no DATA/.cookie (operator methods then need --rpc-token).")
+    var noRPCCookie = false
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -67,6 +74,8 @@ struct EdgeCommand: AsyncParsableCommand {
         c.faucetAmount = amount
         guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
         c.faucetCooldown = faucetCooldown
+        c.rpcToken = rpcToken ?? env["CAIRN_RPC_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        c.rpcCookieDirectory = noRPCCookie ? nil : common.dataDirectory
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }
