@@ -75,7 +75,7 @@ final class Edge: Sendable {
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
                                                 timeout: config.rpcTimeout, retries: config.rpcRetries)
         self.backend = backend
-        rpc = try await RPCServer(context: context, config: config, logger: logger)
+        rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
@@ -194,6 +194,11 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     let feed = edge.feed
     wsRouter.ws("/api/ws") { inbound, outbound, _ in
         await feed.serve(inbound: inbound, outbound: outbound)
+    }
+    let rpc = edge.rpc
+    wsRouter.ws("/rpc", shouldUpgrade: { request, _ in try await rpc.upgrade(request) }) { inbound, outbound, context in
+        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
+                                      isOperator: rpc.auth.verdict(context.request.headers[.authorization]) == .valid, edge: edge)
     }
     return Application(
         router: router,

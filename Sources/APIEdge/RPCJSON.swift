@@ -2,7 +2,7 @@ import Foundation
 
 /// Any JSON value: JSON-RPC requests' ids and params, and the results the methods build.
 enum RPCValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral {
     case null
     case bool(Bool)
     case int(Int64)
@@ -17,7 +17,6 @@ enum RPCValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral, Express
     init(integerLiteral value: Int) { self = .int(Int64(value)) }
     init(booleanLiteral value: Bool) { self = .bool(value) }
     init(floatLiteral value: Double) { self = .double(value) }
-    init(nilLiteral: ()) { self = .null }
     init(arrayLiteral elements: RPCValue...) { self = .array(elements) }
     init(dictionaryLiteral elements: (String, RPCValue)...) { self = .object(Dictionary(elements, uniquingKeysWith: { $1 })) }
 

@@ -71,6 +71,8 @@ struct RPCParam: Sendable {
 struct RPCContext: Sendable {
     let edge: Edge
     let methods: RPCMethodTable
+    /// The WebSocket connection the call came on (nil over HTTP).
+    var session: RPCSession? = nil
     var backend: Backend { edge.backend }
     var rpc: RPCServer { edge.rpc }
 }

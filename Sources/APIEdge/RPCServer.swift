@@ -1,6 +1,7 @@
 import Bus
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NodeKit
@@ -13,6 +14,8 @@ final class RPCServer: Sendable {
     let methods: RPCMethodTable
     let longPoll: LongPollSignal
     let peer: RPCClient
+    /// WebSocket connections and their subscriptions.
+    let subscriptions: RPCSubscriptions
     let peerEndpoint: String
     let startedAt = ContinuousClock.now
     /// Largest batch answered; a larger one gets one -32600 error.
@@ -20,8 +23,11 @@ final class RPCServer: Sendable {
     /// Batch items run at most this many at a time (in order of their answers regardless).
     static let batchConcurrency = 16
 
-    init(context: ZMQContext, config: EdgeConfig, logger: Logger) async throws {
+    init(context: ZMQContext, config: EdgeConfig, backend: Backend, metrics: EdgeMetrics, logger: Logger) async throws {
         auth = try OperatorAuth(cookieDirectory: config.rpcCookieDirectory, token: config.rpcToken, logger: logger)
+        subscriptions = try await RPCSubscriptions(context: context, endpoints: config.endpoints, queueLimit: config.wsQueueLimit,
+                                                   metrics: metrics, logger: logger)
+        subscriptions.start(backend: backend)
         methods = RPCMethodTable(RPCMethods.all)
         longPoll = try await LongPollSignal(context: context, endpoints: config.endpoints, logger: logger)
         peerEndpoint = config.peerRPC
@@ -29,9 +35,20 @@ final class RPCServer: Sendable {
     }
 
     func stop() async {
+        await subscriptions.stop()
         await longPoll.stop()
         await peer.stop()
         auth.removeCookie()
+    }
+
+    /// Whether a WebSocket upgrade on /rpc may proceed: wrong credentials wait and get 401; none
+    /// open a public session (operator methods then refused on it).
+    func upgrade(_ request: Request) async throws -> RouterShouldUpgrade {
+        if auth.verdict(request.headers[.authorization]) == .wrong {
+            try await Task.sleep(for: OperatorAuth.wrongCredentialsDelay)
+            throw OperatorAuth.unauthorized("wrong credentials for the JSON-RPC operator methods")
+        }
+        return .upgrade([:])
     }
 
     /// A peer bridge method; a bridge that does not answer is Bitcoin Core's "P2P disabled" (-31).
@@ -138,7 +155,7 @@ enum RPCRoutes {
                 return reply(errorReply(f.fault, id: f.id, version: f.version), status: f.version == .v2 ? .ok : f.fault.legacyStatus)
             }
             try requireOperator([call], verdict: verdict, rpc: rpc)
-            let answer = await execute(call, edge: edge)
+            let answer = await execute(call, edge: edge, session: nil)
             if call.isNotification { return Response(status: .noContent) }
             switch answer {
             case .success(let result): return reply(successReply(result, call: call))
@@ -152,7 +169,7 @@ enum RPCRoutes {
             }
             let calls = items.map(RPCCallRequest.parse)
             try requireOperator(calls.compactMap { try? $0.get() }, verdict: verdict, rpc: rpc)
-            let answers = await runBatch(calls, edge: edge)
+            let answers = await runBatch(calls, edge: edge, session: nil)
             // Notifications get no answer; a batch of only notifications gets 204 (bitcoind: unless empty).
             if !items.isEmpty && answers.isEmpty { return Response(status: .noContent) }
             return reply(.array(answers))
@@ -163,7 +180,7 @@ enum RPCRoutes {
 
     /// A batch's answers in the order of its items (notifications left out), at most
     /// `batchConcurrency` items running at once.
-    static func runBatch(_ calls: [Result<RPCCallRequest, RPCCallRequest.Failure>], edge: Edge) async -> [RPCValue] {
+    static func runBatch(_ calls: [Result<RPCCallRequest, RPCCallRequest.Failure>], edge: Edge, session: RPCSession?) async -> [RPCValue] {
         var answers = [RPCValue?](repeating: nil, count: calls.count)
         await withTaskGroup(of: (Int, RPCValue?).self) { group in
             var next = 0
@@ -176,7 +193,7 @@ enum RPCRoutes {
                     case .failure(let f):
                         return (i, errorReply(f.fault, id: f.id, version: f.version))
                     case .success(let call):
-                        let answer = await execute(call, edge: edge)
+                        let answer = await execute(call, edge: edge, session: session)
                         if call.isNotification { return (i, nil) }
                         switch answer {
                         case .success(let result): return (i, successReply(result, call: call))
@@ -205,17 +222,47 @@ enum RPCRoutes {
     }
 
     /// Runs one call: looks the method up, binds its params, runs it; every failure is an `RPCFault`.
-    static func execute(_ call: RPCCallRequest, edge: Edge) async -> Result<RPCValue, RPCFault> {
+    static func execute(_ call: RPCCallRequest, edge: Edge, session: RPCSession?) async -> Result<RPCValue, RPCFault> {
         guard let method = edge.rpc.methods.method(call.method) else { return .failure(.methodNotFound(call.method)) }
+        if method.operatorOnly, let session, !session.isOperator {
+            // Over HTTP the request was refused whole (401) before this; a WebSocket opened without credentials gets this.
+            return .failure(.misc("\(method.name) changes the node's operation: open the WebSocket with the operator's credentials (HTTP Basic: the cookie or the token)"))
+        }
         do {
             let args = try method.bind(call.params)
-            return .success(try await method.handler(args, RPCContext(edge: edge, methods: edge.rpc.methods)))
+            return .success(try await method.handler(args, RPCContext(edge: edge, methods: edge.rpc.methods, session: session)))
         } catch {
             let fault = RPCFault.from(error)
             if fault.code == RPCFault.internalErrorCode {
                 edge.logger.error("rpc method failed", metadata: ["method": "\(call.method)", "error": "\(error)"])
             }
             return .failure(fault)
+        }
+    }
+
+    /// The answer to a WebSocket message: one request or a batch, as over HTTP; nil for notifications.
+    static func answer(_ data: Data, edge: Edge, session: RPCSession) async -> RPCValue? {
+        guard let parsed = try? RPCValue.decode(data) else { return errorReply(.parse("Parse error"), id: nil, version: .v2) }
+        switch parsed {
+        case .object:
+            switch RPCCallRequest.parse(parsed) {
+            case .failure(let f): return errorReply(f.fault, id: f.id, version: f.version)
+            case .success(let call):
+                let answer = await execute(call, edge: edge, session: session)
+                if call.isNotification { return nil }
+                switch answer {
+                case .success(let result): return successReply(result, call: call)
+                case .failure(let fault): return errorReply(fault, id: call.id, version: call.version)
+                }
+            }
+        case .array(let items):
+            guard items.count <= RPCServer.maxBatch else {
+                return errorReply(.invalidRequest("Batch of \(items.count) requests is larger than the limit of \(RPCServer.maxBatch)"), id: nil, version: .v2)
+            }
+            let answers = await runBatch(items.map(RPCCallRequest.parse), edge: edge, session: session)
+            return !items.isEmpty && answers.isEmpty ? nil : .array(answers)
+        default:
+            return errorReply(.parse("Top-level object parse error"), id: nil, version: .v2)
         }
     }
 
