@@ -32,8 +32,6 @@ struct RPCFault: Error, Sendable, Equatable, CustomStringConvertible {
     static let verifyAlreadyInChainCode = -27
     static let inWarmupCode = -28
     static let p2pDisabledCode = -31
-    /// Not in protocol.h: the rate-limit code hosted JSON-RPC providers use (issue 10, section 2).
-    static let rateLimitedCode = -32005
 
     static func parse(_ m: String) -> RPCFault { RPCFault(parseErrorCode, m) }
     static func invalidRequest(_ m: String) -> RPCFault { RPCFault(invalidRequestCode, m) }
