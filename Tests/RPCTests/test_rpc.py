@@ -15,9 +15,19 @@ import pytest
 import requests
 from bitcoinrpc.authproxy import AuthServiceProxy, JSONRPCException
 
-from conftest import BIN, eventually
+from rpcnode import BIN, Node, eventually
 
 COIN = 100_000_000
+
+
+# Here rather than in a conftest.py: Tests/BrowserTests imports its own conftest by that module name,
+# and a second conftest.py would shadow it when both folders run in one pytest session.
+@pytest.fixture(scope="session")
+def node():
+    n = Node()
+    yield n
+    n.stop()
+    n.remove()
 
 
 def proxy(node, user="__cookie__", password=None):

@@ -1,4 +1,4 @@
-"""A real node (`cairn up`, built binaries) for the JSON-RPC tests.
+"""A real node (`cairn up`, built binaries) for the JSON-RPC tests (a module of its own name: Tests/BrowserTests has the conftest.py).
 
 It runs on its own data folder and a port offset in 6000-6990 (the browser tests use 9000-9990,
 the Swift suites lower ranges), mining a block a second, so the chain moves while the tests run.
@@ -97,11 +97,3 @@ class Node:
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def node():
-    n = Node()
-    yield n
-    n.stop()
-    n.remove()
