@@ -393,8 +393,9 @@ enum RPCMethods {
             }
             guard block.transactions.first?.isCoinbase == true else { throw RPCFault.deserialization("Block does not start with a coinbase") }
             let r = try await ctx.backend.chain("submitblock", SubmitBlock(hex: Hex.encode(raw), source: "rpc"), as: SubmitBlockResult.self)
-            if r.accepted { return .null }
-            return .string(r.reason ?? "rejected")
+            // BIP 22: null only for a block that became the tip; "inconclusive" for one stored on a side branch.
+            if let reason = r.reason { return .string(reason) }
+            return r.accepted ? .null : .string("rejected")
         },
         RPCMethod(name: "getmininginfo", category: "Mining", params: [],
                   summary: "Returns a json object containing mining-related information.",
