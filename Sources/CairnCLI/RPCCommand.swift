@@ -10,9 +10,9 @@ struct RPC: AsyncParsableCommand {
         abstract: "Call a JSON-RPC method on the node (Bitcoin Core's names: getblockcount, getblock <hash> 2, help…).",
         discussion: """
             Each parameter is sent as JSON when it parses as JSON and the method does not declare it a string, else as a
-            string (so a hash made only of digits stays a string). With --named, parameters are name=value. The operator
-            cookie (DATA/.cookie) is read when present, so operator methods (submitblock, addnode, setnetworkactive) work
-            on the node's own machine. The result is printed as bitcoin-cli prints it: strings raw, JSON indented; an
+            string (so a hash made only of digits stays a string). With --named, parameters are name=value. For operator
+            methods (submitblock, addnode, setnetworkactive) the cookie DATA/.cookie (or --rpc-token) is sent, so they
+            work on the node's own machine. Options go before METHOD. The result is printed as bitcoin-cli prints it: strings raw, JSON indented; an
             error prints its code and message and exits with the code's absolute value.
             """)
 
@@ -36,8 +36,10 @@ struct RPC: AsyncParsableCommand {
 
     func run() async throws {
         let client = EdgeClient(edge)
-        let auth = credentials()
-        let declared = params.isEmpty ? [:] : await declaredTypes(client: client, auth: auth)
+        let (declared, operatorOnly) = await discover(client: client)
+        // Credentials only for operator methods (or when the table is unknown): a stale cookie in the
+        // data folder must not turn public calls into 401s.
+        let auth = operatorOnly == false ? nil : credentials()
         let sent: JSONValue
         if named {
             var o = [String: JSONValue]()
@@ -91,20 +93,20 @@ struct RPC: AsyncParsableCommand {
         (try? JSONDecoder().decode(JSONValue.self, from: body))?["error"]?["message"]?.string
     }
 
-    /// The method's declared parameter types from `rpc.discover` ("#0", "#1"… and by name); empty if unknown.
-    func declaredTypes(client: EdgeClient, auth: String?) async -> [String: String] {
+    /// From `rpc.discover`: the method's declared parameter types ("#0", "#1"… and by name) and whether it
+    /// is an operator method; empty and nil when unknown.
+    func discover(client: EdgeClient) async -> (types: [String: String], operatorOnly: Bool?) {
         let request: JSONValue = .object(["jsonrpc": .string("2.0"), "id": .number(0), "method": .string("rpc.discover")])
-        guard let (status, body) = try? await post(client: client, auth: auth, request), status == 200,
+        guard let (status, body) = try? await post(client: client, auth: nil, request), status == 200,
               let doc = try? JSONDecoder().decode(JSONValue.self, from: body),
-              let m = doc["result"]?["methods"]?.array?.first(where: { $0["name"]?.string == method }),
-              let params = m["params"]?.array else { return [:] }
+              let m = doc["result"]?["methods"]?.array?.first(where: { $0["name"]?.string == method }) else { return ([:], nil) }
         var out = [String: String]()
-        for (i, p) in params.enumerated() {
+        for (i, p) in (m["params"]?.array ?? []).enumerated() {
             guard let type = p["schema"]?["type"]?.string else { continue }
             out["#\(i)"] = type
             if let name = p["name"]?.string { out[name] = type }
         }
-        return out
+        return (out, m["x-operator-only"]?.bool)
     }
 
     /// HTTP Basic credentials: the token if given, else the cookie in the data folder, else none.

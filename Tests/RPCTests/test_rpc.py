@@ -260,6 +260,17 @@ def test_cairn_rpc_cli(node):
     r = subprocess.run([str(BIN / "cairn"), "rpc", "--edge", node.edge, "--data", "/nonexistent", "submitblock", "00"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "Authorization failed" in r.stderr
+    # A stale cookie (another run's) fails operator methods only, never public calls.
+    stale = os.path.join(node.dir, "stale")
+    os.makedirs(stale, exist_ok=True)
+    with open(os.path.join(stale, ".cookie"), "w") as f:
+        f.write("__cookie__:" + "0" * 64)
+    r = subprocess.run([str(BIN / "cairn"), "rpc", "--edge", node.edge, "--data", stale, "getblockcount"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and int(r.stdout) >= 0, r.stderr
+    r = subprocess.run([str(BIN / "cairn"), "rpc", "--edge", node.edge, "--data", stale, "submitblock", "00"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Authorization failed" in r.stderr
 
 
 def test_zz_cookie_removed_at_clean_exit(node):
