@@ -192,7 +192,7 @@ struct RPCTests {
                                "d": 0.5, "i": -3, "n": .null, "t": true, "list": [1, "x", [:]]]
         let bytes = value.encoded()
         #expect(try RPCValue.decode(Data(bytes)) == ["s": "quote \" backslash \\ newline \n tab \t bell \u{07} é 😀", "a": 0.00000001,
-                                                     "b": .int(21_000_000), "d": 0.5, "i": -3, "n": .null, "t": true, "list": [1, "x", [:]]])
+                                                     "b": .double(21_000_000), "d": 0.5, "i": -3, "n": .null, "t": true, "list": [1, "x", [:]]])
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.contains(#""a":0.00000001"#) && text.contains(#""b":21000000.00000000"#) && text.contains(#"\u0007"#))
         #expect(text.hasPrefix(#"{"a":"#))
