@@ -44,7 +44,8 @@ fi
 if [ "$with_tests" -eq 1 ]; then
     # Python packages the tests use: pyzmq (bus interop), pytest + playwright (browser tests, with
     # Debian's chromium, so no browser download), cryptography (the tests decrypt an exported
-    # keystore), pyzbar + pillow (decode the wallet's QR codes).
+    # keystore), pyzbar + pillow (decode the wallet's QR codes), requests + python-bitcoinrpc (a
+    # stock bitcoind-style JSON-RPC client against /rpc).
     need_pip=()
     python3 -c "import zmq" 2>/dev/null || need_pip+=(pyzmq)
     python3 -c "import pytest" 2>/dev/null || need_pip+=(pytest)
@@ -52,6 +53,8 @@ if [ "$with_tests" -eq 1 ]; then
     python3 -c "import cryptography" 2>/dev/null || need_pip+=(cryptography)
     python3 -c "import pyzbar.pyzbar" 2>/dev/null || need_pip+=(pyzbar)
     python3 -c "import PIL" 2>/dev/null || need_pip+=(pillow)
+    python3 -c "import requests" 2>/dev/null || need_pip+=(requests)
+    python3 -c "import bitcoinrpc.authproxy" 2>/dev/null || need_pip+=(python-bitcoinrpc)
     if [ ${#need_pip[@]} -gt 0 ]; then
         echo "installing with pip: ${need_pip[*]}"
         python3 -m pip install -q "${need_pip[@]}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${need_pip[@]}"

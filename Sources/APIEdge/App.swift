@@ -1,4 +1,5 @@
 import Bus
+import Foundation
 import ChainCore
 import Hummingbird
 import HummingbirdWebSocket
@@ -30,6 +31,9 @@ struct EdgeConfig: Sendable {
     var bus: BusSecurity = .off(.edge)
     /// Returned by /healthz as `node_id`: lets `cairn up` tell its own edge from another node's on the same port.
     var nodeID: String?
+    /// JSON-RPC operator credentials: the folder the `.cookie` is written to (nil: no cookie) and a token.
+    var rpcCookieDirectory: URL?
+    var rpcToken: String?
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -50,12 +54,14 @@ final class Edge: Sendable {
     let peerSub: Subscriber
     /// Regtest only, and only with a key.
     let faucet: Faucet?
+    /// POST /rpc: operator credentials, long polls, the method table.
+    let rpc: RPCServer
     private let tasks: [Task<Void, Never>]
 
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
-            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self)
+            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -73,6 +79,7 @@ final class Edge: Sendable {
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
                                                 timeout: config.rpcTimeout, retries: config.rpcRetries, bus: config.bus)
         self.backend = backend
+        rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
@@ -159,6 +166,7 @@ final class Edge: Sendable {
         await peerSub.stop()
         for t in tasks { t.cancel() }
         await notifier?.stop()
+        await rpc.stop()
         await backend.stop()
         await context.terminate()
     }
@@ -191,6 +199,11 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     let feed = edge.feed
     wsRouter.ws("/api/ws") { inbound, outbound, _ in
         await feed.serve(inbound: inbound, outbound: outbound)
+    }
+    let rpc = edge.rpc
+    wsRouter.ws("/rpc", shouldUpgrade: { request, _ in try await rpc.upgrade(request) }) { inbound, outbound, context in
+        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
+                                      isOperator: rpc.auth.verdict(context.request.headers[.authorization]) == .valid, edge: edge)
     }
     return Application(
         router: router,

@@ -47,6 +47,13 @@ struct EdgeCommand: ServiceCommand {
     @Option(name: .customLong("node-id"), help: "An id for this node, returned by /healthz (`cairn up` passes the one it keeps in DATA/node-id, to recognise its own edge).")
     var nodeID: String?
 
+    @Option(name: .customLong("rpc-token"),
+            help: "A token that grants the JSON-RPC operator methods (submitblock, addnode, setnetworkactive) beside the cookie DATA/.cookie (env CAIRN_RPC_TOKEN; HTTP Basic with the token as password, or Bearer).")
+    var rpcToken: String?
+
+    @Flag(name: .customLong("no-rpc-cookie"), help: "Write no DATA/.cookie (operator methods then need --rpc-token).")
+    var noRPCCookie = false
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -73,6 +80,8 @@ struct EdgeCommand: ServiceCommand {
         guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
         c.faucetCooldown = faucetCooldown
         c.nodeID = nodeID
+        c.rpcToken = rpcToken ?? env["CAIRN_RPC_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        c.rpcCookieDirectory = noRPCCookie ? nil : common.dataDirectory
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }

@@ -94,6 +94,26 @@ enum NodeBench {
             if let tip, let trivial {
                 table.row("GET /api/blocks/tip/height (requests/s, wrk)", tip, trivial, note: "GET /api/ping")
             }
+            // JSON-RPC: one call per request, against the same trivial route.
+            let rpc = wrkRate(wrk, edge + "/rpc", postJSON: #"{"jsonrpc":"2.0","id":1,"method":"getblockcount","params":[]}"#)
+            if let rpc, let trivial {
+                table.row("POST /rpc getblockcount (requests/s, wrk)", rpc, trivial, note: "GET /api/ping")
+            }
+            // A batch of 1,000 getblockhash in one request, against single calls.
+            let tipHeight = await height()
+            let batch = "[" + (0..<1_000).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"getblockhash","params":[\#($0 % (tipHeight + 1))]}"# }
+                .joined(separator: ",") + "]"
+            var request = HTTPClientRequest(url: edge + "/rpc")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: batch))
+            let batchStart = clock.now
+            for _ in 0..<5 {
+                let r = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                _ = try await r.body.collect(upTo: 16 << 20)
+            }
+            let calls = 5_000 / (clock.now - batchStart).seconds
+            table.row("POST /rpc batch of 1,000 getblockhash (calls/s)", calls, rpc, note: "single getblockcount requests/s")
         } else {
             print("  wrk is not installed: `apt-get install wrk` for the HTTP figures")
         }
@@ -155,11 +175,21 @@ enum NodeBench {
         return nil
     }
 
-    /// Requests per second from a 10-second wrk run with 2 threads and 32 connections.
-    static func wrkRate(_ wrk: String, _ url: String) -> Double? {
+    /// Requests per second from a 10-second wrk run with 2 threads and 32 connections (a POST of
+    /// `postJSON` when given, through a wrk Lua script).
+    static func wrkRate(_ wrk: String, _ url: String, postJSON: String? = nil) -> Double? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: wrk)
         p.arguments = ["-t2", "-c32", "-d10s", url]
+        var script: URL?
+        if let postJSON {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wrk-\(UUID().uuidString).lua")
+            let lua = "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[\(postJSON)]]\n"
+            guard (try? lua.write(to: file, atomically: true, encoding: .utf8)) != nil else { return nil }
+            script = file
+            p.arguments = ["-t2", "-c32", "-d10s", "-s", file.path, url]
+        }
+        defer { if let script { try? FileManager.default.removeItem(at: script) } }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.nullDevice

@@ -202,6 +202,14 @@ enum MempoolRPC {
                     throw RPCError(refusal.code, refusal.message)
                 }
             },
+            "testtx": RPCRouter.method(SubmitTx.self) { p in
+                do {
+                    let e = try await pool.test(hex: p.hex)
+                    return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
+                } catch let refusal as Pool.Refusal {
+                    throw RPCError(refusal.code, refusal.message)
+                }
+            },
             "getmempoolinfo": RPCRouter.method(Empty.self) { _ in await pool.info() },
             "getrawmempool": RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
             "getentry": RPCRouter.method(TxRef.self) { p in

@@ -113,14 +113,7 @@ actor Pool {
     }
 
     private func submitNow(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
-        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
-            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
-                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
-        }
-        let tx: Transaction
-        do { tx = try Transaction(bytes: raw) } catch {
-            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
-        }
+        let (tx, raw) = try decode(hex: hex)
         let txid = tx.txid
         let now = ServiceSupport.now()
         if let receivedAt {
@@ -135,6 +128,28 @@ actor Pool {
             if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
             await record(txid, "rejected", detail: "\(refusal.code): \(refusal.message)")
             throw refusal
+        }
+    }
+
+    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission, against the pool as it
+    /// is, through the same gate; nothing is stored, published or traced.
+    func test(hex: String) async throws(Refusal) -> PoolEntry {
+        let (tx, raw) = try decode(hex: hex)
+        return try await exclusively { () async throws(Refusal) -> PoolEntry in
+            try await accept(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now())
+        }
+    }
+
+    /// A submitted transaction's hex, decoded; too long or not a transaction is refused.
+    private func decode(hex: String) throws(Refusal) -> (Transaction, [UInt8]) {
+        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
+            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
+                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
+        }
+        do {
+            return (try Transaction(bytes: raw), raw)
+        } catch {
+            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
         }
     }
 

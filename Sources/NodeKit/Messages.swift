@@ -14,6 +14,7 @@
 ///   getblockstates HashList → [String?]      ("active", "stored", "invalid" or null per hash)
 /// Mempool (`mempool.rpc`):
 ///   submittx SubmitTx → SubmitTxResult      getmempoolinfo Empty → MempoolInfo
+///   testtx SubmitTx → SubmitTxResult        (the same checks as submittx; nothing stored: JSON-RPC testmempoolaccept)
 ///   getrawmempool Empty → RawMempool        getentry TxRef → MempoolEntry
 ///   getaddressmempool AddressRef → [MempoolEntry]
 ///   getblocktemplate TemplateRequest → BlockTemplate

@@ -1,0 +1,99 @@
+"""A real node (`cairn up`, built binaries) for the JSON-RPC tests (a module of its own name: Tests/BrowserTests has the conftest.py).
+
+It runs on its own data folder and a port offset in 6000-6990 (the browser tests use 9000-9990,
+the Swift suites lower ranges), mining a block a second, so the chain moves while the tests run.
+"""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
+
+
+def eventually(what, check, timeout=60, interval=0.25):
+    """Polls `check` until it returns a truthy value (returned) or the deadline passes (fails)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - a poll that fails is retried
+            last = e
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Node:
+    def __init__(self):
+        for name in ("cairn", "cairn-edge", "cairn-chainstore", "cairn-mempool", "cairn-miner"):
+            if not (BIN / name).exists():
+                pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
+        self.dir = tempfile.mkdtemp(prefix="cairn-rpc-")
+        self.data = os.path.join(self.dir, "data")
+        self.offset = 6000 + 10 * random.randrange(0, 100)
+        self.edge = f"http://127.0.0.1:{8340 + self.offset}"
+        self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "cairn"), "up", "--data", self.data, "--port-offset", str(self.offset), "--block-interval", "1",
+             "--no-wallet"],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        eventually("the edge", lambda: requests.get(self.edge + "/api/chain", timeout=5).status_code == 200, timeout=120)
+        self.cookie_path = os.path.join(self.data, ".cookie")
+        eventually("the operator cookie", lambda: os.path.exists(self.cookie_path), timeout=30)
+        # Mature coins for the faucet: the node key's coinbases need the regtest maturity.
+        eventually("a few blocks", lambda: int(requests.get(self.edge + "/api/blocks/tip/height", timeout=5).text) >= 3)
+
+    @property
+    def cookie(self):
+        with open(self.cookie_path) as f:
+            return f.read().strip()
+
+    def rpc(self, method, *params, auth=None, version="2.0"):
+        """One call with requests, as any JSON-RPC client posts it; returns the parsed reply."""
+        body = {"method": method, "params": list(params), "id": 1}
+        if version:
+            body["jsonrpc"] = version
+        r = requests.post(self.edge + "/rpc", json=body, auth=auth, timeout=90)
+        assert r.headers["Content-Type"].startswith("application/json"), r.text
+        return r.json()
+
+    def result(self, method, *params, auth=None):
+        reply = self.rpc(method, *params, auth=auth)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def rest(self, path):
+        r = requests.get(self.edge + path, timeout=10)
+        assert r.status_code == 200, (path, r.status_code, r.text)
+        return r.json() if r.headers["Content-Type"].startswith("application/json") else r.text
+
+    def logs(self):
+        out = []
+        logdir = Path(self.data) / "logs"
+        for f in sorted(logdir.glob("*.log")) if logdir.exists() else []:
+            out.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-3000:])
+        return "\n".join(out)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
