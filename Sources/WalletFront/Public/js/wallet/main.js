@@ -1,7 +1,8 @@
 // The wallet page. Keys are made, encrypted, decrypted and used only here: requests carry
 // addresses, signed transactions and the faucet's {address}, never a key or a password.
 
-import { loadConfig, api, ApiError, Feed, restStatus, pingURLFor } from "../api.js";
+import { loadConfig, ApiError, Feed, restStatus, pingURLFor } from "../api.js";
+import { routes } from "../routes.js";
 import { Liveness, staleText } from "../lib/liveness.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
 import { networkParams, formatAmount, toHex, signedTxSize } from "../lib/encoding.js";
@@ -10,7 +11,8 @@ import * as keystore from "../lib/keystore.js";
 import { plan, signPlan, partitionCoins, blocksToMaturity, SendError, POLICY, feeFor } from "../lib/coinselect.js";
 import * as store from "./store.js";
 import { qrSVG } from "../lib/qr.js";
-import { $, el, show, setMessage, shortHash, txLink, addressLink } from "./dom.js";
+import { $, el, show, setMessage, txLink, addressLink } from "../ui/dom.js";
+import { shortHash } from "../ui/format.js";
 import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, amountInput, formatCoins, historyCSV,
   addContact, removeContact, contactFor } from "./model.js";
 
@@ -145,7 +147,7 @@ function disableWallet(text) {
 async function learnNetwork() {
   for (let attempt = 0; ; attempt++) {
     try {
-      const node = await api.getJSON("/api/node");
+      const node = await routes.node();
       setNetwork(node.network);
       return;
     } catch (e) {
@@ -440,14 +442,13 @@ async function runRefresh() {
 async function refresh() {
   const account = state.current;
   if (!account) return null;
-  const addr = encodeURIComponent(account.address);
-  const [tipText, stats, utxos, txs] = await Promise.all([
-    api.getText("/api/blocks/tip/height"),
-    api.getJSON(`/api/address/${addr}`),
-    api.getJSON(`/api/address/${addr}/utxo`),
-    api.getJSON(`/api/address/${addr}/txs`),
+  const addr = account.address;
+  const [tipHeight, stats, utxos, txs] = await Promise.all([
+    routes.tipHeight(),
+    routes.address(addr),
+    routes.addressUtxos(addr),
+    routes.addressTxs(addr),
   ]);
-  const tipHeight = Number(tipText);
   if (Number.isInteger(tipHeight)) state.tipHeight = Math.max(tipHeight, state.tipHeight ?? 0);
   for (const tx of txs) state.coinbase.set(tx.txid, isCoinbaseEsplora(tx));
   const coins = await classifyCoins(utxos, state.tipHeight);
@@ -473,7 +474,7 @@ async function classifyCoins(utxos, tipHeight) {
   const unknown = [...new Set(young.map((u) => u.txid))];
   for (let i = 0; i < unknown.length; i += 4) {
     await Promise.all(unknown.slice(i, i + 4).map(async (txid) => {
-      const tx = await api.getJSON(`/api/tx/${txid}`);
+      const tx = await routes.tx(txid);
       state.coinbase.set(txid, isCoinbaseEsplora(tx));
     }));
   }
@@ -495,7 +496,7 @@ async function loadOlder() {
   if (!last) return;
   ui["history-more"].disabled = true;
   try {
-    const page = await api.getJSON(`/api/address/${encodeURIComponent(d.address)}/txs/chain/${last.txid}`);
+    const page = await routes.addressChainTxs(d.address, last.txid);
     if (state.older?.address !== d.address) return;
     state.older.txs.push(...page);
     if (page.length < 25) state.older.done = true;
@@ -513,7 +514,7 @@ let feesCheckedAt = 0;
 async function loadFeeEstimates() {
   feesCheckedAt = Date.now();
   try {
-    state.feeEstimates = await api.getJSON("/api/fee-estimates");
+    state.feeEstimates = await routes.feeEstimates();
   } catch {
     state.feeEstimates = null;
   }
@@ -538,7 +539,7 @@ async function loadFaucet() {
   faucetCheckedAt = Date.now();
   if (state.network !== "regtest") { state.faucet = null; return renderFaucet(); }
   try {
-    const f = await api.getJSON("/api/faucet");
+    const f = await routes.faucet();
     state.faucet = { available: !!f.available, amount: f.amount, spendable: f.spendable };
   } catch (e) {
     // 404: this edge has no faucet (other networks, or an older edge): no button.
@@ -881,7 +882,7 @@ async function onFaucet() {
   ui["faucet-status"].replaceChildren("Asking the faucet…");
   ui["faucet-status"].dataset.state = "busy";
   try {
-    const r = await api.postJSON("/api/faucet", { address: a.address });
+    const r = await routes.faucetPay(a.address);
     state.faucetPaid = { txid: r.txid, amount: r.amount, address: a.address };
     ui["faucet-status"].dataset.state = "ok";
     renderFaucetPaid();
@@ -1070,7 +1071,7 @@ async function onConfirmSend() {
     const signed = await signPlan(p, { key: u.key, ownerPublicKey: u.publicKey, network: state.network });
     let answer;
     try {
-      answer = (await api.postText("/api/tx", signed.hex)).trim();
+      answer = (await routes.broadcast(signed.hex)).trim();
     } catch (e) {
       closeReview();
       if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
