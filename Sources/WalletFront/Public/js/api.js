@@ -177,35 +177,7 @@ export class EdgeClient {
 /** The shared client (its base is set by loadConfig()). */
 export const api = new EdgeClient();
 
-const enc = encodeURIComponent;
-/** Named helpers for the edge's Esplora-shaped routes. */
-export const routes = {
-  chain: () => api.getJSON("/api/chain"),
-  node: () => api.getJSON("/api/node"),
-  /** 200 when the chain store and the mempool answer, else ApiError 503 (its body is in neither case an error object). */
-  health: () => api.getJSON("/healthz"),
-  miners: () => api.getJSON("/api/miners"),
-  peers: () => api.getJSON("/api/peers"),
-  sync: () => api.getJSON("/api/sync"),
-  blocks: (startHeight) => api.getJSON(startHeight == null ? "/api/blocks" : `/api/blocks/${startHeight}`),
-  block: (hash) => api.getJSON(`/api/block/${enc(hash)}`),
-  blockStatus: (hash) => api.getJSON(`/api/block/${enc(hash)}/status`),
-  blockTxs: (hash, start = 0) => api.getJSON(`/api/block/${enc(hash)}/txs/${start}`),
-  blockHashAt: (height) => api.getText(`/api/block-height/${height}`),
-  tipHeight: async () => Number(await api.getText("/api/blocks/tip/height")),
-  tx: (txid) => api.getJSON(`/api/tx/${enc(txid)}`),
-  txStatus: (txid) => api.getJSON(`/api/tx/${enc(txid)}/status`),
-  txTrace: (txid) => api.getJSON(`/api/tx/${enc(txid)}/trace`),
-  broadcast: (hex) => api.postText("/api/tx", hex),
-  address: (addr) => api.getJSON(`/api/address/${enc(addr)}`),
-  addressUtxos: (addr) => api.getJSON(`/api/address/${enc(addr)}/utxo`),
-  addressTxs: (addr) => api.getJSON(`/api/address/${enc(addr)}/txs`),
-  addressChainTxs: (addr, lastSeen) =>
-    api.getJSON(lastSeen ? `/api/address/${enc(addr)}/txs/chain/${enc(lastSeen)}` : `/api/address/${enc(addr)}/txs/chain`),
-  mempool: () => api.getJSON("/api/mempool"),
-  mempoolTxids: () => api.getJSON("/api/mempool/txids"),
-  feeEstimates: () => api.getJSON("/api/fee-estimates"),
-};
+// The named routes (every URL of the edge the pages ask) are in routes.js.
 
 /** Delay before reconnect attempt n (0-based): 0.5 s doubling up to 15 s, with ±20 % jitter. */
 export function backoffDelay(attempt, { base = 500, max = 15000, random = Math.random } = {}) {

@@ -1,7 +1,9 @@
 // #/address/<addr>: balance (confirmed and pending), UTXOs and history, live via address tracking.
-import { routes, ApiError } from "../api.js";
-import { formatAmount, formatSigned, confirmations, netForAddress, shortHash } from "./logic.js";
-import { h, fill, fields, notice, panel } from "./dom.js";
+import { ApiError } from "../api.js";
+import { routes } from "../routes.js";
+import { confirmations, netForAddress } from "./logic.js";
+import { formatAmount, formatSigned, shortHash } from "../ui/format.js";
+import { h, fill, fields, notice, panel } from "../ui/dom.js";
 import { qrSVG } from "../lib/qr.js";
 
 export async function addressView(ctx, route) {

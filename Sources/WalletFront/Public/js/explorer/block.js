@@ -1,7 +1,9 @@
 // #/block/<hash>[/<page>]: header fields and the block's transactions, 25 per page.
-import { routes, ApiError } from "../api.js";
-import { formatAmount, formatAgo, confirmations, shortHash } from "./logic.js";
-import { h, fill, fields, hashText, notice, panel } from "./dom.js";
+import { ApiError } from "../api.js";
+import { routes } from "../routes.js";
+import { confirmations } from "./logic.js";
+import { formatAmount, formatAgo, shortHash } from "../ui/format.js";
+import { h, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const PAGE = 25;
 

@@ -1,7 +1,8 @@
 // The block interval and difficulty chart (SVG drawn by the page).
-import { routes } from "../api.js";
-import { chartModel, intervalSeries, averageInterval, blockPageStarts, formatDuration, formatAxis } from "./logic.js";
-import { h, s, fill, notice } from "./dom.js";
+import { routes } from "../routes.js";
+import { chartModel, intervalSeries, averageInterval, blockPageStarts, formatAxis } from "./logic.js";
+import { formatDuration } from "../ui/format.js";
+import { h, s, fill, notice } from "../ui/dom.js";
 
 /** Loads about `count` recent blocks (pages of 10 from /api/blocks/:start). */
 export async function loadRecentBlocks(tipHeight, count = 60) {

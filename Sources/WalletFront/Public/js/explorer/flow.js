@@ -1,5 +1,5 @@
 // #/flow: the full flow view, with the event log beside the diagram.
-import { h, fill, panel } from "./dom.js";
+import { h, fill, panel } from "../ui/dom.js";
 import { FlowDiagram } from "./flowdiagram.js";
 
 export function flowView(ctx) {

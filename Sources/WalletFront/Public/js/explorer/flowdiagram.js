@@ -1,7 +1,9 @@
 // The flow view: a live diagram of the node's services with a dot moving along an arrow for each event.
-import { routes, ApiError } from "../api.js";
-import { flowLayout, flowHops, shortHash } from "./logic.js";
-import { h, s, fill } from "./dom.js";
+import { ApiError } from "../api.js";
+import { routes } from "../routes.js";
+import { flowLayout, flowHops } from "./logic.js";
+import { shortHash } from "../ui/format.js";
+import { h, s, fill } from "../ui/dom.js";
 
 const reduceMotion = () => globalThis.matchMedia && matchMedia("(prefers-reduced-motion: reduce)").matches;
 

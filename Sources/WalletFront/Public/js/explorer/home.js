@@ -1,7 +1,8 @@
 // Home: summary, latest blocks and mempool (live), the interval chart and a small flow view.
-import { routes } from "../api.js";
-import { formatAmount, formatAgo, shortHash, formatAxis, formatCoins } from "./logic.js";
-import { h, fill, notice, panel } from "./dom.js";
+import { routes } from "../routes.js";
+import { formatAxis } from "./logic.js";
+import { formatAmount, formatAgo, shortHash, formatCRN } from "../ui/format.js";
+import { h, fill, notice, panel } from "../ui/dom.js";
 import { IntervalChart, loadRecentBlocks } from "./chart.js";
 import { FlowDiagram } from "./flowdiagram.js";
 
@@ -89,7 +90,7 @@ export async function homeView(ctx) {
       item("Height", h("a", { href: `#/block/${c.tip}`, testid: "summary-height" }, String(c.height))),
       item("Difficulty", formatAxis(c.difficulty)),
       item("Mempool", `${c.mempool_size} tx`),
-      item("Supply", formatCoins(c.supply)),
+      item("Supply", formatCRN(c.supply)),
       item("UTXOs", String(c.utxo_count)));
   };
 

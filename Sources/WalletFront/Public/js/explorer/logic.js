@@ -1,9 +1,11 @@
 // Pure logic of the explorer: no DOM, no network. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
-import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES } from "../lib/bech32m.js";
+import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
+import { formatCRN } from "../ui/format.js";
 
-export const UNITS_PER_COIN = 100_000_000;
-const BECH32_CHARS = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-export const ADDRESS_PREFIXES = ["crn", "tcrn", "rcrn"];
+export { UNITS_PER_COIN } from "../lib/encoding.js";
+// The amount, hash and duration formatters are the pages' shared ones (ui/format.js), named here as the views and tests know them.
+export { formatAmount, formatSigned, formatDuration, formatAgo, formatRelative, shortHash } from "../ui/format.js";
+export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
 const MAX_HEIGHT = 2 ** 31 - 1;
 
 /**
@@ -47,57 +49,6 @@ export function classifySearch(input) {
   }
   const shown = q.length > 40 ? `${q.slice(0, 40)}…` : q;
   return { kind: "invalid", reason: `"${shown}" is not a block height, a block hash (64 hex digits), a transaction id (64 hex digits) or an address (rcrn1…).` };
-}
-
-/** Base units → "12.34500000" (8 decimals, exact for any safe integer or BigInt). */
-export function formatAmount(units) {
-  let v = BigInt(units ?? 0);
-  const neg = v < 0n;
-  if (neg) v = -v;
-  const whole = v / 100_000_000n;
-  const frac = (v % 100_000_000n).toString().padStart(8, "0");
-  const grouped = whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${neg ? "-" : ""}${grouped}.${frac}`;
-}
-
-/** Signed amount with an explicit + for incoming. */
-export function formatSigned(units) {
-  const n = BigInt(units ?? 0);
-  return (n > 0n ? "+" : "") + formatAmount(n);
-}
-
-/** "3 s", "4 min", "2 h 5 min", "3 d 4 h" (seconds, non-negative). */
-export function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(Number(seconds) || 0));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min${s % 60 && m < 10 ? ` ${s % 60} s` : ""}`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h} h${m % 60 ? ` ${m % 60} min` : ""}`;
-  const d = Math.floor(h / 24);
-  return `${d} d${h % 24 ? ` ${h % 24} h` : ""}`;
-}
-
-/** "5 s ago" from unix seconds; "in the future" tolerated (clock skew shows as "just now"). */
-export function formatAgo(unixSeconds, nowMs = Date.now()) {
-  const d = nowMs / 1000 - Number(unixSeconds);
-  if (d < 2) return "just now";
-  return `${formatDuration(d)} ago`;
-}
-
-/** Milliseconds relative to the first step: "+0 ms", "+12.3 ms", "+1.24 s", "+2 min 3 s". */
-export function formatRelative(ms) {
-  const v = Math.max(0, ms);
-  if (v < 10) return `+${v.toFixed(1)} ms`;
-  if (v < 1000) return `+${Math.round(v)} ms`;
-  if (v < 60_000) return `+${(v / 1000).toFixed(2)} s`;
-  return `+${formatDuration(v / 1000)}`;
-}
-
-/** "0a1b2c3d…9f8e7d6c" */
-export function shortHash(h, n = 8) {
-  const s = String(h ?? "");
-  return s.length <= 2 * n + 1 ? s : `${s.slice(0, n)}…${s.slice(-n)}`;
 }
 
 /** Confirmations of something at `height` with the tip at `tipHeight` (0 when unconfirmed or unknown). */
@@ -226,9 +177,7 @@ export function formatSecondsAxis(v) {
 }
 
 /** Coins for a headline: "2,350 CRN", "0.5 CRN" (trailing zeros dropped). */
-export function formatCoins(units) {
-  return `${formatAmount(units).replace(/\.?0+$/, "")} CRN`;
-}
+export const formatCoins = formatCRN;
 
 /** Heights of the /api/blocks/:start pages needed for `count` recent blocks below a tip (10 per page). */
 export function blockPageStarts(tipHeight, count) {

@@ -1,9 +1,10 @@
 // The explorer: hash router, search, the offline banner and the shared live state.
-import { loadConfig, Feed, restStatus, routes, api, ApiError, pingURLFor } from "../api.js";
+import { loadConfig, Feed, restStatus, ApiError, pingURLFor } from "../api.js";
+import { routes } from "../routes.js";
 import { Liveness, staleText } from "../lib/liveness.js";
 import { networkParams } from "../lib/encoding.js";
 import { parseRoute, classifySearch } from "./logic.js";
-import { h, fill, notice } from "./dom.js";
+import { h, fill, notice } from "../ui/dom.js";
 import { homeView } from "./home.js";
 import { blockView, blockHeightView } from "./block.js";
 import { txView } from "./tx.js";
@@ -148,7 +149,7 @@ async function resolveSearch(c) {
   }
   // 64 hex digits: one question to the edge, which says whether it is a block or a transaction.
   try {
-    const found = await api.getJSON(`/api/lookup/${encodeURIComponent(c.value)}`);
+    const found = await routes.lookup(c.value);
     return { hash: found.kind === "block" ? `#/block/${c.value}` : `#/tx/${c.value}` };
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) return { error: "No block and no transaction (confirmed or in the mempool) has this id." };

@@ -1,7 +1,8 @@
 // #/network: the node's peers (GET /api/peers, when a peer bridge runs), sync progress, services and miners.
-import { routes, ApiError } from "../api.js";
-import { formatAgo, formatDuration } from "./logic.js";
-import { h, fill, fields, notice, panel } from "./dom.js";
+import { ApiError } from "../api.js";
+import { routes } from "../routes.js";
+import { formatAgo, formatDuration } from "../ui/format.js";
+import { h, fill, fields, notice, panel } from "../ui/dom.js";
 
 /** The first present field among spellings (camelCase or snake_case). */
 function pick(o, ...names) {

@@ -1,7 +1,9 @@
 // #/tx/<txid>: status, confirmations, fee, inputs, outputs, and the trace timeline.
-import { routes, api, ApiError } from "../api.js";
-import { formatAmount, confirmations, traceTimeline, formatRelative, blockFromDetail, serviceLane } from "./logic.js";
-import { h, s, fill, fields, hashText, notice, panel } from "./dom.js";
+import { ApiError } from "../api.js";
+import { routes } from "../routes.js";
+import { confirmations, traceTimeline, blockFromDetail, serviceLane } from "./logic.js";
+import { formatAmount, formatRelative } from "../ui/format.js";
+import { h, s, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const LANES = ["edge", "mempool", "miner", "chainstore", "peer"];
 const LANE_LABEL = { edge: "Edge", mempool: "Mempool", miner: "Miner", chainstore: "Chain store", peer: "Peer" };
@@ -23,7 +25,7 @@ export async function txView(ctx, route) {
     if (!raw.open || hex.dataset.loaded) return;
     hex.textContent = "Loading…";
     try {
-      const text = (await api.getText(`/api/tx/${txid}/hex`)).trim();
+      const text = (await routes.txHex(txid)).trim();
       if (!ctx.alive) return;
       hex.textContent = text;
       hex.dataset.loaded = "true";

@@ -2,7 +2,7 @@
 // A line-by-line counterpart of Sources/ChainCore/Address/{Bech32,Address}.swift:
 // the same errors, the same codes, the same strings out.
 
-const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+export const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 const REVERSE = new Int8Array(128).fill(-1);
 for (let i = 0; i < CHARSET.length; i++) REVERSE[CHARSET.charCodeAt(i)] = i;
 

@@ -4,6 +4,10 @@
 import { POLICY } from "../lib/coinselect.js";
 import { parseAmount, MAX_MONEY, UNITS_PER_COIN } from "../lib/encoding.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
+import { formatCoins } from "../ui/format.js";
+
+// The amount as the wallet shows it (ui/format.js, shared with the explorer).
+export { formatCoins };
 
 /** Confirmed balance and the net pending change, from GET /api/address/:addr. */
 export function balancesFrom(stats) {
@@ -91,16 +95,6 @@ export function amountInput(text) {
   if (v > MAX_MONEY) return { error: `That is more than the ${formatCoins(MAX_MONEY)} CRN that can ever exist.` };
   if (v === 0) return { error: "The amount must be more than 0." };
   return { value: v };
-}
-
-/** Base units as CRN without trailing zeros, grouped: 150000000 → "1.5", 2100000000000000 → "21,000,000". */
-export function formatCoins(units) {
-  if (!Number.isSafeInteger(units)) return String(units);
-  const neg = units < 0;
-  const a = Math.abs(units);
-  const whole = String(Math.floor(a / UNITS_PER_COIN)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const frac = String(a % UNITS_PER_COIN).padStart(8, "0").replace(/0+$/, "");
-  return `${neg ? "-" : ""}${whole}${frac ? `.${frac}` : ""}`;
 }
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */

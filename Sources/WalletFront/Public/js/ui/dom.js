@@ -1,6 +1,18 @@
-// Small DOM helpers (CSP-safe: no innerHTML with data, no inline styles or handlers).
+// The one set of DOM helpers of both pages (CSP-safe: no innerHTML with data, no inline styles or handlers).
+//
+//   h("a", {href, class, dataset: {...}, testid, text, on: {click}}, ...children)   (el is the same function)
+//   $("id") → the element (throws when the page lacks it), show(el, visible), setMessage(el, ...content)
+
+import { shortHash } from "./format.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** The element with this id; a missing one is a bug of the page, so it throws. */
+export const $ = (id) => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`missing element #${id}`);
+  return e;
+};
 
 /** h("a", {href, class, dataset: {...}, testid, text, on: {click}}, ...children) */
 export function h(tag, attrs = {}, ...children) {
@@ -9,6 +21,9 @@ export function h(tag, attrs = {}, ...children) {
   append(el, children);
   return el;
 }
+
+/** The wallet's name for h(). */
+export const el = h;
 
 /** An SVG element built with createElementNS. */
 export function s(tag, attrs = {}, ...children) {
@@ -45,6 +60,16 @@ export function fill(el, ...children) {
   return el;
 }
 
+export function show(e, visible = true) {
+  e.hidden = !visible;
+}
+
+/** Shows a message in an element (hidden when empty). Accepts text or nodes. */
+export function setMessage(e, ...content) {
+  e.replaceChildren(...content.filter((c) => c !== undefined && c !== null && c !== ""));
+  e.hidden = e.childNodes.length === 0;
+}
+
 /** A definition list from [[term, value, testid?, dataset?], …] (value: node or text; testid and dataset go on the <dd>). */
 export function fields(rows, attrs = {}) {
   return h("dl", { class: "fields", ...attrs }, rows.filter(Boolean).map(([k, v, testid, dataset]) => [
@@ -66,4 +91,14 @@ export function notice(text, kind = "info") {
 /** A panel with a heading. */
 export function panel(title, attrs = {}, ...children) {
   return h("section", { class: "panel", ...attrs }, title ? h("h2", { text: title }) : null, ...children);
+}
+
+/** A link from the wallet to a transaction's explorer page. */
+export function txLink(txid, text) {
+  return h("a", { href: `explorer.html#/tx/${txid}`, class: "mono hash", title: txid }, text ?? shortHash(txid, 12, 8));
+}
+
+/** A link from the wallet to an address's explorer page. */
+export function addressLink(address, text) {
+  return h("a", { href: `explorer.html#/address/${address}`, class: "mono hash", title: address }, text ?? shortHash(address, 12, 6));
 }

@@ -1,0 +1,77 @@
+// Every URL of the edge that the pages ask, built here and nowhere else (the wallet and the explorer).
+//
+//   paths.address(a) → "/api/address/<a, percent-encoded>"     (pure: tested by Tests/WalletFrontTests/js/routes.test.mjs)
+//   await routes.address(a)                                   (GET through api.js's shared client)
+//
+// Path segments that come from data (hashes, addresses, search text) are percent-encoded; heights and
+// page offsets go in as given (the edge answers a 400 for what is not a number). The feed's URLs (/api/ws, /api/ping) are api.js's wsURLFor and pingURLFor.
+
+import { api } from "./api.js";
+
+const enc = encodeURIComponent;
+/** Paths (relative to the edge's base URL) of the edge's routes. */
+export const paths = {
+  chain: () => "/api/chain",
+  node: () => "/api/node",
+  health: () => "/healthz",
+  miners: () => "/api/miners",
+  peers: () => "/api/peers",
+  sync: () => "/api/sync",
+  blocks: (startHeight) => (startHeight == null ? "/api/blocks" : `/api/blocks/${startHeight}`),
+  block: (hash) => `/api/block/${enc(hash)}`,
+  blockStatus: (hash) => `/api/block/${enc(hash)}/status`,
+  blockTxs: (hash, start = 0) => `/api/block/${enc(hash)}/txs/${start}`,
+  blockHashAt: (height) => `/api/block-height/${height}`,
+  tipHeight: () => "/api/blocks/tip/height",
+  tx: (txid) => `/api/tx/${enc(txid)}`,
+  txHex: (txid) => `/api/tx/${enc(txid)}/hex`,
+  txStatus: (txid) => `/api/tx/${enc(txid)}/status`,
+  txTrace: (txid) => `/api/tx/${enc(txid)}/trace`,
+  broadcast: () => "/api/tx",
+  lookup: (text) => `/api/lookup/${enc(text)}`,
+  address: (addr) => `/api/address/${enc(addr)}`,
+  addressUtxos: (addr) => `/api/address/${enc(addr)}/utxo`,
+  addressTxs: (addr) => `/api/address/${enc(addr)}/txs`,
+  addressChainTxs: (addr, lastSeen) =>
+    (lastSeen ? `/api/address/${enc(addr)}/txs/chain/${enc(lastSeen)}` : `/api/address/${enc(addr)}/txs/chain`),
+  mempool: () => "/api/mempool",
+  mempoolTxids: () => "/api/mempool/txids",
+  feeEstimates: () => "/api/fee-estimates",
+  faucet: () => "/api/faucet",
+};
+
+/** Named requests for the edge's routes (Esplora-shaped answers; errors are api.js's ApiError). */
+export const routes = {
+  chain: () => api.getJSON(paths.chain()),
+  node: () => api.getJSON(paths.node()),
+  /** 200 when the chain store and the mempool answer, else ApiError 503 (its body is in neither case an error object). */
+  health: () => api.getJSON(paths.health()),
+  miners: () => api.getJSON(paths.miners()),
+  peers: () => api.getJSON(paths.peers()),
+  sync: () => api.getJSON(paths.sync()),
+  blocks: (startHeight) => api.getJSON(paths.blocks(startHeight)),
+  block: (hash) => api.getJSON(paths.block(hash)),
+  blockStatus: (hash) => api.getJSON(paths.blockStatus(hash)),
+  blockTxs: (hash, start = 0) => api.getJSON(paths.blockTxs(hash, start)),
+  blockHashAt: (height) => api.getText(paths.blockHashAt(height)),
+  tipHeight: async () => Number(await api.getText(paths.tipHeight())),
+  tx: (txid) => api.getJSON(paths.tx(txid)),
+  txHex: (txid) => api.getText(paths.txHex(txid)),
+  txStatus: (txid) => api.getJSON(paths.txStatus(txid)),
+  txTrace: (txid) => api.getJSON(paths.txTrace(txid)),
+  /** POST raw transaction hex → the txid as text. */
+  broadcast: (hex) => api.postText(paths.broadcast(), hex),
+  /** Whether 64 hex digits name a block or a transaction ({kind, …}). */
+  lookup: (text) => api.getJSON(paths.lookup(text)),
+  address: (addr) => api.getJSON(paths.address(addr)),
+  addressUtxos: (addr) => api.getJSON(paths.addressUtxos(addr)),
+  addressTxs: (addr) => api.getJSON(paths.addressTxs(addr)),
+  addressChainTxs: (addr, lastSeen) => api.getJSON(paths.addressChainTxs(addr, lastSeen)),
+  mempool: () => api.getJSON(paths.mempool()),
+  mempoolTxids: () => api.getJSON(paths.mempoolTxids()),
+  feeEstimates: () => api.getJSON(paths.feeEstimates()),
+  /** The regtest faucet's state ({available, amount, spendable}); 404 where there is none. */
+  faucet: () => api.getJSON(paths.faucet()),
+  /** Ask the faucet to pay `address` ({txid, amount}; 429 too soon, 503 nothing mature). */
+  faucetPay: (address) => api.postJSON(paths.faucet(), { address }),
+};

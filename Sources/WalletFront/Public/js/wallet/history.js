@@ -1,0 +1,89 @@
+// The account's balances and history as read by refresh.js, and the history's CSV export.
+
+import { blocksToMaturity } from "../lib/coinselect.js";
+import { el, show, txLink, addressLink } from "../ui/dom.js";
+import { formatCoins } from "../ui/format.js";
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, historyCSV } from "./model.js";
+import { ui, download } from "./ui.js";
+import { state, currentData, historyShown, hasOlder } from "./state.js";
+import { loadOlder } from "./refresh.js";
+
+export function renderBalances() {
+  const d = currentData(state);
+  if (!d) {
+    ui["balance-confirmed"].textContent = "–";
+    ui["balance-pending"].textContent = "–";
+    ui["balance-note"].textContent = "";
+    return;
+  }
+  const { confirmed, pending } = balancesFrom(d.stats);
+  ui["balance-confirmed"].textContent = formatCoins(confirmed);
+  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatCoins(pending);
+  ui["balance-pending"].dataset.units = String(pending);
+  ui["balance-confirmed"].dataset.units = String(confirmed);
+  const notes = [];
+  const { spendable, immature } = d.partition;
+  const spendableSum = spendable.reduce((s, c) => s + c.value, 0);
+  notes.push(`Spendable now: ${formatCoins(spendableSum)} CRN.`);
+  if (immature.length) {
+    const sum = immature.reduce((s, c) => s + c.value, 0);
+    const wait = Math.min(...immature.map((c) => blocksToMaturity(c, { tipHeight: d.tipHeight, maturity: state.params.coinbaseMaturity })));
+    notes.push(`${formatCoins(sum)} CRN is mining reward that matures in ${wait} more block${wait === 1 ? "" : "s"}.`);
+  }
+  if (Number.isInteger(d.tipHeight)) notes.push(`Chain height ${d.tipHeight}.`);
+  ui["balance-note"].textContent = notes.join(" ");
+}
+
+function counterparty(tx, address, net) {
+  if (isCoinbaseEsplora(tx)) return "mining reward";
+  if (net < 0) {
+    const to = tx.vout.find((o) => o.address !== address);
+    return to ? ["to ", addressLink(to.address)] : "to yourself";
+  }
+  const from = tx.vin.find((i) => i.prevout && i.prevout.address !== address);
+  return from ? ["from ", addressLink(from.prevout.address)] : "";
+}
+
+export function renderHistory() {
+  const d = currentData(state);
+  if (!d) {
+    ui.history.replaceChildren();
+    show(ui["history-more"], false);
+    show(ui["history-csv"], false);
+    ui["history-empty"].textContent = "Loading…";
+    show(ui["history-empty"], true);
+    return;
+  }
+  show(ui["history-more"], hasOlder(d, state.older));
+  const rows = historyShown(d, state.older).map((tx) => {
+    const net = txNet(tx, d.address);
+    const confs = confirmationsOf(tx, d.tipHeight);
+    const when = tx.status?.block_time ? new Date(tx.status.block_time * 1000).toLocaleString() : "";
+    const status = confs === 0
+      ? el("span", { class: "badge warn" }, "pending")
+      : el("span", { class: "badge ok" }, `${confs} confirmation${confs === 1 ? "" : "s"}`);
+    return el("li", { class: "history-row", dataset: { txid: tx.txid, confirmations: String(confs) } },
+      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatCoins(net)} CRN`),
+      status,
+      el("span", { class: "who small" }, counterparty(tx, d.address, net)),
+      el("span", { class: "tx small" }, txLink(tx.txid)),
+      el("span", { class: "when small muted" }, when || (confs === 0 ? "in the mempool" : "")));
+  });
+  ui.history.replaceChildren(...rows);
+  ui["history-empty"].textContent = "No transactions yet.";
+  show(ui["history-empty"], rows.length === 0);
+  show(ui["history-csv"], rows.length > 0);
+}
+
+/** Downloads the history shown (first page and the older pages loaded) as CSV. */
+function onHistoryCSV() {
+  const d = currentData(state);
+  if (!d) return;
+  const text = historyCSV(historyShown(d, state.older), d.address, d.tipHeight);
+  download(text, "text/csv", `cairn-${state.network}-history-${d.address.slice(-8)}.csv`);
+}
+
+export function wireHistory() {
+  ui["history-more"].addEventListener("click", loadOlder);
+  ui["history-csv"].addEventListener("click", onHistoryCSV);
+}
