@@ -4,58 +4,25 @@ The stack runs on its own data folder and a port offset in 9000-9990 (the other 
 other ranges), so it can't clash with a node the developer runs. Chromium is Debian's, driven
 by Playwright. Screenshots go to .build/test-artifacts/browser/.
 """
-import json
 import os
 import random
 import shutil
 import signal
+import sys
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
+from cairn_testing import eventually, http_json  # noqa: E402,F401 - the tests import both from here
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
 ARTIFACTS = REPO / ".build" / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def http_json(url, data=None, headers=None, timeout=5):
-    """GET (or POST JSON) and return (status, parsed body, headers); never raises on HTTP errors."""
-    body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, headers=dict(headers or {}))
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw.decode()), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = raw.decode(errors="replace")
-        return e.code, parsed, dict(e.headers)
-
-
-def eventually(what, check, timeout=60, interval=0.25):
-    """Polls `check` until it returns a truthy value (returned) or the deadline passes (fails)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - a poll that fails is retried
-            last = e
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
 
 
 class Stack:

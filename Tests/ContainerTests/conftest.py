@@ -15,19 +15,20 @@ Only loopback and the engine's own container networks are ever a target: the sta
 their ports on 127.0.0.1 and the tests reach them there, or from a container on the stack's network.
 """
 import hashlib
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
+from cairn_testing import eventually as _eventually, http_json as http  # noqa: E402,F401 - the tests import http from here
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CAIRN_TEST_CACHE", Path.home() / ".cache" / "cairn-tests"))
@@ -66,41 +67,9 @@ def free_port_block(start, count=3, step=10, tries=200):
     raise RuntimeError("no free port block")
 
 
-def http(url, data=None, headers=None, timeout=5, method=None):
-    """(status, parsed body or text, headers); never raises on an HTTP error status."""
-    body = None
-    if data is not None:
-        body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
-    if data is not None and not isinstance(data, bytes):
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, _parse(raw), r.headers   # case-insensitive .get()
-    except urllib.error.HTTPError as e:
-        return e.code, _parse(e.read()), e.headers
-
-
-def _parse(raw):
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
-
-
 def eventually(what, check, timeout=90, interval=0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - a failing poll is retried
-            last = e
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+    """The shared polling helper, with the longer defaults containers need."""
+    return _eventually(what, check, timeout=timeout, interval=interval)
 
 
 class Engine:

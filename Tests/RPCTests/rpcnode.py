@@ -7,31 +7,19 @@ import os
 import random
 import shutil
 import signal
+import sys
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
+from cairn_testing import eventually  # noqa: E402,F401 - the tests import it from here
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
-
-
-def eventually(what, check, timeout=60, interval=0.25):
-    """Polls `check` until it returns a truthy value (returned) or the deadline passes (fails)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - a poll that fails is retried
-            last = e
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
 
 
 class Node:
