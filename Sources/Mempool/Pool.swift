@@ -420,14 +420,16 @@ actor Pool {
         entries = [:]
         spends = [:]
         bytes = 0
-        let (kept, invalid, unchecked) = await readmit(all, returned: returnedIDs)
+        let (kept, invalid, unchecked, mined) = await readmit(all, returned: returnedIDs)
         for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
         for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
+        await removeMined(mined.filter { !returnedIDs.contains($0.txid) }, why: "after \(reason)")
         await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
         if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
         templateNoticeNow()
         logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
-                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
+                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "mined": "\(mined.count)",
+                                                        "unchecked": "\(unchecked.count)"])
     }
 
     private var revalidationPending = false
@@ -452,10 +454,12 @@ actor Pool {
     /// memory. Those in `returned` (from disconnected blocks) are new to the
     /// pool: they are persisted and announced. Returns how many came back, the
     /// definitively invalid ones and the ones that could not be checked.
-    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = []) async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry]) {
+    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = [], announce: Bool = false)
+        async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry], mined: [PoolEntry]) {
         var pending = candidates
         var unchecked = [PoolEntry]()
         var invalid = [PoolEntry]()
+        var mined = [PoolEntry]()
         var kept = 0
         var progress = true
         while progress && !pending.isEmpty {
@@ -468,6 +472,8 @@ actor Pool {
                         do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
                         await added(entry)
                         await record(e.txid, "returned", detail: "its block was disconnected")
+                    } else if announce {
+                        await reannounce(entry)
                     } else {
                         insert(entry)
                     }
@@ -478,6 +484,9 @@ actor Pool {
                     case "chain-unavailable": unchecked.append(e)
                     case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
                     case Policy.Reason.alreadyInPool.rawValue: kept += 1
+                    // A block we learnt of late (or not at all: a gap, a restart of the chain store) holds it:
+                    // a removal by inclusion, which is never announced as R.
+                    case Policy.Reason.alreadyKnown.rawValue: mined.append(e)
                     default: invalid.append(e)
                     }
                 }
@@ -486,8 +495,24 @@ actor Pool {
         }
         // What still misses inputs after a pass without progress is gone for good, unless
         // something could not be checked: then its parent may be among those, so wait.
-        if unchecked.isEmpty { return (kept, invalid + pending, unchecked) }
-        return (kept, invalid, unchecked + pending)
+        if unchecked.isEmpty { return (kept, invalid + pending, unchecked, mined) }
+        return (kept, invalid, unchecked + pending, mined)
+    }
+
+    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
+    /// mempool sequence): the process that acknowledged it may have died before its announcement
+    /// left, and a subscriber that saw it already recognises the txid.
+    private func reannounce(_ e: PoolEntry) async {
+        insert(e)
+        sequence += 1
+        await events.added(e, sequence: sequence)
+    }
+
+    /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
+    private func removeMined(_ mined: [PoolEntry], why: String) async {
+        guard !mined.isEmpty else { return }
+        await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
+        for e in mined { await record(e.txid, "mined", detail: "found in the chain \(why)", persistOnly: true) }
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.
@@ -517,8 +542,9 @@ actor Pool {
             try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
         }
         tip = try? await chain.tip()
-        let (kept, invalid, unchecked) = await readmit(candidates)
+        let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
         // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
+        await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         if !unchecked.isEmpty {
             for e in unchecked where entries[e.txid] == nil { deferred[e.txid] = e }
@@ -546,7 +572,8 @@ actor Pool {
         let waiting = deferred.values.sorted { $0.time < $1.time }
         deferred = [:]
         guard !waiting.isEmpty else { return }
-        let (kept, invalid, unchecked) = await readmit(waiting)
+        let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
+        await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         for e in unchecked { deferred[e.txid] = e }
         if !deferred.isEmpty { scheduleDeferredLoad() }
@@ -646,6 +673,57 @@ actor Pool {
         let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
         return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
                            feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
+    }
+
+    /// The consistency check: links, spends and bytes in memory; memory against the file; every
+    /// input spends either an output of a transaction in the pool or an unspent coin of the chain.
+    /// Runs through the gate, so it sees one state.
+    func check() async -> MempoolCheck {
+        var result = MempoolCheck(ok: false, count: 0, stored: 0, chainChecked: false, problems: [])
+        await exclusively { result = await checkNow() }
+        return result
+    }
+
+    private func checkNow() async -> MempoolCheck {
+        var problems = [String]()
+        func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
+        var total = 0
+        var fromChain = [OutPoint]()
+        for (txid, e) in entries {
+            total += e.size
+            if e.tx.txid != txid { problem("\(txid.hex): stored under the wrong txid") }
+            for input in e.tx.inputs {
+                if spends[input.previousOutput] != txid { problem("\(txid.hex): spend of \(input.previousOutput) not indexed") }
+                if let parent = entries[input.previousOutput.txid] {
+                    if !e.parents.contains(parent.txid) { problem("\(txid.hex): parent \(parent.txid.hex) not linked") }
+                    if Int(input.previousOutput.index) >= parent.tx.outputs.count { problem("\(txid.hex): spends a missing output of its parent") }
+                } else {
+                    fromChain.append(input.previousOutput)
+                }
+            }
+            for p in e.parents where entries[p]?.children.contains(txid) != true { problem("\(txid.hex): parent \(p.hex) does not list it as a child") }
+            for c in e.children where entries[c]?.parents.contains(txid) != true { problem("\(txid.hex): child \(c.hex) does not list it as a parent") }
+        }
+        if total != bytes { problem("byte count \(bytes), entries add up to \(total)") }
+        for (op, txid) in spends where entries[txid] == nil { problem("\(op) is marked spent by \(txid.hex), which is not in the pool") }
+        let stored: [Hash256]
+        do {
+            stored = try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
+        } catch {
+            stored = []
+            problem("could not read mempool.sqlite: \(error)")
+        }
+        let onDisk = Set(stored)
+        for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
+        let waiting = Set(deferred.keys).union(returning.map(\.txid))
+        for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
+        var chainChecked = false
+        if let coins = try? await chain.coins(fromChain) {
+            chainChecked = true
+            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(spends[op]?.hex ?? "?")) is not an unspent coin of the chain") }
+        }
+        return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
+                            chainChecked: chainChecked, problems: problems)
     }
 
     func snapshot() -> RawMempool {
