@@ -44,6 +44,10 @@ struct EdgeCommand: AsyncParsableCommand {
     @Option(name: .customLong("faucet-cooldown"), help: "Seconds before the faucet pays the same address again (default 60).")
     var faucetCooldown: Double = 60
 
+    @Option(name: .customLong("operator-token"),
+            help: "Bearer token of the operator routes such as GET /api/operator/verify (env CAIRN_OPERATOR_TOKEN; default a fresh token written to DATA/operator.cookie, mode 0600).")
+    var operatorToken: String?
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -67,6 +71,7 @@ struct EdgeCommand: AsyncParsableCommand {
         c.faucetAmount = amount
         guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
         c.faucetCooldown = faucetCooldown
+        c.operatorToken = operatorToken ?? env["CAIRN_OPERATOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }
@@ -74,7 +79,14 @@ struct EdgeCommand: AsyncParsableCommand {
     func run() async throws {
         ServiceSupport.bootstrapLogging(level: common.level)
         let logger = Logger(label: "cairn.edge")
-        let config = try config()
+        var config = try config()
+        if config.operatorToken == nil {
+            do {
+                config.operatorToken = try OperatorRoutes.writeCookie(directory: common.dataDirectory)
+            } catch {
+                logger.warning("could not write the operator cookie: operator routes are off", metadata: ["error": "\(error)"])
+            }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let edge = try await Edge(config: config, metrics: EdgeMetrics(registry: registry), logger: logger)
