@@ -136,4 +136,60 @@ struct FollowerTests {
         await store.server.stop()
         await context.terminate()
     }
+
+    /// The mempool follower passes A and R once each, and on a restart of the mempool announces
+    /// what it accepted unseen and the R of what left unseen, but not of what was mined.
+    @Test func theMempoolFollowerComparesASnapshot() async throws {
+        let context = try ZMQContext()
+        let f = Stack.shared
+        let t1 = f.pending, t2 = f.orphan, t3 = f.payment
+        let pool = Mutex<(txids: [Transaction], seq: UInt64)>(([t1], 5))
+        let confirmed: Set<String> = [t3.txid.hex]
+        let router = RPCRouter([
+            "getrawmempool": RPCRouter.method(Empty.self) { _ in
+                let (txs, seq) = pool.withLock { $0 }
+                return RawMempool(txids: txs.map(\.txid.hex), mempoolSequence: seq)
+            },
+            "getentry": RPCRouter.method(TxRef.self) { ref in
+                guard let tx = pool.withLock({ $0.txids }).first(where: { $0.txid.hex == ref.txid }) else { throw RPCError.notFound("not in the pool") }
+                return MempoolEntry(txid: ref.txid, hex: Hex.encode(tx.encoded), fee: 1, size: tx.encodedSize, feeRate: 1, time: 0, depends: [], spent: [])
+            },
+            "gettx": RPCRouter.method(TxRef.self) { ref in
+                guard confirmed.contains(ref.txid) else { throw RPCError.notFound("not confirmed") }
+                return ConfirmedTx(txid: ref.txid, hex: Hex.encode(t3.encoded), blockHash: f.tip.hash.hex, height: 4, position: 1, blockTime: 0, fee: 0)
+            },
+        ])
+        let server = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { await router.handle($0) }
+        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(2), retries: 2)
+        let backend = Backend(chain: rpc, mempool: rpc, params: .regtest, endpoints: Endpoints(chainRPC: "", chainPub: "", mempoolRPC: "", mempoolPub: ""))
+        let outlet = RecordingOutlet()
+        let follower = MempoolFollower(backend: backend, outlet: outlet, logger: .init(label: "test"))
+        func short(_ t: Transaction) -> String { String(t.txid.hex.prefix(8)) }
+        func seq(_ t: Transaction, _ label: String, _ n: UInt8) -> SubscriberEvent {
+            .message(topic: Topic.sequence, body: t.txid.displayBytes + Array(label.utf8) + [n, 0, 0, 0, 0, 0, 0, 0], sequence: 0)
+        }
+
+        await follower.start()
+        #expect(await outlet.take() == [])   // what was in the pool before the feed started
+        // Live: t2 enters (rawtx then sequence A), t1 leaves (R); a second A for t2 (a reload) is not announced again.
+        await follower.handle(.message(topic: Topic.rawtx, body: t2.encoded, sequence: 0))
+        await follower.handle(seq(t2, "A", 6))
+        await follower.handle(seq(t1, "R", 7))
+        await follower.handle(.message(topic: Topic.rawtx, body: t2.encoded, sequence: 1))
+        await follower.handle(seq(t2, "A", 8))
+        #expect(await outlet.take() == ["A \(short(t2)) 6", "R \(short(t1)) 7"])
+        // The mempool restarted; meanwhile t2 left (not into a block), t1 came back, and t3 entered
+        // unseen and was mined (its block announced): t2's R, then t1's A, nothing about t3.
+        pool.withLock { $0 = ([t1], 2) }
+        await follower.confirmed([t3.txid])
+        await follower.handle(.reset(topic: Topic.sequence, expected: 9, received: 0))
+        #expect(await outlet.take() == ["R \(short(t2)) 2", "A \(short(t1)) 2"])
+        // ...and a late A for a transaction already mined is not announced.
+        await follower.handle(.message(topic: Topic.rawtx, body: t3.encoded, sequence: 2))
+        await follower.handle(seq(t3, "A", 3))
+        #expect(await outlet.take() == [])
+        await rpc.stop()
+        await server.stop()
+        await context.terminate()
+    }
 }

@@ -144,6 +144,14 @@ import TestSupport
         kill(python.processIdentifier, SIGKILL)
         wsTask.cancel()
 
+        // ---- the operator's check, from outside: the token comes from the data folder's cookie
+        let cairn = Node.binaries.appendingPathComponent("cairn")
+        let (status, verify) = try await runProgram(cairn, ["verify", "--edge", node.edge, "--data", node.dir.path])
+        #expect(status == 0, "cairn verify: \(verify)")
+        #expect(verify.contains("chain store: ok") && verify.contains("mempool: ok"), "\(verify)")
+        let (refused, why) = try await runProgram(cairn, ["verify", "--edge", node.edge, "--token", "not-the-token"])
+        #expect(refused == 2 && why.contains("401"), "\(why)")
+
         // ---- the public ZMQ feed
         let lines = try String(contentsOf: received, encoding: .utf8).split(separator: "\n").map {
             try JSONDecoder().decode(ZMQLine.self, from: Data($0.utf8))
