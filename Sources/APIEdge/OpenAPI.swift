@@ -152,7 +152,7 @@ enum OpenAPI {
     /// The WebSocket feed, which OpenAPI 3.0 has no operation for.
     static let websocket: JSONValue = [
         "path": "/api/ws",
-        "description": "WebSocket (a plain HTTP GET gets 426). Server messages: {type:hello, network, height, tip} on connect; {type:block, block: Block} for every new tip; {type:tx, txid, fee, size} for every mempool addition; {type:trace, event: {id, kind, stage, service, time, detail}}; {type:address-tx, address, txid, confirmed} for tracked addresses; {type:tracking, address, tracking}; {type:error, code, message}. Client messages: {\"track-address\": address}, {\"untrack-address\": address} (at most 100 per connection).",
+        "description": "WebSocket (a plain HTTP GET gets 426). Query (resume after a reconnect): since=<seq>&instance=<hello's instance>&since_hash=<last block hash>: what the feed sent after it is replayed first, or {type:resync} says it can't be. Server messages: {type:hello, network, height, tip, instance, seq} on connect; ordered, each with seq: {type:block, block: Block} for every block connected (replay:true when replayed from the chain), {type:block-disconnected, hash, height}, {type:tx, txid, fee, size} for every mempool addition, {type:tx-removed, txid} (left the pool, not into a block), {type:resync, scope: chain|mempool|all, reason} (fetch the current state); unordered: {type:trace, event: {id, kind, stage, service, time, detail}}; {type:address-tx, address, txid, confirmed} for tracked addresses; {type:tracking, address, tracking}; {type:error, code, message}. Client messages: {\"track-address\": address}, {\"untrack-address\": address} (at most 100 per connection).",
     ]
 
     static func operation(_ r: Route) -> JSONValue {
