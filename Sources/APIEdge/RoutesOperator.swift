@@ -21,16 +21,28 @@ enum OperatorRoutes {
     }
 
     static func routes(_ edge: Edge) -> [Route] {
-        let backend = edge.backend
         let token = edge.config.operatorToken
+        let context = edge.context, endpoints = edge.config.endpoints, backend = edge.backend
         return [
             Route(.get, "/api/operator/verify",
                   RouteDoc(summary: "Operator only (Bearer token): the chain store's UTXO recomputation and the mempool's consistency check",
                            tag: "node", response: .json(Schema.ref("Verify")), errors: [401])) { request, _ in
                 try authorize(request, token: token)
-                async let chain = part { try await backend.chain("verifyutxo", Empty(), as: UTXOCheck.self) } ok: { $0.ok }
-                async let pool = part { try await backend.mempool("checkmempool", Empty(), as: MempoolCheck.self) } ok: { $0.ok }
+                // Their own clients: the recomputation reads every block, far longer than the API's request timeout.
+                let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: .seconds(300), retries: 1)
+                let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, timeout: .seconds(60), retries: 1)
+                // A service that is down is reported at once (the API's usual retries), not after the long timeout.
+                async let chain = part {
+                    _ = try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+                    return try await chainRPC.call("verifyutxo", Empty(), as: UTXOCheck.self)
+                } ok: { $0.ok }
+                async let pool = part {
+                    _ = try await backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+                    return try await mempoolRPC.call("checkmempool", Empty(), as: MempoolCheck.self)
+                } ok: { $0.ok }
                 let (c, m) = await (chain, pool)
+                await chainRPC.stop()
+                await mempoolRPC.stop()
                 return Reply.json(VerifyReply(ok: c.ok && m.ok, chain: c, mempool: m))
             },
         ]

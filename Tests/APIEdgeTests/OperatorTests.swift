@@ -41,6 +41,16 @@ struct OperatorTests {
                 #expect(r.object["ok"] as? Bool == false)
             }
         }
+        // Services that do not answer: reported as not checked, at once.
+        try await Stack.with(dead: true, configure: { $0.operatorToken = token }) { s in
+            try await s.http { c in
+                let r = try await c.execute(uri: "/api/operator/verify", method: .get, headers: [.authorization: "Bearer \(token)"])
+                #expect(r.status == .ok)
+                #expect(r.object["ok"] as? Bool == false)
+                #expect((r.object["chain"] as? [String: Any])?["error"] as? String != nil)
+                #expect((r.object["mempool"] as? [String: Any])?["error"] as? String != nil)
+            }
+        }
         // No token configured: the route is closed.
         try await Stack.with { s in
             try await s.http { c in
