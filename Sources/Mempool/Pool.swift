@@ -97,7 +97,27 @@ actor Pool {
                 CREATE INDEX trace_id ON trace(id);
                 """)
         }
+        // The mempool sequence survives restarts: a subscriber applying A/R above a snapshot's
+        // sequence (the Clone pattern) never sees it go back. Each write that precedes an
+        // increment stores a value at least as high as the sequence it leads to.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return m
+    }
+
+    private static func storeSequence(_ value: UInt64, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)", arguments: [Int64(bitPattern: value)])
+    }
+
+    /// Stores a sequence `count` ahead (before announcements that write nothing else).
+    private func reserveSequence(_ count: Int) async {
+        let value = sequence + UInt64(count)
+        do {
+            try await db.write { db in try Self.storeSequence(value, db) }
+        } catch {
+            logger.error("could not store the mempool sequence", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: accepting
@@ -270,6 +290,7 @@ actor Pool {
         let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
         let id = e.txid.hex
         let time = e.time
+        let next = sequence + 1
         do {
             try await db.write { db in
                 try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
@@ -277,6 +298,7 @@ actor Pool {
                     try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
                 }
                 try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
+                try Self.storeSequence(next, db)
             }
         } catch {
             throw Refusal(code: "internal", message: "could not persist: \(error)")
@@ -324,9 +346,11 @@ actor Pool {
         }
         guard !gone.isEmpty else { return }
         let keys = gone.map { Data($0.bytes) }
+        let next: UInt64? = publish ? sequence + UInt64(gone.count) : nil
         do {
             try await db.write { db in
                 for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) }
+                if let next { try Self.storeSequence(next, db) }
             }
         } catch {
             logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
@@ -519,12 +543,17 @@ actor Pool {
     /// Only what is definitively invalid is deleted from the file; what can't
     /// be checked now is kept and checked again shortly.
     func loadPersisted() async throws {
-        let rows = try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
+        let (rows, stored) = try await db.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
                 (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
             }
+            return (rows, try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequence'"))
         }
-        await exclusively { await load(rows) }
+        await exclusively {
+            if let stored { sequence = max(sequence, UInt64(bitPattern: stored)) }
+            await reserveSequence(rows.count)
+            await load(rows)
+        }
     }
 
     private func load(_ rows: [([UInt8], UInt64, Double)]) async {
@@ -572,6 +601,7 @@ actor Pool {
         let waiting = deferred.values.sorted { $0.time < $1.time }
         deferred = [:]
         guard !waiting.isEmpty else { return }
+        await reserveSequence(waiting.count)
         let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
         await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)

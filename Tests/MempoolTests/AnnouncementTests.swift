@@ -63,8 +63,15 @@ import TestSupport
         let reopened = try h.open()
         try await reopened.loadPersisted()
         let log = h.events.log.withLock { $0 }
-        #expect(Set(log) == ["A \(txids[1].hex) 1", "A \(txids[2].hex) 2"], "\(log)")
-        #expect(await reopened.sequence == 2)
+        // The mempool sequence goes on from where the last process left it (3 announcements), never back.
+        #expect(Set(log) == ["A \(txids[1].hex) 4", "A \(txids[2].hex) 5"], "\(log)")
+        #expect(await reopened.sequence == 5)
+        // And again after another restart: above everything announced before.
+        let third = try h.open()
+        h.events.log.withLock { $0.removeAll() }
+        try await third.loadPersisted()
+        let again = h.events.log.withLock { $0 }
+        #expect(again.count == 2 && again.allSatisfy { UInt64($0.split(separator: " ").last ?? "") ?? 0 > 5 }, "\(again)")
         #expect(try await storedCount(h) == 2)
     }
 
