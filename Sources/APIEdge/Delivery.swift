@@ -11,8 +11,9 @@ import NodeKit
 enum FeedEvent: Sendable {
     /// A block joined the best chain (`sequence` C; a "block" message).
     case connected(height: Int, block: Block, raw: [UInt8])
-    /// A block left the best chain, newest first (`sequence` D; a "block-disconnected" message).
-    case disconnected(height: Int, hash: Hash256)
+    /// A block left the best chain, newest first (`sequence` D; a "block-disconnected" message):
+    /// the tip is then `previous`.
+    case disconnected(height: Int, hash: Hash256, previous: Hash256)
     /// The tip after a change (`hashblock` and `rawblock`, as Bitcoin Core: once per change).
     case newTip(hash: Hash256, raw: [UInt8])
     /// A transaction entered the pool (`hashtx`, `rawtx`, `sequence` A; a "tx" message).
@@ -80,7 +81,7 @@ actor ChainFollower {
                 guard let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) else {
                     return logger.warning("undecodable disconnected message")
                 }
-                await disconnected(height: height, hash: block.hash)
+                await disconnected(height: height, hash: block.hash, previous: block.header.previousHash)
             case Topic.hashblock:
                 // The end of one change of the chain store's tip.
                 guard let hash = displayHash(body), hash == announced.last?.hash else { return }
@@ -110,13 +111,13 @@ actor ChainFollower {
         }
     }
 
-    private func disconnected(height: Int, hash: Hash256) async {
+    private func disconnected(height: Int, hash: Hash256, previous: Hash256) async {
         guard let last = announced.last else { return await catchUp(reason: "not started") }
         if last.hash == hash {
             announced.removeLast()
             heights[hash] = nil
             tipRaw = []
-            await outlet.deliver(.disconnected(height: height, hash: hash))
+            await outlet.deliver(.disconnected(height: height, hash: hash, previous: previous))
             await onDisconnected()
         } else if heights[hash] == nil {
             return  // never announced, or already taken back while catching up
@@ -201,7 +202,7 @@ actor ChainFollower {
             let gone = announced.removeLast()
             heights[gone.hash] = nil
             tipRaw = []
-            await outlet.deliver(.disconnected(height: gone.height, hash: gone.hash))
+            await outlet.deliver(.disconnected(height: gone.height, hash: gone.hash, previous: announced[announced.count - 1].hash))
             await onDisconnected()
             replayed += 1
         }

@@ -19,7 +19,12 @@ enum FeedMessage {
         /// Sent again to a resuming client (fetched from the chain store), not a new block.
         var replay: Bool?
     }
-    struct Disconnected: Encodable { var type = "block-disconnected"; var hash: String; var height: Int; var seq: Int }
+    struct Disconnected: Encodable {
+        var type = "block-disconnected"; var hash: String; var height: Int
+        /// The tip after it (a resume cursor's block).
+        var previous: String
+        var seq: Int
+    }
     struct TxMsg: Encodable { var type = "tx"; var txid: String; var fee: UInt64?; var size: Int; var seq: Int }
     struct TxRemoved: Encodable { var type = "tx-removed"; var txid: String; var seq: Int }
     struct Resync: Encodable { var type = "resync"; var scope: String; var reason: String; var seq: Int }
@@ -95,8 +100,10 @@ final class Feed: FeedOutlet, Sendable {
             let header = await header(of: block, height: height, size: raw.count)
             await hub.publish(blockHash: block.hash.hex, height: height) { FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(header), seq: $0)) }
             await onConnected(block)
-        case let .disconnected(height, hash):
-            await hub.publish(height: height, disconnected: true) { FeedMessage.text(FeedMessage.Disconnected(hash: hash.hex, height: height, seq: $0)) }
+        case let .disconnected(height, hash, previous):
+            await hub.publish(blockHash: previous.hex, height: height, disconnected: true) {
+                FeedMessage.text(FeedMessage.Disconnected(hash: hash.hex, height: height, previous: previous.hex, seq: $0))
+            }
         case .newTip:
             break
         case let .txAdded(tx, raw, _):
@@ -382,7 +389,7 @@ actor Hub {
 
     /// Numbers an ordered message, keeps it for replay and sends it to every client.
     func publish(blockHash: String? = nil, height: Int? = nil, disconnected: Bool = false, _ make: @Sendable (Int) -> String) {
-        if let height { lastBlock = disconnected ? (height - 1, nil) : (height, blockHash) }
+        if let height { lastBlock = disconnected ? (height - 1, blockHash) : (height, blockHash) }
         seq += 1
         let text = make(seq)
         recent.append((seq, text, blockHash))

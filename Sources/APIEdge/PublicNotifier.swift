@@ -33,7 +33,7 @@ actor PublicNotifier: FeedOutlet {
         switch event {
         case let .connected(_, block, _):
             publisher.publish(topic: Topic.sequence, body: block.hash.displayBytes + Array("C".utf8))
-        case let .disconnected(_, hash):
+        case let .disconnected(_, hash, _):
             publisher.publish(topic: Topic.sequence, body: hash.displayBytes + Array("D".utf8))
         case let .newTip(hash, raw):
             publisher.publish(topic: Topic.hashblock, body: hash.displayBytes)

@@ -12,7 +12,7 @@ actor RecordingOutlet: FeedOutlet {
     func deliver(_ event: FeedEvent) {
         switch event {
         case let .connected(height, block, _): log.append("C\(height) \(block.hash.hex.prefix(8))")
-        case let .disconnected(height, hash): log.append("D\(height) \(hash.hex.prefix(8))")
+        case let .disconnected(height, hash, previous): log.append("D\(height) \(hash.hex.prefix(8)) to \(previous.hex.prefix(8))")
         case let .newTip(hash, _): log.append("tip \(hash.hex.prefix(8))")
         case let .txAdded(tx, _, seq): log.append("A \(tx.txid.hex.prefix(8)) \(seq)")
         case let .txRemoved(txid, seq): log.append("R \(txid.hex.prefix(8)) \(seq)")
@@ -112,7 +112,7 @@ struct FollowerTests {
         let f6 = Self.block(on: b5, height: 6, tag: 2), f7 = Self.block(on: f6, height: 7, tag: 2)
         store.state.active.withLock { $0 = base + [b5, f6, f7] }
         await follower.handle(.gap(topic: Topic.connected, expected: 3, received: 5))
-        #expect(await outlet.take() == ["D6 \(short(b6))", "C6 \(short(f6))", "C7 \(short(f7))", "tip \(short(f7))"])
+        #expect(await outlet.take() == ["D6 \(short(b6)) to \(short(b5))", "C6 \(short(f6))", "C7 \(short(f7))", "tip \(short(f7))"])
         // A live block that does not link (its parent was lost): the parent is fetched first.
         let f8 = Self.block(on: f7, height: 8, tag: 2), f9 = Self.block(on: f8, height: 9, tag: 2)
         store.state.active.withLock { $0 = base + [b5, f6, f7, f8, f9] }
@@ -123,7 +123,7 @@ struct FollowerTests {
         await follower.handle(live(Topic.connected, 10, f10))
         await follower.handle(.message(topic: Topic.hashblock, body: f10.hash.displayBytes, sequence: 0))
         await follower.handle(live(Topic.disconnected, 10, f10))
-        #expect(await outlet.take() == ["C10 \(short(f10))", "tip \(short(f10))", "D10 \(short(f10))"])
+        #expect(await outlet.take() == ["C10 \(short(f10))", "tip \(short(f10))", "D10 \(short(f10)) to \(short(f9))"])
         // Further back than it can catch up (a small limit here): a resync, and it starts again from the tip.
         let far = ChainFollower(backend: backend, outlet: outlet, logger: .init(label: "test"), maxCatchUp: 1)
         store.state.active.withLock { $0 = base }

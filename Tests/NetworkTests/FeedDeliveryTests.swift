@@ -332,6 +332,7 @@ final class ResumingFeedClient: Sendable {
                     let instance = o["instance"] as? String
                     let seq = o["seq"] as? Int
                     let block = (o["block"] as? [String: Any])?["id"] as? String
+                    let previous = o["previous"] as? String
                     self.state.withLock { s in
                         s.texts.append(t)
                         if type == "hello", let instance { s.instance = instance }
@@ -340,7 +341,7 @@ final class ResumingFeedClient: Sendable {
                             s.lastBlock = block
                             s.blocks += 1
                         }
-                        if type == "block-disconnected" { s.lastBlock = "" }
+                        if type == "block-disconnected" { s.lastBlock = previous ?? "" }
                     }
                 }
             }

@@ -41,13 +41,13 @@ test("feed: reconnects with its cursor; replayed and live messages reach the pag
   second.open();
   second.message({ type: "hello", instance: "aaaa", seq: 14 });
   second.message({ type: "block", seq: 13, block: { id: H(7), height: 7 } });
-  second.message({ type: "block-disconnected", seq: 14, hash: H(7), height: 7 });
+  second.message({ type: "block-disconnected", seq: 14, hash: H(7), height: 7, previous: H(6) });
   assert.equal(feed.cursor.seq, 14);
-  assert.equal(feed.cursor.hash, null, "after a disconnect the cursor is the sequence alone");
+  assert.equal(feed.cursor.hash, H(6), "after a disconnect the cursor's block is the parent");
   second.drop();
   feed.retryNow();
   const third = FakeWS.sockets[2];
-  assert.equal(new URL(third.url).searchParams.get("since_hash"), null);
+  assert.equal(new URL(third.url).searchParams.get("since_hash"), H(6));
   // A restarted edge: its own numbering; blocks replayed from the chain, then a mempool resync.
   third.open();
   third.message({ type: "hello", instance: "bbbb", seq: 3, tip: H(8) });

@@ -329,8 +329,8 @@ export class Feed {
     }
     if (Number.isInteger(msg.seq) && msg.seq > c.seq) c.seq = msg.seq;
     if (msg.type === "block" && msg.block && typeof msg.block.id === "string") c.hash = msg.block.id;
-    // The parent of a disconnected block is not in the message: the sequence alone carries the cursor.
-    if (msg.type === "block-disconnected") c.hash = null;
+    // After a disconnect the tip is the disconnected block's parent.
+    if (msg.type === "block-disconnected") c.hash = typeof msg.previous === "string" ? msg.previous : null;
   }
 
   /** Skip the backoff wait and try now (e.g. a "retry" button, or the browser coming back online). */
