@@ -164,35 +164,33 @@ final class Feed: FeedOutlet, Sendable {
     /// away long): the best chain's blocks after it, fetched from the chain store, then a mempool
     /// resync (the transactions of the outage are not known here). A block no longer on the best
     /// chain, or too far back: a resync.
-    func chainReplay(after hash: String, upTo last: (height: Int, hash: String?)?) async -> ([String], Set<String>) {
+    func chainReplay(after hash: String, upTo last: (height: Int, hash: String?)?) async -> [(text: String, blockHash: String?)] {
         let seq = await hub.seq
-        func resync(_ reason: String, scope: String = "all") -> String {
-            FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: seq))
+        func resync(_ reason: String, scope: String = "all") -> (text: String, blockHash: String?) {
+            (FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: seq)), nil)
         }
         do {
-            guard let last else { return ([resync("this edge has not started its feed yet")], []) }
+            guard let last else { return [resync("this edge has not started its feed yet")] }
             let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
             guard from.inBestChain, last.height - from.height <= Self.maxChainReplay else {
-                return ([resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")], [])
+                return [resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")]
             }
-            var out = [String]()
-            var hashes = Set<String>()
+            var out = [(text: String, blockHash: String?)]()
             var previous = from.hash
             // Up to the last block the feed announced before this client joined: later ones reach it live.
             for height in stride(from: from.height + 1, through: last.height, by: 1) {
                 let h = try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self)
-                guard h.previousHash == previous else { return ([resync("the chain changed while replaying")], []) }
+                guard h.previousHash == previous else { return [resync("the chain changed while replaying")] }
                 previous = h.hash
-                hashes.insert(h.hash)
-                out.append(FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true)))
+                out.append((FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true)), h.hash))
             }
-            if let h = last.hash, last.height > from.height, h != previous { return ([resync("the chain changed while replaying")], []) }
+            if let h = last.hash, last.height > from.height, h != previous { return [resync("the chain changed while replaying")] }
             out.append(resync("transactions since the resume cursor are not replayed: fetch the mempool", scope: "mempool"))
-            return (out, hashes)
+            return out
         } catch let e as APIError where e.status == .notFound {
-            return ([resync("the resume cursor's block is unknown")], [])
+            return [resync("the resume cursor's block is unknown")]
         } catch {
-            return ([resync("the chain store did not answer: \(APIError.from(error).message)")], [])
+            return [resync("the chain store did not answer: \(APIError.from(error).message)")]
         }
     }
 
@@ -217,8 +215,7 @@ final class Feed: FeedOutlet, Sendable {
                 try? await Task.sleep(for: .milliseconds(100))
                 upTo = await hub.lastBlock
             }
-            let (replay, hashes) = await chainReplay(after: hash, upTo: upTo)
-            await hub.resume(id, replay: replay, replayed: hashes)
+            await hub.resume(id, replay: await chainReplay(after: hash, upTo: upTo))
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -360,13 +357,15 @@ actor Hub {
         return (nextID, stream, hold, lastBlock)
     }
 
-    /// Sends a held client its replay, then what was held back (block messages the replay already carried left out).
-    func resume(_ id: Int, replay: [String], replayed: Set<String>) {
+    /// Sends a held client its replay, then what was held back. A block both replayed and held back
+    /// (announced while the replay was fetched) goes out once, as the live message with its `seq`.
+    func resume(_ id: Int, replay: [(text: String, blockHash: String?)]) {
         guard var client = clients[id], let held = client.held else { return }
         client.held = nil
         clients[id] = client
-        for text in replay { send(id, text) }
-        for m in held where m.blockHash.map({ !replayed.contains($0) }) ?? true { send(id, m.text) }
+        let live = Set(held.compactMap(\.blockHash))
+        for m in replay where m.blockHash.map({ !live.contains($0) }) ?? true { send(id, m.text) }
+        for m in held { send(id, m.text) }
     }
 
     func resyncText(_ reason: String, scope: String = "all") -> String {

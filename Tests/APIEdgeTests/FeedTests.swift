@@ -130,6 +130,17 @@ struct FeedTests {
         let resync = FeedTests.decode(await it.next() ?? "")
         #expect(resync["type"] as? String == "resync")
         #expect(resync["scope"] as? String == "all")
+        // A cursor outside the window: the client is held while the chain replay is fetched; a block
+        // announced meanwhile goes out once, live, after the replayed ones before it.
+        let h3 = Hub(queueLimit: 10, metrics: EdgeMetrics())
+        let (held, heldStream, needsReplay, _) = await h3.connectResuming(cursor: ResumeCursor(query: ["since_hash": hash(1)])) { _, _ in "hello" }
+        #expect(needsReplay)
+        await h3.publish(blockHash: hash(3), height: 3) { "live b3 #\($0)" }
+        await h3.resume(held, replay: [("replayed b2", hash(2)), ("replayed b3", hash(3)), ("resync mempool", nil)])
+        await h3.disconnect(held)
+        var got = [String]()
+        for await m in heldStream { got.append(m) }
+        #expect(got == ["hello", "replayed b2", "resync mempool", "live b3 #1"])
         #expect(ResumeCursor(query: [:]) == nil)
         #expect(ResumeCursor(query: ["since_hash": "not-a-hash"]) == nil)
     }

@@ -102,18 +102,25 @@ import TestSupport
         try await Task.sleep(for: .seconds(1))
         try await reorg(node, wallet: miner)
 
+        var mempoolOutages: [ClosedRange<Date>] = []
         for round in 0..<2 {
             for service in ["cairn-chainstore", "cairn-mempool", "cairn-miner"] {
                 try await Task.sleep(for: .milliseconds(1200))
                 let before = node.pids(of: service)
+                let killedAt = Date()
                 for pid in before { kill(pid, SIGKILL) }
                 try await waitUntil("\(service) restarted (round \(round))", timeout: 60) {
                     let now = node.pids(of: service)
                     guard now.count == 1, now != before else { return false }
                     return try await node.healthy()
                 }
+                if service == "cairn-mempool" { mempoolOutages.append(killedAt.addingTimeInterval(-1)...Date().addingTimeInterval(3)) }
             }
         }
+        // The documented exception: a transaction the restarted mempool accepted and a block took
+        // before the edge had caught up with that mempool shows only in its block (no A after its C).
+        let outages = mempoolOutages
+        func mayShowOnlyInItsBlock(_ at: Date) -> Bool { outages.contains { $0.contains(at) } }
         try await Task.sleep(for: .seconds(1))
         // The edge itself: subscribers see a reset on ZMQ; the WebSocket client resumes.
         let edgeKilledAt = Date()
@@ -218,7 +225,7 @@ import TestSupport
         for t in txs {
             let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
             let marks = disconnectsAtAdd[t.txid] ?? []
-            let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
+            let oncePerReorg = (marks.count >= 1 || mayShowOnlyInItsBlock(t.at)) && Set(marks).count == marks.count
             if !nearEdgeRestart { #expect(oncePerReorg, "ZMQ: acknowledged \(t.txid) announced \(added[t.txid] ?? 0) times") }
             #expect(!removed.contains(t.txid), "ZMQ: R for \(t.txid), which was mined")
         }
@@ -271,7 +278,7 @@ import TestSupport
         for t in txs {
             let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
             let marks = wsMarks[t.txid] ?? []
-            let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
+            let oncePerReorg = (marks.count >= 1 || mayShowOnlyInItsBlock(t.at)) && Set(marks).count == marks.count
             if !nearEdgeRestart || wsResyncs == 0 { #expect(oncePerReorg, "WS: acknowledged \(t.txid) announced \(wsAdded[t.txid] ?? 0) times") }
         }
     }
