@@ -34,6 +34,8 @@ struct EdgeConfig: Sendable {
     /// JSON-RPC operator credentials: the folder the `.cookie` is written to (nil: no cookie) and a token.
     var rpcCookieDirectory: URL?
     var rpcToken: String?
+    /// The bearer token of the operator routes (`--operator-token`, else the data folder's cookie); nil = they answer 401.
+    var operatorToken: String?
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -47,6 +49,8 @@ final class Edge: Sendable {
     let feed: Feed
     let stamps = TraceStamps()
     let notifier: PublicNotifier?
+    let chainFollower: ChainFollower
+    let mempoolFollower: MempoolFollower
     let logger: Logger
     let chainSub: Subscriber
     let mempoolSub: Subscriber
@@ -61,7 +65,7 @@ final class Edge: Sendable {
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
-            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self)
+            + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self) + OperatorRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -88,60 +92,67 @@ final class Edge: Sendable {
             nil
         }
         self.notifier = notifier
-        let public_ = notifier != nil
-        chainSub = try await Subscriber(context: context, connect: [config.endpoints.chainPub],
-                                        topics: [Topic.tip, Topic.connected, Topic.trace] + (public_ ? PublicNotifier.chainTopics : []),
-                                        hwm: 100_000, curve: config.bus.client(of: .chainstore), logger: logger)
-        mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
-                                          topics: [Topic.rawtx, Topic.trace] + (public_ ? [Topic.hashtx, Topic.sequence] : []),
-                                          hwm: 100_000, curve: config.bus.client(of: .mempool), logger: logger)
+        let chainSub = try await Subscriber(context: context, connect: [config.endpoints.chainPub],
+                                            topics: [Topic.tip, Topic.connected, Topic.disconnected, Topic.hashblock, Topic.trace],
+                                            hwm: 100_000, curve: config.bus.client(of: .chainstore), logger: logger)
+        let mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
+                                              topics: [Topic.rawtx, Topic.sequence, Topic.trace], hwm: 100_000,
+                                              curve: config.bus.client(of: .mempool), logger: logger)
+        self.chainSub = chainSub
+        self.mempoolSub = mempoolSub
         peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000,
                                        curve: config.bus.client(of: .peerbridge), logger: logger)
-        let chainEvents = chainSub.events, mempoolEvents = mempoolSub.events, peerEvents = peerSub.events
+        let outlets = FeedOutlets(notifier: notifier, feed: feed)
+        let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger)
+        let chainFollower = ChainFollower(backend: backend, outlet: outlets, logger: logger,
+                                          onConfirmed: { await mempoolFollower.confirmed($0) },
+                                          onDisconnected: { await mempoolFollower.reorged() })
+        self.chainFollower = chainFollower
+        self.mempoolFollower = mempoolFollower
+        let peerEvents = peerSub.events
         tasks = [
             Task { await feed.run() },
             Task {
-                await Self.follow(chainEvents, source: "chain store", logger: logger, onLoss: { feed.forgetTip() }) { topic, body in
-                    notifier?.fromChain(topic: topic, body: body)
-                    switch topic {
-                    case Topic.tip: feed.post(.tip(body))
-                    case Topic.connected: feed.post(.connected(body))
-                    case Topic.trace: feed.post(.trace(body))
-                    default: break
+                // Subscribe first, then the snapshot, then the updates (the Clone pattern).
+                await Self.waitReady(chainSub)
+                await chainFollower.start()
+                if let tip = await chainFollower.tip { await feed.hub.setStart(height: tip.height, hash: tip.hash.hex) }
+                for await event in chainSub.events {
+                    switch event {
+                    case .message(Topic.tip, let body, _): feed.post(.tip(body))
+                    case .message(Topic.trace, let body, _): feed.post(.trace(body))
+                    case .gap, .reset:
+                        feed.forgetTip()
+                        await chainFollower.handle(event)
+                    default: await chainFollower.handle(event)
                     }
                 }
             },
             Task {
-                await Self.follow(mempoolEvents, source: "mempool", logger: logger, onLoss: {}) { topic, body in
-                    notifier?.fromMempool(topic: topic, body: body)
-                    switch topic {
-                    case Topic.rawtx: feed.post(.rawtx(body))
-                    case Topic.trace: feed.post(.trace(body))
-                    default: break
-                    }
+                await Self.waitReady(mempoolSub)
+                await mempoolFollower.start()
+                for await event in mempoolSub.events {
+                    if case .message(Topic.trace, let body, _) = event { feed.post(.trace(body)) } else { await mempoolFollower.handle(event) }
                 }
             },
             Task {
-                await Self.follow(peerEvents, source: "peer bridge", logger: logger, onLoss: {}) { topic, body in
-                    if topic == Topic.trace { feed.post(.trace(body)) }
+                for await event in peerEvents {
+                    if case .message(Topic.trace, let body, _) = event { feed.post(.trace(body)) }
                 }
             },
         ]
     }
 
-    private static func follow(_ events: EventStream<SubscriberEvent>, source: String, logger: Logger,
-                               onLoss: @Sendable () -> Void, _ handle: @Sendable (String, [UInt8]) -> Void) async {
-        for await event in events {
-            switch event {
-            case let .message(topic, body, _):
-                handle(topic, body)
-            case let .gap(topic, expected, received):
-                onLoss()
-                logger.warning("missed publications", metadata: ["from": "\(source)", "topic": "\(topic)",
-                                                                  "expected": "\(expected)", "received": "\(received)"])
-            case let .reset(topic, _, _):
-                onLoss()
-                logger.notice("publisher restarted", metadata: ["from": "\(source)", "topic": "\(topic)"])
+    /// Waits (without end, until cancelled) for the publisher to answer the subscription handshake.
+    private static func waitReady(_ sub: Subscriber) async {
+        while !Task.isCancelled {
+            do {
+                try await sub.ready(timeout: .seconds(5))
+                return
+            } catch BusError.stopped {
+                return
+            } catch {
+                continue
             }
         }
     }
@@ -157,6 +168,13 @@ final class Edge: Sendable {
     func subscriptionsReady(timeout: Duration = .seconds(10)) async throws {
         try await chainSub.ready(timeout: timeout)
         try await mempoolSub.ready(timeout: timeout)
+    }
+
+    /// Whether both followers took their first snapshot, so the feeds announce what comes next (tests).
+    func feedsStarted() async -> Bool {
+        let chain = await chainFollower.tip != nil
+        let mempool = await mempoolFollower.isStarted
+        return chain && mempool
     }
 
     func stop() async {
@@ -197,8 +215,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
 
     let wsRouter = Router(context: BasicWebSocketRequestContext.self)
     let feed = edge.feed
-    wsRouter.ws("/api/ws") { inbound, outbound, _ in
-        await feed.serve(inbound: inbound, outbound: outbound)
+    wsRouter.ws("/api/ws") { inbound, outbound, context in
+        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
     }
     let rpc = edge.rpc
     wsRouter.ws("/rpc", shouldUpgrade: { request, _ in try await rpc.upgrade(request) }) { inbound, outbound, context in

@@ -54,6 +54,10 @@ struct EdgeCommand: ServiceCommand {
     @Flag(name: .customLong("no-rpc-cookie"), help: "Write no DATA/.cookie (operator methods then need --rpc-token).")
     var noRPCCookie = false
 
+    @Option(name: .customLong("operator-token"),
+            help: "Bearer token of the operator routes such as GET /api/operator/verify (env CAIRN_OPERATOR_TOKEN; default a fresh token written to DATA/operator.cookie, mode 0600).")
+    var operatorToken: String?
+
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
         var c = EdgeConfig(params: try common.params, endpoints: common.endpoints)
@@ -82,6 +86,7 @@ struct EdgeCommand: ServiceCommand {
         c.nodeID = nodeID
         c.rpcToken = rpcToken ?? env["CAIRN_RPC_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         c.rpcCookieDirectory = noRPCCookie ? nil : common.dataDirectory
+        c.operatorToken = operatorToken ?? env["CAIRN_OPERATOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }
@@ -89,7 +94,14 @@ struct EdgeCommand: ServiceCommand {
     func run() async throws {
         ServiceSupport.bootstrapLogging(level: common.level)
         let logger = Logger(label: "cairn.edge")
-        let config = try config()
+        var config = try config()
+        if config.operatorToken == nil {
+            do {
+                config.operatorToken = try OperatorRoutes.writeCookie(directory: common.dataDirectory)
+            } catch {
+                logger.warning("could not write the operator cookie: operator routes are off", metadata: ["error": "\(error)"])
+            }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let edge = try await Edge(config: config, metrics: EdgeMetrics(registry: registry), logger: logger)

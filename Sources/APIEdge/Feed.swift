@@ -1,15 +1,33 @@
 import ChainCore
 import Foundation
+import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NodeKit
 import Synchronization
 
-/// Messages pushed to WebSocket clients.
+/// Messages pushed to WebSocket clients. The ones in the ordered feed (block, block-disconnected,
+/// tx, tx-removed, resync) carry `seq`, this edge's feed sequence, for resuming after a reconnect.
 enum FeedMessage {
-    struct Hello: Encodable { var type = "hello"; var network: String; var height: Int?; var tip: String? }
-    struct BlockMsg: Encodable { var type = "block"; var block: EsploraBlock }
-    struct TxMsg: Encodable { var type = "tx"; var txid: String; var fee: UInt64?; var size: Int }
+    struct Hello: Encodable {
+        var type = "hello"; var network: String; var height: Int?; var tip: String?
+        /// This edge process's feed: a resume cursor from another instance is answered with a resync.
+        var instance: String; var seq: Int
+    }
+    struct BlockMsg: Encodable {
+        var type = "block"; var block: EsploraBlock; var seq: Int
+        /// Sent again to a resuming client (fetched from the chain store), not a new block.
+        var replay: Bool?
+    }
+    struct Disconnected: Encodable {
+        var type = "block-disconnected"; var hash: String; var height: Int
+        /// The tip after it (a resume cursor's block).
+        var previous: String
+        var seq: Int
+    }
+    struct TxMsg: Encodable { var type = "tx"; var txid: String; var fee: UInt64?; var size: Int; var seq: Int }
+    struct TxRemoved: Encodable { var type = "tx-removed"; var txid: String; var seq: Int }
+    struct Resync: Encodable { var type = "resync"; var scope: String; var reason: String; var seq: Int }
     struct TraceMsg: Encodable { var type = "trace"; var event: TraceEvent }
     struct AddressTx: Encodable { var type = "address-tx"; var address: String; var txid: String; var confirmed: Bool }
     struct Tracking: Encodable { var type = "tracking"; var address: String; var tracking: Bool }
@@ -22,11 +40,12 @@ enum FeedMessage {
     }
 }
 
-/// Follows the services' publications and pushes them to WebSocket clients through the `Hub`.
-/// Publications are queued here and handled in order by `run()`, so the subscriber loop never waits on RPCs.
-final class Feed: Sendable {
+/// Pushes the followers' events (`FeedEvent`) and the services' trace events to WebSocket clients
+/// through the `Hub`. Events are queued here and handled in order by `run()`, so a follower never
+/// waits on a client or on the RPCs a message needs.
+final class Feed: FeedOutlet, Sendable {
     enum Input: Sendable {
-        case tip([UInt8]), connected([UInt8]), rawtx([UInt8]), trace([UInt8])
+        case tip([UInt8]), event(FeedEvent), trace([UInt8])
     }
 
     let hub: Hub
@@ -38,12 +57,13 @@ final class Feed: Sendable {
     private let tip = Mutex<ChainTip?>(nil)
     static let maxTrackedPerClient = 100
 
-    init(backend: Backend, metrics: EdgeMetrics, logger: Logger, queueLimit: Int = 1024) {
+    init(backend: Backend, metrics: EdgeMetrics, logger: Logger, queueLimit: Int = 1024, replayWindow: Int = 5000) {
         self.backend = backend
         self.metrics = metrics
         self.logger = logger
-        hub = Hub(queueLimit: queueLimit, metrics: metrics)
-        (stream, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(10_000))
+        hub = Hub(queueLimit: queueLimit, metrics: metrics, replayWindow: replayWindow)
+        // Unbounded: the followers' events must not be dropped (they are few: blocks and accepted transactions).
+        (stream, continuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
     }
 
     var lastTip: ChainTip? { tip.withLock { $0 } }
@@ -54,15 +74,19 @@ final class Feed: Sendable {
     var network: Network { backend.network }
 
     func post(_ input: Input) { continuation.yield(input) }
+    func deliver(_ event: FeedEvent) async { post(.event(event)) }
     func finish() { continuation.finish() }
 
-    /// Handles queued publications until `finish()`.
+    /// Handles queued events until `finish()`.
     func run() async {
         for await input in stream {
             switch input {
-            case .tip(let body): await onTip(body)
-            case .connected(let body): await onConnected(body)
-            case .rawtx(let body): await onRawTx(body)
+            case .tip(let body):
+                guard let t = try? JSON.decode(ChainTip.self, body) else { logger.warning("undecodable tip message"); continue }
+                tip.withLock { $0 = t }
+                metrics.height.set(Int64(t.height))
+            case .event(let event):
+                await handle(event)
             case .trace(let body):
                 guard let event = try? JSON.decode(TraceEvent.self, body) else { continue }
                 await hub.broadcast(FeedMessage.text(FeedMessage.TraceMsg(event: event)))
@@ -70,24 +94,38 @@ final class Feed: Sendable {
         }
     }
 
-    private func onTip(_ body: [UInt8]) async {
-        guard let t = try? JSON.decode(ChainTip.self, body) else { return logger.warning("undecodable tip message") }
-        tip.withLock { $0 = t }
-        metrics.height.set(Int64(t.height))
-        guard await hub.clientCount > 0 else { return }
-        do {
-            let header = try await backend.chain("getheader", BlockRef(hash: t.hash), as: HeaderInfo.self)
-            await hub.broadcast(FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(header))))
-        } catch {
-            logger.warning("could not fetch the new tip's header", metadata: ["hash": "\(t.hash)", "error": "\(error)"])
+    private func handle(_ event: FeedEvent) async {
+        switch event {
+        case let .connected(height, block, raw):
+            let header = await header(of: block, height: height, size: raw.count)
+            await hub.publish(blockHash: block.hash.hex, height: height) { FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(header), seq: $0)) }
+            await onConnected(block)
+        case let .disconnected(height, hash, previous):
+            await hub.publish(blockHash: previous.hex, height: height, disconnected: true) {
+                FeedMessage.text(FeedMessage.Disconnected(hash: hash.hex, height: height, previous: previous.hex, seq: $0))
+            }
+        case .newTip:
+            break
+        case let .txAdded(tx, raw, _):
+            await onTx(tx, size: raw.count)
+        case let .txRemoved(txid, _):
+            await hub.publish { FeedMessage.text(FeedMessage.TxRemoved(txid: txid.hex, seq: $0)) }
+        case let .resync(scope, reason):
+            await hub.publish { FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: $0)) }
         }
     }
 
-    private func onConnected(_ body: [UInt8]) async {
+    /// The block's header as the API shows it; built from the block itself when the chain store does not answer.
+    private func header(of block: Block, height: Int, size: Int) async -> HeaderInfo {
+        if let h = try? await backend.chain("getheader", BlockRef(hash: block.hash.hex), as: HeaderInfo.self) { return h }
+        let h = block.header
+        return HeaderInfo(hash: block.hash.hex, height: height, version: h.version, previousHash: h.previousHash.hex,
+                          merkleRoot: h.merkleRoot.hex, time: h.time, bits: h.bits, nonce: h.nonce, difficulty: 0, chainwork: "",
+                          txCount: block.transactions.count, size: size, inBestChain: true, nextHash: nil)
+    }
+
+    private func onConnected(_ block: Block) async {
         guard await hub.hasWatches else { return }
-        guard let (_, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) else {
-            return logger.warning("undecodable connected message")
-        }
         for tx in block.transactions {
             let txid = tx.txid
             let keys = await hub.touched(tx, txid: txid, confirmed: true, spentKeys: [])
@@ -95,14 +133,14 @@ final class Feed: Sendable {
         }
     }
 
-    private func onRawTx(_ body: [UInt8]) async {
-        guard let tx = try? Transaction(bytes: body) else { return logger.warning("undecodable rawtx message") }
+    private func onTx(_ tx: Transaction, size: Int) async {
         let txid = tx.txid
         backend.remember(tx, txid: txid)
-        guard await hub.clientCount > 0 else { return }
         // The mempool entry gives the fee and the keys of the spent outputs.
-        let entry = try? await backend.mempoolEntry(txid.hex)
-        await hub.broadcast(FeedMessage.text(FeedMessage.TxMsg(txid: txid.hex, fee: entry?.fee, size: body.count)))
+        var entry: MempoolEntry?
+        if await hub.clientCount > 0 { entry = try? await backend.mempoolEntry(txid.hex) }
+        let fee = entry?.fee
+        await hub.publish { FeedMessage.text(FeedMessage.TxMsg(txid: txid.hex, fee: fee, size: size, seq: $0)) }
         if await hub.hasWatches {
             let spentKeys = Set((entry?.spent ?? []).compactMap { Hex.decode($0.publicKey) })
             let keys = await hub.touched(tx, txid: txid, confirmed: false, spentKeys: spentKeys)
@@ -119,15 +157,66 @@ final class Feed: Sendable {
 
     // MARK: connections
 
-    func hello() async -> String {
-        var t = lastTip
-        if t == nil { t = try? await backend.chain("getchaintip", Empty(), as: ChainTip.self) }
-        return FeedMessage.text(FeedMessage.Hello(network: network.rawValue, height: t?.height, tip: t?.hash))
+    /// The most blocks replayed from the chain store to a client resuming from a block this edge did not announce.
+    static let maxChainReplay = 500
+
+    /// For a cursor naming a block outside this edge's window (the edge restarted, or the client was
+    /// away long): the best chain's blocks after it, fetched from the chain store, then a mempool
+    /// resync (the transactions of the outage are not known here). A block no longer on the best
+    /// chain, or too far back: a resync.
+    func chainReplay(after hash: String, upTo last: (height: Int, hash: String?)?) async -> [(text: String, blockHash: String?)] {
+        let seq = await hub.seq
+        func resync(_ reason: String, scope: String = "all") -> (text: String, blockHash: String?) {
+            (FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: seq)), nil)
+        }
+        do {
+            guard let last else { return [resync("this edge has not started its feed yet")] }
+            let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+            guard from.inBestChain, last.height - from.height <= Self.maxChainReplay else {
+                return [resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")]
+            }
+            var out = [(text: String, blockHash: String?)]()
+            var previous = from.hash
+            // Up to the last block the feed announced before this client joined: later ones reach it live.
+            for height in stride(from: from.height + 1, through: last.height, by: 1) {
+                let h = try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self)
+                guard h.previousHash == previous else { return [resync("the chain changed while replaying")] }
+                previous = h.hash
+                out.append((FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true)), h.hash))
+            }
+            if let h = last.hash, last.height > from.height, h != previous { return [resync("the chain changed while replaying")] }
+            out.append(resync("transactions since the resume cursor are not replayed: fetch the mempool", scope: "mempool"))
+            return out
+        } catch let e as APIError where e.status == .notFound {
+            return [resync("the resume cursor's block is unknown")]
+        } catch {
+            return [resync("the chain store did not answer: \(APIError.from(error).message)")]
+        }
     }
 
-    /// Serves one WebSocket client until it leaves (or falls too far behind).
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        let (id, queue) = await hub.connect(first: await hello())
+    func currentTipOrAsk() async -> ChainTip? {
+        if let t = lastTip { return t }
+        return try? await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+    }
+
+    /// Serves one WebSocket client until it leaves (or falls too far behind). With a resume
+    /// cursor, what the feed sent after it is replayed first (or a resync message says it can't be).
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, since cursor: ResumeCursor? = nil) async {
+        let t = await currentTipOrAsk()
+        let net = network.rawValue
+        let (id, queue, needsReplay, upTo) = await hub.connectResuming(cursor: cursor) { instance, seq in
+            FeedMessage.text(FeedMessage.Hello(network: net, height: t?.height, tip: t?.hash, instance: instance, seq: seq))
+        }
+        if needsReplay, let hash = cursor?.hash {
+            // A client back before this edge's feed has started (the edge just restarted) waits for it a little;
+            // what was held back meanwhile and is in the replay is left out by hash.
+            var upTo = upTo
+            for _ in 0..<100 where upTo == nil && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                upTo = await hub.lastBlock
+            }
+            await hub.resume(id, replay: await chainReplay(after: hash, upTo: upTo))
+        }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -202,6 +291,8 @@ actor Hub {
     private struct Client {
         let queue: AsyncStream<String>.Continuation
         var keys: Set<[UInt8]> = []
+        /// While a resuming client's replay is fetched: its live messages (with the block hash of block messages), held back.
+        var held: [(text: String, blockHash: String?)]?
     }
 
     private var clients: [Int: Client] = [:]
@@ -212,21 +303,99 @@ actor Hub {
     private let metrics: EdgeMetrics
     private static let ownedLimit = 50_000
 
-    init(queueLimit: Int, metrics: EdgeMetrics) {
+    /// This edge process's feed; `seq` numbers its ordered messages from 1.
+    let instance = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
+    private(set) var seq = 0
+    /// The last `replayWindow` ordered messages, for resuming clients.
+    private var recent: [(seq: Int, text: String, blockHash: String?)] = []
+    private let replayWindow: Int
+
+    init(queueLimit: Int, metrics: EdgeMetrics, replayWindow: Int = 5000) {
         self.queueLimit = queueLimit
         self.metrics = metrics
+        self.replayWindow = replayWindow
     }
 
     var clientCount: Int { clients.count }
     var hasWatches: Bool { !watches.isEmpty }
 
     func connect(first: String) -> (Int, AsyncStream<String>) {
-        let (stream, queue) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        connect(cursor: nil) { _, _ in first }
+    }
+
+    /// Registers a client: its hello first, then (with a cursor) the replay, then everything live.
+    /// When the cursor names a block this edge's window does not hold, the client is held
+    /// (`needsChainReplay`): the caller fetches the blocks after it and calls `resume`.
+    func connect(cursor: ResumeCursor?, hello: @Sendable (String, Int) -> String) -> (Int, AsyncStream<String>) {
+        let c = connectResuming(cursor: cursor, hello: hello)
+        return (c.id, c.stream)
+    }
+
+    /// The last block the feed announced (its hash unknown after a disconnect); what a new client receives live starts after it.
+    private(set) var lastBlock: (height: Int, hash: String?)?
+
+    /// Where the feed starts (the chain follower's first snapshot), before any block message.
+    func setStart(height: Int, hash: String) {
+        if lastBlock == nil { lastBlock = (height, hash) }
+    }
+
+    func connectResuming(cursor: ResumeCursor?, hello: @Sendable (String, Int) -> String)
+        -> (id: Int, stream: AsyncStream<String>, needsChainReplay: Bool, upTo: (height: Int, hash: String?)?) {
+        var backlog = [hello(instance, seq)]
+        var hold = false
+        if let cursor {
+            if let replay = replay(after: cursor) { backlog += replay } else if cursor.hash != nil { hold = true } else {
+                backlog.append(resyncText("the resume cursor is outside this edge's replay window: fetch the current state"))
+            }
+        }
+        let room = queueLimit + backlog.count - 1 + (hold ? Feed.maxChainReplay + 2 : 0)
+        let (stream, queue) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(room))
         nextID += 1
-        clients[nextID] = Client(queue: queue)
-        queue.yield(first)
+        clients[nextID] = Client(queue: queue, held: hold ? [] : nil)
+        for text in backlog { queue.yield(text) }
         metrics.wsConnections.set(Double(clients.count))
-        return (nextID, stream)
+        return (nextID, stream, hold, lastBlock)
+    }
+
+    /// Sends a held client its replay, then what was held back. A block both replayed and held back
+    /// (announced while the replay was fetched) goes out once, as the live message with its `seq`.
+    func resume(_ id: Int, replay: [(text: String, blockHash: String?)]) {
+        guard var client = clients[id], let held = client.held else { return }
+        client.held = nil
+        clients[id] = client
+        let live = Set(held.compactMap(\.blockHash))
+        for m in replay where m.blockHash.map({ !live.contains($0) }) ?? true { send(id, m.text) }
+        for m in held { send(id, m.text) }
+    }
+
+    func resyncText(_ reason: String, scope: String = "all") -> String {
+        FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: seq))
+    }
+
+    /// The ordered messages after a cursor from this edge's window; nil when the window does not reach back to it.
+    func replay(after cursor: ResumeCursor) -> [String]? {
+        var start: Int?
+        if let since = cursor.seq, cursor.instance == instance, since <= seq {
+            if since == seq { return [] }
+            if let first = recent.first, since >= first.seq - 1 { start = recent.firstIndex { $0.seq > since } }
+        }
+        if start == nil, let hash = cursor.hash {
+            if let i = recent.lastIndex(where: { $0.blockHash == hash }) { start = i + 1 }
+        }
+        guard let start else { return nil }
+        return Array(recent[start...].map(\.text))
+    }
+
+    /// Numbers an ordered message, keeps it for replay and sends it to every client.
+    func publish(blockHash: String? = nil, height: Int? = nil, disconnected: Bool = false, _ make: @Sendable (Int) -> String) {
+        if let height { lastBlock = disconnected ? (height - 1, blockHash) : (height, blockHash) }
+        seq += 1
+        let text = make(seq)
+        recent.append((seq, text, blockHash))
+        if recent.count > replayWindow + replayWindow / 10 { recent.removeFirst(recent.count - replayWindow) }
+        for id in clients.keys {
+            if clients[id]?.held != nil { clients[id]?.held?.append((text, blockHash)) } else { send(id, text) }
+        }
     }
 
     func disconnect(_ id: Int) {
@@ -237,7 +406,9 @@ actor Hub {
     }
 
     func broadcast(_ text: String) {
-        for id in clients.keys { send(id, text) }
+        for id in clients.keys {
+            if clients[id]?.held != nil { clients[id]?.held?.append((text, nil)) } else { send(id, text) }
+        }
     }
 
     func send(_ id: Int, _ text: String) {
@@ -298,5 +469,26 @@ actor Hub {
             }
         }
         return keys
+    }
+}
+
+/// Where a reconnecting client left off: `?since=<seq>&instance=<id>` (the last `seq` it handled and
+/// the hello's `instance`), or `?since_hash=<block hash>` (the last block it saw). Nothing: a fresh start.
+struct ResumeCursor: Sendable, Equatable {
+    var seq: Int?
+    var instance: String?
+    var hash: String?
+
+    init?(query: [String: String]) {
+        seq = query["since"].flatMap { Int($0) }
+        instance = query["instance"]
+        hash = query["since_hash"].flatMap { Hash256(hex: $0) != nil ? $0.lowercased() : nil }
+        if seq == nil && hash == nil { return nil }
+    }
+
+    init?(request: Request) {
+        var query = [String: String]()
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        self.init(query: query)
     }
 }

@@ -102,6 +102,12 @@ enum Schema {
             "chainwork": hex, "supply": uint, "supply_crn": ["type": "string", "pattern": "^[0-9]+\\.[0-9]{8}$"],
             "utxo_count": uint, "mempool_size": uint, "mempool_bytes": uint,
         ]),
+        "Verify": object(["ok": bool,
+                          "chain": object(["ok": bool, "error": string,
+                                           "result": object(["ok": bool, "utxoCount": int, "recomputedCount": int, "mismatches": array(string)])]),
+                          "mempool": object(["ok": bool, "error": string,
+                                             "result": object(["ok": bool, "count": int, "stored": int, "chainChecked": bool,
+                                                               "problems": array(string)])])]),
         "Miner": object(["id": string, "address": string, "hashrate": number, "threads": int, "last_seen": number]),
         "Node": object(["network": string, "version": string,
                         "endpoints": object(["chain_rpc": string, "chain_pub": string, "mempool_rpc": string, "mempool_pub": string])]),
@@ -146,7 +152,7 @@ enum OpenAPI {
     /// The WebSocket feed, which OpenAPI 3.0 has no operation for.
     static let websocket: JSONValue = [
         "path": "/api/ws",
-        "description": "WebSocket (a plain HTTP GET gets 426). Server messages: {type:hello, network, height, tip} on connect; {type:block, block: Block} for every new tip; {type:tx, txid, fee, size} for every mempool addition; {type:trace, event: {id, kind, stage, service, time, detail}}; {type:address-tx, address, txid, confirmed} for tracked addresses; {type:tracking, address, tracking}; {type:error, code, message}. Client messages: {\"track-address\": address}, {\"untrack-address\": address} (at most 100 per connection).",
+        "description": "WebSocket (a plain HTTP GET gets 426). Query (resume after a reconnect): since=<seq>&instance=<hello's instance>&since_hash=<last block hash>: what the feed sent after it is replayed first, or {type:resync} says it can't be. Server messages: {type:hello, network, height, tip, instance, seq} on connect; ordered, each with seq: {type:block, block: Block} for every block connected (replay:true when replayed from the chain), {type:block-disconnected, hash, height, previous}, {type:tx, txid, fee, size} for every mempool addition, {type:tx-removed, txid} (left the pool, not into a block), {type:resync, scope: chain|mempool|all, reason} (fetch the current state); unordered: {type:trace, event: {id, kind, stage, service, time, detail}}; {type:address-tx, address, txid, confirmed} for tracked addresses; {type:tracking, address, tracking}; {type:error, code, message}. Client messages: {\"track-address\": address}, {\"untrack-address\": address} (at most 100 per connection).",
     ]
 
     static func operation(_ r: Route) -> JSONValue {

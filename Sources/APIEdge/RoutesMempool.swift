@@ -13,9 +13,14 @@ enum MempoolRoutes {
                 return Reply.json(EsploraMempool(count: info.count, vsize: info.bytes, totalFee: info.totalFee, feeHistogram: info.feeHistogram))
             },
             Route(.get, "/api/mempool/txids",
-                  RouteDoc(summary: "Every txid in the mempool", tag: "mempool", response: .json(Schema.array(Schema.hash)),
-                           errors: [502, 503])) { _, _ in
-                Reply.json(try await backend.mempool("getrawmempool", Empty(), as: RawMempool.self).txids)
+                  RouteDoc(summary: "Every txid in the mempool; with ?mempool_sequence=true {txids, mempool_sequence}: the snapshot for the Clone pattern (apply the feed's sequence A/R above it)",
+                           tag: "mempool", response: .json(Schema.array(Schema.hash)), errors: [400, 502, 503])) { request, _ in
+                let snapshot = try await backend.mempool("getrawmempool", Empty(), as: RawMempool.self)
+                switch request.uri.queryParameters["mempool_sequence"].map(String.init) {
+                case nil, "false", "0": return Reply.json(snapshot.txids)
+                case "true", "1": return Reply.json(MempoolSnapshot(txids: snapshot.txids, mempoolSequence: snapshot.mempoolSequence))
+                case let other?: throw APIError.badRequest("bad-request", "mempool_sequence must be true or false, not '\(other.prefix(40))'")
+                }
             },
             Route(.get, "/api/fee-estimates",
                   RouteDoc(summary: "Fee rate (units/byte) to confirm within 1, 3, 6 or 25 blocks", tag: "mempool",
@@ -25,6 +30,12 @@ enum MempoolRoutes {
             },
         ]
     }
+}
+
+struct MempoolSnapshot: Codable, Sendable {
+    var txids: [String]
+    var mempoolSequence: UInt64
+    enum CodingKeys: String, CodingKey { case txids, mempoolSequence = "mempool_sequence" }
 }
 
 /// A simple estimate from the mempool's fee histogram: for a target of N blocks, the fee rate of

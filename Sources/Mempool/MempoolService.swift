@@ -212,6 +212,7 @@ enum MempoolRPC {
             },
             "getmempoolinfo": RPCRouter.method(Empty.self) { _ in await pool.info() },
             "getrawmempool": RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
+            "checkmempool": RPCRouter.method(Empty.self) { _ in await pool.check() },
             "getentry": RPCRouter.method(TxRef.self) { p in
                 guard let e = await pool.entry(try txid(p.txid)) else { throw RPCError.notFound("\(p.txid) is not in the mempool") }
                 return entryInfo(e)

@@ -97,7 +97,27 @@ actor Pool {
                 CREATE INDEX trace_id ON trace(id);
                 """)
         }
+        // The mempool sequence survives restarts: a subscriber applying A/R above a snapshot's
+        // sequence (the Clone pattern) never sees it go back. Each write that precedes an
+        // increment stores a value at least as high as the sequence it leads to.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return m
+    }
+
+    private static func storeSequence(_ value: UInt64, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)", arguments: [Int64(bitPattern: value)])
+    }
+
+    /// Stores a sequence `count` ahead (before announcements that write nothing else).
+    private func reserveSequence(_ count: Int) async {
+        let value = sequence + UInt64(count)
+        do {
+            try await db.write { db in try Self.storeSequence(value, db) }
+        } catch {
+            logger.error("could not store the mempool sequence", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: accepting
@@ -285,6 +305,7 @@ actor Pool {
         let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
         let id = e.txid.hex
         let time = e.time
+        let next = sequence + 1
         do {
             try await db.write { db in
                 try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
@@ -292,6 +313,7 @@ actor Pool {
                     try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
                 }
                 try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
+                try Self.storeSequence(next, db)
             }
         } catch {
             throw Refusal(code: "internal", message: "could not persist: \(error)")
@@ -339,9 +361,11 @@ actor Pool {
         }
         guard !gone.isEmpty else { return }
         let keys = gone.map { Data($0.bytes) }
+        let next: UInt64? = publish ? sequence + UInt64(gone.count) : nil
         do {
             try await db.write { db in
                 for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) }
+                if let next { try Self.storeSequence(next, db) }
             }
         } catch {
             logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
@@ -435,14 +459,16 @@ actor Pool {
         entries = [:]
         spends = [:]
         bytes = 0
-        let (kept, invalid, unchecked) = await readmit(all, returned: returnedIDs)
+        let (kept, invalid, unchecked, mined) = await readmit(all, returned: returnedIDs)
         for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
         for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
+        await removeMined(mined.filter { !returnedIDs.contains($0.txid) }, why: "after \(reason)")
         await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
         if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
         templateNoticeNow()
         logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
-                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
+                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "mined": "\(mined.count)",
+                                                        "unchecked": "\(unchecked.count)"])
     }
 
     private var revalidationPending = false
@@ -467,10 +493,12 @@ actor Pool {
     /// memory. Those in `returned` (from disconnected blocks) are new to the
     /// pool: they are persisted and announced. Returns how many came back, the
     /// definitively invalid ones and the ones that could not be checked.
-    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = []) async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry]) {
+    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = [], announce: Bool = false)
+        async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry], mined: [PoolEntry]) {
         var pending = candidates
         var unchecked = [PoolEntry]()
         var invalid = [PoolEntry]()
+        var mined = [PoolEntry]()
         var kept = 0
         var progress = true
         while progress && !pending.isEmpty {
@@ -483,6 +511,8 @@ actor Pool {
                         do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
                         await added(entry)
                         await record(e.txid, "returned", detail: "its block was disconnected")
+                    } else if announce {
+                        await reannounce(entry)
                     } else {
                         insert(entry)
                     }
@@ -493,6 +523,9 @@ actor Pool {
                     case "chain-unavailable": unchecked.append(e)
                     case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
                     case Policy.Reason.alreadyInPool.rawValue: kept += 1
+                    // A block we learnt of late (or not at all: a gap, a restart of the chain store) holds it:
+                    // a removal by inclusion, which is never announced as R.
+                    case Policy.Reason.alreadyKnown.rawValue: mined.append(e)
                     default: invalid.append(e)
                     }
                 }
@@ -501,20 +534,41 @@ actor Pool {
         }
         // What still misses inputs after a pass without progress is gone for good, unless
         // something could not be checked: then its parent may be among those, so wait.
-        if unchecked.isEmpty { return (kept, invalid + pending, unchecked) }
-        return (kept, invalid, unchecked + pending)
+        if unchecked.isEmpty { return (kept, invalid + pending, unchecked, mined) }
+        return (kept, invalid, unchecked + pending, mined)
+    }
+
+    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
+    /// mempool sequence): the process that acknowledged it may have died before its announcement
+    /// left, and a subscriber that saw it already recognises the txid.
+    private func reannounce(_ e: PoolEntry) async {
+        insert(e)
+        sequence += 1
+        await events.added(e, sequence: sequence)
+    }
+
+    /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
+    private func removeMined(_ mined: [PoolEntry], why: String) async {
+        guard !mined.isEmpty else { return }
+        await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
+        for e in mined { await record(e.txid, "mined", detail: "found in the chain \(why)", persistOnly: true) }
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.
     /// Only what is definitively invalid is deleted from the file; what can't
     /// be checked now is kept and checked again shortly.
     func loadPersisted() async throws {
-        let rows = try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
+        let (rows, stored) = try await db.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
                 (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
             }
+            return (rows, try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequence'"))
         }
-        await exclusively { await load(rows) }
+        await exclusively {
+            if let stored { sequence = max(sequence, UInt64(bitPattern: stored)) }
+            await reserveSequence(rows.count)
+            await load(rows)
+        }
     }
 
     private func load(_ rows: [([UInt8], UInt64, Double)]) async {
@@ -532,8 +586,9 @@ actor Pool {
             try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
         }
         tip = try? await chain.tip()
-        let (kept, invalid, unchecked) = await readmit(candidates)
+        let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
         // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
+        await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         if !unchecked.isEmpty {
             for e in unchecked where entries[e.txid] == nil { deferred[e.txid] = e }
@@ -561,7 +616,9 @@ actor Pool {
         let waiting = deferred.values.sorted { $0.time < $1.time }
         deferred = [:]
         guard !waiting.isEmpty else { return }
-        let (kept, invalid, unchecked) = await readmit(waiting)
+        await reserveSequence(waiting.count)
+        let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
+        await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         for e in unchecked { deferred[e.txid] = e }
         if !deferred.isEmpty { scheduleDeferredLoad() }
@@ -661,6 +718,57 @@ actor Pool {
         let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
         return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
                            feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
+    }
+
+    /// The consistency check: links, spends and bytes in memory; memory against the file; every
+    /// input spends either an output of a transaction in the pool or an unspent coin of the chain.
+    /// Runs through the gate, so it sees one state.
+    func check() async -> MempoolCheck {
+        var result = MempoolCheck(ok: false, count: 0, stored: 0, chainChecked: false, problems: [])
+        await exclusively { result = await checkNow() }
+        return result
+    }
+
+    private func checkNow() async -> MempoolCheck {
+        var problems = [String]()
+        func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
+        var total = 0
+        var fromChain = [OutPoint]()
+        for (txid, e) in entries {
+            total += e.size
+            if e.tx.txid != txid { problem("\(txid.hex): stored under the wrong txid") }
+            for input in e.tx.inputs {
+                if spends[input.previousOutput] != txid { problem("\(txid.hex): spend of \(input.previousOutput) not indexed") }
+                if let parent = entries[input.previousOutput.txid] {
+                    if !e.parents.contains(parent.txid) { problem("\(txid.hex): parent \(parent.txid.hex) not linked") }
+                    if Int(input.previousOutput.index) >= parent.tx.outputs.count { problem("\(txid.hex): spends a missing output of its parent") }
+                } else {
+                    fromChain.append(input.previousOutput)
+                }
+            }
+            for p in e.parents where entries[p]?.children.contains(txid) != true { problem("\(txid.hex): parent \(p.hex) does not list it as a child") }
+            for c in e.children where entries[c]?.parents.contains(txid) != true { problem("\(txid.hex): child \(c.hex) does not list it as a parent") }
+        }
+        if total != bytes { problem("byte count \(bytes), entries add up to \(total)") }
+        for (op, txid) in spends where entries[txid] == nil { problem("\(op) is marked spent by \(txid.hex), which is not in the pool") }
+        let stored: [Hash256]
+        do {
+            stored = try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
+        } catch {
+            stored = []
+            problem("could not read mempool.sqlite: \(error)")
+        }
+        let onDisk = Set(stored)
+        for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
+        let waiting = Set(deferred.keys).union(returning.map(\.txid))
+        for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
+        var chainChecked = false
+        if let coins = try? await chain.coins(fromChain) {
+            chainChecked = true
+            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(spends[op]?.hex ?? "?")) is not an unspent coin of the chain") }
+        }
+        return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
+                            chainChecked: chainChecked, problems: problems)
     }
 
     func snapshot() -> RawMempool {

@@ -73,6 +73,7 @@ final class FakeChainStore: Sendable {
                            nextBits: ChainParams.regtest.powLimitBits, medianTimePast: blocks[tipHeight].header.time)
         return RPCRouter([
             "getchaintip": RPCRouter.method(Empty.self) { _ in tip },
+            "verifyutxo": RPCRouter.method(Empty.self) { _ in UTXOCheck(ok: true, utxoCount: snapshotUTXO.count, recomputedCount: snapshotUTXO.count, mismatches: []) },
             "getchaininfo": RPCRouter.method(Empty.self) { _ in
                 ChainInfo(network: "regtest", height: tipHeight, tipHash: tip.hash, tipTime: tip.time, bits: tip.nextBits, difficulty: 1,
                           chainwork: String(format: "%064x", tipHeight + 1), supply: 200 * Units.perCoin + 5_000,
@@ -178,6 +179,9 @@ final class FakeMempool: Sendable {
                 MempoolInfo(count: 1, bytes: e.size, totalFee: e.fee, feeHistogram: [[64, Double(e.size)], [2, 3_500_000]], minFeeRate: 1, mempoolSequence: 7)
             },
             "getrawmempool": RPCRouter.method(Empty.self) { _ in RawMempool(txids: [e.txid], mempoolSequence: 7) },
+            "checkmempool": RPCRouter.method(Empty.self) { _ in
+                MempoolCheck(ok: false, count: 1, stored: 1, chainChecked: true, problems: ["a problem for the test"])
+            },
             "getentry": RPCRouter.method(TxRef.self) { ref in
                 guard ref.txid.lowercased() == e.txid else { throw RPCError.notFound("not in the mempool") }
                 return e

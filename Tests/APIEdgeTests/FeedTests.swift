@@ -8,6 +8,15 @@ import NodeKit
 import Synchronization
 import Testing
 
+/// Polls a condition (a hang guard, not a timing assertion).
+func waitFor(_ what: String, _ condition: @Sendable () async -> Bool) async throws {
+    for _ in 0..<300 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw HangError(what: what)
+}
+
 @Suite("WebSocket feed")
 struct FeedTests {
     static func decode(_ text: String) -> [String: Any] {
@@ -18,6 +27,9 @@ struct FeedTests {
         try await Stack.with { s in
             let f = s.fixture
             try await s.edge.subscriptionsReady()
+            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            // A block on top of the fixture's tip holding `pending` (which pays bob).
+            let block = ChainFixture.mine(parent: f.tip.header, [ChainFixture.coinbase(height: 5, outputs: [TxOutput(value: 1, publicKey: f.alice.publicKey)]), f.pending])
             let seen = Mutex<[String]>([])
             _ = try await withHangGuard("websocket exchange") {
                 try await s.http(.live) { c in
@@ -37,13 +49,8 @@ struct FeedTests {
                         #expect(hello["network"] as? String == "regtest")
                         #expect(hello["height"] as? Int == 4)
                         #expect(hello["tip"] as? String == f.tip.hash.hex)
-
-                        // A new tip on chain.pub becomes a "block" message with the /api/block shape.
-                        let tip = ChainTip(height: 4, hash: f.tip.hash.hex, time: f.tip.header.time, nextBits: 0x207fffff, medianTimePast: 0)
-                        s.chain.publisher.publish(topic: Topic.tip, body: try JSON.encode(tip))
-                        let block = try await next("block")
-                        #expect((block["block"] as? [String: Any])?["id"] as? String == f.tip.hash.hex)
-                        #expect((block["block"] as? [String: Any])?["tx_count"] as? Int == 2)
+                        #expect((hello["instance"] as? String)?.count == 16)
+                        #expect(hello["seq"] as? Int == 0)
 
                         // Bad client messages get an error, and the connection stays up.
                         try await outbound.write(.text("not json"))
@@ -54,9 +61,18 @@ struct FeedTests {
                         try await outbound.write(.text(#"{"track-address": "\#(f.bob.address.string)"}"#))
                         #expect(try await next("tracking")["tracking"] as? Bool == true)
 
-                        // A mempool addition: a "tx" message, and an address-tx for bob (an output pays him).
+                        // `pending` was in the pool when the feed started: its removal is announced (R),
+                        // then its return (A) gives a "tx" message and an address-tx for bob (an output pays him).
+                        let txid = f.pending.txid.displayBytes
+                        s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("R".utf8) + [8, 0, 0, 0, 0, 0, 0, 0])
+                        let removed = try await next("tx-removed")
+                        #expect(removed["txid"] as? String == f.pending.txid.hex)
+                        #expect(removed["seq"] as? Int == 1)
+                        s.pool.publisher.publish(topic: Topic.hashtx, body: txid)
                         s.pool.publisher.publish(topic: Topic.rawtx, body: f.pending.encoded)
+                        s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("A".utf8) + [9, 0, 0, 0, 0, 0, 0, 0])
                         let tx = try await next("tx")
+                        #expect(tx["seq"] as? Int == 2)
                         #expect(tx["txid"] as? String == f.pending.txid.hex)
                         #expect(tx["fee"] as? Int == 10_000)
                         #expect(tx["size"] as? Int == f.pending.encodedSize)
@@ -65,10 +81,17 @@ struct FeedTests {
                         #expect(pending["txid"] as? String == f.pending.txid.hex)
                         #expect(pending["confirmed"] as? Bool == false)
 
-                        // A connected block paying bob: confirmed address-tx.
+                        // A connected block holding it: a "block" message with the /api/block shape, a confirmed address-tx.
+                        // The fixture's tip again is not announced twice.
                         s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
+                        s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 5, raw: block.encoded))
+                        let blockMsg = try await next("block")
+                        #expect((blockMsg["block"] as? [String: Any])?["id"] as? String == block.hash.hex)
+                        #expect((blockMsg["block"] as? [String: Any])?["height"] as? Int == 5)
+                        #expect((blockMsg["block"] as? [String: Any])?["tx_count"] as? Int == 2)
+                        #expect(blockMsg["seq"] as? Int == 3)
                         let confirmed = try await next("address-tx")
-                        #expect(confirmed["txid"] as? String == f.payment.txid.hex)
+                        #expect(confirmed["txid"] as? String == f.pending.txid.hex)
                         #expect(confirmed["confirmed"] as? Bool == true)
 
                         // Trace events from either publisher are forwarded.
@@ -84,6 +107,42 @@ struct FeedTests {
             // Every step above ran (an error inside the client handler would end it early).
             #expect(seen.withLock { $0.last } == "trace")
         }
+    }
+
+    @Test func hubReplaysAfterACursorOrSaysResync() async throws {
+        let hub = Hub(queueLimit: 10, metrics: EdgeMetrics(), replayWindow: 3)
+        let instance = await hub.instance
+        for i in 1...5 { await hub.publish(blockHash: "h\(i)", height: i) { "m\($0)" } }
+        // From a feed sequence of this instance, within the window: what followed.
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "3", "instance": instance])!) == ["m4", "m5"])
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "5", "instance": instance])!) == [])
+        // From a block hash in the window.
+        let hash = { (i: Int) in String(repeating: "0", count: 63) + "\(i)" }
+        let hub2 = Hub(queueLimit: 10, metrics: EdgeMetrics(), replayWindow: 10)
+        for i in 1...4 { await hub2.publish(blockHash: hash(i), height: i) { "b\($0)" } }
+        #expect(await hub2.replay(after: ResumeCursor(query: ["since_hash": hash(2)])!) == ["b3", "b4"])
+        // Another instance's sequence, or one that fell out of the window: nothing to replay from here.
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "3", "instance": "0123456789abcdef"])!) == nil)
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "0", "instance": instance])!) == nil)
+        let (_, stream) = await hub.connect(cursor: ResumeCursor(query: ["since": "0", "instance": instance])) { _, _ in "hello" }
+        var it = stream.makeAsyncIterator()
+        #expect(await it.next() == "hello")
+        let resync = FeedTests.decode(await it.next() ?? "")
+        #expect(resync["type"] as? String == "resync")
+        #expect(resync["scope"] as? String == "all")
+        // A cursor outside the window: the client is held while the chain replay is fetched; a block
+        // announced meanwhile goes out once, live, after the replayed ones before it.
+        let h3 = Hub(queueLimit: 10, metrics: EdgeMetrics())
+        let (held, heldStream, needsReplay, _) = await h3.connectResuming(cursor: ResumeCursor(query: ["since_hash": hash(1)])) { _, _ in "hello" }
+        #expect(needsReplay)
+        await h3.publish(blockHash: hash(3), height: 3) { "live b3 #\($0)" }
+        await h3.resume(held, replay: [("replayed b2", hash(2)), ("replayed b3", hash(3)), ("resync mempool", nil)])
+        await h3.disconnect(held)
+        var got = [String]()
+        for await m in heldStream { got.append(m) }
+        #expect(got == ["hello", "replayed b2", "resync mempool", "live b3 #1"])
+        #expect(ResumeCursor(query: [:]) == nil)
+        #expect(ResumeCursor(query: ["since_hash": "not-a-hash"]) == nil)
     }
 
     @Test func hubDropsAClientWhoseQueueIsFull() async throws {

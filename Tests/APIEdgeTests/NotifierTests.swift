@@ -8,51 +8,97 @@ import Testing
 
 @Suite("Public ZMQ notifications")
 struct NotifierTests {
-    @Test func republishesWithItsOwnCounters() async throws {
+    @Test func announcesWithItsOwnCountersAndBitcoinCoreBodies() async throws {
         try await Stack.with(zmqPub: "tcp://127.0.0.1:*") { s in
             let notifier = try #require(s.edge.notifier)
             let endpoint = notifier.endpoints[0]
             #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
             let context = try ZMQContext()
-            let sub = try await Subscriber(context: context, connect: [endpoint], topics: [Topic.hashblock, Topic.sequence])
+            let sub = try await Subscriber(context: context, connect: [endpoint], topics: PublicNotifier.topics)
             try await sub.ready()
             try await s.edge.subscriptionsReady()
+            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            let f = s.fixture
 
             // The chain store's own counters are ahead: the edge counts from 0 per topic.
-            for _ in 0..<3 { s.chain.publisher.publish(topic: Topic.hashtx, body: [0]) }
-            let hash = s.fixture.tip.hash.displayBytes
-            s.chain.publisher.publish(topic: Topic.hashblock, body: hash)
-            s.chain.publisher.publish(topic: Topic.sequence, body: hash + Array("C".utf8))
-            s.pool.publisher.publish(topic: Topic.sequence, body: s.fixture.pending.txid.displayBytes + Array("A".utf8) + [7, 0, 0, 0, 0, 0, 0, 0])
+            for _ in 0..<3 { s.chain.publisher.publish(topic: Topic.hashblock, body: f.tip.hash.displayBytes) }
+            // A block on the tip: sequence C, then (at the end of the change) hashblock and rawblock.
+            let block = f.next(after: f.tip, height: 5)
+            s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 5, raw: block.encoded))
+            s.chain.publisher.publish(topic: Topic.hashblock, body: block.hash.displayBytes)
+            // `pending` (in the pool when the feed started) leaves (R) and comes back (A).
+            let txid = f.pending.txid.displayBytes
+            s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("R".utf8) + [7, 0, 0, 0, 0, 0, 0, 0])
+            s.pool.publisher.publish(topic: Topic.hashtx, body: txid)
+            s.pool.publisher.publish(topic: Topic.rawtx, body: f.pending.encoded)
+            s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("A".utf8) + [8, 0, 0, 0, 0, 0, 0, 0])
 
-            var got = [SubscriberEvent]()
-            try await withHangGuard("three notifications") {
+            let got = try await withHangGuard("seven notifications") {
                 var it = sub.events.makeAsyncIterator()
                 var out = [SubscriberEvent]()
-                while out.count < 3, let e = await it.next() { out.append(e) }
+                while out.count < 7, let e = await it.next() { out.append(e) }
                 return out
-            }.forEach { got.append($0) }
-            #expect(got.contains(.message(topic: Topic.hashblock, body: hash, sequence: 0)))
+            }
+            #expect(got.contains(.message(topic: Topic.hashblock, body: block.hash.displayBytes, sequence: 0)))
+            #expect(got.contains(.message(topic: Topic.rawblock, body: block.encoded, sequence: 0)))
+            #expect(got.contains(.message(topic: Topic.hashtx, body: txid, sequence: 0)))
+            #expect(got.contains(.message(topic: Topic.rawtx, body: f.pending.encoded, sequence: 0)))
             let sequences = got.compactMap { e -> (body: [UInt8], seq: UInt32)? in
                 if case let .message(Topic.sequence, body, seq) = e { return (body, seq) }
                 return nil
             }
-            #expect(sequences.map(\.seq).sorted() == [0, 1])
-            #expect(sequences.contains { $0.body == hash + Array("C".utf8) })
-            #expect(sequences.contains { $0.body.count == 32 + 1 + 8 && $0.body[32] == UInt8(ascii: "A") })
+            #expect(sequences.map(\.seq).sorted() == [0, 1, 2])
+            #expect(sequences.contains { $0.body == block.hash.displayBytes + Array("C".utf8) })
+            #expect(sequences.contains { $0.body == txid + Array("R".utf8) + [7, 0, 0, 0, 0, 0, 0, 0] })
+            #expect(sequences.contains { $0.body == txid + Array("A".utf8) + [8, 0, 0, 0, 0, 0, 0, 0] })
+            #expect(!got.contains { if case .gap = $0 { return true }; if case .reset = $0 { return true }; return false })
 
             // A plain SUB socket (as bitcoind's zmq_sub.py) sees 3 frames with a little-endian counter.
-            let frames = try await rawReceive(context: context, endpoint: endpoint, topic: Topic.hashblock) {
-                s.chain.publisher.publish(topic: Topic.hashblock, body: hash)
+            let frames = try await rawReceive(context: context, endpoint: endpoint, topic: Topic.hashtx) {
+                s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("R".utf8) + [9, 0, 0, 0, 0, 0, 0, 0])
+                s.pool.publisher.publish(topic: Topic.rawtx, body: f.pending.encoded)
+                s.pool.publisher.publish(topic: Topic.sequence, body: txid + Array("A".utf8) + [10, 0, 0, 0, 0, 0, 0, 0])
             }
             #expect(frames.count == 3)
-            #expect(frames.first == Array(Topic.hashblock.utf8))
-            #expect(frames.dropFirst().first == hash)
+            #expect(frames.first == Array(Topic.hashtx.utf8))
+            #expect(frames.dropFirst().first == txid)
             #expect(frames.last?.count == 4)
             if let seq = frames.last, seq.count == 4 {
                 let n = UInt32(seq[0]) | UInt32(seq[1]) << 8 | UInt32(seq[2]) << 16 | UInt32(seq[3]) << 24
-                #expect(n >= 1)  // hashblock #0 went out above; later ones count up from there
+                #expect(n >= 1)  // hashtx #0 went out above; later ones count up from there
             }
+            await sub.stop()
+            await context.terminate()
+        }
+    }
+
+    /// When the edge cannot tell what was missed, the public feed says so as bitcoind's restart
+    /// would: every counter starts again from 0 (a new publisher instance on the same endpoint).
+    @Test func aResyncResetsTheCounters() async throws {
+        try await Stack.with(zmqPub: "tcp://127.0.0.1:*") { s in
+            let notifier = try #require(s.edge.notifier)
+            let context = try ZMQContext()
+            let sub = try await Subscriber(context: context, connect: notifier.endpoints, topics: [Topic.hashtx])
+            try await sub.ready()
+            let f = s.fixture
+            let tx = FeedEvent.txAdded(tx: f.pending, raw: f.pending.encoded, mempoolSequence: 1)
+            await notifier.deliver(tx)
+            await notifier.deliver(tx)
+            await notifier.deliver(.resync(scope: "chain", reason: "test"))
+            #expect(await notifier.resets == 1)
+            let got = try await withHangGuard("a reset") {
+                var it = sub.events.makeAsyncIterator()
+                var out = [SubscriberEvent]()
+                while let e = await it.next() {
+                    out.append(e)
+                    if case .reset = e { break }
+                    if out.count == 2 { await notifier.deliver(tx) }   // after the reset: counter 0 again
+                }
+                return out
+            }
+            #expect(got.prefix(2) == [.message(topic: Topic.hashtx, body: f.pending.txid.displayBytes, sequence: 0),
+                                      .message(topic: Topic.hashtx, body: f.pending.txid.displayBytes, sequence: 1)])
+            #expect(got.contains { if case .reset(Topic.hashtx, 2, _) = $0 { return true }; return false })
             await sub.stop()
             await context.terminate()
         }

@@ -222,6 +222,9 @@ export class Feed {
     this.failures = 0;
     this.nextRetryAt = null;
     this.hello = null;
+    // Where the feed left off (the edge's instance, its feed sequence, the last block): sent on
+    // reconnect so the edge replays what happened meanwhile, or says "resync" when it can't.
+    this.cursor = { instance: null, seq: 0, hash: null };
     this.tracked = new Set();
     this.handlers = new Map();
     this.stateObservers = new Set();
@@ -231,7 +234,12 @@ export class Feed {
     this.onBrowserOnline = () => this.retryNow();
   }
 
-  /** cb(message) for messages of one type ("hello", "block", "tx", "trace", "address-tx", "tracking", "error"), or "*" for all. */
+  /**
+   * cb(message) for messages of one type ("hello", "block", "block-disconnected", "tx", "tx-removed",
+   * "resync", "trace", "address-tx", "tracking", "error"), or "*" for all. After a reconnect the edge
+   * first replays what the page missed (in order; replayed blocks carry `replay: true`); a "resync"
+   * message means it could not (scope "chain", "mempool" or "all"): fetch the current state again.
+   */
   on(type, cb) {
     if (!this.handlers.has(type)) this.handlers.set(type, new Set());
     this.handlers.get(type).add(cb);
@@ -269,6 +277,32 @@ export class Feed {
       try { ws.close(); } catch { /* already closed */ }
     }
     this.setState("idle");
+  }
+
+  /** The feed URL with the resume cursor (`?since=&instance=&since_hash=`), once the page has heard from an edge. */
+  resumeURL() {
+    const c = this.cursor;
+    if (!c.instance) return this.url;
+    const u = new URL(this.url);
+    u.searchParams.set("since", String(c.seq));
+    u.searchParams.set("instance", c.instance);
+    if (c.hash) u.searchParams.set("since_hash", c.hash);
+    return u.toString();
+  }
+
+  /** Moves the cursor past one message. */
+  advance(msg) {
+    const c = this.cursor;
+    if (msg.type === "hello") {
+      if (msg.instance !== c.instance) c.seq = Number.isInteger(msg.seq) ? msg.seq : 0;
+      c.instance = typeof msg.instance === "string" ? msg.instance : null;
+      if (!c.hash && typeof msg.tip === "string") c.hash = msg.tip;
+      return;
+    }
+    if (Number.isInteger(msg.seq) && msg.seq > c.seq) c.seq = msg.seq;
+    if (msg.type === "block" && msg.block && typeof msg.block.id === "string") c.hash = msg.block.id;
+    // After a disconnect the tip is the disconnected block's parent.
+    if (msg.type === "block-disconnected") c.hash = typeof msg.previous === "string" ? msg.previous : null;
   }
 
   /** Skip the backoff wait and try now (e.g. a "retry" button, or the browser coming back online). */
@@ -320,7 +354,7 @@ export class Feed {
     this.nextRetryAt = null;
     let ws;
     try {
-      ws = new this.WebSocketImpl(this.url);
+      ws = new this.WebSocketImpl(this.resumeURL());
     } catch (e) {
       this.ws = null;
       this.failed();
@@ -347,6 +381,7 @@ export class Feed {
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (!msg || typeof msg.type !== "string") return;
       if (msg.type === "hello") this.hello = msg;
+      this.advance(msg);
       this.emit(msg.type, msg);
     };
     ws.onerror = () => { /* onclose follows */ };
