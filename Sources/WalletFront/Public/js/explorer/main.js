@@ -269,6 +269,8 @@ async function start() {
   routes.node().then((n) => spacingOf(n.network)).catch(() => {});
   app.feed.on("hello", (m) => { if (Number.isFinite(m.height)) app.tipHeight = m.height; });
   app.feed.on("block", (m) => { if (m.block && Number.isFinite(m.block.height)) app.tipHeight = m.block.height; });
+  // The edge could not replay what the page missed: draw the current view again from the REST API.
+  app.feed.on("resync", () => render());
   watchConnection();
   app.feed.start();
   app.live.start();

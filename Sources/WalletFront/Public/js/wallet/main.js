@@ -56,6 +56,9 @@ async function boot() {
     if (Number.isInteger(m.height)) state.tipHeight = m.height;
   });
   state.feed.on("open", () => scheduleRefresh(0));
+  // The edge could not replay what the page missed (it restarted too long ago, or a deep reorg):
+  // load the account's state again instead of trusting the stream.
+  state.feed.on("resync", () => scheduleRefresh(0));
   state.feed.on("block", (m) => {
     if (m.block && Number.isInteger(m.block.height)) state.tipHeight = Math.max(state.tipHeight ?? 0, m.block.height);
     scheduleRefresh(50);
