@@ -45,7 +45,9 @@ import TestSupport
     @Test func everyBlockAndTransactionOnBothFeedsAcrossRestarts() async throws {
         let probe = try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import zmq"])
         try #require(probe.0 == 0, "python3 with pyzmq is required (scripts/install-deps.sh installs it): \(probe.1)")
-        let zmqPort = 29_000 + Int.random(in: 0..<900)
+        // A port from the node harness's own allocator (a block no other test's node gets), at the
+        // README's public feed port 28339 shifted like the node's ports.
+        let zmqPort = 28_339 + Node.allocateOffset()
         let zmqEndpoint = "tcp://127.0.0.1:\(zmqPort)"
         let miner = TestWallet()
         let node = try await Node("feeds", miner: miner, blockInterval: 0.3, extra: ["--zmq-pub", zmqEndpoint])

@@ -56,9 +56,15 @@ final class Node: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        try await waitUntil("\(name) answers /healthz and its peer bridge /api/sync", timeout: 120) {
-            guard try await self.healthy() else { return false }
-            return (try? await self.get("/api/sync"))?.0 == 200
+        do {
+            try await waitUntil("\(name) answers /healthz and its peer bridge /api/sync", timeout: 120) {
+                guard try await self.healthy() else { return false }
+                return (try? await self.get("/api/sync"))?.0 == 200
+            }
+        } catch {
+            // Say why: cairn up's own output (a port in use, a service that would not start).
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw TimedOut(what: "\(name) answers /healthz and its peer bridge /api/sync (offset \(offset); cairn up said: \(text.suffix(3000)))")
         }
     }
 
