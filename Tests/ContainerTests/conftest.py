@@ -109,9 +109,15 @@ class Engine:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        # dockerd unmounts its layers on a clean stop; whatever is left is only files.
-        subprocess.run(["umount", "-R", f"{self.root}/root"], capture_output=True)
+        # dockerd unmounts its layers on a clean stop; what it leaves mounted (the swarm's network
+        # namespace under exec/netns) is unmounted here, deepest first, then the folder goes.
+        with open("/proc/mounts") as f:
+            left = [line.split()[1] for line in f if line.split()[1].startswith(self.root + "/")]
+        for mount in sorted(left, key=len, reverse=True):
+            subprocess.run(["umount", "-l", mount], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+        if os.path.exists(self.root):
+            log("could not remove", self.root)
 
 
 def _answers(host):
