@@ -135,8 +135,18 @@ struct RPCNodeTests {
                     let r = p?["result"] as? [String: Any] ?? [:]
                     heads.withLock { $0.append((r["hash"] as? String ?? "?", r["removed"] as? Bool ?? false)) }
                 }
-                try await outbound.write(.text(#"{"jsonrpc":"2.0","id":2,"method":"getbestblockhash"}"#))
-                #expect(try await next()["result"] as? String == b3.hash.hex)
+                // A reply is matched by its id: a notification may come first. The edge's tip follows
+                // the chain store's `tip` publication, which can land a moment after the subscription's
+                // `connected` notices: ask until it names b3 (a hang guard, not a measurement).
+                var best = ""
+                for attempt in 2..<200 where best != b3.hash.hex {
+                    try await outbound.write(.text(#"{"jsonrpc":"2.0","id":\#(attempt),"method":"getbestblockhash"}"#))
+                    var reply = try await next()
+                    while reply["id"] as? Int != attempt { reply = try await next() }
+                    best = reply["result"] as? String ?? ""
+                    if best != b3.hash.hex { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(best == b3.hash.hex)
                 try await outbound.close(.normalClosure, reason: nil)
             }
         }

@@ -1,0 +1,150 @@
+import ChainCore
+import Foundation
+import NodeKit
+
+/// Bitcoin Core result shapes built from Cairn values (headers, transactions, entries, templates).
+extension RPCMethods {
+
+    /// A fee rate in base units per byte as bitcoind shows one: CRN per kilobyte, 8 decimals.
+    static func perKB(_ unitsPerByte: Double) -> RPCValue {
+        .amount(unitsPerByte.isFinite && unitsPerByte > 0 ? UInt64((unitsPerByte * 1000).rounded()) : 0)
+    }
+
+    /// Bitcoin Core's chain names.
+    static func chainName(_ network: String) -> String { network == "testnet" ? "test" : network }
+
+    /// 0.1.0 → 100, as bitcoind's 270000 for 27.0.0.
+    static var versionNumber: Int {
+        let parts = NodeRoutes.version.split(separator: ".").compactMap { Int($0) } + [0, 0, 0]
+        return parts[0] * 10_000 + parts[1] * 100 + parts[2]
+    }
+
+    static func header(_ ctx: RPCContext, _ hash: String) async throws -> HeaderInfo {
+        do {
+            return try await ctx.backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+        } catch let e as APIError where e.status == .notFound {
+            throw RPCFault.invalidAddressOrKey("Block not found")
+        }
+    }
+
+    static func headerBytes(_ h: HeaderInfo) throws -> [UInt8] {
+        guard let prev = Hash256(hex: h.previousHash), let root = Hash256(hex: h.merkleRoot) else {
+            throw RPCFault.internalError("the chain store returned an undecodable header")
+        }
+        return BlockHeader(version: h.version, previousHash: prev, merkleRoot: root, time: h.time, bits: h.bits, nonce: h.nonce).encoded
+    }
+
+    static func headerJSON(_ h: HeaderInfo, tipHeight: Int) -> RPCValue {
+        var o: [String: RPCValue] = [
+            "hash": .string(h.hash), "confirmations": RPCValue(h.inBestChain ? tipHeight - h.height + 1 : -1), "height": RPCValue(h.height),
+            "version": .int(Int64(h.version)), "versionHex": .string(String(format: "%08x", UInt32(bitPattern: h.version))),
+            "merkleroot": .string(h.merkleRoot), "time": RPCValue(Int(h.time)), "nonce": .int(Int64(h.nonce)),
+            "bits": .string(String(format: "%08x", h.bits)), "difficulty": .double(h.difficulty), "chainwork": .string(h.chainwork),
+            "nTx": RPCValue(h.txCount),
+        ]
+        if h.height > 0 { o["previousblockhash"] = .string(h.previousHash) }
+        if let next = h.nextHash { o["nextblockhash"] = .string(next) }
+        return .object(o)
+    }
+
+    /// An output's "script": Cairn pays a public key, so the hex is the 32-byte key.
+    static func scriptPubKey(_ key: [UInt8], network: Network) -> RPCValue {
+        var o: [String: RPCValue] = ["hex": .string(Hex.encode(key)), "type": "ed25519"]
+        if key.count == Limits.publicKeySize { o["address"] = .string(Address(publicKey: key, network: network).string) }
+        return .object(o)
+    }
+
+    static func txJSON(_ tx: Transaction, network: Network) -> RPCValue {
+        let txid = tx.txid.hex
+        let size = tx.encodedSize
+        return [
+            "txid": .string(txid), "hash": .string(txid), "version": .int(Int64(tx.version)), "size": RPCValue(size), "vsize": RPCValue(size),
+            "weight": RPCValue(size * 4),
+            "vin": .array(tx.inputs.map { i -> RPCValue in
+                i.previousOutput.isNull
+                    ? ["coinbase": .string(Hex.encode(i.payload))]
+                    : ["txid": .string(i.previousOutput.txid.hex), "vout": .int(Int64(i.previousOutput.index)), "signature": .string(Hex.encode(i.payload))]
+            }),
+            "vout": .array(tx.outputs.enumerated().map { n, o -> RPCValue in
+                ["value": .amount(o.value), "n": RPCValue(n), "scriptPubKey": scriptPubKey(o.publicKey, network: network)]
+            }),
+        ]
+    }
+
+    static func fee(_ tx: Transaction, prevouts: [OutPoint: TxOutput]) -> UInt64? {
+        var inSum: UInt64 = 0
+        for i in tx.inputs {
+            guard let p = prevouts[i.previousOutput] else { return nil }
+            inSum &+= p.value
+        }
+        let outSum = tx.outputs.reduce(UInt64(0)) { $0 &+ $1.value }
+        return inSum >= outSum ? inSum - outSum : nil
+    }
+
+    static func entryJSON(_ e: MempoolEntry) -> RPCValue {
+        ["vsize": RPCValue(e.size), "weight": RPCValue(e.size * 4), "time": RPCValue(Int(e.time)),
+         "fees": ["base": .amount(e.fee), "modified": .amount(e.fee)], "depends": .array(e.depends.map { .string($0) })]
+    }
+
+    static func templateJSON(_ t: BlockTemplate) -> RPCValue {
+        var index = [String: Int]()
+        for (i, txid) in t.txids.enumerated() { index[txid] = i + 1 }
+        let txs: [RPCValue] = zip(t.transactions, t.txids).map { hex, txid in
+            var depends = Set<Int>()
+            if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
+                for input in tx.inputs { if let d = index[input.previousOutput.txid.hex] { depends.insert(d) } }
+            }
+            return ["data": .string(hex), "txid": .string(txid), "hash": .string(txid), "depends": .array(depends.sorted().map { RPCValue($0) }),
+                    "weight": RPCValue(hex.utf8.count / 2 * 4)]
+        }
+        let target = CompactTarget.hashValue(CompactTarget.decode(t.bits).target).hex
+        return [
+            "version": .int(Int64(Transaction.currentVersion)), "rules": [], "vbavailable": [:], "vbrequired": 0,
+            "previousblockhash": .string(t.previousHash), "transactions": .array(txs), "coinbaseaux": [:],
+            "coinbasevalue": .int(Int64(clamping: t.coinbaseValue)), "longpollid": .string("\(t.previousHash)\(t.mempoolSequence)"),
+            "target": .string(target), "mintime": RPCValue(Int(t.minTime)), "mutable": ["time", "transactions", "prevblock"],
+            "noncerange": "00000000ffffffff", "sizelimit": RPCValue(Limits.maxBlockSize), "weightlimit": RPCValue(Limits.maxBlockSize * 4),
+            "curtime": RPCValue(Int(t.time)), "bits": .string(String(format: "%08x", t.bits)), "height": RPCValue(t.height),
+        ]
+    }
+
+    /// Bitcoin Core's GetNetworkHashPS over the last 120 blocks: work done over the time it took.
+    static func networkHashRate(_ headers: [HeaderInfo]) -> Double {
+        guard let newest = headers.first, let oldest = headers.last, newest.height > oldest.height else { return 0 }
+        let times = headers.map(\.time)
+        let span = Double((times.max() ?? 0) - (times.min() ?? 0))
+        guard span > 0 else { return 0 }
+        return (hexToDouble(newest.chainwork) - hexToDouble(oldest.chainwork)) / span
+    }
+
+    static func hexToDouble(_ hex: String) -> Double {
+        hex.utf8.reduce(0.0) { acc, c in
+            let v: UInt8 = c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48
+            return acc * 16 + Double(v & 0x0f)
+        }
+    }
+
+    /// bitcoind's -25 "max-fee-exceeded" when the fee rate is above `maxRate` CRN/kB (0: no limit). Inputs
+    /// that can't be found are left to the mempool to refuse.
+    static func checkMaxFeeRate(_ tx: Transaction, size: Int, maxRate: Double, ctx: RPCContext) async throws {
+        guard maxRate > 0, !tx.isCoinbase else { return }
+        let prevouts = try await ctx.backend.prevouts(tx.inputs.map(\.previousOutput))
+        guard let fee = fee(tx, prevouts: prevouts) else { return }
+        let rate = Double(fee) / Double(size) * 1000 / 100_000_000
+        if rate > maxRate {
+            throw RPCFault(RPCFault.verifyErrorCode,
+                           "max-fee-exceeded: fee rate \(rate) CRN/kB is above maxfeerate \(maxRate) (Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate))")
+        }
+    }
+
+    /// A mempool refusal as bitcoind reports it: missing inputs -25, already in the chain -27, a
+    /// transaction that does not decode -22, every other rule -26.
+    static func txFault(_ e: APIError) -> RPCFault {
+        switch e.code {
+        case "bad-encoding": return .deserialization("TX decode failed: \(e.message)")
+        case "bad-txns-inputs-missingorspent": return RPCFault(RPCFault.verifyErrorCode, "bad-txns-inputs-missingorspent (\(e.message))")
+        case "txn-already-known": return RPCFault(RPCFault.verifyAlreadyInChainCode, "Transaction already in block chain")
+        default: return RPCFault(RPCFault.verifyRejectedCode, "\(e.code) (\(e.message))")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ChainCore
+import Foundation
+import NodeKit
+
+/// The WebSocket-only methods: subscribe / unsubscribe (newHeads, newTransactions, addresses).
+extension RPCMethods {
+
+    static func session(_ ctx: RPCContext, _ name: String) throws -> RPCSession {
+        guard let s = ctx.session else {
+            throw RPCFault.invalidRequest("\(name) is available over WebSocket only: connect to ws://<edge>/rpc")
+        }
+        return s
+    }
+
+    static let subscriptions: [RPCMethod] = [
+        RPCMethod(name: "subscribe", category: "Subscriptions (WebSocket)",
+                  params: [.required("kind", .string, "newHeads (blocks connected, and disconnected with removed=true), newTransactions (mempool entries), or addresses"),
+                           .optional("addresses", .array, "For kind addresses: the addresses whose transactions (paying or spending) to push (at most 1,000)")],
+                  summary: "Over WebSocket only: pushes {\"jsonrpc\":\"2.0\",\"method\":\"subscription\",\"params\":{\"subscription\":id,\"result\":…}} for each event.\nA connection that does not read its messages is closed (1008) when its queue is full.",
+                  result: "\"id\" (string) The subscription id, for unsubscribe", resultSchema: ["type": "string"], weight: 10) { args, ctx in
+            let s = try session(ctx, "subscribe")
+            switch args.string("kind") ?? "" {
+            case "newHeads": return .string(try s.hub.subscribe(s.id, .newHeads))
+            case "newTransactions": return .string(try s.hub.subscribe(s.id, .newTransactions))
+            case "addresses":
+                guard case .array(let list)? = args.value("addresses"), !list.isEmpty, list.count <= RPCSubscriptions.maxAddressesPerSubscription else {
+                    throw RPCFault.invalidParameter("addresses: give 1 to \(RPCSubscriptions.maxAddressesPerSubscription) addresses")
+                }
+                var keys = [[UInt8]: String]()
+                for item in list {
+                    guard case .string(let text) = item else { throw RPCFault.typeError("addresses must be strings") }
+                    do {
+                        let a = try Address(text, network: ctx.backend.network)
+                        keys[a.publicKey] = a.string
+                    } catch let e as AddressError {
+                        throw RPCFault.invalidAddressOrKey("Invalid address \(text.prefix(100)): \(e.description)")
+                    }
+                }
+                return .string(try s.hub.subscribe(s.id, .addresses(keys)))
+            case let other:
+                throw RPCFault.invalidParameter("unknown subscription kind '\(other.prefix(40))': newHeads, newTransactions or addresses")
+            }
+        },
+        RPCMethod(name: "unsubscribe", category: "Subscriptions (WebSocket)", params: [.required("subscription", .string, "The id subscribe answered")],
+                  summary: "Over WebSocket only: stops a subscription of this connection.", result: "true|false (boolean) Whether there was one",
+                  resultSchema: ["type": "boolean"]) { args, ctx in
+            let s = try session(ctx, "unsubscribe")
+            return .bool(s.hub.unsubscribe(s.id, args.string("subscription") ?? ""))
+        },
+    ]
+}
