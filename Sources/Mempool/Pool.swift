@@ -52,7 +52,7 @@ actor Pool {
     private(set) var sequence: UInt64 = 0
     private(set) var tip: ChainTip?
     private var templated = Set<Hash256>()
-    private var miners: [String: MinerInfo] = [:]
+    private var miners = MinerRegistry()
 
     /// One state change at a time: the actor is reentrant at every await, and a
     /// check done before an await (no conflict, not already here) must still
@@ -646,38 +646,10 @@ actor Pool {
     }
 
     func template(for request: TemplateRequest) async throws -> BlockTemplate {
-        miners[request.minerID] = MinerInfo(id: String(request.minerID.prefix(64)), address: String(request.address.prefix(128)),
-                                            hashrate: request.hashrate, threads: request.threads, lastSeen: ServiceSupport.now())
-        if miners.count > 1_000 {   // any client can send ids: keep the most recent
-            let cutoff = ServiceSupport.now() - 60
-            miners = miners.filter { $0.value.lastSeen >= cutoff }
-        }
+        miners.seen(request, at: ServiceSupport.now())
         let t = try await currentTip()
         let height = t.height + 1
-        // Highest fee rate first, a child only after its parents.
-        var chosen = [PoolEntry]()
-        var included = Set<Hash256>()
-        var size = BlockHeader.size + 9 + 1_000  // header, count, room for the coinbase
-        var candidates = entries.values.sorted { $0.feeRate > $1.feeRate }
-        var progress = true
-        while progress {
-            progress = false
-            var rest = [PoolEntry]()
-            for e in candidates {
-                if e.parents.isSubset(of: included) {
-                    if size + e.size <= Limits.maxBlockSize {
-                        chosen.append(e)
-                        included.insert(e.txid)
-                        size += e.size
-                        progress = true
-                    }
-                } else {
-                    rest.append(e)
-                }
-            }
-            candidates = rest
-        }
-        let fees = chosen.reduce(Amount(0)) { $0 + $1.fee }
+        let (chosen, fees) = BlockAssembler.select(entries.values)
         let now = UInt32(Date().timeIntervalSince1970)
         // First time in a template: one trace row each, written in one transaction.
         let detail = "in a template for height \(height), asked by miner \(request.minerID)"
@@ -702,8 +674,7 @@ actor Pool {
     }
 
     func activeMiners(within seconds: Double = 60) -> [MinerInfo] {
-        let cutoff = ServiceSupport.now() - seconds
-        return miners.values.filter { $0.lastSeen >= cutoff }.sorted { $0.id < $1.id }
+        miners.active(within: seconds, now: ServiceSupport.now())
     }
 
     // MARK: queries
