@@ -12,7 +12,7 @@ import GRDB
 /// | tx     | transaction on the best chain | block, height, position, fee |
 /// | addr   | (public key, transaction) on the best chain | amounts received and spent |
 /// | trace  | step of a tx/block path seen here | connected, disconnected, mined by |
-/// | meta   | key | tip, supply |
+/// | meta   | key | network, supply |
 enum Schema {
     static func migrator() -> DatabaseMigrator {
         var m = DatabaseMigrator()

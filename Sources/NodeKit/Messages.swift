@@ -331,9 +331,10 @@ public struct TraceEvent: Codable, Sendable, Equatable {
     public var id: String
     /// "tx" or "block".
     public var kind: String
-    /// received, accepted, rejected, template, mined, submitted, connected, disconnected, removed
+    /// received, accepted, rejected, template, mined, submitted, connected, disconnected, removed,
+    /// returned (back in the pool: its block was disconnected), relayed (announced to peers)
     public var stage: String
-    /// edge, mempool, chainstore, miner:<id>, peer
+    /// edge, mempool, chainstore, miner:<id>, peerbridge
     public var service: String
     /// Unix seconds with fractions.
     public var time: Double
@@ -426,7 +427,8 @@ public struct PeerInfo: Codable, Sendable, Equatable {
 }
 
 public struct BanInfo: Codable, Sendable, Equatable {
-    /// The banned identity: an IP, or IP:port for loopback peers (several nodes share 127.0.0.1).
+    /// The banned identity: an IP, or IP:port for loopback peers (several nodes share 127.0.0.1); the dialled
+    /// URL for an outbound peer; `nonce:<hex>` for a peer known only by its handshake nonce.
     public var address: String
     public var reason: String
     public var until: Double

@@ -73,6 +73,8 @@ actor Bridge {
         var inventory: TokenBucket
         var pingNonce: UInt64?
         var pingSent: ContinuousClock.Instant?
+        /// When the last ping went out (kept after its pong): the next goes out one `pingInterval` later.
+        var lastPingAt: ContinuousClock.Instant?
         var pingTime: Double?
         var connectedAt = ServiceSupport.now()
         var lastMessageAt = ServiceSupport.now()
@@ -1015,10 +1017,11 @@ actor Bridge {
                 reject(p.conn, .pingTimeout, "no pong within \(config.pingInterval * 2)")
                 continue
             }
-            if p.pingNonce == nil {
+            if p.pingNonce == nil, p.lastPingAt.map({ now - $0 >= config.pingInterval }) ?? true {
                 let n = UInt64.random(in: 0...UInt64.max)
                 p.pingNonce = n
                 p.pingSent = now
+                p.lastPingAt = now
                 peers[id] = p
                 send(id, .ping(n))
             }

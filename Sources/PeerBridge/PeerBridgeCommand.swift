@@ -91,7 +91,7 @@ struct PeerBridgeCommand: ServiceCommand {
         config.maxOutbound = maxOutbound
         config.pingInterval = .milliseconds(Int(pingInterval * 1000))
         config.banDuration = banSeconds
-        let pingEvery = config.pingInterval / 2
+        let pingEvery = config.pingInterval / 4   // the round runs four times an interval; each peer is pinged once an interval
         let listenURL = config.listenAddress
         let bridge = Bridge(config: config, node: node, logger: logger) { id, kind, stage, detail in
             recorder.record(id, kind: kind, stage: stage, detail: detail)

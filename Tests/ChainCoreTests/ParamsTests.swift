@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 @testable import ChainCore
+import TestSupport
 
 @Suite struct Networks {
     /// Pinned to what scripts/genesis.py (an independent Python encoder) prints.
@@ -14,6 +16,27 @@ import Testing
         #expect(p.genesis.transactions[0].txid.hex == coinbaseTxid)
         try BlockRules.checkBlock(p.genesis, params: p)
         #expect(BlockRules.coinbaseHeight(p.genesis.transactions[0]) == 0)
+    }
+
+    /// scripts/genesis.py is a second, independent encoder of the genesis blocks (Python, no shared code):
+    /// run it and hold every network's hash, coinbase txid and coinbase bytes to what ChainCore builds.
+    @Test func theIndependentPythonEncoderAgrees() async throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let (status, out) = try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", repo.appendingPathComponent("scripts/genesis.py").path])
+        #expect(status == 0, "genesis.py: \(out)")
+        var seen: Set<String> = []
+        for line in out.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard let name = words.first, let params = ChainParams.named(String(name)) else { continue }
+            var fields: [String: String] = [:]
+            for w in words.dropFirst() { let kv = w.split(separator: "=", maxSplits: 1); if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) } }
+            #expect(fields["hash"] == params.genesisHash.hex, "\(name) genesis hash")
+            #expect(fields["txid"] == params.genesis.transactions[0].txid.hex, "\(name) coinbase txid")
+            #expect(fields["coinbase"] == params.genesis.transactions[0].encoded.map { String(format: "%02x", $0) }.joined(), "\(name) coinbase bytes")
+            #expect(fields["nonce"] == String(params.genesis.header.nonce), "\(name) nonce")
+            seen.insert(String(name))
+        }
+        #expect(seen == Set(Network.allCases.map { "\($0)" }), "genesis.py prints every network")
     }
 
     @Test func eachNetworkHasItsOwnIdentity() {

@@ -350,4 +350,18 @@ struct BridgeTests {
         #expect(dropped)
         #expect(!t1.closed, "the answering peer stays")
     }
+
+    @Test("liveness: a peer is pinged once an interval, not again as soon as its pong is back (--ping-interval means what it says)")
+    func pingCadence() async throws {
+        let node = FakeNode(blocks: Self.chain(1))
+        let b = await bridge(node) { $0.pingInterval = .seconds(600) }
+        let (p1, t1) = await handshaken(b, port: 62)
+        _ = await t1.drain()
+        await b.pingAll()
+        guard case .ping(let n)? = await t1.drain().first else { Issue.record("a ping"); return }
+        await b.received(p1, Wire.encode(.pong(n)))
+        for _ in 0..<3 { await b.pingAll() }
+        #expect(await t1.drain().isEmpty, "no second ping within the interval")
+        #expect(!t1.closed)
+    }
 }

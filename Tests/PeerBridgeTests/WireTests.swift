@@ -96,18 +96,27 @@ struct WireTests {
 
     @Test("every single-byte corruption and every truncation of a block message is refused or decodes to another valid message, never traps")
     func fuzzBlock() {
+        // What decodes must be a valid message in its canonical encoding: encoding it again gives the same bytes.
+        var decoded = 0
+        func check(_ b: [UInt8]) {
+            guard let m = try? Wire.decode(b) else { return }
+            decoded += 1
+            #expect(Wire.encode(m) == b, "a message decoded from other bytes than its own encoding")
+        }
         let bytes = Wire.encode(.block(Self.sampleBlock()))
-        for cut in 0..<bytes.count { _ = try? Wire.decode(Array(bytes.prefix(cut))) }
+        for cut in 0..<bytes.count { #expect((try? Wire.decode(Array(bytes.prefix(cut)))) == nil, "a truncated block is refused") }
         for i in 0..<bytes.count {
             var b = bytes
             b[i] ^= 0x5a
-            _ = try? Wire.decode(b)
+            check(b)
         }
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let n = Int.random(in: 0..<300, using: &rng)
-            _ = try? Wire.decode((0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            check((0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) })
         }
+        check(bytes)
+        #expect(decoded >= 1, "the uncorrupted block decodes")
     }
 }
 
