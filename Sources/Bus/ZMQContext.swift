@@ -15,6 +15,12 @@ public final class ZMQContext: Sendable {
     /// Set (under the lock) before termination starts: no socket is created after that, so the raw
     /// handle is never used once libzmq has freed it.
     private let termination = Mutex<OneShot<Void>?>(nil)
+    /// Sockets made by this context and not yet closed.
+    private let sockets = Atomic<Int>(0)
+
+    /// How many of this context's sockets are open: every Bus service closes its sockets on its own
+    /// thread when it stops or is dropped, so this reaching 0 says their threads let go of them.
+    public var openSockets: Int { sockets.load(ordering: .acquiring) }
 
     public init(ioThreads: Int32 = 1) throws(ZMQError) {
         guard let handle = zmq_ctx_new() else { throw ZMQError.last() }
@@ -31,6 +37,7 @@ public final class ZMQContext: Sendable {
         let result = termination.withLock { state -> Result<UnsafeMutableRawPointer, ZMQError> in
             guard state == nil else { return .failure(ZMQError(code: ETERM)) }
             guard let socket = zmq_socket(handle, type) else { return .failure(ZMQError.last()) }
+            sockets.add(1, ordering: .releasing)
             return .success(socket)
         }
         return try result.get()
@@ -62,6 +69,8 @@ public final class ZMQContext: Sendable {
         }
         await done.value()
     }
+
+    func socketClosed() { sockets.subtract(1, ordering: .releasing) }
 
     private func terminateNow() {
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}

@@ -47,6 +47,7 @@ public final class ZMQSocket {
         if let handle {
             zmq_close(handle)
             self.handle = nil
+            context.socketClosed()
         }
     }
 

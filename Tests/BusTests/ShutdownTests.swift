@@ -106,7 +106,12 @@ struct ShutdownTests {
                 let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: [""])
                 try await subscriber.ready()
                 publisher.publish(topic: "x", body: [])
+                #expect(context.openSockets >= 2, "the publisher's and the subscriber's sockets are open")
             }
+            // Dropped: each service's thread closes its sockets and ends (bounded wait on the condition).
+            let deadline = ContinuousClock.now + .seconds(20)
+            while context.openSockets > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(context.openSockets == 0, "every socket of the dropped services is closed")
             await context.terminate()
         }
     }
