@@ -37,6 +37,10 @@ extension RPCMethods {
                     t = try await ctx.backend.mempool("getblocktemplate", request, as: BlockTemplate.self)
                 }
             }
+            // The learning mode: a paused node hands out no work, to JSON-RPC miners either.
+            if let pace = t.pace, !pace.allows(height: t.height) {
+                throw RPCFault(RPCFault.miscCode, "Mining is paused (the learning mode, GET /api/mining): no block template until a step or resume")
+            }
             return templateJSON(t)
         },
         RPCMethod(name: "submitblock", category: "Mining",

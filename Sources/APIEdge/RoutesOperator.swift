@@ -47,7 +47,7 @@ enum OperatorRoutes {
                 await mempoolRPC.stop()
                 return Reply.json(VerifyReply(ok: c.ok && m.ok, chain: c, mempool: m))
             },
-        ]
+        ] + LearningRoutes.routes(edge)   // the learning mode: GET /api/mining, /api/operator/mining(/step)
     }
 
     static func part<T: Codable & Sendable>(_ run: () async throws -> T, ok: (T) -> Bool) async -> VerifyReply.Part<T> {

@@ -55,7 +55,14 @@ struct MempoolCommand: ServiceCommand {
         let subscriber = try await Subscriber(context: context, connect: [endpoints.chainPub],
                                               topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000,
                                               curve: security.client(of: .chainstore), logger: logger)
-        let follower = Task { await follow(subscriber: subscriber, pool: pool, logger: logger) }
+        let pacer = Pacer(network: params.network, db: db, logger: logger) { pace in
+            let seq = await pool.sequence, count = await pool.entries.count
+            if let body = try? JSON.encode(TemplateNotice(mempoolSequence: seq, txCount: count, pace: pace)) {
+                publisher.publish(topic: Topic.template, body: body)
+            }
+        }
+        try await pacer.load()
+        let follower = Task { await follow(subscriber: subscriber, pool: pool, pacer: pacer, logger: logger) }
 
         // Reload what was acknowledged before a crash or restart (waits for the chain store if it is not up yet).
         var loaded = false
@@ -71,7 +78,7 @@ struct MempoolCommand: ServiceCommand {
         }
 
         let started = ServiceSupport.now()
-        let router = MempoolRPC.router(pool: pool, started: started)
+        let router = MempoolRPC.router(pool: pool, pacer: pacer, started: started)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)
@@ -96,7 +103,7 @@ struct MempoolCommand: ServiceCommand {
 }
 
 /// Applies the chain store's events; on a gap or a restart of the chain store, revalidates everything.
-func follow(subscriber: Subscriber, pool: Pool, logger: Logger) async {
+func follow(subscriber: Subscriber, pool: Pool, pacer: Pacer? = nil, logger: Logger) async {
     for await event in subscriber.events {
         switch event {
         case let .message(topic, body, _):
@@ -109,7 +116,10 @@ func follow(subscriber: Subscriber, pool: Pool, logger: Logger) async {
                 if topic == Topic.connected { await pool.blockConnected(block, height: height) }
                 else { await pool.blockDisconnected(block) }
             case Topic.tip:
-                if let tip = try? JSON.decode(ChainTip.self, body) { await pool.setTip(tip) }
+                if let tip = try? JSON.decode(ChainTip.self, body) {
+                    await pool.setTip(tip)
+                    await pacer?.tipChanged(height: tip.height)
+                }
             default:
                 break
             }
@@ -192,7 +202,7 @@ enum MempoolRPC {
         return h
     }
 
-    static func router(pool: Pool, started: Double) -> RPCRouter {
+    static func router(pool: Pool, pacer: Pacer, started: Double) -> RPCRouter {
         RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 do {
@@ -221,7 +231,11 @@ enum MempoolRPC {
                 guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
                 return await pool.entries(touching: key).map(entryInfo)
             },
-            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await pool.template(for: $0) },
+            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await pool.template(for: $0, pace: await pacer.pace) },
+            "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
+            "setpace": RPCRouter.method(PaceChange.self) { change in
+                try await pacer.change(change, tipHeight: try await pool.currentTip().height)
+            },
             "getminers": RPCRouter.method(Empty.self) { _ in await pool.activeMiners() },
             "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
             "getstatus": RPCRouter.method(Empty.self) { _ in

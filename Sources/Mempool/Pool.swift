@@ -645,11 +645,13 @@ actor Pool {
         Task { await events.templateChanged(sequence: seq, count: count) }
     }
 
-    func template(for request: TemplateRequest) async throws -> BlockTemplate {
+    /// A template for `request`, under the learning mode's `pace`: when it holds this height
+    /// (paused), nothing is picked (no transaction is "in a template" while the miners wait).
+    func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
         miners.seen(request, at: ServiceSupport.now())
         let t = try await currentTip()
         let height = t.height + 1
-        let (chosen, fees) = BlockAssembler.select(entries.values)
+        let (chosen, fees) = pace.allows(height: height) ? BlockAssembler.select(entries.values) : ([], 0)
         let now = UInt32(Date().timeIntervalSince1970)
         // First time in a template: one trace row each, written in one transaction.
         let detail = "in a template for height \(height), asked by miner \(request.minerID)"
@@ -670,7 +672,8 @@ actor Pool {
         }
         return BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
                              minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
-                             transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex), mempoolSequence: sequence)
+                             transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex), mempoolSequence: sequence,
+                             pace: pace, notBefore: pace.notBefore(tipTime: t.time))
     }
 
     func activeMiners(within seconds: Double = 60) -> [MinerInfo] {

@@ -102,6 +102,10 @@ actor Miner {
     private var lastFound: ContinuousClock.Instant?
     private(set) var blocksFound = 0
     private var hashrate: Double = 0
+    /// Paused by the mining pace (the learning mode).
+    private var held = false
+    /// Wakes us when the pace's minimum interval has passed.
+    private var timer: Task<Void, Never>?
 
     init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
          chainRPC: RPCClient, mempoolRPC: RPCClient, hashers: HashingThreads, logger: Logger) {
@@ -172,6 +176,26 @@ actor Miner {
             txs.append(tx)
         }
         guard let target = CompactTarget.target(bits: t.bits, limit: params.powLimit) else { throw RPCError("bad-template", "bad bits") }
+        // The learning mode: the mempool's pace says whether this height may be mined now.
+        switch MiningPace.decision(pace: t.pace, height: t.height, notBefore: t.notBefore, now: Date().timeIntervalSince1970) {
+        case .mine:
+            if held { logger.notice("mining resumed", metadata: ["height": "\(t.height)"]) }
+            held = false
+        case .hold:
+            stopHashing()
+            if !held { logger.notice("mining paused (learning mode): waiting for a step or resume", metadata: ["height": "\(t.height)"]) }
+            held = true
+            return   // the template notice of the next change of pace wakes us
+        case .wait(let seconds):
+            stopHashing()
+            logger.debug("minimum interval: waiting", metadata: ["seconds": "\(seconds)"])
+            timer?.cancel()
+            timer = Task { [weak self] in
+                guard (try? await Task.sleep(for: .milliseconds(Int(seconds * 1000) + 20))) != nil else { return }
+                await self?.refresh()
+            }
+            return
+        }
         generation += 1
         let work = Work(generation: generation, height: t.height, previousHash: prev, bits: t.bits, time: t.time,
                         coinbaseValue: t.coinbaseValue, transactions: txs, txids: txs.map(\.txid), payoutKey: payout.publicKey,
@@ -179,6 +203,13 @@ actor Miner {
         current = work
         hashers.assign(work)
         logger.debug("new work", metadata: ["height": "\(t.height)", "txs": "\(txs.count)", "fees": "\(t.fees)"])
+    }
+
+    /// Stops the threads and drops any block they found but did not hand over yet (a pause means no more blocks).
+    private func stopHashing() {
+        hashers.pause()
+        generation += 1
+        current = nil
     }
 
     func found(_ f: FoundBlock) async {

@@ -20,6 +20,7 @@
 ///   getblocktemplate TemplateRequest → BlockTemplate
 ///   getminers Empty → [MinerInfo]           gettrace TxRef → [TraceEvent]
 ///   getstatus Empty → ServiceStatus
+///   getpace Empty → MiningPace              setpace PaceChange → MiningPace  (the learning mode, regtest only)
 /// PeerBridge (`peer.rpc`):
 ///   getpeers Empty → PeerList               getsync Empty → SyncStatus
 ///   addpeer AddPeer → Empty                 getstatus Empty → ServiceStatus
@@ -298,12 +299,18 @@ public struct BlockTemplate: Codable, Sendable, Equatable {
     public var transactions: [String]
     public var txids: [String]
     public var mempoolSequence: UInt64
+    /// The learning mode's pace (nil from a mempool without it): a miner hashes this template only
+    /// if `MiningPace.decision` says `.mine` (paused: no transactions are picked either).
+    public var pace: MiningPace?
+    /// The minimum interval: no hashing before this Unix time (tip time + minInterval).
+    public var notBefore: Double?
 
     public init(height: Int, previousHash: String, bits: UInt32, time: UInt32, minTime: UInt32, coinbaseValue: UInt64,
-                fees: UInt64, transactions: [String], txids: [String], mempoolSequence: UInt64) {
+                fees: UInt64, transactions: [String], txids: [String], mempoolSequence: UInt64,
+                pace: MiningPace? = nil, notBefore: Double? = nil) {
         self.height = height; self.previousHash = previousHash; self.bits = bits; self.time = time; self.minTime = minTime
         self.coinbaseValue = coinbaseValue; self.fees = fees; self.transactions = transactions; self.txids = txids
-        self.mempoolSequence = mempoolSequence
+        self.mempoolSequence = mempoolSequence; self.pace = pace; self.notBefore = notBefore
     }
 }
 
@@ -311,7 +318,11 @@ public struct BlockTemplate: Codable, Sendable, Equatable {
 public struct TemplateNotice: Codable, Sendable, Equatable {
     public var mempoolSequence: UInt64
     public var txCount: Int
-    public init(mempoolSequence: UInt64, txCount: Int) { self.mempoolSequence = mempoolSequence; self.txCount = txCount }
+    /// Set when the notice is sent because the mining pace changed (the learning mode).
+    public var pace: MiningPace?
+    public init(mempoolSequence: UInt64, txCount: Int, pace: MiningPace? = nil) {
+        self.mempoolSequence = mempoolSequence; self.txCount = txCount; self.pace = pace
+    }
 }
 
 public struct MinerInfo: Codable, Sendable, Equatable {

@@ -168,7 +168,15 @@ final class FakeMempool: Sendable {
     static func router(_ f: ChainFixture, submitted: Submissions) -> RPCRouter {
         let e = entry(f)
         let orphanHex = Hex.encode(f.orphan.encoded)
+        let pace = FakePace()
         return RPCRouter([
+            "getpace": RPCRouter.method(Empty.self) { _ in pace.value.withLock { $0 } },
+            "setpace": RPCRouter.method(PaceChange.self) { c in
+                try pace.value.withLock { p in
+                    try p.apply(c, network: .regtest, tipHeight: f.blocks.count - 1, now: 1_795_565_200)
+                    return p
+                }
+            },
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 submitted.list.withLock { $0.append(p) }
                 if p.hex == orphanHex { throw RPCError("bad-txns-inputs-missingorspent", "input 0 spends a missing or spent output") }
@@ -203,6 +211,11 @@ final class FakeMempool: Sendable {
             },
         ])
     }
+}
+
+/// The fake mempool's mining pace (the real state machine, in memory).
+final class FakePace: Sendable {
+    let value = Mutex(MiningPace.running)
 }
 
 final class Submissions: Sendable {

@@ -38,6 +38,9 @@ export const paths = {
   mempoolTxids: () => "/api/mempool/txids",
   feeEstimates: () => "/api/fee-estimates",
   faucet: () => "/api/faucet",
+  mining: () => "/api/mining",
+  miningChange: () => "/api/operator/mining",
+  miningStep: () => "/api/operator/mining/step",
 };
 
 /** Named requests for the edge's routes (Esplora-shaped answers; errors are api.js's ApiError). */
@@ -74,4 +77,10 @@ export const routes = {
   faucet: () => api.getJSON(paths.faucet()),
   /** Ask the faucet to pay `address` ({txid, amount}; 429 too soon, 503 nothing mature). */
   faucetPay: (address) => api.postJSON(paths.faucet(), { address }),
+  /** The learning mode's mining pace ({state: running|paused|stepping, minInterval, stepHeight, available}). */
+  mining: () => api.getJSON(paths.mining()),
+  /** Operator only (the token in the body: a page on another origin cannot send Authorization): {state?, minInterval?}. */
+  miningChange: (token, change) => api.postJSON(paths.miningChange(), { ...change, token }),
+  /** Operator only: exactly one block, then paused. */
+  miningStep: (token) => api.postJSON(paths.miningStep(), { token }),
 };

@@ -1,6 +1,7 @@
 // #/flow: the full flow view, with the event log beside the diagram.
 import { h, fill, panel } from "../ui/dom.js";
 import { FlowDiagram } from "./flowdiagram.js";
+import { learningPanel } from "./learning.js";
 
 export function flowView(ctx) {
   const diagram = h("div", { class: "flow-box", testid: "flow-diagram" });
@@ -9,6 +10,7 @@ export function flowView(ctx) {
     h("h1", { text: "Flow: the node's services, live" }),
     h("p", { class: "muted intro" },
       "Each dot is one event as it happens: a transaction arriving at the edge and going to the mempool, the mempool putting it in a miner's template, a miner's block reaching the chain store, and the new block going out to the mempool, the edge and its clients. Select an event in the log to open its transaction or block."),
+    learningPanel(ctx),
     h("div", { class: "flow-layout" },
       panel(null, { class: "panel flow-panel" }, diagram,
         h("p", { class: "legend" },

@@ -11,6 +11,7 @@ import { txView } from "./tx.js";
 import { addressView } from "./address.js";
 import { flowView } from "./flow.js";
 import { networkView } from "./network.js";
+import { watchPace } from "./learning.js";
 
 /** Shared state of the page: config, the feed, the best known tip height. */
 export const app = {
@@ -272,6 +273,7 @@ async function start() {
   // The edge could not replay what the page missed: draw the current view again from the REST API.
   app.feed.on("resync", () => render());
   watchConnection();
+  watchPace(app);
   app.feed.start();
   app.live.start();
   render();
