@@ -87,9 +87,10 @@ function line(el, series, xKind, opts = {}) {
     grid.append(s("line", { x1: m.plot.x0, x2: m.plot.x1, y1: t.y, y2: t.y }));
     grid.append(s("text", { x: m.plot.x0 - 6, y: t.y + 4, "text-anchor": "end" }, t.label));
   }
-  for (const t of m.xTicks) {
+  for (const [i, t] of m.xTicks.entries()) {
+    const anchor = i === 0 ? "start" : i === m.xTicks.length - 1 ? "end" : "middle";
     const label = xKind === "time" ? new Date(t.value * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : String(Math.round(t.value));
-    grid.append(s("text", { x: t.x, y: m.plot.y0 + 18, "text-anchor": "middle" }, label));
+    grid.append(s("text", { x: t.x, y: m.plot.y0 + 18, "text-anchor": anchor }, label));
   }
   svg.append(grid);
   series.forEach((sr, i) => {
