@@ -203,6 +203,39 @@ struct EsploraMempool: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case count, vsize, totalFee = "total_fee", feeHistogram = "fee_histogram" }
 }
 
+/// Esplora's `/tx/:txid/outspend/:vout`: `{spent: false}`, or `{spent: true, txid, vin, status}`
+/// (status `{confirmed: false}` for a spender still in the mempool).
+struct EsploraOutspend: Codable, Sendable, Equatable {
+    var spent: Bool
+    var txid: String?
+    var vin: UInt32?
+    var status: EsploraTxStatus?
+
+    static let unspent = EsploraOutspend(spent: false)
+
+    init(spent: Bool, txid: String? = nil, vin: UInt32? = nil, status: EsploraTxStatus? = nil) {
+        self.spent = spent; self.txid = txid; self.vin = vin; self.status = status
+    }
+
+    /// The chain's spender wins over the mempool's (a block can confirm one while the pool still lists it).
+    init(chain: SpendInfo?, mempool: SpendInfo?) {
+        if let c = chain {
+            self.init(spent: true, txid: c.txid, vin: c.vin,
+                      status: c.height.map { .confirmed(height: $0, hash: c.blockHash, time: c.blockTime) } ?? .unconfirmed)
+        } else if let m = mempool {
+            self.init(spent: true, txid: m.txid, vin: m.vin, status: .unconfirmed)
+        } else {
+            self = .unspent
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(spent, forKey: .spent)
+        try c.encodeIfPresent(txid, forKey: .txid); try c.encodeIfPresent(vin, forKey: .vin); try c.encodeIfPresent(status, forKey: .status)
+    }
+}
+
 /// Decodes a service's raw transaction hex.
 func decodeTx(_ hex: String) throws -> Transaction {
     guard let raw = Hex.decode(hex) else { throw APIError(.badGateway, "backend-error", "a service returned a transaction that is not hex") }

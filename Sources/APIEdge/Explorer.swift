@@ -51,6 +51,28 @@ struct Explorer: Sendable {
         return EsploraTx(tx, txid: tx.txid, fee: e.fee, status: .unconfirmed, prevouts: prevouts, network: network)
     }
 
+    /// Who spends each output of a transaction: the chain store's spend index, then the mempool.
+    func outspends(_ found: Found, only vout: Int? = nil) async throws -> [EsploraOutspend] {
+        let tx: Transaction
+        let confirmed: Bool
+        switch found {
+        case .confirmed(_, let t): tx = t; confirmed = true
+        case .unconfirmed(_, let t): tx = t; confirmed = false
+        }
+        let txid = tx.txid
+        let indices = vout.map { [$0] } ?? Array(tx.outputs.indices)
+        let list = OutpointList(outpoints: indices.map { OutPoint(txid: txid, index: UInt32($0)).description })
+        // An unconfirmed transaction's outputs can only be spent in the mempool.
+        async let chainSpends: [SpendInfo?] = confirmed ? backend.chain("getspends", list, as: [SpendInfo?].self)
+                                                        : Array(repeating: nil, count: indices.count)
+        async let poolSpends = backend.mempool("getspenders", list, as: [SpendInfo?].self)
+        let (c, m) = try await (chainSpends, poolSpends)
+        guard c.count == indices.count, m.count == indices.count else {
+            throw APIError(.badGateway, "backend-error", "a service answered the wrong number of outpoints")
+        }
+        return zip(c, m).map { EsploraOutspend(chain: $0, mempool: $1) }
+    }
+
     /// Confirmed transactions by txid, in the given order, built concurrently.
     func esplora(confirmedTxids txids: [String]) async throws -> [EsploraTx] {
         try await withThrowingTaskGroup(of: (Int, EsploraTx?).self) { group in

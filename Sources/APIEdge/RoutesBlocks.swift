@@ -35,6 +35,15 @@ enum BlockRoutes {
                 let list = try await backend.chain("getblocks", BlockRange(startHeight: start, count: 10), as: [HeaderInfo].self)
                 return Reply.json(list.map(EsploraBlock.init))
             },
+            Route(.get, "/api/charts/blocks/:count",
+                  RouteDoc(summary: "The last N blocks' size, transactions, fees, difficulty and work (expected hashes), oldest first: the explorer's block charts",
+                           tag: "charts", params: [("count", Schema.uint, "how many blocks back from the tip (1 to 10,000)")],
+                           response: .json(Schema.array(Schema.ref("BlockStats"))), errors: [400, 502, 503])) { _, context in
+                let count = try Param.nonNegative(context, "count", what: "count")
+                guard (1...10_000).contains(count) else { throw APIError.badRequest("bad-count", "count must be 1 to 10,000, not \(count)") }
+                let list = try await backend.chain("getblockstats", BlockStatsRequest(count: count), as: [BlockStats].self)
+                return Reply.json(list.map(ChartBlock.init))
+            },
             Route(.get, "/api/block/:hash",
                   RouteDoc(summary: "A block's header data", tag: "blocks", params: [hashParam],
                            response: .json(Schema.ref("Block")), errors: heightError)) { _, context in
@@ -85,5 +94,22 @@ enum BlockRoutes {
                 return Reply.text(try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self).hash)
             },
         ]
+    }
+}
+
+/// One block of `/api/charts/blocks/:count` (snake_case, as Esplora's objects).
+struct ChartBlock: Codable, Sendable, Equatable {
+    var height: Int
+    var timestamp: UInt32
+    var size: Int
+    var txCount: Int
+    var fees: UInt64
+    var difficulty: Double
+    var work: Double
+
+    enum CodingKeys: String, CodingKey { case height, timestamp, size, txCount = "tx_count", fees, difficulty, work }
+
+    init(_ b: BlockStats) {
+        height = b.height; timestamp = b.time; size = b.size; txCount = b.txCount; fees = b.fees; difficulty = b.difficulty; work = b.work
     }
 }

@@ -42,6 +42,29 @@ enum TxRoutes {
                 case .unconfirmed(let e, _): return Reply.text(e.hex)
                 }
             },
+            Route(.get, "/api/tx/:txid/outspends",
+                  RouteDoc(summary: "Who spends each output: {spent, txid, vin, status} per output, mempool spenders included",
+                           tag: "transactions", params: [txidParam], response: .json(Schema.array(Schema.ref("Outspend"))),
+                           errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                return Reply.json(try await explorer.outspends(try await explorer.find(txid)))
+            },
+            Route(.get, "/api/tx/:txid/outspend/:vout",
+                  RouteDoc(summary: "Who spends one output ({spent: false} while unspent)", tag: "transactions",
+                           params: [txidParam, (name: "vout", schema: Schema.uint, description: "output index")],
+                           response: .json(Schema.ref("Outspend")), errors: lookupErrors)) { _, context in
+                let txid = try Param.hash(context, "txid", what: "txid")
+                let vout = try Param.nonNegative(context, "vout", what: "vout")
+                let found = try await explorer.find(txid)
+                let outputs: Int
+                switch found {
+                case .confirmed(_, let tx), .unconfirmed(_, let tx): outputs = tx.outputs.count
+                }
+                guard vout < outputs else {
+                    throw APIError.notFound("transaction \(txid) has \(outputs) output\(outputs == 1 ? "" : "s"); there is no output \(vout)")
+                }
+                return Reply.json(try await explorer.outspends(found, only: vout)[0])
+            },
             Route(.get, "/api/tx/:txid/trace",
                   RouteDoc(summary: "The transaction's path through the services (edge, mempool, miners, chain store)",
                            tag: "transactions", params: [txidParam], response: .json(Schema.ref("Trace")), errors: lookupErrors)) { _, context in

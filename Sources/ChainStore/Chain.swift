@@ -297,6 +297,7 @@ actor Chain {
                 }
                 for s in spent { try Self.insertCoin(db, s.outpoint, s.coin) }
                 try db.execute(sql: "DELETE FROM addr WHERE height = ?", arguments: [height])
+                try SpendIndex.forget(db, height: height)
                 try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
                 try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
                 try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'disconnected', 'chainstore', ?, NULL)", arguments: [block.hash.hex, now])
@@ -310,6 +311,7 @@ actor Chain {
                 for c in item.connection.created { try Self.insertCoin(db, c.outpoint, c.coin) }
                 try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(item.connection.spent))])
                 try Self.indexTransactions(db, item.block, height: item.entry.height, fees: item.fees, spent: item.connection.spent)
+                try SpendIndex.record(db, item.block, height: item.entry.height)
                 try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [item.entry.height, hash])
                 try db.execute(sql: "UPDATE header SET status = 1 WHERE hash = ?", arguments: [hash])
                 let by = traceSources[item.entry.hash].map { "mined by \($0)" }

@@ -118,6 +118,8 @@ enum ChainRPC {
             "getblocks": RPCRouter.method(BlockRange.self) { try await queries.blocks($0) },
             "gettx": RPCRouter.method(TxRef.self) { try await queries.transaction($0) },
             "getcoins": RPCRouter.method(OutpointList.self) { try await queries.coins($0) },
+            "getspends": RPCRouter.method(OutpointList.self) { try await queries.spends($0) },
+            "getblockstats": RPCRouter.method(BlockStatsRequest.self) { try await queries.blockStats($0) },
             "getaddress": RPCRouter.method(AddressRef.self) { try await queries.addressStats($0) },
             "getaddressutxos": RPCRouter.method(AddressRef.self) { try await queries.addressUTXOs($0) },
             "getaddresstxs": RPCRouter.method(AddressTxsParams.self) { try await queries.addressTxs($0) },

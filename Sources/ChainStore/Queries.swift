@@ -108,6 +108,53 @@ struct ChainQueries: Sendable {
         }
     }
 
+    /// The best chain's spender of each outpoint (nil: unspent, or not an output of the chain), in order.
+    func spends(_ list: OutpointList) async throws -> [SpendInfo?] {
+        guard list.outpoints.count <= 10_000 else { throw RPCError.badParams("at most 10,000 outpoints per call") }
+        var ops = [OutPoint]()
+        for text in list.outpoints {
+            guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
+            ops.append(op)
+        }
+        let keys = ops.map { (Data($0.txid.bytes), $0.index) }
+        let names = ops.map(\.description)
+        return try await db.read { db in
+            let stmt = try db.cachedStatement(sql: """
+                SELECT spend.spender, spend.vin, spend.height, active.hash, header.raw FROM spend
+                JOIN active ON active.height = spend.height JOIN header ON header.hash = active.hash
+                WHERE spend.txid = ? AND spend.idx = ?
+                """)
+            return try keys.enumerated().map { i, k in
+                guard let row = try Row.fetchOne(stmt, arguments: [k.0, k.1]) else { return nil }
+                let header = try BlockHeader(bytes: Array(row[4] as Data))
+                return SpendInfo(outpoint: names[i], txid: Hash256(bytes: Array(row[0] as Data)).hex,
+                                 vin: UInt32(row[1] as Int64), height: row[2], blockHash: Hash256(bytes: Array(row[3] as Data)).hex,
+                                 blockTime: header.time)
+            }
+        }
+    }
+
+    /// Per-block numbers of the best chain for the charts: the `count` blocks ending at `endHeight`.
+    func blockStats(_ r: BlockStatsRequest) async throws -> [BlockStats] {
+        guard r.count >= 1, r.count <= 10_000 else { throw RPCError.badParams("count must be 1 to 10,000") }
+        let tipHeight = await chain.tip.height
+        let end = min(r.endHeight ?? tipHeight, tipHeight)
+        guard end >= 0 else { throw RPCError.badParams("end height must not be negative") }
+        let start = max(0, end - r.count + 1)
+        return try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT active.height, header.raw, header.size, header.tx_count,
+                       (SELECT COALESCE(SUM(fee), 0) FROM tx WHERE tx.height = active.height) AS fees
+                FROM active JOIN header ON header.hash = active.hash
+                WHERE active.height BETWEEN ? AND ? ORDER BY active.height
+                """, arguments: [start, end]).map { row in
+                let header = try BlockHeader(bytes: Array(row[1] as Data))
+                return BlockStats(height: row[0], time: header.time, size: row[2], txCount: row[3], fees: UInt64(row[4] as Int64),
+                                  difficulty: difficulty(bits: header.bits), work: Double(CompactTarget.work(bits: header.bits)))
+            }
+        }
+    }
+
     static func key(_ ref: String) throws -> Data {
         guard let k = Hex.decode(ref), k.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
         return Data(k)

@@ -1,3 +1,5 @@
+import ChainCore
+import Foundation
 import GRDB
 
 /// chain.sqlite, owned by this process alone (WAL; one writer, many readers).
@@ -11,6 +13,7 @@ import GRDB
 /// | undo   | connected block | the coins it spent, to disconnect it |
 /// | tx     | transaction on the best chain | block, height, position, fee |
 /// | addr   | (public key, transaction) on the best chain | amounts received and spent |
+/// | spend  | output of a best-chain transaction spent on the best chain | by which input (txid, vin) at which height (v2) |
 /// | trace  | step of a tx/block path seen here | connected, disconnected, mined by |
 /// | meta   | key | network, supply |
 enum Schema {
@@ -60,6 +63,25 @@ enum Schema {
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
                 """)
         }
+        // v2: the spend index ("spent by" of Esplora's /tx/:txid/outspends). Filled from the best
+        // chain's stored blocks for a data folder made before it existed.
+        m.registerMigration("v2-spend") { db in
+            try db.execute(sql: """
+                CREATE TABLE spend (
+                    txid BLOB NOT NULL, idx INTEGER NOT NULL,
+                    spender BLOB NOT NULL, vin INTEGER NOT NULL, height INTEGER NOT NULL,
+                    PRIMARY KEY (txid, idx)
+                ) WITHOUT ROWID;
+                CREATE INDEX spend_height ON spend(height);
+                """)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT active.height AS height, block.raw AS raw FROM active JOIN block ON block.hash = active.hash
+                WHERE active.height > 0 ORDER BY active.height
+                """)
+            while let row = try rows.next() {
+                try SpendIndex.record(db, try Block(bytes: Array(row["raw"] as Data)), height: row["height"])
+            }
+        }
         return m
     }
 
@@ -67,5 +89,24 @@ enum Schema {
         case stored = 0
         case connected = 1
         case invalid = 2
+    }
+}
+
+/// The spend table, kept in the same write transaction as the UTXO set: a block's rows are
+/// written when it is connected and deleted when it is disconnected (by height: the best chain
+/// holds one block per height), so a reorganisation leaves exactly the new branch's spends.
+enum SpendIndex {
+    static func record(_ db: Database, _ block: Block, height: Int) throws {
+        let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?)")
+        for tx in block.transactions.dropFirst() {
+            let spender = Data(tx.txid.bytes)
+            for (vin, input) in tx.inputs.enumerated() {
+                try stmt.execute(arguments: [Data(input.previousOutput.txid.bytes), input.previousOutput.index, spender, vin, height])
+            }
+        }
+    }
+
+    static func forget(_ db: Database, height: Int) throws {
+        try db.execute(sql: "DELETE FROM spend WHERE height = ?", arguments: [height])
     }
 }

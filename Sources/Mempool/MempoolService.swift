@@ -21,6 +21,9 @@ struct MempoolCommand: ServiceCommand {
     @Option(help: "Pool size cap in megabytes.")
     var maxMegabytes: Int = 64
 
+    @Option(help: "Seconds between two samples of the mempool's size and fee rates (kept a day, for the explorer's charts).")
+    var sampleSeconds: Double = 10
+
     func run() async throws {
         ServiceSupport.bootstrapLogging(level: common.level)
         let logger = Logger(label: "cairn.mempool")
@@ -38,6 +41,8 @@ struct MempoolCommand: ServiceCommand {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
         try Pool.migrator().migrate(db)
+        try MempoolSamples.migrator().migrate(db)
+        let samples = MempoolSamples(db: db)
 
         let security = try common.busSecurity(role: .mempool, endpoints: [endpoints.mempoolRPC, endpoints.mempoolPub,
                                                                            endpoints.chainRPC, endpoints.chainPub])
@@ -78,17 +83,20 @@ struct MempoolCommand: ServiceCommand {
         }
 
         let started = ServiceSupport.now()
-        let router = MempoolRPC.router(pool: pool, pacer: pacer, started: started)
+        let router = MempoolRPC.router(pool: pool, pacer: pacer, samples: samples, started: started)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)
         }
         await pool.templateNoticeNow()
+        let interval = Duration.milliseconds(Int64(max(0.1, sampleSeconds) * 1000))
+        let sampler = Task { await samples.run(pool: pool, interval: interval, logger: logger) }
         let count = await pool.entries.count
         logger.notice("mempool ready", metadata: ["rpc": "\(server.endpoints.joined(separator: ","))",
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
         try await ServiceSupport.run([ShutdownHook {
             follower.cancel()
+            sampler.cancel()
             await subscriber.stop()
             await server.stop()
             await chainRPC.stop()
@@ -202,7 +210,7 @@ enum MempoolRPC {
         return h
     }
 
-    static func router(pool: Pool, pacer: Pacer, started: Double) -> RPCRouter {
+    static func router(pool: Pool, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
         RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 do {
@@ -236,6 +244,16 @@ enum MempoolRPC {
             "setpace": RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)
             },
+            "getspenders": RPCRouter.method(OutpointList.self) { p in
+                guard p.outpoints.count <= 10_000 else { throw RPCError.badParams("at most 10,000 outpoints per call") }
+                let ops = try p.outpoints.map { text in
+                    guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
+                    return op
+                }
+                return await pool.spenders(of: ops)
+            },
+            "getmempoolblocks": RPCRouter.method(MempoolBlocksRequest.self) { await pool.projectedBlocks($0) },
+            "getmempoolsamples": RPCRouter.method(MempoolSamplesRequest.self) { try await samples.since($0.since) },
             "getminers": RPCRouter.method(Empty.self) { _ in await pool.activeMiners() },
             "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
             "getstatus": RPCRouter.method(Empty.self) { _ in

@@ -487,3 +487,111 @@ public struct SyncStatus: Codable, Sendable, Equatable {
         self.txsReceived = txsReceived; self.txsAccepted = txsAccepted; self.progress = progress
     }
 }
+
+// MARK: spends (the explorer's "spent by")
+
+/// Which input of which transaction spends an outpoint: `getspends` (chain store, confirmed
+/// spenders with their block) and `getspenders` (mempool, unconfirmed; no height or block).
+public struct SpendInfo: Codable, Sendable, Equatable {
+    /// The outpoint spent, "txid:index".
+    public var outpoint: String
+    /// The spending transaction and the index of its input.
+    public var txid: String
+    public var vin: UInt32
+    /// The block holding the spender (chain store only).
+    public var height: Int?
+    public var blockHash: String?
+    public var blockTime: UInt32?
+
+    public init(outpoint: String, txid: String, vin: UInt32, height: Int? = nil, blockHash: String? = nil, blockTime: UInt32? = nil) {
+        self.outpoint = outpoint; self.txid = txid; self.vin = vin
+        self.height = height; self.blockHash = blockHash; self.blockTime = blockTime
+    }
+}
+
+// MARK: projected blocks (the explorer's mempool view)
+
+/// `getmempoolblocks` parameters: how many projected blocks at most (the last holds everything
+/// left over), and optionally a txid whose projected block to report.
+public struct MempoolBlocksRequest: Codable, Sendable {
+    public var count: Int?
+    public var txid: String?
+    public init(count: Int? = nil, txid: String? = nil) { self.count = count; self.txid = txid }
+}
+
+/// One projected block, in mempool.space's `/api/v1/fees/mempool-blocks` shape (fee rates in
+/// base units per byte; a Cairn byte is a vbyte: there is no witness discount).
+public struct MempoolBlock: Codable, Sendable, Equatable {
+    public var blockSize: Int
+    public var blockVSize: Int
+    public var nTx: Int
+    public var totalFees: UInt64
+    public var medianFee: Double
+    /// Minimum, 10th, 25th, 50th, 75th, 90th percentile and maximum fee rate.
+    public var feeRange: [Double]
+
+    public init(blockSize: Int, blockVSize: Int, nTx: Int, totalFees: UInt64, medianFee: Double, feeRange: [Double]) {
+        self.blockSize = blockSize; self.blockVSize = blockVSize; self.nTx = nTx; self.totalFees = totalFees
+        self.medianFee = medianFee; self.feeRange = feeRange
+    }
+}
+
+public struct MempoolBlocks: Codable, Sendable, Equatable {
+    public var blocks: [MempoolBlock]
+    /// Index (0 = the next block) of the projected block holding `txid` of the request, if it is in the pool.
+    public var txBlock: Int?
+    public var mempoolSequence: UInt64
+
+    public init(blocks: [MempoolBlock], txBlock: Int?, mempoolSequence: UInt64) {
+        self.blocks = blocks; self.txBlock = txBlock; self.mempoolSequence = mempoolSequence
+    }
+}
+
+// MARK: charts
+
+/// `getblockstats`: the best chain's last `count` blocks up to `endHeight` (default: the tip).
+public struct BlockStatsRequest: Codable, Sendable {
+    public var count: Int
+    public var endHeight: Int?
+    public init(count: Int, endHeight: Int? = nil) { self.count = count; self.endHeight = endHeight }
+}
+
+/// One block's numbers for the explorer's charts.
+public struct BlockStats: Codable, Sendable, Equatable {
+    public var height: Int
+    public var time: UInt32
+    public var size: Int
+    public var txCount: Int
+    /// Sum of the fees of its transactions, base units.
+    public var fees: UInt64
+    public var difficulty: Double
+    /// Expected hashes to find a block at its target (2^256 / (target + 1)).
+    public var work: Double
+
+    public init(height: Int, time: UInt32, size: Int, txCount: Int, fees: UInt64, difficulty: Double, work: Double) {
+        self.height = height; self.time = time; self.size = size; self.txCount = txCount; self.fees = fees
+        self.difficulty = difficulty; self.work = work
+    }
+}
+
+/// `getmempoolsamples`: the mempool's recorded samples since a Unix time.
+public struct MempoolSamplesRequest: Codable, Sendable {
+    public var since: Double
+    public init(since: Double) { self.since = since }
+}
+
+/// The mempool's size and fee rates at one moment (it records one every few seconds, keeping a day).
+public struct MempoolSample: Codable, Sendable, Equatable {
+    public var time: Double
+    public var count: Int
+    public var bytes: Int
+    public var totalFee: UInt64
+    /// Median and minimum fee rate of the projected next block (0 when the pool is empty).
+    public var nextBlockMedianFee: Double
+    public var nextBlockMinFee: Double
+
+    public init(time: Double, count: Int, bytes: Int, totalFee: UInt64, nextBlockMedianFee: Double, nextBlockMinFee: Double) {
+        self.time = time; self.count = count; self.bytes = bytes; self.totalFee = totalFee
+        self.nextBlockMedianFee = nextBlockMedianFee; self.nextBlockMinFee = nextBlockMinFee
+    }
+}

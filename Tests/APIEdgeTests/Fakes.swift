@@ -33,6 +33,7 @@ final class FakeChainStore: Sendable {
         var txIndex = [Hash256: Located]()
         var utxos = [OutPoint: (TxOutput, Int, Bool)]()
         var history = [[UInt8]: [(Hash256, Int, Int)]]()
+        var spends = [OutPoint: SpendInfo]()
         for (height, block) in blocks.enumerated() {
             byHash[block.hash] = height
             for (pos, tx) in block.transactions.enumerated() {
@@ -40,7 +41,9 @@ final class FakeChainStore: Sendable {
                 txIndex[txid] = Located(tx: tx, block: block, height: height, position: pos)
                 guard height > 0 else { continue }
                 var keys = Set<[UInt8]>()
-                for input in tx.inputs where !input.previousOutput.isNull {
+                for (vin, input) in tx.inputs.enumerated() where !input.previousOutput.isNull {
+                    spends[input.previousOutput] = SpendInfo(outpoint: input.previousOutput.description, txid: txid.hex, vin: UInt32(vin),
+                                                             height: height, blockHash: block.hash.hex, blockTime: block.header.time)
                     if let spent = utxos.removeValue(forKey: input.previousOutput) { keys.insert(spent.0.publicKey) }
                 }
                 for (i, o) in tx.outputs.enumerated() {
@@ -69,10 +72,25 @@ final class FakeChainStore: Sendable {
             return height
         }
         let snapshotTx = txIndex, snapshotUTXO = utxos, snapshotHistory = history
+        let snapshotSpends = spends
         let tip = ChainTip(height: tipHeight, hash: blocks[tipHeight].hash.hex, time: blocks[tipHeight].header.time,
                            nextBits: ChainParams.regtest.powLimitBits, medianTimePast: blocks[tipHeight].header.time)
         return RPCRouter([
             "getchaintip": RPCRouter.method(Empty.self) { _ in tip },
+            "getblockstats": RPCRouter.method(BlockStatsRequest.self) { r in
+                let end = min(r.endHeight ?? tipHeight, tipHeight)
+                return (max(0, end - r.count + 1)...end).map { height in
+                    let b = blocks[height]
+                    return BlockStats(height: height, time: b.header.time, size: b.encodedSize, txCount: b.transactions.count,
+                                      fees: height == 4 ? 5_000 : 0, difficulty: 1, work: 2)
+                }
+            },
+            "getspends": RPCRouter.method(OutpointList.self) { list in
+                try list.outpoints.map { text -> SpendInfo? in
+                    guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
+                    return snapshotSpends[op]
+                }
+            },
             "verifyutxo": RPCRouter.method(Empty.self) { _ in UTXOCheck(ok: true, utxoCount: snapshotUTXO.count, recomputedCount: snapshotUTXO.count, mismatches: []) },
             "getchaininfo": RPCRouter.method(Empty.self) { _ in
                 ChainInfo(network: "regtest", height: tipHeight, tipHash: tip.hash, tipTime: tip.time, bits: tip.nextBits, difficulty: 1,
@@ -187,6 +205,23 @@ final class FakeMempool: Sendable {
                 MempoolInfo(count: 1, bytes: e.size, totalFee: e.fee, feeHistogram: [[64, Double(e.size)], [2, 3_500_000]], minFeeRate: 1, mempoolSequence: 7)
             },
             "getrawmempool": RPCRouter.method(Empty.self) { _ in RawMempool(txids: [e.txid], mempoolSequence: 7) },
+            "getspenders": RPCRouter.method(OutpointList.self) { list in
+                try list.outpoints.map { text -> SpendInfo? in
+                    guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
+                    return op == f.pending.inputs[0].previousOutput ? SpendInfo(outpoint: text, txid: e.txid, vin: 0) : nil
+                }
+            },
+            "getmempoolsamples": RPCRouter.method(MempoolSamplesRequest.self) { r in
+                let now = Date().timeIntervalSince1970
+                return [MempoolSample(time: now - 7_200, count: 0, bytes: 0, totalFee: 0, nextBlockMedianFee: 0, nextBlockMinFee: 0),
+                        MempoolSample(time: now - 60, count: 1, bytes: e.size, totalFee: e.fee, nextBlockMedianFee: e.feeRate, nextBlockMinFee: e.feeRate)]
+                    .filter { $0.time >= r.since }
+            },
+            "getmempoolblocks": RPCRouter.method(MempoolBlocksRequest.self) { r in
+                MempoolBlocks(blocks: [MempoolBlock(blockSize: e.size, blockVSize: e.size, nTx: 1, totalFees: e.fee, medianFee: e.feeRate,
+                                                    feeRange: Array(repeating: e.feeRate, count: 7))],
+                              txBlock: r.txid?.lowercased() == e.txid ? 0 : nil, mempoolSequence: 7)
+            },
             "checkmempool": RPCRouter.method(Empty.self) { _ in
                 MempoolCheck(ok: false, count: 1, stored: 1, chainChecked: true, problems: ["a problem for the test"])
             },

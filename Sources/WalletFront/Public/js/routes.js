@@ -27,6 +27,7 @@ export const paths = {
   txHex: (txid) => `/api/tx/${enc(txid)}/hex`,
   txStatus: (txid) => `/api/tx/${enc(txid)}/status`,
   txTrace: (txid) => `/api/tx/${enc(txid)}/trace`,
+  txOutspends: (txid) => `/api/tx/${enc(txid)}/outspends`,
   broadcast: () => "/api/tx",
   lookup: (text) => `/api/lookup/${enc(text)}`,
   address: (addr) => `/api/address/${enc(addr)}`,
@@ -37,6 +38,10 @@ export const paths = {
   mempool: () => "/api/mempool",
   mempoolTxids: () => "/api/mempool/txids",
   feeEstimates: () => "/api/fee-estimates",
+  mempoolBlocks: () => "/api/v1/fees/mempool-blocks",
+  mempoolPosition: (txid) => `/api/mempool/position/${enc(txid)}`,
+  chartBlocks: (count) => `/api/charts/blocks/${count}`,
+  chartMempool: (seconds) => `/api/charts/mempool/${seconds}`,
   faucet: () => "/api/faucet",
   mining: () => "/api/mining",
   miningChange: () => "/api/operator/mining",
@@ -62,6 +67,8 @@ export const routes = {
   txHex: (txid) => api.getText(paths.txHex(txid)),
   txStatus: (txid) => api.getJSON(paths.txStatus(txid)),
   txTrace: (txid) => api.getJSON(paths.txTrace(txid)),
+  /** Who spends each output: [{spent, txid?, vin?, status?}] (Esplora). */
+  txOutspends: (txid) => api.getJSON(paths.txOutspends(txid)),
   /** POST raw transaction hex → the txid as text. */
   broadcast: (hex) => api.postText(paths.broadcast(), hex),
   /** Whether 64 hex digits name a block or a transaction ({kind, …}). */
@@ -73,6 +80,14 @@ export const routes = {
   mempool: () => api.getJSON(paths.mempool()),
   mempoolTxids: () => api.getJSON(paths.mempoolTxids()),
   feeEstimates: () => api.getJSON(paths.feeEstimates()),
+  /** The projected next blocks (mempool.space's shape: blockSize, blockVSize, nTx, totalFees, medianFee, feeRange). */
+  mempoolBlocks: () => api.getJSON(paths.mempoolBlocks()),
+  /** A pending transaction's projected block ({txid, block, blocks}; 0 = the next block); 404 when not in the mempool. */
+  mempoolPosition: (txid) => api.getJSON(paths.mempoolPosition(txid)),
+  /** The last `count` blocks' {height, timestamp, size, tx_count, fees, difficulty, work}, oldest first. */
+  chartBlocks: (count) => api.getJSON(paths.chartBlocks(count)),
+  /** The mempool's samples of the last `seconds`: {time, count, vsize, total_fee, next_block_median_fee, next_block_min_fee}. */
+  chartMempool: (seconds) => api.getJSON(paths.chartMempool(seconds)),
   /** The regtest faucet's state ({available, amount, spendable}); 404 where there is none. */
   faucet: () => api.getJSON(paths.faucet()),
   /** Ask the faucet to pay `address` ({txid, amount}; 429 too soon, 503 nothing mature). */

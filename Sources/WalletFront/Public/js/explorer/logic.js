@@ -369,7 +369,7 @@ export function parseRoute(hash) {
   if (name === "block" && arg) return { name: "block", arg, page: extra != null ? Math.max(0, Number(extra) | 0) : 0 };
   if (name === "block-height" && arg) return { name: "block-height", arg };
   if ((name === "tx" || name === "address") && arg) return { name, arg };
-  if (name === "flow" || name === "network") return { name };
+  if (name === "flow" || name === "network" || name === "mempool" || name === "charts") return { name };
   return { name: "notfound", path: h };
 }
 

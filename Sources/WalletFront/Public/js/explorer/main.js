@@ -12,6 +12,8 @@ import { addressView } from "./address.js";
 import { flowView } from "./flow.js";
 import { networkView } from "./network.js";
 import { watchPace } from "./learning.js";
+import { mempoolView } from "./mempool.js";
+import { chartsView } from "./charts.js";
 
 /** Shared state of the page: config, the feed, the best known tip height. */
 export const app = {
@@ -34,6 +36,8 @@ const VIEWS = {
   address: addressView,
   flow: flowView,
   network: networkView,
+  mempool: mempoolView,
+  charts: chartsView,
   notfound: (ctx, route) => {
     fill(ctx.main, h("h1", { text: "Page not found" }), notice(`Nothing at "#${route.path}".`), h("p", {}, h("a", { href: "#/" }, "Back to the latest blocks")));
   },
@@ -51,7 +55,7 @@ function render({ focus = false } = {}) {
     }
   }
   const route = parseRoute(location.hash);
-  document.title = { flow: "Flow · Cairn explorer", network: "Network · Cairn explorer" }[route.name] || "Cairn explorer";
+  document.title = { flow: "Flow · Cairn explorer", network: "Network · Cairn explorer", mempool: "Mempool · Cairn explorer", charts: "Charts · Cairn explorer" }[route.name] || "Cairn explorer";
   const controller = new AbortController();
   const cleanups = [];
   current = { controller, cleanups, route };

@@ -1,7 +1,9 @@
-// #/tx/<txid>: status, confirmations, fee, inputs, outputs, and the trace timeline.
+// #/tx/<txid>: status, confirmations (or, pending, the expected confirmation), fee, inputs, outputs
+// with who spends each, and the trace timeline.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { confirmations, traceTimeline, blockFromDetail, serviceLane } from "./logic.js";
+import { expectedConfirmation } from "./mempoolmodel.js";
 import { formatAmount, formatRelative } from "../ui/format.js";
 import { h, s, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
@@ -56,11 +58,16 @@ export async function txView(ctx, route) {
       throw e;
     }
     if (!ctx.alive) return false;
-    const tip = tx.status.confirmed ? await ctx.app.tip().catch(() => null) : null;
+    const [tip, spends, place] = await Promise.all([
+      tx.status.confirmed ? ctx.app.tip().catch(() => null) : null,
+      routes.txOutspends(txid).catch(() => null),
+      // Pending: its place among the projected blocks (404 once it has left the mempool meanwhile).
+      tx.status.confirmed ? null : routes.mempoolPosition(txid).catch(() => null),
+    ]);
     if (!ctx.alive) return false;
-    drawSummary(summary, tx, tip);
+    drawSummary(summary, tx, tip, place);
     drawInputs(inputs, tx);
-    drawOutputs(outputs, tx);
+    drawOutputs(outputs, tx, spends);
     return true;
   };
 
@@ -90,12 +97,14 @@ export async function txView(ctx, route) {
       if (["accepted", "connected", "disconnected", "removed"].includes(m.event.stage)) reloadSoon("tx");
     }
   });
-  ctx.on("tx", (m) => { if (m.txid === txid) reloadSoon("tx"); });
+  // Any new or removed pool transaction may spend one of its outputs, or move it among the projected blocks.
+  ctx.on("tx", () => reloadSoon("tx"));
+  ctx.on("tx-removed", () => reloadSoon("tx"));
 
   await Promise.all([load(), loadTrace()]);
 }
 
-function drawSummary(el, tx, tip) {
+function drawSummary(el, tx, tip, place) {
   const st = tx.status;
   const conf = st.confirmed ? confirmations(st.block_height, tip) : 0;
   const coinbase = tx.vin.some((i) => i.is_coinbase);
@@ -108,6 +117,8 @@ function drawSummary(el, tx, tip) {
       : h("span", { class: "badge warn", dataset: { confirmed: "false" } }, "Pending: in the mempool, not yet in a block"), "tx-status",
       { confirmed: String(st.confirmed), height: st.confirmed ? st.block_height : null }],
     ["Confirmations", String(conf), "tx-confirmations", { value: conf }],
+    st.confirmed ? null : ["Expected confirmation", place ? expectedText(place)
+      : h("span", { class: "muted" }, "unknown (not among the projected blocks)"), "tx-expected", { block: place ? place.block : null }],
     st.confirmed ? ["Block", hashText(st.block_hash, `#/block/${st.block_hash}`)] : null,
     st.confirmed && st.block_time ? ["Block time", new Date(st.block_time * 1000).toLocaleString()] : null,
     ["Fee", coinbase ? h("span", {}, "none (coinbase: new coins and the block's fees)")
@@ -130,11 +141,27 @@ function drawInputs(el, tx) {
       ])));
 }
 
-function drawOutputs(el, tx) {
+/** "in about N blocks" from the projected block index (0: the next block). */
+function expectedText(place) {
+  return h("span", { class: "expected" }, expectedConfirmation(place.block, place.blocks),
+    h("span", { class: "muted" }, ` (projected block ${place.block + 1} of ${place.blocks}, from the node's block assembly)`));
+}
+
+function drawOutputs(el, tx, spends) {
   fill(el, tx.vout.map((o, n) => h("li", { class: "io-row", dataset: { index: n } },
     h("div", {}, h("span", { class: "muted" }, `#${n} `),
       o.address ? h("a", { class: "mono hash", href: `#/address/${o.address}` }, o.address) : h("span", { class: "muted" }, "(not an address)"),
-      h("strong", { class: "amount" }, ` ${formatAmount(o.value)}`)))));
+      h("strong", { class: "amount" }, ` ${formatAmount(o.value)}`)),
+    spentBy(spends ? spends[n] : null))));
+}
+
+/** "spent by <txid>:<vin>" (pending or in block N), "unspent", or nothing if the node could not say. */
+function spentBy(sp) {
+  if (!sp) return h("div", { class: "muted small", testid: "spent-by", dataset: { spent: "unknown" } }, "spent by: unknown");
+  if (!sp.spent) return h("div", { class: "muted small", testid: "spent-by", dataset: { spent: "false" } }, "unspent");
+  const where = sp.status && sp.status.confirmed ? ` in block ${sp.status.block_height}` : " (pending, in the mempool)";
+  return h("div", { class: "muted small", testid: "spent-by", dataset: { spent: "true", txid: sp.txid, vin: sp.vin } },
+    "spent by ", h("a", { class: "mono hash", href: `#/tx/${sp.txid}` }, `${sp.txid}:${sp.vin}`), where);
 }
 
 /** The trace as a lane chart (one lane per service, steps in order, each labelled with its time) and an ordered list of steps. */
