@@ -281,6 +281,8 @@ actor MempoolFollower {
             guard !inPool.contains(txid), !mined.contains(txid) else { continue }
             let raw = raws.removeValue(forKey: txid)?.1 ?? tx.encoded
             announcedWithBlock += 1
+            logger.info("a transaction not seen entering the pool is announced before its block",
+                        metadata: ["txid": "\(txid.hex)", "block": "\(block.hash.hex)"])
             await announce(tx, raw: raw, sequence: lastSequence)
         }
     }

@@ -167,6 +167,8 @@ struct RPCSocketTests {
                     let before = s.edge.rpc.subscriptions.seq
                     s.chain.publisher.publish(topic: Topic.disconnected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
                     s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
+                    // (The two publishers are followed independently: the transaction goes out once the reorg is through.)
+                    try await waitFor("the reorg") { s.edge.rpc.subscriptions.seq == before + 3 }
                     s.pool.publisher.publish(topic: Topic.rawtx, body: f.orphan.encoded)
                     s.pool.publisher.publish(topic: Topic.sequence, body: f.orphan.txid.displayBytes + Array("A".utf8) + [10, 0, 0, 0, 0, 0, 0, 0])
                     try await waitFor("the events of the outage") { s.edge.rpc.subscriptions.seq == before + 4 }
