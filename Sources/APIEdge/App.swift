@@ -51,6 +51,8 @@ final class Edge: Sendable {
     let notifier: PublicNotifier?
     let chainFollower: ChainFollower
     let mempoolFollower: MempoolFollower
+    /// Hands the followers' events to every outward feed, in order.
+    let outlets: FeedOutlets
     let logger: Logger
     let chainSub: Subscriber
     let mempoolSub: Subscriber
@@ -83,7 +85,8 @@ final class Edge: Sendable {
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
                                                 timeout: config.rpcTimeout, retries: config.rpcRetries, bus: config.bus)
         self.backend = backend
-        rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
+        let rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
+        self.rpc = rpc
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
@@ -102,21 +105,28 @@ final class Edge: Sendable {
         self.mempoolSub = mempoolSub
         peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000,
                                        curve: config.bus.client(of: .peerbridge), logger: logger)
-        let outlets = FeedOutlets(notifier: notifier, feed: feed)
+        let outlets = FeedOutlets(notifier: notifier, outlets: [feed, rpc.subscriptions])
+        self.outlets = outlets
         let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger)
         let chainFollower = ChainFollower(backend: backend, outlet: outlets, logger: logger,
                                           onConfirmed: { await mempoolFollower.confirmed($0) },
-                                          onDisconnected: { await mempoolFollower.reorged() })
+                                          onDisconnected: { await mempoolFollower.reorged() },
+                                          beforeConnected: { await mempoolFollower.announceUnseen(in: $0) })
         self.chainFollower = chainFollower
         self.mempoolFollower = mempoolFollower
         let peerEvents = peerSub.events
+        let subscriptions = rpc.subscriptions
         tasks = [
             Task { await feed.run() },
+            Task { await outlets.run() },
             Task {
                 // Subscribe first, then the snapshot, then the updates (the Clone pattern).
                 await Self.waitReady(chainSub)
                 await chainFollower.start()
-                if let tip = await chainFollower.tip { await feed.hub.setStart(height: tip.height, hash: tip.hash.hex) }
+                if let tip = await chainFollower.tip {
+                    await feed.hub.setStart(height: tip.height, hash: tip.hash.hex)
+                    subscriptions.setStart(height: tip.height, hash: tip.hash.hex)
+                }
                 for await event in chainSub.events {
                     switch event {
                     case .message(Topic.tip, let body, _): feed.post(.tip(body))
@@ -179,6 +189,7 @@ final class Edge: Sendable {
 
     func stop() async {
         feed.finish()
+        outlets.finish()
         await chainSub.stop()
         await mempoolSub.stop()
         await peerSub.stop()

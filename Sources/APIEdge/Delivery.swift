@@ -24,9 +24,11 @@ enum FeedEvent: Sendable {
     case resync(scope: String, reason: String)
 }
 
-/// Where feed events go, in the order they are emitted.
+/// Where feed events go, in the order they are posted. `post` is synchronous, so a follower's
+/// check of what it announced, its bookkeeping and the post happen in one step of its actor: two
+/// followers (the chain's and the mempool's) cannot overtake each other's announcements.
 protocol FeedOutlet: Sendable {
-    func deliver(_ event: FeedEvent) async
+    func post(_ event: FeedEvent)
 }
 
 /// Follows the chain store: keeps the chain as the edge last announced it (the last `window`
@@ -44,6 +46,9 @@ actor ChainFollower {
     private let outlet: any FeedOutlet
     private let onConfirmed: @Sendable ([Hash256]) async -> Void
     private let onDisconnected: @Sendable () async -> Void
+    /// Called before a block's announcement (the mempool follower announces the block's
+    /// transactions the feed has not announced yet, so that each shows before its block).
+    private let beforeConnected: @Sendable (Block) async -> Void
     private let logger: Logger
     let window: Int
     let maxCatchUp: Int
@@ -51,8 +56,10 @@ actor ChainFollower {
 
     init(backend: Backend, outlet: any FeedOutlet, logger: Logger, window: Int = 1000, maxCatchUp: Int = 1000,
          onConfirmed: @escaping @Sendable ([Hash256]) async -> Void = { _ in },
-         onDisconnected: @escaping @Sendable () async -> Void = {}) {
+         onDisconnected: @escaping @Sendable () async -> Void = {},
+         beforeConnected: @escaping @Sendable (Block) async -> Void = { _ in }) {
         self.onDisconnected = onDisconnected
+        self.beforeConnected = beforeConnected
         self.backend = backend
         self.outlet = outlet
         self.logger = logger
@@ -116,8 +123,13 @@ actor ChainFollower {
         if last.hash == hash {
             announced.removeLast()
             heights[hash] = nil
+            // The tip is now its parent, even when the edge never announced it (the feed started on `hash`).
+            if announced.isEmpty {
+                announced = [(height - 1, previous)]
+                heights[previous] = height - 1
+            }
             tipRaw = []
-            await outlet.deliver(.disconnected(height: height, hash: hash, previous: previous))
+            outlet.post(.disconnected(height: height, hash: hash, previous: previous))
             await onDisconnected()
         } else if heights[hash] == nil {
             return  // never announced, or already taken back while catching up
@@ -134,14 +146,15 @@ actor ChainFollower {
             heights[old.hash] = nil
         }
         tipRaw = raw
-        await outlet.deliver(.connected(height: height, block: block, raw: raw))
+        await beforeConnected(block)
+        outlet.post(.connected(height: height, block: block, raw: raw))
         await onConfirmed(block.transactions.map(\.txid))
     }
 
     private func announceTip() async {
         guard let last = announced.last, hashblockSent != last.hash, !tipRaw.isEmpty else { return }
         hashblockSent = last.hash
-        await outlet.deliver(.newTip(hash: last.hash, raw: tipRaw))
+        outlet.post(.newTip(hash: last.hash, raw: tipRaw))
     }
 
     /// Brings the announced chain to the chain store's best chain; retries until it can (the
@@ -194,7 +207,7 @@ actor ChainFollower {
             heights = [tipHash: tip.height]
             tipRaw = Hex.decode(info.hex) ?? []
             hashblockSent = tipHash
-            await outlet.deliver(.resync(scope: "chain", reason: "more than \(maxCatchUp) blocks or a reorg deeper than \(window) blocks missed (\(reason))"))
+            outlet.post(.resync(scope: "chain", reason: "more than \(maxCatchUp) blocks or a reorg deeper than \(window) blocks missed (\(reason))"))
             return true
         }
         var replayed = 0
@@ -202,7 +215,7 @@ actor ChainFollower {
             let gone = announced.removeLast()
             heights[gone.hash] = nil
             tipRaw = []
-            await outlet.deliver(.disconnected(height: gone.height, hash: gone.hash, previous: announced[announced.count - 1].hash))
+            outlet.post(.disconnected(height: gone.height, hash: gone.hash, previous: announced[announced.count - 1].hash))
             await onDisconnected()
             replayed += 1
         }
@@ -247,7 +260,32 @@ actor MempoolFollower {
         self.limit = limit
     }
 
+    /// The newest mempool sequence seen (an A, an R or a snapshot).
+    private var lastSequence: UInt64 = 0
+    /// Transactions announced just before their block, not seen from the mempool (tests, metrics).
+    private(set) var announcedWithBlock = 0
+
     var announcedCount: Int { inPool.count }
+
+    /// Before a block's C: its transactions that the feed has not announced as in the pool are
+    /// announced now (hashtx, rawtx, sequence A with the newest mempool sequence seen), so every
+    /// transaction shows on the feeds before its block. They entered and left the pool while this
+    /// edge's view of the mempool was interrupted (the mempool died before publishing an A for a
+    /// transaction it had acknowledged, or the edge was still catching up with a restarted mempool),
+    /// or they reached this node only inside the block (Bitcoin Core's hashtx and rawtx fire for a
+    /// block's transactions too). Their late A, if it comes, is not announced again (`mined`).
+    func announceUnseen(in block: Block) async {
+        guard started else { return }   // before the feed's first snapshot: nothing is announced
+        for tx in block.transactions.dropFirst() {
+            let txid = tx.txid
+            guard !inPool.contains(txid), !mined.contains(txid) else { continue }
+            let raw = raws.removeValue(forKey: txid)?.1 ?? tx.encoded
+            announcedWithBlock += 1
+            logger.info("a transaction not seen entering the pool is announced before its block",
+                        metadata: ["txid": "\(txid.hex)", "block": "\(block.hash.hex)"])
+            await announce(tx, raw: raw, sequence: lastSequence)
+        }
+    }
     var isStarted: Bool { started }
 
     func start() async { await catchUp(reason: "start") }
@@ -281,12 +319,13 @@ actor MempoolFollower {
             case Topic.sequence:
                 guard body.count == 32 + 1 + 8, let txid = displayHash(Array(body[0..<32])) else { return }
                 let seq = body[33...].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                lastSequence = max(lastSequence, seq)
                 if body[32] == UInt8(ascii: "A") {
                     let raw = raws.removeValue(forKey: txid)
                     await added(txid, raw: raw, sequence: seq)
                 } else if body[32] == UInt8(ascii: "R") {
                     raws[txid] = nil
-                    if inPool.remove(txid) != nil { await outlet.deliver(.txRemoved(txid: txid, mempoolSequence: seq)) }
+                    if inPool.remove(txid) != nil { outlet.post(.txRemoved(txid: txid, mempoolSequence: seq)) }
                 }
             default:
                 break
@@ -315,12 +354,14 @@ actor MempoolFollower {
     }
 
     private func announce(_ tx: Transaction, raw: [UInt8], sequence: UInt64) async {
-        inPool.insert(tx.txid)
-        await outlet.deliver(.txAdded(tx: tx, raw: raw, mempoolSequence: sequence))
+        // Checked again here: an await may separate the caller's check from this point.
+        guard !mined.contains(tx.txid), inPool.insert(tx.txid).inserted else { return }
+        lastSequence = max(lastSequence, sequence)
+        outlet.post(.txAdded(tx: tx, raw: raw, mempoolSequence: sequence))
         if inPool.count > limit {
             inPool.removeAll()
             started = false
-            await outlet.deliver(.resync(scope: "mempool", reason: "more than \(limit) transactions followed"))
+            outlet.post(.resync(scope: "mempool", reason: "more than \(limit) transactions followed"))
             await catchUp(reason: "overflow")
         }
     }
@@ -344,6 +385,7 @@ actor MempoolFollower {
     private func catchUpOnce(reason: String) async throws {
         let snapshot = try await backend.mempool("getrawmempool", Empty(), as: RawMempool.self)
         let now = snapshot.txids.compactMap(Hash256.init(hex:))
+        lastSequence = max(lastSequence, snapshot.mempoolSequence)
         raws.removeAll()
         guard started else {
             // The starting point: what is in the pool now was announced before this edge started.
@@ -356,7 +398,7 @@ actor MempoolFollower {
         // Gone while unseen: mined (its block's C says so, or will) or removed (R).
         for txid in inPool.subtracting(current).sorted(by: { $0.hex < $1.hex }) {
             if try await backend.confirmedTx(txid.hex) == nil {
-                await outlet.deliver(.txRemoved(txid: txid, mempoolSequence: snapshot.mempoolSequence))
+                outlet.post(.txRemoved(txid: txid, mempoolSequence: snapshot.mempoolSequence))
                 removed += 1
             }
             inPool.remove(txid)
@@ -378,13 +420,30 @@ func displayHash(_ bytes: [UInt8]) -> Hash256? {
     bytes.count == 32 ? Hash256(bytes: bytes.reversed()) : nil
 }
 
-/// Every outward feed, in one order: the public ZMQ PUB (when configured), then the WebSocket feed.
-struct FeedOutlets: FeedOutlet {
+/// Every outward feed, in one order: the public ZMQ PUB (when configured), the WebSocket feed
+/// `/api/ws` and the JSON-RPC WebSocket subscriptions. Events are queued as they are posted and
+/// handed to each outlet in that order by `run()`.
+final class FeedOutlets: FeedOutlet {
     let notifier: PublicNotifier?
-    let feed: Feed
+    let outlets: [any FeedOutlet]
+    private let stream: AsyncStream<FeedEvent>
+    private let continuation: AsyncStream<FeedEvent>.Continuation
 
-    func deliver(_ event: FeedEvent) async {
-        await notifier?.deliver(event)
-        await feed.deliver(event)
+    init(notifier: PublicNotifier?, outlets: [any FeedOutlet]) {
+        self.notifier = notifier
+        self.outlets = outlets
+        // Unbounded: the followers' events must not be dropped (blocks and accepted transactions).
+        (stream, continuation) = AsyncStream.makeStream(of: FeedEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    func post(_ event: FeedEvent) { continuation.yield(event) }
+    func finish() { continuation.finish() }
+
+    /// Hands the queued events out until `finish()`.
+    func run() async {
+        for await event in stream {
+            await notifier?.deliver(event)
+            for o in outlets { o.post(event) }
+        }
     }
 }

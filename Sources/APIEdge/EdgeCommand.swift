@@ -44,9 +44,6 @@ struct EdgeCommand: ServiceCommand {
     @Option(name: .customLong("faucet-cooldown"), help: "Seconds before the faucet pays the same address again (default 60).")
     var faucetCooldown: Double = 60
 
-    @Option(name: .customLong("node-id"), help: "An id for this node, returned by /healthz (`cairn up` passes the one it keeps in DATA/node-id, to recognise its own edge).")
-    var nodeID: String?
-
     @Option(name: .customLong("rpc-token"),
             help: "A token that grants the JSON-RPC operator methods (submitblock, addnode, setnetworkactive) beside the cookie DATA/.cookie (env CAIRN_RPC_TOKEN; HTTP Basic with the token as password, or Bearer).")
     var rpcToken: String?
@@ -83,7 +80,7 @@ struct EdgeCommand: ServiceCommand {
         c.faucetAmount = amount
         guard faucetCooldown >= 0 else { throw ValidationError("--faucet-cooldown must not be negative") }
         c.faucetCooldown = faucetCooldown
-        c.nodeID = nodeID
+        c.nodeID = try common.nodeID
         c.rpcToken = rpcToken ?? env["CAIRN_RPC_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         c.rpcCookieDirectory = noRPCCookie ? nil : common.dataDirectory
         c.operatorToken = operatorToken ?? env["CAIRN_OPERATOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -111,6 +108,17 @@ struct EdgeCommand: ServiceCommand {
             "chain_rpc": "\(config.endpoints.chainRPC)", "mempool_rpc": "\(config.endpoints.mempoolRPC)",
             "cors": "\(config.corsOrigins.joined(separator: ","))",
             "zmq_pub": "\(edge.notifier?.endpoints.joined(separator: ",") ?? "off")"])
+        // The services answering must be this node's (NodeIdentity): otherwise one line and a configuration error.
+        let nodeID = config.nodeID, endpoints = config.endpoints
+        Task {
+            do {
+                try await NodeIdentity.check(expected: nodeID, authorities: [("the chain store", endpoints.chainRPC, edge.backend.chain),
+                                                                             ("the mempool", endpoints.mempoolRPC, edge.backend.mempool)], logger: logger)
+            } catch let e as ArgumentParser.ValidationError {
+                FileHandle.standardError.write(Data("cairn-edge: configuration error: \(e.message)\n".utf8))
+                Foundation.exit(ServiceSupport.configErrorStatus())
+            } catch {}
+        }
         Task {
             do {
                 try await edge.subscriptionsReady(timeout: .seconds(30))

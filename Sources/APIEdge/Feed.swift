@@ -74,7 +74,7 @@ final class Feed: FeedOutlet, Sendable {
     var network: Network { backend.network }
 
     func post(_ input: Input) { continuation.yield(input) }
-    func deliver(_ event: FeedEvent) async { post(.event(event)) }
+    func post(_ event: FeedEvent) { continuation.yield(.event(event)) }
     func finish() { continuation.finish() }
 
     /// Handles queued events until `finish()`.

@@ -11,7 +11,7 @@ import NodeKit
 /// the chain store, the mempool and the miner. When the edge cannot tell what was missed
 /// (`.resync`), the publisher is bound anew: every counter starts again from 0 (a reset, as when
 /// bitcoind restarts), which tells a subscriber to resync.
-actor PublicNotifier: FeedOutlet {
+actor PublicNotifier {
     static let topics = [Topic.hashblock, Topic.rawblock, Topic.hashtx, Topic.rawtx, Topic.sequence]
 
     private var publisher: Publisher

@@ -25,9 +25,8 @@ final class RPCServer: Sendable {
 
     init(context: ZMQContext, config: EdgeConfig, backend: Backend, metrics: EdgeMetrics, logger: Logger) async throws {
         auth = try OperatorAuth(cookieDirectory: config.rpcCookieDirectory, token: config.rpcToken, logger: logger)
-        subscriptions = try await RPCSubscriptions(context: context, endpoints: config.endpoints, bus: config.bus,
-                                                   queueLimit: config.wsQueueLimit, metrics: metrics, logger: logger)
-        subscriptions.start(backend: backend)
+        subscriptions = RPCSubscriptions(backend: backend, queueLimit: config.wsQueueLimit, metrics: metrics, logger: logger)
+        subscriptions.start()
         methods = RPCMethodTable(RPCMethods.all)
         longPoll = try await LongPollSignal(context: context, endpoints: config.endpoints, bus: config.bus, logger: logger)
         peerEndpoint = config.peerRPC

@@ -1,4 +1,3 @@
-import Bus
 import ChainCore
 import Foundation
 import HummingbirdWebSocket
@@ -9,68 +8,113 @@ import Synchronization
 
 /// JSON-RPC over WebSocket (`/rpc` upgrade): the same methods as `POST /rpc`, one request (or batch)
 /// per text message, plus subscriptions pushed as
-/// `{"jsonrpc":"2.0","method":"subscription","params":{"subscription":id,"result":…}}`:
+/// `{"jsonrpc":"2.0","method":"subscription","params":{"subscription":id,"cursor":c,"result":…}}`:
 /// `newHeads` (every block connected, and every block disconnected in a reorg with `removed: true`),
 /// `newTransactions` (every transaction entering the mempool) and `addresses` (transactions paying
-/// or spending any of a set of addresses, in the mempool and in blocks). Each connection has a
-/// bounded queue: a client that does not read is cut off (close 1008) when it is full, so a slow
-/// consumer never grows the edge's memory.
-final class RPCSubscriptions: Sendable {
+/// or spending any of a set of addresses, in the mempool and in blocks). They are fed by the edge's
+/// followers (`FeedEvent`, the same ordered events as the public ZMQ feed and `/api/ws`), so they
+/// share their delivery promise, and each notification carries a resume cursor: `subscribe` with
+/// `since` (the last cursor a client handled) replays what it missed from a bounded window, or
+/// from the chain store across an edge restart, or says it cannot (`"resync"`). Each connection
+/// has a bounded queue: a client that does not read is cut off (close 1008) when it is full, so a
+/// slow consumer never grows the edge's memory.
+final class RPCSubscriptions: FeedOutlet, Sendable {
     enum Kind: Sendable, Equatable {
         case newHeads, newTransactions
         case addresses([[UInt8]: String])
+    }
+
+    /// One ordered feed event as the subscriptions render it, kept in the replay window.
+    struct Item: Sendable {
+        var seq: Int
+        /// The resume cursor of this event ("<instance>:<seq>:<last block hash>").
+        var cursor: String
+        /// newHeads: a block connected or disconnected.
+        var head: RPCValue?
+        /// newTransactions: a transaction entering the pool.
+        var tx: RPCValue?
+        /// The transactions for address subscriptions (a mempool entry, or a connected block's).
+        var txs: [Transaction] = []
+        /// (txid, keys paid or spent from) of `txs`: computed when an address subscription needs it.
+        var touched: [(String, Set<[UInt8]>)]?
+        /// For a connected block: its hash and height (address results are then confirmed).
+        var confirmed: [String: RPCValue]?
+        var blockHash: String?
+        var resync: (scope: String, reason: String)?
+    }
+
+    struct Subscription: Sendable {
+        var kind: Kind
+        /// While its replay is fetched: live messages held back (with the block hash of block messages).
+        var held: [(text: String, blockHash: String?)]?
+        /// The replay to send once the subscribe reply has gone out.
+        var pending: Pending?
+    }
+
+    enum Pending: Sendable {
+        /// The window's events after the cursor; `thenMempoolResync` when the cursor is not this
+        /// process's (transactions before the block it names are unknown here).
+        case window([Item], thenMempoolResync: Bool)
+        case chain(after: String, upTo: (height: Int, hash: String)?)
+        case resync(String)
     }
 
     struct Connection: Sendable {
         let queue: AsyncStream<String>.Continuation
         /// Finished when the connection is cut off (wakes its server, whose writer may be stuck on a full socket).
         let cutSignal: AsyncStream<Void>.Continuation
-        var subscriptions: [String: Kind] = [:]
+        var subscriptions: [String: Subscription] = [:]
         var cut = false
     }
 
     struct State: Sendable {
         var next = 0
         var connections: [Int: Connection] = [:]
+        /// The feed's sequence (ordered events rendered here, from 1) and the last `replayWindow` of them.
+        var seq = 0
+        var window: [Item] = []
+        /// The last block announced (the tip after a disconnect), for cursors.
+        var lastBlock: (height: Int, hash: String)?
     }
 
     static let maxSubscriptionsPerConnection = 100
     static let maxAddressesPerSubscription = 1_000
+    /// The most blocks replayed from the chain store for a cursor from another edge process.
+    static let maxChainReplay = 500
 
     let queueLimit: Int
     let metrics: EdgeMetrics
     let logger: Logger
+    let backend: Backend
+    let replayWindow: Int
+    /// This edge process's subscription feed: a cursor from another instance is served from the chain store.
+    let instance = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
     private let state = Mutex(State())
-    private let chainSub: Subscriber
-    private let mempoolSub: Subscriber
-    private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
+    private let stream: AsyncStream<FeedEvent>
+    private let continuation: AsyncStream<FeedEvent>.Continuation
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    init(context: ZMQContext, endpoints: Endpoints, bus: BusSecurity = .off(.edge), queueLimit: Int, metrics: EdgeMetrics,
-         logger: Logger) async throws {
+    init(backend: Backend, queueLimit: Int, metrics: EdgeMetrics, logger: Logger, replayWindow: Int = 5000) {
+        self.backend = backend
         self.queueLimit = queueLimit
         self.metrics = metrics
         self.logger = logger
-        chainSub = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.connected, Topic.disconnected],
-                                        hwm: 100_000, curve: bus.client(of: .chainstore), logger: logger)
-        mempoolSub = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.rawtx], hwm: 100_000,
-                                          curve: bus.client(of: .mempool), logger: logger)
+        self.replayWindow = replayWindow
+        (stream, continuation) = AsyncStream.makeStream(of: FeedEvent.self, bufferingPolicy: .unbounded)
     }
 
-    /// Starts following the publications; `backend` resolves the coins a transaction spends (address subscriptions).
-    func start(backend: Backend) {
-        let chainEvents = chainSub.events, mempoolEvents = mempoolSub.events
-        tasks.withLock {
-            $0 = [
-                Task { for await e in chainEvents { await self.handle(e, backend: backend) } },
-                Task { for await e in mempoolEvents { await self.handle(e, backend: backend) } },
-            ]
-        }
+    /// The followers' events, in order (`FeedOutlets`).
+    func post(_ event: FeedEvent) { continuation.yield(event) }
+
+    /// Starts handling the followers' events.
+    func start() {
+        let events = stream
+        task.withLock { $0 = Task { for await e in events { await self.handle(e) } } }
     }
 
     func stop() async {
-        await chainSub.stop()
-        await mempoolSub.stop()
-        for t in tasks.withLock({ $0 }) { t.cancel() }
+        continuation.finish()
+        task.withLock { $0 }?.cancel()
         let all = state.withLock { s in
             defer { s.connections = [:] }
             return Array(s.connections.values)
@@ -81,13 +125,14 @@ final class RPCSubscriptions: Sendable {
         }
     }
 
-    /// Waits until both subscriptions are synced with their publishers (tests).
-    func ready(timeout: Duration = .seconds(10)) async throws {
-        try await chainSub.ready(timeout: timeout)
-        try await mempoolSub.ready(timeout: timeout)
+    /// Where the feed starts (the chain follower's first snapshot), before any block event.
+    func setStart(height: Int, hash: String) {
+        state.withLock { s in if s.lastBlock == nil { s.lastBlock = (height, hash) } }
     }
 
     var hasSubscribers: Bool { state.withLock { s in s.connections.values.contains { !$0.subscriptions.isEmpty } } }
+    /// The feed's current sequence (tests).
+    var seq: Int { state.withLock { $0.seq } }
 
     // MARK: connections
 
@@ -136,17 +181,55 @@ final class RPCSubscriptions: Sendable {
 
     // MARK: subscriptions
 
-    func subscribe(_ id: Int, _ kind: Kind) throws -> String {
+    /// A resume cursor: `"<instance>:<seq>:<block hash>"` as notifications carry it, or a bare block
+    /// hash (the last block the client saw).
+    struct Cursor: Sendable, Equatable {
+        var instance: String?
+        var seq: Int?
+        var hash: String?
+
+        init?(_ text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 1, Hash256(hex: parts[0]) != nil {
+                hash = parts[0].lowercased()
+                return
+            }
+            guard parts.count == 3, parts[0].count == 16, Hex.decode(parts[0]) != nil, let seq = Int(parts[1]), seq >= 0 else { return nil }
+            instance = parts[0]
+            self.seq = seq
+            hash = Hash256(hex: parts[2]) != nil ? parts[2].lowercased() : nil
+        }
+    }
+
+    func subscribe(_ id: Int, _ kind: Kind, since: Cursor? = nil) throws -> String {
         var bytes = [UInt8](repeating: 0, count: 8)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
         let sid = "0x" + Hex.encode(bytes)
+        let instance = instance, window = replayWindow
         try state.withLock { s in
             guard var c = s.connections[id] else { throw RPCFault.misc("connection closed") }
             guard c.subscriptions.count < Self.maxSubscriptionsPerConnection else {
                 throw RPCFault.invalidParameter("at most \(Self.maxSubscriptionsPerConnection) subscriptions per connection")
             }
-            c.subscriptions[sid] = kind
+            var sub = Subscription(kind: kind)
+            if let since {
+                sub.held = []
+                if let seq = since.seq, since.instance == instance, seq <= s.seq,
+                   seq >= (s.window.first?.seq ?? s.seq + 1) - 1 || seq == s.seq {
+                    sub.pending = .window(s.window.filter { $0.seq > seq }, thenMempoolResync: false)
+                } else if let hash = since.hash {
+                    if let i = s.window.lastIndex(where: { $0.blockHash == hash }), since.instance != instance || since.seq == nil {
+                        sub.pending = .window(Array(s.window[(i + 1)...]), thenMempoolResync: kind != .newHeads)
+                    } else {
+                        sub.pending = .chain(after: hash, upTo: s.lastBlock)
+                    }
+                } else {
+                    sub.pending = .resync(since.instance == instance ? "the resume cursor is older than the last \(window) events"
+                                                                    : "the resume cursor is from another edge process and names no block")
+                }
+            }
+            c.subscriptions[sid] = sub
             s.connections[id] = c
         }
         return sid
@@ -160,65 +243,191 @@ final class RPCSubscriptions: Sendable {
         }
     }
 
-    private func notify(_ pick: (Kind) -> RPCValue?) {
+    /// After a reply went out: the replays of the subscriptions it created, then what was held back meanwhile.
+    func completeReplays(_ id: Int) async {
+        let pending: [(String, Kind, Pending)] = state.withLock { s in
+            guard var c = s.connections[id] else { return [] }
+            var out = [(String, Kind, Pending)]()
+            for (sid, sub) in c.subscriptions {
+                if let p = sub.pending {
+                    out.append((sid, sub.kind, p))
+                    c.subscriptions[sid]?.pending = nil
+                }
+            }
+            s.connections[id] = c
+            return out
+        }
+        for (sid, kind, p) in pending {
+            let replay: [(text: String, blockHash: String?)]
+            switch p {
+            case let .window(items, thenMempoolResync):
+                var out = [(text: String, blockHash: String?)]()
+                for item in items {
+                    var item = item
+                    if case .addresses = kind, item.touched == nil, !item.txs.isEmpty {
+                        item.touched = await touching(item.txs, known: item.confirmed != nil ? item.txs : [])
+                    }
+                    if let text = Self.render(item, sid: sid, kind: kind) { out.append((text, item.blockHash)) }
+                }
+                if thenMempoolResync {
+                    out.append((Self.resyncText(sid: sid, cursor: currentCursor(), scope: "mempool",
+                                                reason: "transactions before the resume cursor's block are not replayed: fetch the mempool"), nil))
+                }
+                replay = out
+            case let .chain(after, upTo):
+                // A client back before this edge's feed has started (the edge just restarted) waits for it a little;
+                // what was held back meanwhile and is in the replay is left out by hash.
+                var upTo = upTo
+                for _ in 0..<100 where upTo == nil && !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    upTo = state.withLock { $0.lastBlock }
+                }
+                replay = await chainReplay(sid: sid, kind: kind, after: after, upTo: upTo)
+            case .resync(let reason):
+                replay = [(Self.resyncText(sid: sid, cursor: currentCursor(), scope: "all", reason: reason), nil)]
+            }
+            let (queue, held): (AsyncStream<String>.Continuation?, [(text: String, blockHash: String?)]) = state.withLock { s in
+                guard var c = s.connections[id], var sub = c.subscriptions[sid] else { return (nil, []) }
+                let held = sub.held ?? []
+                sub.held = nil
+                c.subscriptions[sid] = sub
+                s.connections[id] = c
+                return (c.queue, held)
+            }
+            guard queue != nil else { continue }
+            let live = Set(held.compactMap(\.blockHash))
+            for m in replay where m.blockHash.map({ !live.contains($0) }) ?? true { send(id, m.text) }
+            for m in held { send(id, m.text) }
+        }
+    }
+
+    private func currentCursor() -> String {
+        state.withLock { s in "\(instance):\(s.seq):\(s.lastBlock?.hash ?? "")" }
+    }
+
+    /// For a cursor this window does not hold: the best chain's blocks after its block (at most
+    /// `maxChainReplay`, up to where the feed stood when the client subscribed), fetched from the chain
+    /// store and marked `"replay": true`; then, for transactions, a resync of scope mempool.
+    private func chainReplay(sid: String, kind: Kind, after hash: String, upTo last: (height: Int, hash: String)?) async -> [(text: String, blockHash: String?)] {
+        let cursor = currentCursor()
+        func resync(_ reason: String, scope: String = "all") -> (text: String, blockHash: String?) {
+            (Self.resyncText(sid: sid, cursor: cursor, scope: scope, reason: reason), nil)
+        }
+        do {
+            guard let last else { return [resync("this edge has not started its feed yet")] }
+            let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+            guard from.inBestChain, last.height - from.height <= Self.maxChainReplay else {
+                return [resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")]
+            }
+            var out = [(text: String, blockHash: String?)]()
+            var previous = from.hash
+            for height in stride(from: from.height + 1, through: last.height, by: 1) {
+                let info = try await backend.chain("getblock", BlockRef(height: height), as: BlockInfo.self)
+                guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw), block.header.previousHash.hex == previous else {
+                    return [resync("the chain changed while replaying")]
+                }
+                previous = block.hash.hex
+                // Its cursor is the block's hash: resuming from it goes by the block, not by this process's sequence.
+                var item = Item(seq: 0, cursor: previous, head: Self.head(block, height: height, removed: false),
+                                txs: block.transactions, confirmed: ["blockhash": .string(previous), "height": RPCValue(height)], blockHash: previous)
+                if case .addresses = kind { item.touched = await touching(block.transactions, known: block.transactions) }
+                if let text = Self.render(item, sid: sid, kind: kind, replay: true) { out.append((text, previous)) }
+            }
+            if last.height > from.height, last.hash != previous { return [resync("the chain changed while replaying")] }
+            if kind != .newHeads { out.append(resync("transactions since the resume cursor are not replayed: fetch the mempool", scope: "mempool")) }
+            return out
+        } catch let e as APIError where e.status == .notFound {
+            return [resync("the resume cursor's block is unknown")]
+        } catch {
+            return [resync("the chain store did not answer: \(APIError.from(error).message)")]
+        }
+    }
+
+    static func message(sid: String, cursor: String, result: RPCValue? = nil, resync: (scope: String, reason: String)? = nil, replay: Bool = false) -> String {
+        var params: [String: RPCValue] = ["subscription": .string(sid), "cursor": .string(cursor)]
+        if let result { params["result"] = result }
+        if let resync { params["resync"] = ["scope": .string(resync.scope), "reason": .string(resync.reason)] }
+        if replay { params["replay"] = .bool(true) }
+        let message: RPCValue = ["jsonrpc": "2.0", "method": "subscription", "params": .object(params)]
+        return String(decoding: message.encoded(), as: UTF8.self)
+    }
+
+    static func resyncText(sid: String, cursor: String, scope: String, reason: String) -> String {
+        message(sid: sid, cursor: cursor, resync: (scope, reason))
+    }
+
+    /// What a subscription of `kind` is sent for an event, if anything.
+    static func render(_ item: Item, sid: String, kind: Kind, replay: Bool = false) -> String? {
+        if let r = item.resync { return message(sid: sid, cursor: item.cursor, resync: r) }
+        let result: RPCValue?
+        switch kind {
+        case .newHeads: result = item.head
+        case .newTransactions: result = item.tx
+        case .addresses(let keys): result = addressResult(item.touched ?? [], keys: keys, confirmed: item.confirmed)
+        }
+        return result.map { message(sid: sid, cursor: item.cursor, result: $0, replay: replay) }
+    }
+
+    private func handle(_ event: FeedEvent) async {
+        var item = Item(seq: 0, cursor: "")
+        switch event {
+        case let .connected(height, block, _):
+            let hash = block.hash.hex
+            item.head = Self.head(block, height: height, removed: false)
+            item.txs = block.transactions
+            item.confirmed = ["blockhash": .string(hash), "height": RPCValue(height)]
+            item.blockHash = hash
+            state.withLock { $0.lastBlock = (height, hash) }
+        case let .disconnected(height, hash, previous):
+            if let h = try? await backend.chain("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self) {
+                item.head = Self.head(h, removed: true)
+            } else {
+                item.head = ["hash": .string(hash.hex), "height": RPCValue(height), "previousblockhash": .string(previous.hex), "removed": .bool(true)]
+            }
+            state.withLock { $0.lastBlock = (height - 1, previous.hex) }
+        case .txAdded(let tx, _, _):
+            item.tx = RPCMethods.txJSON(tx, network: backend.network)
+            item.txs = [tx]
+        case let .resync(scope, reason):
+            item.resync = (scope, reason)
+        case .newTip, .txRemoved:
+            return
+        }
+        if !item.txs.isEmpty, wantsAddresses {
+            item.touched = await touching(item.txs, known: item.confirmed != nil ? item.txs : [])
+        }
+        let instance = instance, limit = replayWindow
         var out = [(Int, String)]()
         state.withLock { s in
+            s.seq += 1
+            item.seq = s.seq
+            item.cursor = "\(instance):\(s.seq):\(s.lastBlock?.hash ?? "")"
+            s.window.append(item)
+            if s.window.count > limit + limit / 10 { s.window.removeFirst(s.window.count - limit) }
             for (id, c) in s.connections where !c.cut {
-                for (sid, kind) in c.subscriptions.sorted(by: { $0.key < $1.key }) {
-                    guard let result = pick(kind) else { continue }
-                    let message: RPCValue = ["jsonrpc": "2.0", "method": "subscription", "params": ["subscription": .string(sid), "result": result]]
-                    out.append((id, String(decoding: message.encoded(), as: UTF8.self)))
+                for (sid, sub) in c.subscriptions.sorted(by: { $0.key < $1.key }) {
+                    guard let text = Self.render(item, sid: sid, kind: sub.kind) else { continue }
+                    if sub.held != nil {
+                        s.connections[id]?.subscriptions[sid]?.held?.append((text, item.blockHash))
+                    } else {
+                        out.append((id, text))
+                    }
                 }
             }
         }
         for (id, text) in out { send(id, text) }
     }
 
-    private func handle(_ event: SubscriberEvent, backend: Backend) async {
-        guard case let .message(topic, body, _) = event else {
-            logger.notice("json-rpc subscriptions: publications missed or publisher restarted", metadata: ["event": "\(event)"])
-            return
-        }
-        guard hasSubscribers else { return }
-        let network = backend.network
-        switch topic {
-        case Topic.connected, Topic.disconnected:
-            guard body.count > 4, let block = try? Block(bytes: Array(body[4...])) else { return }
-            let height = Int(UInt32(body[0]) | UInt32(body[1]) << 8 | UInt32(body[2]) << 16 | UInt32(body[3]) << 24)
-            let removed = topic == Topic.disconnected
-            let head = Self.head(block, height: height, removed: removed)
-            let touched: [(String, Set<[UInt8]>)] = removed ? [] : await touching(block.transactions, backend: backend, known: block)
-            notify { kind in
-                switch kind {
-                case .newHeads: return head
-                case .newTransactions: return nil
-                case .addresses(let keys):
-                    return Self.addressResult(touched, keys: keys, confirmed: ["blockhash": .string(block.hash.hex), "height": RPCValue(height)])
-                }
-            }
-        case Topic.rawtx:
-            guard let tx = try? Transaction(bytes: body) else { return }
-            let touched = await touching([tx], backend: backend, known: nil)
-            let decoded = RPCMethods.txJSON(tx, network: network)
-            notify { kind in
-                switch kind {
-                case .newHeads: return nil
-                case .newTransactions: return decoded
-                case .addresses(let keys): return Self.addressResult(touched, keys: keys, confirmed: nil)
-                }
-            }
-        default: break
+    private var wantsAddresses: Bool {
+        state.withLock { s in
+            s.connections.values.contains { $0.subscriptions.values.contains { if case .addresses = $0.kind { return true } else { return false } } }
         }
     }
 
-    /// The public keys each transaction pays or spends from (the latter only while address subscriptions exist).
-    private func touching(_ txs: [Transaction], backend: Backend, known block: Block?) async -> [(String, Set<[UInt8]>)] {
-        let wanted = state.withLock { s in
-            s.connections.values.contains { $0.subscriptions.values.contains { if case .addresses = $0 { return true } else { return false } } }
-        }
-        guard wanted else { return [] }
+    /// The public keys each transaction pays or spends from.
+    private func touching(_ txs: [Transaction], known block: [Transaction]) async -> [(String, Set<[UInt8]>)] {
         var known = [OutPoint: TxOutput]()
-        for tx in block?.transactions ?? [] {
+        for tx in block {
             let txid = tx.txid
             for (i, o) in tx.outputs.enumerated() { known[OutPoint(txid: txid, index: UInt32(i))] = o }
         }
@@ -253,6 +462,16 @@ final class RPCSubscriptions: Sendable {
         return .object(o)
     }
 
+    static func head(_ h: HeaderInfo, removed: Bool) -> RPCValue {
+        var o: [String: RPCValue] = [
+            "hash": .string(h.hash), "height": RPCValue(h.height), "version": .int(Int64(h.version)),
+            "merkleroot": .string(h.merkleRoot), "time": RPCValue(Int(h.time)), "nonce": .int(Int64(h.nonce)),
+            "bits": .string(String(format: "%08x", h.bits)), "nTx": RPCValue(h.txCount), "removed": .bool(removed),
+        ]
+        if h.height > 0 { o["previousblockhash"] = .string(h.previousHash) }
+        return .object(o)
+    }
+
     // MARK: serving a socket
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, isOperator: Bool, edge: Edge) async {
@@ -274,6 +493,8 @@ final class RPCSubscriptions: Sendable {
                             if let reply = await RPCRoutes.answer(Data(text.utf8), edge: edge, session: session) {
                                 self.send(id, String(decoding: reply.encoded(), as: UTF8.self))
                             }
+                            // A subscribe with a resume cursor: its replay follows its reply.
+                            await self.completeReplays(id)
                         case .binary:
                             self.send(id, String(decoding: RPCRoutes.errorReply(.parse("send JSON-RPC requests as text messages"), id: nil, version: .v2).encoded(), as: UTF8.self))
                         }

@@ -29,9 +29,25 @@ struct MinerAttach: AsyncParsableCommand {
     @Option(help: "Network (default: the edge's, else regtest).")
     var network: String?
 
+    @Option(help: "The data folder of the node to mine for: the miner refuses a bus that belongs to another node (its DATA/node-id).")
+    var data: String?
+
+    @Option(name: .customLong("node-id"), help: "The id of the node to mine for (default: DATA/node-id with --data, else the edge's).")
+    var nodeID: String?
+
     func run() async throws {
         var endpoints = Endpoints.fromEnvironment()
         var net = network
+        // The node this miner is for: the bus must answer its id (cairn-miner checks it before mining).
+        var expected = nodeID
+        if let data, expected == nil {
+            let dir = URL(fileURLWithPath: data, isDirectory: true)
+            guard let id = NodeIdentity.read(directory: dir) else {
+                throw CLIError("--data \(data): no node id there (\(NodeIdentity.fileName)); is it a node's data folder?")
+            }
+            expected = id
+        }
+        if let id = expected, !NodeIdentity.isValid(id) { throw CLIError("--node-id: expected 32 hex digits") }
         let explicit = [chainRPC, chainPub, mempoolRPC, mempoolPub].contains { $0 != nil }
         if edge != nil || !explicit {
             let client = EdgeClient(edge)
@@ -43,6 +59,10 @@ struct MinerAttach: AsyncParsableCommand {
                     throw CLIError("--network \(n), but the edge at \(client.base) runs \(node.network)")
                 }
                 net = node.network
+                if expected == nil, let r = try? await client.raw("/healthz", timeout: 2),
+                   let id = (try? JSONDecoder().decode(JSONValue.self, from: r.body))?["node_id"]?.string {
+                    expected = id
+                }
             } catch let e as EdgeClient.Failure {
                 if edge != nil { Output.error("\(e)"); throw ExitCode.failure }
                 // No --edge and none reachable at the default: use the flags, environment or loopback defaults.
@@ -64,7 +84,8 @@ struct MinerAttach: AsyncParsableCommand {
                     "--address", address]
         if let threads { args += ["--threads", String(threads)] }
         if let blockInterval { args += ["--block-interval", String(blockInterval)] }
-        print("attaching a miner to \(endpoints.mempoolRPC) / \(endpoints.chainRPC), paying \(address)")
+        if let expected { args += ["--node-id", expected] }
+        print("attaching a miner to \(endpoints.mempoolRPC) / \(endpoints.chainRPC), paying \(address)\(expected.map { " (node \($0))" } ?? "")")
         fflush(nil)
         // Replace this process: signals and the exit code are the miner's own.
         let path = binaries.path("cairn-miner")

@@ -194,11 +194,12 @@ struct Up: AsyncParsableCommand {
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
         if let logLevel { common += ["--log-level", logLevel] }
+        // Every service knows the node id: authorities answer it, clients refuse a bus answering another (NodeIdentity).
+        if let nodeID { common += ["--node-id", nodeID] }
         var edge = common + ["--http-host", httpHost, "--http-port", String(httpPort)]
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
         if let faucetKey { edge += ["--faucet-key", faucetKey] }
-        if let nodeID { edge += ["--node-id", nodeID] }
         if let peer { edge += ["--peer-rpc", peer.endpoints.rpc, "--peer-pub", peer.endpoints.pub] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),

@@ -39,7 +39,7 @@ struct ChainStoreCommand: ServiceCommand {
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)
         let started = ServiceSupport.now()
-        let router = ChainRPC.router(chain: chain, queries: queries, started: started)
+        let router = ChainRPC.router(chain: chain, queries: queries, started: started).identified(by: try common.nodeID)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)

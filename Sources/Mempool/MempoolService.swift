@@ -69,6 +69,10 @@ struct MempoolCommand: ServiceCommand {
         try await pacer.load()
         let follower = Task { await follow(subscriber: subscriber, pool: pool, pacer: pacer, logger: logger) }
 
+        // The chain store answering must be this node's (see NodeIdentity), before anything is reloaded or served.
+        let nodeID = try common.nodeID
+        try await NodeIdentity.check(expected: nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC)], logger: logger)
+
         // Reload what was acknowledged before a crash or restart (waits for the chain store if it is not up yet).
         var loaded = false
         while !loaded {
@@ -83,7 +87,7 @@ struct MempoolCommand: ServiceCommand {
         }
 
         let started = ServiceSupport.now()
-        let router = MempoolRPC.router(pool: pool, pacer: pacer, samples: samples, started: started)
+        let router = MempoolRPC.router(pool: pool, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)

@@ -58,6 +58,9 @@ struct MinerCommand: ServiceCommand {
                                         curve: security.client(of: .chainstore), logger: logger)
         let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template],
                                            curve: security.client(of: .mempool), logger: logger)
+        // Never mine on another node's bus (see NodeIdentity): both authorities must answer this node's id.
+        try await NodeIdentity.check(expected: try common.nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC),
+                                                                                 ("the mempool", endpoints.mempoolRPC, mempoolRPC)], logger: logger)
         let hashers = HashingThreads(count: threadCount)
         let miner = Miner(params: params, payout: payout, minerID: minerID, threads: threadCount, interval: interval,
                           chainRPC: chainRPC, mempoolRPC: mempoolRPC, hashers: hashers, logger: logger)

@@ -82,7 +82,7 @@ public struct RPCClient: Sendable {
 /// Dispatches requests by method name; install with `RequestServer(handler: router.handle)`.
 public final class RPCRouter: Sendable {
     public typealias Raw = @Sendable ([UInt8]) async throws(RPCError) -> [UInt8]
-    private let routes: [String: Raw]
+    let routes: [String: Raw]
 
     public init(_ routes: [String: Raw]) { self.routes = routes }
 

@@ -35,6 +35,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("peer-pub"), help: "PeerBridge trace PUB endpoint (env CAIRN_PEER_PUB; default tcp://127.0.0.1:28337).")
     public var peerPub: String?
 
+    @Option(name: .customLong("node-id"), help: "This node's id (env CAIRN_NODE_ID; `cairn up` passes DATA/node-id): authorities answer it, and a service refuses a bus whose authorities answer another one.")
+    public var nodeIDOption: String?
+
     @Option(name: .customLong("bus-keys"), help: "Folder of CURVE certificates for the bus, required when a bus endpoint leaves loopback (env CAIRN_BUS_KEYS; `cairn keygen` makes them).")
     public var busKeys: String?
 

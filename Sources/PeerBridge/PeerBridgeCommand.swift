@@ -167,7 +167,7 @@ struct PeerBridgeCommand: ServiceCommand {
                                      details: ["peers": "\(list.peers.filter(\.handshaken).count)", "sync": s.state,
                                                "listen": list.listen])
             },
-        ])
+        ]).identified(by: try common.nodeID)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.rpc)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)

@@ -72,6 +72,36 @@ struct NotifierTests {
         }
     }
 
+    /// A transaction the mempool acknowledged but never announced (it died first) and that a block
+    /// holds: hashtx, rawtx and sequence A (with the newest mempool sequence seen) go out just before
+    /// the block's C, so a subscriber sees it enter the pool, then leave it by inclusion.
+    @Test func aTransactionFirstSeenInItsBlockIsAnnouncedBeforeIt() async throws {
+        try await Stack.with(zmqPub: "tcp://127.0.0.1:*") { s in
+            let notifier = try #require(s.edge.notifier)
+            let context = try ZMQContext()
+            let sub = try await Subscriber(context: context, connect: [notifier.endpoints[0]], topics: PublicNotifier.topics)
+            try await sub.ready()
+            try await s.edge.subscriptionsReady()
+            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            let f = s.fixture
+            let block = ChainFixture.mine(parent: f.tip.header, [ChainFixture.coinbase(height: 5, outputs: [TxOutput(value: 1, publicKey: f.alice.publicKey)]), f.orphan])
+            s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 5, raw: block.encoded))
+            let got = try await withHangGuard("four notifications") {
+                var it = sub.events.makeAsyncIterator()
+                var out = [SubscriberEvent]()
+                while out.count < 4, let e = await it.next() { out.append(e) }
+                return out
+            }
+            let txid = f.orphan.txid.displayBytes
+            #expect(got == [.message(topic: Topic.hashtx, body: txid, sequence: 0),
+                            .message(topic: Topic.rawtx, body: f.orphan.encoded, sequence: 0),
+                            .message(topic: Topic.sequence, body: txid + Array("A".utf8) + [7, 0, 0, 0, 0, 0, 0, 0], sequence: 0),
+                            .message(topic: Topic.sequence, body: block.hash.displayBytes + Array("C".utf8), sequence: 1)])
+            await sub.stop()
+            await context.terminate()
+        }
+    }
+
     /// When the edge cannot tell what was missed, the public feed says so as bitcoind's restart
     /// would: every counter starts again from 0 (a new publisher instance on the same endpoint).
     @Test func aResyncResetsTheCounters() async throws {

@@ -19,7 +19,8 @@ struct RPCSocketTests {
     @Test func methodsAndSubscriptions() async throws {
         try await Stack.with { s in
             let f = s.fixture
-            try await s.edge.rpc.subscriptions.ready()
+            try await s.edge.subscriptionsReady()
+            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
             _ = try await withHangGuard("websocket json-rpc") {
                 try await s.http(.live) { c in
                     // Over HTTP, subscribe says where it works.
@@ -64,26 +65,37 @@ struct RPCSocketTests {
                         #expect((try await call(#"{"jsonrpc":"2.0","id":10,"method":"subscribe","params":["addresses",["rcrn1nope"]]}"#)["error"] as? [String: Any])?["code"] as? Int == -5)
 
                         var pushed = [String: [[String: Any]]]()
+                        var order = [String]()
                         func collect(_ n: Int) async throws {
                             for _ in 0..<n {
                                 let m = try await next()
                                 #expect(m["method"] as? String == "subscription" && m["jsonrpc"] as? String == "2.0")
                                 let p = m["params"] as? [String: Any] ?? [:]
+                                order.append(p["subscription"] as? String ?? "?")
                                 pushed[p["subscription"] as? String ?? "?", default: []].append(p["result"] as? [String: Any] ?? [:])
                             }
                         }
-                        // A mempool entry paying bob: newTransactions and the address subscription.
+                        // A mempool entry paying bob: newTransactions and the address subscription. (`pending` was
+                        // in the pool when the feed started: it leaves (R, not pushed) and comes back (A).)
+                        let pendingID = f.pending.txid.displayBytes
+                        s.pool.publisher.publish(topic: Topic.sequence, body: pendingID + Array("R".utf8) + [8, 0, 0, 0, 0, 0, 0, 0])
                         s.pool.publisher.publish(topic: Topic.rawtx, body: f.pending.encoded)
+                        s.pool.publisher.publish(topic: Topic.sequence, body: pendingID + Array("A".utf8) + [9, 0, 0, 0, 0, 0, 0, 0])
                         try await collect(2)
                         #expect(pushed[txs]?.first?["txid"] as? String == f.pending.txid.hex)
                         #expect(pushed[bob]?.first?["txid"] as? String == f.pending.txid.hex)
                         #expect(pushed[bob]?.first?["confirmed"] as? Bool == false)
-                        // A reorg: the tip disconnected (removed), then connected again; the block pays bob.
+                        // A reorg: the tip disconnected (removed), then connected again; the block pays bob. Its
+                        // transaction, not announced as back in the pool, is announced just before the block.
                         s.chain.publisher.publish(topic: Topic.disconnected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
                         s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
-                        try await collect(3)
+                        try await collect(5)
                         #expect(pushed[heads]?.map { $0["removed"] as? Bool } == [true, false])
                         #expect(pushed[heads]?.allSatisfy { $0["hash"] as? String == f.tip.hash.hex && $0["height"] as? Int == 4 } == true)
+                        #expect(pushed[txs]?.map { $0["txid"] as? String } == [f.pending.txid.hex, f.payment.txid.hex])
+                        #expect(pushed[bob]?.map { $0["confirmed"] as? Bool } == [false, false, true])
+                        // In order: the removal, the transaction, then the block that holds it.
+                        #expect(Array(order.suffix(5)).filter { $0 != bob } == [heads, txs, heads], "\(order)")
                         let confirmed = pushed[bob]?.last
                         #expect(confirmed?["confirmed"] as? Bool == true && confirmed?["blockhash"] as? String == f.tip.hash.hex)
                         #expect(confirmed?["txid"] as? String == f.payment.txid.hex)
@@ -92,13 +104,113 @@ struct RPCSocketTests {
                         #expect(try await call(#"{"jsonrpc":"2.0","id":11,"method":"unsubscribe","params":["\#(heads)"]}"#)["result"] as? Bool == true)
                         #expect(try await call(#"{"jsonrpc":"2.0","id":12,"method":"unsubscribe","params":["\#(heads)"]}"#)["result"] as? Bool == false)
                         #expect(try await call(#"{"jsonrpc":"2.0","id":13,"method":"unsubscribe","params":["\#(bob)"]}"#)["result"] as? Bool == true)
-                        s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
-                        s.pool.publisher.publish(topic: Topic.rawtx, body: f.payment.encoded)
+                        let b5 = ChainFixture.mine(parent: f.tip.header, [ChainFixture.coinbase(height: 5, outputs: [TxOutput(value: 1, publicKey: f.alice.publicKey)])])
+                        s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 5, raw: b5.encoded))
+                        s.pool.publisher.publish(topic: Topic.rawtx, body: f.orphan.encoded)
+                        s.pool.publisher.publish(topic: Topic.sequence, body: f.orphan.txid.displayBytes + Array("A".utf8) + [10, 0, 0, 0, 0, 0, 0, 0])
                         // The next push is the transaction (the block had no subscriber left).
                         try await collect(1)
-                        #expect(pushed[txs]?.last?["txid"] as? String == f.payment.txid.hex)
+                        #expect(pushed[txs]?.last?["txid"] as? String == f.orphan.txid.hex)
                         #expect(pushed[heads]?.count == 2)
                         try await outbound.close(.normalClosure, reason: nil)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A subscriber that comes back with the cursor of the last notification it handled receives
+    /// what it missed first (from the edge's window), then live events; a cursor from another edge
+    /// process replays the best chain's blocks after its block (marked replay) and says that
+    /// transactions are not replayed (resync, scope mempool); a malformed one is refused.
+    @Test func subscriptionsResumeFromACursor() async throws {
+        try await Stack.with { s in
+            let f = s.fixture
+            try await s.edge.subscriptionsReady()
+            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            let pendingID = f.pending.txid.displayBytes
+            _ = try await withHangGuard("websocket json-rpc resume") {
+                try await s.http(.live) { c in
+                    // A session: sends requests, returns every message (replies and notifications) in order.
+                    @Sendable func session(_ steps: @escaping @Sendable (_ call: (String) async throws -> [String: Any],
+                                                               _ next: () async throws -> [String: Any]) async throws -> Void) async throws {
+                        try await c.ws("/rpc", configuration: .init(maxFrameSize: 1 << 20)) { inbound, outbound, _ in
+                            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                            func next() async throws -> [String: Any] {
+                                while let m = try await messages.next() {
+                                    if case .text(let text) = m { return Self.decode(text) }
+                                }
+                                throw HangError(what: "connection closed")
+                            }
+                            try await steps({ body in
+                                try await outbound.write(.text(body))
+                                return try await next()
+                            }, next)
+                            try await outbound.close(.normalClosure, reason: nil)
+                        }
+                    }
+                    let cursor = Mutex("")
+                    // First connection: a transaction enters the pool (its notification carries a cursor).
+                    try await session { call, next in
+                        _ = try #require(try await call(#"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":["newTransactions"]}"#)["result"] as? String)
+                        s.pool.publisher.publish(topic: Topic.sequence, body: pendingID + Array("R".utf8) + [8, 0, 0, 0, 0, 0, 0, 0])
+                        s.pool.publisher.publish(topic: Topic.rawtx, body: f.pending.encoded)
+                        s.pool.publisher.publish(topic: Topic.sequence, body: pendingID + Array("A".utf8) + [9, 0, 0, 0, 0, 0, 0, 0])
+                        let p = try await next()["params"] as? [String: Any] ?? [:]
+                        #expect((p["result"] as? [String: Any])?["txid"] as? String == f.pending.txid.hex)
+                        let c = try #require(p["cursor"] as? String)
+                        #expect(c.split(separator: ":").count == 3 && c.hasSuffix(f.tip.hash.hex), "\(c)")
+                        cursor.withLock { $0 = c }
+                    }
+                    // While no one is connected: a reorg of the tip (its transaction is announced before it
+                    // comes back) and a new transaction.
+                    let before = s.edge.rpc.subscriptions.seq
+                    s.chain.publisher.publish(topic: Topic.disconnected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
+                    s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
+                    // (The two publishers are followed independently: the transaction goes out once the reorg is through.)
+                    try await waitFor("the reorg") { s.edge.rpc.subscriptions.seq == before + 3 }
+                    s.pool.publisher.publish(topic: Topic.rawtx, body: f.orphan.encoded)
+                    s.pool.publisher.publish(topic: Topic.sequence, body: f.orphan.txid.displayBytes + Array("A".utf8) + [10, 0, 0, 0, 0, 0, 0, 0])
+                    try await waitFor("the events of the outage") { s.edge.rpc.subscriptions.seq == before + 4 }
+                    let since = cursor.withLock { $0 }
+                    try await session { call, next in
+                        // newTransactions from the cursor: what entered meanwhile, in order, then live.
+                        let reply = try await call(#"{"jsonrpc":"2.0","id":2,"method":"subscribe","params":{"kind":"newTransactions","since":"\#(since)"}}"#)
+                        let sid = try #require(reply["result"] as? String)
+                        var txids = [String]()
+                        for _ in 0..<2 {
+                            let p = try await next()["params"] as? [String: Any] ?? [:]
+                            #expect(p["subscription"] as? String == sid)
+                            txids.append((p["result"] as? [String: Any])?["txid"] as? String ?? "?")
+                        }
+                        #expect(txids == [f.payment.txid.hex, f.orphan.txid.hex])
+                        // newHeads from the same cursor: the disconnect, then the connect.
+                        let heads = try #require(try await call(#"{"jsonrpc":"2.0","id":3,"method":"subscribe","params":{"kind":"newHeads","since":"\#(since)"}}"#)["result"] as? String)
+                        var removed = [Bool]()
+                        for _ in 0..<2 {
+                            let p = try await next()["params"] as? [String: Any] ?? [:]
+                            #expect(p["subscription"] as? String == heads)
+                            removed.append((p["result"] as? [String: Any])?["removed"] as? Bool ?? false)
+                        }
+                        #expect(removed == [true, false])
+                        // A cursor from another edge process: the blocks after its block from the chain store, marked replay.
+                        let foreign = "0011223344556677:42:\(f.blocks[2].hash.hex)"
+                        let replayed = try #require(try await call(#"{"jsonrpc":"2.0","id":4,"method":"subscribe","params":{"kind":"newHeads","since":"\#(foreign)"}}"#)["result"] as? String)
+                        var hashes = [String]()
+                        for _ in 0..<2 {
+                            let p = try await next()["params"] as? [String: Any] ?? [:]
+                            #expect(p["subscription"] as? String == replayed && p["replay"] as? Bool == true)
+                            hashes.append((p["result"] as? [String: Any])?["hash"] as? String ?? "?")
+                        }
+                        #expect(hashes == [f.blocks[3].hash.hex, f.blocks[4].hash.hex])
+                        // ...and for transactions: a resync (they are not replayed across an edge restart).
+                        let txSid = try #require(try await call(#"{"jsonrpc":"2.0","id":5,"method":"subscribe","params":{"kind":"newTransactions","since":"\#(foreign)"}}"#)["result"] as? String)
+                        let resync = try await next()["params"] as? [String: Any] ?? [:]
+                        #expect(resync["subscription"] as? String == txSid)
+                        #expect((resync["resync"] as? [String: Any])?["scope"] as? String == "mempool")
+                        // A malformed cursor is refused.
+                        let bad = try await call(#"{"jsonrpc":"2.0","id":6,"method":"subscribe","params":{"kind":"newHeads","since":"yesterday"}}"#)
+                        #expect((bad["error"] as? [String: Any])?["code"] as? Int == -8)
                     }
                 }
             }

@@ -83,6 +83,29 @@ import Testing
         let otherID = try String(contentsOfFile: dir.path("second") + "/node-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(otherID != id)
         #expect(await health(8340 + other)?["node_id"]?.string == otherID)
+
+        // A miner of the second data folder pointed at the first node's bus refuses, with one line
+        // and a configuration error, instead of mining there; one of the first folder attaches.
+        let bus = ["--chain-rpc", "tcp://127.0.0.1:\(28331 + offset)", "--chain-pub", "tcp://127.0.0.1:\(28332 + offset)",
+                   "--mempool-rpc", "tcp://127.0.0.1:\(28333 + offset)", "--mempool-pub", "tcp://127.0.0.1:\(28334 + offset)"]
+        let address = try #require(first.stdout.firstMatch(of: /address (rcrn1[0-9a-z]+)/)?.1).description
+        let stray = try Spawned(Build.path("cairn"), ["miner", "--data", dir.path("second"), "--address", address, "--threads", "1"] + bus,
+                                env: [:], in: dir, tag: "stray-miner")
+        #expect(await stray.wait() == 64, "stderr: \(stray.stderr)")
+        let refusal = stray.stderr.split(separator: "\n").filter { $0.contains("configuration error") }
+        #expect(refusal.count == 1 && refusal[0].contains("belongs to another node") && refusal[0].contains(id), "stderr: \(stray.stderr)")
+        #expect(!stray.stderr.contains("miner started"), "stderr: \(stray.stderr)")
+        // cairn-miner itself, given the node id (as cairn up gives it to its services).
+        let direct = try Spawned(Build.path("cairn-miner"), ["--node-id", otherID, "--address", address, "--threads", "1"] + bus,
+                                 env: [:], in: dir, tag: "direct-miner")
+        #expect(await direct.wait() == 64, "stderr: \(direct.stderr)")
+        #expect(direct.stderr.contains("cairn-miner: configuration error: the chain store at tcp://127.0.0.1:\(28331 + offset) belongs to another node"),
+                "stderr: \(direct.stderr)")
+        let own = try Spawned(Build.path("cairn"), ["miner", "--data", dir.path("first"), "--address", address, "--threads", "1"] + bus,
+                              env: [:], in: dir, tag: "own-miner")
+        #expect(await eventually("the first folder's miner attaches") { own.stderr.contains("miner started") }, "stderr: \(own.stderr)")
+        own.signal(SIGTERM)
+        #expect(await own.wait() == 0, "stderr: \(own.stderr)")
         for p in [third, first] {
             p.signal(SIGTERM)
             #expect(await p.wait() == 0, "stderr: \(p.stderr)")
