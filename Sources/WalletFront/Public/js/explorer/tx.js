@@ -87,7 +87,7 @@ export async function txView(ctx, route) {
   ctx.on("trace", (m) => {
     if (m.event && m.event.id === txid) {
       reloadSoon("trace");
-      if (["accepted", "connected", "disconnected", "removed"].includes(m.event.stage)) reloadSoon("tx");
+      if (["accepted", "connected", "disconnected", "removed", "replaced"].includes(m.event.stage)) reloadSoon("tx");
     }
   });
   ctx.on("tx", (m) => { if (m.txid === txid) reloadSoon("tx"); });
