@@ -44,7 +44,9 @@ final class RecordedEvents: PoolEvents {
     func added(_ entry: PoolEntry, sequence: UInt64) async { log.withLock { $0.append("A \(entry.txid.hex) \(sequence)") } }
     func removed(_ txid: Hash256, sequence: UInt64, reason: String) async { log.withLock { $0.append("R \(txid.hex) \(sequence)") } }
     func templateChanged(sequence: UInt64, count: Int) async {}
-    func trace(_ event: TraceEvent) async {}
+    /// The live trace events, in order.
+    let traces = Mutex<[TraceEvent]>([])
+    func trace(_ event: TraceEvent) async { traces.withLock { $0.append(event) } }
 }
 
 /// A pool on a fresh database in a temporary folder, removed when the harness goes away.

@@ -54,6 +54,11 @@ import TestSupport
         // R for each replaced (as Core's sequence topic), then A for the replacement, in sequence order
         let log = h.events.log.withLock { $0 }
         #expect(log.suffix(3) == ["R \(original.txid.hex) 4", "R \(kid.txid.hex) 5", "A \(bump.txid.hex) 6"])
+        // live: a `replaced` event for each, naming the replacement, then the replacement's `accepted`
+        let live = h.events.traces.withLock { $0 }.suffix(3)
+        #expect(live.map { "\($0.stage) \($0.id)" } == ["replaced \(original.txid.hex)", "replaced \(kid.txid.hex)", "accepted \(bump.txid.hex)"])
+        #expect(live.first?.detail?.contains("replaced by \(bump.txid.hex)") == true)
+        #expect(live.last?.detail?.contains("replaces \(original.txid.hex), \(kid.txid.hex)") == true)
         // the replaced transaction's trace says who replaced it
         let trace = try await pool.trace(original.txid.hex)
         let replaced = try #require(trace.first { $0.stage == "replaced" })
