@@ -133,6 +133,7 @@ struct EsploraInput: Codable, Sendable {
 struct EsploraTx: Codable, Sendable {
     var txid: String
     var fee: UInt64?
+    var size: Int?
     var vin: [EsploraInput]
     var vout: [EsploraOutput]
     var status: TxStatus

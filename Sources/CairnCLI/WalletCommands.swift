@@ -59,7 +59,7 @@ func walletAction(_ body: () async throws -> Void) async throws {
 struct Wallet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A wallet in an encrypted keystore file (the browser wallet's format).",
-        subcommands: [New.self, Show.self, Balance.self, Send.self, History.self])
+        subcommands: [New.self, Show.self, Balance.self, Send.self, History.self, Bump.self])
 
     struct New: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a wallet (refuses to overwrite a file).")
@@ -167,6 +167,65 @@ struct Wallet: AsyncParsableCommand {
                                 + (plan.change.map { ", change \(Units.format($0)) CRN" } ?? ""))
                 } catch let EdgeClient.Failure.http(status, _, code, message) {
                     Output.error("the node refused the transaction\(code.map { " [\($0)]" } ?? "") (HTTP \(status)): \(message)")
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+
+    /// `cairn wallet bump <txid>`: replaces a pending payment of this wallet (the mempool's full-RBF rules).
+    struct Bump: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace a pending transaction of this wallet with a higher fee (or --cancel it); prints the new txid.")
+        @OptionGroup var options: WalletOptions
+
+        @Argument(help: "The pending transaction's txid.")
+        var txid: String
+
+        @Option(name: .customLong("fee-rate"), help: "Fee rate in base units per byte (at least what the node asks of a replacement: the old fee + 1 unit/byte, and a higher rate).")
+        var feeRate: Double = TxBuilder.defaultFeeRate
+
+        @Flag(help: "Pay everything back to this wallet instead of the recipients (minus the higher fee).")
+        var cancel = false
+
+        func validate() throws {
+            guard Hash256(hex: txid) != nil else { throw ValidationError("'\(txid)' is not a 64-hex-digit txid") }
+            guard feeRate >= 0, feeRate.isFinite else { throw ValidationError("--fee-rate must be a non-negative number") }
+        }
+
+        func run() async throws {
+            try await walletAction {
+                let (file, address, params) = try await options.load(checkEdge: true)
+                let tx = try await options.client.get("/api/tx/\(txid.lowercased())", as: EsploraTx.self)
+                guard !tx.status.confirmed else { throw CLIError("\(txid) is already confirmed: there is nothing to replace") }
+                let own = Hex.encode(address.publicKey)
+                guard !tx.vin.isEmpty, tx.vin.allSatisfy({ $0.prevout?.pubkey == own }) else {
+                    throw CLIError("\(txid) spends coins of another address: only the wallet that sent it can replace it")
+                }
+                guard let oldFee = tx.fee, let oldSize = tx.size else { throw CLIError("the edge did not give the transaction's fee and size") }
+                let inputs = try tx.vin.map { i throws -> Spendable in
+                    guard let t = i.txid.flatMap(Hash256.init(hex:)), let v = i.vout, let p = i.prevout else {
+                        throw EdgeClient.Failure.undecodable("/api/tx/\(txid)", "an input without its outpoint or coin")
+                    }
+                    return Spendable(outpoint: OutPoint(txid: t, index: v), value: p.value, confirmed: false)
+                }
+                let payments = cancel ? [] : try tx.vout.filter { $0.pubkey != own }.map { o throws -> TxOutput in
+                    guard let key = o.pubkey.flatMap(Hex.decode) else { throw EdgeClient.Failure.undecodable("/api/tx/\(txid)", "an output without its key") }
+                    return TxOutput(value: o.value, publicKey: key)
+                }
+                let plan = try TxBuilder.replacement(inputs: inputs, payments: payments, change: address.publicKey,
+                                                     oldFee: oldFee, oldSize: oldSize, feeRate: feeRate)
+                let password = try Password.read(prompt: "Password for \(options.keystorePath): ")
+                let key = try Keystore.open(file, password: password, path: options.keystorePath)
+                let signed = try TxBuilder.sign(plan, key: key, params: params)
+                do {
+                    let newTxid = try await options.client.broadcast(hex: Hex.encode(signed.encoded))
+                    print(newTxid)
+                    let rate = { (f: Amount, s: Int) in String(format: "%.2f", Double(f) / Double(s)) }
+                    Output.note("\(cancel ? "cancelled" : "fee bumped"): replaces \(txid); fee \(Units.format(oldFee)) → \(Units.format(plan.fee)) CRN, "
+                                + "\(rate(oldFee, oldSize)) → \(rate(plan.fee, plan.size)) units/byte")
+                } catch let EdgeClient.Failure.http(status, _, code, message) {
+                    Output.error("the node refused the replacement\(code.map { " [\($0)]" } ?? "") (HTTP \(status)): \(message)")
                     throw ExitCode.failure
                 }
             }

@@ -13,6 +13,13 @@ struct Policy: Sendable {
     var maxAncestors = 25
     /// Pool size cap, bytes of transactions; past it the lowest fee rates are evicted.
     var maxPoolBytes = 64 * 1_000_000
+    /// Replacement (full-RBF, as Bitcoin Core's default since 28: no opt-in signal needed): the
+    /// replacement pays at least the replaced fees plus this rate times its own size, units per byte
+    /// (Core's -incrementalrelayfee, 1 sat/vB).
+    var incrementalFeeRate: Double = 1.0
+    /// Most transactions one replacement may evict, its direct conflicts and all their
+    /// descendants together (BIP-125 rule 5, Core's MAX_REPLACEMENT_CANDIDATES).
+    var maxReplacements = 100
 
     enum Reason: String {
         case malformed = "bad-encoding"
@@ -25,5 +32,15 @@ struct Policy: Sendable {
         case lowFee = "min-relay-fee-not-met"
         case dust = "dust"
         case full = "mempool-full"
+        // Replacement (Core's policy/rbf.cpp and MemPoolAccept::ReplacementChecks, in kebab case).
+        /// Rule 3, 4 or 6: less than the replaced fees, not enough more to pay for its own relay,
+        /// or a fee rate not above a directly conflicting transaction's.
+        case insufficientFee = "insufficient-fee"
+        /// Rule 5: it would evict more than `maxReplacements` transactions.
+        case tooManyReplacements = "too-many-potential-replacements"
+        /// Rule 2: it spends an unconfirmed output none of the replaced transactions spent.
+        case addsUnconfirmed = "replacement-adds-unconfirmed"
+        /// It spends an output of a transaction it would replace.
+        case spendsConflicting = "bad-txns-spends-conflicting-tx"
     }
 }

@@ -127,7 +127,17 @@ actor Pool {
         let message: String
     }
 
-    /// Validates and adds a transaction; persisted before this returns.
+    /// What a replacement evicts: the pool transactions it conflicts with directly, and all their
+    /// descendants (which would spend coins that no longer exist).
+    struct Replacement: Sendable {
+        let direct: [Hash256]
+        /// The direct conflicts and their descendants, each once.
+        let evicted: [PoolEntry]
+        let fees: Amount
+    }
+
+    /// Validates and adds a transaction, replacing the ones it conflicts with when it pays for
+    /// that (see `replacementPlan`); persisted before this returns.
     func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
         try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(hex: hex, receivedAt: receivedAt) }
     }
@@ -140,9 +150,13 @@ actor Pool {
             await record(txid, "received", service: "edge", detail: "POST /api/tx", time: receivedAt, persist: false)
         }
         do {
-            let entry = try await accept(tx, txid: txid, raw: raw, time: now)
-            try await persist(entry, receivedAt: receivedAt)
-            await added(entry)
+            let (entry, plan) = try await acceptReplacing(tx, txid: txid, raw: raw, time: now)
+            try await persist(entry, receivedAt: receivedAt, replacing: plan)
+            if let plan {
+                await replaced(plan, by: entry)
+            } else {
+                await added(entry)
+            }
             return entry
         } catch let refusal {
             if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
@@ -151,12 +165,12 @@ actor Pool {
         }
     }
 
-    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission, against the pool as it
-    /// is, through the same gate; nothing is stored, published or traced.
+    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission (replacement included),
+    /// against the pool as it is, through the same gate; nothing is stored, published or traced.
     func test(hex: String) async throws(Refusal) -> PoolEntry {
         let (tx, raw) = try decode(hex: hex)
         return try await exclusively { () async throws(Refusal) -> PoolEntry in
-            try await accept(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now())
+            try await acceptReplacing(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now()).0
         }
     }
 
@@ -173,15 +187,26 @@ actor Pool {
         }
     }
 
-    /// The checks; adds nothing.
+    /// The checks for re-admission (reload, revalidation): a conflict is refused, never a replacement.
     private func accept(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> PoolEntry {
+        try await check(tx, txid: txid, raw: raw, time: time, replacing: false).0
+    }
+
+    /// The checks for a new submission: a conflict is a replacement, allowed by `replacementPlan`'s rules.
+    private func acceptReplacing(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> (PoolEntry, Replacement?) {
+        try await check(tx, txid: txid, raw: raw, time: time, replacing: true)
+    }
+
+    /// The checks; adds nothing (except making room in a full pool). With `replacing`, returns what the
+    /// transaction would replace.
+    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool) async throws(Refusal) -> (PoolEntry, Replacement?) {
         guard raw.count <= policy.maxTxSize else {
             throw Refusal(code: Policy.Reason.oversize.rawValue, message: "\(raw.count) bytes, limit \(policy.maxTxSize)")
         }
         do { try TransactionRules.checkSanity(tx) } catch { throw Refusal(code: error.reason.rawValue, message: error.detail) }
         guard !tx.isCoinbase else { throw Refusal(code: Policy.Reason.coinbase.rawValue, message: "a coinbase only comes in a block") }
         guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        try checkConflicts(tx)
+        if !replacing { try checkConflicts(tx) }
         for (i, o) in tx.outputs.enumerated() where o.value < policy.dustLimit {
             throw Refusal(code: Policy.Reason.dust.rawValue, message: "output \(i) pays \(o.value) units, below the dust limit \(policy.dustLimit)")
         }
@@ -238,18 +263,88 @@ actor Pool {
             throw Refusal(code: Policy.Reason.lowFee.rawValue,
                           message: "fee rate \(String(format: "%.2f", rate)) units/byte, minimum \(policy.minFeeRate) (\(Int((policy.minFeeRate * Double(raw.count)).rounded(.up))) units for this size)")
         }
+        if replacing {
+            _ = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+        }
         if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
             throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
         }
         // Things may have changed while we waited: check again before taking it.
         guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        try checkConflicts(tx)
         for p in parents where entries[p] == nil {
             throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "parent \(p.hex) left the mempool")
         }
+        var plan: Replacement?
+        if replacing {
+            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+        } else {
+            try checkConflicts(tx)
+        }
         let entry = PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents)
-        try await makeRoom(for: entry)
-        return entry
+        try await makeRoom(for: entry, freeing: Set(plan?.evicted.map(\.txid) ?? []))
+        // Eviction awaited (each removal is written and announced): the plan must still hold.
+        if replacing, plan != nil {
+            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+        }
+        return (entry, plan)
+    }
+
+    /// Replacement, full-RBF as Bitcoin Core's default since v28 (no opt-in signal, BIP-125's rules
+    /// otherwise; Core's MemPoolAccept::ReplacementChecks in its order). A transaction that spends
+    /// a coin a pool transaction already spends replaces that transaction and all its descendants
+    /// when:
+    /// - its fee rate is above each directly conflicting transaction's (rule 6);
+    /// - it evicts at most `maxReplacements` transactions in all (rule 5);
+    /// - each unconfirmed coin it spends was already spent by one of the conflicts, from the same
+    ///   parent (rule 2): it adds no new unconfirmed ancestor;
+    /// - it spends no output of a transaction it replaces;
+    /// - it pays at least the evicted fees (rule 3) plus `incrementalFeeRate` × its own size (rule 4).
+    /// Returns nil when it conflicts with nothing.
+    private func replacementPlan(_ tx: Transaction, txid: Hash256, fee: Amount, size: Int, parents: Set<Hash256>) throws(Refusal) -> Replacement? {
+        var direct = [Hash256]()
+        for input in tx.inputs {
+            if let other = spends[input.previousOutput], !direct.contains(other) { direct.append(other) }
+        }
+        guard !direct.isEmpty else { return nil }
+        let conflicts = direct.compactMap { entries[$0] }
+        let rate = Double(fee) / Double(max(size, 1))
+        func f(_ r: Double) -> String { String(format: "%.2f", r) }
+        for c in conflicts where rate <= c.feeRate {
+            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
+                          message: "replacement fee rate \(f(rate)) units/byte is not above \(f(c.feeRate)) of \(c.txid.hex), which it replaces")
+        }
+        var evicted = [PoolEntry]()
+        var seen = Set<Hash256>()
+        for d in direct {
+            for t in descendants(of: d) where seen.insert(t).inserted {
+                if let e = entries[t] { evicted.append(e) }
+            }
+            if evicted.count > policy.maxReplacements { break }
+        }
+        guard evicted.count <= policy.maxReplacements else {
+            throw Refusal(code: Policy.Reason.tooManyReplacements.rawValue,
+                          message: "it would replace more than \(policy.maxReplacements) transactions (\(direct.count) in conflict and their descendants)")
+        }
+        let parentsOfConflicts = Set(conflicts.flatMap { $0.tx.inputs.map(\.previousOutput.txid) })
+        for p in parents.sorted(by: { $0.hex < $1.hex }) where !parentsOfConflicts.contains(p) && !seen.contains(p) {
+            throw Refusal(code: Policy.Reason.addsUnconfirmed.rawValue,
+                          message: "it spends an output of the unconfirmed \(p.hex), which none of the transactions it replaces spends")
+        }
+        if let p = parents.first(where: seen.contains) {
+            throw Refusal(code: Policy.Reason.spendsConflicting.rawValue,
+                          message: "it spends an output of \(p.hex), which it would replace")
+        }
+        let fees = evicted.reduce(Amount(0)) { $0 + $1.fee }
+        guard fee >= fees else {
+            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
+                          message: "replacement fee \(fee) units is less than the \(fees) units of the \(evicted.count) transactions it replaces")
+        }
+        let relay = Amount((policy.incrementalFeeRate * Double(size)).rounded(.up))
+        guard fee - fees >= relay else {
+            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
+                          message: "replacement pays \(fee - fees) units more than the \(fees) it replaces; its relay needs at least \(relay) more (\(policy.incrementalFeeRate) units/byte × \(size) bytes): a fee of \(fees + relay)")
+        }
+        return Replacement(direct: direct, evicted: evicted, fees: fees)
     }
 
     private func checkConflicts(_ tx: Transaction) throws(Refusal) {
@@ -283,14 +378,17 @@ actor Pool {
     }
 
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
-    private func makeRoom(for entry: PoolEntry) async throws(Refusal) {
+    /// `freeing`: what the entry replaces, gone when it enters (not evicted here, and its bytes count as free).
+    private func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
         var ancestors = Set<Hash256>()
         var stack = Array(entry.parents)
         while let p = stack.popLast() {
             if ancestors.insert(p).inserted { stack.append(contentsOf: entries[p]?.parents ?? []) }
         }
-        while bytes + entry.size > policy.maxPoolBytes {
-            guard let lowest = entries.values.min(by: { $0.feeRate < $1.feeRate }), lowest.feeRate < entry.feeRate else {
+        func freed() -> Int { freeing.reduce(0) { $0 + (entries[$1]?.size ?? 0) } }
+        while bytes - freed() + entry.size > policy.maxPoolBytes {
+            guard let lowest = entries.values.filter({ !freeing.contains($0.txid) }).min(by: { $0.feeRate < $1.feeRate }),
+                  lowest.feeRate < entry.feeRate else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and this fee rate is not above its lowest")
             }
             let doomed = descendants(of: lowest.txid)
@@ -301,13 +399,21 @@ actor Pool {
         }
     }
 
-    private func persist(_ e: PoolEntry, receivedAt: Double?) async throws(Refusal) {
+    /// Writes the entry, its trace rows and the sequence it leads to; with a replacement, deletes the
+    /// replaced rows and writes their `replaced` trace rows in the same SQLite transaction: a crash
+    /// leaves either the old transactions or the new one, never both or neither.
+    private func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
         let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
         let id = e.txid.hex
         let time = e.time
-        let next = sequence + 1
+        let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
+        let gone = plan.map { p in p.evicted.map { (Data($0.txid.bytes), replacedEvent($0, by: e, plan: p)) } } ?? []
         do {
             try await db.write { db in
+                for (k, t) in gone {
+                    try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k])
+                    try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [t.id, t.kind, t.stage, t.service, t.time, t.detail])
+                }
                 try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
                 if let receivedAt {
                     try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
@@ -320,13 +426,38 @@ actor Pool {
         }
     }
 
-    private func added(_ e: PoolEntry) async {
+    private func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
         insert(e)
         sequence += 1
         await events.added(e, sequence: sequence)
-        await events.trace(TraceEvent(id: e.txid.hex, kind: "tx", stage: "accepted", service: "mempool", time: e.time,
-                                      detail: "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"))
+        var detail = "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"
+        if let replacing {
+            detail += "; replaces \(replacing.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(replacing.fees) units)"
+        }
+        await events.trace(TraceEvent(id: e.txid.hex, kind: "tx", stage: "accepted", service: "mempool", time: e.time, detail: detail))
         scheduleTemplateNotice()
+    }
+
+    /// The trace row of a transaction a replacement evicted: who replaced it, and for what fee.
+    private func replacedEvent(_ old: PoolEntry, by new: PoolEntry, plan: Replacement) -> TraceEvent {
+        let how = plan.direct.contains(old.txid)
+            ? "fee \(old.fee) → \(new.fee) units, \(String(format: "%.2f", old.feeRate)) → \(String(format: "%.2f", new.feeRate)) units/byte"
+            : "a descendant of a replaced transaction"
+        return TraceEvent(id: old.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: new.time,
+                          detail: "replaced by \(new.txid.hex) (\(how))")
+    }
+
+    /// A replacement, already written (`persist`): the replaced leave memory, each announced as R
+    /// (as Bitcoin Core, removal reason REPLACED) with its `replaced` trace event, then the
+    /// replacement is added and announced as A.
+    private func replaced(_ plan: Replacement, by e: PoolEntry) async {
+        for old in plan.evicted { detach(old.txid) }
+        for old in plan.evicted {
+            sequence += 1
+            await events.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)")
+            await events.trace(replacedEvent(old, by: e, plan: plan))
+        }
+        await added(e, replacing: plan)
     }
 
     /// Memory only: the entry and its links.
@@ -342,21 +473,28 @@ actor Pool {
 
     // MARK: removing
 
+    /// Memory only: takes the entry and its links out; false if it was not there.
+    @discardableResult
+    private func detach(_ t: Hash256) -> Bool {
+        guard let e = entries.removeValue(forKey: t) else { return false }
+        for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
+        for p in e.parents { entries[p]?.children.remove(t) }
+        for c in e.children { entries[c]?.parents.remove(t) }
+        bytes -= e.size
+        templated.remove(t)
+        return true
+    }
+
     /// Removes transactions from memory and disk; publishes R for each unless included in a block.
     /// With `keepInMemoryFirst: false` the transactions need not be in memory
     /// (they failed re-admission): their rows are deleted and R is published all the same.
     private func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
         var gone = [Hash256]()
         for t in txids {
-            guard let e = entries.removeValue(forKey: t) else {
+            guard detach(t) else {
                 if !keepInMemoryFirst { gone.append(t) }
                 continue
             }
-            for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
-            for p in e.parents { entries[p]?.children.remove(t) }
-            for c in e.children { entries[c]?.parents.remove(t) }
-            bytes -= e.size
-            templated.remove(t)
             gone.append(t)
         }
         guard !gone.isEmpty else { return }

@@ -343,7 +343,7 @@ public struct TraceEvent: Codable, Sendable, Equatable {
     /// "tx" or "block".
     public var kind: String
     /// received, accepted, rejected, template, mined, submitted, connected, disconnected, removed,
-    /// returned (back in the pool: its block was disconnected), relayed (announced to peers)
+    /// returned (back in the pool: its block was disconnected), replaced (evicted by a fee bump), relayed (announced to peers)
     public var stage: String
     /// edge, mempool, chainstore, miner:<id>, peerbridge
     public var service: String

@@ -115,6 +115,42 @@ public enum TxBuilder {
         throw .insufficientFunds(available: total, needed: lastNeeded)
     }
 
+    /// What a replacement pays per byte on top of what it replaces (the mempool's `Policy.incrementalFeeRate`).
+    public static let incrementalFeeRate: Double = 1
+
+    /// The smallest fee the mempool accepts from a replacement of `size` bytes for one that paid
+    /// `oldFee` for `oldSize` bytes (and has no descendants): the old fee plus the incremental rate
+    /// × size (BIP-125 rules 3 and 4), and a fee rate strictly above the old one (rule 6).
+    public static func minReplacementFee(oldFee: Amount, oldSize: Int, size: Int) -> Amount {
+        var fee = oldFee + fee(size: size, rate: incrementalFeeRate)
+        if fee * Amount(oldSize) <= oldFee * Amount(size) { fee = oldFee * Amount(size) / Amount(max(oldSize, 1)) + 1 }
+        return fee
+    }
+
+    /// A fee bump or a cancel of a pending transaction that spent `inputs` (all this wallet's) and
+    /// paid `fee` for `size` bytes: the same coins (no new unconfirmed input, BIP-125 rule 2), at
+    /// `feeRate` or the mempool's minimum for a replacement, whichever is higher. A bump keeps
+    /// `payments` and takes the fee from the change (dust change goes to the fee); a cancel (no
+    /// payments) pays everything back to `change`. The browser wallet's js/lib/replace.js is the same.
+    public static func replacement(inputs: [Spendable], payments: [TxOutput], change: [UInt8], oldFee: Amount, oldSize: Int,
+                                   feeRate: Double) throws(SendError) -> PaymentPlan {
+        guard !inputs.isEmpty else { throw .noCoins }
+        let total = inputs.reduce(Amount(0)) { $0 + $1.value }
+        let paid = payments.reduce(Amount(0)) { $0 + $1.value }
+        func feeAt(_ size: Int) -> Amount { max(fee(size: size, rate: feeRate), minReplacementFee(oldFee: oldFee, oldSize: oldSize, size: size)) }
+        let size2 = signedSize(inputs: inputs.count, outputs: payments.count + 1)
+        let fee2 = feeAt(size2)
+        if total >= paid + fee2, total - paid - fee2 >= dustLimit {
+            let c = total - paid - fee2
+            return PaymentPlan(inputs: inputs, outputs: payments + [TxOutput(value: c, publicKey: change)], fee: fee2, change: c, size: size2)
+        }
+        let size1 = signedSize(inputs: inputs.count, outputs: payments.count)
+        if !payments.isEmpty, total >= paid + feeAt(size1) {
+            return PaymentPlan(inputs: inputs, outputs: payments, fee: total - paid, change: nil, size: size1)
+        }
+        throw .insufficientFunds(available: total, needed: paid + (payments.isEmpty ? fee2 + dustLimit : feeAt(size1)))
+    }
+
     /// Builds the transaction and signs every input (all spend `key`'s outputs).
     public static func sign(_ plan: PaymentPlan, key: Curve25519.Signing.PrivateKey, params: ChainParams) throws -> Transaction {
         let publicKey = Array(key.publicKey.rawRepresentation)

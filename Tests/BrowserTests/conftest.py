@@ -26,7 +26,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 class Stack:
-    def __init__(self):
+    def __init__(self, extra=()):
         for name in ("cairn", "cairn-edge", "cairn-walletfront"):
             if not (BIN / name).exists():
                 pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
@@ -37,7 +37,7 @@ class Stack:
         self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
         self.proc = subprocess.Popen(
             [str(BIN / "cairn"), "up", "--data", os.path.join(self.dir, "data"), "--port-offset", str(self.offset),
-             "--block-interval", "1"],
+             "--block-interval", "1", *extra],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         eventually("the edge", lambda: http_json(self.edge + "/api/chain")[0] == 200, timeout=120)
         eventually("the wallet front", lambda: http_json(self.wallet + "/config.json")[0] == 200, timeout=60)

@@ -20,7 +20,7 @@ import Testing
         #expect(try await pool.trace(tx.txid.hex).isEmpty)
         // The same refusals as a submission, against the pool as it is.
         _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil)
-        for (candidate, reason) in [(tx, "txn-already-in-mempool"), (h.pay(h.spendable[0], fee: 5_000), "txn-mempool-conflict"),
+        for (candidate, reason) in [(tx, "txn-already-in-mempool"), (h.pay(h.spendable[0], fee: 1_000), "insufficient-fee"),
                                     (h.pay(h.spendable[1], fee: 10), "min-relay-fee-not-met"), (h.pay(h.spendable[1], to: 10), "dust")] {
             do {
                 _ = try await pool.test(hex: Hex.encode(candidate.encoded))

@@ -34,8 +34,10 @@ final class Stack: @unchecked Sendable {
         self.miner = miner
         process = Process()
         process.executableURL = Self.binaries.appendingPathComponent("cairn")
-        process.arguments = ["up", "--data", dir.path, "--port-offset", "\(offset)", "--miner-address", minerAddress ?? miner.address().string,
-                             "--miner-threads", "1", "--block-interval", "\(blockInterval)", "--zmq-pub", zmqPub] + extra
+        // `--no-miner` in `extra`: no miner address (cairn up refuses both).
+        let paying = extra.contains("--no-miner") ? [] : ["--miner-address", minerAddress ?? miner.address().string]
+        process.arguments = ["up", "--data", dir.path, "--port-offset", "\(offset)"] + paying
+            + ["--miner-threads", "1", "--block-interval", "\(blockInterval)", "--zmq-pub", zmqPub] + extra
         let log = FileHandle(forWritingAtPath: dir.appendingPathComponent("up.log").path) ?? {
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("up.log").path, contents: nil)
             return FileHandle(forWritingAtPath: dir.appendingPathComponent("up.log").path)!

@@ -183,6 +183,9 @@ test("flow: each feed event moves along the right arrow", () => {
   assert.deepEqual(conf.hops, []);
   assert.match(conf.log.text, /confirmed in block 3/);
   assert.equal(flowHops(tr("mempool", "rejected", "bad")).hops[0].kind, "bad");
+  const replaced = flowHops(tr("mempool", "replaced", `replaced by ${HASH} (fee 1 → 2 units)`));
+  assert.equal(replaced.hops[0].kind, "bad");
+  assert.match(replaced.log.text, new RegExp(`replaced \\(fee bump\\): replaced by ${HASH}`));
   assert.deepEqual(flowHops(tr("peerbridge", "received", "from peer x")).hops.map((h) => `${h.from}>${h.to}`), ["peers>mempool"]);
   assert.deepEqual(flowHops({ type: "tx", txid: HASH, fee: 1, size: 2 }).hops.map((h) => `${h.from}>${h.to}`), ["mempool>edge", "edge>clients"]);
   assert.deepEqual(flowHops({ type: "hello" }), { hops: [], log: null });

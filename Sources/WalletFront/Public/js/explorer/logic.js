@@ -263,6 +263,8 @@ export function flowHops(msg) {
         return { hops: [{ from: "mempool", to: "edge", kind: "bad" }], log: { ...base, text: `rejected: ${e.detail || ""}` } };
       case "mempool:removed":
         return { hops: [{ from: "mempool", to: "mempool", kind: "bad" }], log: { ...base, text: `removed from the mempool${e.detail ? `: ${e.detail}` : ""}` } };
+      case "mempool:replaced":
+        return { hops: [{ from: "mempool", to: "mempool", kind: "bad" }], log: { ...base, text: `replaced (fee bump)${e.detail ? `: ${e.detail}` : ""}` } };
       case "mempool:template": {
         const id = minerFromDetail(e.detail);
         return { hops: [{ from: "mempool", to: minerNode(id), kind: "tx" }], log: { ...base, text: `put in a block template${id ? ` for miner ${id.slice(0, 8)}` : ""}`, miner: id } };

@@ -94,7 +94,7 @@ export async function txView(ctx, route) {
   ctx.on("trace", (m) => {
     if (m.event && m.event.id === txid) {
       reloadSoon("trace");
-      if (["accepted", "connected", "disconnected", "removed"].includes(m.event.stage)) reloadSoon("tx");
+      if (["accepted", "connected", "disconnected", "removed", "replaced"].includes(m.event.stage)) reloadSoon("tx");
     }
   });
   // Any new or removed pool transaction may spend one of its outputs, or move it among the projected blocks.

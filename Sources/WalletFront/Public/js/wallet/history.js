@@ -7,6 +7,27 @@ import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, historyCSV } f
 import { ui, download } from "./ui.js";
 import { state, currentData, historyShown, hasOlder } from "./state.js";
 import { loadOlder } from "./refresh.js";
+import { canReplace } from "../lib/replace.js";
+import { decodeAddress } from "../lib/bech32m.js";
+import { toHex } from "../lib/encoding.js";
+import { startReplacement } from "./send.js";
+
+function ownKeyHex(address) {
+  try { return toHex(decodeAddress(address, state.network)); } catch { return null; }
+}
+
+/** "Bump fee" and "Cancel" on a pending transaction this account sent (every coin it spends is its own). */
+function replaceButtons(tx, ownHex) {
+  if (!ownHex || !canReplace(tx, ownHex)) return "";
+  const button = (kind, label, title) => {
+    const b = el("button", { type: "button", class: "chip", title, testid: `${kind}-${tx.txid}`, dataset: { replace: kind } }, label);
+    b.addEventListener("click", () => startReplacement(tx.txid, kind));
+    return b;
+  };
+  return el("span", { class: "replace small" },
+    button("bump", "Bump fee", "Replace it with the same payment at a higher fee (the send form's fee rate, at least the node's minimum for a replacement)"),
+    button("cancel", "Cancel", "Replace it with a payment of everything back to this account, minus a higher fee"));
+}
 
 export function renderBalances() {
   const d = currentData(state);
@@ -55,6 +76,7 @@ export function renderHistory() {
     return;
   }
   show(ui["history-more"], hasOlder(d, state.older));
+  const ownHex = ownKeyHex(d.address);
   const rows = historyShown(d, state.older).map((tx) => {
     const net = txNet(tx, d.address);
     const confs = confirmationsOf(tx, d.tipHeight);
@@ -67,7 +89,8 @@ export function renderHistory() {
       status,
       el("span", { class: "who small" }, counterparty(tx, d.address, net)),
       el("span", { class: "tx small" }, txLink(tx.txid)),
-      el("span", { class: "when small muted" }, when || (confs === 0 ? "in the mempool" : "")));
+      el("span", { class: "when small muted" }, when || (confs === 0 ? "in the mempool" : "")),
+      confs === 0 ? replaceButtons(tx, ownHex) : "");
   });
   ui.history.replaceChildren(...rows);
   ui["history-empty"].textContent = "No transactions yet.";

@@ -6,7 +6,8 @@ import { routes } from "../routes.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
 import { formatAmount, signedTxSize } from "../lib/encoding.js";
 import { plan, signPlan, SendError, POLICY, feeFor } from "../lib/coinselect.js";
-import { el, show, setMessage, addressLink } from "../ui/dom.js";
+import { replacementPlan } from "../lib/replace.js";
+import { $, el, show, setMessage, addressLink, txLink } from "../ui/dom.js";
 import { formatCoins } from "../ui/format.js";
 import { confirmationsOf, addressMessage, feePresets, amountInput, contactFor } from "./model.js";
 import { ui, cap } from "./ui.js";
@@ -132,6 +133,52 @@ async function onSend(ev) {
   }
 }
 
+/**
+ * Fee bump or cancel of a pending transaction of this account (the history's buttons): reads it fresh
+ * from the node, plans the replacement (lib/replace.js) at the form's fee rate or the node's minimum
+ * for a replacement, whichever is higher, and shows it in the review step (nothing is signed yet).
+ */
+export async function startReplacement(txid, kind) {
+  setMessage(ui["send-error"]);
+  closeReview();
+  state.lastSend = null;
+  setMessage(ui["send-result"]);
+  delete ui["send-result"].dataset.status;
+  const a = state.current;
+  const u = state.unlocked;
+  const what = kind === "cancel" ? "cancel" : "bump the fee of";
+  if (!a || !u || u.address !== a.address) return setMessage(ui["send-error"], `Unlock the account first to ${what} a transaction.`);
+  const fee = readFeeRate();
+  if (fee.error) { ui["send-error"].dataset.code = "fee"; return setMessage(ui["send-error"], fee.error); }
+  state.busy = true;
+  try {
+    let tx;
+    try {
+      tx = await routes.tx(txid);
+    } catch (e) {
+      ui["send-error"].dataset.code = e.code ?? "unreachable";
+      return setMessage(ui["send-error"], e instanceof ApiError && e.status === 404
+        ? "That transaction is no longer known to the node: it was replaced or dropped."
+        : `Cannot read the transaction from the node: ${e.message}.`);
+    }
+    if (state.unlocked !== u) return;
+    let p;
+    try {
+      p = replacementPlan({ tx, ownPublicKey: u.publicKey, kind, feeRate: fee.value });
+    } catch (e) {
+      ui["send-error"].dataset.code = e.kind ?? "plan";
+      return setMessage(ui["send-error"], `Cannot ${what} this transaction: ${e.message}.`);
+    }
+    openReview({ plan: p, to: p.to ?? a.address, amount: p.amount, rate: p.rate, own: null, account: a.address, replacement: p });
+    ui["send-review"].scrollIntoView?.({ block: "nearest" });
+  } finally {
+    state.busy = false;
+    touch();
+  }
+}
+
+const rateText = (r) => String(Math.round(r * 100) / 100);
+
 function openReview(review) {
   state.review = review;
   const p = review.plan;
@@ -141,7 +188,7 @@ function openReview(review) {
   show(ui["review-to-name"], !!named);
   ui["review-amount"].textContent = formatCoins(review.amount);
   ui["review-fee"].textContent = formatCoins(p.fee);
-  ui["review-fee-detail"].textContent = `(${p.size} bytes × ${review.rate} units/byte)`;
+  ui["review-fee-detail"].textContent = `(${p.size} bytes × ${rateText(review.rate)} units/byte)`;
   ui["review-total"].textContent = formatCoins(review.amount + p.fee);
   ui["review-change"].textContent = formatCoins(p.change || 0);
   ui["review-coins"].textContent = `(${p.inputs.length} coin${p.inputs.length === 1 ? "" : "s"} spent)`;
@@ -152,7 +199,22 @@ function openReview(review) {
       ? "This is this account's own address: the coins come back to you and only the fee is spent."
       : `This is one of your own addresses (${review.own.name || "another account"} in this wallet): the coins stay yours and only the fee is spent.`;
   }
-  show(w, !!review.own);
+  const r = review.replacement;
+  if (r) {
+    $("review-title").textContent = r.kind === "cancel" ? "Check the cancel before signing" : "Check the fee bump before signing";
+    const link = $("review-replaces");
+    link.textContent = r.replaces;
+    link.href = `explorer.html#/tx/${r.replaces}`;
+    $("review-old-fee").textContent = formatCoins(r.oldFee);
+    $("review-old-rate").textContent = rateText(r.oldRate);
+    $("review-new-fee").textContent = formatCoins(r.fee);
+    $("review-new-rate").textContent = rateText(r.rate);
+    w.textContent = r.kind === "cancel"
+      ? "Cancel: this replaces the pending transaction; everything it spent comes back to this account, minus the higher fee. If the original is mined first, the node refuses the cancel."
+      : "Fee bump: this replaces the pending transaction with the same payment at a higher fee, taken from the change. If the original is mined first, the node refuses the bump.";
+  }
+  show($("review-replaces-row"), !!r);
+  show(w, !!review.own || !!r);
   ui["send-submit"].textContent = "Review again";
   show(ui["send-review"], true);
   ui["send-confirm"].focus?.();
@@ -162,6 +224,8 @@ function openReview(review) {
 export function closeReview() {
   state.review = null;
   show(ui["send-review"], false);
+  show($("review-replaces-row"), false);
+  $("review-title").textContent = "Check before signing";
   ui["send-submit"].textContent = "Review";
 }
 
@@ -195,8 +259,9 @@ async function onConfirmSend() {
     }
     if (answer !== signed.txid) console.warn("edge answered txid", answer, "expected", signed.txid);
     closeReview();
-    state.lastSend = { txid: signed.txid, amount: review.amount, to: review.to, fee: p.fee, size: signed.size, rate: review.rate };
-    ui["send-amount"].value = "";
+    state.lastSend = { txid: signed.txid, amount: review.amount, to: review.to, fee: p.fee, size: signed.size, rate: review.rate,
+      replaces: review.replacement?.replaces, kind: review.replacement?.kind };
+    if (!review.replacement) ui["send-amount"].value = "";
     renderSendResult();
     show(ui["send-result"], true);
     scheduleRefresh(0);
@@ -227,8 +292,13 @@ export function renderSendResult() {
   } else {
     status = el("span", { class: "badge warn", dataset: { status: "pending" } }, "pending: in the mempool, waiting for a block");
   }
+  const what = s.replaces
+    ? el("p", {}, s.kind === "cancel" ? `Cancelled: ${formatCoins(s.amount)} CRN back to `
+                                      : `Fee bumped: ${formatCoins(s.amount)} CRN to `,
+      addressLink(s.to), `, fee ${formatCoins(s.fee)} CRN (${s.size} bytes at ${rateText(s.rate)} units/byte); replaces `, txLink(s.replaces), ".")
+    : el("p", {}, `Sent ${formatCoins(s.amount)} CRN to `, addressLink(s.to), `, fee ${formatCoins(s.fee)} CRN (${s.size} bytes at ${s.rate} units/byte).`);
   setMessage(ui["send-result"],
-    el("p", {}, `Sent ${formatCoins(s.amount)} CRN to `, addressLink(s.to), `, fee ${formatCoins(s.fee)} CRN (${s.size} bytes at ${s.rate} units/byte).`),
+    what,
     el("p", {}, "Transaction ", el("a", { href: `explorer.html#/tx/${s.txid}`, class: "mono hash txid", dataset: { txid: s.txid } }, s.txid)),
     el("p", {}, "Status: ", status));
   ui["send-result"].dataset.txid = s.txid;
