@@ -31,6 +31,8 @@ func rejectCode(_ messages: [Wire.Message]) -> [String] {
     messages.compactMap { if case .reject(let code, _) = $0 { return code } else { return nil } }
 }
 
+/// End-to-end peer rules through the bridge (FakeNode + Wiretap): slots of closing peers, getdata bounds,
+/// one connection per node, loopback bans, the address book over `addr`, peers' best heights.
 extension BridgeTests {
     @Test("a closing peer takes no slot, and one stuck closing is let go of by the ping round")
     func closingPeersLetGo() async throws {
