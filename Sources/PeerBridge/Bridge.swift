@@ -8,52 +8,18 @@ import NodeKit
 /// Messages of one peer are handled in order (its reader awaits each); several
 /// peers interleave at awaits, so every check made before an await is made again after it.
 actor Bridge {
-    struct Peer {
-        let conn: Connection
-        var hello: Wire.Hello?
-        var verackReceived = false
-        var handshaken: Bool { hello != nil && verackReceived }
-        var score = 0
-        var bestHeight = -1
-        var known = RecentSet<Hash256>(limit: 20_000)
-        var txRequested = Set<Hash256>()
-        /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.
-        var blocksAsked = RecentSet<Hash256>(limit: 4096)
-        var messages: TokenBucket
-        var inventory: TokenBucket
-        var pingNonce: UInt64?
-        var pingSent: ContinuousClock.Instant?
-        /// When the last ping went out (kept after its pong): the next goes out one `pingInterval` later.
-        var lastPingAt: ContinuousClock.Instant?
-        var pingTime: Double?
-        var connectedAt = ServiceSupport.now()
-        var lastMessageAt = ServiceSupport.now()
-        var messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0
-        var askedHeaders = false
-        /// `getheaders` sent and not yet answered: a `headers` message beyond these was not asked for.
-        var headersPending = 0
-        var announcedURL: String?
-        /// The listen port its version announced, even when the version was refused (for the ban).
-        var listenPort: UInt16?
-        /// The nonce its version claimed, even when the version was refused (for the ban on loopback).
-        var claimedNonce: UInt64?
-    }
-
     let config: BridgeConfig
     let node: any LocalNode
     let logger: Logger
     let trace: (@Sendable (String, String, String, String?) -> Void)?
     nonisolated let nonce = UInt64.random(in: 1...UInt64.max)
     private var nextID = 1
-    private(set) var peers: [Int: Peer] = [:]
-    private var bans: [String: BanInfo] = [:]
-    private(set) var offences: [String: Int] = [:]
+    private(set) var peers = PeerTable()
+    private var banList: BanList
     /// Addresses to dial: configured (kept forever) and learned.
-    private(set) var known: [String: Bool] = [:]  // url → configured
+    private(set) var addressBook = AddressBook()
     /// False after `setnetworkactive false`: no peers, no dialling, inbound refused (Bitcoin Core's `setnetworkactive`).
     private(set) var networkActive = true
-    /// ws URL → the nonce of the node found there (to skip dialling a node already connected, or ourselves).
-    private var urlNonce: [String: UInt64] = [:]
 
     // Relay
     private var seenBlocks = RecentSet<Hash256>(limit: 50_000)
@@ -71,9 +37,7 @@ actor Bridge {
     private var tipHeight = 0
     private var tipHash = Hash256.zero
     /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
-    private var bestPeerHeight: Int {
-        peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.bestHeight).max() ?? 0
-    }
+    private var bestPeerHeight: Int { peers.bestHeight }
     /// The bits the chain store expects of the block after `after` (from `gettip`; 0: not told).
     private var nextBits: (after: Hash256, bits: UInt32)?
     /// Headers learned from peers: hash → (parent, height).
@@ -104,6 +68,7 @@ actor Bridge {
         self.node = node
         self.logger = logger
         self.trace = trace
+        banList = BanList(duration: config.banDuration)
     }
 
     // MARK: connections
@@ -115,21 +80,20 @@ actor Bridge {
 
     /// A peer connected. Refused (with a reason) when banned or over the limits.
     func attach(_ conn: Connection) {
-        var p = Peer(conn: conn,
-                     messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
-                     inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
+        var p = PeerState(conn: conn,
+                          messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
+                          inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
         if !networkActive {
             reject(conn, .networkInactive, "this node's networking is switched off")
             return
         }
-        if let ban = activeBan(for: banKeys(conn, listenPort: nil)) {
+        if let ban = banList.active(for: banKeys(conn, listenPort: nil)) {
             reject(conn, .banned, "banned until \(Date(timeIntervalSince1970: ban.until)): \(ban.reason)")
             return
         }
-        // A closing peer is on its way out (detached within Connection.closeDeadline): it takes no slot.
-        let count = peers.values.filter { $0.conn.direction == conn.direction && $0.conn.id != conn.id && !$0.conn.isClosing }.count
+        let count = peers.slotsTaken(conn.direction, besides: conn.id)
         let limit = conn.direction == .inbound ? config.maxInbound : config.maxOutbound + configuredCount
         if count >= limit {
             reject(conn, .tooManyPeers, "\(conn.direction.rawValue) peer limit \(limit) reached")
@@ -144,7 +108,7 @@ actor Bridge {
         }
     }
 
-    private var configuredCount: Int { known.values.filter { $0 }.count }
+    private var configuredCount: Int { addressBook.configuredCount }
 
     private func checkHandshake(_ conn: Connection) {
         guard let p = peers[conn.id], !p.handshaken else { return }
@@ -189,37 +153,19 @@ actor Bridge {
 
     // MARK: misbehaviour
 
-    /// Identities a ban applies to. Loopback peers share an address, so there the ban is on each of
-    /// address:connection-port, address:listen-port, the URL dialled and the node's nonce: coming
-    /// back under any one of them is refused (changing all of them at once is not caught; see §9).
     private func banKeys(_ conn: Connection, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
-        let loopback = conn.remoteHost.hasPrefix("127.") || conn.remoteHost == "::1" || conn.remoteHost == "localhost"
-        guard loopback else { return [conn.remoteHost] }
-        var keys = ["\(conn.remoteHost):\(conn.remotePort)"]
-        if let listenPort, listenPort > 0 { keys.append("\(conn.remoteHost):\(listenPort)") }
-        if let url = conn.dialURL { keys.append(url) }
-        if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
-        return keys
-    }
-
-    private func activeBan(for keys: [String]) -> BanInfo? {
-        let now = ServiceSupport.now()
-        for k in keys { if let b = bans[k], b.until > now { return b } }
-        return nil
+        BanList.keys(host: conn.remoteHost, port: conn.remotePort, dialURL: conn.dialURL, listenPort: listenPort, nonce: claimed)
     }
 
     func misbehaved(_ conn: Connection, _ offence: Offence, _ detail: String) {
-        offences[offence.rawValue, default: 0] += 1
+        banList.record(offence)
         guard var p = peers[conn.id] else { return }
         p.score += offence.score
         peers[conn.id] = p
         logger.warning("peer misbehaved", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "offence": "\(offence.rawValue)",
                                                     "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
         if p.score >= Offence.banThreshold {
-            let until = ServiceSupport.now() + config.banDuration
-            for key in banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce) {
-                bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
-            }
+            banList.ban(banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce), reason: "\(offence.rawValue): \(detail.prefix(120))")
             reject(conn, .misbehaving, "\(offence.rawValue), score \(p.score)")
         }
     }
@@ -250,7 +196,7 @@ actor Bridge {
         }
         if case .reject(let code, let reason) = message {
             logger.notice("peer rejected us", metadata: ["peer": "\(conn.id)", "code": "\(code)", "reason": "\(reason)"])
-            if code == RejectCode.selfConnection.rawValue, let url = conn.dialURL { urlNonce[url] = nonce }
+            if code == RejectCode.selfConnection.rawValue, let url = conn.dialURL { addressBook.found(nonce, at: url) }
             conn.close("rejected: \(code)")
             return
         }
@@ -278,7 +224,7 @@ actor Bridge {
                 peers[conn.id] = q
             }
         case .getaddr: send(conn.id, .addr(addresses(excluding: conn.id)))
-        case .addr(let list): learn(list)
+        case .addr(let list): addressBook.learn(list, ownNonce: nonce)
         case .inv(let items): await handleInv(conn, items)
         case .getdata(let items): await handleGetData(conn, items)
         case .notfound(let items):
@@ -306,20 +252,20 @@ actor Bridge {
         peers[conn.id]?.listenPort = hello.listenPort
         peers[conn.id]?.claimedNonce = hello.nonce
         if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
-            if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
+            if code == .selfConnection, let url = conn.dialURL { addressBook.found(nonce, at: url) }
             reject(conn, code, reason)
             if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
             return
         }
-        if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort, nonce: hello.nonce)) {
+        if let ban = banList.active(for: banKeys(conn, listenPort: hello.listenPort, nonce: hello.nonce)) {
             reject(conn, .banned, "banned: \(ban.reason)")
             return
         }
-        if let url = conn.dialURL { urlNonce[url] = hello.nonce }
+        if let url = conn.dialURL { addressBook.found(hello.nonce, at: url) }
         // Another connection claiming the same node (nonce). Nonces are public (every `version` carries
         // one), so a claim alone never evicts an established connection: see `duplicateLoser`.
-        if let other = peers.values.first(where: { $0.conn.id != conn.id && $0.hello?.nonce == hello.nonce && !$0.conn.isClosing }) {
-            switch duplicateLoser(new: conn, newHello: hello, existing: other) {
+        if let other = peers.other(claiming: hello.nonce, besides: conn.id) {
+            switch PeerTable.duplicateLoser(ownNonce: nonce, new: conn, newHello: hello, existing: other) {
             case .new?:
                 reject(conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
                 return
@@ -335,32 +281,11 @@ actor Bridge {
         q.claimedNonce = hello.nonce
         q.bestHeight = Int(hello.bestHeight)
         if hello.listenPort > 0 {
-            let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
-            q.announcedURL = conn.dialURL ?? "ws://\(host):\(hello.listenPort)"
+            q.announcedURL = conn.dialURL ?? "ws://\(conn.urlHost):\(hello.listenPort)"
         }
         peers[conn.id] = q
         send(conn.id, .verack)
         if q.verackReceived { await handshakeComplete(conn) }
-    }
-
-    private enum Side { case new, existing }
-
-    /// Which of two connections claiming the same nonce goes (nil: both stay).
-    /// - Same direction: the established one stays, the newcomer is refused (a node never dials us twice,
-    ///   and a stranger claiming a connected node's nonce must not evict it).
-    /// - Opposite directions (two nodes dialling each other at once): only the node with the lower nonce
-    ///   decides, keeping the connection it dialled, and only when the inbound one announced the very
-    ///   URL we dialled (so a stranger elsewhere cannot stand in for it); the other node keeps both and
-    ///   lets the first decide, so exactly one survives on both sides.
-    private func duplicateLoser(new conn: Connection, newHello: Wire.Hello, existing other: Peer) -> Side? {
-        guard conn.direction != other.conn.direction else { return .new }
-        guard nonce < newHello.nonce else { return nil }
-        let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
-        if conn.direction == .outbound {
-            return other.announcedURL != nil && other.announcedURL == conn.dialURL ? .existing : nil
-        }
-        let announced = newHello.listenPort > 0 ? "ws://\(host):\(newHello.listenPort)" : nil
-        return announced != nil && announced == other.conn.dialURL ? .new : nil
     }
 
     private func handshakeComplete(_ conn: Connection) async {
@@ -386,7 +311,7 @@ actor Bridge {
     private func handleInv(_ conn: Connection, _ items: [Wire.InvItem]) async {
         guard var p = peers[conn.id] else { return }
         let ok = p.inventory.take(Double(items.count))
-        for i in items { p.known.insert(i.hash) }
+        for i in items { p.knownInventory.insert(i.hash) }
         peers[conn.id] = p
         guard ok else {
             misbehaved(conn, .rateLimited, "over \(Int(config.inventoryRate)) announcements/s")
@@ -447,7 +372,7 @@ actor Bridge {
                 blockLookups += 1
                 if let raw = try? await node.block(i.hash) {
                     sendRaw(conn.id, kind: .block, payload: raw)
-                    peers[conn.id]?.known.insert(i.hash)
+                    peers[conn.id]?.knownInventory.insert(i.hash)
                     // A peer fetching our tip will have it: its best height is at least ours.
                     if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
                 } else {
@@ -456,7 +381,7 @@ actor Bridge {
             case .tx:
                 if let raw = try? await node.mempoolTx(i.hash) {
                     sendRaw(conn.id, kind: .tx, payload: raw)
-                    peers[conn.id]?.known.insert(i.hash)
+                    peers[conn.id]?.knownInventory.insert(i.hash)
                 } else {
                     missing.append(i)
                 }
@@ -479,8 +404,8 @@ actor Bridge {
     @discardableResult
     private func announce(_ item: Wire.InvItem) -> Int {
         var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(item.hash) {
-            p.known.insert(item.hash)
+        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.knownInventory.contains(item.hash) {
+            p.knownInventory.insert(item.hash)
             peers[id] = p
             send(id, .inv([item]))
             told += 1
@@ -506,7 +431,7 @@ actor Bridge {
         headerTree[hash] = nil
         if height > tipHeight { tipHeight = height; tipHash = hash }
         // Peers that announced or sent it have it: their best height is at least this.
-        for (id, p) in peers where p.known.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
+        for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
         let told = announce(Wire.InvItem(.block, hash))
         if told > 0 { trace?(hash.hex, "block", "relayed", "announced to \(told) peer(s)") }
     }
@@ -517,8 +442,8 @@ actor Bridge {
         // Batched: a burst of transactions goes out as a few `inv`s, not one message each (which would
         // run into the peers' message-rate limit).
         var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(txid) {
-            p.known.insert(txid)
+        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.knownInventory.contains(txid) {
+            p.knownInventory.insert(txid)
             peers[id] = p
             pendingTxInv[id, default: []].append(Wire.InvItem(.tx, txid))
             if let items = pendingTxInv[id], items.count >= Wire.maxInventory {
@@ -588,7 +513,7 @@ actor Bridge {
         peers[conn.id]?.txRequested.remove(txid)
         txInFlight[txid] = nil
         txAnnouncers[txid] = nil
-        peers[conn.id]?.known.insert(txid)
+        peers[conn.id]?.knownInventory.insert(txid)
         seenTxs.insert(txid)
         counters.txsReceived += 1
         let from = peers[conn.id]?.announcedURL ?? conn.remote
@@ -749,7 +674,7 @@ actor Bridge {
         var requests = [Int: [Wire.InvItem]]()
         var load = [Int: Int]()
         for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
-        let connected = peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.conn.id).sorted()
+        let connected = peers.liveIDs
         var candidates = connected
         guard !candidates.isEmpty else { return }
         var remaining = [Hash256]()
@@ -839,7 +764,7 @@ actor Bridge {
         let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree[hash] != nil
         peers[conn.id]?.blocksAsked.remove(hash)
         if inFlight[hash]?.peer == conn.id { inFlight[hash] = nil }
-        peers[conn.id]?.known.insert(hash)
+        peers[conn.id]?.knownInventory.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(hash.hex, "block", "received", "from peer \(from)")
         if seenBlocks.contains(hash) || orphanHashes.contains(hash) {
@@ -982,85 +907,44 @@ actor Bridge {
     private func addresses(excluding id: Int) -> [String] {
         var out = Set<String>()
         for (pid, p) in peers where pid != id && p.handshaken { if let u = p.announcedURL { out.insert(u) } }
-        for u in known.keys { out.insert(u) }
+        for u in addressBook.urls { out.insert(u) }
         if let asker = peers[id]?.announcedURL { out.remove(asker) }
         // Only what a receiver accepts (a configured URL may be longer than `addr` allows); a random
         // sample when there are more than fit.
-        return Array(out.filter { Self.isDiallable($0) }.shuffled().prefix(Wire.maxAddresses))
+        return Array(out.filter { AddressBook.isDiallable($0) }.shuffled().prefix(Wire.maxAddresses))
     }
 
-    /// Learned addresses kept at most; over that a random learned one makes room.
-    static let maxLearned = 1000
-
-    /// A URL worth learning: `ws://host:port` (optionally a trailing `/`), at most 200 bytes, a host of
-    /// letters, digits, `.` and `-` (or a bracketed IPv6 address), a port 1–65535; nothing else.
-    static func isDiallable(_ url: String) -> Bool {
-        guard url.utf8.count <= Wire.maxAddressLength, url.hasPrefix("ws://") else { return false }
-        var rest = url.dropFirst(5)
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard let (host, port) = PeerEndpoints.hostPort(String(rest)), (1...65535).contains(port),
-              !rest.hasSuffix(":"), String(rest).hasSuffix(":\(port)") else { return false }
-        if rest.hasPrefix("[") {
-            return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } && host.contains(":")
-        }
-        return host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "." || $0 == "-" }
-            && !host.hasPrefix("-") && !host.hasPrefix(".")
-    }
-
-    private func learn(_ list: [String]) {
-        for url in list where known[url] == nil && Self.isDiallable(url) {
-            let learned = known.filter { !$0.value }.map(\.key)
-            if learned.count >= Self.maxLearned, let victim = learned.randomElement() { forgetLearned(victim) }
-            known[url] = false
-        }
-    }
-
-    func addConfigured(_ url: String) { known[url] = true }
+    func addConfigured(_ url: String) { addressBook.addConfigured(url) }
 
     /// Learned addresses worth dialling now: not configured (those have their own loop),
     /// not ourselves, not a node already connected, within the outbound limit.
     func addressesToDial() -> [String] {
         guard networkActive else { return [] }
-        let outbound = peers.values.filter { $0.conn.direction == .outbound }.count
+        let outbound = peers.outboundCount
         guard outbound < config.maxOutbound else { return [] }
         let dialling = Set(peers.values.compactMap { $0.conn.dialURL })
-        return known.filter { !$0.value }.map(\.key).filter { url in
-            if dialling.contains(url) || urlNonce[url] == nonce { return false }
-            return !peers.values.contains { isConnected(url, $0) }
+        return addressBook.learned.filter { url in
+            if dialling.contains(url) || addressBook.node(at: url) == nonce { return false }
+            return !peers.connects(url, nodeAtURL: addressBook.node(at: url))
         }.shuffled().prefix(config.maxOutbound - outbound).map { $0 }
     }
 
     /// Whether dialling `url` is pointless now (it is us, or that node is already connected).
     func shouldSkipDial(_ url: String) -> Bool {
         guard networkActive else { return true }
-        if let ban = activeBan(for: [url]) { _ = ban; return true }
-        if urlNonce[url] == nonce { return true }
-        return peers.values.contains { isConnected(url, $0) }
+        if banList.active(for: [url]) != nil { return true }
+        if addressBook.node(at: url) == nonce { return true }
+        return peers.connects(url, nodeAtURL: addressBook.node(at: url))
     }
 
-    /// Whether `p` is the node at `url`, as far as we can tell: we dialled `url` on it, or we dialled
-    /// the node found at `url` (`urlNonce`, learned only from our own dials) over another URL. An inbound
-    /// peer's claimed nonce counts only when it also announced `url` as its listen address, so a
-    /// stranger claiming a node's nonce does not stop us dialling that node.
-    private func isConnected(_ url: String, _ p: Peer) -> Bool {
-        guard p.hello != nil, !p.conn.isClosing else { return false }
-        if p.conn.dialURL == url { return true }
-        guard let n = urlNonce[url], p.hello?.nonce == n else { return false }
-        return p.conn.direction == .outbound || p.announcedURL == url
-    }
-
-    func forgetLearned(_ url: String) {
-        guard known[url] == false else { return }
-        known[url] = nil
-        if urlNonce[url] != nonce { urlNonce[url] = nil }   // ourselves stays remembered
-    }
+    func forgetLearned(_ url: String) { addressBook.forgetLearned(url, ownNonce: nonce) }
 
     /// A learned address's one dial ended after `lasted` (nil: it never connected): one that did not
     /// keep a connection for a minute is forgotten (it is learned again if peers still announce it).
     func learnedDialEnded(_ url: String, lasted: Duration?) {
-        guard urlNonce[url] != nonce else { return }
+        guard addressBook.node(at: url) != nonce else { return }
         // A node we are connected to another way (it dialled us; our dial was the duplicate) is alive: keep it.
-        if peers.values.contains(where: { isConnected(url, $0) }) { return }
+        if peers.connects(url, nodeAtURL: addressBook.node(at: url)) { return }
         if lasted.map({ $0 < .seconds(60) }) ?? true { forgetLearned(url) }
     }
 
@@ -1100,8 +984,8 @@ actor Bridge {
                      messagesIn: p.messagesIn, messagesOut: p.messagesOut, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
                      blocksInFlight: inFlight.values.filter { $0.peer == p.conn.id }.count)
         }
-        let banned = bans.values.filter { $0.until > now }.sorted { $0.address < $1.address }
-        return PeerList(listen: config.listenAddress, peers: list, banned: banned, known: known.keys.sorted(), offences: offences)
+        return PeerList(listen: config.listenAddress, peers: list, banned: banList.current(now: now), known: addressBook.urls,
+                        offences: banList.offences)
     }
 
     /// Switches networking off (every peer is disconnected) or back on (configured peers are dialled again).

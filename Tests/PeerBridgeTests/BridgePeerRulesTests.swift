@@ -154,7 +154,7 @@ extension BridgeTests {
             await b.received(p, Wire.encode(.addr((0..<100).map { "ws://10.2.\(m).\($0):8342" })))
         }
         let known = await b.peerList().known
-        #expect(known.count == Bridge.maxLearned)
+        #expect(known.count == AddressBook.maxLearned)
         #expect(known.contains("ws://10.2.10.99:8342"), "the last one learned made room for itself")
 
         // Candidates at random, not the first eight sorted: a few rounds reach more than eight.
