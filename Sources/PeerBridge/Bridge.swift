@@ -22,16 +22,9 @@ actor Bridge {
     private(set) var networkActive = true
 
     // Relay
-    private var seenBlocks = RecentSet<Hash256>(limit: 50_000)
-    private var seenTxs = RecentSet<Hash256>(limit: 100_000)
-    /// Transactions asked for and not delivered yet, and the other peers that announced them meanwhile
-    /// (asked next when the first answers `notfound`, disconnects or stays silent).
-    private var txInFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
-    private var txAnnouncers: [Hash256: [Int]] = [:]
-    private static let maxTxAnnouncers = 8
-    /// Transaction announcements waiting to go out, per peer: sent together (one `inv` each) shortly after.
-    private var pendingTxInv: [Int: [Wire.InvItem]] = [:]
-    private var txFlushScheduled = false
+    private var seen = SeenSets()
+    private var txDownload = TxDownload()
+    private var announcer = Announcer()
 
     // Sync
     private var tipHeight = 0
@@ -50,9 +43,6 @@ actor Bridge {
     private var blockMisses: [Hash256: Set<Int>] = [:]
     /// Round-robin position kept across scheduling rounds, so requests spread over peers.
     private var downloadCursor = 0
-    /// Blocks the chain store holds (accepted, on a side branch, or a duplicate): a child's parent is
-    /// taken as stored only when it is here, at our tip, or the chain store says so.
-    private var storedBlocks = RecentSet<Hash256>(limit: 50_000)
     /// Blocks whose parent the chain store does not know yet, by parent hash.
     private var orphans: [Hash256: [Block]] = [:]
     private var orphanHashes = Set<Hash256>()
@@ -81,8 +71,8 @@ actor Bridge {
     /// A peer connected. Refused (with a reason) when banned or over the limits.
     func attach(_ conn: Connection) {
         var p = PeerState(conn: conn,
-                          messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
-                          inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
+                     messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
+                     inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
         if !networkActive {
@@ -121,8 +111,8 @@ actor Bridge {
         let lost = inFlight.filter { $0.value.peer == conn.id }.map(\.key)
         for h in lost { inFlight[h] = nil }
         requeue(lost)
-        txsNotDelivered(txInFlight.filter { $0.value.peer == conn.id }.map(\.key), by: conn.id)
-        pendingTxInv[conn.id] = nil
+        requestAgain(txDownload.disconnectedPeer(conn.id, askable: Set(peers.liveIDs)))
+        announcer.drop(conn.id)
         logger.info("peer disconnected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)",
                                                    "handshaken": "\(p.handshaken)", "score": "\(p.score)"])
         scheduleDownloads()
@@ -233,8 +223,8 @@ actor Bridge {
                 blockMisses[i.hash, default: []].insert(conn.id)
                 requeue([i.hash])
             }
-            for i in items { peers[conn.id]?.txRequested.remove(i.hash) }
-            txsNotDelivered(items.filter { $0.type == .tx }.map(\.hash), by: conn.id)
+            requestAgain(txDownload.receivedNotFound(items.filter { $0.type == .tx }.map(\.hash), from: conn.id,
+                                                     askable: Set(peers.liveIDs)))
             scheduleDownloads()
         case .getheaders(let locator, let stop): await handleGetHeaders(conn, locator, stop)
         case .headers(let headers): await handleHeaders(conn, headers)
@@ -318,7 +308,7 @@ actor Bridge {
             return
         }
         let blocks = items.filter { $0.type == .block }.map(\.hash)
-            .filter { !seenBlocks.contains($0) && !queued.contains($0) && inFlight[$0] == nil && !orphanHashes.contains($0) }
+            .filter { !seen.blocks.contains($0) && !queued.contains($0) && inFlight[$0] == nil && !orphanHashes.contains($0) }
         if !blocks.isEmpty {
             let states = (try? await node.blockStates(blocks)) ?? []
             let unknown = zip(blocks, states).filter { $0.1 == nil }.map(\.0)
@@ -335,21 +325,16 @@ actor Bridge {
             }
         }
         var txs = [Wire.InvItem]()
-        for i in items where i.type == .tx {
-            if seenTxs.contains(i.hash) {
-                // Asked of another peer and not delivered yet: this one is where to ask next if that fails.
-                if let f = txInFlight[i.hash], f.peer != conn.id {
-                    var list = txAnnouncers[i.hash] ?? []
-                    if list.count < Self.maxTxAnnouncers, !list.contains(conn.id) { list.append(conn.id); txAnnouncers[i.hash] = list }
-                }
-                continue
+        announcements: for i in items where i.type == .tx {
+            let alreadySeen = seen.txs.contains(i.hash)
+            if !alreadySeen, peers[conn.id] == nil { break }
+            switch txDownload.addAnnouncement(i.hash, from: conn.id, alreadySeen: alreadySeen) {
+            case .noted: continue
+            case .peerAtLimit: break announcements
+            case .request:
+                seen.txs.insert(i.hash)
+                txs.append(Wire.InvItem(.tx, i.hash))
             }
-            guard var q = peers[conn.id], q.txRequested.count < 5000 else { break }
-            q.txRequested.insert(i.hash)
-            peers[conn.id] = q
-            seenTxs.insert(i.hash)
-            txInFlight[i.hash] = (conn.id, .now)
-            txs.append(Wire.InvItem(.tx, i.hash))
         }
         if !txs.isEmpty { send(conn.id, .getdata(txs)) }
     }
@@ -403,14 +388,9 @@ actor Bridge {
     /// Announces to every handshaken peer not known to have it; returns how many were told.
     @discardableResult
     private func announce(_ item: Wire.InvItem) -> Int {
-        var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.knownInventory.contains(item.hash) {
-            p.knownInventory.insert(item.hash)
-            peers[id] = p
-            send(id, .inv([item]))
-            told += 1
-        }
-        return told
+        let recipients = peers.recipients(of: item.hash)
+        for id in recipients { send(id, .inv([item])) }
+        return recipients.count
     }
 
     // MARK: local events (chain and mempool publications)
@@ -425,9 +405,9 @@ actor Bridge {
 
     func blockConnected(_ block: Block, height: Int) {
         let hash = block.hash
-        seenBlocks.insert(hash)
-        storedBlocks.insert(hash)
-        for tx in block.transactions { seenTxs.insert(tx.txid) }
+        seen.blocks.insert(hash)
+        seen.storedBlocks.insert(hash)
+        for tx in block.transactions { seen.txs.insert(tx.txid) }
         headerTree[hash] = nil
         if height > tipHeight { tipHeight = height; tipHash = hash }
         // Peers that announced or sent it have it: their best height is at least this.
@@ -438,23 +418,15 @@ actor Bridge {
 
     func txAdded(_ raw: [UInt8]) {
         let txid = Hash256.sha256d(raw)
-        seenTxs.insert(txid)
+        seen.txs.insert(txid)
         // Batched: a burst of transactions goes out as a few `inv`s, not one message each (which would
         // run into the peers' message-rate limit).
-        var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.knownInventory.contains(txid) {
-            p.knownInventory.insert(txid)
-            peers[id] = p
-            pendingTxInv[id, default: []].append(Wire.InvItem(.tx, txid))
-            if let items = pendingTxInv[id], items.count >= Wire.maxInventory {
-                pendingTxInv[id] = nil
-                send(id, .inv(items))
-            }
-            told += 1
+        let recipients = peers.recipients(of: txid)
+        for id in recipients {
+            if let full = announcer.queue(Wire.InvItem(.tx, txid), for: id) { send(id, .inv(full)) }
         }
-        if told > 0 { trace?(txid.hex, "tx", "relayed", "announced to \(told) peer(s)") }
-        if !pendingTxInv.isEmpty, !txFlushScheduled {
-            txFlushScheduled = true
+        if !recipients.isEmpty { trace?(txid.hex, "tx", "relayed", "announced to \(recipients.count) peer(s)") }
+        if announcer.needsFlush() {
             let delay = config.txAnnounceDelay
             Task { [weak self] in
                 try? await Task.sleep(for: delay)
@@ -465,35 +437,16 @@ actor Bridge {
 
     /// Sends the transaction announcements waiting, one `inv` per peer.
     func flushAnnouncements() {
-        txFlushScheduled = false
-        let pending = pendingTxInv
-        pendingTxInv = [:]
-        for (id, items) in pending where !items.isEmpty { send(id, .inv(items)) }
+        for (id, items) in announcer.flush() { send(id, .inv(items)) }
     }
 
-    /// Transactions `peer` was asked for and did not deliver: asked of the next peer that announced
-    /// them (one `getdata` per peer), or forgotten as seen so a later announcement fetches them.
-    private func txsNotDelivered(_ txids: [Hash256], by peer: Int) {
-        var requests = [Int: [Wire.InvItem]]()
-        for txid in txids where txInFlight[txid]?.peer == peer {
-            txInFlight[txid] = nil
-            peers[peer]?.txRequested.remove(txid)
-            var others = txAnnouncers.removeValue(forKey: txid) ?? []
-            var asked = false
-            while !others.isEmpty {
-                let next = others.removeFirst()
-                guard var q = peers[next], q.handshaken, !q.conn.isClosing, q.txRequested.count < 5000 else { continue }
-                q.txRequested.insert(txid)
-                peers[next] = q
-                txInFlight[txid] = (next, .now)
-                if !others.isEmpty { txAnnouncers[txid] = others }
-                requests[next, default: []].append(Wire.InvItem(.tx, txid))
-                asked = true
-                break
-            }
-            if !asked { seenTxs.remove(txid) }
-        }
-        for (id, items) in requests {
+    /// Transactions a peer did not deliver, asked of the next peers that announced them (one `getdata`
+    /// per peer and `Wire.maxInventory` items); those nobody else announced are forgotten as seen, so a
+    /// later announcement fetches them.
+    private func requestAgain(_ r: TxDownload.Reassigned) {
+        for txid in r.forgotten { seen.txs.remove(txid) }
+        for (id, txids) in r.requests {
+            let items = txids.map { Wire.InvItem(.tx, $0) }
             for start in stride(from: 0, to: items.count, by: Wire.maxInventory) {
                 send(id, .getdata(Array(items[start..<min(start + Wire.maxInventory, items.count)])))
             }
@@ -510,11 +463,9 @@ actor Bridge {
 
     private func handleTx(_ conn: Connection, _ tx: Transaction) async {
         let txid = tx.txid
-        peers[conn.id]?.txRequested.remove(txid)
-        txInFlight[txid] = nil
-        txAnnouncers[txid] = nil
+        txDownload.receivedTx(txid, from: conn.id)
         peers[conn.id]?.knownInventory.insert(txid)
-        seenTxs.insert(txid)
+        seen.txs.insert(txid)
         counters.txsReceived += 1
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(txid.hex, "tx", "received", "from peer \(from)")
@@ -528,7 +479,7 @@ actor Bridge {
             }
         } catch {
             // The mempool is down: forget we saw it, so a later announcement fetches it again.
-            seenTxs.remove(txid)
+            seen.txs.remove(txid)
             logger.warning("cannot reach the mempool", metadata: ["error": "\(error)"])
         }
     }
@@ -627,7 +578,7 @@ actor Bridge {
             }
             headerTree[h] = (prev, height)
             prev = h
-            if reachesBeyondTip, states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seenBlocks.contains(h) {
+            if reachesBeyondTip, states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seen.blocks.contains(h) {
                 queue.append(h)
                 queued.insert(h)
                 added += 1
@@ -649,7 +600,7 @@ actor Bridge {
     private func queueAncestors(of start: Hash256) async -> Int {
         var missing = [Hash256]()
         var h = start
-        while let e = headerTree[h], !seenBlocks.contains(h), !storedBlocks.contains(h), !queued.contains(h),
+        while let e = headerTree[h], !seen.blocks.contains(h), !seen.storedBlocks.contains(h), !queued.contains(h),
               inFlight[h] == nil, !orphanHashes.contains(h), missing.count < config.maxHeadersKnown {
             missing.append(h)
             h = e.prev
@@ -661,7 +612,7 @@ actor Bridge {
     }
 
     private func requeue(_ hashes: [Hash256]) {
-        let fresh = hashes.filter { !queued.contains($0) && !seenBlocks.contains($0) }
+        let fresh = hashes.filter { !queued.contains($0) && !seen.blocks.contains($0) }
         guard !fresh.isEmpty else { return }
         for h in fresh { queued.insert(h) }
         queue.insert(contentsOf: fresh, at: 0)
@@ -727,10 +678,7 @@ actor Bridge {
     /// Blocks asked for too long ago go to another peer.
     func checkStalls() {
         let now = ContinuousClock.now
-        let stalledTxs = txInFlight.filter { now - $0.value.since > config.stallTimeout }
-        for (peer, entries) in Dictionary(grouping: stalledTxs, by: \.value.peer) {
-            txsNotDelivered(entries.map(\.key), by: peer)
-        }
+        requestAgain(txDownload.stalled(now: now, timeout: config.stallTimeout, askable: Set(peers.liveIDs)))
         let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
         guard !stalled.isEmpty else { return }
         for h in stalled {
@@ -767,7 +715,7 @@ actor Bridge {
         peers[conn.id]?.knownInventory.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(hash.hex, "block", "received", "from peer \(from)")
-        if seenBlocks.contains(hash) || orphanHashes.contains(hash) {
+        if seen.blocks.contains(hash) || orphanHashes.contains(hash) {
             scheduleDownloads()
             return
         }
@@ -783,7 +731,7 @@ actor Bridge {
         let hash = block.hash
         let parent = block.header.previousHash
         let parentState: String?
-        if parent == tipHash || storedBlocks.contains(parent) {
+        if parent == tipHash || seen.storedBlocks.contains(parent) {
             parentState = "active"
         } else {
             guard let s = try? await node.blockStates([parent]) else {
@@ -821,13 +769,13 @@ actor Bridge {
         }
         if result.reason == "bad-prevblk" {
             // The chain store does not have the parent after all: hold it until the parent is stored.
-            storedBlocks.remove(parent)
+            seen.storedBlocks.remove(parent)
             holdOrphan(block)
             return
         }
-        seenBlocks.insert(hash)
+        seen.blocks.insert(hash)
         if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
-            storedBlocks.insert(hash)
+            seen.storedBlocks.insert(hash)
             if result.accepted { counters.blocksAccepted += 1 }
             if let h = result.height { headerTree[hash] = (parent, h) }
         } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {

@@ -13,7 +13,6 @@ struct PeerState {
     var bestHeight = -1
     /// Blocks and transactions it has (announced, sent, or was told of): never announced to it again.
     var knownInventory = RecentSet<Hash256>(limit: 20_000)
-    var txRequested = Set<Hash256>()
     /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.
     var blocksAsked = RecentSet<Hash256>(limit: 4096)
     var messages: TokenBucket

@@ -1,3 +1,5 @@
+import ChainCore
+
 /// The peers connected now, by connection id, and the rules that read all of them at once:
 /// slot counts, the best height claimed, and which of two connections to one node goes.
 struct PeerTable: Sequence {
@@ -38,6 +40,16 @@ struct PeerTable: Sequence {
     /// Whether some peer is the node at `url` (see `PeerState.isNode(at:nodeAtURL:)`).
     func connects(_ url: String, nodeAtURL: UInt64?) -> Bool {
         byID.values.contains { $0.isNode(at: url, nodeAtURL: nodeAtURL) }
+    }
+
+    /// Live peers not known to have `hash`, now marked as having it: the ones to tell (never the source).
+    mutating func recipients(of hash: Hash256) -> [Int] {
+        var ids = [Int]()
+        for (id, p) in byID where p.isLive && !p.knownInventory.contains(hash) {
+            byID[id]?.knownInventory.insert(hash)
+            ids.append(id)
+        }
+        return ids
     }
 
     enum Side: Equatable { case new, existing }
