@@ -4,7 +4,10 @@ import Foundation
 import Logging
 import NodeKit
 
-/// The peer bridge's state: peers, scores and bans, seen-sets, headers-first sync.
+/// The peer bridge: decodes each peer's messages and dispatches them to its rooms, the plain values it
+/// owns (`PeerTable`, `BanList`, `AddressBook`, `SeenSets`, `TxDownload`, `Announcer`, `HeaderTree`,
+/// `BlockDownload`, `OrphanPool`; see docs/ARCHITECTURE.md, "The peer bridge's rooms"). The rooms are
+/// changed only by synchronous calls; this actor is the only code that awaits the local node.
 /// Messages of one peer are handled in order (its reader awaits each); several
 /// peers interleave at awaits, so every check made before an await is made again after it.
 actor Bridge {
@@ -31,23 +34,9 @@ actor Bridge {
     private var tipHash = Hash256.zero
     /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
     private var bestPeerHeight: Int { peers.bestHeight }
-    /// The bits the chain store expects of the block after `after` (from `gettip`; 0: not told).
-    private var nextBits: (after: Hash256, bits: UInt32)?
-    /// Headers learned from peers: hash → (parent, height).
-    private var headerTree: [Hash256: (prev: Hash256, height: Int)] = [:]
-    private var queue: [Hash256] = []
-    private var queued = Set<Hash256>()
-    private var inFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
-    /// Peers that answered `notfound` for a queued block or let its request stall: never asked for it again.
-    /// A block every connected peer has failed (or `maxBlockAttempts` peers) is given up.
-    private var blockMisses: [Hash256: Set<Int>] = [:]
-    /// Round-robin position kept across scheduling rounds, so requests spread over peers.
-    private var downloadCursor = 0
-    /// Blocks whose parent the chain store does not know yet, by parent hash.
-    private var orphans: [Hash256: [Block]] = [:]
-    private var orphanHashes = Set<Hash256>()
-    private var orphanSizes: [Hash256: Int] = [:]
-    private var orphanBytes = 0
+    private var headerTree: HeaderTree
+    private var blockDownload: BlockDownload
+    private var orphans: OrphanPool
     private var counters = (blocksReceived: 0, blocksAccepted: 0, txsReceived: 0, txsAccepted: 0)
     private var lastProgressLog = ContinuousClock.now
     private var lastLoggedHeight = 0
@@ -59,6 +48,10 @@ actor Bridge {
         self.logger = logger
         self.trace = trace
         banList = BanList(duration: config.banDuration)
+        headerTree = HeaderTree(maxKnown: config.maxHeadersKnown)
+        blockDownload = BlockDownload(perPeer: config.blocksInFlightPerPeer, maxInFlight: config.maxBlocksInFlight,
+                                      window: config.downloadWindow, maxAttempts: config.maxBlockAttempts)
+        orphans = OrphanPool(maxCount: config.maxOrphans, maxBytes: config.maxOrphanBytes)
     }
 
     // MARK: connections
@@ -71,8 +64,8 @@ actor Bridge {
     /// A peer connected. Refused (with a reason) when banned or over the limits.
     func attach(_ conn: Connection) {
         var p = PeerState(conn: conn,
-                     messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
-                     inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
+                          messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
+                          inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
         if !networkActive {
@@ -108,9 +101,7 @@ actor Bridge {
     func detach(_ conn: Connection) {
         guard let p = peers.removeValue(forKey: conn.id) else { return }
         // Blocks it was to send go back to the queue, in height order.
-        let lost = inFlight.filter { $0.value.peer == conn.id }.map(\.key)
-        for h in lost { inFlight[h] = nil }
-        requeue(lost)
+        requeue(blockDownload.disconnectedPeer(conn.id))
         requestAgain(txDownload.disconnectedPeer(conn.id, askable: Set(peers.liveIDs)))
         announcer.drop(conn.id)
         logger.info("peer disconnected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)",
@@ -125,9 +116,11 @@ actor Bridge {
         send(conn.id, .version(hello))
     }
 
-    private func send(_ id: Int, _ message: Wire.Message) {
+    private func send(_ id: Int, _ message: Wire.Message) { send(id, bytes: Wire.encode(message)) }
+
+    /// Sends an encoded message to a peer still in the table, counting it.
+    private func send(_ id: Int, bytes: [UInt8]) {
         guard var p = peers[id] else { return }
-        let bytes = Wire.encode(message)
         if p.conn.send(raw: bytes) {
             p.messagesOut += 1
             p.bytesOut += bytes.count
@@ -207,8 +200,7 @@ actor Bridge {
         case .ping(let n): send(conn.id, .pong(n))
         case .pong(let n):
             if var q = peers[conn.id], q.pingNonce == n, let sent = q.pingSent {
-                let d = ContinuousClock.now - sent
-                q.pingTime = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                q.pingTime = (ContinuousClock.now - sent) / .seconds(1)
                 q.pingNonce = nil
                 q.pingSent = nil
                 peers[conn.id] = q
@@ -218,9 +210,7 @@ actor Bridge {
         case .inv(let items): await handleInv(conn, items)
         case .getdata(let items): await handleGetData(conn, items)
         case .notfound(let items):
-            for i in items where i.type == .block && inFlight[i.hash]?.peer == conn.id {
-                inFlight[i.hash] = nil
-                blockMisses[i.hash, default: []].insert(conn.id)
+            for i in items where i.type == .block && blockDownload.notFound(i.hash, from: conn.id) {
                 requeue([i.hash])
             }
             requestAgain(txDownload.receivedNotFound(items.filter { $0.type == .tx }.map(\.hash), from: conn.id,
@@ -308,7 +298,7 @@ actor Bridge {
             return
         }
         let blocks = items.filter { $0.type == .block }.map(\.hash)
-            .filter { !seen.blocks.contains($0) && !queued.contains($0) && inFlight[$0] == nil && !orphanHashes.contains($0) }
+            .filter { !seen.blocks.contains($0) && !blockDownload.isPending($0) && !orphans.contains($0) }
         if !blocks.isEmpty {
             let states = (try? await node.blockStates(blocks)) ?? []
             let unknown = zip(blocks, states).filter { $0.1 == nil }.map(\.0)
@@ -316,8 +306,8 @@ actor Bridge {
                 await askHeaders(conn.id)
             } else if !unknown.isEmpty {
                 var want = [Wire.InvItem]()
-                for h in unknown where inFlight[h] == nil && !queued.contains(h) {
-                    inFlight[h] = (conn.id, .now)
+                for h in unknown where !blockDownload.isPending(h) {
+                    blockDownload.asked(h, of: conn.id)
                     peers[conn.id]?.blocksAsked.insert(h)
                     want.append(Wire.InvItem(.block, h))
                 }
@@ -375,14 +365,9 @@ actor Bridge {
         if !missing.isEmpty { send(conn.id, .notfound(missing)) }
     }
 
+    /// Sends a payload already encoded (a block or transaction as the node stores it) as a `kind` message.
     private func sendRaw(_ id: Int, kind: Wire.Kind, payload: [UInt8]) {
-        guard var p = peers[id] else { return }
-        let bytes = [kind.rawValue, Wire.messageVersion] + payload
-        if p.conn.send(raw: bytes) {
-            p.messagesOut += 1
-            p.bytesOut += bytes.count
-            peers[id] = p
-        }
+        send(id, bytes: [kind.rawValue, Wire.messageVersion] + payload)
     }
 
     /// Announces to every handshaken peer not known to have it; returns how many were told.
@@ -399,7 +384,7 @@ actor Bridge {
         guard let h = Hash256(hex: tip.hash) else { return }
         tipHeight = tip.height
         tipHash = h
-        nextBits = (h, tip.nextBits)
+        headerTree.nextBits = (h, tip.nextBits)
         logProgress()
     }
 
@@ -408,7 +393,7 @@ actor Bridge {
         seen.blocks.insert(hash)
         seen.storedBlocks.insert(hash)
         for tx in block.transactions { seen.txs.insert(tx.txid) }
-        headerTree[hash] = nil
+        headerTree.remove(hash)
         if height > tipHeight { tipHeight = height; tipHash = hash }
         // Peers that announced or sent it have it: their best height is at least this.
         for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
@@ -503,22 +488,12 @@ actor Bridge {
     /// Height of a known block: in our header tree or in the chain store (nil: unknown; throws when
     /// the chain store cannot be asked, which is nobody's fault).
     private func height(of hash: Hash256) async throws -> Int? {
-        if let e = headerTree[hash] { return e.height }
+        if let h = headerTree.height(of: hash) { return h }
         if hash == tipHash { return tipHeight }
         if try await node.blockStates([hash]).first ?? nil != nil {
             return try await node.heightOf(hash)
         }
         return nil
-    }
-
-    /// The bits a header at `height` must carry, where we can tell without the chain store's history:
-    /// the chain store's own answer for the block after its tip; a network that never retargets; the
-    /// parent's bits between retargets.
-    private func expectedBits(_ header: BlockHeader, height: Int, parent: BlockHeader?) -> UInt32? {
-        if let nb = nextBits, nb.after == header.previousHash, nb.bits != 0 { return nb.bits }
-        if config.params.noRetargeting { return config.params.powLimitBits }
-        if Difficulty.isRetargetHeight(height, params: config.params) { return nil }
-        return parent?.bits
     }
 
     private func handleHeaders(_ conn: Connection, _ headers: [BlockHeader]) async {
@@ -553,12 +528,13 @@ actor Bridge {
             return
         }
         for (i, h) in headers.enumerated() {
-            if let want = expectedBits(h, height: startHeight + 1 + i, parent: i > 0 ? headers[i - 1] : nil), h.bits != want {
+            if let want = headerTree.expectedBits(h, height: startHeight + 1 + i, parent: i > 0 ? headers[i - 1] : nil, params: config.params),
+               h.bits != want {
                 misbehaved(conn, .invalidHeader, "header \(h.hash.hex) has bits \(String(h.bits, radix: 16)), expected \(String(want, radix: 16))")
                 return
             }
         }
-        if headerTree.count + headers.count > config.maxHeadersKnown {
+        if !headerTree.hasRoom(for: headers.count) {
             logger.notice("header tree full: headers ignored until blocks connect", metadata: ["peer": "\(conn.id)", "known": "\(headerTree.count)"])
             return
         }
@@ -576,11 +552,10 @@ actor Bridge {
                 misbehaved(conn, .invalidHeader, "header \(h.hex) is of a block known to be invalid")
                 return
             }
-            headerTree[h] = (prev, height)
+            headerTree.add(h, parent: prev, height: height)
             prev = h
-            if reachesBeyondTip, states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seen.blocks.contains(h) {
-                queue.append(h)
-                queued.insert(h)
+            if reachesBeyondTip, states[i] == nil, !blockDownload.isPending(h), !orphans.contains(h), !seen.blocks.contains(h) {
+                blockDownload.enqueue(h)
                 added += 1
             }
         }
@@ -589,7 +564,7 @@ actor Bridge {
         peers[conn.id]?.bestHeight = max(known, last)
         if added > 0 {
             logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
-                                                       "up to": "\(last)", "queued": "\(queue.count)"])
+                                                       "up to": "\(last)", "queued": "\(blockDownload.queue.count)"])
         }
         if headers.count == Wire.maxHeaders { await askHeaders(conn.id, from: hashes.last) }
         scheduleDownloads()
@@ -598,12 +573,8 @@ actor Bridge {
     /// Headers of earlier batches of a branch, kept but not queued while the branch did not reach above
     /// our tip: queued now that it does (those the chain store does not have).
     private func queueAncestors(of start: Hash256) async -> Int {
-        var missing = [Hash256]()
-        var h = start
-        while let e = headerTree[h], !seen.blocks.contains(h), !seen.storedBlocks.contains(h), !queued.contains(h),
-              inFlight[h] == nil, !orphanHashes.contains(h), missing.count < config.maxHeadersKnown {
-            missing.append(h)
-            h = e.prev
+        let missing = headerTree.ancestors(from: start) { h in
+            !seen.blocks.contains(h) && !seen.storedBlocks.contains(h) && !blockDownload.isPending(h) && !orphans.contains(h)
         }
         guard !missing.isEmpty, let states = try? await node.blockStates(missing) else { return 0 }
         let fresh = zip(missing, states).filter { $0.1 == nil }.map(\.0)
@@ -612,79 +583,30 @@ actor Bridge {
     }
 
     private func requeue(_ hashes: [Hash256]) {
-        let fresh = hashes.filter { !queued.contains($0) && !seen.blocks.contains($0) }
-        guard !fresh.isEmpty else { return }
-        for h in fresh { queued.insert(h) }
-        queue.insert(contentsOf: fresh, at: 0)
-        queue.sort { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }
+        let seenBlocks = seen.blocks
+        blockDownload.requeue(hashes, tree: headerTree) { seenBlocks.contains($0) }
     }
 
     /// Hands queued blocks to peers that have them, a few each, lowest heights first.
     private func scheduleDownloads() {
-        guard !queue.isEmpty else { return }
-        var requests = [Int: [Wire.InvItem]]()
-        var load = [Int: Int]()
-        for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
-        let connected = peers.liveIDs
-        var candidates = connected
-        guard !candidates.isEmpty else { return }
-        var remaining = [Hash256]()
-        var givenUp = [Hash256]()
-        var cursor = downloadCursor
-        defer { downloadCursor = cursor }
-        for h in queue {
-            // Every connected peer (or enough peers over time) said it does not have it: give up on it;
-            // a later announcement or headers message queues it again.
-            if let missed = blockMisses[h], missed.count >= config.maxBlockAttempts || connected.allSatisfy(missed.contains) {
-                givenUp.append(h)
-                continue
-            }
-            if inFlight.count >= config.maxBlocksInFlight || candidates.isEmpty { remaining.append(h); continue }
-            let height = headerTree[h]?.height ?? 0
-            if height > tipHeight + config.downloadWindow { remaining.append(h); continue }
-            // Round robin over peers whose best height reaches the block and that have not failed it.
-            var chosen: Int?
-            for k in 0..<candidates.count {
-                let id = candidates[(cursor + k) % candidates.count]
-                if load[id, default: 0] < config.blocksInFlightPerPeer, (peers[id]?.bestHeight ?? -1) >= height,
-                   !(blockMisses[h]?.contains(id) ?? false) {
-                    chosen = id
-                    cursor = (cursor + k + 1) % candidates.count
-                    break
-                }
-            }
-            guard let id = chosen else {
-                remaining.append(h)
-                candidates.removeAll { load[$0, default: 0] >= config.blocksInFlightPerPeer }
-                continue
-            }
-            load[id, default: 0] += 1
-            inFlight[h] = (id, .now)
-            peers[id]?.blocksAsked.insert(h)
-            requests[id, default: []].append(Wire.InvItem(.block, h))
-        }
-        queue = remaining
-        queued = Set(remaining)
-        for h in givenUp {
-            blockMisses[h] = nil
-            headerTree[h] = nil
-        }
+        let live = peers.liveIDs.compactMap { id in peers[id].map { (id: id, bestHeight: $0.bestHeight) } }
+        let (requests, givenUp) = blockDownload.schedule(live: live, tipHeight: tipHeight, tree: headerTree)
+        for h in givenUp { headerTree.remove(h) }
         if !givenUp.isEmpty {
             logger.notice("blocks no peer could serve: given up until announced again", metadata: ["count": "\(givenUp.count)"])
         }
-        for (id, items) in requests { send(id, .getdata(items)) }
+        for (id, hashes) in requests {
+            for h in hashes { peers[id]?.blocksAsked.insert(h) }
+            send(id, .getdata(hashes.map { Wire.InvItem(.block, $0) }))
+        }
     }
 
     /// Blocks asked for too long ago go to another peer.
     func checkStalls() {
         let now = ContinuousClock.now
         requestAgain(txDownload.stalled(now: now, timeout: config.stallTimeout, askable: Set(peers.liveIDs)))
-        let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
+        let stalled = blockDownload.stalled(now: now, timeout: config.stallTimeout)
         guard !stalled.isEmpty else { return }
-        for h in stalled {
-            if let peer = inFlight[h]?.peer { blockMisses[h, default: []].insert(peer) }
-            inFlight[h] = nil
-        }
         logger.info("block requests stalled; asking other peers", metadata: ["count": "\(stalled.count)"])
         requeue(stalled)
         scheduleDownloads()
@@ -698,7 +620,7 @@ actor Bridge {
 
     /// Our chain store did not answer about a block: nobody's fault; one whose header we know goes back to the queue.
     private func chainStoreUnreachable(_ hash: Hash256) {
-        if headerTree[hash] != nil { requeue([hash]) }
+        if headerTree.contains(hash) { requeue([hash]) }
     }
 
     private func handleBlock(_ conn: Connection, _ block: Block) async {
@@ -709,13 +631,13 @@ actor Bridge {
             misbehaved(conn, .invalidBlock, "\(hash.hex): \(error.reason.rawValue)")
             return
         }
-        let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree[hash] != nil
+        let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree.contains(hash)
         peers[conn.id]?.blocksAsked.remove(hash)
-        if inFlight[hash]?.peer == conn.id { inFlight[hash] = nil }
+        blockDownload.received(hash, from: conn.id)
         peers[conn.id]?.knownInventory.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(hash.hex, "block", "received", "from peer \(from)")
-        if seen.blocks.contains(hash) || orphanHashes.contains(hash) {
+        if seen.blocks.contains(hash) || orphans.contains(hash) {
             scheduleDownloads()
             return
         }
@@ -746,7 +668,7 @@ actor Bridge {
                 return
             }
             holdOrphan(block)
-            if let conn, inFlight[parent] == nil, !queued.contains(parent), !orphanHashes.contains(parent) {
+            if let conn, !blockDownload.isPending(parent), !orphans.contains(parent) {
                 await askHeaders(conn.id)
             }
             return
@@ -759,8 +681,7 @@ actor Bridge {
             chainStoreUnreachable(hash)
             return
         }
-        queued.remove(hash)
-        blockMisses[hash] = nil
+        blockDownload.settled(hash)
         if let reason = result.reason, Self.transientReasons.contains(reason) {
             // Not the block's fault and maybe not for good (clock skew, a database hiccup): not marked
             // seen, so a later announcement or headers message fetches it again; its children stay held.
@@ -777,53 +698,26 @@ actor Bridge {
         if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
             seen.storedBlocks.insert(hash)
             if result.accepted { counters.blocksAccepted += 1 }
-            if let h = result.height { headerTree[hash] = (parent, h) }
+            if let h = result.height { headerTree.add(hash, parent: parent, height: h) }
         } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {
             if let conn { misbehaved(conn, .invalidBlock, "\(hash.hex): \(reason) \(result.message ?? "")") }
-            dropOrphans(descendingFrom: hash)
+            orphans.dropDescendants(of: hash)
             return
         }
         // Children that were waiting for this one.
-        if let waiting = orphans.removeValue(forKey: hash) {
+        let waiting = orphans.removeChildren(of: hash)
+        if !waiting.isEmpty {
             for child in waiting {
-                forgetOrphan(child.hash)
+                orphans.forget(child.hash)
                 await process(child, from: nil, source: source)
             }
         }
     }
 
+    /// Holds a block until its parent is stored. Over the pool's bound the highest are dropped; one we
+    /// have a header for goes back to the download queue, so nothing needed is lost.
     private func holdOrphan(_ block: Block) {
-        let hash = block.hash
-        guard orphanHashes.insert(hash).inserted else { return }
-        orphans[block.header.previousHash, default: []].append(block)
-        let size = block.encodedSize
-        orphanSizes[hash] = size
-        orphanBytes += size
-        // Over the bound (count or bytes): drop the highest (the furthest from being connected); one we
-        // have a header for goes back to the download queue, so nothing needed is lost.
-        while orphanHashes.count > config.maxOrphans || (orphanBytes > config.maxOrphanBytes && orphanHashes.count > 1) {
-            guard let victim = orphanHashes.max(by: { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }) else { break }
-            forgetOrphan(victim)
-            for (k, list) in orphans {
-                let kept = list.filter { $0.hash != victim }
-                orphans[k] = kept.isEmpty ? nil : kept
-            }
-            if headerTree[victim] != nil { requeue([victim]) }
-        }
-    }
-
-    /// Takes a hash out of the orphan index and its bytes out of the pool's total (the caller removes the block).
-    private func forgetOrphan(_ hash: Hash256) {
-        orphanHashes.remove(hash)
-        orphanBytes -= orphanSizes.removeValue(forKey: hash) ?? 0
-    }
-
-    private func dropOrphans(descendingFrom hash: Hash256) {
-        guard let children = orphans.removeValue(forKey: hash) else { return }
-        for c in children {
-            forgetOrphan(c.hash)
-            dropOrphans(descendingFrom: c.hash)
-        }
+        for victim in orphans.hold(block, tree: headerTree) where headerTree.contains(victim) { requeue([victim]) }
     }
 
     // MARK: liveness and addresses
@@ -898,7 +792,7 @@ actor Bridge {
 
     private func logProgress() {
         let now = ContinuousClock.now
-        let syncing = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty
+        let syncing = !blockDownload.isIdle || !orphans.isEmpty
         guard syncing || tipHeight != lastLoggedHeight, now - lastProgressLog >= .seconds(5) else { return }
         lastProgressLog = now
         lastLoggedHeight = tipHeight
@@ -913,11 +807,12 @@ actor Bridge {
 
     func syncStatus() -> SyncStatus {
         let best = max(bestPeerHeight, tipHeight)
-        let state = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty ? "blocks"
+        let state = !blockDownload.isIdle || !orphans.isEmpty ? "blocks"
             : peers.values.contains(where: \.askedHeaders) ? "headers" : "idle"
         return SyncStatus(state: state, height: tipHeight, tipHash: tipHash.hex, bestPeerHeight: best,
-                          headersKnown: headerTree.count, blocksQueued: queue.count, blocksInFlight: inFlight.count,
-                          orphans: orphanHashes.count, blocksReceived: counters.blocksReceived, blocksAccepted: counters.blocksAccepted,
+                          headersKnown: headerTree.count, blocksQueued: blockDownload.queue.count,
+                          blocksInFlight: blockDownload.inFlight.count, orphans: orphans.count,
+                          blocksReceived: counters.blocksReceived, blocksAccepted: counters.blocksAccepted,
                           txsReceived: counters.txsReceived, txsAccepted: counters.txsAccepted,
                           progress: best == 0 ? 1 : Double(tipHeight) / Double(best))
     }
@@ -930,7 +825,7 @@ actor Bridge {
                      startHeight: Int(p.hello?.bestHeight ?? 0), bestHeight: p.bestHeight, score: p.score,
                      connectedAt: p.connectedAt, lastMessageAt: p.lastMessageAt, pingTime: p.pingTime,
                      messagesIn: p.messagesIn, messagesOut: p.messagesOut, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
-                     blocksInFlight: inFlight.values.filter { $0.peer == p.conn.id }.count)
+                     blocksInFlight: blockDownload.load(of: p.conn.id))
         }
         return PeerList(listen: config.listenAddress, peers: list, banned: banList.current(now: now), known: addressBook.urls,
                         offences: banList.offences)
