@@ -4,146 +4,39 @@ import Foundation
 import Logging
 import NodeKit
 
-/// What the bridge needs of the local node (the chain store and the mempool over the bus).
-/// A protocol so the unit tests can drive the bridge without processes.
-protocol LocalNode: Sendable {
-    func tip() async throws -> ChainTip
-    func locator() async throws -> [Hash256]
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?]
-    func heightOf(_ hash: Hash256) async throws -> Int?
-    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader]
-    func block(_ hash: Hash256) async throws -> [UInt8]?
-    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult
-    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]?
-    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError>
-}
-
-struct BridgeConfig: Sendable {
-    var params: ChainParams
-    var listenPort: UInt16
-    var listenAddress: String
-    var userAgent = "/cairn-peerbridge:0.1/"
-    var maxInbound = 32
-    var maxOutbound = 8
-    var pingInterval: Duration = .seconds(20)
-    var handshakeTimeout: Duration = .seconds(10)
-    /// A peer still closing this long after its close began (twice the transport's own deadline)
-    /// is let go of by `pingAll`.
-    var closeDeadline: Duration = Connection.closeDeadline * 2
-    var banDuration: Double = 3600
-    var blocksInFlightPerPeer = 16
-    var maxBlocksInFlight = 64
-    var maxOrphans = 512
-    /// The orphan pool's bound in bytes as well (blocks are up to 1 MB each).
-    var maxOrphanBytes = 32 << 20
-    /// Headers kept for the sync at most (blocks connected leave it); beyond, headers are ignored until some connect.
-    var maxHeadersKnown = 100_000
-    /// Blocks are fetched at most this many heights above the tip, so the blocks waiting for
-    /// their parents stay few and the lowest missing one is always asked for first.
-    var downloadWindow = 256
-    var stallTimeout: Duration = .seconds(15)
-    /// Transactions accepted locally are announced together after at most this long.
-    var txAnnounceDelay: Duration = .milliseconds(100)
-    /// A queued block is given up after this many peers answered `notfound` or stalled on it.
-    var maxBlockAttempts = 8
-    /// Messages per second a peer may send (burst: 4 s worth).
-    var messageRate = 500.0
-    /// Inventory items per second a peer may announce (burst: 4 s worth).
-    var inventoryRate = 1000.0
-    /// Seconds of rate a peer may spend at once.
-    var burstSeconds = 4.0
-}
-
-/// The peer bridge's state: peers, scores and bans, seen-sets, headers-first sync.
+/// The peer bridge: decodes each peer's messages and dispatches them to its rooms, the plain values it
+/// owns (`PeerTable`, `BanList`, `AddressBook`, `SeenSets`, `TxDownload`, `Announcer`, `HeaderTree`,
+/// `BlockDownload`, `OrphanPool`; see docs/ARCHITECTURE.md, "The peer bridge's rooms"). The rooms are
+/// changed only by synchronous calls; this actor is the only code that awaits the local node.
 /// Messages of one peer are handled in order (its reader awaits each); several
 /// peers interleave at awaits, so every check made before an await is made again after it.
 actor Bridge {
-    struct Peer {
-        let conn: Connection
-        var hello: Wire.Hello?
-        var verackReceived = false
-        var handshaken: Bool { hello != nil && verackReceived }
-        var score = 0
-        var bestHeight = -1
-        var known = RecentSet<Hash256>(limit: 20_000)
-        var txRequested = Set<Hash256>()
-        /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.
-        var blocksAsked = RecentSet<Hash256>(limit: 4096)
-        var messages: TokenBucket
-        var inventory: TokenBucket
-        var pingNonce: UInt64?
-        var pingSent: ContinuousClock.Instant?
-        /// When the last ping went out (kept after its pong): the next goes out one `pingInterval` later.
-        var lastPingAt: ContinuousClock.Instant?
-        var pingTime: Double?
-        var connectedAt = ServiceSupport.now()
-        var lastMessageAt = ServiceSupport.now()
-        var messagesIn = 0, messagesOut = 0, bytesIn = 0, bytesOut = 0
-        var askedHeaders = false
-        /// `getheaders` sent and not yet answered: a `headers` message beyond these was not asked for.
-        var headersPending = 0
-        var announcedURL: String?
-        /// The listen port its version announced, even when the version was refused (for the ban).
-        var listenPort: UInt16?
-        /// The nonce its version claimed, even when the version was refused (for the ban on loopback).
-        var claimedNonce: UInt64?
-    }
-
     let config: BridgeConfig
     let node: any LocalNode
     let logger: Logger
     let trace: (@Sendable (String, String, String, String?) -> Void)?
     nonisolated let nonce = UInt64.random(in: 1...UInt64.max)
     private var nextID = 1
-    private(set) var peers: [Int: Peer] = [:]
-    private var bans: [String: BanInfo] = [:]
-    private(set) var offences: [String: Int] = [:]
+    private(set) var peers = PeerTable()
+    private var banList: BanList
     /// Addresses to dial: configured (kept forever) and learned.
-    private(set) var known: [String: Bool] = [:]  // url → configured
+    private(set) var addressBook = AddressBook()
     /// False after `setnetworkactive false`: no peers, no dialling, inbound refused (Bitcoin Core's `setnetworkactive`).
     private(set) var networkActive = true
-    /// ws URL → the nonce of the node found there (to skip dialling a node already connected, or ourselves).
-    private var urlNonce: [String: UInt64] = [:]
 
     // Relay
-    private var seenBlocks = RecentSet<Hash256>(limit: 50_000)
-    private var seenTxs = RecentSet<Hash256>(limit: 100_000)
-    /// Transactions asked for and not delivered yet, and the other peers that announced them meanwhile
-    /// (asked next when the first answers `notfound`, disconnects or stays silent).
-    private var txInFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
-    private var txAnnouncers: [Hash256: [Int]] = [:]
-    private static let maxTxAnnouncers = 8
-    /// Transaction announcements waiting to go out, per peer: sent together (one `inv` each) shortly after.
-    private var pendingTxInv: [Int: [Wire.InvItem]] = [:]
-    private var txFlushScheduled = false
+    private var seen = SeenSets()
+    private var txDownload = TxDownload()
+    private var announcer = Announcer()
 
     // Sync
     private var tipHeight = 0
     private var tipHash = Hash256.zero
     /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
-    private var bestPeerHeight: Int {
-        peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.bestHeight).max() ?? 0
-    }
-    /// The bits the chain store expects of the block after `after` (from `gettip`; 0: not told).
-    private var nextBits: (after: Hash256, bits: UInt32)?
-    /// Headers learned from peers: hash → (parent, height).
-    private var headerTree: [Hash256: (prev: Hash256, height: Int)] = [:]
-    private var queue: [Hash256] = []
-    private var queued = Set<Hash256>()
-    private var inFlight: [Hash256: (peer: Int, since: ContinuousClock.Instant)] = [:]
-    /// Peers that answered `notfound` for a queued block or let its request stall: never asked for it again.
-    /// A block every connected peer has failed (or `maxBlockAttempts` peers) is given up.
-    private var blockMisses: [Hash256: Set<Int>] = [:]
-    /// Round-robin position kept across scheduling rounds, so requests spread over peers.
-    private var downloadCursor = 0
-    /// Blocks the chain store holds (accepted, on a side branch, or a duplicate): a child's parent is
-    /// taken as stored only when it is here, at our tip, or the chain store says so.
-    private var storedBlocks = RecentSet<Hash256>(limit: 50_000)
-    /// Blocks whose parent the chain store does not know yet, by parent hash.
-    private var orphans: [Hash256: [Block]] = [:]
-    private var orphanHashes = Set<Hash256>()
-    private var orphanSizes: [Hash256: Int] = [:]
-    private var orphanBytes = 0
+    private var bestPeerHeight: Int { peers.bestHeight }
+    private var headerTree: HeaderTree
+    private var blockDownload: BlockDownload
+    private var orphans: OrphanPool
     private var counters = (blocksReceived: 0, blocksAccepted: 0, txsReceived: 0, txsAccepted: 0)
     private var lastProgressLog = ContinuousClock.now
     private var lastLoggedHeight = 0
@@ -154,6 +47,11 @@ actor Bridge {
         self.node = node
         self.logger = logger
         self.trace = trace
+        banList = BanList(duration: config.banDuration)
+        headerTree = HeaderTree(maxKnown: config.maxHeadersKnown)
+        blockDownload = BlockDownload(perPeer: config.blocksInFlightPerPeer, maxInFlight: config.maxBlocksInFlight,
+                                      window: config.downloadWindow, maxAttempts: config.maxBlockAttempts)
+        orphans = OrphanPool(maxCount: config.maxOrphans, maxBytes: config.maxOrphanBytes)
     }
 
     // MARK: connections
@@ -165,21 +63,20 @@ actor Bridge {
 
     /// A peer connected. Refused (with a reason) when banned or over the limits.
     func attach(_ conn: Connection) {
-        var p = Peer(conn: conn,
-                     messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
-                     inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
+        var p = PeerState(conn: conn,
+                          messages: TokenBucket(capacity: config.messageRate * config.burstSeconds, rate: config.messageRate),
+                          inventory: TokenBucket(capacity: config.inventoryRate * config.burstSeconds, rate: config.inventoryRate))
         p.bestHeight = -1
         peers[conn.id] = p
         if !networkActive {
             reject(conn, .networkInactive, "this node's networking is switched off")
             return
         }
-        if let ban = activeBan(for: banKeys(conn, listenPort: nil)) {
+        if let ban = banList.active(for: banKeys(conn, listenPort: nil)) {
             reject(conn, .banned, "banned until \(Date(timeIntervalSince1970: ban.until)): \(ban.reason)")
             return
         }
-        // A closing peer is on its way out (detached within Connection.closeDeadline): it takes no slot.
-        let count = peers.values.filter { $0.conn.direction == conn.direction && $0.conn.id != conn.id && !$0.conn.isClosing }.count
+        let count = peers.slotsTaken(conn.direction, besides: conn.id)
         let limit = conn.direction == .inbound ? config.maxInbound : config.maxOutbound + configuredCount
         if count >= limit {
             reject(conn, .tooManyPeers, "\(conn.direction.rawValue) peer limit \(limit) reached")
@@ -194,7 +91,7 @@ actor Bridge {
         }
     }
 
-    private var configuredCount: Int { known.values.filter { $0 }.count }
+    private var configuredCount: Int { addressBook.configuredCount }
 
     private func checkHandshake(_ conn: Connection) {
         guard let p = peers[conn.id], !p.handshaken else { return }
@@ -204,11 +101,9 @@ actor Bridge {
     func detach(_ conn: Connection) {
         guard let p = peers.removeValue(forKey: conn.id) else { return }
         // Blocks it was to send go back to the queue, in height order.
-        let lost = inFlight.filter { $0.value.peer == conn.id }.map(\.key)
-        for h in lost { inFlight[h] = nil }
-        requeue(lost)
-        txsNotDelivered(txInFlight.filter { $0.value.peer == conn.id }.map(\.key), by: conn.id)
-        pendingTxInv[conn.id] = nil
+        requeue(blockDownload.disconnectedPeer(conn.id))
+        requestAgain(txDownload.disconnectedPeer(conn.id, askable: Set(peers.liveIDs)))
+        announcer.drop(conn.id)
         logger.info("peer disconnected", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)",
                                                    "handshaken": "\(p.handshaken)", "score": "\(p.score)"])
         scheduleDownloads()
@@ -221,9 +116,11 @@ actor Bridge {
         send(conn.id, .version(hello))
     }
 
-    private func send(_ id: Int, _ message: Wire.Message) {
+    private func send(_ id: Int, _ message: Wire.Message) { send(id, bytes: Wire.encode(message)) }
+
+    /// Sends an encoded message to a peer still in the table, counting it.
+    private func send(_ id: Int, bytes: [UInt8]) {
         guard var p = peers[id] else { return }
-        let bytes = Wire.encode(message)
         if p.conn.send(raw: bytes) {
             p.messagesOut += 1
             p.bytesOut += bytes.count
@@ -239,37 +136,19 @@ actor Bridge {
 
     // MARK: misbehaviour
 
-    /// Identities a ban applies to. Loopback peers share an address, so there the ban is on each of
-    /// address:connection-port, address:listen-port, the URL dialled and the node's nonce: coming
-    /// back under any one of them is refused (changing all of them at once is not caught; see §9).
     private func banKeys(_ conn: Connection, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
-        let loopback = conn.remoteHost.hasPrefix("127.") || conn.remoteHost == "::1" || conn.remoteHost == "localhost"
-        guard loopback else { return [conn.remoteHost] }
-        var keys = ["\(conn.remoteHost):\(conn.remotePort)"]
-        if let listenPort, listenPort > 0 { keys.append("\(conn.remoteHost):\(listenPort)") }
-        if let url = conn.dialURL { keys.append(url) }
-        if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
-        return keys
-    }
-
-    private func activeBan(for keys: [String]) -> BanInfo? {
-        let now = ServiceSupport.now()
-        for k in keys { if let b = bans[k], b.until > now { return b } }
-        return nil
+        BanList.keys(host: conn.remoteHost, port: conn.remotePort, dialURL: conn.dialURL, listenPort: listenPort, nonce: claimed)
     }
 
     func misbehaved(_ conn: Connection, _ offence: Offence, _ detail: String) {
-        offences[offence.rawValue, default: 0] += 1
+        banList.record(offence)
         guard var p = peers[conn.id] else { return }
         p.score += offence.score
         peers[conn.id] = p
         logger.warning("peer misbehaved", metadata: ["peer": "\(conn.id)", "remote": "\(conn.remote)", "offence": "\(offence.rawValue)",
                                                     "score": "\(p.score)", "detail": "\(detail.prefix(200))"])
         if p.score >= Offence.banThreshold {
-            let until = ServiceSupport.now() + config.banDuration
-            for key in banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce) {
-                bans[key] = BanInfo(address: key, reason: "\(offence.rawValue): \(detail.prefix(120))", until: until)
-            }
+            banList.ban(banKeys(conn, listenPort: p.listenPort, nonce: p.claimedNonce), reason: "\(offence.rawValue): \(detail.prefix(120))")
             reject(conn, .misbehaving, "\(offence.rawValue), score \(p.score)")
         }
     }
@@ -300,7 +179,7 @@ actor Bridge {
         }
         if case .reject(let code, let reason) = message {
             logger.notice("peer rejected us", metadata: ["peer": "\(conn.id)", "code": "\(code)", "reason": "\(reason)"])
-            if code == RejectCode.selfConnection.rawValue, let url = conn.dialURL { urlNonce[url] = nonce }
+            if code == RejectCode.selfConnection.rawValue, let url = conn.dialURL { addressBook.found(nonce, at: url) }
             conn.close("rejected: \(code)")
             return
         }
@@ -321,24 +200,21 @@ actor Bridge {
         case .ping(let n): send(conn.id, .pong(n))
         case .pong(let n):
             if var q = peers[conn.id], q.pingNonce == n, let sent = q.pingSent {
-                let d = ContinuousClock.now - sent
-                q.pingTime = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+                q.pingTime = (ContinuousClock.now - sent) / .seconds(1)
                 q.pingNonce = nil
                 q.pingSent = nil
                 peers[conn.id] = q
             }
         case .getaddr: send(conn.id, .addr(addresses(excluding: conn.id)))
-        case .addr(let list): learn(list)
+        case .addr(let list): addressBook.learn(list, ownNonce: nonce)
         case .inv(let items): await handleInv(conn, items)
         case .getdata(let items): await handleGetData(conn, items)
         case .notfound(let items):
-            for i in items where i.type == .block && inFlight[i.hash]?.peer == conn.id {
-                inFlight[i.hash] = nil
-                blockMisses[i.hash, default: []].insert(conn.id)
+            for i in items where i.type == .block && blockDownload.notFound(i.hash, from: conn.id) {
                 requeue([i.hash])
             }
-            for i in items { peers[conn.id]?.txRequested.remove(i.hash) }
-            txsNotDelivered(items.filter { $0.type == .tx }.map(\.hash), by: conn.id)
+            requestAgain(txDownload.receivedNotFound(items.filter { $0.type == .tx }.map(\.hash), from: conn.id,
+                                                     askable: Set(peers.liveIDs)))
             scheduleDownloads()
         case .getheaders(let locator, let stop): await handleGetHeaders(conn, locator, stop)
         case .headers(let headers): await handleHeaders(conn, headers)
@@ -356,20 +232,20 @@ actor Bridge {
         peers[conn.id]?.listenPort = hello.listenPort
         peers[conn.id]?.claimedNonce = hello.nonce
         if let (code, reason) = Handshake.check(hello, params: config.params, ownNonce: nonce) {
-            if code == .selfConnection, let url = conn.dialURL { urlNonce[url] = nonce }
+            if code == .selfConnection, let url = conn.dialURL { addressBook.found(nonce, at: url) }
             reject(conn, code, reason)
             if let offence = Handshake.offence(for: code) { misbehaved(conn, offence, reason) }
             return
         }
-        if let ban = activeBan(for: banKeys(conn, listenPort: hello.listenPort, nonce: hello.nonce)) {
+        if let ban = banList.active(for: banKeys(conn, listenPort: hello.listenPort, nonce: hello.nonce)) {
             reject(conn, .banned, "banned: \(ban.reason)")
             return
         }
-        if let url = conn.dialURL { urlNonce[url] = hello.nonce }
+        if let url = conn.dialURL { addressBook.found(hello.nonce, at: url) }
         // Another connection claiming the same node (nonce). Nonces are public (every `version` carries
         // one), so a claim alone never evicts an established connection: see `duplicateLoser`.
-        if let other = peers.values.first(where: { $0.conn.id != conn.id && $0.hello?.nonce == hello.nonce && !$0.conn.isClosing }) {
-            switch duplicateLoser(new: conn, newHello: hello, existing: other) {
+        if let other = peers.other(claiming: hello.nonce, besides: conn.id) {
+            switch PeerTable.duplicateLoser(ownNonce: nonce, new: conn, newHello: hello, existing: other) {
             case .new?:
                 reject(conn, .duplicateConnection, "already connected to node \(String(hello.nonce, radix: 16))")
                 return
@@ -385,32 +261,11 @@ actor Bridge {
         q.claimedNonce = hello.nonce
         q.bestHeight = Int(hello.bestHeight)
         if hello.listenPort > 0 {
-            let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
-            q.announcedURL = conn.dialURL ?? "ws://\(host):\(hello.listenPort)"
+            q.announcedURL = conn.dialURL ?? "ws://\(conn.urlHost):\(hello.listenPort)"
         }
         peers[conn.id] = q
         send(conn.id, .verack)
         if q.verackReceived { await handshakeComplete(conn) }
-    }
-
-    private enum Side { case new, existing }
-
-    /// Which of two connections claiming the same nonce goes (nil: both stay).
-    /// - Same direction: the established one stays, the newcomer is refused (a node never dials us twice,
-    ///   and a stranger claiming a connected node's nonce must not evict it).
-    /// - Opposite directions (two nodes dialling each other at once): only the node with the lower nonce
-    ///   decides, keeping the connection it dialled, and only when the inbound one announced the very
-    ///   URL we dialled (so a stranger elsewhere cannot stand in for it); the other node keeps both and
-    ///   lets the first decide, so exactly one survives on both sides.
-    private func duplicateLoser(new conn: Connection, newHello: Wire.Hello, existing other: Peer) -> Side? {
-        guard conn.direction != other.conn.direction else { return .new }
-        guard nonce < newHello.nonce else { return nil }
-        let host = conn.remoteHost.contains(":") ? "[\(conn.remoteHost)]" : conn.remoteHost
-        if conn.direction == .outbound {
-            return other.announcedURL != nil && other.announcedURL == conn.dialURL ? .existing : nil
-        }
-        let announced = newHello.listenPort > 0 ? "ws://\(host):\(newHello.listenPort)" : nil
-        return announced != nil && announced == other.conn.dialURL ? .new : nil
     }
 
     private func handshakeComplete(_ conn: Connection) async {
@@ -436,14 +291,14 @@ actor Bridge {
     private func handleInv(_ conn: Connection, _ items: [Wire.InvItem]) async {
         guard var p = peers[conn.id] else { return }
         let ok = p.inventory.take(Double(items.count))
-        for i in items { p.known.insert(i.hash) }
+        for i in items { p.knownInventory.insert(i.hash) }
         peers[conn.id] = p
         guard ok else {
             misbehaved(conn, .rateLimited, "over \(Int(config.inventoryRate)) announcements/s")
             return
         }
         let blocks = items.filter { $0.type == .block }.map(\.hash)
-            .filter { !seenBlocks.contains($0) && !queued.contains($0) && inFlight[$0] == nil && !orphanHashes.contains($0) }
+            .filter { !seen.blocks.contains($0) && !blockDownload.isPending($0) && !orphans.contains($0) }
         if !blocks.isEmpty {
             let states = (try? await node.blockStates(blocks)) ?? []
             let unknown = zip(blocks, states).filter { $0.1 == nil }.map(\.0)
@@ -451,8 +306,8 @@ actor Bridge {
                 await askHeaders(conn.id)
             } else if !unknown.isEmpty {
                 var want = [Wire.InvItem]()
-                for h in unknown where inFlight[h] == nil && !queued.contains(h) {
-                    inFlight[h] = (conn.id, .now)
+                for h in unknown where !blockDownload.isPending(h) {
+                    blockDownload.asked(h, of: conn.id)
                     peers[conn.id]?.blocksAsked.insert(h)
                     want.append(Wire.InvItem(.block, h))
                 }
@@ -460,21 +315,16 @@ actor Bridge {
             }
         }
         var txs = [Wire.InvItem]()
-        for i in items where i.type == .tx {
-            if seenTxs.contains(i.hash) {
-                // Asked of another peer and not delivered yet: this one is where to ask next if that fails.
-                if let f = txInFlight[i.hash], f.peer != conn.id {
-                    var list = txAnnouncers[i.hash] ?? []
-                    if list.count < Self.maxTxAnnouncers, !list.contains(conn.id) { list.append(conn.id); txAnnouncers[i.hash] = list }
-                }
-                continue
+        announcements: for i in items where i.type == .tx {
+            let alreadySeen = seen.txs.contains(i.hash)
+            if !alreadySeen, peers[conn.id] == nil { break }
+            switch txDownload.addAnnouncement(i.hash, from: conn.id, alreadySeen: alreadySeen) {
+            case .noted: continue
+            case .peerAtLimit: break announcements
+            case .request:
+                seen.txs.insert(i.hash)
+                txs.append(Wire.InvItem(.tx, i.hash))
             }
-            guard var q = peers[conn.id], q.txRequested.count < 5000 else { break }
-            q.txRequested.insert(i.hash)
-            peers[conn.id] = q
-            seenTxs.insert(i.hash)
-            txInFlight[i.hash] = (conn.id, .now)
-            txs.append(Wire.InvItem(.tx, i.hash))
         }
         if !txs.isEmpty { send(conn.id, .getdata(txs)) }
     }
@@ -497,7 +347,7 @@ actor Bridge {
                 blockLookups += 1
                 if let raw = try? await node.block(i.hash) {
                     sendRaw(conn.id, kind: .block, payload: raw)
-                    peers[conn.id]?.known.insert(i.hash)
+                    peers[conn.id]?.knownInventory.insert(i.hash)
                     // A peer fetching our tip will have it: its best height is at least ours.
                     if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
                 } else {
@@ -506,7 +356,7 @@ actor Bridge {
             case .tx:
                 if let raw = try? await node.mempoolTx(i.hash) {
                     sendRaw(conn.id, kind: .tx, payload: raw)
-                    peers[conn.id]?.known.insert(i.hash)
+                    peers[conn.id]?.knownInventory.insert(i.hash)
                 } else {
                     missing.append(i)
                 }
@@ -515,27 +365,17 @@ actor Bridge {
         if !missing.isEmpty { send(conn.id, .notfound(missing)) }
     }
 
+    /// Sends a payload already encoded (a block or transaction as the node stores it) as a `kind` message.
     private func sendRaw(_ id: Int, kind: Wire.Kind, payload: [UInt8]) {
-        guard var p = peers[id] else { return }
-        let bytes = [kind.rawValue, Wire.messageVersion] + payload
-        if p.conn.send(raw: bytes) {
-            p.messagesOut += 1
-            p.bytesOut += bytes.count
-            peers[id] = p
-        }
+        send(id, bytes: [kind.rawValue, Wire.messageVersion] + payload)
     }
 
     /// Announces to every handshaken peer not known to have it; returns how many were told.
     @discardableResult
     private func announce(_ item: Wire.InvItem) -> Int {
-        var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(item.hash) {
-            p.known.insert(item.hash)
-            peers[id] = p
-            send(id, .inv([item]))
-            told += 1
-        }
-        return told
+        let recipients = peers.recipients(of: item.hash)
+        for id in recipients { send(id, .inv([item])) }
+        return recipients.count
     }
 
     // MARK: local events (chain and mempool publications)
@@ -544,42 +384,34 @@ actor Bridge {
         guard let h = Hash256(hex: tip.hash) else { return }
         tipHeight = tip.height
         tipHash = h
-        nextBits = (h, tip.nextBits)
+        headerTree.nextBits = (h, tip.nextBits)
         logProgress()
     }
 
     func blockConnected(_ block: Block, height: Int) {
         let hash = block.hash
-        seenBlocks.insert(hash)
-        storedBlocks.insert(hash)
-        for tx in block.transactions { seenTxs.insert(tx.txid) }
-        headerTree[hash] = nil
+        seen.blocks.insert(hash)
+        seen.storedBlocks.insert(hash)
+        for tx in block.transactions { seen.txs.insert(tx.txid) }
+        headerTree.remove(hash)
         if height > tipHeight { tipHeight = height; tipHash = hash }
         // Peers that announced or sent it have it: their best height is at least this.
-        for (id, p) in peers where p.known.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
+        for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
         let told = announce(Wire.InvItem(.block, hash))
         if told > 0 { trace?(hash.hex, "block", "relayed", "announced to \(told) peer(s)") }
     }
 
     func txAdded(_ raw: [UInt8]) {
         let txid = Hash256.sha256d(raw)
-        seenTxs.insert(txid)
+        seen.txs.insert(txid)
         // Batched: a burst of transactions goes out as a few `inv`s, not one message each (which would
         // run into the peers' message-rate limit).
-        var told = 0
-        for (id, var p) in peers where p.handshaken && !p.conn.isClosing && !p.known.contains(txid) {
-            p.known.insert(txid)
-            peers[id] = p
-            pendingTxInv[id, default: []].append(Wire.InvItem(.tx, txid))
-            if let items = pendingTxInv[id], items.count >= Wire.maxInventory {
-                pendingTxInv[id] = nil
-                send(id, .inv(items))
-            }
-            told += 1
+        let recipients = peers.recipients(of: txid)
+        for id in recipients {
+            if let full = announcer.queue(Wire.InvItem(.tx, txid), for: id) { send(id, .inv(full)) }
         }
-        if told > 0 { trace?(txid.hex, "tx", "relayed", "announced to \(told) peer(s)") }
-        if !pendingTxInv.isEmpty, !txFlushScheduled {
-            txFlushScheduled = true
+        if !recipients.isEmpty { trace?(txid.hex, "tx", "relayed", "announced to \(recipients.count) peer(s)") }
+        if announcer.needsFlush() {
             let delay = config.txAnnounceDelay
             Task { [weak self] in
                 try? await Task.sleep(for: delay)
@@ -590,35 +422,16 @@ actor Bridge {
 
     /// Sends the transaction announcements waiting, one `inv` per peer.
     func flushAnnouncements() {
-        txFlushScheduled = false
-        let pending = pendingTxInv
-        pendingTxInv = [:]
-        for (id, items) in pending where !items.isEmpty { send(id, .inv(items)) }
+        for (id, items) in announcer.flush() { send(id, .inv(items)) }
     }
 
-    /// Transactions `peer` was asked for and did not deliver: asked of the next peer that announced
-    /// them (one `getdata` per peer), or forgotten as seen so a later announcement fetches them.
-    private func txsNotDelivered(_ txids: [Hash256], by peer: Int) {
-        var requests = [Int: [Wire.InvItem]]()
-        for txid in txids where txInFlight[txid]?.peer == peer {
-            txInFlight[txid] = nil
-            peers[peer]?.txRequested.remove(txid)
-            var others = txAnnouncers.removeValue(forKey: txid) ?? []
-            var asked = false
-            while !others.isEmpty {
-                let next = others.removeFirst()
-                guard var q = peers[next], q.handshaken, !q.conn.isClosing, q.txRequested.count < 5000 else { continue }
-                q.txRequested.insert(txid)
-                peers[next] = q
-                txInFlight[txid] = (next, .now)
-                if !others.isEmpty { txAnnouncers[txid] = others }
-                requests[next, default: []].append(Wire.InvItem(.tx, txid))
-                asked = true
-                break
-            }
-            if !asked { seenTxs.remove(txid) }
-        }
-        for (id, items) in requests {
+    /// Transactions a peer did not deliver, asked of the next peers that announced them (one `getdata`
+    /// per peer and `Wire.maxInventory` items); those nobody else announced are forgotten as seen, so a
+    /// later announcement fetches them.
+    private func requestAgain(_ r: TxDownload.Reassigned) {
+        for txid in r.forgotten { seen.txs.remove(txid) }
+        for (id, txids) in r.requests {
+            let items = txids.map { Wire.InvItem(.tx, $0) }
             for start in stride(from: 0, to: items.count, by: Wire.maxInventory) {
                 send(id, .getdata(Array(items[start..<min(start + Wire.maxInventory, items.count)])))
             }
@@ -635,11 +448,9 @@ actor Bridge {
 
     private func handleTx(_ conn: Connection, _ tx: Transaction) async {
         let txid = tx.txid
-        peers[conn.id]?.txRequested.remove(txid)
-        txInFlight[txid] = nil
-        txAnnouncers[txid] = nil
-        peers[conn.id]?.known.insert(txid)
-        seenTxs.insert(txid)
+        txDownload.receivedTx(txid, from: conn.id)
+        peers[conn.id]?.knownInventory.insert(txid)
+        seen.txs.insert(txid)
         counters.txsReceived += 1
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(txid.hex, "tx", "received", "from peer \(from)")
@@ -653,7 +464,7 @@ actor Bridge {
             }
         } catch {
             // The mempool is down: forget we saw it, so a later announcement fetches it again.
-            seenTxs.remove(txid)
+            seen.txs.remove(txid)
             logger.warning("cannot reach the mempool", metadata: ["error": "\(error)"])
         }
     }
@@ -677,22 +488,12 @@ actor Bridge {
     /// Height of a known block: in our header tree or in the chain store (nil: unknown; throws when
     /// the chain store cannot be asked, which is nobody's fault).
     private func height(of hash: Hash256) async throws -> Int? {
-        if let e = headerTree[hash] { return e.height }
+        if let h = headerTree.height(of: hash) { return h }
         if hash == tipHash { return tipHeight }
         if try await node.blockStates([hash]).first ?? nil != nil {
             return try await node.heightOf(hash)
         }
         return nil
-    }
-
-    /// The bits a header at `height` must carry, where we can tell without the chain store's history:
-    /// the chain store's own answer for the block after its tip; a network that never retargets; the
-    /// parent's bits between retargets.
-    private func expectedBits(_ header: BlockHeader, height: Int, parent: BlockHeader?) -> UInt32? {
-        if let nb = nextBits, nb.after == header.previousHash, nb.bits != 0 { return nb.bits }
-        if config.params.noRetargeting { return config.params.powLimitBits }
-        if Difficulty.isRetargetHeight(height, params: config.params) { return nil }
-        return parent?.bits
     }
 
     private func handleHeaders(_ conn: Connection, _ headers: [BlockHeader]) async {
@@ -718,7 +519,7 @@ actor Bridge {
         let startHeight: Int
         do {
             guard let h = try await height(of: first.previousHash) else {
-                misbehaved(conn, .disconnectedHeaders, "headers start after unknown block \(first.previousHash.hex)")
+                misbehaved(conn, .unconnectedHeaders, "headers start after unknown block \(first.previousHash.hex)")
                 return
             }
             startHeight = h
@@ -727,12 +528,13 @@ actor Bridge {
             return
         }
         for (i, h) in headers.enumerated() {
-            if let want = expectedBits(h, height: startHeight + 1 + i, parent: i > 0 ? headers[i - 1] : nil), h.bits != want {
+            if let want = headerTree.expectedBits(h, height: startHeight + 1 + i, parent: i > 0 ? headers[i - 1] : nil, params: config.params),
+               h.bits != want {
                 misbehaved(conn, .invalidHeader, "header \(h.hash.hex) has bits \(String(h.bits, radix: 16)), expected \(String(want, radix: 16))")
                 return
             }
         }
-        if headerTree.count + headers.count > config.maxHeadersKnown {
+        if !headerTree.hasRoom(for: headers.count) {
             logger.notice("header tree full: headers ignored until blocks connect", metadata: ["peer": "\(conn.id)", "known": "\(headerTree.count)"])
             return
         }
@@ -750,11 +552,10 @@ actor Bridge {
                 misbehaved(conn, .invalidHeader, "header \(h.hex) is of a block known to be invalid")
                 return
             }
-            headerTree[h] = (prev, height)
+            headerTree.add(h, parent: prev, height: height)
             prev = h
-            if reachesBeyondTip, states[i] == nil, !queued.contains(h), inFlight[h] == nil, !orphanHashes.contains(h), !seenBlocks.contains(h) {
-                queue.append(h)
-                queued.insert(h)
+            if reachesBeyondTip, states[i] == nil, !blockDownload.isPending(h), !orphans.contains(h), !seen.blocks.contains(h) {
+                blockDownload.enqueue(h)
                 added += 1
             }
         }
@@ -763,7 +564,7 @@ actor Bridge {
         peers[conn.id]?.bestHeight = max(known, last)
         if added > 0 {
             logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
-                                                       "up to": "\(last)", "queued": "\(queue.count)"])
+                                                       "up to": "\(last)", "queued": "\(blockDownload.queue.count)"])
         }
         if headers.count == Wire.maxHeaders { await askHeaders(conn.id, from: hashes.last) }
         scheduleDownloads()
@@ -772,12 +573,8 @@ actor Bridge {
     /// Headers of earlier batches of a branch, kept but not queued while the branch did not reach above
     /// our tip: queued now that it does (those the chain store does not have).
     private func queueAncestors(of start: Hash256) async -> Int {
-        var missing = [Hash256]()
-        var h = start
-        while let e = headerTree[h], !seenBlocks.contains(h), !storedBlocks.contains(h), !queued.contains(h),
-              inFlight[h] == nil, !orphanHashes.contains(h), missing.count < config.maxHeadersKnown {
-            missing.append(h)
-            h = e.prev
+        let missing = headerTree.ancestors(from: start) { h in
+            !seen.blocks.contains(h) && !seen.storedBlocks.contains(h) && !blockDownload.isPending(h) && !orphans.contains(h)
         }
         guard !missing.isEmpty, let states = try? await node.blockStates(missing) else { return 0 }
         let fresh = zip(missing, states).filter { $0.1 == nil }.map(\.0)
@@ -786,82 +583,30 @@ actor Bridge {
     }
 
     private func requeue(_ hashes: [Hash256]) {
-        let fresh = hashes.filter { !queued.contains($0) && !seenBlocks.contains($0) }
-        guard !fresh.isEmpty else { return }
-        for h in fresh { queued.insert(h) }
-        queue.insert(contentsOf: fresh, at: 0)
-        queue.sort { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }
+        let seenBlocks = seen.blocks
+        blockDownload.requeue(hashes, tree: headerTree) { seenBlocks.contains($0) }
     }
 
     /// Hands queued blocks to peers that have them, a few each, lowest heights first.
     private func scheduleDownloads() {
-        guard !queue.isEmpty else { return }
-        var requests = [Int: [Wire.InvItem]]()
-        var load = [Int: Int]()
-        for (h, f) in inFlight { _ = h; load[f.peer, default: 0] += 1 }
-        let connected = peers.values.filter { $0.handshaken && !$0.conn.isClosing }.map(\.conn.id).sorted()
-        var candidates = connected
-        guard !candidates.isEmpty else { return }
-        var remaining = [Hash256]()
-        var givenUp = [Hash256]()
-        var cursor = downloadCursor
-        defer { downloadCursor = cursor }
-        for h in queue {
-            // Every connected peer (or enough peers over time) said it does not have it: give up on it;
-            // a later announcement or headers message queues it again.
-            if let missed = blockMisses[h], missed.count >= config.maxBlockAttempts || connected.allSatisfy(missed.contains) {
-                givenUp.append(h)
-                continue
-            }
-            if inFlight.count >= config.maxBlocksInFlight || candidates.isEmpty { remaining.append(h); continue }
-            let height = headerTree[h]?.height ?? 0
-            if height > tipHeight + config.downloadWindow { remaining.append(h); continue }
-            // Round robin over peers whose best height reaches the block and that have not failed it.
-            var chosen: Int?
-            for k in 0..<candidates.count {
-                let id = candidates[(cursor + k) % candidates.count]
-                if load[id, default: 0] < config.blocksInFlightPerPeer, (peers[id]?.bestHeight ?? -1) >= height,
-                   !(blockMisses[h]?.contains(id) ?? false) {
-                    chosen = id
-                    cursor = (cursor + k + 1) % candidates.count
-                    break
-                }
-            }
-            guard let id = chosen else {
-                remaining.append(h)
-                candidates.removeAll { load[$0, default: 0] >= config.blocksInFlightPerPeer }
-                continue
-            }
-            load[id, default: 0] += 1
-            inFlight[h] = (id, .now)
-            peers[id]?.blocksAsked.insert(h)
-            requests[id, default: []].append(Wire.InvItem(.block, h))
-        }
-        queue = remaining
-        queued = Set(remaining)
-        for h in givenUp {
-            blockMisses[h] = nil
-            headerTree[h] = nil
-        }
+        let live = peers.liveIDs.compactMap { id in peers[id].map { (id: id, bestHeight: $0.bestHeight) } }
+        let (requests, givenUp) = blockDownload.schedule(live: live, tipHeight: tipHeight, tree: headerTree)
+        for h in givenUp { headerTree.remove(h) }
         if !givenUp.isEmpty {
             logger.notice("blocks no peer could serve: given up until announced again", metadata: ["count": "\(givenUp.count)"])
         }
-        for (id, items) in requests { send(id, .getdata(items)) }
+        for (id, hashes) in requests {
+            for h in hashes { peers[id]?.blocksAsked.insert(h) }
+            send(id, .getdata(hashes.map { Wire.InvItem(.block, $0) }))
+        }
     }
 
     /// Blocks asked for too long ago go to another peer.
     func checkStalls() {
         let now = ContinuousClock.now
-        let stalledTxs = txInFlight.filter { now - $0.value.since > config.stallTimeout }
-        for (peer, entries) in Dictionary(grouping: stalledTxs, by: \.value.peer) {
-            txsNotDelivered(entries.map(\.key), by: peer)
-        }
-        let stalled = inFlight.filter { now - $0.value.since > config.stallTimeout }.map(\.key)
+        requestAgain(txDownload.stalled(now: now, timeout: config.stallTimeout, askable: Set(peers.liveIDs)))
+        let stalled = blockDownload.stalled(now: now, timeout: config.stallTimeout)
         guard !stalled.isEmpty else { return }
-        for h in stalled {
-            if let peer = inFlight[h]?.peer { blockMisses[h, default: []].insert(peer) }
-            inFlight[h] = nil
-        }
         logger.info("block requests stalled; asking other peers", metadata: ["count": "\(stalled.count)"])
         requeue(stalled)
         scheduleDownloads()
@@ -875,7 +620,7 @@ actor Bridge {
 
     /// Our chain store did not answer about a block: nobody's fault; one whose header we know goes back to the queue.
     private func chainStoreUnreachable(_ hash: Hash256) {
-        if headerTree[hash] != nil { requeue([hash]) }
+        if headerTree.contains(hash) { requeue([hash]) }
     }
 
     private func handleBlock(_ conn: Connection, _ block: Block) async {
@@ -886,13 +631,13 @@ actor Bridge {
             misbehaved(conn, .invalidBlock, "\(hash.hex): \(error.reason.rawValue)")
             return
         }
-        let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree[hash] != nil
+        let requested = peers[conn.id]?.blocksAsked.contains(hash) == true || headerTree.contains(hash)
         peers[conn.id]?.blocksAsked.remove(hash)
-        if inFlight[hash]?.peer == conn.id { inFlight[hash] = nil }
-        peers[conn.id]?.known.insert(hash)
+        blockDownload.received(hash, from: conn.id)
+        peers[conn.id]?.knownInventory.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
         trace?(hash.hex, "block", "received", "from peer \(from)")
-        if seenBlocks.contains(hash) || orphanHashes.contains(hash) {
+        if seen.blocks.contains(hash) || orphans.contains(hash) {
             scheduleDownloads()
             return
         }
@@ -908,7 +653,7 @@ actor Bridge {
         let hash = block.hash
         let parent = block.header.previousHash
         let parentState: String?
-        if parent == tipHash || storedBlocks.contains(parent) {
+        if parent == tipHash || seen.storedBlocks.contains(parent) {
             parentState = "active"
         } else {
             guard let s = try? await node.blockStates([parent]) else {
@@ -923,7 +668,7 @@ actor Bridge {
                 return
             }
             holdOrphan(block)
-            if let conn, inFlight[parent] == nil, !queued.contains(parent), !orphanHashes.contains(parent) {
+            if let conn, !blockDownload.isPending(parent), !orphans.contains(parent) {
                 await askHeaders(conn.id)
             }
             return
@@ -936,8 +681,7 @@ actor Bridge {
             chainStoreUnreachable(hash)
             return
         }
-        queued.remove(hash)
-        blockMisses[hash] = nil
+        blockDownload.settled(hash)
         if let reason = result.reason, Self.transientReasons.contains(reason) {
             // Not the block's fault and maybe not for good (clock skew, a database hiccup): not marked
             // seen, so a later announcement or headers message fetches it again; its children stay held.
@@ -946,61 +690,34 @@ actor Bridge {
         }
         if result.reason == "bad-prevblk" {
             // The chain store does not have the parent after all: hold it until the parent is stored.
-            storedBlocks.remove(parent)
+            seen.storedBlocks.remove(parent)
             holdOrphan(block)
             return
         }
-        seenBlocks.insert(hash)
+        seen.blocks.insert(hash)
         if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
-            storedBlocks.insert(hash)
+            seen.storedBlocks.insert(hash)
             if result.accepted { counters.blocksAccepted += 1 }
-            if let h = result.height { headerTree[hash] = (parent, h) }
+            if let h = result.height { headerTree.add(hash, parent: parent, height: h) }
         } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {
             if let conn { misbehaved(conn, .invalidBlock, "\(hash.hex): \(reason) \(result.message ?? "")") }
-            dropOrphans(descendingFrom: hash)
+            orphans.dropDescendants(of: hash)
             return
         }
         // Children that were waiting for this one.
-        if let waiting = orphans.removeValue(forKey: hash) {
+        let waiting = orphans.removeChildren(of: hash)
+        if !waiting.isEmpty {
             for child in waiting {
-                forgetOrphan(child.hash)
+                orphans.forget(child.hash)
                 await process(child, from: nil, source: source)
             }
         }
     }
 
+    /// Holds a block until its parent is stored. Over the pool's bound the highest are dropped; one we
+    /// have a header for goes back to the download queue, so nothing needed is lost.
     private func holdOrphan(_ block: Block) {
-        let hash = block.hash
-        guard orphanHashes.insert(hash).inserted else { return }
-        orphans[block.header.previousHash, default: []].append(block)
-        let size = block.encodedSize
-        orphanSizes[hash] = size
-        orphanBytes += size
-        // Over the bound (count or bytes): drop the highest (the furthest from being connected); one we
-        // have a header for goes back to the download queue, so nothing needed is lost.
-        while orphanHashes.count > config.maxOrphans || (orphanBytes > config.maxOrphanBytes && orphanHashes.count > 1) {
-            guard let victim = orphanHashes.max(by: { (headerTree[$0]?.height ?? Int.max) < (headerTree[$1]?.height ?? Int.max) }) else { break }
-            forgetOrphan(victim)
-            for (k, list) in orphans {
-                let kept = list.filter { $0.hash != victim }
-                orphans[k] = kept.isEmpty ? nil : kept
-            }
-            if headerTree[victim] != nil { requeue([victim]) }
-        }
-    }
-
-    /// Takes a hash out of the orphan index and its bytes out of the pool's total (the caller removes the block).
-    private func forgetOrphan(_ hash: Hash256) {
-        orphanHashes.remove(hash)
-        orphanBytes -= orphanSizes.removeValue(forKey: hash) ?? 0
-    }
-
-    private func dropOrphans(descendingFrom hash: Hash256) {
-        guard let children = orphans.removeValue(forKey: hash) else { return }
-        for c in children {
-            forgetOrphan(c.hash)
-            dropOrphans(descendingFrom: c.hash)
-        }
+        for victim in orphans.hold(block, tree: headerTree) where headerTree.contains(victim) { requeue([victim]) }
     }
 
     // MARK: liveness and addresses
@@ -1032,91 +749,50 @@ actor Bridge {
     private func addresses(excluding id: Int) -> [String] {
         var out = Set<String>()
         for (pid, p) in peers where pid != id && p.handshaken { if let u = p.announcedURL { out.insert(u) } }
-        for u in known.keys { out.insert(u) }
+        for u in addressBook.urls { out.insert(u) }
         if let asker = peers[id]?.announcedURL { out.remove(asker) }
         // Only what a receiver accepts (a configured URL may be longer than `addr` allows); a random
         // sample when there are more than fit.
-        return Array(out.filter { Self.isDiallable($0) }.shuffled().prefix(Wire.maxAddresses))
+        return Array(out.filter { AddressBook.isDiallable($0) }.shuffled().prefix(Wire.maxAddresses))
     }
 
-    /// Learned addresses kept at most; over that a random learned one makes room.
-    static let maxLearned = 1000
-
-    /// A URL worth learning: `ws://host:port` (optionally a trailing `/`), at most 200 bytes, a host of
-    /// letters, digits, `.` and `-` (or a bracketed IPv6 address), a port 1–65535; nothing else.
-    static func isDiallable(_ url: String) -> Bool {
-        guard url.utf8.count <= Wire.maxAddressLength, url.hasPrefix("ws://") else { return false }
-        var rest = url.dropFirst(5)
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard let (host, port) = PeerEndpoints.hostPort(String(rest)), (1...65535).contains(port),
-              !rest.hasSuffix(":"), String(rest).hasSuffix(":\(port)") else { return false }
-        if rest.hasPrefix("[") {
-            return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } && host.contains(":")
-        }
-        return host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "." || $0 == "-" }
-            && !host.hasPrefix("-") && !host.hasPrefix(".")
-    }
-
-    private func learn(_ list: [String]) {
-        for url in list where known[url] == nil && Self.isDiallable(url) {
-            let learned = known.filter { !$0.value }.map(\.key)
-            if learned.count >= Self.maxLearned, let victim = learned.randomElement() { forgetLearned(victim) }
-            known[url] = false
-        }
-    }
-
-    func addConfigured(_ url: String) { known[url] = true }
+    func addConfigured(_ url: String) { addressBook.addConfigured(url) }
 
     /// Learned addresses worth dialling now: not configured (those have their own loop),
     /// not ourselves, not a node already connected, within the outbound limit.
     func addressesToDial() -> [String] {
         guard networkActive else { return [] }
-        let outbound = peers.values.filter { $0.conn.direction == .outbound }.count
+        let outbound = peers.outboundCount
         guard outbound < config.maxOutbound else { return [] }
         let dialling = Set(peers.values.compactMap { $0.conn.dialURL })
-        return known.filter { !$0.value }.map(\.key).filter { url in
-            if dialling.contains(url) || urlNonce[url] == nonce { return false }
-            return !peers.values.contains { isConnected(url, $0) }
+        return addressBook.learned.filter { url in
+            if dialling.contains(url) || addressBook.node(at: url) == nonce { return false }
+            return !peers.connects(url, nodeAtURL: addressBook.node(at: url))
         }.shuffled().prefix(config.maxOutbound - outbound).map { $0 }
     }
 
     /// Whether dialling `url` is pointless now (it is us, or that node is already connected).
     func shouldSkipDial(_ url: String) -> Bool {
         guard networkActive else { return true }
-        if let ban = activeBan(for: [url]) { _ = ban; return true }
-        if urlNonce[url] == nonce { return true }
-        return peers.values.contains { isConnected(url, $0) }
+        if banList.active(for: [url]) != nil { return true }
+        if addressBook.node(at: url) == nonce { return true }
+        return peers.connects(url, nodeAtURL: addressBook.node(at: url))
     }
 
-    /// Whether `p` is the node at `url`, as far as we can tell: we dialled `url` on it, or we dialled
-    /// the node found at `url` (`urlNonce`, learned only from our own dials) over another URL. An inbound
-    /// peer's claimed nonce counts only when it also announced `url` as its listen address, so a
-    /// stranger claiming a node's nonce does not stop us dialling that node.
-    private func isConnected(_ url: String, _ p: Peer) -> Bool {
-        guard p.hello != nil, !p.conn.isClosing else { return false }
-        if p.conn.dialURL == url { return true }
-        guard let n = urlNonce[url], p.hello?.nonce == n else { return false }
-        return p.conn.direction == .outbound || p.announcedURL == url
-    }
-
-    func forgetLearned(_ url: String) {
-        guard known[url] == false else { return }
-        known[url] = nil
-        if urlNonce[url] != nonce { urlNonce[url] = nil }   // ourselves stays remembered
-    }
+    func forgetLearned(_ url: String) { addressBook.forgetLearned(url, ownNonce: nonce) }
 
     /// A learned address's one dial ended after `lasted` (nil: it never connected): one that did not
     /// keep a connection for a minute is forgotten (it is learned again if peers still announce it).
     func learnedDialEnded(_ url: String, lasted: Duration?) {
-        guard urlNonce[url] != nonce else { return }
+        guard addressBook.node(at: url) != nonce else { return }
         // A node we are connected to another way (it dialled us; our dial was the duplicate) is alive: keep it.
-        if peers.values.contains(where: { isConnected(url, $0) }) { return }
+        if peers.connects(url, nodeAtURL: addressBook.node(at: url)) { return }
         if lasted.map({ $0 < .seconds(60) }) ?? true { forgetLearned(url) }
     }
 
     private func logProgress() {
         let now = ContinuousClock.now
-        let syncing = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty
+        let syncing = !blockDownload.isIdle || !orphans.isEmpty
         guard syncing || tipHeight != lastLoggedHeight, now - lastProgressLog >= .seconds(5) else { return }
         lastProgressLog = now
         lastLoggedHeight = tipHeight
@@ -1131,11 +807,12 @@ actor Bridge {
 
     func syncStatus() -> SyncStatus {
         let best = max(bestPeerHeight, tipHeight)
-        let state = !queue.isEmpty || !inFlight.isEmpty || !orphanHashes.isEmpty ? "blocks"
+        let state = !blockDownload.isIdle || !orphans.isEmpty ? "blocks"
             : peers.values.contains(where: \.askedHeaders) ? "headers" : "idle"
         return SyncStatus(state: state, height: tipHeight, tipHash: tipHash.hex, bestPeerHeight: best,
-                          headersKnown: headerTree.count, blocksQueued: queue.count, blocksInFlight: inFlight.count,
-                          orphans: orphanHashes.count, blocksReceived: counters.blocksReceived, blocksAccepted: counters.blocksAccepted,
+                          headersKnown: headerTree.count, blocksQueued: blockDownload.queue.count,
+                          blocksInFlight: blockDownload.inFlight.count, orphans: orphans.count,
+                          blocksReceived: counters.blocksReceived, blocksAccepted: counters.blocksAccepted,
                           txsReceived: counters.txsReceived, txsAccepted: counters.txsAccepted,
                           progress: best == 0 ? 1 : Double(tipHeight) / Double(best))
     }
@@ -1148,10 +825,10 @@ actor Bridge {
                      startHeight: Int(p.hello?.bestHeight ?? 0), bestHeight: p.bestHeight, score: p.score,
                      connectedAt: p.connectedAt, lastMessageAt: p.lastMessageAt, pingTime: p.pingTime,
                      messagesIn: p.messagesIn, messagesOut: p.messagesOut, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
-                     blocksInFlight: inFlight.values.filter { $0.peer == p.conn.id }.count)
+                     blocksInFlight: blockDownload.load(of: p.conn.id))
         }
-        let banned = bans.values.filter { $0.until > now }.sorted { $0.address < $1.address }
-        return PeerList(listen: config.listenAddress, peers: list, banned: banned, known: known.keys.sorted(), offences: offences)
+        return PeerList(listen: config.listenAddress, peers: list, banned: banList.current(now: now), known: addressBook.urls,
+                        offences: banList.offences)
     }
 
     /// Switches networking off (every peer is disconnected) or back on (configured peers are dialled again).

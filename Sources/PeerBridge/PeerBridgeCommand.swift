@@ -3,14 +3,9 @@ import Bus
 import ChainCore
 import Foundation
 import Hummingbird
-import HummingbirdCore
-import HummingbirdWSClient
-import HummingbirdWebSocket
 import Logging
-import NIOCore
 import NodeKit
 import ServiceLifecycle
-import Synchronization
 
 /// `cairn-peerbridge`: joins the local bus to other nodes over WebSocket.
 @main
@@ -84,7 +79,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let recorder = TraceRecorder(publisher: publisher, service: "peerbridge")
         let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
         let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
-        let node = BusNode(chain: chainRPC, mempool: mempoolRPC)
+        let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)
 
         var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
         config.maxInbound = maxInbound
@@ -96,6 +91,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let bridge = Bridge(config: config, node: node, logger: logger) { id, kind, stage, detail in
             recorder.record(id, kind: kind, stage: stage, detail: detail)
         }
+        let dialer = Dialer(bridge: bridge, logger: logger)
 
         // Where we are, before talking to anyone (waits for the chain store).
         while true {
@@ -132,7 +128,7 @@ struct PeerBridgeCommand: ServiceCommand {
                 }
             },
             Task {
-                // Liveness, stalled downloads, learned addresses.
+                // Stalled block and transaction requests go to other peers.
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     await bridge.checkStalls()
@@ -153,7 +149,7 @@ struct PeerBridgeCommand: ServiceCommand {
             "addpeer": RPCRouter.method(AddPeer.self) { p in
                 guard Self.validPeerURL(p.url) else { throw RPCError.badParams("expected ws://host:port") }
                 await bridge.addConfigured(p.url)
-                Dialer.keepConnected(p.url, bridge: bridge, logger: logger)
+                dialer.keepConnected(p.url)
                 return Empty()
             },
             "setnetworkactive": RPCRouter.method(NetworkActive.self) { p in
@@ -175,12 +171,12 @@ struct PeerBridgeCommand: ServiceCommand {
 
         for url in allPeers {
             await bridge.addConfigured(url)
-            Dialer.keepConnected(url, bridge: bridge, logger: logger)
+            dialer.keepConnected(url)
         }
         let discovery = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(2))
-                for url in await bridge.addressesToDial() { Dialer.tryOnce(url, bridge: bridge, logger: logger) }
+                for url in await bridge.addressesToDial() { dialer.tryOnce(url) }
             }
         }
 
@@ -193,7 +189,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ShutdownHook {
                 await bridge.shutdown()
-                Dialer.stopAll()
+                dialer.stopAll()
                 discovery.cancel()
                 for f in followers { f.cancel() }
                 await chainSub.stop()
@@ -209,267 +205,5 @@ struct PeerBridgeCommand: ServiceCommand {
             }), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-}
-
-/// The local node over the bus.
-struct BusNode: LocalNode {
-    let chain: RPCClient
-    let mempool: RPCClient
-
-    func tip() async throws -> ChainTip { try await chain.call("getchaintip", Empty(), as: ChainTip.self) }
-
-    func locator() async throws -> [Hash256] {
-        try await chain.call("getlocator", Empty(), as: [String].self).compactMap(Hash256.init(hex:))
-    }
-
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?] {
-        guard !hashes.isEmpty else { return [] }
-        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [String?].self)
-    }
-
-    func heightOf(_ hash: Hash256) async throws -> Int? {
-        do {
-            return try await chain.call("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self).height
-        } catch let e as RPCError where e.code == "not-found" {
-            return nil
-        }
-    }
-
-    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
-        let reply = try await chain.call("getheaders", HeadersRequest(locator: locator.map(\.hex), stop: stop?.hex, count: count),
-                                         as: HeadersReply.self)
-        return reply.headers.compactMap { Hex.decode($0).flatMap { try? BlockHeader(bytes: $0) } }
-    }
-
-    func block(_ hash: Hash256) async throws -> [UInt8]? {
-        do {
-            return Hex.decode(try await chain.call("getblock", BlockRef(hash: hash.hex), as: BlockInfo.self).hex)
-        } catch let e as RPCError where e.code == "not-found" {
-            return nil
-        }
-    }
-
-    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
-        try await chain.call("submitblock", SubmitBlock(hex: Hex.encode(block.encoded), source: source), as: SubmitBlockResult.self)
-    }
-
-    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? {
-        do {
-            return Hex.decode(try await mempool.call("getentry", TxRef(txid: txid.hex), as: MempoolEntry.self).hex)
-        } catch let e as RPCError where e.code == "not-found" {
-            return nil
-        }
-    }
-
-    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError> {
-        do {
-            return .success(try await mempool.call("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
-                                                   as: SubmitTxResult.self))
-        } catch let e as RPCError {
-            return .failure(e)
-        }
-    }
-}
-
-/// The request context of the peer port: knows the remote address (for bans).
-struct PeerRequestContext: RequestContext, WebSocketRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<PeerRequestContext>
-    let remoteAddress: SocketAddress?
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        webSocket = .init()
-        remoteAddress = source.channel.remoteAddress
-        channel = source.channel
-    }
-}
-
-/// The HTTP stage of the peer port is bounded: a connection that has not become a WebSocket within
-/// `timeout` of being accepted is closed (a half-sent request holds nothing for long), and at most
-/// `maxPending` such connections exist at once (more are closed at once). The WebSocket handler
-/// removes this handler when the upgrade is done.
-final class UpgradeDeadline: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-    static let name = "cairn-upgrade-deadline"
-
-    final class Pending: Sendable {
-        let count = Atomic<Int>(0)
-    }
-
-    let timeout: TimeAmount
-    let maxPending: Int
-    let pending: Pending
-    private var timer: Scheduled<Void>?
-    private var counted = false
-
-    init(timeout: TimeAmount, maxPending: Int, pending: Pending) {
-        self.timeout = timeout
-        self.maxPending = maxPending
-        self.pending = pending
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        counted = true
-        let now = pending.count.wrappingAdd(1, ordering: .relaxed).newValue
-        let channel = context.channel
-        if now > maxPending {
-            channel.close(promise: nil)
-            return
-        }
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        if counted {
-            counted = false
-            pending.count.wrappingSubtract(1, ordering: .relaxed)
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
-}
-
-/// The upgrade channel with `UpgradeDeadline` first in every child channel's pipeline.
-struct PeerChildChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
-    let inner: HTTP1WebSocketUpgradeChannel
-    let timeout: TimeAmount
-    let maxPending: Int
-    let pending = UpgradeDeadline.Pending()
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        do {
-            try channel.pipeline.syncOperations.addHandler(UpgradeDeadline(timeout: timeout, maxPending: maxPending, pending: pending),
-                                                           name: UpgradeDeadline.name, position: .first)
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        return inner.setup(channel: channel, logger: logger)
-    }
-
-    func handle(value: Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
-}
-
-/// A plain HTTP request on the peer port is told what this port is (naivechain's users got a bare "Upgrade Required").
-struct PeerPortAnswer<Context: RequestContext>: RouterMiddleware {
-    let listen: String
-    let edgeHint: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let body = """
-        {"error":{"code":"upgrade-required","message":"this is Cairn's peer-to-peer port (\(listen)): it speaks the binary peer protocol over WebSocket only. The HTTP API is on the edge, by default \(edgeHint)/api"}}
-        """
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.upgrade] = "websocket"
-        headers[.connection] = "Upgrade"
-        return Response(status: .upgradeRequired, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
-    }
-}
-
-enum PeerServer {
-    /// A connection to the peer port must be a WebSocket within this time of being accepted.
-    static let upgradeTimeout: TimeAmount = .seconds(10)
-    /// Connections not yet upgraded to a WebSocket, at most (more are closed on accept).
-    static let maxPendingUpgrades = 64
-
-    static func application(host: String, port: Int, edgeHint: String, bridge: Bridge, logger: Logger) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: PeerPortAnswer(listen: "\(host):\(port)", edgeHint: edgeHint))
-        let wsRouter = Router(context: PeerRequestContext.self)
-        wsRouter.ws("/") { inbound, outbound, context in
-            // A WebSocket now: the HTTP stage's deadline and pending count no longer apply.
-            try? await context.requestContext.channel.pipeline.removeHandler(name: UpgradeDeadline.name).get()
-            let remote = context.requestContext.remoteAddress
-            let conn = Connection(id: await bridge.newConnectionID(), direction: .inbound,
-                                  remoteHost: remote?.ipAddress ?? "unknown", remotePort: remote?.port ?? 0, dialURL: nil)
-            await Connection.serve(conn, inbound: inbound, outbound: outbound, bridge: bridge, logger: logger)
-        }
-        let wsResponder = wsRouter.buildResponder()
-        return Application(
-            router: router,
-            server: HTTPServerBuilder { responder in
-                PeerChildChannel(
-                    inner: HTTP1WebSocketUpgradeChannel(
-                        responder: responder, webSocketResponder: wsResponder,
-                        configuration: .init(http1: .init(idleTimeout: upgradeTimeout),
-                                             ws: .init(maxFrameSize: Wire.maxFrameSize, autoPing: .disabled, closeTimeout: .seconds(3)))),
-                    timeout: upgradeTimeout, maxPending: maxPendingUpgrades)
-            },
-            configuration: .init(address: .hostname(host, port: port), serverName: "cairn-peerbridge"),
-            logger: logger)
-    }
-}
-
-/// Outbound connections: configured peers are kept connected (reconnect with backoff 1 s doubling to 32 s,
-/// back to 1 s after a connection that lasted a minute); learned addresses are tried once at a time.
-enum Dialer {
-    private static let tasks = Mutex<[String: Task<Void, Never>]>([:])
-
-    static func keepConnected(_ url: String, bridge: Bridge, logger: Logger) {
-        tasks.withLock { t in
-            guard t[url] == nil else { return }
-            t[url] = Task {
-                var delay = Duration.seconds(1)
-                while !Task.isCancelled {
-                    if await bridge.shouldSkipDial(url) {
-                        try? await Task.sleep(for: .seconds(2))
-                        continue
-                    }
-                    let began = ContinuousClock.now
-                    await connect(url, bridge: bridge, logger: logger)
-                    if ContinuousClock.now - began > .seconds(60) { delay = .seconds(1) }
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(32))
-                }
-            }
-        }
-    }
-
-    static func tryOnce(_ url: String, bridge: Bridge, logger: Logger) {
-        let key = "once:" + url
-        tasks.withLock { t in
-            guard t[key] == nil else { return }
-            t[key] = Task {
-                let began = ContinuousClock.now
-                await connect(url, bridge: bridge, logger: logger)
-                // A learned address that did not keep a connection (for a minute) is forgotten; after a
-                // pause it may be tried again if peers announce it again.
-                await bridge.learnedDialEnded(url, lasted: ContinuousClock.now - began)
-                try? await Task.sleep(for: .seconds(30))
-                _ = tasks.withLock { $0.removeValue(forKey: key) }
-            }
-        }
-    }
-
-    static func stopAll() {
-        let all = tasks.withLock { t -> [Task<Void, Never>] in
-            defer { t.removeAll() }
-            return Array(t.values)
-        }
-        for task in all { task.cancel() }
-    }
-
-    static func connect(_ url: String, bridge: Bridge, logger: Logger) async {
-        let hostPort = url.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        let (host, port) = hostPort.count >= 3 ? (PeerEndpoints.hostPort(String(hostPort[2])) ?? ("?", 0)) : ("?", 0)
-        let id = await bridge.newConnectionID()
-        do {
-            try await WebSocketClient.connect(
-                url: url.hasSuffix("/") || url.split(separator: "/").count > 2 ? url : url + "/",
-                configuration: .init(maxFrameSize: Wire.maxFrameSize, closeTimeout: .seconds(3)),
-                logger: logger
-            ) { inbound, outbound, _ in
-                let conn = Connection(id: id, direction: .outbound, remoteHost: host, remotePort: port, dialURL: url)
-                await Connection.serve(conn, inbound: inbound, outbound: outbound, bridge: bridge, logger: logger)
-            }
-        } catch {
-            logger.info("cannot connect to peer", metadata: ["url": "\(url)", "error": "\(error)"])
-        }
     }
 }

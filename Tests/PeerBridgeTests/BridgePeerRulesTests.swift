@@ -31,6 +31,8 @@ func rejectCode(_ messages: [Wire.Message]) -> [String] {
     messages.compactMap { if case .reject(let code, _) = $0 { return code } else { return nil } }
 }
 
+/// End-to-end peer rules through the bridge (FakeNode + Wiretap): slots of closing peers, getdata bounds,
+/// one connection per node, loopback bans, the address book over `addr`, peers' best heights.
 extension BridgeTests {
     @Test("a closing peer takes no slot, and one stuck closing is let go of by the ping round")
     func closingPeersLetGo() async throws {
@@ -152,7 +154,7 @@ extension BridgeTests {
             await b.received(p, Wire.encode(.addr((0..<100).map { "ws://10.2.\(m).\($0):8342" })))
         }
         let known = await b.peerList().known
-        #expect(known.count == Bridge.maxLearned)
+        #expect(known.count == AddressBook.maxLearned)
         #expect(known.contains("ws://10.2.10.99:8342"), "the last one learned made room for itself")
 
         // Candidates at random, not the first eight sorted: a few rounds reach more than eight.

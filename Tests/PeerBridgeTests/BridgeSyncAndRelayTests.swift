@@ -25,6 +25,8 @@ func rejected(_ messages: [Wire.Message], _ code: String) -> Bool {
     messages.contains { if case .reject(let c, _) = $0 { return c == code } else { return false } }
 }
 
+/// End-to-end sync and relay through the bridge (FakeNode + Wiretap): block download and give-up,
+/// transient refusals, orphans, headers checks, transaction re-requests, batched announcements.
 extension BridgeTests {
     @Test("notfound: a block nobody has is asked of each peer once, then given up, nobody scored; announced again, it is fetched again")
     func notFoundGivesUp() async throws {

@@ -1,0 +1,63 @@
+import Bus
+import ChainCore
+import NodeKit
+
+/// The local node over the bus: `LocalNode` answered by the chain store (`chain.rpc`) and the mempool (`mempool.rpc`).
+struct RemoteNode: LocalNode {
+    let chain: RPCClient
+    let mempool: RPCClient
+
+    func tip() async throws -> ChainTip { try await chain.call("getchaintip", Empty(), as: ChainTip.self) }
+
+    func locator() async throws -> [Hash256] {
+        try await chain.call("getlocator", Empty(), as: [String].self).compactMap(Hash256.init(hex:))
+    }
+
+    func blockStates(_ hashes: [Hash256]) async throws -> [String?] {
+        guard !hashes.isEmpty else { return [] }
+        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [String?].self)
+    }
+
+    func heightOf(_ hash: Hash256) async throws -> Int? {
+        do {
+            return try await chain.call("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self).height
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
+        let reply = try await chain.call("getheaders", HeadersRequest(locator: locator.map(\.hex), stop: stop?.hex, count: count),
+                                         as: HeadersReply.self)
+        return reply.headers.compactMap { Hex.decode($0).flatMap { try? BlockHeader(bytes: $0) } }
+    }
+
+    func block(_ hash: Hash256) async throws -> [UInt8]? {
+        do {
+            return Hex.decode(try await chain.call("getblock", BlockRef(hash: hash.hex), as: BlockInfo.self).hex)
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
+        try await chain.call("submitblock", SubmitBlock(hex: Hex.encode(block.encoded), source: source), as: SubmitBlockResult.self)
+    }
+
+    func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? {
+        do {
+            return Hex.decode(try await mempool.call("getentry", TxRef(txid: txid.hex), as: MempoolEntry.self).hex)
+        } catch let e as RPCError where e.code == "not-found" {
+            return nil
+        }
+    }
+
+    func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError> {
+        do {
+            return .success(try await mempool.call("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
+                                                   as: SubmitTxResult.self))
+        } catch let e as RPCError {
+            return .failure(e)
+        }
+    }
+}
