@@ -14,11 +14,11 @@ import WSClient
 /// operator cookie, and a WebSocket newHeads subscription that sees a reorg.
 @Suite("JSON-RPC on a real node", .serialized)
 struct RPCNodeTests {
-    /// A node of its own (offsets 7000-7990: no other suite uses them).
+    /// A node of its own (offsets 5000-5990: no other suite uses them; NetworkTests use 6000-8990).
     final class Node: @unchecked Sendable {
         let dir: URL
         let process = Process()
-        let offset = 7_000 + Int.random(in: 0..<100) * 10
+        let offset = 5_000 + Int.random(in: 0..<100) * 10
         var edge: String { "http://127.0.0.1:\(Endpoints.defaultHTTPPort + offset)" }
         var cookiePath: String { dir.appendingPathComponent(".cookie").path }
 

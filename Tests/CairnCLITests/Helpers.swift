@@ -142,7 +142,10 @@ enum Procs {
     }
 }
 
-/// Port offsets for process tests: random, so parallel runs and other engineers' stacks don't clash.
+/// Port offsets for process tests, 1000-4990 (the other suites use other ranges): a random first slot, so
+/// parallel runs and other engineers' stacks don't clash, then the next slot each time, so two nodes of
+/// this test process never draw the same offset.
 enum Ports {
-    static func offset() -> Int { 1000 + Int.random(in: 0..<400) * 10 }
+    static let next = Atomic<Int>(Int.random(in: 0..<400))
+    static func offset() -> Int { 1000 + (next.wrappingAdd(1, ordering: .relaxed).oldValue % 400) * 10 }
 }
