@@ -1,7 +1,7 @@
 import ChainCore
 import Hummingbird
 
-typealias EdgeContext = BasicRequestContext
+typealias EdgeContext = EdgeRequestContext
 typealias RouteHandler = @Sendable (Request, EdgeContext) async throws -> Response
 
 /// One HTTP route: what the router serves and what /openapi.json documents.
@@ -33,6 +33,17 @@ struct RouteMatcher: Sendable {
 
     init(_ routes: [(HTTPRequest.Method, String)]) {
         templates = routes.map { ($0.0, $0.1.split(separator: "/")) }
+    }
+
+    /// The route template a request matches ("/api/block/:hash"), nil when none: usage is counted by
+    /// route, never by raw path.
+    func template(method: HTTPRequest.Method, path: String) -> String? {
+        let parts = path.split(separator: "/")
+        // The most specific match: the fewest parameters ("/api/blocks/tip/height" before "/api/blocks/:x/height").
+        return templates.filter { t in
+            t.method == method && t.segments.count == parts.count && zip(t.segments, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }.min { a, b in a.segments.filter { $0.hasPrefix(":") }.count < b.segments.filter { $0.hasPrefix(":") }.count }
+            .map { "/" + $0.segments.joined(separator: "/") }
     }
 
     func methods(for path: String) -> Set<HTTPRequest.Method> {
