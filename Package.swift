@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "cairn-edge", targets: ["APIEdge"]),
         .executable(name: "cairn-peerbridge", targets: ["PeerBridge"]),
         .executable(name: "cairn-walletfront", targets: ["WalletFront"]),
+        .executable(name: "cairn-accounts", targets: ["Accounts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -105,6 +106,17 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
+        // `cairn-accounts`: accounts, API keys (hashed), per-key limits shared by the edges, usage.
+        .executableTarget(
+            name: "Accounts",
+            dependencies: [
+                "NodeKit", "Bus",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -233,6 +245,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             exclude: ["js"],
+            swiftSettings: strict
+        ),
+        // The accounts service's store, limiter and usage reports, in process.
+        .testTarget(
+            name: "AccountsTests",
+            dependencies: ["Accounts", "NodeKit", "Bus", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // The peer protocol's codec, handshake checks, locators and scoring.

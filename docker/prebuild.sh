@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG="${CONFIG:-release}"
 OUT="${OUT:-docker/prebuilt}"
-PRODUCTS=(cairn cairn-chainstore cairn-mempool cairn-miner cairn-edge cairn-peerbridge cairn-walletfront)
+PRODUCTS=(cairn cairn-chainstore cairn-mempool cairn-miner cairn-edge cairn-peerbridge cairn-walletfront cairn-accounts)
 # One plan for every product (swift build takes a single --product).
 swift build -c "$CONFIG"
 bin="$(swift build -c "$CONFIG" --show-bin-path)"

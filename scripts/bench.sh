@@ -3,7 +3,8 @@
 # this machine: hashing vs OpenSSL's SHA256_Transform midstate loop (1 and 2
 # threads), Ed25519 vs swift-crypto's raw rate, block connection vs cores ×
 # verify rate, bus throughput and latencies, then on a real node started with
-# `cairn up`: POST /api/tx sustained (60 s) and GET /api/blocks/tip/height vs a
+# `cairn up`: POST /api/tx sustained (60 s), GET /api/blocks/tip/height (keyless and with an API
+# key in the path, /v1/<key>/…), POST /rpc getblockcount and a batch of 1,000 vs a
 # trivial route (wrk); then several nodes: sync rate vs connecting the same blocks
 # locally, block propagation along a line of 5. Figures, not tests. Optional:
 # seconds per micro figure.

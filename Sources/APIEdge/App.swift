@@ -34,8 +34,12 @@ struct EdgeConfig: Sendable {
     /// JSON-RPC operator credentials: the folder the `.cookie` is written to (nil: no cookie) and a token.
     var rpcCookieDirectory: URL?
     var rpcToken: String?
-    /// The bearer token of the operator routes (`--operator-token`, else the data folder's cookie); nil = they answer 401.
+    /// `--operator-token`, an alias of `rpcToken` (one token for the operator routes and methods).
     var operatorToken: String?
+    /// The accounts service (API keys, limits, usage).
+    var accounts = AccountsEndpoints.loopback()
+    /// Keyless access; nil: the network's default (`AnonymousPolicy.defaultFor`).
+    var anonymous: AnonymousPolicy?
 
     static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
 }
@@ -62,12 +66,15 @@ final class Edge: Sendable {
     let faucet: Faucet?
     /// POST /rpc: operator credentials, long polls, the method table.
     let rpc: RPCServer
+    /// API keys: cached records, leases, usage reports.
+    let access: AccessControl
     private let tasks: [Task<Void, Never>]
 
     var explorer: Explorer { Explorer(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
             + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self) + OperatorRoutes.routes(self)
+            + KeyRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -87,6 +94,11 @@ final class Edge: Sendable {
         self.backend = backend
         let rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
         self.rpc = rpc
+        let access = try await AccessControl(context: context, endpoints: config.accounts, bus: config.bus,
+                                             anonymous: config.anonymous ?? .defaultFor(regtest: config.params.network == .regtest),
+                                             metrics: metrics, logger: logger)
+        access.start()
+        self.access = access
         let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
@@ -196,6 +208,7 @@ final class Edge: Sendable {
         for t in tasks { t.cancel() }
         await notifier?.stop()
         await rpc.stop()
+        await access.stop()
         await backend.stop()
         await context.terminate()
     }
@@ -204,7 +217,7 @@ final class Edge: Sendable {
 /// Only the configured origins get `Access-Control-Allow-Origin`; others pass through without CORS headers.
 struct OriginCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let origins: Set<String>
-    let cors = CORSMiddleware<Context>(allowOrigin: .originBased, allowHeaders: [.contentType], allowMethods: [.get, .post, .options])
+    let cors = CORSMiddleware<Context>(allowOrigin: .originBased, allowHeaders: [.contentType, .xAPIKey, .authorization], allowMethods: [.get, .post, .options])
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin], origins.contains(origin) else { return try await next(request, context) }
@@ -212,7 +225,22 @@ struct OriginCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The HTTP application: routes, middleware (CORS → metrics → JSON errors), WebSocket upgrade on /api/ws.
+/// A keyed WebSocket (`/v1/<key>/rpc`, `/v1/<key>/api/ws`): the key must be valid and allow the
+/// origin, and opening the socket counts as one request of its rate. (Messages on an open socket are
+/// not metered one by one.)
+func keyedUpgrade(_ request: Request, key: String, edge: Edge) async throws {
+    let record = try await edge.access.authenticate(key)
+    try AccessControl.checkOrigin(record, origin: request.headers[.origin])
+    let admission = await edge.access.take(record, count: 1)
+    guard admission == .admitted else {
+        edge.access.count(key: record.info.id, method: "websocket", refused: 1)
+        throw KeyLimits.refusal(admission, info: record.info)
+    }
+    edge.access.count(key: record.info.id, method: "websocket", requests: 1)
+}
+
+/// The HTTP application: the API-key layer (`KeyedResponder`) in front of the router (CORS → metrics →
+/// JSON errors), WebSocket upgrade on /api/ws and /rpc (and their keyed `/v1/<key>/…` forms).
 func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtocol {
     let routes = edge.routes
     let router = Router(context: EdgeContext.self)
@@ -234,8 +262,22 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
                                       isOperator: rpc.auth.verdict(context.request.headers[.authorization]) == .valid, edge: edge)
     }
+    wsRouter.ws("/v1/:key/rpc", shouldUpgrade: { request, context in
+        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge)
+        return try await rpc.upgrade(request)
+    }) { inbound, outbound, context in
+        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound, isOperator: false, edge: edge)
+    }
+    wsRouter.ws("/v1/:key/api/ws", shouldUpgrade: { request, context in
+        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge)
+        return .upgrade([:])
+    }) { inbound, outbound, context in
+        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
+    }
+    let responder = KeyedResponder(inner: router.buildResponder(), access: edge.access,
+                                   matcher: RouteMatcher(routes.map { ($0.method, $0.path) }))
     return Application(
-        router: router,
+        responder: responder,
         server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "cairn-edge"),
         logger: edge.logger)

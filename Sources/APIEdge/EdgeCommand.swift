@@ -45,15 +45,22 @@ struct EdgeCommand: ServiceCommand {
     var faucetCooldown: Double = 60
 
     @Option(name: .customLong("rpc-token"),
-            help: "A token that grants the JSON-RPC operator methods (submitblock, addnode, setnetworkactive) beside the cookie DATA/.cookie (env CAIRN_RPC_TOKEN; HTTP Basic with the token as password, or Bearer).")
+            help: "The operator token, beside the cookie DATA/.cookie: grants the JSON-RPC operator methods (submitblock, addnode, setnetworkactive) and the operator routes (/api/operator/…: verify, keys, usage) (env CAIRN_RPC_TOKEN; HTTP Basic with the token as password, or Bearer).")
     var rpcToken: String?
 
-    @Flag(name: .customLong("no-rpc-cookie"), help: "Write no DATA/.cookie (operator methods then need --rpc-token).")
+    @Flag(name: .customLong("no-rpc-cookie"), help: "Write no DATA/.cookie (operator methods and routes then need --rpc-token).")
     var noRPCCookie = false
 
     @Option(name: .customLong("operator-token"),
-            help: "Bearer token of the operator routes such as GET /api/operator/verify (env CAIRN_OPERATOR_TOKEN; default a fresh token written to DATA/operator.cookie, mode 0600).")
+            help: "Another name for --rpc-token (env CAIRN_OPERATOR_TOKEN): one token for the operator methods and routes.")
     var operatorToken: String?
+
+    @Option(name: .customLong("anonymous-rps"),
+            help: "Keyless requests a second per client address at this edge: a number, 'unlimited' or 'off' (keys required) (env CAIRN_ANONYMOUS_RPS; default 50 on regtest, off elsewhere). Loopback clients are not limited unless --limit-loopback.")
+    var anonymousRPS: String?
+
+    @Flag(name: .customLong("limit-loopback"), help: "Apply the anonymous rate to loopback clients too.")
+    var limitLoopback = false
 
     func config() throws -> EdgeConfig {
         let env = ProcessInfo.processInfo.environment
@@ -72,7 +79,8 @@ struct EdgeCommand: ServiceCommand {
         c.peerRPC = common.peerEndpoints.rpc
         c.peerPub = common.peerEndpoints.pub
         c.bus = try common.busSecurity(role: .edge, endpoints: [c.endpoints.chainRPC, c.endpoints.chainPub, c.endpoints.mempoolRPC,
-                                                                c.endpoints.mempoolPub, c.peerRPC, c.peerPub])
+                                                                c.endpoints.mempoolPub, c.peerRPC, c.peerPub,
+                                                                common.accountsEndpoints.rpc, common.accountsEndpoints.pub])
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         c.maxBody = maxBody
         c.faucetKeyPath = faucetKey ?? env["CAIRN_FAUCET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -84,6 +92,20 @@ struct EdgeCommand: ServiceCommand {
         c.rpcToken = rpcToken ?? env["CAIRN_RPC_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         c.rpcCookieDirectory = noRPCCookie ? nil : common.dataDirectory
         c.operatorToken = operatorToken ?? env["CAIRN_OPERATOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let a = c.rpcToken, let b = c.operatorToken, a != b {
+            throw ValidationError("--rpc-token and --operator-token are the same token: give one (or the same value)")
+        }
+        c.accounts = common.accountsEndpoints
+        if let text = anonymousRPS ?? env["CAIRN_ANONYMOUS_RPS"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let p = AnonymousPolicy.parse(text, limitLoopback: limitLoopback) else {
+                throw ValidationError("--anonymous-rps must be a positive number, 'unlimited' or 'off'")
+            }
+            c.anonymous = p
+        } else if limitLoopback {
+            var p = AnonymousPolicy.defaultFor(regtest: c.params.network == .regtest)
+            p.limitLoopback = true
+            c.anonymous = p
+        }
         if c.faucetKeyPath != nil && c.params.network != .regtest { throw ValidationError("--faucet-key: the faucet exists only on regtest") }
         return c
     }
@@ -91,14 +113,7 @@ struct EdgeCommand: ServiceCommand {
     func run() async throws {
         ServiceSupport.bootstrapLogging(level: common.level)
         let logger = Logger(label: "cairn.edge")
-        var config = try config()
-        if config.operatorToken == nil {
-            do {
-                config.operatorToken = try OperatorRoutes.writeCookie(directory: common.dataDirectory)
-            } catch {
-                logger.warning("could not write the operator cookie: operator routes are off", metadata: ["error": "\(error)"])
-            }
-        }
+        let config = try config()
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let edge = try await Edge(config: config, metrics: EdgeMetrics(registry: registry), logger: logger)

@@ -33,6 +33,14 @@ final class EdgeMetrics: Sendable {
                              labels: [("reason", code)]).increment()
     }
 
+    /// Keyed requests by key id (never the secret) and outcome: admitted, error (admitted, answered
+    /// 4xx/5xx), refused (401/403 for a known key, 429). Bounded by the number of keys.
+    func keyRequests(key: String, outcome: String, by n: Int = 1) {
+        registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "key_requests", unitName: "total",
+                                               helpText: "Requests with an API key, by key id and outcome (batch items each count)"),
+                             labels: [("key", key), ("outcome", outcome)]).increment(by: Int64(n))
+    }
+
     /// Methods as labels, bounded (a client may send any token as a method).
     static func label(_ method: HTTPRequest.Method) -> String {
         [.get, .post, .head, .options, .put, .delete, .patch].contains(method) ? method.rawValue : "other"

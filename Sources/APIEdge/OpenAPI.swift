@@ -131,10 +131,12 @@ enum OpenAPI {
     static let statusText: [Int: String] = [
         400: "Bad request: malformed hash, height, address, hex or JSON, or a refused transaction (the code says which)",
         404: "Not found: unknown route, block, transaction or height",
+        401: "Unauthorized: missing, unknown, revoked or wrong API key or operator credentials",
+        403: "Forbidden: the API key does not allow this origin or method",
         405: "Method not allowed",
         413: "Request body too large",
         426: "Upgrade required (WebSocket endpoint)",
-        429: "Too many requests (the faucet's rate limit; Retry-After says when to try again)",
+        429: "Too many requests (an API key's rate or daily quota, the anonymous rate, the faucet's limit; Retry-After says when to try again)",
         502: "A backend service answered with an internal error",
         503: "The chain store or the mempool cannot be reached (for /healthz: the health report, status degraded)",
     ]

@@ -2,12 +2,15 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// Operator credentials for the methods that change the node's operation (JSON-RPC `submitblock`,
-/// `addnode`, `setnetworkactive`), as bitcoind's: a cookie file written at start in the data folder
-/// (`.cookie`, mode 0600, `__cookie__:<64 hex digits>`, new at every start, deleted at a clean exit)
-/// and/or a configured token. Sent with HTTP Basic auth (`__cookie__` and the cookie's secret; any user
-/// name with the token as the password) or `Authorization: Bearer <token>`. Each edge writes its own
-/// cookie: replicas of the edge each have their own (use the token to reach any of them).
+/// The operator's credentials, one set for everything that needs them: the JSON-RPC methods that
+/// change the node's operation (`submitblock`, `addnode`, `setnetworkactive`), the operator routes
+/// (`/api/operator/…`: verify, API keys, usage) and `cairn rpc` / `cairn verify` / `cairn keys`. As
+/// bitcoind's: a cookie file written at start in the data folder (`.cookie`, mode 0600,
+/// `__cookie__:<64 hex digits>`, new at every start, deleted at a clean exit) and/or a configured
+/// token (`--rpc-token`, alias `--operator-token`). Sent with HTTP Basic auth (`__cookie__` and the
+/// cookie's secret; any user name with the token as the password) or `Authorization: Bearer` with
+/// the token or the cookie's secret. Each edge writes its own cookie: replicas of the edge each
+/// have their own (use the token to reach any of them).
 final class OperatorAuth: Sendable {
     static let cookieUser = "__cookie__"
     static let cookieName = ".cookie"
@@ -66,6 +69,9 @@ final class OperatorAuth: Sendable {
         var description: String { "cannot write the operator cookie \(path): \(String(cString: strerror(errno)))" }
     }
 
+    /// Whether any credential exists (else operator requests can never pass).
+    var isConfigured: Bool { cookieSecret != nil || token != nil }
+
     /// Deletes the cookie (at a clean exit), only if it is still ours.
     func removeCookie() {
         guard let path = cookiePath, let secret = cookieSecret,
@@ -81,7 +87,8 @@ final class OperatorAuth: Sendable {
         guard parts.count == 2 else { return .wrong }
         let scheme = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces)
         if scheme == "bearer" {
-            return Self.matches(Array(value.utf8), token) ? .valid : .wrong
+            let given = Array(value.utf8)
+            return Self.matches(given, token) || Self.matches(given, cookieSecret) ? .valid : .wrong
         }
         guard scheme == "basic", let data = Data(base64Encoded: value),
               let colon = data.firstIndex(of: UInt8(ascii: ":")) else { return .wrong }

@@ -32,6 +32,8 @@ struct RPCFault: Error, Sendable, Equatable, CustomStringConvertible {
     static let verifyAlreadyInChainCode = -27
     static let inWarmupCode = -28
     static let p2pDisabledCode = -31
+    /// Over an API key's rate or daily quota (the hosted-access convention, as Infura's).
+    static let rateLimitedCode = -32005
 
     static func parse(_ m: String) -> RPCFault { RPCFault(parseErrorCode, m) }
     static func invalidRequest(_ m: String) -> RPCFault { RPCFault(invalidRequestCode, m) }

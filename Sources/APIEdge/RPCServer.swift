@@ -24,7 +24,7 @@ final class RPCServer: Sendable {
     static let batchConcurrency = 16
 
     init(context: ZMQContext, config: EdgeConfig, backend: Backend, metrics: EdgeMetrics, logger: Logger) async throws {
-        auth = try OperatorAuth(cookieDirectory: config.rpcCookieDirectory, token: config.rpcToken, logger: logger)
+        auth = try OperatorAuth(cookieDirectory: config.rpcCookieDirectory, token: config.rpcToken ?? config.operatorToken, logger: logger)
         subscriptions = RPCSubscriptions(backend: backend, queueLimit: config.wsQueueLimit, metrics: metrics, logger: logger)
         subscriptions.start()
         methods = RPCMethodTable(RPCMethods.all)
@@ -155,7 +155,12 @@ enum RPCRoutes {
                 return reply(errorReply(f.fault, id: f.id, version: f.version), status: f.version == .v2 ? .ok : f.fault.legacyStatus)
             }
             try requireOperator([call], verdict: verdict, rpc: rpc)
+            // A keyed request (/v1/<key>/rpc, X-API-Key): the method allowlist, then one token.
+            let grant = KeyGrant.current
+            let names = [methodLabel(call.method, rpc: rpc)]
+            if let grant, let refused = try await grant.admitRPC(names, id: call.id, version: call.version) { return refused }
             let answer = await execute(call, edge: edge, session: nil)
+            if let grant, case .failure = answer { grant.countRPC(names, failed: [true]) } else { grant?.countRPC(names, failed: [false]) }
             if call.isNotification { return Response(status: .noContent) }
             switch answer {
             case .success(let result): return reply(successReply(result, call: call))
@@ -169,13 +174,33 @@ enum RPCRoutes {
             }
             let calls = items.map(RPCCallRequest.parse)
             try requireOperator(calls.compactMap { try? $0.get() }, verdict: verdict, rpc: rpc)
+            // A keyed batch: every item counts against the key's limit.
+            let grant = KeyGrant.current
+            let names = calls.map { c in (try? c.get()).map { methodLabel($0.method, rpc: rpc) } ?? "invalid" }
+            if let grant, let refused = try await grant.admitRPC(names, id: nil, version: .v2) { return refused }
             let answers = await runBatch(calls, edge: edge, session: nil)
+            if let grant {
+                // The answers follow the items in order, notifications left out.
+                var failed: [Bool] = []
+                var next = answers.makeIterator()
+                for c in calls {
+                    if case .success(let call) = c, call.isNotification { failed.append(false); continue }
+                    let a = next.next()
+                    failed.append(a?["error"].map { $0 != .null } ?? false)
+                }
+                grant.countRPC(names, failed: failed)
+            }
             // Notifications get no answer; a batch of only notifications gets 204 (bitcoind: unless empty).
             if !items.isEmpty && answers.isEmpty { return Response(status: .noContent) }
             return reply(.array(answers))
         default:
             return reply(errorReply(.parse("Top-level object parse error"), id: nil, version: .legacy), status: .badRequest)
         }
+    }
+
+    /// A method's name for usage counts: a known method, else "unknown" (a client may send any string).
+    static func methodLabel(_ name: String, rpc: RPCServer) -> String {
+        rpc.methods.method(name) != nil ? name : "unknown"
     }
 
     /// A batch's answers in the order of its items (notifications left out), at most

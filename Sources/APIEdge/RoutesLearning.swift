@@ -37,18 +37,21 @@ enum LearningRoutes {
         var token: String?
     }
 
-    /// The operator token from `Authorization: Bearer`, else from the JSON body's `token`.
-    static func authorize(_ request: Request, bodyToken: String?, token: String?) throws {
+    /// The operator's credentials (`OperatorAuth`, as every operator route) from the Authorization
+    /// header, else the JSON body's `token` taken as a Bearer token (the cookie's secret, or the whole
+    /// `__cookie__:<secret>` line as the file holds it).
+    static func authorize(_ request: Request, bodyToken: String?, auth: OperatorAuth) async throws {
         guard request.headers[.authorization] == nil, let bodyToken else {
-            return try OperatorRoutes.authorize(request, token: token)
+            return try await OperatorRoutes.authorize(request, auth: auth)
         }
-        let unauthorized = { (message: String) in
-            APIError(.unauthorized, "unauthorized", message, headers: [.wwwAuthenticate: "Bearer realm=\"cairn-operator\""])
-        }
-        guard let token, !token.isEmpty else { throw unauthorized("no operator token is configured on this edge") }
-        // Compared as digests, as OperatorRoutes.authorize does.
-        guard Hash256.sha256d(Array(bodyToken.trimmingCharacters(in: .whitespaces).utf8)) == Hash256.sha256d(Array(token.utf8)) else {
-            throw unauthorized("wrong operator token")
+        var given = bodyToken.trimmingCharacters(in: .whitespacesAndNewlines)
+        if given.hasPrefix(OperatorAuth.cookieUser + ":") { given.removeFirst(OperatorAuth.cookieUser.count + 1) }
+        switch auth.verdict("Bearer " + given) {
+        case .valid: return
+        case .none, .wrong:
+            guard auth.isConfigured else { throw OperatorAuth.unauthorized("no operator cookie or token is configured on this edge") }
+            try await Task.sleep(for: OperatorAuth.wrongCredentialsDelay)
+            throw OperatorAuth.unauthorized("wrong operator credentials")
         }
     }
 
@@ -71,7 +74,7 @@ enum LearningRoutes {
     ])
 
     static func routes(_ edge: Edge) -> [Route] {
-        let token = edge.config.operatorToken
+        let auth = edge.rpc.auth
         let backend = edge.backend, network = edge.config.params.network
         @Sendable func current() async throws -> Response {
             Reply.json(View(try await backend.mempool("getpace", Empty(), as: MiningPace.self), network: network))
@@ -98,13 +101,13 @@ enum LearningRoutes {
                 try await current()
             },
             Route(.get, "/api/operator/mining",
-                  RouteDoc(summary: "Operator only (Bearer token): the mining pace, as GET /api/mining",
+                  RouteDoc(summary: "Operator only (the operator cookie or token): the mining pace, as GET /api/mining",
                            tag: "mining", response: .json(viewSchema), errors: [401, 502, 503])) { request, _ in
-                try OperatorRoutes.authorize(request, token: token)
+                try await OperatorRoutes.authorize(request, auth: auth)
                 return try await current()
             },
             Route(.post, "/api/operator/mining",
-                  RouteDoc(summary: "Operator only (Bearer token), regtest only: pause or resume every miner ({\"state\": \"paused\"|\"running\"}) and/or set the minimum seconds between blocks ({\"minInterval\": 0-3600})",
+                  RouteDoc(summary: "Operator only (the operator cookie or token), regtest only: pause or resume every miner ({\"state\": \"paused\"|\"running\"}) and/or set the minimum seconds between blocks ({\"minInterval\": 0-3600})",
                            tag: "mining", response: .json(viewSchema), errors: [400, 401, 409, 413, 502, 503],
                            jsonBody: Schema.object(["state": ["type": "string", "enum": ["running", "paused"]],
                                                     "minInterval": Schema.number, "token": Schema.string]))) { request, _ in
@@ -114,10 +117,10 @@ enum LearningRoutes {
                     given = try await body(request, as: Change.self, hint: hint)
                 } catch {
                     // A client without credentials learns nothing about the body first.
-                    try OperatorRoutes.authorize(request, token: token)
+                    try await OperatorRoutes.authorize(request, auth: auth)
                     throw error
                 }
-                try authorize(request, bodyToken: given?.token, token: token)
+                try await authorize(request, bodyToken: given?.token, auth: auth)
                 guard let change = given else { throw APIError.badRequest("bad-json", hint) }
                 var changes = [PaceChange]()
                 if let seconds = change.minInterval {
@@ -138,11 +141,11 @@ enum LearningRoutes {
                 return try await apply(changes)
             },
             Route(.post, "/api/operator/mining/step",
-                  RouteDoc(summary: "Operator only (Bearer token), regtest only: let exactly one block be mined, then stay paused",
+                  RouteDoc(summary: "Operator only (the operator cookie or token), regtest only: let exactly one block be mined, then stay paused",
                            tag: "mining", response: .json(viewSchema), errors: [401, 409, 502, 503])) { request, _ in
                 struct TokenOnly: Codable { var token: String? }
                 let given = try? await body(request, as: TokenOnly.self, hint: "expected no body, or {\"token\": \"…\"}")
-                try authorize(request, bodyToken: given?.token, token: token)
+                try await authorize(request, bodyToken: given?.token, auth: auth)
                 return try await apply([PaceChange(action: "step")])
             },
         ]

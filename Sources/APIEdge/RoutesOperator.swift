@@ -3,11 +3,9 @@ import Foundation
 import Hummingbird
 import NodeKit
 
-/// Operator-only routes: `Authorization: Bearer <token>`, the token from `--operator-token`
-/// (env CAIRN_OPERATOR_TOKEN) or else the cookie the edge writes at start in its data folder
-/// (`operator.cookie`, mode 0600, as bitcoind's `.cookie`). Anything else: 401.
+/// Operator-only routes: the operator credentials of `OperatorAuth` (the cookie `DATA/.cookie` or
+/// the token `--rpc-token`, alias `--operator-token`), as HTTP Basic or Bearer. Anything else: 401.
 enum OperatorRoutes {
-    static let cookieName = "operator.cookie"
 
     struct VerifyReply: Codable, Sendable {
         struct Part<T: Codable & Sendable>: Codable, Sendable {
@@ -21,13 +19,13 @@ enum OperatorRoutes {
     }
 
     static func routes(_ edge: Edge) -> [Route] {
-        let token = edge.config.operatorToken
+        let auth = edge.rpc.auth
         let context = edge.context, endpoints = edge.config.endpoints, backend = edge.backend, bus = edge.config.bus
         return [
             Route(.get, "/api/operator/verify",
                   RouteDoc(summary: "Operator only (Bearer token): the chain store's UTXO recomputation and the mempool's consistency check",
                            tag: "node", response: .json(Schema.ref("Verify")), errors: [401])) { request, _ in
-                try authorize(request, token: token)
+                try await authorize(request, auth: auth)
                 // Their own clients: the recomputation reads every block, far longer than the API's request timeout.
                 let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: .seconds(300), retries: 1,
                                                    curve: bus.client(of: .chainstore))
@@ -59,29 +57,17 @@ enum OperatorRoutes {
         }
     }
 
-    static func authorize(_ request: Request, token: String?) throws {
-        let unauthorized = { (message: String) in
-            APIError(.unauthorized, "unauthorized", message, headers: [.wwwAuthenticate: "Bearer realm=\"cairn-operator\""])
+    /// The operator's credentials, the same as the JSON-RPC operator methods' (`OperatorAuth`): the
+    /// cookie `DATA/.cookie` or the token, as HTTP Basic or Bearer. A wrong one waits, then 401.
+    static func authorize(_ request: Request, auth: OperatorAuth) async throws {
+        switch auth.verdict(request.headers[.authorization]) {
+        case .valid: return
+        case .none:
+            guard auth.isConfigured else { throw OperatorAuth.unauthorized("no operator cookie or token is configured on this edge") }
+            throw OperatorAuth.unauthorized("operator only: send the cookie DATA/\(OperatorAuth.cookieName) (HTTP Basic, or Bearer with its secret) or the operator token")
+        case .wrong:
+            try await Task.sleep(for: OperatorAuth.wrongCredentialsDelay)
+            throw OperatorAuth.unauthorized("wrong operator credentials")
         }
-        guard let token, !token.isEmpty else { throw unauthorized("no operator token is configured on this edge") }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw unauthorized("send Authorization: Bearer <token> (the edge's --operator-token, or DATA/\(cookieName))")
-        }
-        let given = Hash256.sha256d(Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8))
-        let expected = Hash256.sha256d(Array(token.utf8))
-        // Compared as digests: the time taken does not depend on how much of the token matched.
-        guard given == expected else { throw unauthorized("wrong operator token") }
-    }
-
-    /// Writes a fresh random token to `DATA/operator.cookie` (0600) and returns it.
-    static func writeCookie(directory: URL) throws -> String {
-        let token = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
-        let path = directory.appendingPathComponent(cookieName).path
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        return token
     }
 }

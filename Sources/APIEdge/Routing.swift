@@ -1,7 +1,7 @@
 import ChainCore
 import Hummingbird
 
-typealias EdgeContext = BasicRequestContext
+typealias EdgeContext = EdgeRequestContext
 typealias RouteHandler = @Sendable (Request, EdgeContext) async throws -> Response
 
 /// One HTTP route: what the router serves and what /openapi.json documents.
@@ -30,9 +30,24 @@ struct Route: Sendable {
 /// Matches a request path against the route table (for 405 answers).
 struct RouteMatcher: Sendable {
     private let templates: [(method: HTTPRequest.Method, segments: [Substring])]
+    /// The templates by number of segments, fewest parameters first (usage labels, per keyed request).
+    private let byLength: [Int: [(method: HTTPRequest.Method, segments: [Substring])]]
 
     init(_ routes: [(HTTPRequest.Method, String)]) {
         templates = routes.map { ($0.0, $0.1.split(separator: "/")) }
+        byLength = Dictionary(grouping: templates, by: \.segments.count).mapValues { list in
+            list.sorted { $0.segments.filter { $0.hasPrefix(":") }.count < $1.segments.filter { $0.hasPrefix(":") }.count }
+        }
+    }
+
+    /// The route template a request matches ("/api/block/:hash"), nil when none: usage is counted by
+    /// route, never by raw path.
+    func template(method: HTTPRequest.Method, path: String) -> String? {
+        let parts = path.split(separator: "/")
+        // The most specific match: the fewest parameters ("/api/blocks/tip/height" before "/api/blocks/:x/height").
+        return byLength[parts.count]?.first { t in
+            t.method == method && zip(t.segments, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }.map { "/" + $0.segments.joined(separator: "/") }
     }
 
     func methods(for path: String) -> Set<HTTPRequest.Method> {

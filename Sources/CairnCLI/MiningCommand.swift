@@ -16,7 +16,7 @@ struct Mining: AsyncParsableCommand {
             cairn mining step            exactly one block is mined, then mining stays paused
             cairn mining resume          mining goes on as usual
             cairn mining interval 30     at least 30 seconds between blocks (0: no minimum)
-            Changes take the operator token: DATA/operator.cookie (--data) or --token.
+            Changes take the operator credentials: the cookie DATA/.cookie (--data) or --token.
             """)
 
     @Argument(help: "status, pause, resume, step or interval")
@@ -28,10 +28,10 @@ struct Mining: AsyncParsableCommand {
     @Option(help: "The edge's URL (env CAIRN_EDGE; default http://127.0.0.1:8340).")
     var edge: String?
 
-    @Option(help: "The node's data folder, where the edge writes operator.cookie (env CAIRN_DATA; default ./cairn-data).")
+    @Option(help: "The node's data folder, holding the operator cookie .cookie (env CAIRN_DATA; default ./cairn-data).")
     var data: String?
 
-    @Option(help: "The operator token instead of the cookie (env CAIRN_OPERATOR_TOKEN).")
+    @Option(name: [.customLong("token"), .customLong("rpc-token")], help: "The operator token instead of the cookie (env CAIRN_RPC_TOKEN or CAIRN_OPERATOR_TOKEN).")
     var token: String?
 
     @Flag(help: "Print the edge's JSON answer as it is.")
@@ -59,15 +59,11 @@ struct Mining: AsyncParsableCommand {
         }
     }
 
-    func operatorToken() throws -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let t = token ?? env["CAIRN_OPERATOR_TOKEN"], !t.isEmpty { return t }
-        let dir = data ?? env[Endpoints.Env.data] ?? "./cairn-data"
-        let path = URL(fileURLWithPath: dir).appendingPathComponent("operator.cookie").path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("no operator token: give --token (or CAIRN_OPERATOR_TOKEN), or --data pointing at the node's data folder (\(path) is not readable)")
+    func operatorHeader() throws -> String {
+        guard let header = OperatorCredentials.header(data: data, token: token) else {
+            throw ValidationError("no operator credentials: give --token (or CAIRN_RPC_TOKEN), or --data pointing at the node's data folder (\(OperatorCredentials.cookiePath(data: data)) is not readable)")
         }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return header
     }
 
     func run() async throws {
@@ -84,7 +80,7 @@ struct Mining: AsyncParsableCommand {
         var request = HTTPClientRequest(url: client.base + path)
         if let body {
             request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(try operatorToken())")
+            request.headers.add(name: "Authorization", value: try operatorHeader())
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(Array(body.utf8))
         }

@@ -8,7 +8,7 @@ import NodeKit
 /// supervised child processes on one data folder.
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-edge, a cairn-miner, the peer bridge (cairn-peerbridge, links to other nodes) and the wallet front server, supervised.")
+        abstract: "Start a node: cairn-chainstore, cairn-mempool, cairn-accounts (API keys), cairn-edge, a cairn-miner, the peer bridge (cairn-peerbridge, links to other nodes) and the wallet front server, supervised.")
 
     @Option(help: "Network: regtest, testnet or main.")
     var network: String = "regtest"
@@ -92,8 +92,9 @@ struct Up: AsyncParsableCommand {
         let walletPort = noWallet ? nil : (self.walletPort ?? Endpoints.defaultWalletPort + portOffset)
         // Every port must be free before anything starts: a second node on the same ports would
         // otherwise restart its services forever and its miner would join the first node's bus.
+        let accounts = AccountsEndpoints.loopback(portOffset: portOffset)
         let ports = Self.listenPorts(endpoints: endpoints, peer: peer, httpHost: httpHost, httpPort: port,
-                                     walletPort: walletPort, zmqPub: zmqPub)
+                                     walletPort: walletPort, zmqPub: zmqPub, accounts: accounts)
         if let busy = PortCheck.firstInUse(ports) {
             Output.error("port \(busy.port) (\(busy.what)) is in use on \(busy.host), perhaps by another node: stop it, or start this one with --port-offset N (e.g. --port-offset \(portOffset + 10))")
             throw ExitCode(2)
@@ -129,7 +130,7 @@ struct Up: AsyncParsableCommand {
         let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
                                     httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: origins,
                                     payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
-                                    faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID)
+                                    faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID, accounts: accounts)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -189,7 +190,7 @@ struct Up: AsyncParsableCommand {
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
                            payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
                            faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil,
-                           nodeID: String? = nil) -> [ChildSpec] {
+                           nodeID: String? = nil, accounts: AccountsEndpoints? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -197,6 +198,7 @@ struct Up: AsyncParsableCommand {
         // Every service knows the node id: authorities answer it, clients refuse a bus answering another (NodeIdentity).
         if let nodeID { common += ["--node-id", nodeID] }
         var edge = common + ["--http-host", httpHost, "--http-port", String(httpPort)]
+        if let accounts { edge += ["--accounts-rpc", accounts.rpc, "--accounts-pub", accounts.pub] }
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
         if let faucetKey { edge += ["--faucet-key", faucetKey] }
@@ -204,6 +206,13 @@ struct Up: AsyncParsableCommand {
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
             ChildSpec(name: "mempool", executable: binaries.path("cairn-mempool"), arguments: common),
+        ]
+        // The accounts service before the edge: API keys, their limits and usage (accounts.sqlite).
+        if let accounts {
+            specs.append(ChildSpec(name: "accounts", executable: binaries.path("cairn-accounts"),
+                                   arguments: common + ["--accounts-rpc", accounts.rpc, "--accounts-pub", accounts.pub]))
+        }
+        specs += [
             ChildSpec(name: "edge", executable: binaries.path("cairn-edge"), arguments: edge),
         ]
         if let peer {
@@ -228,7 +237,7 @@ struct Up: AsyncParsableCommand {
 
     /// What the node will listen on: the bus endpoints, the edge's HTTP (and public ZMQ), the peer bridge, the wallet.
     static func listenPorts(endpoints: Endpoints, peer: PeerBridgeSpec, httpHost: String, httpPort: Int,
-                            walletPort: Int?, zmqPub: String?) -> [PortCheck.Listen] {
+                            walletPort: Int?, zmqPub: String?, accounts: AccountsEndpoints? = nil) -> [PortCheck.Listen] {
         var out: [PortCheck.Listen] = []
         func bus(_ endpoint: String, _ what: String) {
             if let l = PortCheck.Listen(endpoint: endpoint, what: what) { out.append(l) }
@@ -237,6 +246,10 @@ struct Up: AsyncParsableCommand {
         bus(endpoints.chainPub, "the chain store's chain.pub")
         bus(endpoints.mempoolRPC, "the mempool's mempool.rpc")
         bus(endpoints.mempoolPub, "the mempool's mempool.pub")
+        if let accounts {
+            bus(accounts.rpc, "the accounts service's accounts.rpc")
+            bus(accounts.pub, "the accounts service's accounts.pub")
+        }
         out.append(PortCheck.Listen(host: httpHost, port: httpPort, what: "the edge's HTTP"))
         if let zmqPub { bus(zmqPub, "the edge's --zmq-pub") }
         bus(peer.endpoints.rpc, "the peer bridge's peer.rpc")
@@ -375,7 +388,7 @@ struct PeerBridgeSpec: Sendable, Equatable {
 /// The service executables, next to `cairn` itself.
 struct Binaries: Sendable {
     let directory: URL
-    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-walletfront", "cairn-peerbridge"]
+    static let names = ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-walletfront", "cairn-peerbridge", "cairn-accounts"]
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

@@ -14,10 +14,10 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "The edge's URL (env CAIRN_EDGE; default http://127.0.0.1:8340).")
     var edge: String?
 
-    @Option(help: "The node's data folder, where the edge writes operator.cookie (env CAIRN_DATA; default ./cairn-data).")
+    @Option(help: "The node's data folder, where the edge writes the operator cookie .cookie (env CAIRN_DATA; default ./cairn-data).")
     var data: String?
 
-    @Option(help: "The operator token instead of the cookie (env CAIRN_OPERATOR_TOKEN).")
+    @Option(name: [.customLong("token"), .customLong("rpc-token")], help: "The operator token instead of the cookie (env CAIRN_RPC_TOKEN or CAIRN_OPERATOR_TOKEN).")
     var token: String?
 
     @Flag(help: "Print the edge's JSON answer as it is.")
@@ -30,22 +30,18 @@ struct Verify: AsyncParsableCommand {
         var mempool: Part<MempoolCheck>
     }
 
-    func operatorToken() throws -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let t = token ?? env["CAIRN_OPERATOR_TOKEN"], !t.isEmpty { return t }
-        let dir = data ?? env[Endpoints.Env.data] ?? "./cairn-data"
-        let path = URL(fileURLWithPath: dir).appendingPathComponent("operator.cookie").path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("no operator token: give --token (or CAIRN_OPERATOR_TOKEN), or --data pointing at the node's data folder (\(path) is not readable)")
+    func operatorCredentials() throws -> String {
+        guard let header = OperatorCredentials.header(data: data, token: token) else {
+            throw ValidationError("no operator credentials: give --token (or CAIRN_RPC_TOKEN), or --data pointing at the node's data folder (\(OperatorCredentials.cookiePath(data: data)) is not readable)")
         }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return header
     }
 
     func run() async throws {
         let client = EdgeClient(edge)
         let path = "/api/operator/verify"
         var request = HTTPClientRequest(url: client.base + path)
-        request.headers.add(name: "Authorization", value: "Bearer \(try operatorToken())")
+        request.headers.add(name: "Authorization", value: try operatorCredentials())
         let status: Int
         var body = Data()
         do {

@@ -6,8 +6,8 @@ import Logging
 /// CURVE on the bus once it leaves loopback (docs/ARCHITECTURE.md, "The bus off one host").
 ///
 /// Each process has a certificate of its own (`NAME.key`, a ZeroMQ secret certificate), and a
-/// folder of public certificates (`NAME.pub`). The authorities (the chain store, the mempool and
-/// the peer bridge, which bind request and publish sockets) run CURVE servers with their own key
+/// folder of public certificates (`NAME.pub`). The authorities (the chain store, the mempool, the
+/// accounts service and the peer bridge, which bind request and publish sockets) run CURVE servers with their own key
 /// and a ZAP handler that lets in only clients whose public certificate is in the folder. Clients
 /// name the authority's public key from `AUTHORITY.pub`. `cairn keygen` makes such a folder; in a
 /// swarm each certificate is a `docker secret` and the folder is `/run/secrets`.
@@ -15,10 +15,10 @@ import Logging
 /// On loopback (`tcp://127.x`, `localhost`, `[::1]`, `ipc://`, `inproc://`) the bus may run without
 /// keys; a process whose bus endpoints leave loopback refuses to start without them.
 public enum BusRole: String, Sendable, CaseIterable {
-    case chainstore, mempool, peerbridge, edge, miner
+    case chainstore, mempool, peerbridge, edge, miner, accounts
 
     /// The roles that bind bus sockets (CURVE servers).
-    public var isAuthority: Bool { self == .chainstore || self == .mempool || self == .peerbridge }
+    public var isAuthority: Bool { self == .chainstore || self == .mempool || self == .peerbridge || self == .accounts }
 }
 
 /// A ZeroMQ certificate file, in the format of czmq's `zcert` (ZPL text with a `curve` section).

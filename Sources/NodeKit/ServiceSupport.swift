@@ -38,6 +38,12 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("node-id"), help: "This node's id (env CAIRN_NODE_ID; `cairn up` passes DATA/node-id): authorities answer it, and a service refuses a bus whose authorities answer another one.")
     public var nodeIDOption: String?
 
+    @Option(name: .customLong("accounts-rpc"), help: "Accounts service request endpoint (env CAIRN_ACCOUNTS_RPC; default tcp://127.0.0.1:28338).")
+    public var accountsRPC: String?
+
+    @Option(name: .customLong("accounts-pub"), help: "Accounts service PUB endpoint, key changes (env CAIRN_ACCOUNTS_PUB; default tcp://127.0.0.1:28330).")
+    public var accountsPub: String?
+
     @Option(name: .customLong("bus-keys"), help: "Folder of CURVE certificates for the bus, required when a bus endpoint leaves loopback (env CAIRN_BUS_KEYS; `cairn keygen` makes them).")
     public var busKeys: String?
 
@@ -59,6 +65,14 @@ public struct CommonOptions: ParsableArguments, Sendable {
         var e = PeerEndpoints.fromEnvironment(env)
         if let v = peerRPC { e.rpc = v }
         if let v = peerPub { e.pub = v }
+        return e
+    }
+
+    /// The accounts service's endpoints: environment, then `--accounts-rpc` / `--accounts-pub`.
+    public var accountsEndpoints: AccountsEndpoints {
+        var e = AccountsEndpoints.fromEnvironment(env)
+        if let v = accountsRPC { e.rpc = v }
+        if let v = accountsPub { e.pub = v }
         return e
     }
 

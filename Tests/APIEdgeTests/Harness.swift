@@ -14,6 +14,7 @@ struct Stack: Sendable {
     let fixture: ChainFixture
     let chain: FakeChainStore
     let pool: FakeMempool
+    let accounts: FakeAccounts
     let edge: Edge
     var config: EdgeConfig { edge.config }
 
@@ -26,6 +27,7 @@ struct Stack: Sendable {
         let context = try ZMQContext()
         let chain = try await FakeChainStore(context: context, fixture: fixture)
         let pool = try await FakeMempool(context: context, fixture: fixture)
+        let accounts = try await FakeAccounts(context: context)
         var endpoints = Endpoints(chainRPC: chain.rpcEndpoint, chainPub: chain.pubEndpoint, mempoolRPC: pool.rpcEndpoint, mempoolPub: pool.pubEndpoint)
         if dead {
             // Reserved-but-closed ports: bind, note the port, stop.
@@ -38,13 +40,14 @@ struct Stack: Sendable {
         config.httpPort = 0
         config.zmqPub = zmqPub
         config.maxBody = 4096
+        config.accounts = accounts.endpoints
         config.rpcTimeout = dead ? .milliseconds(100) : .seconds(2)
         config.rpcRetries = dead ? 1 : 3
         configure(&config)
         var logger = Logger(label: "edge-test")
         logger.logLevel = .warning
         let edge = try await Edge(config: config, logger: logger)
-        let stack = Stack(fixture: fixture, chain: chain, pool: pool, edge: edge)
+        let stack = Stack(fixture: fixture, chain: chain, pool: pool, accounts: accounts, edge: edge)
         do {
             let result = try await body(stack)
             await stack.stop(context)
@@ -59,6 +62,7 @@ struct Stack: Sendable {
         await edge.stop()
         await chain.stop()
         await pool.stop()
+        await accounts.stop()
         await context.terminate()
     }
 

@@ -1,6 +1,7 @@
 @testable import APIEdge
 import Foundation
 import HummingbirdTesting
+import NIOCore
 import NodeKit
 import Testing
 
@@ -59,15 +60,28 @@ struct OperatorTests {
         }
     }
 
-    @Test func theCookieIsPrivate() throws {
+    /// One set of operator credentials: the JSON-RPC cookie (DATA/.cookie) opens the operator routes
+    /// too, as HTTP Basic or as a Bearer of its secret; `--operator-token` is the same token as `--rpc-token`.
+    @Test func theOperatorRoutesTakeTheRPCCookieAndToken() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-cookie-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let token = try OperatorRoutes.writeCookie(directory: dir)
-        let path = dir.appendingPathComponent(OperatorRoutes.cookieName).path
-        #expect(token.count == 64)
-        #expect(try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == token)
-        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
-        #expect(try OperatorRoutes.writeCookie(directory: dir) != token)   // a fresh one at every start
+        try await Stack.with(configure: { $0.rpcCookieDirectory = dir; $0.rpcToken = "the-one-token" }) { s in
+            let cookie = try String(contentsOfFile: dir.appendingPathComponent(OperatorAuth.cookieName).path, encoding: .utf8)
+            let secret = String(cookie.split(separator: ":")[1])
+            let mode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent(OperatorAuth.cookieName).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            try await s.http { c in
+                let basic = "Basic " + Data(cookie.utf8).base64EncodedString()
+                for auth in [basic, "Bearer \(secret)", "Bearer the-one-token", "Basic " + Data("x:the-one-token".utf8).base64EncodedString()] {
+                    #expect(try await c.execute(uri: "/api/operator/verify", method: .get, headers: [.authorization: auth]).status == .ok, "\(auth)")
+                }
+                expectError(try await c.execute(uri: "/api/operator/verify", method: .get, headers: [.authorization: "Bearer \(secret)x"]),
+                            .unauthorized, "unauthorized")
+                // The same cookie calls an operator JSON-RPC method.
+                let rpc = try await c.execute(uri: "/rpc", method: .post, headers: [.authorization: basic],
+                                              body: ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"submitblock","params":["00"]}"#))
+                #expect(rpc.status != .unauthorized)
+            }
+        }
     }
 }

@@ -23,7 +23,7 @@ def fresh_address(tmp_path):
 
 
 def test_learning_mode_pause_and_step(stack, browser, artifacts, tmp_path):
-    token = (Path(stack.dir) / "data" / "operator.cookie").read_text().strip()
+    token = (Path(stack.dir) / "data" / ".cookie").read_text().strip()  # the whole "__cookie__:<secret>" line, as a user pastes it
     eventually("faucet has mature coins", lambda: (lambda r: r[0] == 200 and r[1]["spendable"] >= r[1]["amount"])(
         http_json(stack.edge + "/api/faucet")), timeout=120)
     address = fresh_address(tmp_path)
@@ -98,7 +98,7 @@ def test_learning_mode_pause_and_step(stack, browser, artifacts, tmp_path):
         assert not [e for e in errors if "learning" in e], errors
     finally:
         # Whatever happened, the shared node mines again for the other tests.
-        req_status = http_json(stack.edge + "/api/operator/mining", data={"state": "running", "minInterval": 0},
-                               headers={"Authorization": f"Bearer {token}"})[0]
+        req_status = http_json(stack.edge + "/api/operator/mining",
+                               data={"state": "running", "minInterval": 0, "token": token})[0]
         assert req_status == 200
         ctx.close()

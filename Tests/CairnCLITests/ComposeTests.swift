@@ -20,12 +20,12 @@ import Yams
 @Suite("docker/compose.yaml") struct ComposeTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let composeFile = repo.appendingPathComponent("docker/compose.yaml").path
-    static let services = ["chainstore", "mempool", "edge", "miner", "walletfront", "peerbridge"]
+    static let services = ["chainstore", "mempool", "edge", "miner", "walletfront", "peerbridge", "accounts"]
     /// The one-shot service that makes the bus certificates before the others start.
     static let oneShots = ["keygen"]
     /// The services on the bus (the wallet front only serves files to the browser).
-    static let busServices = ["chainstore", "mempool", "edge", "miner", "peerbridge"]
-    static let defaultPorts = [28331, 28332, 28333, 28334, 28335, 28337, 8340, 8341, 8342]
+    static let busServices = ["chainstore", "mempool", "edge", "miner", "peerbridge", "accounts"]
+    static let defaultPorts = [28330, 28331, 28332, 28333, 28334, 28335, 28337, 28338, 8340, 8341, 8342]
     static let minerAddress = "rcrn1qltdxrtyx36fd5nt8f4rakp6c5wz2yywzau46ssh8vc823rwhld4qhwdpap"
 
     static var dockerCompose: String? {
@@ -68,7 +68,7 @@ import Yams
         }
         // Named volumes for the two services that own state.
         let volumes = try #require(doc["volumes"] as? [String: Any])
-        for (name, volume) in [("chainstore", "chain-data"), ("mempool", "mempool-data")] {
+        for (name, volume) in [("chainstore", "chain-data"), ("mempool", "mempool-data"), ("accounts", "accounts-data")] {
             #expect(volumes[volume] != nil)
             let mounts = (services[name] as? [String: Any])?["volumes"] as? [Any] ?? []
             #expect(mounts.contains { "\($0)".hasPrefix("\(volume):/data") }, "\(name) mounts \(mounts)")

@@ -1,7 +1,7 @@
 // The learning mode (regtest): pause the node's miners, let exactly one block through, or slow them
 // down, so a newcomer can watch one transaction wait in the mempool, get picked into a miner's
 // template and be mined. The pace belongs to the node (the mempool keeps it, every miner obeys);
-// anyone sees it, only the operator changes it: the token (DATA/operator.cookie) is pasted here
+// anyone sees it, only the operator changes it: the operator cookie (DATA/.cookie, or the edge's --rpc-token) is pasted here
 // and kept in this tab's sessionStorage only.
 //
 //   learningPanel(ctx) → the panel for a view (the flow page shows it above the diagram)
@@ -94,7 +94,7 @@ export function learningPanel(ctx) {
   const state = h("p", { class: "learn-state", testid: "learn-state", role: "status" }, "Mining: …");
   const message = h("p", { class: "learn-message", testid: "learn-message", role: "status" });
   const tokenInput = h("input", { type: "password", id: "learn-token", testid: "learn-token", autocomplete: "off", spellcheck: "false",
-    placeholder: "64 hex digits from operator.cookie" });
+    placeholder: "the line in the node's .cookie, or the operator token" });
   const tokenState = h("span", { class: "muted", testid: "learn-token-state" });
   const buttons = {
     pause: h("button", { type: "button", testid: "learn-pause" }, "Pause"),
@@ -113,7 +113,7 @@ export function learningPanel(ctx) {
       h("button", { type: "submit", testid: "learn-token-use" }, "Use"), " ",
       h("button", { type: "button", testid: "learn-token-forget", on: { click: () => { saveToken(""); tokenInput.value = ""; showToken(); say("Token forgotten."); } } }, "Forget"), " ",
       tokenState),
-    h("p", { class: "muted small" }, "On the node: ", h("code", {}, "cat cairn-data/operator.cookie"), ". Kept in this browser tab only (sessionStorage), sent only to change the pace."),
+    h("p", { class: "muted small" }, "On the node: ", h("code", {}, "cat cairn-data/.cookie"), ". Kept in this browser tab only (sessionStorage), sent only to change the pace."),
     h("div", { class: "learn-buttons" }, buttons.pause, " ", buttons.step, " ", buttons.resume),
     h("form", { class: "learn-interval", on: { submit: (ev) => { ev.preventDefault(); setInterval_(); } } },
       h("label", { for: "learn-interval" }, "Minimum seconds between blocks"), " ", interval, " ", intervalSet));
@@ -154,7 +154,7 @@ export function learningPanel(ctx) {
 
   async function change(what, fn) {
     const t = token();
-    if (!t) { say("Paste the operator token first (the node's operator.cookie).", "error"); tokenInput.focus(); return; }
+    if (!t) { say("Paste the operator cookie first (the line in the node's .cookie).", "error"); tokenInput.focus(); return; }
     for (const b of Object.values(buttons)) b.disabled = true;
     say(`${what}…`);
     try {
@@ -165,7 +165,7 @@ export function learningPanel(ctx) {
       if (e instanceof ApiError && e.status === 401) {
         saveToken("");
         showToken();
-        say(`The node refused the token: ${e.message}. Paste the token from the node's operator.cookie.`, "error");
+        say(`The node refused the token: ${e.message}. Paste the line from the node's .cookie.`, "error");
       } else {
         say(e instanceof ApiError ? `${e.message} (${e.code})` : String(e.message || e), "error");
       }
