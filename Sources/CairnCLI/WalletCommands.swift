@@ -3,6 +3,7 @@ import ChainCore
 import Crypto
 import Foundation
 import NodeKit
+import Wallet
 
 struct WalletOptions: ParsableArguments {
     @Option(help: "Keystore file (env CAIRN_WALLET; default ./cairn-wallet.json).")

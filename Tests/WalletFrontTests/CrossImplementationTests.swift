@@ -4,7 +4,7 @@ import Foundation
 import NodeKit
 import TestSupport
 import Testing
-@testable import CairnCLI
+import Wallet
 
 /// The browser wallet's JavaScript (Sources/WalletFront/Public/js/lib) against the Swift
 /// implementation: transactions it builds and signs must pass ChainCore's real rules, tampered
