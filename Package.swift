@@ -82,7 +82,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The wallet: keystore file, coin selection and signing.
+        // The wallet: keystore file, recovery phrase (BIP-39, SLIP-0010), coin selection and signing.
         // Used by the CLI (`cairn wallet`) and the edge's regtest faucet; no bus, no HTTP.
         .target(
             name: "Wallet",
@@ -204,10 +204,12 @@ let package = Package(
             dependencies: ["Mempool", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        // The Wallet library: keystore, coin selection, signing.
+        // The Wallet library: keystore, recovery phrase (published BIP-39 and SLIP-0010 vectors), coin selection, signing.
         .testTarget(
             name: "WalletTests",
             dependencies: ["Wallet", "ChainCore", .product(name: "Crypto", package: "swift-crypto")],
+            // The published vectors; the browser wallet's tests (Tests/WalletFrontTests/js) read them too.
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         // The CLI's commands and supervisor; the compose file check.
@@ -243,7 +245,7 @@ let package = Package(
             name: "WalletFrontTests",
             dependencies: [
                 "WalletFront", "ChainCore", "NodeKit", "TestSupport",
-                // The Wallet library: the JS wallet's keystore files and coin choices are checked against it.
+                // The Wallet library: the JS wallet's keystore files, coin choices and phrases are checked against it.
                 "Wallet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
