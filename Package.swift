@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "ChainCore", targets: ["ChainCore"]),
         .library(name: "Bus", targets: ["Bus"]),
+        .library(name: "Wallet", targets: ["Wallet"]),
         .executable(name: "cairn-bench", targets: ["CairnBench"]),
         .executable(name: "cairn", targets: ["CairnCLI"]),
         .executable(name: "cairn-chainstore", targets: ["ChainStore"]),
@@ -82,6 +83,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The wallet: keystore file, recovery phrase (BIP-39, SLIP-0010), coin selection and signing.
+        // Used by the CLI (`cairn wallet`) and the edge's regtest faucet; no bus, no HTTP.
+        .target(
+            name: "Wallet",
+            dependencies: [
+                "ChainCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // The five services, one executable each.
         .executableTarget(
             name: "ChainStore",
@@ -101,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "APIEdge",
             dependencies: [
-                "NodeKit", "ChainCore", "Bus",
+                "NodeKit", "ChainCore", "Bus", "Wallet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -152,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "NodeKit", "ChainCore",
+                "NodeKit", "ChainCore", "Wallet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -204,11 +216,19 @@ let package = Package(
             dependencies: ["Mempool", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        // The CLI's keystore, coin selection, signing and supervisor; the compose file check.
+        // The Wallet library: keystore, recovery phrase (published BIP-39 and SLIP-0010 vectors), coin selection, signing.
+        .testTarget(
+            name: "WalletTests",
+            dependencies: ["Wallet", "ChainCore", .product(name: "Crypto", package: "swift-crypto")],
+            // The published vectors; the browser wallet's tests (Tests/WalletFrontTests/js) read them too.
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // The CLI's commands and supervisor; the compose file check.
         .testTarget(
             name: "CairnCLITests",
             dependencies: [
-                "CairnCLI", "NodeKit", "ChainCore",
+                "CairnCLI", "NodeKit", "ChainCore", "Wallet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -237,8 +257,8 @@ let package = Package(
             name: "WalletFrontTests",
             dependencies: [
                 "WalletFront", "ChainCore", "NodeKit", "TestSupport",
-                // The CLI's Keystore: the JS wallet's keystore files are checked against it.
-                "CairnCLI",
+                // The Wallet library: the JS wallet's keystore files, coin choices and phrases are checked against it.
+                "Wallet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

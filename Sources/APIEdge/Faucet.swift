@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import NodeKit
+import Wallet
 import Synchronization
 
 /// The regtest faucet: pays a fixed amount from the node key's own mined coins to whoever asks,

@@ -2,6 +2,7 @@ import ChainCore
 import Foundation
 import Hummingbird
 import NodeKit
+import Wallet
 
 /// `GET /api/faucet` and `POST /api/faucet` (regtest only): coins for a new wallet from the node's own mined coins.
 enum FaucetRoutes {

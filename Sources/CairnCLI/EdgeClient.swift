@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Wallet
 
 /// The edge's HTTP API (Esplora-shaped, under `/api`).
 struct EdgeClient: Sendable {

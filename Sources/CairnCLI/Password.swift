@@ -7,11 +7,13 @@ enum Password {
 
     enum Failure: Error, CustomStringConvertible {
         case noTerminal
+        case noTerminalFor(what: String, env: String)
         case mismatch
         case empty
         var description: String {
             switch self {
             case .noTerminal: return "no terminal to ask for the password: set \(Password.envName)"
+            case .noTerminalFor(let what, let env): return "no terminal to ask for \(what): set \(env)"
             case .mismatch: return "the passwords do not match"
             case .empty: return "an empty password is not allowed"
             }
@@ -30,6 +32,12 @@ enum Password {
             guard first == second else { throw Failure.mismatch }
         }
         return first
+    }
+
+    /// Another secret (the recovery phrase): the environment variable `env`, else a prompt with echo off.
+    static func readSecret(prompt: String, env: String, what: String) throws -> String {
+        if let v = ProcessInfo.processInfo.environment[env], !v.isEmpty { return v }
+        do { return try prompted(prompt) } catch Failure.noTerminal { throw Failure.noTerminalFor(what: what, env: env) }
     }
 
     /// Prompts on /dev/tty with echo turned off, restoring the terminal afterwards.

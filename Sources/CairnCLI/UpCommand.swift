@@ -3,6 +3,7 @@ import ChainCore
 import Crypto
 import Foundation
 import NodeKit
+import Wallet
 
 /// `cairn up`: runs a whole node (chain store, mempool, edge, a miner) as
 /// supervised child processes on one data folder.

@@ -3,6 +3,7 @@ import ChainCore
 import Crypto
 import Foundation
 import NodeKit
+import Wallet
 
 struct WalletOptions: ParsableArguments {
     @Option(help: "Keystore file (env CAIRN_WALLET; default ./cairn-wallet.json).")
@@ -19,6 +20,25 @@ struct WalletOptions: ParsableArguments {
     }
 
     var client: EdgeClient { EdgeClient(edge) }
+
+    /// For a new wallet: --network, else the edge's, else regtest.
+    func newWalletNetwork() async throws -> Network {
+        var net = network
+        if net == nil, let node = try? await client.get("/api/node", as: NodeSummary.self) { net = node.network }
+        let name = net ?? "regtest"
+        guard let network = Network(rawValue: name) else { throw CLIError("unknown network '\(name)'") }
+        return network
+    }
+
+    /// Seals `key` under a new password into a new keystore file; prints the address and the path.
+    func writeNew(_ key: Curve25519.Signing.PrivateKey, network: Network, account: UInt32) throws {
+        let path = keystorePath
+        let password = try Password.read(prompt: "New wallet password: ", confirm: true)
+        let file = try Keystore.seal(key, password: password, network: network)
+        try Keystore.write(file, path: path)
+        print("address  \(file.address)")
+        print("path     \(PhraseWallet.path(account: account))")
+    }
 
     /// The keystore, checked against --network and the edge's network.
     func load(checkEdge: Bool) async throws -> (KeystoreFile, Address, ChainParams) {
@@ -53,31 +73,94 @@ func walletAction(_ body: () async throws -> Void) async throws {
         Output.error(e.description); throw ExitCode.failure
     } catch let e as Password.Failure {
         Output.error(e.description); throw ExitCode.failure
+    } catch let e as MnemonicError {
+        Output.error(e.description); throw ExitCode.failure
     }
 }
 
 struct Wallet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A wallet in an encrypted keystore file (the browser wallet's format).",
-        subcommands: [New.self, Show.self, Balance.self, Send.self, History.self, Bump.self])
+        subcommands: [New.self, Create.self, Restore.self, Show.self, Balance.self, Send.self, History.self, Bump.self])
 
     struct New: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a wallet (refuses to overwrite a file).")
+        static let configuration = CommandConfiguration(abstract: "Create a wallet from a random key, without a recovery phrase (refuses to overwrite a file; `create` makes one with a phrase).")
         @OptionGroup var options: WalletOptions
 
         func run() async throws {
             try await walletAction {
                 let path = options.keystorePath
                 guard !FileManager.default.fileExists(atPath: path) else { throw KeystoreError.exists(path) }
-                var net = options.network
-                if net == nil, let node = try? await options.client.get("/api/node", as: NodeSummary.self) { net = node.network }
-                let name = net ?? "regtest"
-                guard let network = Network(rawValue: name) else { throw CLIError("unknown network '\(name)'") }
+                let network = try await options.newWalletNetwork()
                 let password = try Password.read(prompt: "New wallet password: ", confirm: true)
                 let file = try Keystore.seal(Curve25519.Signing.PrivateKey(), password: password, network: network)
                 try Keystore.write(file, path: path)
                 print(file.address)
                 Output.note("wrote \(path) (\(network.rawValue)); keep it and its password: nothing else can spend these coins")
+            }
+        }
+    }
+
+    /// A wallet from a new recovery phrase: the phrase is printed once, the key sealed in the keystore.
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a wallet from a new recovery phrase (BIP-39); prints the phrase: write it down.",
+            discussion: "The key is account --account of the phrase (SLIP-0010, m/44'/\(PhraseWallet.coinType)'/0'/0'/<account>'), the same as the browser wallet's. The keystore file keeps only that key; the phrase restores it (`cairn wallet restore`) and the other accounts.")
+        @OptionGroup var options: WalletOptions
+
+        @Option(name: .customLong("phrase-words"), help: "Words in the phrase: 12 or 24.")
+        var phraseWords: Int = 12
+
+        @Option(help: "Which account of the phrase this keystore holds (0, 1, 2…).")
+        var account: UInt32 = 0
+
+        func validate() throws {
+            guard phraseWords == 12 || phraseWords == 24 else { throw ValidationError("--phrase-words is 12 or 24") }
+            guard account < SLIP10.hardened else { throw ValidationError("--account is 0…2147483647") }
+        }
+
+        func run() async throws {
+            try await walletAction {
+                let path = options.keystorePath
+                guard !FileManager.default.fileExists(atPath: path) else { throw KeystoreError.exists(path) }
+                let network = try await options.newWalletNetwork()
+                let list = try WordList.english()
+                let words = try Mnemonic.generate(wordCount: phraseWords, list: list)
+                let key = try PhraseWallet.key(words: words, list: list, account: account)
+                try options.writeNew(key, network: network, account: account)
+                print("phrase   \(words.joined(separator: " "))")
+                Output.note("wrote \(path) (\(network.rawValue)). Write the \(phraseWords) words down in order and keep them offline: "
+                            + "they restore this wallet (`cairn wallet restore`, or \"Restore from phrase\" in the browser wallet); this is the only time they are shown")
+            }
+        }
+    }
+
+    /// A wallet from an existing recovery phrase (CAIRN_WALLET_PHRASE, else asked on the terminal).
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a wallet from its recovery phrase (env CAIRN_WALLET_PHRASE, else asked on the terminal).")
+        @OptionGroup var options: WalletOptions
+
+        @Option(help: "Which account of the phrase to restore (0, 1, 2…).")
+        var account: UInt32 = 0
+
+        func validate() throws {
+            guard account < SLIP10.hardened else { throw ValidationError("--account is 0…2147483647") }
+        }
+
+        func run() async throws {
+            try await walletAction {
+                let path = options.keystorePath
+                guard !FileManager.default.fileExists(atPath: path) else { throw KeystoreError.exists(path) }
+                let network = try await options.newWalletNetwork()
+                let list = try WordList.english()
+                let text = try Password.readSecret(prompt: "Recovery phrase: ", env: "CAIRN_WALLET_PHRASE", what: "the recovery phrase")
+                let words = Mnemonic.split(text)
+                // Checked before the password is asked: a mistyped word is named at once.
+                _ = try Mnemonic.entropy(words: words, list: list)
+                let key = try PhraseWallet.key(words: words, list: list, account: account)
+                try options.writeNew(key, network: network, account: account)
+                Output.note("wrote \(path) (\(network.rawValue)) for account \(account) of the phrase")
             }
         }
     }

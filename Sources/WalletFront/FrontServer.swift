@@ -53,7 +53,12 @@ struct FrontConfig: Sendable {
     /// Debian's node-qrcode-generator, served as /vendor/qrcode.js (read once at start; not copied into the repository).
     var qrcodeJS = FrontConfig.debianQRCodeJS
 
+    /// Debian's python3-mnemonic: the BIP-39 English word list, served as /vendor/bip39-english.txt
+    /// (the recovery phrase; `cairn wallet` reads the same file).
+    var bip39Words = FrontConfig.debianBIP39English
+
     static let debianQRCodeJS = "/usr/share/javascript/qrcode-generator/qrcode.js"
+    static let debianBIP39English = "/usr/lib/python3/dist-packages/mnemonic/wordlist/english.txt"
 
     var scheme: String { tls == nil ? "http" : "https" }
     var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
@@ -109,30 +114,50 @@ struct PageConfigMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// `GET /vendor/qrcode.js`: the QR code library from the system package (node-qrcode-generator),
-/// read once when the server starts; a clear 404 when it is not installed.
+/// `GET /vendor/…`: files from system packages, read once when the server starts, never copied
+/// into the repository: `qrcode.js` (node-qrcode-generator) and `bip39-english.txt`
+/// (python3-mnemonic's BIP-39 word list). A clear 404 when a package is not installed.
 struct VendorFilesMiddleware<Context: RequestContext>: RouterMiddleware {
+    struct File: Sendable {
+        var urlPath: String
+        var source: String
+        var package: String
+        var contentType: String
+        var what: String
+        var body: ByteBuffer?
+    }
     static var path: String { "/vendor/qrcode.js" }
-    let qrcode: ByteBuffer?
-    let qrcodePath: String
+    static var wordListPath: String { "/vendor/bip39-english.txt" }
+    let files: [String: File]
 
-    init(qrcodePath: String, logger: Logger) {
-        self.qrcodePath = qrcodePath
-        if let data = FileManager.default.contents(atPath: qrcodePath) {
-            qrcode = ByteBuffer(bytes: data)
-        } else {
-            qrcode = nil
-            logger.warning("no QR code library at \(qrcodePath): the pages will show addresses without QR codes (install the Debian package node-qrcode-generator)")
+    init(qrcodePath: String, bip39WordsPath: String = FrontConfig.debianBIP39English, logger: Logger) {
+        var files = [String: File]()
+        for var f in [
+            File(urlPath: Self.path, source: qrcodePath, package: "node-qrcode-generator",
+                 contentType: "text/javascript; charset=utf-8", what: "the QR code library",
+                 body: nil),
+            File(urlPath: Self.wordListPath, source: bip39WordsPath, package: "python3-mnemonic",
+                 contentType: "text/plain; charset=utf-8", what: "the BIP-39 word list", body: nil),
+        ] {
+            if let data = FileManager.default.contents(atPath: f.source) {
+                f.body = ByteBuffer(bytes: data)
+            } else {
+                logger.warning("no \(f.what) at \(f.source) (install the Debian package \(f.package))")
+            }
+            files[f.urlPath] = f
         }
+        self.files = files
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path == Self.path, request.method == .get || request.method == .head else { return try await next(request, context) }
-        guard let qrcode else {
-            return SecurityHeadersMiddleware<Context>.errorResponse(.notFound,
-                message: "the QR code library is not installed on this server (\(qrcodePath), Debian package node-qrcode-generator)")
+        guard let file = files[request.uri.path], request.method == .get || request.method == .head else {
+            return try await next(request, context)
         }
-        return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"], body: .init(byteBuffer: qrcode))
+        guard let body = file.body else {
+            return SecurityHeadersMiddleware<Context>.errorResponse(.notFound,
+                message: "\(file.what) is not installed on this server (\(file.source), Debian package \(file.package))")
+        }
+        return Response(status: .ok, headers: [.contentType: file.contentType], body: .init(byteBuffer: body))
     }
 }
 
@@ -177,7 +202,7 @@ func buildFrontApplication(config: FrontConfig, logger: Logger) throws -> some A
     router.add(middleware: SecurityHeadersMiddleware(csp: config.contentSecurityPolicy))
     // Before the files: a config.json left in the folder must not override the configured edge.
     router.add(middleware: try PageConfigMiddleware(PageConfig(edge: config.edge.url, version: 1)))
-    router.add(middleware: VendorFilesMiddleware(qrcodePath: config.qrcodeJS, logger: logger))
+    router.add(middleware: VendorFilesMiddleware(qrcodePath: config.qrcodeJS, bip39WordsPath: config.bip39Words, logger: logger))
     router.add(middleware: FileMiddleware(config.root, searchForIndexHtml: true, logger: logger))
     let server: HTTPServerBuilder
     if let tls = config.tls {

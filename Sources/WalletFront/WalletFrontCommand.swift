@@ -36,6 +36,9 @@ struct WalletFrontCommand: AsyncParsableCommand {
     @Option(name: .customLong("qrcode-js"), help: "The QR code library served as /vendor/qrcode.js (env CAIRN_QRCODE_JS; default \(FrontConfig.debianQRCodeJS), from Debian's node-qrcode-generator).")
     var qrcodeJS: String?
 
+    @Option(name: .customLong("bip39-words"), help: "The BIP-39 English word list served as /vendor/bip39-english.txt (env CAIRN_BIP39_WORDLIST; default \(FrontConfig.debianBIP39English), from Debian's python3-mnemonic).")
+    var bip39Words: String?
+
     @Option(name: .customLong("log-level"), help: "Log level (env CAIRN_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -58,6 +61,7 @@ struct WalletFrontCommand: AsyncParsableCommand {
         }
         c.root = try pick(root, "CAIRN_WALLET_ROOT") ?? Self.bundledRoot()
         c.qrcodeJS = pick(qrcodeJS, "CAIRN_QRCODE_JS") ?? FrontConfig.debianQRCodeJS
+        c.bip39Words = pick(bip39Words, "CAIRN_BIP39_WORDLIST") ?? FrontConfig.debianBIP39English
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.root + "/index.html", isDirectory: &isDir), !isDir.boolValue else {
             throw ValidationError("no index.html in \(c.root): point --root at the wallet's Public folder")

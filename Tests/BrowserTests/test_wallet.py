@@ -67,6 +67,26 @@ class Recorder:
                 assert value not in url and value not in body, f"{name} was sent: {method} {url}"
 
 
+def phrase_words(page):
+    """The recovery phrase the page shows after "Create account" (the numbered list)."""
+    items = page.get_by_test_id("phrase-list").locator("li")
+    eventually("the recovery phrase", lambda: items.count() in (12, 24), timeout=30)
+    return [w.strip() for w in items.all_inner_texts()]
+
+
+def pass_phrase_check(page):
+    """Reads the phrase, then types back the words the page asks for; returns the words."""
+    words = phrase_words(page)
+    page.get_by_test_id("phrase-written").click()
+    asked = page.locator("#phrase-asked input")
+    eventually("the words asked back", lambda: asked.count() == 3, timeout=10)
+    for i in range(asked.count()):
+        field = asked.nth(i)
+        field.fill(words[int(field.get_attribute("data-position")) - 1])
+    page.get_by_test_id("phrase-confirm").click()
+    return words
+
+
 def new_wallet(browser, stack, recorder_list, name, password, viewport=None):
     context = browser.new_context(accept_downloads=True, viewport=viewport or {"width": 1280, "height": 900})
     recorder_list.append(Recorder(context))
@@ -76,6 +96,7 @@ def new_wallet(browser, stack, recorder_list, name, password, viewport=None):
     page.get_by_test_id("password").fill(password)
     page.get_by_test_id("password-confirm").fill(password)
     page.get_by_test_id("create-account").click()
+    pass_phrase_check(page)
     address = page.get_by_test_id("address")
     eventually(f"wallet {name}'s address", lambda: address.inner_text().strip().startswith("rcrn1"), timeout=60)
     return context, page, address.inner_text().strip()
@@ -203,7 +224,9 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
         records = json.loads(stored["idb"])
         assert [r["address"] for r in records] == [addr_a]
         for r in records:
-            assert set(r) == {"address", "name", "network", "publicKey", "keystore", "createdAt"}, sorted(r)
+            # "phrase": an account made from a recovery phrase notes its path and word count, never the words.
+            assert set(r) - {"phrase"} == {"address", "name", "network", "publicKey", "keystore", "createdAt"}, sorted(r)
+            assert set(r.get("phrase", {})) <= {"path", "words"}
             assert set(r["keystore"]) == {"version", "network", "address", "public_key", "kdf", "cipher"}
         for name, value in secrets.items():
             assert value not in stored["idb"] and value not in stored["ls"], f"{name} is in the browser's storage"

@@ -2,6 +2,7 @@ import ChainCore
 import Foundation
 import NodeKit
 import Testing
+import Wallet
 
 /// `cairn wallet bump`'s plan (TxBuilder.replacement): what the mempool's replacement rules accept.
 @Suite("Fee bump and cancel plans") struct ReplacementPlanTests {

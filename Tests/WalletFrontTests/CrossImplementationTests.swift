@@ -4,7 +4,7 @@ import Foundation
 import NodeKit
 import TestSupport
 import Testing
-@testable import CairnCLI
+import Wallet
 
 /// The browser wallet's JavaScript (Sources/WalletFront/Public/js/lib) against the Swift
 /// implementation: transactions it builds and signs must pass ChainCore's real rules, tampered
@@ -241,6 +241,43 @@ import Testing
         let damagedText = String(decoding: try encoder.encode(damagedFile), as: UTF8.self)
         let damaged = try await Self.runFixture(["op": "open", "file": damagedText, "password": "correct horse"])
         #expect((damaged["error"] as? [String: Any])?["kind"] as? String == "damaged")
+    }
+}
+
+/// One recovery phrase, the same accounts in the browser (js/lib/bip39.js, slip10.js) and in
+/// `cairn wallet` (the Wallet library): the same keys, addresses and refusals.
+@Suite("Recovery phrase: JS ↔ Swift") struct PhraseCrossTests {
+    @Test(arguments: [12, 24])
+    func samePhraseSameAccounts(_ wordCount: Int) async throws {
+        let list = try WordList.english()
+        let words = try Mnemonic.generate(wordCount: wordCount, list: list)
+        let answer = try await CrossImplementationTests.runFixture(
+            ["op": "phrase", "phrase": words.joined(separator: " "), "network": "regtest", "count": 3])
+        let accounts = try #require(answer["accounts"] as? [[String: Any]], "\(answer)")
+        #expect(accounts.count == 3)
+        for (i, a) in accounts.enumerated() {
+            let key = try PhraseWallet.key(words: words, list: list, account: UInt32(i))
+            #expect(a["path"] as? String == PhraseWallet.path(account: UInt32(i)))
+            #expect(a["seed"] as? String == Hex.encode(Array(key.rawRepresentation)))
+            #expect(a["address"] as? String == Address(publicKey: Array(key.publicKey.rawRepresentation), network: .regtest).string)
+        }
+    }
+
+    @Test func sameRefusals() async throws {
+        let list = try WordList.english()
+        let phrase = "legal winner thank year wave sausage worth useful legal winner yellow thank"
+        let answer = try await CrossImplementationTests.runFixture(["op": "phrase", "phrase": phrase, "network": "regtest"])
+        let error = try #require(answer["error"] as? [String: Any])
+        #expect(error["kind"] as? String == "checksum")
+        let swiftError = MnemonicError.checksum(lastWord: "thank", count: 12)
+        #expect(throws: swiftError) { try Mnemonic.entropy(words: Mnemonic.split(phrase), list: list) }
+        #expect(error["message"] as? String == swiftError.description)
+
+        let typo = try await CrossImplementationTests.runFixture(["op": "phrase", "phrase": phrase.replacingOccurrences(of: "sausage", with: "sausag"), "network": "regtest"])
+        let typoError = try #require(typo["error"] as? [String: Any])
+        let swiftTypo = MnemonicError.unknownWord(position: 6, word: "sausag", suggestion: "sausage")
+        #expect(throws: swiftTypo) { try Mnemonic.entropy(words: Mnemonic.split(phrase.replacingOccurrences(of: "sausage", with: "sausag")), list: list) }
+        #expect(typoError["message"] as? String == swiftTypo.description)
     }
 }
 

@@ -93,6 +93,29 @@ import Testing
         }
     }
 
+    /// The recovery phrase's word list, from where Debian's python3-mnemonic installs it.
+    @Test func servesTheSystemBIP39WordListOrSaysItIsMissing() async throws {
+        var c = try config()
+        #expect(c.bip39Words == "/usr/lib/python3/dist-packages/mnemonic/wordlist/english.txt")
+        let expected = try String(contentsOfFile: c.bip39Words, encoding: .utf8)
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/bip39-english.txt", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let body = String(buffer: r.body)
+                #expect(body == expected)
+                #expect(body.split(separator: "\n").count == 2048)
+            }
+        }
+        c.bip39Words = "/nonexistent/english.txt"
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/bip39-english.txt", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(String(buffer: r.body).contains("python3-mnemonic"))
+            }
+        }
+    }
+
     @Test func refusesABadEdgeURL() {
         for bad in ["ftp://x", "127.0.0.1:8340", "http://", "javascript:alert(1)", "http://a b", "http://x/?q=1"] {
             #expect(throws: FrontError.self, "\(bad)") { try EdgeOrigin(bad) }

@@ -8,12 +8,17 @@
 //   → {"hex","txid","fee","size","change","inputs":[{"txid","vout"}],"sighash","address"}
 // {"op":"seal", "seed":"<hex>", "password":"…", "network":"regtest", "iterations":N} → {"file":"<keystore text>"}
 // {"op":"open", "file":"<keystore text>", "password":"…"} → {"seed","address","public_key"} or {"error":{"kind","message"}}
+// {"op":"phrase", "phrase":"<words>", "network":"regtest", "count":N} → {"accounts":[{"account","path","seed","address","public_key"}]}
+//   or {"error":{"kind","message"}} (the word list from CAIRN_BIP39_WORDLIST or Debian's python3-mnemonic)
 
 import { fromHex, toHex, networkParams, sighash, decodeTx, hashToDisplay } from "../../../Sources/WalletFront/Public/js/lib/encoding.js";
 import { decodeAddress, encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 import { publicKeyFromSeed } from "../../../Sources/WalletFront/Public/js/lib/keys.js";
 import { plan, signPlan, partitionCoins } from "../../../Sources/WalletFront/Public/js/lib/coinselect.js";
 import * as keystore from "../../../Sources/WalletFront/Public/js/lib/keystore.js";
+import { parseWordList, splitPhrase } from "../../../Sources/WalletFront/Public/js/lib/bip39.js";
+import { phraseAccounts } from "../../../Sources/WalletFront/Public/js/lib/slip10.js";
+import { readFileSync } from "node:fs";
 
 async function readStdin() {
   const chunks = [];
@@ -47,6 +52,15 @@ async function run(req) {
       try {
         const k = await keystore.open(req.file, req.password);
         return { seed: toHex(k.seed), address: k.address, public_key: toHex(k.publicKey) };
+      } catch (e) {
+        return { error: { kind: e.kind ?? "other", message: e.message } };
+      }
+    }
+    case "phrase": {
+      const list = parseWordList(readFileSync(process.env.CAIRN_BIP39_WORDLIST || "/usr/lib/python3/dist-packages/mnemonic/wordlist/english.txt", "utf8"));
+      try {
+        const accounts = await phraseAccounts(splitPhrase(req.phrase), list, req.network, { count: req.count ?? 1 });
+        return { accounts: accounts.map((a) => ({ account: a.account, path: a.path, seed: toHex(a.seed), address: a.address, public_key: toHex(a.publicKey) })) };
       } catch (e) {
         return { error: { kind: e.kind ?? "other", message: e.message } };
       }

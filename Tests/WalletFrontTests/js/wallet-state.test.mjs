@@ -115,3 +115,23 @@ test("connection: badge and banner from the feed, REST reachability and stalenes
   assert.equal(S.restDownFrom({ ok: false, status: 400, url: "http://e/api/tx" }), false);
   assert.equal(S.restDownFrom({ ok: true, status: 200, url: "http://e/api/tx" }), false);
 });
+
+test("the recovery phrase's check: the auth panel hides while a phrase or the restore panel shows; asked words", () => {
+  const s = S.createState(0);
+  s.phrase = { step: "show", words: [], asked: [] };
+  assert.equal(S.authPanelMode(s), null);
+  s.phrase = null;
+  s.restoreOpen = true;
+  assert.equal(S.authPanelMode(s), null);
+
+  for (const n of [12, 24]) {
+    const asked = S.phrasePositions(n, 3);
+    assert.equal(asked.length, 3);
+    assert.equal(new Set(asked).size, 3);
+    assert.ok(asked.every((p) => p >= 1 && p <= n));
+    assert.deepEqual(asked, [...asked].sort((a, b) => a - b));
+  }
+  const words = "legal winner thank year wave sausage worth useful legal winner thank yellow".split(" ");
+  assert.deepEqual(S.phraseCheckMisses(words, [2, 5, 12], { 2: "winner", 5: " Wave ", 12: "yellow" }), []);
+  assert.deepEqual(S.phraseCheckMisses(words, [2, 5, 12], { 2: "winner", 5: "wavy", 12: "" }), [5, 12]);
+});

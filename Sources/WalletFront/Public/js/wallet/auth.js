@@ -2,7 +2,7 @@
 // export of keystore files. Keys are made, encrypted, decrypted and used only in this page.
 
 import { toHex } from "../lib/encoding.js";
-import { generateKeyPair, importSigningKey } from "../lib/keys.js";
+import { importSigningKey } from "../lib/keys.js";
 import * as keystore from "../lib/keystore.js";
 import * as store from "./store.js";
 import { show, setMessage } from "../ui/dom.js";
@@ -13,6 +13,7 @@ import { render } from "./views.js";
 import { scheduleRefresh } from "./refresh.js";
 import { closeReview } from "./send.js";
 import { resetFaucetStatus } from "./faucet.js";
+import { beginPhrase } from "./phrase.js";
 
 /** Reads this network's accounts from IndexedDB and selects one (the given address, the current one, or the last used). */
 export async function loadAccounts(selectAddress) {
@@ -61,7 +62,7 @@ async function onAuthSubmit(ev) {
 
 function authBusy(on, text) {
   state.busy = on;
-  for (const id of ["create-account", "unlock", "password", "password-confirm", "account-name"]) ui[id].disabled = on;
+  for (const id of ["create-account", "unlock", "password", "password-confirm", "account-name", "phrase-words"]) ui[id].disabled = on;
   ui["auth-busy"].textContent = text ?? "";
   show(ui["auth-busy"], on);
 }
@@ -72,22 +73,14 @@ async function createAccount() {
   if (!state.network) return setMessage(ui["auth-error"], "The node's network is not known yet (the node is not reachable): an address cannot be made until it answers.");
   if (password.length < MIN_PASSWORD) return setMessage(ui["auth-error"], `Choose a password of at least ${MIN_PASSWORD} characters.`);
   if (password !== ui["password-confirm"].value) return setMessage(ui["auth-error"], "The two passwords differ: type the same password twice.");
-  authBusy(true, "Making a key and encrypting it (PBKDF2, 600,000 rounds)…");
+  const wordCount = Number(ui["phrase-words"].value) === 24 ? 24 : 12;
+  const name = ui["account-name"].value.trim();
+  authBusy(true, "Making a recovery phrase…");
   try {
-    const { seed, publicKey } = await generateKeyPair();
-    const file = await keystore.seal(seed, password, state.network, { publicKey });
-    const key = await importSigningKey(seed);
-    seed.fill(0);
-    const name = ui["account-name"].value.trim() || `Account ${state.accounts.length + 1}`;
-    const record = { address: file.address, name, network: state.network, publicKey: file.public_key, keystore: file, createdAt: Date.now() };
-    await store.addAccount(record);
-    state.unlocked = { address: record.address, key, publicKey };
-    state.authMode = null;
+    // The account is made once the phrase's words are asked back (phrase.js).
+    await beginPhrase({ name, password, wordCount });
     clearAuthFields();
     ui["account-name"].value = "";
-    touch();
-    await loadAccounts(record.address);
-    ui.address.focus?.();
   } catch (e) {
     setMessage(ui["auth-error"], `Could not create the account: ${e.message}`);
   } finally {
@@ -202,11 +195,13 @@ export function wireAuth() {
   ui["show-create"].addEventListener("click", () => {
     state.authMode = "create";
     state.importOpen = false;
+    state.restoreOpen = false;
     render();
     ui["account-name"].focus();
   });
   ui["show-import"].addEventListener("click", () => {
     state.importOpen = true;
+    state.restoreOpen = false;
     render();
     ui["import-file"].focus();
   });

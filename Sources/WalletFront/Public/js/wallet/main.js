@@ -5,7 +5,8 @@
 // connection.js (network, feed and REST state), auth.js (accounts, create, unlock, lock, import, export),
 // refresh.js (the account's data from the edge), history.js (balances, history, CSV), send.js (form,
 // review, sign and post, fee presets), faucet.js, receive.js (address, QR code, copy), contacts.js
-// (address book), views.js (the page from the state).
+// (address book), phrase.js (a new account's recovery phrase and its check, restore from a phrase),
+// views.js (the page from the state).
 
 import { loadConfig, Feed, restStatus, pingURLFor } from "../api.js";
 import { Liveness } from "../lib/liveness.js";
@@ -21,6 +22,7 @@ import { wireSend, loadFeeEstimates } from "./send.js";
 import { wireFaucet, loadFaucet } from "./faucet.js";
 import { wireReceive } from "./receive.js";
 import { wireContacts } from "./contacts.js";
+import { wirePhrase } from "./phrase.js";
 
 async function boot() {
   bindUI();
@@ -108,6 +110,7 @@ function wireEvents() {
   wireSend();
   wireHistory();
   wireContacts();
+  wirePhrase();
   ui["offline-retry"].addEventListener("click", () => {
     state.feed?.retryNow();
     scheduleRefresh(0);

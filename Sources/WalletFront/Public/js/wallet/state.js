@@ -24,6 +24,9 @@ export function createState(now = Date.now()) {
     authMode: null,         // "create" | "unlock" | null
     renderedAuthMode: null, // the mode the auth form shows (what Enter submits)
     importOpen: false,
+    restoreOpen: false,     // the "restore from phrase" panel
+    phrase: null,           // a new account's recovery phrase being shown and checked (js/wallet/phrase.js):
+                            // { step: "show" | "check", words, asked: [word positions], name, password, wordCount }
     feeEstimates: null,
     feeTouched: false,
     feesCheckedAt: 0,
@@ -61,10 +64,25 @@ export function pickAccount(accounts, wanted) {
 
 /** What the create/unlock panel shows: "create", "unlock" or null (hidden). */
 export function authPanelMode(s = state) {
-  if (s.importOpen) return null;
+  if (s.importOpen || s.restoreOpen || s.phrase) return null;
   if (!s.current) return "create";
   if (s.authMode === "create") return "create";
   return isUnlocked(s) ? null : "unlock";
+}
+
+/** `count` different word positions (1-based) of a `wordCount`-word phrase, in order, to ask back. */
+export function phrasePositions(wordCount, count = 3, random = Math.random) {
+  const all = Array.from({ length: wordCount }, (_, i) => i + 1);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all.slice(0, Math.min(count, wordCount)).sort((a, b) => a - b);
+}
+
+/** The asked positions whose typed word differs from the phrase's (typed: position → text). */
+export function phraseCheckMisses(words, asked, typed) {
+  return asked.filter((p) => String(typed[p] ?? "").trim().toLowerCase() !== words[p - 1]);
 }
 
 /** The mode after selecting `account` (the create form stays open if it was). */

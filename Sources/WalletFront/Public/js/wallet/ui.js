@@ -13,7 +13,12 @@ const IDS = ["boot-notice", "wallet-root", "secure-context-warning", "secure-con
   "fee-picks", "history-more", "history-csv", "contacts", "contacts-list", "contact-form", "contact-name", "contact-address",
   "contact-error", "send-preview", "send-review", "review-warning", "review-to", "review-to-name", "review-amount", "review-fee",
   "review-fee-detail", "review-total", "review-change", "review-coins", "send-confirm", "send-back", "send-error", "send-submit",
-  "send-result", "history", "history-empty", "autolock", "edge-info"];
+  "send-result", "history", "history-empty", "autolock", "edge-info",
+  // the recovery phrase (phrase.js)
+  "show-restore", "phrase-words-field", "phrase-words", "phrase-panel", "phrase-show", "phrase-list", "phrase-written",
+  "phrase-cancel", "phrase-check", "phrase-asked", "phrase-error", "phrase-confirm", "phrase-back", "phrase-busy",
+  "restore-panel", "restore-form", "restore-phrase", "restore-count", "restore-name", "restore-password",
+  "restore-password-confirm", "restore-error", "restore-submit", "restore-cancel", "restore-busy"];
 
 export const ui = {};
 

@@ -9,6 +9,7 @@ import { renderReceive } from "./receive.js";
 import { renderFaucet, renderFaucetPaid } from "./faucet.js";
 import { renderBalances, renderHistory } from "./history.js";
 import { renderSendResult, closeReview } from "./send.js";
+import { renderPhrase, renderRestore } from "./phrase.js";
 
 function accountLabel(a) {
   return `${a.name || "Account"} — ${shortHash(a.address, 12, 6)}`;
@@ -39,6 +40,7 @@ export function render() {
     ui["auth-title"].textContent = create ? "Create an account" : `Unlock ${a.name || "account"}`;
     show(ui["name-field"], create);
     show(ui["confirm-field"], create);
+    show(ui["phrase-words-field"], create);
     show(ui["auth-hint"], create);
     show(ui["create-account"], create);
     show(ui.unlock, !create);
@@ -46,8 +48,11 @@ export function render() {
     ui.password.autocomplete = create ? "new-password" : "current-password";
     ui["auth-username"].value = create ? "" : (a?.address ?? "");
   }
+  // The recovery phrase being shown or checked; restore from a phrase.
+  renderPhrase();
+  renderRestore();
   // With no account yet, importing a backup is offered next to creating one.
-  show(ui["import-panel"], state.importOpen || !hasAccounts);
+  show(ui["import-panel"], !state.phrase && !state.restoreOpen && (state.importOpen || !hasAccounts));
   show(ui["import-cancel"], hasAccounts);
 
   // the account

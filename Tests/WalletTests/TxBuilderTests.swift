@@ -2,8 +2,7 @@ import ChainCore
 import Crypto
 import Foundation
 import Testing
-import NodeKit
-@testable import CairnCLI
+@testable import Wallet
 
 @Suite("Coin selection, fees and signing") struct TxBuilderTests {
     let me = Curve25519.Signing.PrivateKey()
@@ -111,21 +110,5 @@ import NodeKit
         await #expect(throws: ValidationError.self) {
             _ = try await TransactionRules.validate(forged, view: view, spendHeight: 2, params: params)
         }
-    }
-
-    @Test func historyNetAmounts() {
-        let mine = "rcrn1me"
-        let tx = EsploraTx(txid: "ab", fee: 200,
-                           vin: [EsploraInput(txid: "cd", vout: 0, prevout: EsploraOutput(value: 10_000, pubkey: nil, address: mine))],
-                           vout: [EsploraOutput(value: 3_000, pubkey: nil, address: "rcrn1other"),
-                                  EsploraOutput(value: 6_800, pubkey: nil, address: mine)],
-                           status: TxStatus(confirmed: true, blockHeight: 5, blockHash: nil, blockTime: nil))
-        #expect(tx.net(for: mine) == -3_200)
-        #expect(Wallet.History.line(tx, address: mine, tipHeight: 7).contains("3 conf (height 5)"))
-        #expect(Wallet.History.line(tx, address: mine, tipHeight: 7).hasSuffix("-0.00003200 CRN"))
-        var pending = tx
-        pending.status = TxStatus(confirmed: false, blockHeight: nil, blockHash: nil, blockTime: nil)
-        #expect(Wallet.History.line(pending, address: "rcrn1other", tipHeight: 7).contains("pending"))
-        #expect(Wallet.History.line(pending, address: "rcrn1other", tipHeight: 7).hasSuffix("+0.00003000 CRN"))
     }
 }

@@ -7,30 +7,30 @@ import Foundation
 /// encrypted with AES-256-GCM under a key from PBKDF2-HMAC-SHA256(password,
 /// salt, 600,000 rounds). The browser wallet reads and writes the same format
 /// with WebCrypto (docs/PROTOCOL.md, "Keystore file").
-struct KeystoreFile: Codable, Equatable, Sendable {
-    struct KDF: Codable, Equatable, Sendable {
-        var name: String
-        var iterations: Int
-        var salt: String
+public struct KeystoreFile: Codable, Equatable, Sendable {
+    public struct KDF: Codable, Equatable, Sendable {
+        public var name: String
+        public var iterations: Int
+        public var salt: String
     }
-    struct Cipher: Codable, Equatable, Sendable {
-        var name: String
-        var nonce: String
-        var ciphertext: String
+    public struct Cipher: Codable, Equatable, Sendable {
+        public var name: String
+        public var nonce: String
+        public var ciphertext: String
     }
-    var version: Int
-    var network: String
-    var address: String
-    var publicKey: String
-    var kdf: KDF
-    var cipher: Cipher
+    public var version: Int
+    public var network: String
+    public var address: String
+    public var publicKey: String
+    public var kdf: KDF
+    public var cipher: Cipher
 
     enum CodingKeys: String, CodingKey {
         case version, network, address, publicKey = "public_key", kdf, cipher
     }
 }
 
-enum KeystoreError: Error, CustomStringConvertible, Equatable {
+public enum KeystoreError: Error, CustomStringConvertible, Equatable {
     case exists(String)
     case notFound(String)
     case wrongPassword(String)
@@ -38,7 +38,7 @@ enum KeystoreError: Error, CustomStringConvertible, Equatable {
     case unsupported(String, String)
     case cannotWrite(String, String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .exists(let p): return "\(p) already exists: refusing to overwrite a wallet (move it away or choose another --keystore)"
         case .notFound(let p): return "no wallet at \(p): create one with `cairn wallet new` (or give --keystore / CAIRN_WALLET)"
@@ -50,24 +50,24 @@ enum KeystoreError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-enum Keystore {
-    static let version = 1
-    static let iterations = 600_000
-    static let kdfName = "pbkdf2-sha256"
-    static let cipherName = "aes-256-gcm"
-    static let saltSize = 16
-    static let nonceSize = 12
-    static let tagSize = 16
+public enum Keystore {
+    public static let version = 1
+    public static let iterations = 600_000
+    public static let kdfName = "pbkdf2-sha256"
+    public static let cipherName = "aes-256-gcm"
+    public static let saltSize = 16
+    public static let nonceSize = 12
+    public static let tagSize = 16
     /// Sanity bound when reading: a file asking for more rounds than this is refused.
-    static let maxIterations = 10_000_000
+    public static let maxIterations = 10_000_000
 
-    static func wrappingKey(password: String, salt: [UInt8], iterations: Int) throws -> SymmetricKey {
+    public static func wrappingKey(password: String, salt: [UInt8], iterations: Int) throws -> SymmetricKey {
         try KDF.Insecure.PBKDF2.deriveKey(from: Array(password.utf8), salt: salt, using: .sha256,
                                           outputByteCount: 32, rounds: iterations)
     }
 
     /// Encrypts `key` into a keystore for `network`.
-    static func seal(_ key: Curve25519.Signing.PrivateKey, password: String, network: Network,
+    public static func seal(_ key: Curve25519.Signing.PrivateKey, password: String, network: Network,
                      iterations: Int = Keystore.iterations) throws -> KeystoreFile {
         var salt = [UInt8](repeating: 0, count: saltSize)
         var nonceBytes = [UInt8](repeating: 0, count: nonceSize)
@@ -87,7 +87,7 @@ enum Keystore {
     }
 
     /// Checks the file's structure (everything but the password) and returns its address.
-    static func check(_ file: KeystoreFile, path: String) throws(KeystoreError) -> Address {
+    public static func check(_ file: KeystoreFile, path: String) throws(KeystoreError) -> Address {
         guard file.version == version else { throw .unsupported(path, "version \(file.version), this cairn reads version \(version)") }
         guard let network = Network(rawValue: file.network) else { throw .damaged(path, "unknown network '\(file.network)'") }
         guard file.kdf.name == kdfName else { throw .unsupported(path, "key derivation '\(file.kdf.name)', expected \(kdfName)") }
@@ -112,7 +112,7 @@ enum Keystore {
     }
 
     /// Decrypts the private key; a wrong password is reported as such.
-    static func open(_ file: KeystoreFile, password: String, path: String) throws(KeystoreError) -> Curve25519.Signing.PrivateKey {
+    public static func open(_ file: KeystoreFile, password: String, path: String) throws(KeystoreError) -> Curve25519.Signing.PrivateKey {
         let address = try check(file, path: path)
         let salt = Data(base64Encoded: file.kdf.salt)!
         let nonce = Data(base64Encoded: file.cipher.nonce)!
@@ -135,7 +135,7 @@ enum Keystore {
         return key
     }
 
-    static func read(path: String) throws(KeystoreError) -> KeystoreFile {
+    public static func read(path: String) throws(KeystoreError) -> KeystoreFile {
         guard FileManager.default.fileExists(atPath: path) else { throw .notFound(path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw .damaged(path, "cannot read it") }
         do {
@@ -146,7 +146,7 @@ enum Keystore {
     }
 
     /// Writes a new file with mode 0600; never replaces an existing one (O_EXCL).
-    static func write(_ file: KeystoreFile, path: String) throws(KeystoreError) {
+    public static func write(_ file: KeystoreFile, path: String) throws(KeystoreError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -154,7 +154,7 @@ enum Keystore {
         try SecureFile.createExclusive(path: path, contents: Array(data))
     }
 
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         guard let e = error as? Swift.DecodingError else { return "\(error)" }
         switch e {
         case .keyNotFound(let key, _): return "missing \(key.stringValue)"
@@ -167,8 +167,8 @@ enum Keystore {
 }
 
 /// Files only their owner may read (keystores, the node key).
-enum SecureFile {
-    static func createExclusive(path: String, contents: [UInt8]) throws(KeystoreError) {
+public enum SecureFile {
+    public static func createExclusive(path: String, contents: [UInt8]) throws(KeystoreError) {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let e = errno

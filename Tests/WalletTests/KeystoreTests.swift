@@ -2,7 +2,7 @@ import ChainCore
 import Crypto
 import Foundation
 import Testing
-@testable import CairnCLI
+@testable import Wallet
 
 @Suite("Keystore") struct KeystoreTests {
     @Test func roundTripAndFileFormat() throws {
@@ -107,21 +107,5 @@ import Testing
             try Keystore.write(try Keystore.seal(Curve25519.Signing.PrivateKey(), password: "b", network: .regtest), path: path)
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-    }
-
-    /// `cairn wallet new` and `address` end to end, with the password from the environment.
-    @Test func walletNewThenAddressThroughTheCLI() throws {
-        let dir = try TempDir()
-        let path = dir.path("cli.json")
-        let env = ["CAIRN_WALLET_PASSWORD": "pw", "CAIRN_EDGE": "http://127.0.0.1:9"]
-        let created = try CLI.run(["wallet", "new", "--keystore", path], env: env)
-        #expect(created.status == 0, "\(created.stderr)")
-        let address = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(address.hasPrefix("rcrn1"))
-        let shown = try CLI.run(["wallet", "address", "--keystore", path], env: env)
-        #expect(shown.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == address)
-        let again = try CLI.run(["wallet", "new", "--keystore", path], env: env)
-        #expect(again.status != 0)
-        #expect(again.stderr.contains("refusing to overwrite"))
     }
 }
