@@ -30,10 +30,8 @@ struct Stack: Sendable {
         let accounts = try await FakeAccounts(context: context)
         var endpoints = Endpoints(chainRPC: chain.rpcEndpoint, chainPub: chain.pubEndpoint, mempoolRPC: pool.rpcEndpoint, mempoolPub: pool.pubEndpoint)
         if dead {
-            // Reserved-but-closed ports: bind, note the port, stop.
-            let gone = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { $0 }
-            let endpoint = gone.endpoints[0]
-            await gone.stop()
+            // Where nothing answers, ever (a freed TCP port could be bound again by another fake of the run).
+            let endpoint = "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("cairn-nobody-\(UUID().uuidString.prefix(8))").path
             endpoints = Endpoints(chainRPC: endpoint, chainPub: endpoint, mempoolRPC: endpoint, mempoolPub: endpoint)
         }
         var config = EdgeConfig(params: .regtest, endpoints: endpoints)

@@ -25,9 +25,9 @@ final class RPCFakes: Sendable {
 
     init(fixture f: ChainFixture) async throws {
         context = try ZMQContext()
-        let gone = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { $0 }
-        deadEndpoint = gone.endpoints[0]
-        await gone.stop()
+        // Where nothing answers, ever: a freed TCP port could be bound again by the next fake (it was:
+        // the accounts fake answered "no method getpeers" for a bridge that should be missing).
+        deadEndpoint = "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("cairn-nobody-\(UUID().uuidString.prefix(8))").path
         let state = FakeState()
         self.state = state
         let bridgeRouter = RPCRouter([
