@@ -1,27 +1,46 @@
-// Receiving: the account's address as text, a QR code and an explorer link, and copying it.
+// Receiving: the account's address as text, a QR code and an explorer link, copying it, and a
+// payment request (a `cairn:` URI with an amount and a label, js/lib/payuri.js) in the same QR code.
 
-import { el } from "../ui/dom.js";
+import { el, show } from "../ui/dom.js";
 import { qrSVG } from "../lib/qr.js";
+import { paymentURI } from "../lib/payuri.js";
+import { amountInput } from "./model.js";
 import { ui } from "./ui.js";
 import { state } from "./state.js";
 
-/** The receive address, its QR code and its explorer link. */
+/** The receive address, its QR code (or the payment request's) and its explorer link. */
 export function renderReceive(address) {
   ui.address.textContent = address;
-  renderQR(address);
+  renderRequest(address);
   ui["address-link"].href = `explorer.html#/address/${address}`;
 }
 
-/** The receive address as a QR code (drawn once per address). */
-function renderQR(address) {
+/** What the QR code carries: the address alone, or a payment request when an amount or a label is given. */
+function renderRequest(address) {
+  const amountText = ui["request-amount"].value.trim(), label = ui["request-label"].value.trim();
+  let amount = null, error = "";
+  if (amountText) {
+    const r = amountInput(amountText);
+    if (r.error) error = r.error; else amount = r.value;
+  }
+  ui["request-error"].textContent = error;
+  show(ui["request-error"], !!error);
+  const requesting = !error && (amount !== null || !!label);
+  const content = requesting ? paymentURI({ address, amount, label }) : address;
+  ui["request-uri"].textContent = requesting ? content : "";
+  renderQR(content, requesting ? `QR code of a payment request to ${address}` : `QR code of your address ${address}`);
+}
+
+/** A QR code of `content` (drawn once per content). */
+function renderQR(content, label) {
   const box = ui["address-qr"];
-  if (box.dataset.address === address) return;
-  box.dataset.address = address;
+  if (box.dataset.content === content) return;
+  box.dataset.content = content;
   box.replaceChildren();
-  qrSVG(address, { label: `QR code of your address ${address}` }).then((svg) => {
-    if (box.dataset.address === address) box.replaceChildren(svg);
+  qrSVG(content, { label }).then((svg) => {
+    if (box.dataset.content === content) box.replaceChildren(svg);
   }).catch((e) => {
-    if (box.dataset.address === address) box.replaceChildren(el("p", { class: "small muted" }, `No QR code: ${e.message}.`));
+    if (box.dataset.content === content) box.replaceChildren(el("p", { class: "small muted" }, `No QR code: ${e.message}.`));
   });
 }
 
@@ -46,4 +65,7 @@ async function onCopy() {
 
 export function wireReceive() {
   ui["copy-address"].addEventListener("click", onCopy);
+  for (const id of ["request-amount", "request-label"]) {
+    ui[id].addEventListener("input", () => { if (state.current) renderRequest(state.current.address); });
+  }
 }

@@ -14,10 +14,14 @@ import { ui, cap } from "./ui.js";
 import { state, touch } from "./state.js";
 import { refresh, scheduleRefresh } from "./refresh.js";
 import { contacts } from "./contacts.js";
+import { isPaymentURI, parsePaymentURI } from "../lib/payuri.js";
 
 function readRecipient() {
   const text = ui["send-to"].value.trim();
   if (!text) return { error: "Enter the address to pay." };
+  if (isPaymentURI(text)) {
+    try { parsePaymentURI(text); } catch (e) { return { error: `${cap(e.message)}.` }; }
+  }
   try {
     return { key: decodeAddress(text, state.network), address: encodeAddress(decodeAddress(text, state.network), state.network) };
   } catch (e) {
@@ -328,7 +332,25 @@ export async function loadFeeEstimates() {
   updatePreview();
 }
 
+/** A `cairn:` payment request pasted (or scanned) into the address field fills the form from it. */
+function takePaymentRequest() {
+  const note = ui["send-request"];
+  const text = ui["send-to"].value.trim();
+  if (!isPaymentURI(text)) {
+    if (text !== note.dataset.address) { note.textContent = ""; show(note, false); }
+    return;
+  }
+  let r;
+  try { r = parsePaymentURI(text); } catch { return; }   // readRecipient says why
+  ui["send-to"].value = r.address;
+  if (r.amount !== null) ui["send-amount"].value = formatCoins(r.amount).replaceAll(",", "");
+  note.dataset.address = r.address;
+  note.textContent = `From a payment request${r.label ? `: “${r.label}”` : ""}${r.message ? ` (${r.message})` : ""}. Check the address and the amount, then review.`;
+  show(note, true);
+}
+
 export function wireSend() {
+  ui["send-to"].addEventListener("input", takePaymentRequest);
   ui["send-form"].addEventListener("submit", onSend);
   ui["send-max"].addEventListener("click", () => { closeReview(); onSendMax(); });
   ui["send-confirm"].addEventListener("click", onConfirmSend);
