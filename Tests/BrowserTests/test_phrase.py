@@ -121,5 +121,14 @@ def test_phrase_check_and_restore_in_another_context(stack, browser, artifacts):
     assert cli_address(words, 0) == first
     assert cli_address(words, 1) == restored[1]
 
+    # Several accounts from one phrase: restoring it again with a larger count keeps the two accounts
+    # already here and adds the third (account 2, as the command line derives it).
+    b.get_by_test_id("show-restore").click()
+    try_restore(" ".join(words), count="3")
+    eventually("three accounts", lambda: options.count() == 3, timeout=60)
+    after = [options.nth(i).get_attribute("value") for i in range(3)]
+    assert after[:2] == restored
+    assert after[2] == cli_address(words, 2)
+
     ctx_a.close()
     ctx_b.close()
