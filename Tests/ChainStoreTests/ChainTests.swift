@@ -8,6 +8,21 @@ import Testing
 import TestSupport
 @testable import ChainStore
 
+/// Submits `count` blocks on top of `parent` at `height`…, paying `wallet`; each is accepted (or stored on
+/// a side branch: "inconclusive"). The chain store suites' one way to grow a chain.
+func extendChain(_ chain: Chain, from parent: Block, height: Int, count: Int, wallet: TestWallet, extra: [UInt8] = []) async -> [Block] {
+    var blocks = [Block]()
+    var prev = parent
+    for i in 0..<count {
+        let b = ChainFixtures.next(after: prev.header, height: height + i, paying: wallet, extra: extra)
+        let r = await chain.submit(b, source: "test")
+        #expect(r.accepted || r.reason == "inconclusive", "\(r)")
+        blocks.append(b)
+        prev = b
+    }
+    return blocks
+}
+
 /// The chain store's core over a real SQLite file in a temporary folder.
 final class StoreHarness: Sendable {
     let dir: URL
@@ -33,24 +48,11 @@ final class StoreHarness: Sendable {
 @Suite struct ChainStoreCore {
     let params = ChainParams.regtest
 
-    func extend(_ chain: Chain, from parent: Block, height: Int, count: Int, wallet: TestWallet, extra: [UInt8] = []) async -> [Block] {
-        var blocks = [Block]()
-        var prev = parent
-        for i in 0..<count {
-            let b = ChainFixtures.next(after: prev.header, height: height + i, paying: wallet, extra: extra)
-            let r = await chain.submit(b, source: "test")
-            #expect(r.accepted || r.reason == "inconclusive", "\(r)")
-            blocks.append(b)
-            prev = b
-        }
-        return blocks
-    }
-
     @Test func connectsBlocksAndIndexesThem() async throws {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let w = TestWallet()
-        let blocks = await extend(chain, from: params.genesis, height: 1, count: 5, wallet: w)
+        let blocks = await extendChain(chain, from: params.genesis, height: 1, count: 5, wallet: w)
         #expect(await chain.tip.hash == blocks.last!.hash)
         let info = try await q.chainInfo()
         #expect(info.height == 5)
@@ -88,7 +90,7 @@ final class StoreHarness: Sendable {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let a = TestWallet(), b = TestWallet()
-        let blocks = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let blocks = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
         let cb = blocks[0].transactions[0]
         let pay = a.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [b.output(10 * Units.perCoin), a.output(cb.outputs[0].value - 10 * Units.perCoin - 500)])
         let height = blocks.count + 1
@@ -114,11 +116,11 @@ final class StoreHarness: Sendable {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let a = TestWallet(), b = TestWallet()
-        let base = await extend(chain, from: params.genesis, height: 1, count: 2, wallet: a)
-        let old = await extend(chain, from: base[1], height: 3, count: 2, wallet: a, extra: [1])
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: 2, wallet: a)
+        let old = await extendChain(chain, from: base[1], height: 3, count: 2, wallet: a, extra: [1])
         #expect(await chain.tip.hash == old[1].hash)
         // a competing branch from height 2, one block longer (equal bits: more blocks = more work)
-        let side = await extend(chain, from: base[1], height: 3, count: 3, wallet: b, extra: [2])
+        let side = await extendChain(chain, from: base[1], height: 3, count: 3, wallet: b, extra: [2])
         #expect(await chain.tip.hash == side[2].hash)
         #expect(await chain.tip.height == 5)
         let last = h.changes.withLock { $0.last! }
@@ -131,7 +133,7 @@ final class StoreHarness: Sendable {
         #expect(try await q.header(BlockRef(hash: old[0].hash.hex)).inBestChain == false)
         #expect(try await q.chainInfo().supply == 5 * params.subsidy(height: 1))
         // an equal-work competitor does not displace the tip
-        let tie = await extend(chain, from: side[1], height: 5, count: 1, wallet: a, extra: [3])
+        let tie = await extendChain(chain, from: side[1], height: 5, count: 1, wallet: a, extra: [3])
         #expect(await chain.tip.hash == side[2].hash)
         #expect(tie.count == 1)
     }
@@ -140,7 +142,7 @@ final class StoreHarness: Sendable {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let a = TestWallet(), thief = TestWallet()
-        let blocks = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let blocks = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
         let cb = blocks[0].transactions[0]
         let steal = thief.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [thief.output(cb.outputs[0].value)])
         let height = blocks.count + 1
@@ -160,7 +162,7 @@ final class StoreHarness: Sendable {
         var tip: Hash256
         do {
             let (chain, _) = try await h.open()
-            let blocks = await extend(chain, from: params.genesis, height: 1, count: 4, wallet: w)
+            let blocks = await extendChain(chain, from: params.genesis, height: 1, count: 4, wallet: w)
             tip = blocks.last!.hash
         }
         let (again, q) = try await h.open()
@@ -186,7 +188,7 @@ final class StoreHarness: Sendable {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let w = TestWallet()
-        let base = await extend(chain, from: params.genesis, height: 1, count: 2, wallet: w)
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: 2, wallet: w)
         let block = ChainFixtures.next(after: base[1].header, height: 3, paying: w)
         let twice = await withTaskGroup(of: SubmitBlockResult.self) { group in
             for _ in 0..<2 { group.addTask { await chain.submit(block, source: "test") } }

@@ -11,24 +11,11 @@ import TestSupport
 @Suite struct SpendIndexTests {
     let params = ChainParams.regtest
 
-    func extend(_ chain: Chain, from parent: Block, height: Int, count: Int, wallet: TestWallet, extra: [UInt8] = []) async -> [Block] {
-        var blocks = [Block]()
-        var prev = parent
-        for i in 0..<count {
-            let b = ChainFixtures.next(after: prev.header, height: height + i, paying: wallet, extra: extra)
-            let r = await chain.submit(b, source: "test")
-            #expect(r.accepted || r.reason == "inconclusive", "\(r)")
-            blocks.append(b)
-            prev = b
-        }
-        return blocks
-    }
-
     @Test func aReorgReplacesTheSpenderOfAnOutput() async throws {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let a = TestWallet(), b = TestWallet(), c = TestWallet()
-        let base = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
         let cb = base[0].transactions[0]
         let coin = OutPoint(txid: cb.txid, index: 0)
         let fee: Amount = 500
@@ -53,7 +40,7 @@ import TestSupport
         #expect(spends[1] == nil, "the old branch's spend is gone with it")
 
         // Back to branch 1 (two more blocks on it): pay1 spends the coin again, pay2 is out of the chain.
-        let more = await extend(chain, from: block1, height: h1 + 1, count: 2, wallet: a, extra: [4])
+        let more = await extendChain(chain, from: block1, height: h1 + 1, count: 2, wallet: a, extra: [4])
         #expect(await chain.tip.hash == more.last!.hash)
         spends = try await q.spends(OutpointList(outpoints: [coin.description]))
         #expect(spends[0]?.txid == pay1.txid.hex && spends[0]?.height == h1 && spends[0]?.blockHash == block1.hash.hex)
@@ -65,7 +52,7 @@ import TestSupport
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
         let a = TestWallet(), b = TestWallet()
-        let base = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
         let cb = base[0].transactions[0]
         let pay = a.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [b.output(cb.outputs[0].value - 700)])
         let block = ChainFixtures.next(after: base.last!.header, height: base.count + 1, paying: a, transactions: [pay], fees: 700)
@@ -93,7 +80,7 @@ import TestSupport
         var coin: OutPoint!
         do {
             let (chain, old) = try await h.open()
-            let base = await extend(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+            let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
             let cb = base[0].transactions[0]
             coin = OutPoint(txid: cb.txid, index: 0)
             pay = a.spend([(coin, cb.outputs[0])], to: [b.output(cb.outputs[0].value - 300)])
