@@ -158,7 +158,7 @@ final class Feed: FeedOutlet, Sendable {
     // MARK: connections
 
     /// The most blocks replayed from the chain store to a client resuming from a block this edge did not announce.
-    static let maxChainReplay = 500
+    static let maxChainReplay = ChainReplay.maxBlocks
 
     /// For a cursor naming a block outside this edge's window (the edge restarted, or the client was
     /// away long): the best chain's blocks after it, fetched from the chain store, then a mempool
@@ -169,28 +169,17 @@ final class Feed: FeedOutlet, Sendable {
         func resync(_ reason: String, scope: String = "all") -> (text: String, blockHash: String?) {
             (FeedMessage.text(FeedMessage.Resync(scope: scope, reason: reason, seq: seq)), nil)
         }
-        do {
-            guard let last else { return [resync("this edge has not started its feed yet")] }
-            let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
-            guard from.inBestChain, last.height - from.height <= Self.maxChainReplay else {
-                return [resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")]
-            }
-            var out = [(text: String, blockHash: String?)]()
-            var previous = from.hash
-            // Up to the last block the feed announced before this client joined: later ones reach it live.
-            for height in stride(from: from.height + 1, through: last.height, by: 1) {
-                let h = try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self)
-                guard h.previousHash == previous else { return [resync("the chain changed while replaying")] }
-                previous = h.hash
-                out.append((FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true)), h.hash))
-            }
-            if let h = last.hash, last.height > from.height, h != previous { return [resync("the chain changed while replaying")] }
+        let backend = self.backend
+        switch await ChainReplay.walk(backend, after: hash, upTo: last, fetch: { height in
+            let h = try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self)
+            let text = FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true))
+            return ChainReplay.Step(item: (text: text, blockHash: Optional(h.hash)), previousHash: h.previousHash, hash: h.hash)
+        }) {
+        case .success(var out):
             out.append(resync("transactions since the resume cursor are not replayed: fetch the mempool", scope: "mempool"))
             return out
-        } catch let e as APIError where e.status == .notFound {
-            return [resync("the resume cursor's block is unknown")]
-        } catch {
-            return [resync("the chain store did not answer: \(APIError.from(error).message)")]
+        case .failure(let stop):
+            return [resync(stop.reason)]
         }
     }
 

@@ -80,7 +80,7 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
     static let maxSubscriptionsPerConnection = 100
     static let maxAddressesPerSubscription = 1_000
     /// The most blocks replayed from the chain store for a cursor from another edge process.
-    static let maxChainReplay = 500
+    static let maxChainReplay = ChainReplay.maxBlocks
 
     let queueLimit: Int
     let metrics: EdgeMetrics
@@ -313,33 +313,27 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         func resync(_ reason: String, scope: String = "all") -> (text: String, blockHash: String?) {
             (Self.resyncText(sid: sid, cursor: cursor, scope: scope, reason: reason), nil)
         }
-        do {
-            guard let last else { return [resync("this edge has not started its feed yet")] }
-            let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
-            guard from.inBestChain, last.height - from.height <= Self.maxChainReplay else {
-                return [resync(from.inBestChain ? "more than \(Self.maxChainReplay) blocks since the resume cursor" : "the resume cursor's block left the best chain")]
+        let backend = self.backend
+        let walked = await ChainReplay.walk(backend, after: hash, upTo: last.map { ($0.height, Optional($0.hash)) }, fetch: { height in
+            let info = try await backend.chain("getblock", BlockRef(height: height), as: BlockInfo.self)
+            guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw) else {
+                throw ChainReplay.Stop(reason: "the chain store sent a block that does not decode")
             }
-            var out = [(text: String, blockHash: String?)]()
-            var previous = from.hash
-            for height in stride(from: from.height + 1, through: last.height, by: 1) {
-                let info = try await backend.chain("getblock", BlockRef(height: height), as: BlockInfo.self)
-                guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw), block.header.previousHash.hex == previous else {
-                    return [resync("the chain changed while replaying")]
-                }
-                previous = block.hash.hex
-                // Its cursor is the block's hash: resuming from it goes by the block, not by this process's sequence.
-                var item = Item(seq: 0, cursor: previous, head: Self.head(block, height: height, removed: false),
-                                txs: block.transactions, confirmed: ["blockhash": .string(previous), "height": RPCValue(height)], blockHash: previous)
-                if case .addresses = kind { item.touched = await touching(block.transactions, known: block.transactions) }
-                if let text = Self.render(item, sid: sid, kind: kind, replay: true) { out.append((text, previous)) }
-            }
-            if last.height > from.height, last.hash != previous { return [resync("the chain changed while replaying")] }
+            let hash = block.hash.hex
+            // Its cursor is the block's hash: resuming from it goes by the block, not by this process's sequence.
+            var item = Item(seq: 0, cursor: hash, head: Self.head(block, height: height, removed: false),
+                            txs: block.transactions, confirmed: ["blockhash": .string(hash), "height": RPCValue(height)], blockHash: hash)
+            if case .addresses = kind { item.touched = await touching(block.transactions, known: block.transactions) }
+            let text = Self.render(item, sid: sid, kind: kind, replay: true)
+            return ChainReplay.Step(item: text.map { (text: $0, blockHash: Optional(hash)) }, previousHash: block.header.previousHash.hex, hash: hash)
+        })
+        switch walked {
+        case .success(let items):
+            var out = items.compactMap { $0 }
             if kind != .newHeads { out.append(resync("transactions since the resume cursor are not replayed: fetch the mempool", scope: "mempool")) }
             return out
-        } catch let e as APIError where e.status == .notFound {
-            return [resync("the resume cursor's block is unknown")]
-        } catch {
-            return [resync("the chain store did not answer: \(APIError.from(error).message)")]
+        case .failure(let stop):
+            return [resync(stop.reason)]
         }
     }
 
