@@ -1,7 +1,7 @@
 // The wallet page's pure logic: balances, history amounts, confirmations, messages, fee presets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets }
+import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, needsBackup }
   from "../../../Sources/WalletFront/Public/js/wallet/model.js";
 import { decodeAddress, encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 
@@ -123,4 +123,12 @@ test("address book: named, checked, one entry per address, sorted", async () => 
   assert.throws(() => addContact(book, "Dave", encodeAddress(new Uint8Array(32).fill(3), "main"), "regtest"), /Wrong network/);
   assert.deepEqual(removeContact(book, me).map((c) => c.name), ["Bobby"]);
   assert.equal(contactFor(book, "rcrn1nothing"), null);
+});
+
+test("needsBackup: a checked phrase, an imported keystore or an export is a backup; an old account without one is not", () => {
+  assert.equal(needsBackup(null), false);
+  assert.equal(needsBackup({ address: "a", phrase: { path: "m/44'/7369'/0'/0'/0'", words: 12 } }), false);
+  assert.equal(needsBackup({ address: "a", imported: true }), false);
+  assert.equal(needsBackup({ address: "a", exportedAt: 1 }), false);
+  assert.equal(needsBackup({ address: "a", createdAt: 1 }), true);
 });

@@ -156,7 +156,7 @@ async function onImport(ev) {
     const key = await importSigningKey(opened.seed);
     opened.seed.fill(0);
     const name = ui["import-name"].value.trim() || `Imported ${state.accounts.length + 1}`;
-    const record = { address: opened.address, name, network: opened.network, publicKey: toHex(opened.publicKey), keystore: checked.file, createdAt: Date.now() };
+    const record = { address: opened.address, name, network: opened.network, publicKey: toHex(opened.publicKey), keystore: checked.file, createdAt: Date.now(), imported: true };
     await store.addAccount(record);
     state.unlocked = { address: record.address, key, publicKey: opened.publicKey };
     state.authMode = null;
@@ -185,6 +185,11 @@ function onExport() {
   const safeName = (a.name || "account").replace(/[^A-Za-z0-9_-]+/g, "-").slice(0, 30);
   download(keystore.serialize(a.keystore), "application/json", `cairn-${a.network}-${safeName}-${a.address.slice(-8)}.json`);
   ui["copy-status"].textContent = "Keystore file saved (encrypted; keep it and its password safe).";
+  if (!a.exportedAt) {
+    store.markExported(a.address).then((r) => {
+      if (r && state.current?.address === r.address) { state.current = { ...state.current, exportedAt: r.exportedAt }; render(); }
+    }).catch(() => {});
+  }
 }
 
 /** The auth and account controls' events, and the activity that postpones auto-lock. */

@@ -162,3 +162,10 @@ export function removeContact(list, address) {
 export function contactFor(list, address) {
   return (list ?? []).find((c) => c.address === address) ?? null;
 }
+
+/** Whether an account still lacks a backup: made from a phrase that was checked, imported from a
+ *  keystore file, or exported once are each a backup; an account made before recovery phrases
+ *  existed, and never exported, is not. */
+export function needsBackup(account) {
+  return !!account && !account.phrase && !account.imported && !account.exportedAt;
+}

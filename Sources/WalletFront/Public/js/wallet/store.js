@@ -1,7 +1,7 @@
 // Accounts in IndexedDB. Each record holds the public facts (address, key, network,
 // name) and the keystore file object: the private key is stored only encrypted.
 //
-// record = { address, name, network, publicKey, keystore, createdAt }
+// record = { address, name, network, publicKey, keystore, createdAt, phrase?: {path, words}, imported?, exportedAt? }
 
 const DB_NAME = "cairn-wallet";
 const DB_VERSION = 1;
@@ -86,6 +86,19 @@ export async function addAccount(record) {
   }
   channel?.postMessage({ address: record.address });
   return record;
+}
+
+/** Notes that the account's keystore file was saved (its backup: see needsBackup in model.js). */
+export async function markExported(address) {
+  return tx("readwrite", (store, done) => {
+    const req = store.get(address);
+    req.onsuccess = () => {
+      if (!req.result) return done(null);
+      const r = { ...req.result, exportedAt: Date.now() };
+      store.put(r);
+      done(r);
+    };
+  });
 }
 
 export async function renameAccount(address, name) {

@@ -15,7 +15,7 @@ const IDS = ["boot-notice", "wallet-root", "secure-context-warning", "secure-con
   "review-fee-detail", "review-total", "review-change", "review-coins", "send-confirm", "send-back", "send-error", "send-submit",
   "send-result", "history", "history-empty", "autolock", "edge-info",
   // payment requests (receive.js, send.js)
-  "request", "request-amount", "request-label", "request-error", "request-uri", "send-request",
+  "request", "request-amount", "request-label", "request-error", "request-uri", "send-request", "backup-reminder",
   // the recovery phrase (phrase.js)
   "show-restore", "phrase-words-field", "phrase-words", "phrase-panel", "phrase-show", "phrase-list", "phrase-written",
   "phrase-cancel", "phrase-check", "phrase-asked", "phrase-error", "phrase-confirm", "phrase-back", "phrase-busy",

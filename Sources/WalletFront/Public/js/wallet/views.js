@@ -10,6 +10,7 @@ import { renderFaucet, renderFaucetPaid } from "./faucet.js";
 import { renderBalances, renderHistory } from "./history.js";
 import { renderSendResult, closeReview } from "./send.js";
 import { renderPhrase, renderRestore } from "./phrase.js";
+import { needsBackup } from "./model.js";
 
 function accountLabel(a) {
   return `${a.name || "Account"} — ${shortHash(a.address, 12, 6)}`;
@@ -59,6 +60,7 @@ export function render() {
   show(ui["account-view"], !!a);
   if (!a) return;
   renderReceive(a.address);
+  show(ui["backup-reminder"], needsBackup(a));
   show(ui.lock, unlocked);
   show(ui["send-locked"], !unlocked);
   ui["send-submit"].disabled = !unlocked || state.busy;

@@ -1,7 +1,8 @@
-"""Payment requests in Chromium (issue 13): the receive panel's "Request a payment" turns the QR code into a
+"""The wallet's receive panel in Chromium (issue 13). Payment requests: the receive panel's "Request a payment" turns the QR code into a
 `cairn:` URI with the amount and the label, which a QR reader (pyzbar) reads back exactly; pasting that URI
 into another wallet's address field fills the address and the amount and says it came from a request; a
-request with a bad amount is refused at the field, and nothing is posted."""
+request with a bad amount is refused at the field, and nothing is posted. The backup reminder: shown for an
+account that has no backup (made before recovery phrases, never exported) until its keystore is saved."""
 from urllib.parse import quote
 
 from conftest import eventually
@@ -45,3 +46,33 @@ def test_payment_request_qr_and_paste(stack, browser):
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+LEGACY = """async () => {
+  // An account as the wallet stored it before recovery phrases: no phrase, never exported, not imported.
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("cairn-wallet"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  await new Promise((ok, no) => {
+    const t = db.transaction("accounts", "readwrite"), s = t.objectStore("accounts"), all = s.getAll();
+    all.onsuccess = () => { for (const r of all.result) { delete r.phrase; delete r.exportedAt; delete r.imported; s.put(r); } };
+    t.oncomplete = ok; t.onerror = () => no(t.error);
+  });
+  db.close();
+}"""
+
+
+def test_backup_reminder_until_the_keystore_is_exported(stack, browser):
+    ctx, page, me = new_wallet(browser, stack, [], "Old", PASSWORD)
+    try:
+        reminder = page.get_by_test_id("backup-reminder")
+        assert not reminder.is_visible(), "an account made from a checked phrase is backed up"
+        page.evaluate(LEGACY)
+        page.reload()
+        eventually("the old account's reminder", lambda: reminder.is_visible(), timeout=20)
+        with page.expect_download():
+            page.get_by_test_id("export-keystore").click()
+        eventually("the reminder gone once the keystore is saved", lambda: not reminder.is_visible(), timeout=10)
+        page.reload()
+        eventually("the account again", lambda: page.get_by_test_id("address").inner_text().strip() == me, timeout=20)
+        assert not reminder.is_visible(), "remembered across a reload"
+    finally:
+        ctx.close()
