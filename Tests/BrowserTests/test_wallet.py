@@ -224,8 +224,10 @@ def test_wallet_faucet_send_explorer_keystore(stack, browser, artifacts, tmp_pat
         records = json.loads(stored["idb"])
         assert [r["address"] for r in records] == [addr_a]
         for r in records:
-            # "phrase": an account made from a recovery phrase notes its path and word count, never the words.
-            assert set(r) - {"phrase"} == {"address", "name", "network", "publicKey", "keystore", "createdAt"}, sorted(r)
+            # "phrase": an account made from a recovery phrase notes its path and word count, never the words;
+            # "exportedAt" / "imported": when its keystore file was saved, or that it came from one (its backup).
+            assert set(r) - {"phrase", "exportedAt", "imported"} == {"address", "name", "network", "publicKey", "keystore", "createdAt"}, sorted(r)
+            assert isinstance(r.get("exportedAt", 0), (int, float)) and r.get("imported", True) is True
             assert set(r.get("phrase", {})) <= {"path", "words"}
             assert set(r["keystore"]) == {"version", "network", "address", "public_key", "kdf", "cipher"}
         for name, value in secrets.items():
