@@ -19,8 +19,9 @@ struct HeaderEntry: Sendable {
 
 /// Changes of the best chain, for the publisher.
 struct TipChange: Sendable {
-    var disconnected: [(height: Int, block: Block)] = []
-    var connected: [(height: Int, block: Block, source: String?)] = []
+    /// Each with the trace events stored for it (`ChainTrace`), to be published as they are.
+    var disconnected: [(height: Int, block: Block, trace: [TraceEvent])] = []
+    var connected: [(height: Int, block: Block, source: String?, trace: [TraceEvent])] = []
 }
 
 /// The only writer of the chain. Blocks are processed one at a time; reads go
@@ -34,15 +35,19 @@ actor Chain {
     private(set) var active: [Hash256] = []
     private(set) var supply: UInt64 = 0
     private let onChange: @Sendable (TipChange, ChainTip) async -> Void
+    /// Trace events stored outside a change of the tip (a block received, a block found invalid).
+    private let onTrace: @Sendable ([TraceEvent]) async -> Void
     private let clock: @Sendable () -> Int64
 
     init(db: DatabasePool, params: ChainParams, logger: Logger,
          clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+         onTrace: @escaping @Sendable ([TraceEvent]) async -> Void = { _ in },
          onChange: @escaping @Sendable (TipChange, ChainTip) async -> Void) async throws {
         self.db = db
         self.params = params
         self.logger = logger
         self.clock = clock
+        self.onTrace = onTrace
         self.onChange = onChange
         try await load()
     }
@@ -53,38 +58,8 @@ actor Chain {
 
     private func load() async throws {
         let params = self.params
-        try await db.write { db in
-            let genesisHash = Data(params.genesisHash.bytes)
-            if let stored = try Data.fetchOne(db, sql: "SELECT hash FROM active WHERE height = 0") {
-                guard stored == genesisHash else {
-                    throw ChainStoreError.wrongNetwork("this data folder holds another network's chain")
-                }
-                return
-            }
-            let g = params.genesis
-            try db.execute(sql: "INSERT INTO header VALUES (?, ?, 0, ?, ?, 1, ?, 1, ?)", arguments: [
-                genesisHash, Data(Hash256.zero.bytes), Data(CompactTarget.workBytes(CompactTarget.work(bits: g.header.bits))),
-                Data(g.header.encoded), g.encodedSize, Date().timeIntervalSince1970])
-            try db.execute(sql: "INSERT INTO block VALUES (?, ?)", arguments: [genesisHash, Data(g.encoded)])
-            try db.execute(sql: "INSERT INTO active VALUES (0, ?)", arguments: [genesisHash])
-            try db.execute(sql: "INSERT INTO meta VALUES ('network', ?), ('supply', 0)", arguments: [params.network.rawValue])
-        }
-        let (entries, activeHashes, supply) = try await db.read { db -> ([HeaderEntry], [Hash256], UInt64) in
-            var entries = [HeaderEntry]()
-            let rows = try Row.fetchAll(db, sql: "SELECT hash, height, work, raw, status, size, tx_count FROM header")
-            for row in rows {
-                let raw: Data = row["raw"]
-                let header = try BlockHeader(bytes: Array(raw))
-                let work: Data = row["work"]
-                entries.append(HeaderEntry(hash: Hash256(bytes: Array(row["hash"] as Data)), header: header,
-                                           height: row["height"], work: CompactTarget.work(fromBytes: Array(work)),
-                                           status: Schema.Status(rawValue: row["status"]) ?? .stored,
-                                           size: row["size"], txCount: row["tx_count"]))
-            }
-            let hashes = try Data.fetchAll(db, sql: "SELECT hash FROM active ORDER BY height").map { Hash256(bytes: Array($0)) }
-            let supply = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'supply'") ?? 0
-            return (entries, hashes, UInt64(supply))
-        }
+        try await db.write { db in try ChainStorage.initialize(db, params: params, now: ServiceSupport.now()) }
+        let (entries, activeHashes, supply) = try await db.read { db in try ChainStorage.load(db) }
         for e in entries { index[e.hash] = e }
         active = activeHashes
         self.supply = supply
@@ -210,17 +185,12 @@ actor Chain {
     }
 
     private func store(_ entry: HeaderEntry, block: Block, source: String) async throws {
-        let hash = Data(entry.hash.bytes)
-        let now = Date().timeIntervalSince1970
-        let raw = Data(block.encoded)
+        let event = ChainTrace.received(entry, source: source, time: ServiceSupport.now())
         try await db.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO header VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)", arguments: [
-                hash, Data(entry.header.previousHash.bytes), entry.height, Data(CompactTarget.workBytes(entry.work)),
-                Data(entry.header.encoded), entry.size, entry.txCount, now])
-            try db.execute(sql: "INSERT OR IGNORE INTO block VALUES (?, ?)", arguments: [hash, raw])
-            try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'received', 'chainstore', ?, ?)",
-                           arguments: [entry.hash.hex, now, "from \(source), height \(entry.height)"])
+            try ChainStorage.store(db, entry: entry, block: block, receivedAt: event.time)
+            try ChainStorage.record(db, [event])
         }
+        await onTrace([event])
     }
 
     // MARK: activating a branch (extend or reorganise)
@@ -242,6 +212,7 @@ actor Chain {
 
         var overlay = OverlayView()
         var change = TipChange()
+        let now = ServiceSupport.now()
         var undos = [Hash256: [SpentCoin]]()
         // Disconnect the old branch, newest first.
         for (i, hash) in disconnectHashes.enumerated() {
@@ -252,7 +223,7 @@ actor Chain {
                 for j in tx.outputs.indices { overlay.remove(OutPoint(txid: txid, index: UInt32(j))) }
             }
             for s in spent { overlay.put(s.outpoint, s.coin) }
-            change.disconnected.append((height, block))
+            change.disconnected.append((height, block, ChainTrace.disconnected(block, time: now)))
         }
         // Connect the new branch, oldest first.
         var connections = [(entry: HeaderEntry, block: Block, connection: BlockConnection, fees: [Amount])]()
@@ -271,64 +242,33 @@ actor Chain {
             for c in connection.created { overlay.put(c.outpoint, c.coin) }
             connections.append((entry, block, connection, Self.fees(block, connection)))
             undos[entry.hash] = connection.spent
-            change.connected.append((entry.height, block, sources[entry.hash]))
+            change.connected.append((entry.height, block, sources[entry.hash],
+                                     ChainTrace.connected(block, height: entry.height, source: sources[entry.hash], time: now)))
         }
 
-        let disconnectedBlocks = change.disconnected
-        let connectedItems = connections
-        let now = Date().timeIntervalSince1970
-        let traceSources = sources
+        let disconnected = change.disconnected
+        let connected = zip(connections, change.connected).map { ($0, $1.trace) }
         let startSupply = supply
 
         // Supply = coins created: coinbase outputs minus the fees they collect.
         let newSupply: UInt64 = try await db.write { db in
             var supply = startSupply
-            for (height, block) in disconnectedBlocks {
-                let hash = Data(block.hash.bytes)
-                let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
-                supply -= block.transactions[0].outputs.reduce(0) { $0 + $1.value } - UInt64(fees)
-                let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
-                let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
-                for tx in block.transactions {
-                    try db.execute(sql: "DELETE FROM utxo WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
-                    try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'disconnected', 'chainstore', ?, ?)",
-                                   arguments: [tx.txid.hex, now, "block \(block.hash.hex) left the best chain"])
-                }
-                for s in spent { try Self.insertCoin(db, s.outpoint, s.coin) }
-                try db.execute(sql: "DELETE FROM addr WHERE height = ?", arguments: [height])
-                try SpendIndex.forget(db, height: height)
-                try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
-                try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'disconnected', 'chainstore', ?, NULL)", arguments: [block.hash.hex, now])
+            for d in disconnected {
+                supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
+                try ChainStorage.record(db, d.trace)
             }
-            for item in connectedItems {
-                let hash = Data(item.entry.hash.bytes)
+            for (item, trace) in connected {
                 supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
-                for s in item.connection.spent {
-                    try db.execute(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?", arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
-                }
-                for c in item.connection.created { try Self.insertCoin(db, c.outpoint, c.coin) }
-                try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(item.connection.spent))])
-                try Self.indexTransactions(db, item.block, height: item.entry.height, fees: item.fees, spent: item.connection.spent)
-                try SpendIndex.record(db, item.block, height: item.entry.height)
-                try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [item.entry.height, hash])
-                try db.execute(sql: "UPDATE header SET status = 1 WHERE hash = ?", arguments: [hash])
-                let by = traceSources[item.entry.hash].map { "mined by \($0)" }
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'connected', 'chainstore', ?, ?)",
-                               arguments: [item.entry.hash.hex, now, "height \(item.entry.height)" + (by.map { ", \($0)" } ?? "")])
-                for (pos, tx) in item.block.transactions.enumerated() {
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'connected', 'chainstore', ?, ?)",
-                                   arguments: [tx.txid.hex, now, "block \(item.entry.hash.hex) height \(item.entry.height) position \(pos)" + (by.map { ", \($0)" } ?? "")])
-                }
+                try ChainStorage.connect(db, entry: item.entry, block: item.block, connection: item.connection, fees: item.fees)
+                try ChainStorage.record(db, trace)
             }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'supply'", arguments: [Int64(supply)])
+            try ChainStorage.setSupply(db, supply)
             return supply
         }
 
         // The database now says so; bring memory in line.
         active.removeLast(disconnectHashes.count)
-        for item in connectedItems {
+        for item in connections {
             active.append(item.entry.hash)
             index[item.entry.hash]?.status = .connected
         }
@@ -354,14 +294,14 @@ actor Chain {
                 grew = true
             }
         }
-        let hashes = bad.map { Data($0.bytes) }
-        let now = Date().timeIntervalSince1970
+        let hashes = Array(bad)
+        let event = ChainTrace.rejected(entry, reason: reason, time: ServiceSupport.now())
         try await db.write { db in
-            for h in hashes { try db.execute(sql: "UPDATE header SET status = 2 WHERE hash = ?", arguments: [h]) }
-            try db.execute(sql: "INSERT INTO trace VALUES (?, 'block', 'rejected', 'chainstore', ?, ?)",
-                           arguments: [entry.hash.hex, now, reason.description])
+            try ChainStorage.markInvalid(db, hashes)
+            try ChainStorage.record(db, [event])
         }
         for h in bad { index[h]?.status = .invalid }
+        await onTrace([event])
         logger.warning("block invalid on connect", metadata: ["hash": "\(entry.hash.hex)", "reason": "\(reason)"])
     }
 
@@ -390,45 +330,8 @@ actor Chain {
         return fees
     }
 
-    static func insertCoin(_ db: Database, _ op: OutPoint, _ coin: Coin) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)", arguments: [
-            Data(op.txid.bytes), op.index, Int64(coin.output.value), Data(coin.output.publicKey), coin.height, coin.isCoinbase])
-    }
-
-    /// tx and addr rows for a connected block.
-    static func indexTransactions(_ db: Database, _ block: Block, height: Int, fees: [Amount], spent: [SpentCoin]) throws {
-        var coins = [OutPoint: TxOutput]()
-        for s in spent { coins[s.outpoint] = s.coin.output }
-        let blockHash = Data(block.hash.bytes)
-        for (pos, tx) in block.transactions.enumerated() {
-            let txid = tx.txid
-            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?, ?)",
-                           arguments: [Data(txid.bytes), blockHash, height, pos, Int64(fees[pos])])
-            var perKey = [[UInt8]: (fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
-            for o in tx.outputs {
-                var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
-                e.fundedN += 1; e.funded += o.value
-                perKey[o.publicKey] = e
-            }
-            if pos > 0 {
-                for input in tx.inputs {
-                    guard let o = coins[input.previousOutput] else { continue }
-                    var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
-                    e.spentN += 1; e.spent += o.value
-                    perKey[o.publicKey] = e
-                }
-            }
-            for (key, e) in perKey {
-                try db.execute(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-                    Data(key), height, pos, Data(txid.bytes), e.fundedN, Int64(e.funded), e.spentN, Int64(e.spent)])
-            }
-            for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
-        }
-    }
-
     private func loadBlock(_ hash: Hash256) async throws -> Block {
-        let key = Data(hash.bytes)
-        guard let raw = try await db.read({ db in try Data.fetchOne(db, sql: "SELECT raw FROM block WHERE hash = ?", arguments: [key]) }) else {
+        guard let raw = try await db.read({ db in try ChainStorage.block(db, hash) }) else {
             throw ChainStoreError.corrupt("block \(hash.hex) missing")
         }
         return try Block(bytes: Array(raw))
@@ -436,8 +339,7 @@ actor Chain {
 
     private func loadBlockAndUndo(_ hash: Hash256) async throws -> (Block, [SpentCoin]) {
         let block = try await loadBlock(hash)
-        let key = Data(hash.bytes)
-        guard let raw = try await db.read({ db in try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [key]) }) else {
+        guard let raw = try await db.read({ db in try ChainStorage.undo(db, hash) }) else {
             throw ChainStoreError.corrupt("undo data of \(hash.hex) missing")
         }
         return (block, try UndoCoding.decode(Array(raw)))
@@ -445,20 +347,7 @@ actor Chain {
 
     func fetchCoins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         guard !outpoints.isEmpty else { return [:] }
-        let keys = outpoints.map { (Data($0.txid.bytes), $0.index) }
-        return try await db.read { db in
-            var out = [OutPoint: Coin]()
-            let stmt = try db.cachedStatement(sql: "SELECT value, pubkey, height, coinbase FROM utxo WHERE txid = ? AND idx = ?")
-            for (i, k) in keys.enumerated() {
-                if let row = try Row.fetchOne(stmt, arguments: [k.0, k.1]) {
-                    let value: Int64 = row["value"]
-                    let key: Data = row["pubkey"]
-                    out[outpoints[i]] = Coin(output: TxOutput(value: UInt64(value), publicKey: Array(key)),
-                                             height: row["height"], isCoinbase: row["coinbase"])
-                }
-            }
-            return out
-        }
+        return try await db.read { db in try ChainStorage.coins(db, outpoints) }
     }
 
     // MARK: facts for queries

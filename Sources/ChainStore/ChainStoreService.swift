@@ -34,7 +34,7 @@ struct ChainStoreCommand: ServiceCommand {
         let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainPub)], hwm: 100_000,
                                             curve: security.server, logger: logger)
         let notifier = ChainNotifier(publisher: publisher)
-        let chain = try await Chain(db: db, params: params, logger: logger) { change, tip in
+        let chain = try await Chain(db: db, params: params, logger: logger, onTrace: { await notifier.trace($0) }) { change, tip in
             await notifier.publish(change, tip: tip)
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)
@@ -74,17 +74,12 @@ actor ChainNotifier {
         for d in change.disconnected {
             publisher.publish(topic: Topic.sequence, body: d.block.hash.displayBytes + Array("D".utf8))
             publisher.publish(topic: Topic.disconnected, body: HeightPrefixed.encode(height: d.height, raw: d.block.encoded))
+            trace(d.trace)
         }
         for c in change.connected {
             publisher.publish(topic: Topic.sequence, body: c.block.hash.displayBytes + Array("C".utf8))
             publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: c.height, raw: c.block.encoded))
-            let by = c.source.map { ", from \($0)" } ?? ""
-            trace(TraceEvent(id: c.block.hash.hex, kind: "block", stage: "connected", service: "chainstore",
-                             time: ServiceSupport.now(), detail: "height \(c.height)\(by)"))
-            for (pos, tx) in c.block.transactions.enumerated() {
-                trace(TraceEvent(id: tx.txid.hex, kind: "tx", stage: "connected", service: "chainstore", time: ServiceSupport.now(),
-                                 detail: "block \(c.block.hash.hex) height \(c.height) position \(pos)\(by)"))
-            }
+            trace(c.trace)
         }
         if let last = change.connected.last {
             publisher.publish(topic: Topic.hashblock, body: last.block.hash.displayBytes)
@@ -97,8 +92,11 @@ actor ChainNotifier {
         if let body = try? JSON.encode(tip) { publisher.publish(topic: Topic.tip, body: body) }
     }
 
-    private func trace(_ e: TraceEvent) {
-        if let body = try? JSON.encode(e) { publisher.publish(topic: Topic.trace, body: body) }
+    /// The events `Chain` stored, published as stored (same text, same time).
+    func trace(_ events: [TraceEvent]) {
+        for e in events {
+            if let body = try? JSON.encode(e) { publisher.publish(topic: Topic.trace, body: body) }
+        }
     }
 }
 

@@ -27,6 +27,8 @@ func extendChain(_ chain: Chain, from parent: Block, height: Int, count: Int, wa
 final class StoreHarness: Sendable {
     let dir: URL
     let changes = Mutex<[TipChange]>([])
+    /// Every trace event the chain handed out for publishing, in order.
+    let published = Mutex<[TraceEvent]>([])
 
     init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-chainstore-\(UUID().uuidString)")
@@ -38,8 +40,10 @@ final class StoreHarness: Sendable {
     func open() async throws -> (Chain, ChainQueries) {
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path)
         try Schema.migrator().migrate(db)
-        let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test")) { [self] change, _ in
+        let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test"),
+                                    onTrace: { [self] events in published.withLock { $0 += events } }) { [self] change, _ in
             changes.withLock { $0.append(change) }
+            published.withLock { $0 += change.disconnected.flatMap(\.trace) + change.connected.flatMap(\.trace) }
         }
         return (chain, ChainQueries(chain: chain, db: db, params: .regtest))
     }
@@ -154,6 +158,32 @@ final class StoreHarness: Sendable {
         #expect(await chain.submit(child, source: "test").reason == "bad-prevblk")
         #expect(await chain.submit(bad, source: "test").reason == "duplicate-invalid")
         #expect(try await q.verifyUTXO().ok)
+    }
+
+    /// Each trace event is built once: what `gettrace` reads back is exactly what was published
+    /// (same stage, text and time), for received, connected, disconnected and rejected alike.
+    @Test func traceEventsAreStoredExactlyAsPublished() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet(), thief = TestWallet()
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let old = await extendChain(chain, from: base.last!, height: base.count + 1, count: 1, wallet: a, extra: [1])
+        let side = await extendChain(chain, from: base.last!, height: base.count + 1, count: 2, wallet: b, extra: [2])
+        #expect(await chain.tip.hash == side[1].hash)
+        let cb = base[0].transactions[0]
+        let steal = thief.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [thief.output(cb.outputs[0].value)])
+        let bad = ChainFixtures.next(after: side[1].header, height: base.count + 3, paying: thief, transactions: [steal])
+        #expect(await chain.submit(bad, source: "test").reason == "bad-txns-signature")
+
+        let published = h.published.withLock { $0 }
+        let stages = Set(published.map { "\($0.kind):\($0.stage)" })
+        #expect(stages == ["block:received", "block:connected", "tx:connected", "block:disconnected", "tx:disconnected", "block:rejected"])
+        for id in Set(published.map(\.id)) {
+            let stored = try await q.trace(TxRef(txid: id))
+            #expect(stored == published.filter { $0.id == id }, "trace of \(id)")
+        }
+        #expect(published.contains { $0.id == old[0].hash.hex && $0.stage == "disconnected" })
+        #expect(published.contains { $0.id == bad.hash.hex && $0.stage == "rejected" && $0.detail?.contains("signature") == true })
     }
 
     @Test func restartsFromDiskAtTheSameTip() async throws {

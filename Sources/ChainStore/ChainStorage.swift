@@ -1,0 +1,203 @@
+import BigInt
+import ChainCore
+import Foundation
+import GRDB
+import NodeKit
+
+/// Every statement the chain's writer (`Chain`) runs against chain.sqlite (the tables are
+/// described in `Schema`). Each function runs inside a transaction its caller opened, so a
+/// block's connection, with its UTXO changes, indexes, undo data and trace, commits as one.
+/// Reads for the API are elsewhere (`ChainQueries`, `PeerQueries`).
+enum ChainStorage {
+    // MARK: opening
+
+    /// Writes the genesis block into an empty database, or checks that a used one holds this network's chain.
+    static func initialize(_ db: Database, params: ChainParams, now: Double) throws {
+        let genesisHash = Data(params.genesisHash.bytes)
+        if let stored = try Data.fetchOne(db, sql: "SELECT hash FROM active WHERE height = 0") {
+            guard stored == genesisHash else {
+                throw ChainStoreError.wrongNetwork("this data folder holds another network's chain")
+            }
+            return
+        }
+        let g = params.genesis
+        try db.execute(sql: "INSERT INTO header VALUES (?, ?, 0, ?, ?, ?, ?, 1, ?)", arguments: [
+            genesisHash, Data(Hash256.zero.bytes), Data(CompactTarget.workBytes(CompactTarget.work(bits: g.header.bits))),
+            Data(g.header.encoded), Schema.Status.connected.rawValue, g.encodedSize, now])
+        try db.execute(sql: "INSERT INTO block VALUES (?, ?)", arguments: [genesisHash, Data(g.encoded)])
+        try db.execute(sql: "INSERT INTO active VALUES (0, ?)", arguments: [genesisHash])
+        try db.execute(sql: "INSERT INTO meta VALUES ('network', ?), ('supply', 0)", arguments: [params.network.rawValue])
+    }
+
+    /// Every header known, the best chain by height, and the coin supply.
+    static func load(_ db: Database) throws -> (entries: [HeaderEntry], active: [Hash256], supply: UInt64) {
+        var entries = [HeaderEntry]()
+        for row in try Row.fetchAll(db, sql: "SELECT hash, height, work, raw, status, size, tx_count FROM header") {
+            let raw: Data = row["raw"]
+            let work: Data = row["work"]
+            entries.append(HeaderEntry(hash: Hash256(bytes: Array(row["hash"] as Data)), header: try BlockHeader(bytes: Array(raw)),
+                                       height: row["height"], work: CompactTarget.work(fromBytes: Array(work)),
+                                       status: Schema.Status(rawValue: row["status"]) ?? .stored,
+                                       size: row["size"], txCount: row["tx_count"]))
+        }
+        let active = try Data.fetchAll(db, sql: "SELECT hash FROM active ORDER BY height").map { Hash256(bytes: Array($0)) }
+        let supply = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'supply'") ?? 0
+        return (entries, active, UInt64(supply))
+    }
+
+    // MARK: writing
+
+    /// A block that passed the context-free and header checks: header (status `stored`) and body.
+    static func store(_ db: Database, entry: HeaderEntry, block: Block, receivedAt: Double) throws {
+        let hash = Data(entry.hash.bytes)
+        try db.execute(sql: "INSERT OR IGNORE INTO header VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            hash, Data(entry.header.previousHash.bytes), entry.height, Data(CompactTarget.workBytes(entry.work)),
+            Data(entry.header.encoded), Schema.Status.stored.rawValue, entry.size, entry.txCount, receivedAt])
+        try db.execute(sql: "INSERT OR IGNORE INTO block VALUES (?, ?)", arguments: [hash, Data(block.encoded)])
+    }
+
+    /// Takes the best chain's block at `height` off it: its coins go, the coins it spent come back
+    /// from its undo data, its index rows go. Returns the coins it had created (coinbase minus fees).
+    static func disconnect(_ db: Database, block: Block, height: Int) throws -> UInt64 {
+        let hash = Data(block.hash.bytes)
+        let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
+        let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
+        let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
+        for tx in block.transactions {
+            try db.execute(sql: "DELETE FROM utxo WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
+            try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
+        }
+        for s in spent { try insertCoin(db, s.outpoint, s.coin) }
+        try db.execute(sql: "DELETE FROM addr WHERE height = ?", arguments: [height])
+        try SpendIndex.forget(db, height: height)
+        try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
+        try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
+        return block.transactions[0].outputs.reduce(0) { $0 + $1.value } - UInt64(fees)
+    }
+
+    /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps
+    /// its undo data, indexes its transactions, addresses and spends, and marks it connected.
+    static func connect(_ db: Database, entry: HeaderEntry, block: Block, connection: BlockConnection, fees: [Amount]) throws {
+        let hash = Data(entry.hash.bytes)
+        for s in connection.spent {
+            try db.execute(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?", arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
+        }
+        for c in connection.created { try insertCoin(db, c.outpoint, c.coin) }
+        try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(connection.spent))])
+        try indexTransactions(db, block, height: entry.height, fees: fees, spent: connection.spent)
+        try SpendIndex.record(db, block, height: entry.height)
+        try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [entry.height, hash])
+        try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.connected.rawValue, hash])
+    }
+
+    static func setSupply(_ db: Database, _ supply: UInt64) throws {
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'supply'", arguments: [Int64(supply)])
+    }
+
+    static func markInvalid(_ db: Database, _ hashes: [Hash256]) throws {
+        for h in hashes {
+            try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.invalid.rawValue, Data(h.bytes)])
+        }
+    }
+
+    /// One step of a path, as `gettrace` reads it back: the same event the chain store publishes.
+    static func record(_ db: Database, _ events: [TraceEvent]) throws {
+        let stmt = try db.cachedStatement(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)")
+        for e in events { try stmt.execute(arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail]) }
+    }
+
+    static func insertCoin(_ db: Database, _ op: OutPoint, _ coin: Coin) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)", arguments: [
+            Data(op.txid.bytes), op.index, Int64(coin.output.value), Data(coin.output.publicKey), coin.height, coin.isCoinbase])
+    }
+
+    /// tx and addr rows for a connected block.
+    static func indexTransactions(_ db: Database, _ block: Block, height: Int, fees: [Amount], spent: [SpentCoin]) throws {
+        var coins = [OutPoint: TxOutput]()
+        for s in spent { coins[s.outpoint] = s.coin.output }
+        let blockHash = Data(block.hash.bytes)
+        for (pos, tx) in block.transactions.enumerated() {
+            let txid = tx.txid
+            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?, ?)",
+                           arguments: [Data(txid.bytes), blockHash, height, pos, Int64(fees[pos])])
+            var perKey = [[UInt8]: (fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
+            for o in tx.outputs {
+                var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
+                e.fundedN += 1; e.funded += o.value
+                perKey[o.publicKey] = e
+            }
+            if pos > 0 {
+                for input in tx.inputs {
+                    guard let o = coins[input.previousOutput] else { continue }
+                    var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
+                    e.spentN += 1; e.spent += o.value
+                    perKey[o.publicKey] = e
+                }
+            }
+            for (key, e) in perKey {
+                try db.execute(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+                    Data(key), height, pos, Data(txid.bytes), e.fundedN, Int64(e.funded), e.spentN, Int64(e.spent)])
+            }
+            for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
+        }
+    }
+
+    // MARK: reading (for the writer's own validation)
+
+    static func block(_ db: Database, _ hash: Hash256) throws -> Data? {
+        try Data.fetchOne(db, sql: "SELECT raw FROM block WHERE hash = ?", arguments: [Data(hash.bytes)])
+    }
+
+    static func undo(_ db: Database, _ hash: Hash256) throws -> Data? {
+        try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [Data(hash.bytes)])
+    }
+
+    /// The best chain's unspent coins among `outpoints` (absent ones are left out).
+    static func coins(_ db: Database, _ outpoints: [OutPoint]) throws -> [OutPoint: Coin] {
+        var out = [OutPoint: Coin]()
+        let stmt = try db.cachedStatement(sql: "SELECT value, pubkey, height, coinbase FROM utxo WHERE txid = ? AND idx = ?")
+        for op in outpoints {
+            if let row = try Row.fetchOne(stmt, arguments: [Data(op.txid.bytes), op.index]) {
+                let value: Int64 = row["value"]
+                let key: Data = row["pubkey"]
+                out[op] = Coin(output: TxOutput(value: UInt64(value), publicKey: Array(key)), height: row["height"], isCoinbase: row["coinbase"])
+            }
+        }
+        return out
+    }
+}
+
+/// The chain store's trace events, each built once: stored in the `trace` table and published
+/// on `chain.pub` `trace` with the same text and time.
+enum ChainTrace {
+    static let service = "chainstore"
+
+    static func received(_ entry: HeaderEntry, source: String, time: Double) -> TraceEvent {
+        TraceEvent(id: entry.hash.hex, kind: "block", stage: "received", service: service, time: time,
+                   detail: "from \(source), height \(entry.height)")
+    }
+
+    static func rejected(_ entry: HeaderEntry, reason: ValidationError, time: Double) -> TraceEvent {
+        TraceEvent(id: entry.hash.hex, kind: "block", stage: "rejected", service: service, time: time, detail: reason.description)
+    }
+
+    /// The block, then each of its transactions with its position.
+    static func connected(_ block: Block, height: Int, source: String?, time: Double) -> [TraceEvent] {
+        let by = source.map { ", from \($0)" } ?? ""
+        let hash = block.hash.hex
+        return [TraceEvent(id: hash, kind: "block", stage: "connected", service: service, time: time, detail: "height \(height)\(by)")]
+            + block.transactions.enumerated().map { pos, tx in
+                TraceEvent(id: tx.txid.hex, kind: "tx", stage: "connected", service: service, time: time,
+                           detail: "block \(hash) height \(height) position \(pos)\(by)")
+            }
+    }
+
+    /// Each transaction, then the block.
+    static func disconnected(_ block: Block, time: Double) -> [TraceEvent] {
+        let hash = block.hash.hex
+        return block.transactions.map { tx in
+            TraceEvent(id: tx.txid.hex, kind: "tx", stage: "disconnected", service: service, time: time,
+                       detail: "block \(hash) left the best chain")
+        } + [TraceEvent(id: hash, kind: "block", stage: "disconnected", service: service, time: time, detail: nil)]
+    }
+}
