@@ -70,12 +70,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What every service shares: endpoints, topics, the JSON request envelope, message types,
-        // service startup (arguments, logging, graceful shutdown).
+        // The contract between the processes: bus messages per service, topics, endpoints, the typed
+        // vocabularies (block states, trace kinds and stages, service names). Depends only on ChainCore,
+        // so a program that only speaks HTTP (the wallet front) links no libzmq.
+        .target(
+            name: "CairnContract",
+            dependencies: ["ChainCore"],
+            swiftSettings: strict
+        ),
+        // The service runtime on top of the bus: the JSON request envelope (RPC client and router),
+        // trace recording, bus security, node identity, data lock, service startup and shutdown.
+        // Re-exports CairnContract.
         .target(
             name: "NodeKit",
             dependencies: [
-                "ChainCore", "Bus",
+                "CairnContract", "ChainCore", "Bus",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -136,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "WalletFront",
             dependencies: [
-                "NodeKit",
+                "CairnContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -48,7 +48,7 @@ struct AccountsCommand: ServiceCommand {
     }
 }
 
-/// The methods of `accounts.rpc` (their messages are in NodeKit/AccountsMessages.swift).
+/// The methods of `accounts.rpc` (their messages are in CairnContract/AccountsMessages.swift).
 final class AccountsService: Sendable {
     let store: Store
     let limiter: Limiter

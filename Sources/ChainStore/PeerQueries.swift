@@ -23,12 +23,12 @@ extension Chain {
         return (fork + 1, out)
     }
 
-    /// For each hash: "active" (on the best chain), "stored" (a side branch), "invalid", or nil (unknown).
-    func blockStates(_ hashes: [Hash256]) -> [String?] {
+    /// For each hash: its state, or nil (unknown).
+    func blockStates(_ hashes: [Hash256]) -> [BlockState?] {
         hashes.map { h in
             guard let e = entry(h) else { return nil }
-            if e.status == .invalid { return "invalid" }
-            return isActive(e) ? "active" : "stored"
+            if e.status == .invalid { return .invalid }
+            return isActive(e) ? .active : .stored
         }
     }
 }

@@ -1,57 +1,7 @@
 import Bus
 import Foundation
 
-/// The request/reply envelope every service speaks over `Bus`:
-///
-///     request: {"method": "<name>", "params": {...}}
-///     reply:   {"result": {...}}                               success
-///              {"error": {"code": "<code>", "message": "..."}}  refused, not found, bad params
-///
-/// Codes are stable strings (consensus reasons such as `bad-txns-inputs-missingorspent`,
-/// policy reasons such as `txn-mempool-conflict`, or `not-found`, `bad-params`,
-/// `unknown-method`, `internal`). The edge maps them to HTTP statuses.
-public struct RPCError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-
-    public init(_ code: String, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code): \(message)" }
-
-    public static func notFound(_ what: String) -> RPCError { RPCError("not-found", what) }
-    public static func badParams(_ why: String) -> RPCError { RPCError("bad-params", why) }
-}
-
-struct RequestEnvelope<P: Encodable>: Encodable {
-    let method: String
-    let params: P
-}
-
-struct MethodOnly: Decodable { let method: String }
-struct ParamsOnly<P: Decodable>: Decodable { let params: P }
-
-struct ReplyEnvelope<R: Codable>: Codable {
-    var result: R?
-    var error: RPCError?
-}
-
-/// Empty parameters or result.
-public struct Empty: Codable, Sendable, Equatable { public init() {} }
-
-public enum JSON {
-    public static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] { Array(try encoder().encode(value)) }
-    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
-    }
-}
+// The envelope, RPCError, Empty and JSON are the contract: Sources/CairnContract/Envelope.swift.
 
 /// Calls methods on a service through a Lazy Pirate `RequestClient`.
 public struct RPCClient: Sendable {

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import Logging
-import NodeKit
+import CairnContract
 import ServiceLifecycle
 
 /// `cairn-walletfront`: serves the browser wallet (/) and the block explorer (/explorer.html) as
@@ -80,7 +80,11 @@ struct WalletFrontCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: (logLevel ?? ProcessInfo.processInfo.environment["CAIRN_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
-        ServiceSupport.bootstrapLogging(level: level)
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
         let logger = Logger(label: "cairn.walletfront")
         let config = try config()
         let app = try buildFrontApplication(config: config, logger: logger)

@@ -13,7 +13,7 @@ final class CountingNode: LocalNode, @unchecked Sendable {
     init(_ inner: FakeNode) { self.inner = inner }
     func tip() async throws -> ChainTip { try await inner.tip() }
     func locator() async throws -> [Hash256] { try await inner.locator() }
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?] { try await inner.blockStates(hashes) }
+    func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?] { try await inner.blockStates(hashes) }
     func heightOf(_ hash: Hash256) async throws -> Int? { try await inner.heightOf(hash) }
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
         try await inner.headers(after: locator, stop: stop, count: count)

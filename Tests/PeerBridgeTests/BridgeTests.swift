@@ -34,7 +34,7 @@ final class FakeNode: LocalNode, @unchecked Sendable {
         sync { ChainTip(height: chain.count - 1, hash: chain.last!.hash.hex, time: chain.last!.header.time, nextBits: 0, medianTimePast: 0) }
     }
     func locator() async throws -> [Hash256] { sync { [chain.last!.hash, chain[0].hash] } }
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?] { try reach(); return sync { hashes.map { index[$0] != nil ? "active" : nil } } }
+    func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?] { try reach(); return sync { hashes.map { index[$0] != nil ? .active : nil } } }
     func heightOf(_ hash: Hash256) async throws -> Int? { try reach(); return sync { index[hash] } }
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
         sync {

@@ -86,7 +86,7 @@ extension Bridge {
         var added = 0
         for (i, h) in hashes.enumerated() {
             let height = startHeight + 1 + i
-            if states[i] == "invalid" {
+            if states[i] == .invalid {
                 misbehaved(conn, .invalidHeader, "header \(h.hex) is of a block known to be invalid")
                 return
             }
@@ -190,9 +190,9 @@ extension Bridge {
     private func process(_ block: Block, from conn: Connection?, source: String, mayHold: Bool = true) async {
         let hash = block.hash
         let parent = block.header.previousHash
-        let parentState: String?
+        let parentState: BlockState?
         if parent == tipHash || seen.storedBlocks.contains(parent) {
-            parentState = "active"
+            parentState = .active
         } else {
             guard let s = try? await node.blockStates([parent]) else {
                 chainStoreUnreachable(hash)

@@ -6,7 +6,7 @@ import NodeKit
 protocol LocalNode: Sendable {
     func tip() async throws -> ChainTip
     func locator() async throws -> [Hash256]
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?]
+    func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?]
     func heightOf(_ hash: Hash256) async throws -> Int?
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader]
     func block(_ hash: Hash256) async throws -> [UInt8]?

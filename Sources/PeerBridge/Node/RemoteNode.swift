@@ -13,9 +13,9 @@ struct RemoteNode: LocalNode {
         try await chain.call("getlocator", Empty(), as: [String].self).compactMap(Hash256.init(hex:))
     }
 
-    func blockStates(_ hashes: [Hash256]) async throws -> [String?] {
+    func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?] {
         guard !hashes.isEmpty else { return [] }
-        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [String?].self)
+        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [BlockState?].self)
     }
 
     func heightOf(_ hash: Hash256) async throws -> Int? {

@@ -11,7 +11,7 @@
 ///   getlocator Empty → [String]             gettrace TxRef → [TraceEvent]
 ///   verifyutxo Empty → UTXOCheck            getstatus Empty → ServiceStatus
 ///   getheaders HeadersRequest → HeadersReply  (best-chain headers after a block locator, for peers)
-///   getblockstates HashList → [String?]      ("active", "stored", "invalid" or null per hash)
+///   getblockstates HashList → [BlockState?]  ("active", "stored", "invalid" or null per hash)
 /// Mempool (`mempool.rpc`):
 ///   submittx SubmitTx → SubmitTxResult      getmempoolinfo Empty → MempoolInfo
 ///   testtx SubmitTx → SubmitTxResult        (the same checks as submittx; nothing stored: JSON-RPC testmempoolaccept)
