@@ -109,7 +109,7 @@ actor Chain {
             return SubmitBlockResult(hash: hash.hex, accepted: false, reason: e.reason.rawValue, message: e.detail, isTip: false)
         }
         if let known = index[hash] {
-            let reason = known.status == .invalid ? "duplicate-invalid" : "duplicate"
+            let reason = known.status == .invalid ? SubmitOutcome.duplicateInvalidCode : SubmitOutcome.duplicateCode
             return SubmitBlockResult(hash: hash.hex, accepted: false, reason: reason, message: "block already known",
                                      height: known.height, isTip: active.count > known.height && active[known.height] == hash)
         }
@@ -132,12 +132,12 @@ actor Chain {
             try await store(entry, block: block, source: source)
         } catch {
             logger.error("storing a block failed", metadata: ["error": "\(error)"])
-            return SubmitBlockResult(hash: hash.hex, accepted: false, reason: "internal", message: "\(error)", isTip: false)
+            return SubmitBlockResult(hash: hash.hex, accepted: false, reason: SubmitOutcome.internalCode, message: "\(error)", isTip: false)
         }
         index[hash] = entry
         guard entry.work > tip.work else {
             logger.info("block stored on a side branch", metadata: ["hash": "\(hash.hex)", "height": "\(entry.height)"])
-            return SubmitBlockResult(hash: hash.hex, accepted: true, reason: "inconclusive",
+            return SubmitBlockResult(hash: hash.hex, accepted: true, reason: SubmitOutcome.sideBranchCode,
                                      message: "valid so far, on a branch with less work than the tip", height: entry.height, isTip: false)
         }
         do {
@@ -146,10 +146,10 @@ actor Chain {
             }
         } catch {
             logger.error("activating a block failed", metadata: ["error": "\(error)"])
-            return SubmitBlockResult(hash: hash.hex, accepted: false, reason: "internal", message: "\(error)", isTip: false)
+            return SubmitBlockResult(hash: hash.hex, accepted: false, reason: SubmitOutcome.internalCode, message: "\(error)", isTip: false)
         }
         let isTip = active.last == hash
-        return SubmitBlockResult(hash: hash.hex, accepted: isTip, reason: isTip ? nil : "inconclusive",
+        return SubmitBlockResult(hash: hash.hex, accepted: isTip, reason: isTip ? nil : SubmitOutcome.sideBranchCode,
                                  height: entry.height, isTip: isTip)
     }
 

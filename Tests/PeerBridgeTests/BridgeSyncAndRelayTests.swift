@@ -90,6 +90,43 @@ extension BridgeTests {
         #expect(await b.peerList().offences.isEmpty)
     }
 
+    @Test("a block the chain store knows as invalid (duplicate-invalid) scores invalid-block like any invalid block; a side branch or a valid duplicate costs nothing",
+          arguments: [("duplicate-invalid", true), ("bad-txns-signature", true), ("inconclusive", false), ("duplicate", false)])
+    func refusalScoring(reason: String, scored: Bool) async throws {
+        let blocks = Self.chain(1)
+        let node = FakeNode(blocks: [blocks[0]])
+        node.sync { node.refuse[blocks[1].hash] = reason }
+        let b = await bridge(node)
+        let (p, t) = await handshaken(b, port: 71)
+        _ = await t.drain()
+        await b.received(p, Wire.encode(.inv([.init(.block, blocks[1].hash)])))
+        #expect(blocksAsked(await t.drain()) == [blocks[1].hash])
+        await b.received(p, Wire.encode(.block(blocks[1])))
+        #expect(node.submittedBlocks == [blocks[1].hash])
+        #expect(await b.peerList().offences["invalid-block"] == (scored ? 1 : nil), "\(reason)")
+    }
+
+    @Test("which transaction refusals score a peer is decided by RejectReason, not a copied list")
+    func transactionRefusalBlame() {
+        #expect(RejectReason.badSignature.provesInvalidTransaction)
+        #expect(RejectReason.inBelowOut.provesInvalidTransaction)
+        #expect(!RejectReason.inputsMissingOrSpent.provesInvalidTransaction, "depends on the receiver's chain")
+        #expect(!RejectReason.prematureCoinbaseSpend.provesInvalidTransaction, "depends on the receiver's height")
+        #expect(RejectReason(rawValue: "txn-mempool-conflict") == nil, "policy codes are not consensus reasons, so never scored")
+    }
+
+    @Test("SubmitBlockResult decodes to one outcome; its code round-trips", arguments: [
+        (SubmitOutcome.sideBranch, "inconclusive"), (.duplicate, "duplicate"), (.duplicateInvalid, "duplicate-invalid"),
+        (.transient("internal"), "internal"), (.transient("time-too-new"), "time-too-new"), (.unknownParent, "bad-prevblk"),
+        (.invalid(.highHash), "high-hash"), (.other("something-new"), "something-new"),
+    ])
+    func submitOutcome(outcome: SubmitOutcome, code: String) {
+        let r = SubmitBlockResult(hash: "", accepted: false, reason: code, isTip: false)
+        #expect(r.outcome == outcome)
+        #expect(outcome.code == code)
+        #expect(SubmitBlockResult(hash: "", accepted: true, isTip: true).outcome == .accepted)
+    }
+
     @Test("an internal refusal is transient too; a stale 'stored' parent answered bad-prevblk holds the child")
     func internalRefusal() async throws {
         let blocks = Self.chain(2)

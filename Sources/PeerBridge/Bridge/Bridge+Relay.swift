@@ -161,12 +161,6 @@ extension Bridge {
 
     // MARK: transactions
 
-    private static let invalidTxReasons: Set<String> = [
-        "bad-txns-version", "bad-txns-vin-empty", "bad-txns-vout-empty", "bad-txns-oversize", "bad-txns-vout-toolarge",
-        "bad-txns-txouttotal-toolarge", "bad-txns-inputs-duplicate", "bad-txns-prevout-null", "bad-txns-sig-length",
-        "bad-txns-signature", "bad-txns-in-belowout", "bad-txns-inputvalues-outofrange", "bad-cb-multiple", "bad-cb-length",
-    ]
-
     func handleTx(_ conn: Connection, _ tx: Transaction) async {
         let txid = tx.txid
         txDownload.receivedTx(txid, from: conn.id)
@@ -180,7 +174,7 @@ extension Bridge {
             case .success:
                 counters.txsAccepted += 1
             case .failure(let e):
-                if Self.invalidTxReasons.contains(e.code) { misbehaved(conn, .invalidTransaction, "\(txid.hex): \(e.code)") }
+                if RejectReason(rawValue: e.code)?.provesInvalidTransaction == true { misbehaved(conn, .invalidTransaction, "\(txid.hex): \(e.code)") }
                 else { logger.debug("peer tx not accepted", metadata: ["txid": "\(txid.hex)", "reason": "\(e.code)"]) }
             }
         } catch {

@@ -152,10 +152,6 @@ extension Bridge {
 
     // MARK: blocks
 
-    private static let noFaultReasons: Set<String> = ["duplicate", "inconclusive", "internal", "time-too-new", "bad-prevblk"]
-    /// Refusals that may not hold later: the block is not marked seen.
-    private static let transientReasons: Set<String> = ["internal", "time-too-new"]
-
     /// Our chain store did not answer about a block: nobody's fault; one whose header we know goes back to the queue.
     private func chainStoreUnreachable(_ hash: Hash256) {
         if headerTree.contains(hash) { requeue([hash]) }
@@ -220,27 +216,31 @@ extension Bridge {
             return
         }
         blockDownload.settled(hash)
-        if let reason = result.reason, Self.transientReasons.contains(reason) {
+        let outcome = result.outcome
+        switch outcome {
+        case .transient(let reason):
             // Not the block's fault and maybe not for good (clock skew, a database hiccup): not marked
             // seen, so a later announcement or headers message fetches it again; its children stay held.
             logger.notice("block refused for now", metadata: ["hash": "\(hash.hex)", "reason": "\(reason)"])
             return
-        }
-        if result.reason == "bad-prevblk" {
+        case .unknownParent:
             // The chain store does not have the parent after all: hold it until the parent is stored.
             seen.storedBlocks.remove(parent)
             holdOrphan(block)
             return
-        }
-        seen.blocks.insert(hash)
-        if result.accepted || result.reason == "inconclusive" || result.reason == "duplicate" {
+        case .accepted, .sideBranch, .duplicate:
+            seen.blocks.insert(hash)
             seen.storedBlocks.insert(hash)
-            if result.accepted { counters.blocksAccepted += 1 }
+            if outcome == .accepted { counters.blocksAccepted += 1 }
             if let h = result.height { headerTree.add(hash, parent: parent, height: h) }
-        } else if let reason = result.reason, !Self.noFaultReasons.contains(reason) {
-            if let conn { misbehaved(conn, .invalidBlock, "\(hash.hex): \(reason) \(result.message ?? "")") }
+        case .invalid, .duplicateInvalid:
+            seen.blocks.insert(hash)
+            if let conn { misbehaved(conn, .invalidBlock, "\(hash.hex): \(outcome.code ?? "") \(result.message ?? "")") }
             orphans.dropDescendants(of: hash)
             return
+        case .other(let reason):
+            seen.blocks.insert(hash)
+            logger.notice("block refused for a reason this bridge does not know", metadata: ["hash": "\(hash.hex)", "reason": "\(reason)"])
         }
         // Children that were waiting for this one.
         let waiting = orphans.removeChildren(of: hash)
