@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Wallet
+import CairnContract
 
 /// The edge's HTTP API (Esplora-shaped, under `/api`).
 struct EdgeClient: Sendable {
@@ -82,63 +83,13 @@ struct EdgeClient: Sendable {
 
 // MARK: Answer shapes
 
-struct TxoStats: Codable, Sendable {
-    var fundedTxoCount: Int
-    var fundedTxoSum: UInt64
-    var spentTxoCount: Int
-    var spentTxoSum: UInt64
-    var txCount: Int
-    enum CodingKeys: String, CodingKey {
-        case fundedTxoCount = "funded_txo_count", fundedTxoSum = "funded_txo_sum", spentTxoCount = "spent_txo_count"
-        case spentTxoSum = "spent_txo_sum", txCount = "tx_count"
-    }
+// The Esplora shapes (`EsploraAddress`, `EsploraUTXO`, `EsploraTx`, …) are the edge's own, from CairnContract.
+
+extension EsploraAddressStats {
     var balance: Int64 { Int64(fundedTxoSum) - Int64(spentTxoSum) }
 }
 
-struct AddressSummary: Codable, Sendable {
-    var address: String
-    var chainStats: TxoStats
-    var mempoolStats: TxoStats
-    enum CodingKeys: String, CodingKey { case address, chainStats = "chain_stats", mempoolStats = "mempool_stats" }
-}
-
-struct TxStatus: Codable, Sendable {
-    var confirmed: Bool
-    var blockHeight: Int?
-    var blockHash: String?
-    var blockTime: UInt32?
-    enum CodingKeys: String, CodingKey { case confirmed, blockHeight = "block_height", blockHash = "block_hash", blockTime = "block_time" }
-}
-
-struct UTXOEntry: Codable, Sendable {
-    var txid: String
-    var vout: UInt32
-    var value: UInt64
-    var status: TxStatus
-    /// A coinbase output (spendable only once mature); absent from plain Esplora servers.
-    var coinbase: Bool?
-}
-
-struct EsploraOutput: Codable, Sendable {
-    var value: UInt64
-    var pubkey: String?
-    var address: String?
-}
-
-struct EsploraInput: Codable, Sendable {
-    var txid: String?
-    var vout: UInt32?
-    var prevout: EsploraOutput?
-}
-
-struct EsploraTx: Codable, Sendable {
-    var txid: String
-    var fee: UInt64?
-    var size: Int?
-    var vin: [EsploraInput]
-    var vout: [EsploraOutput]
-    var status: TxStatus
-
+extension EsploraTx {
     /// What this transaction did to `address`'s balance.
     func net(for address: String) -> Int64 {
         let received = vout.filter { $0.address == address }.reduce(Int64(0)) { $0 + Int64($1.value) }

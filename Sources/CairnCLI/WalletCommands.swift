@@ -184,7 +184,7 @@ struct Wallet: AsyncParsableCommand {
         func run() async throws {
             try await walletAction {
                 let (_, address, _) = try await options.load(checkEdge: true)
-                let s = try await options.client.get("/api/address/\(address.string)", as: AddressSummary.self)
+                let s = try await options.client.get("/api/address/\(address.string)", as: EsploraAddress.self)
                 let confirmed = s.chainStats.balance
                 let pending = s.mempoolStats.balance
                 print("address    \(address.string)")
@@ -226,11 +226,11 @@ struct Wallet: AsyncParsableCommand {
                 guard let value = Units.parse(amount) else {
                     throw CLIError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
                 }
-                let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [UTXOEntry].self)
+                let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [EsploraUTXO].self)
                 let tip = try await options.client.get("/api/chain", as: ChainSummary.self).height
                 // A coinbase can be spent only once mature (a block at tip + 1 must be `maturity` past it).
                 let mature = utxos.filter { u in
-                    guard u.coinbase == true, let h = u.status.blockHeight else { return true }
+                    guard u.coinbase, let h = u.status.blockHeight else { return true }
                     return tip + 1 - h >= params.coinbaseMaturity
                 }
                 let coins = try mature.map { u throws -> Spendable in
@@ -285,15 +285,15 @@ struct Wallet: AsyncParsableCommand {
                 guard !tx.vin.isEmpty, tx.vin.allSatisfy({ $0.prevout?.pubkey == own }) else {
                     throw CLIError("\(txid) spends coins of another address: only the wallet that sent it can replace it")
                 }
-                guard let oldFee = tx.fee, let oldSize = tx.size else { throw CLIError("the edge did not give the transaction's fee and size") }
+                let oldFee = tx.fee, oldSize = tx.size
                 let inputs = try tx.vin.map { i throws -> Spendable in
-                    guard let t = i.txid.flatMap(Hash256.init(hex:)), let v = i.vout, let p = i.prevout else {
+                    guard let t = Hash256(hex: i.txid), let p = i.prevout else {
                         throw EdgeClient.Failure.undecodable("/api/tx/\(txid)", "an input without its outpoint or coin")
                     }
-                    return Spendable(outpoint: OutPoint(txid: t, index: v), value: p.value, confirmed: false)
+                    return Spendable(outpoint: OutPoint(txid: t, index: i.vout), value: p.value, confirmed: false)
                 }
                 let payments = cancel ? [] : try tx.vout.filter { $0.pubkey != own }.map { o throws -> TxOutput in
-                    guard let key = o.pubkey.flatMap(Hex.decode) else { throw EdgeClient.Failure.undecodable("/api/tx/\(txid)", "an output without its key") }
+                    guard let key = Hex.decode(o.pubkey) else { throw EdgeClient.Failure.undecodable("/api/tx/\(txid)", "an output without its key") }
                     return TxOutput(value: o.value, publicKey: key)
                 }
                 let plan = try TxBuilder.replacement(inputs: inputs, payments: payments, change: address.publicKey,

@@ -1,21 +1,22 @@
 import Foundation
 import Testing
+import CairnContract
 @testable import CairnCLI
 
 /// `cairn wallet` end to end (the library itself is tested in WalletTests).
 @Suite("cairn wallet") struct WalletCommandTests {
     @Test func historyNetAmounts() {
         let mine = "rcrn1me"
-        let tx = EsploraTx(txid: "ab", fee: 200,
-                           vin: [EsploraInput(txid: "cd", vout: 0, prevout: EsploraOutput(value: 10_000, pubkey: nil, address: mine))],
-                           vout: [EsploraOutput(value: 3_000, pubkey: nil, address: "rcrn1other"),
-                                  EsploraOutput(value: 6_800, pubkey: nil, address: mine)],
-                           status: TxStatus(confirmed: true, blockHeight: 5, blockHash: nil, blockTime: nil))
+        let tx = EsploraTx(txid: "ab", version: 1, size: 120, fee: 200,
+                           vin: [EsploraInput(txid: "cd", vout: 0, isCoinbase: false, prevout: EsploraOutput(value: 10_000, pubkey: "", address: mine))],
+                           vout: [EsploraOutput(value: 3_000, pubkey: "", address: "rcrn1other"),
+                                  EsploraOutput(value: 6_800, pubkey: "", address: mine)],
+                           status: EsploraTxStatus(confirmed: true, blockHeight: 5, blockHash: nil, blockTime: nil))
         #expect(tx.net(for: mine) == -3_200)
         #expect(Wallet.History.line(tx, address: mine, tipHeight: 7).contains("3 conf (height 5)"))
         #expect(Wallet.History.line(tx, address: mine, tipHeight: 7).hasSuffix("-0.00003200 CRN"))
         var pending = tx
-        pending.status = TxStatus(confirmed: false, blockHeight: nil, blockHash: nil, blockTime: nil)
+        pending.status = .unconfirmed
         #expect(Wallet.History.line(pending, address: "rcrn1other", tipHeight: 7).contains("pending"))
         #expect(Wallet.History.line(pending, address: "rcrn1other", tipHeight: 7).hasSuffix("+0.00003000 CRN"))
     }
