@@ -70,7 +70,7 @@ final class Edge: Sendable {
     let access: AccessControl
     private let tasks: [Task<Void, Never>]
 
-    var explorer: Explorer { Explorer(backend: backend) }
+    var explorer: EsploraMapper { EsploraMapper(backend: backend) }
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
             + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self) + OperatorRoutes.routes(self)

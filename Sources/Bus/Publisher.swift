@@ -13,7 +13,7 @@ import Synchronization
 /// subscription frames. A `Subscriber` subscribes to its topics and then to a unique sync topic
 /// (`0xFF "cairn.sync/" <random>`); on reading that subscription the thread publishes, on the sync
 /// topic, a sync message carrying its instance id and its current next sequence number per topic
-/// (see `Wire` for the format). Subscriptions on one connection are applied in order, so every
+/// (see `BusFraming` for the format). Subscriptions on one connection are applied in order, so every
 /// publication after the sync message reaches the subscriber, which therefore knows the exact next
 /// sequence per topic and gap-checks even the first message after joining. The sync topic starts with
 /// 0xFF (never valid UTF-8) so it cannot prefix-match a normal topic, and it has its own sequence
@@ -40,7 +40,7 @@ public final class Publisher: Sendable {
         context: ZMQContext, bind: [String], hwm: Int32 = 1000,
         curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus")
     ) async throws {
-        let instanceID = Wire.randomBytes(16)
+        let instanceID = BusFraming.randomBytes(16)
         let mailbox = try Mailbox<Command>()
         let setup = OneShot<Result<[String], ZMQError>>()
         self.instanceID = instanceID
@@ -134,9 +134,9 @@ enum PublisherLoop {
                         budget -= 1
                         guard frames.count == 1, let kind = frames[0].first else { continue }
                         let topic = Array(frames[0].dropFirst())
-                        guard kind == 1, Wire.isSyncTopic(topic) else { continue }
+                        guard kind == 1, BusFraming.isSyncTopic(topic) else { continue }
                         let body = SyncSnapshot(instance: instanceID, next: sent).encoded()
-                        if try !socket.send([topic, body, Wire.le32(0)], dontWait: true) {
+                        if try !socket.send([topic, body, BusFraming.le32(0)], dontWait: true) {
                             logger.warning("sync message not sent (EAGAIN)")
                         }
                     }
@@ -147,7 +147,7 @@ enum PublisherLoop {
                         switch command {
                         case let .publish(topic, name, body, sequence):
                             // XPUB drops at the HWM instead of blocking; subscribers see a gap.
-                            _ = try socket.send([topic, body, Wire.le32(sequence)], dontWait: true)
+                            _ = try socket.send([topic, body, BusFraming.le32(sequence)], dontWait: true)
                             sent[name] = sequence &+ 1
                         case let .flush(done):
                             done.set(true)

@@ -23,7 +23,7 @@ public final class RequestClient: Sendable {
     public let timeout: Duration
     public let retries: Int
 
-    private let clientID = Wire.randomBytes(8)
+    private let clientID = BusFraming.randomBytes(8)
     private let counter = Atomic<UInt64>(0)
     private let reconnections = AtomicCounter()
     private let mailbox: Mailbox<Command>
@@ -57,7 +57,7 @@ public final class RequestClient: Sendable {
     /// `BusError.remote` when the server's handler threw, `BusError.stopped` after `stop()`, and
     /// `CancellationError` if the calling task is cancelled.
     public func request(_ body: [UInt8]) async throws -> [UInt8] {
-        let id = clientID + Wire.le64(counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        let id = clientID + BusFraming.le64(counter.wrappingAdd(1, ordering: .relaxed).newValue)
         let mailbox = self.mailbox
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (reply: Reply) in
@@ -206,7 +206,7 @@ struct RequestClientLoop {
     }
 
     private mutating func complete(_ frames: [[UInt8]]) {
-        guard frames.count == 3, frames[0].count == Wire.requestIDSize, frames[1].count == 1 else {
+        guard frames.count == 3, frames[0].count == BusFraming.requestIDSize, frames[1].count == 1 else {
             config.logger.warning("request client: dropped malformed reply of \(frames.count) frames")
             return
         }
@@ -215,8 +215,8 @@ struct RequestClientLoop {
             return
         }
         switch frames[1][0] {
-        case Wire.statusOK: entry.reply.resume(returning: frames[2])
-        case Wire.statusError: entry.reply.resume(throwing: BusError.remote(String(decoding: frames[2], as: UTF8.self)))
+        case BusFraming.statusOK: entry.reply.resume(returning: frames[2])
+        case BusFraming.statusError: entry.reply.resume(throwing: BusError.remote(String(decoding: frames[2], as: UTF8.self)))
         default: entry.reply.resume(throwing: BusError.remote("unknown reply status \(frames[1][0])"))
         }
     }

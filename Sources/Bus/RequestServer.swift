@@ -178,7 +178,7 @@ struct RequestServerLoop {
 
     private mutating func accept(_ frames: [[UInt8]], on socket: ZMQSocket) throws(ZMQError) {
         // ROUTER prepends the peer's routing id: [routing id, request id, body].
-        guard frames.count == 3, frames[1].count == Wire.requestIDSize else {
+        guard frames.count == 3, frames[1].count == BusFraming.requestIDSize else {
             config.counters.malformed.increment()
             config.logger.warning("request server: dropped malformed request of \(frames.count) frames")
             return
@@ -200,9 +200,9 @@ struct RequestServerLoop {
         let task = Task {
             let command: RequestServer.Command
             do {
-                command = .reply(id: id, status: Wire.statusOK, payload: try await handler(body))
+                command = .reply(id: id, status: BusFraming.statusOK, payload: try await handler(body))
             } catch {
-                command = .reply(id: id, status: Wire.statusError, payload: Array(String(describing: error).utf8))
+                command = .reply(id: id, status: BusFraming.statusError, payload: Array(String(describing: error).utf8))
             }
             mailbox.post(command)
         }

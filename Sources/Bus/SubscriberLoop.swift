@@ -18,7 +18,7 @@ struct SubscriberLoop {
     let synced: OneShot<Bool>
 
     /// Unique per subscriber, so only our own sync answer is taken as the handshake.
-    let syncTopic = Wire.syncPrefix + Array(Wire.hex(Wire.randomBytes(8)).utf8)
+    let syncTopic = BusFraming.syncPrefix + Array(BusFraming.hex(BusFraming.randomBytes(8)).utf8)
     private var expected: [String: UInt32] = [:]
     private var owner: [String: [UInt8]] = [:]
     private var syncedInstances: Set<[UInt8]> = []
@@ -96,7 +96,7 @@ struct SubscriberLoop {
 
     /// Handles one received message; returns how many events it produced.
     private mutating func handle(_ frames: [[UInt8]]) -> Int {
-        guard frames.count == 3, let sequence = Wire.readLE32(frames[2]) else {
+        guard frames.count == 3, let sequence = BusFraming.readLE32(frames[2]) else {
             config.logger.warning("subscriber: dropped malformed message of \(frames.count) frames")
             return 0
         }

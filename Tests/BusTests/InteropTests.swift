@@ -94,8 +94,8 @@ struct InteropTests {
             for record in records {
                 let sequence = try #require(record["seq"] as? Int)
                 #expect(record["topic"] as? String == "hashblock")
-                #expect(record["body_hex"] as? String == Wire.hex(Array("block-\(sequence)".utf8)))
-                #expect(record["seq_hex"] as? String == Wire.hex(Wire.le32(UInt32(sequence))))
+                #expect(record["body_hex"] as? String == BusFraming.hex(Array("block-\(sequence)".utf8)))
+                #expect(record["seq_hex"] as? String == BusFraming.hex(BusFraming.le32(UInt32(sequence))))
                 if let previous { #expect(sequence == previous + 1) }
                 previous = sequence
             }

@@ -34,13 +34,13 @@ struct PubSubTests {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()], hwm: 1_000_000)
             // Publishing is under way before the subscriber exists.
-            for i in 0..<100 { publisher.publish(topic: "tick", body: Wire.le32(UInt32(i))) }
+            for i in 0..<100 { publisher.publish(topic: "tick", body: BusFraming.le32(UInt32(i))) }
             await publisher.flush()
             let stop = Flag()
             let producer = Task {
                 var sequence: UInt32 = 100
                 while !stop.isSet {
-                    publisher.publish(topic: "tick", body: Wire.le32(sequence))
+                    publisher.publish(topic: "tick", body: BusFraming.le32(sequence))
                     sequence += 1
                     if sequence % 64 == 0 {  // pacing, not synchronisation
                         await publisher.flush()
@@ -59,7 +59,7 @@ struct PubSubTests {
                     break
                 }
                 #expect(topic == "tick")
-                #expect(body == Wire.le32(sequence))
+                #expect(body == BusFraming.le32(sequence))
                 if let previous { #expect(sequence == previous + 1) }
                 previous = sequence
             }
@@ -80,7 +80,7 @@ struct PubSubTests {
             let subscriber = try await Subscriber(context: context, connect: [endpoint], topics: ["t"], hwm: 10, capacity: 10)
             try await subscriber.ready()
             // Nobody reads: at most the HWMs and the subscriber's capacity are buffered, the rest is dropped.
-            for i in 0..<10_000 { publisher.publish(topic: "t", body: Wire.le32(UInt32(i))) }
+            for i in 0..<10_000 { publisher.publish(topic: "t", body: BusFraming.le32(UInt32(i))) }
             await publisher.flush()
 
             let end = Array("end".utf8)
@@ -114,7 +114,7 @@ struct PubSubTests {
                     } else {
                         #expect(sequence == expected)
                     }
-                    if body != end { #expect(body == Wire.le32(sequence)) }
+                    if body != end { #expect(body == BusFraming.le32(sequence)) }
                     expected = sequence + 1
                     messages += 1
                 case let .gap(_, gapExpected, received):
@@ -182,11 +182,11 @@ struct PubSubTests {
             let subscriber = try await Subscriber(
                 context: context, connect: publisher.endpoints, topics: ["bulk"], hwm: 200_000)
             try await subscriber.ready()
-            for i in 0..<count { publisher.publish(topic: "bulk", body: Wire.le32(UInt32(i))) }
+            for i in 0..<count { publisher.publish(topic: "bulk", body: BusFraming.le32(UInt32(i))) }
             var received = 0
             for await event in subscriber.events {
                 guard case let .message(_, body, sequence) = event, sequence == UInt32(received),
-                      body == Wire.le32(sequence) else {
+                      body == BusFraming.le32(sequence) else {
                     Issue.record("at \(received): unexpected \(event)")
                     break
                 }

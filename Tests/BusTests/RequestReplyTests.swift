@@ -18,7 +18,7 @@ struct RequestReplyTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<200 {
                     group.addTask {
-                        let body = Wire.le32(UInt32(i)) + [UInt8](repeating: UInt8(i % 256), count: i)
+                        let body = BusFraming.le32(UInt32(i)) + [UInt8](repeating: UInt8(i % 256), count: i)
                         let reply = try await client.request(body)
                         #expect(reply == body.reversed())
                     }

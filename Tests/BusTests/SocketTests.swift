@@ -150,15 +150,15 @@ struct SocketTests {
 
     @Test("sync message body round-trips and rejects malformed input")
     func syncCodec() {
-        let snapshot = SyncSnapshot(instance: Wire.randomBytes(16), next: ["hashblock": 7, "rawtx": 0, "é": 4_000_000_000])
+        let snapshot = SyncSnapshot(instance: BusFraming.randomBytes(16), next: ["hashblock": 7, "rawtx": 0, "é": 4_000_000_000])
         #expect(SyncSnapshot(decoding: snapshot.encoded()) == snapshot)
         var truncated = snapshot.encoded()
         truncated.removeLast()
         #expect(SyncSnapshot(decoding: truncated) == nil)
         #expect(SyncSnapshot(decoding: []) == nil)
         #expect(SyncSnapshot(decoding: snapshot.encoded() + [0]) == nil)
-        #expect(Wire.le32(0x0403_0201) == [1, 2, 3, 4])
-        #expect(Wire.readLE32([1, 2, 3, 4]) == 0x0403_0201)
-        #expect(!Wire.isSyncTopic(Array("hashblock".utf8)))
+        #expect(BusFraming.le32(0x0403_0201) == [1, 2, 3, 4])
+        #expect(BusFraming.readLE32([1, 2, 3, 4]) == 0x0403_0201)
+        #expect(!BusFraming.isSyncTopic(Array("hashblock".utf8)))
     }
 }

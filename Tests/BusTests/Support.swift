@@ -31,7 +31,7 @@ let testDirectory: String = {
     return path
 }()
 
-func randomHex() -> String { Wire.hex(Wire.randomBytes(6)) }
+func randomHex() -> String { BusFraming.hex(BusFraming.randomBytes(6)) }
 
 struct HangGuardExpired: Error, CustomStringConvertible {
     let what: String

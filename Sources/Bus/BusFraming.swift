@@ -12,7 +12,7 @@
 /// **Requests**: DEALER → ROUTER frames `request id (16 bytes: 8 random client-instance bytes +
 /// u64 counter) | body`. **Replies**: `request id | status (1 byte: 0 ok, 1 handler error) |
 /// payload` (the handler's bytes, or the error description in UTF-8).
-enum Wire {
+enum BusFraming {
     /// 0xFF never occurs in UTF-8, so a sync topic cannot prefix-match a `String` topic, and it sorts
     /// after every such topic in libzmq's subscription trie (which resends subscriptions in that order
     /// on reconnect, so the sync subscription always follows the real ones).
@@ -57,14 +57,14 @@ struct SyncSnapshot: Equatable, Sendable {
     var next: [String: UInt32]
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [Wire.syncVersion]
+        var out: [UInt8] = [BusFraming.syncVersion]
         out += instance
-        out += Wire.le32(UInt32(next.count))
+        out += BusFraming.le32(UInt32(next.count))
         for (topic, sequence) in next.sorted(by: { $0.key < $1.key }) {
             let bytes = Array(topic.utf8)
             out += [UInt8(truncatingIfNeeded: bytes.count), UInt8(truncatingIfNeeded: bytes.count >> 8)]
             out += bytes
-            out += Wire.le32(sequence)
+            out += BusFraming.le32(sequence)
         }
         return out
     }
@@ -82,15 +82,15 @@ struct SyncSnapshot: Equatable, Sendable {
             defer { cursor += n }
             return body[cursor..<cursor + n]
         }
-        guard let version = take(1), version.first == Wire.syncVersion,
+        guard let version = take(1), version.first == BusFraming.syncVersion,
               let instance = take(16), let countBytes = take(4),
-              let count = Wire.readLE32(countBytes) else { return nil }
+              let count = BusFraming.readLE32(countBytes) else { return nil }
         var next: [String: UInt32] = [:]
         for _ in 0..<count {
             guard let lengthBytes = take(2) else { return nil }
             let length = Int(lengthBytes[lengthBytes.startIndex]) | Int(lengthBytes[lengthBytes.startIndex + 1]) << 8
             guard let topic = take(length), let sequenceBytes = take(4),
-                  let sequence = Wire.readLE32(sequenceBytes) else { return nil }
+                  let sequence = BusFraming.readLE32(sequenceBytes) else { return nil }
             next[String(decoding: topic, as: UTF8.self)] = sequence
         }
         guard cursor == body.count else { return nil }

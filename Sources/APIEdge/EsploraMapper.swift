@@ -3,7 +3,7 @@ import Foundation
 import NodeKit
 
 /// Builds Esplora objects from what the services return (resolving prevouts as needed).
-struct Explorer: Sendable {
+struct EsploraMapper: Sendable {
     let backend: Backend
     var network: Network { backend.network }
 
