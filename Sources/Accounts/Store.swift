@@ -12,6 +12,7 @@ import NodeKit
 /// | apikey  | API key     | id (16 hex, safe to log), SHA-256 of the secret, limits, allowlists (JSON arrays), revoked time |
 /// | usage   | (key, method, hour) | requests, errors, refused |
 /// | report  | edge process | the last usage report applied from it (idempotency of resent reports) |
+/// | session | portal login | SHA-256 of the session token, its account, expiry (v2, with `account.password`) |
 struct Store: Sendable {
     let db: DatabasePool
 
@@ -34,6 +35,18 @@ struct Store: Sendable {
                     PRIMARY KEY (key, hour, method)
                 ) WITHOUT ROWID;
                 CREATE TABLE report (edge TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL, time REAL NOT NULL) WITHOUT ROWID;
+                """)
+        }
+        // The developer portal: a password per account (`PasswordHash`; NULL for the accounts the
+        // operator made, which cannot log in) and login sessions (Portal.swift).
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE account ADD COLUMN password TEXT;
+                CREATE TABLE session (
+                    token_hash TEXT PRIMARY KEY NOT NULL, account TEXT NOT NULL REFERENCES account(id),
+                    created REAL NOT NULL, expires REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX session_expires ON session(expires);
                 """)
         }
         return m
