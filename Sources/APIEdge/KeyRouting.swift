@@ -31,9 +31,11 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
     let access: AccessControl
     let matcher: RouteMatcher
 
-    /// Paths that never need a key: health, metrics, the API document, the operator's routes (own credentials).
+    /// Paths that never need a key: health, metrics, the API document, the operator's routes and the
+    /// developer portal's (their own credentials).
     static func isExempt(_ path: String) -> Bool {
         path == "/healthz" || path == "/metrics" || path == "/openapi.json" || path.hasPrefix("/api/operator/")
+            || path == "/api/portal" || path.hasPrefix("/api/portal/")
     }
 
     @Sendable func respond(to request: Request, context: EdgeContext) async throws -> Response {
