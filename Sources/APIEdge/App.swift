@@ -275,7 +275,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
     }
     let responder = KeyedResponder(inner: router.buildResponder(), access: edge.access,
-                                   matcher: RouteMatcher(routes.map { ($0.method, $0.path) }))
+                                   matcher: RouteMatcher(routes.map { ($0.method, $0.path) }),
+                                   cors: OriginCORSMiddleware(origins: Set(config.corsOrigins)))
     return Application(
         responder: responder,
         server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),

@@ -30,6 +30,9 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
     let inner: Inner
     let access: AccessControl
     let matcher: RouteMatcher
+    /// The router's CORS, also on the refusals answered here (401, 403, 429, 503): a page of an
+    /// allowed origin can read them (a fetch would otherwise fail without a status).
+    let cors: OriginCORSMiddleware<EdgeContext>
 
     /// Paths that never need a key: health, metrics, the API document, the operator's routes and the
     /// developer portal's (their own credentials).
@@ -58,7 +61,8 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             guard let keyText else { return try await keyless(request, context: context) }
             return try await keyed(request, key: keyText, context: context)
         } catch let e as APIError {
-            return try e.response(from: request, context: context)
+            let response = try e.response(from: request, context: context)
+            return try await cors.handle(request, context: context) { _, _ in response }
         }
     }
 

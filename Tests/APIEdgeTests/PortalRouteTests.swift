@@ -247,4 +247,25 @@ struct PortalRouteTests {
             }
         }
     }
+
+    /// The portal's fetch snippet runs in a page: a refused key's 401 (answered before the router)
+    /// must carry CORS for an allowed origin, or the page sees "Failed to fetch" instead of the status.
+    @Test func aRefusedKeysAnswerCarriesCORSForAnAllowedOrigin() async throws {
+        try await Stack.with { s in
+            let key = s.accounts.add()
+            let origin: HTTPFields = [.origin: "http://127.0.0.1:8341"]
+            try await s.http { c in
+                let unknown = APIKeyFormat.format(id: "0123456789abcdef", secret: String(repeating: "x", count: 43))
+                let refused = try await c.execute(uri: "/v1/\(unknown)/rpc", method: .post, headers: origin,
+                                                  body: ByteBuffer(string: #"{"jsonrpc":"2.0","id":1,"method":"getblockcount"}"#))
+                expectError(refused, .unauthorized, "invalid-api-key")
+                #expect(refused.headers[.accessControlAllowOrigin] == "http://127.0.0.1:8341")
+                let other = try await c.execute(uri: "/v1/\(unknown)/api/blocks/tip/height", method: .get, headers: [.origin: "https://elsewhere.example"])
+                expectError(other, .unauthorized, "invalid-api-key")
+                #expect(other.headers[.accessControlAllowOrigin] == nil)
+                let ok = try await c.execute(uri: "/v1/\(key)/api/blocks/tip/height", method: .get, headers: origin)
+                #expect(ok.status == .ok && ok.headers[.accessControlAllowOrigin] == "http://127.0.0.1:8341")
+            }
+        }
+    }
 }
