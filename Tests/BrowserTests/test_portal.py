@@ -110,3 +110,27 @@ def test_portal_sign_up_key_call_usage_revoke(stack, browser, artifacts):
         assert errors == [], errors
     finally:
         ctx.close()
+
+
+def test_portal_sign_up_closed_by_the_operator(browser):
+    """`cairn up --portal-signup off`: the page offers login only, and the edge refuses sign-up with 403."""
+    from conftest import Stack
+    s = Stack(extra=("--portal-signup", "off", "--no-miner"))
+    ctx = browser.new_context()
+    try:
+        assert http_json(s.edge + "/api/portal")[1]["signup"] is False
+        status, body, _ = http_json(s.edge + "/api/portal/signup", {"name": "nobody", "password": "a long password"})
+        assert status == 403 and body["error"]["code"] == "signup-closed", body
+        page = ctx.new_page()
+        page.goto(s.wallet + "/portal.html")
+        eventually("the closed notice", lambda: page.get_by_test_id("signup-closed").is_visible(), timeout=30)
+        assert page.get_by_test_id("signup-form").is_hidden()
+        assert page.get_by_test_id("login-form").is_visible()
+        # A wrong login: 401, said on the page.
+        page.get_by_test_id("login-name").fill("nobody")
+        page.get_by_test_id("login-password").fill("a long password")
+        page.get_by_test_id("login-submit").click()
+        eventually("the refusal", lambda: "wrong account name or password" in page.get_by_test_id("portal-error").inner_text(), timeout=15)
+    finally:
+        ctx.close()
+        s.stop()
