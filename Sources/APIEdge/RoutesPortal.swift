@@ -39,16 +39,17 @@ enum PortalRoutes {
     }
 
     static func remap(_ e: APIError) -> APIError {
-        switch e.code {
-        case "unauthorized":
-            return APIError(.unauthorized, "unauthorized", e.message, headers: [.wwwAuthenticate: "Bearer realm=\"cairn-portal\""])
-        case "signup-closed": return APIError(.forbidden, e.code, e.message)
-        case "account-exists", "too-many-keys", "key-revoked": return APIError(.conflict, e.code, e.message)
-        case "too-many-attempts": return APIError(.tooManyRequests, e.code, e.message)
-        case "service-unavailable":
+        if e.code == "service-unavailable" {
             return APIError(.serviceUnavailable, "accounts-unavailable", "the accounts service does not answer; retry shortly",
                             headers: [.retryAfter: "1"])
-        default: return e
+        }
+        switch PortalErrorCode(rawValue: e.code) {
+        case .unauthorized?:
+            return APIError(.unauthorized, e.code, e.message, headers: [.wwwAuthenticate: "Bearer realm=\"cairn-portal\""])
+        case .signupClosed?: return APIError(.forbidden, e.code, e.message)
+        case .accountExists?, .tooManyKeys?, .keyRevoked?: return APIError(.conflict, e.code, e.message)
+        case .tooManyAttempts?: return APIError(.tooManyRequests, e.code, e.message)
+        case nil: return e
         }
     }
 
@@ -57,7 +58,7 @@ enum PortalRoutes {
         let header = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces) ?? ""
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
-            throw APIError(.unauthorized, "unauthorized", "log in first: send the session as Authorization: Bearer cs_…",
+            throw APIError(.unauthorized, PortalErrorCode.unauthorized.rawValue, "log in first: send the session as Authorization: Bearer cs_…",
                            headers: [.wwwAuthenticate: "Bearer realm=\"cairn-portal\""])
         }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)

@@ -115,21 +115,21 @@ extension Store {
     /// Names an account made on the portal may not take (`operator` holds the operator's keys).
     static let reservedNames: Set<String> = ["operator"]
 
-    static func unauthorized(_ message: String) -> RPCError { RPCError("unauthorized", message) }
+    static func unauthorized(_ message: String) -> RPCError { RPCError(.unauthorized, message) }
 
     /// A new account with a password, and its first session.
     func signup(name: String, password: String, sessionSeconds: Int, iterations: Int = PasswordHash.iterations,
                 now: Double = ServiceSupport.now()) async throws -> PortalSession {
         let name = try Self.checkName(name, what: "account name")
-        guard !Self.reservedNames.contains(name.lowercased()) else { throw RPCError("account-exists", "the name '\(name)' is reserved") }
+        guard !Self.reservedNames.contains(name.lowercased()) else { throw RPCError(.accountExists, "the name '\(name)' is reserved") }
         try PasswordHash.check(password)
         let taken = try await db.read { db in try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil }
-        guard !taken else { throw RPCError("account-exists", "an account named '\(name)' exists already") }
+        guard !taken else { throw RPCError(.accountExists, "an account named '\(name)' exists already") }
         let stored = try await PasswordHash.make(password, iterations: iterations)
         let token = Self.sessionPrefix + Self.randomSecret()
         return try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil {
-                throw RPCError("account-exists", "an account named '\(name)' exists already")
+                throw RPCError(.accountExists, "an account named '\(name)' exists already")
             }
             let a = AccountInfo(id: Self.randomHex(8), name: name, created: now)
             try db.execute(sql: "INSERT INTO account (id, name, created, password) VALUES (?, ?, ?, ?)",
@@ -196,7 +196,7 @@ extension Store {
 extension AccountsService {
     func portalSignup(_ p: PortalCredentials) async throws -> PortalSession {
         guard portal.signup else {
-            throw RPCError("signup-closed", "sign-up is closed on this node: ask its operator for an account or a key")
+            throw RPCError(.signupClosed, "sign-up is closed on this node: ask its operator for an account or a key")
         }
         let session = try await store.signup(name: p.name, password: p.password, sessionSeconds: portal.sessionSeconds,
                                              iterations: portal.passwordIterations)
@@ -206,13 +206,13 @@ extension AccountsService {
 
     func portalLogin(_ p: PortalCredentials) async throws -> PortalSession {
         if let wait = await throttle.wait(p.name) {
-            throw RPCError("too-many-attempts", "too many failed logins for this name: try again in \(Int(wait.rounded(.up))) s")
+            throw RPCError(.tooManyAttempts, "too many failed logins for this name: try again in \(Int(wait.rounded(.up))) s")
         }
         do {
             let session = try await store.login(name: p.name, password: p.password, sessionSeconds: portal.sessionSeconds)
             await throttle.succeeded(p.name)
             return session
-        } catch let e as RPCError where e.code == "unauthorized" {
+        } catch let e as RPCError where e.portalCode == .unauthorized {
             await throttle.failed(p.name)
             throw e
         }
@@ -222,7 +222,7 @@ extension AccountsService {
         let account = try await store.sessionAccount(p.session)
         let active = try await store.keys(account: account.id).filter { $0.revoked == nil }.count
         guard active < portal.maxKeys else {
-            throw RPCError("too-many-keys", "an account holds at most \(portal.maxKeys) active keys: revoke one first")
+            throw RPCError(.tooManyKeys, "an account holds at most \(portal.maxKeys) active keys: revoke one first")
         }
         let created = try await store.createKey(NewKey(name: p.name, account: account.id, rps: portal.keyRPS, daily: portal.keyDaily))
         announce("created", created.info.id)

@@ -83,7 +83,7 @@ struct Store: Sendable {
         let name = try Self.checkName(name, what: "account name")
         return try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil {
-                throw RPCError("account-exists", "an account named '\(name)' exists already")
+                throw RPCError(.accountExists, "an account named '\(name)' exists already")
             }
             let a = AccountInfo(id: Self.randomHex(8), name: name, created: ServiceSupport.now())
             try db.execute(sql: "INSERT INTO account (id, name, created) VALUES (?, ?, ?)", arguments: [a.id, a.name, a.created])
@@ -194,7 +194,7 @@ struct Store: Sendable {
                 throw RPCError.notFound("no key \(id)")
             }
             let info = Self.keyInfo(row)
-            guard info.revoked == nil else { throw RPCError("key-revoked", "key \(id) is revoked; create a new one") }
+            guard info.revoked == nil else { throw RPCError(.keyRevoked, "key \(id) is revoked; create a new one") }
             try db.execute(sql: "UPDATE apikey SET secret_hash = ? WHERE id = ?", arguments: [Self.hash(secret), id])
             return CreatedKey(info: info, key: APIKeyFormat.format(id: id, secret: secret))
         }

@@ -12,6 +12,21 @@ import Foundation
 /// Error codes: "unauthorized" (wrong name or password, unknown or expired session), "signup-closed",
 /// "account-exists", "too-many-attempts" (failed logins of a name, throttled), "too-many-keys",
 /// "key-revoked", "not-found", "bad-params".
+public enum PortalErrorCode: String, Sendable, CaseIterable {
+    case unauthorized
+    case signupClosed = "signup-closed"
+    case accountExists = "account-exists"
+    case tooManyAttempts = "too-many-attempts"
+    case tooManyKeys = "too-many-keys"
+    case keyRevoked = "key-revoked"
+}
+
+extension RPCError {
+    public init(_ code: PortalErrorCode, _ message: String) { self.init(code.rawValue, message) }
+    /// The portal code of this error, if it is one.
+    public var portalCode: PortalErrorCode? { PortalErrorCode(rawValue: code) }
+}
+
 public struct PortalInfo: Codable, Sendable, Equatable {
     /// Whether anyone may create an account (`cairn-accounts --portal-signup`; on by default on regtest).
     public var signup: Bool
