@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "NodeKit", "Bus",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),  // PBKDF2 of the portal's passwords
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

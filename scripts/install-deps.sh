@@ -12,8 +12,9 @@ with_tests=0
 # Building and running: libzmq (the bus), libcrypto (the miner's SHA-256 midstate),
 # SQLite's headers (GRDB links the system SQLite), pkg-config (SwiftPM reads libzmq.pc),
 # node-qrcode-generator (the QR code library the wallet front serves from where Debian installs it),
-# python3-mnemonic (the BIP-39 English word list of the recovery phrase, read by cairn and served to the wallet).
-wanted=(libzmq3-dev libssl-dev libsqlite3-dev pkg-config node-qrcode-generator python3-mnemonic)
+# python3-mnemonic (the BIP-39 English word list of the recovery phrase, read by cairn and served to the wallet),
+# libjs-chart.js (Chart.js, the developer portal's usage charts, served by the wallet front from where Debian installs it).
+wanted=(libzmq3-dev libssl-dev libsqlite3-dev pkg-config node-qrcode-generator python3-mnemonic libjs-chart.js)
 if [ "$with_tests" -eq 1 ]; then
     # chromium: the browser tests (Debian's, driven by Playwright); nodejs: the wallet's JavaScript
     # tests; openssl: test certificates; docker.io (dockerd, containerd, runc) and docker-compose

@@ -74,7 +74,7 @@ final class Edge: Sendable {
     var routes: [Route] {
         BlockRoutes.routes(self) + TxRoutes.routes(self) + AddressRoutes.routes(self) + MempoolRoutes.routes(self) + NodeRoutes.routes(self)
             + FaucetRoutes.routes(self) + PeerRoutes.routes(self) + LookupRoutes.routes(self) + RPCRoutes.routes(self) + OperatorRoutes.routes(self)
-            + KeyRoutes.routes(self)
+            + KeyRoutes.routes(self) + PortalRoutes.routes(self)
     }
 
     /// Connects to the services (nothing waits for them to be up) and starts following their publications.
@@ -217,7 +217,7 @@ final class Edge: Sendable {
 /// Only the configured origins get `Access-Control-Allow-Origin`; others pass through without CORS headers.
 struct OriginCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let origins: Set<String>
-    let cors = CORSMiddleware<Context>(allowOrigin: .originBased, allowHeaders: [.contentType, .xAPIKey, .authorization], allowMethods: [.get, .post, .options])
+    let cors = CORSMiddleware<Context>(allowOrigin: .originBased, allowHeaders: [.contentType, .xAPIKey, .authorization], allowMethods: [.get, .post, .delete, .options])
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin], origins.contains(origin) else { return try await next(request, context) }
@@ -275,7 +275,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
     }
     let responder = KeyedResponder(inner: router.buildResponder(), access: edge.access,
-                                   matcher: RouteMatcher(routes.map { ($0.method, $0.path) }))
+                                   matcher: RouteMatcher(routes.map { ($0.method, $0.path) }),
+                                   cors: OriginCORSMiddleware(origins: Set(config.corsOrigins)))
     return Application(
         responder: responder,
         server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),

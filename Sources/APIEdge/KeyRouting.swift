@@ -30,10 +30,15 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
     let inner: Inner
     let access: AccessControl
     let matcher: RouteMatcher
+    /// The router's CORS, also on the refusals answered here (401, 403, 429, 503): a page of an
+    /// allowed origin can read them (a fetch would otherwise fail without a status).
+    let cors: OriginCORSMiddleware<EdgeContext>
 
-    /// Paths that never need a key: health, metrics, the API document, the operator's routes (own credentials).
+    /// Paths that never need a key: health, metrics, the API document, the operator's routes and the
+    /// developer portal's (their own credentials).
     static func isExempt(_ path: String) -> Bool {
         path == "/healthz" || path == "/metrics" || path == "/openapi.json" || path.hasPrefix("/api/operator/")
+            || path == "/api/portal" || path.hasPrefix("/api/portal/")
     }
 
     @Sendable func respond(to request: Request, context: EdgeContext) async throws -> Response {
@@ -56,7 +61,8 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             guard let keyText else { return try await keyless(request, context: context) }
             return try await keyed(request, key: keyText, context: context)
         } catch let e as APIError {
-            return try e.response(from: request, context: context)
+            let response = try e.response(from: request, context: context)
+            return try await cors.handle(request, context: context) { _, _ in response }
         }
     }
 

@@ -13,11 +13,30 @@ struct AccountsCommand: ServiceCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Option(help: "Developer portal sign-up (anyone may create an account with a name and password): on or off (default: on on regtest, off elsewhere).")
+    var portalSignup: String?
+
+    @Option(help: "Requests a second of a key created on the portal (default 20).")
+    var portalKeyRps: Int = 20
+
+    @Option(help: "Requests a UTC day of a key created on the portal (default 100000).")
+    var portalKeyDaily: Int = 100_000
+
     func run() async throws {
         ServiceSupport.bootstrapLogging(level: common.level)
         let logger = Logger(label: "cairn.accounts")
         let endpoints = common.accountsEndpoints
         let dir = common.dataDirectory
+        var portal = PortalPolicy.defaultFor(regtest: try common.params.network == .regtest)
+        switch portalSignup?.lowercased() {
+        case nil: break
+        case "on", "yes", "true": portal.signup = true
+        case "off", "no", "false": portal.signup = false
+        default: throw ValidationError("--portal-signup is on or off, not '\(portalSignup ?? "")'")
+        }
+        guard portalKeyRps >= 0, portalKeyDaily >= 0 else { throw ValidationError("--portal-key-rps and --portal-key-daily must not be negative") }
+        portal.keyRPS = portalKeyRps
+        portal.keyDaily = portalKeyDaily
         let lock = try DataLock(directory: dir, name: "accounts.lock")
         let store = try Store.open(path: dir.appendingPathComponent("accounts.sqlite").path)
         try await store.pruneReports()
@@ -27,7 +46,7 @@ struct AccountsCommand: ServiceCommand {
         _ = try await security.startAuthenticator(context: context, logger: logger)
         let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.pub)], hwm: 10_000,
                                             curve: security.server, logger: logger)
-        let service = AccountsService(store: store, publisher: publisher, logger: logger)
+        let service = AccountsService(store: store, publisher: publisher, portal: portal, logger: logger)
         let router = service.router()
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.rpc)],
                                              curve: security.server, logger: logger) { request in
@@ -35,7 +54,8 @@ struct AccountsCommand: ServiceCommand {
         }
         let keys = try await store.keys(account: nil)
         logger.notice("accounts ready", metadata: ["rpc": "\(server.endpoints.joined(separator: ","))",
-                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "keys": "\(keys.count)"])
+                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "keys": "\(keys.count)",
+                                                    "portal-signup": "\(portal.signup ? "on" : "off")"])
         try await ServiceSupport.run([ShutdownHook {
             await server.stop()
             await publisher.flush()
@@ -55,10 +75,16 @@ final class AccountsService: Sendable {
     let publisher: Publisher?
     let logger: Logger
     let started = ServiceSupport.now()
+    /// The developer portal: whether sign-up is open, what its keys get (Portal.swift).
+    let portal: PortalPolicy
+    let throttle: LoginThrottle
 
-    init(store: Store, publisher: Publisher?, logger: Logger) {
+    init(store: Store, publisher: Publisher?, portal: PortalPolicy = PortalPolicy(signup: false), throttle: LoginThrottle = LoginThrottle(),
+         logger: Logger) {
         self.store = store
         self.publisher = publisher
+        self.portal = portal
+        self.throttle = throttle
         self.logger = logger
         limiter = Limiter(store: store)
     }
@@ -89,7 +115,7 @@ final class AccountsService: Sendable {
     }
 
     func router() -> RPCRouter {
-        RPCRouter([
+        RPCRouter(portalMethods().merging([
             "createaccount": RPCRouter.method(NewAccount.self) { p in try await self.store.createAccount(name: p.name) },
             "listaccounts": RPCRouter.method(Empty.self) { _ in try await self.store.accounts() },
             "createkey": RPCRouter.method(NewKey.self) { p in
@@ -124,8 +150,9 @@ final class AccountsService: Sendable {
             "getstatus": RPCRouter.method(Empty.self) { _ in
                 let keys = try await self.store.keys(account: nil)
                 return ServiceStatus(service: "accounts", pid: getpid(), startedAt: self.started, tipHeight: -1, tipHash: "",
-                                     details: ["keys": "\(keys.count)", "active": "\(keys.filter { $0.revoked == nil }.count)"])
+                                     details: ["keys": "\(keys.count)", "active": "\(keys.filter { $0.revoked == nil }.count)",
+                                               "portal-signup": self.portal.signup ? "on" : "off"])
             },
-        ])
+        ]) { portal, _ in portal })
     }
 }

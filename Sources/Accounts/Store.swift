@@ -12,6 +12,7 @@ import NodeKit
 /// | apikey  | API key     | id (16 hex, safe to log), SHA-256 of the secret, limits, allowlists (JSON arrays), revoked time |
 /// | usage   | (key, method, hour) | requests, errors, refused |
 /// | report  | edge process | the last usage report applied from it (idempotency of resent reports) |
+/// | session | portal login | SHA-256 of the session token, its account, expiry (v2, with `account.password`) |
 struct Store: Sendable {
     let db: DatabasePool
 
@@ -34,6 +35,18 @@ struct Store: Sendable {
                     PRIMARY KEY (key, hour, method)
                 ) WITHOUT ROWID;
                 CREATE TABLE report (edge TEXT PRIMARY KEY NOT NULL, sequence INTEGER NOT NULL, time REAL NOT NULL) WITHOUT ROWID;
+                """)
+        }
+        // The developer portal: a password per account (`PasswordHash`; NULL for the accounts the
+        // operator made, which cannot log in) and login sessions (Portal.swift).
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE account ADD COLUMN password TEXT;
+                CREATE TABLE session (
+                    token_hash TEXT PRIMARY KEY NOT NULL, account TEXT NOT NULL REFERENCES account(id),
+                    created REAL NOT NULL, expires REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX session_expires ON session(expires);
                 """)
         }
         return m
@@ -70,7 +83,7 @@ struct Store: Sendable {
         let name = try Self.checkName(name, what: "account name")
         return try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil {
-                throw RPCError("account-exists", "an account named '\(name)' exists already")
+                throw RPCError(.accountExists, "an account named '\(name)' exists already")
             }
             let a = AccountInfo(id: Self.randomHex(8), name: name, created: ServiceSupport.now())
             try db.execute(sql: "INSERT INTO account (id, name, created) VALUES (?, ?, ?)", arguments: [a.id, a.name, a.created])
@@ -181,7 +194,7 @@ struct Store: Sendable {
                 throw RPCError.notFound("no key \(id)")
             }
             let info = Self.keyInfo(row)
-            guard info.revoked == nil else { throw RPCError("key-revoked", "key \(id) is revoked; create a new one") }
+            guard info.revoked == nil else { throw RPCError(.keyRevoked, "key \(id) is revoked; create a new one") }
             try db.execute(sql: "UPDATE apikey SET secret_hash = ? WHERE id = ?", arguments: [Self.hash(secret), id])
             return CreatedKey(info: info, key: APIKeyFormat.format(id: id, secret: secret))
         }

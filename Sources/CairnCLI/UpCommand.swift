@@ -59,6 +59,9 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("peer-port"), help: "The peer bridge's WebSocket port for other nodes (default 8342 + --port-offset).")
     var peerPort: Int?
 
+    @Option(name: .customLong("portal-signup"), help: "Developer portal sign-up (wallet front's portal.html): on or off (default: on on regtest, off elsewhere).")
+    var portalSignup: String?
+
     @Option(name: .customLong("peer-host"), help: "The address the peer bridge listens on (default 127.0.0.1; 0.0.0.0 to accept other hosts).")
     var peerHost: String = "127.0.0.1"
 
@@ -72,6 +75,7 @@ struct Up: AsyncParsableCommand {
         if let t = minerThreads, t < 1 { throw ValidationError("--miner-threads must be at least 1") }
         if let p = peerPort, !(1...65535).contains(p) { throw ValidationError("--peer-port must be 1...65535") }
         for p in peers where !(p.hasPrefix("ws://") || p.hasPrefix("wss://")) { throw ValidationError("--peer \(p): expected ws://host:port") }
+        if let s = portalSignup, !["on", "off"].contains(s) { throw ValidationError("--portal-signup is on or off") }
     }
 
     func run() async throws {
@@ -131,7 +135,8 @@ struct Up: AsyncParsableCommand {
         let specs = Self.childSpecs(binaries: binaries, network: params.network.rawValue, data: dir.path, endpoints: endpoints,
                                     httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: origins,
                                     payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
-                                    faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID, accounts: accounts)
+                                    faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID, accounts: accounts,
+                                    portalSignup: portalSignup)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -191,7 +196,7 @@ struct Up: AsyncParsableCommand {
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
                            payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
                            faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil,
-                           nodeID: String? = nil, accounts: AccountsEndpoints? = nil) -> [ChildSpec] {
+                           nodeID: String? = nil, accounts: AccountsEndpoints? = nil, portalSignup: String? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -211,7 +216,8 @@ struct Up: AsyncParsableCommand {
         // The accounts service before the edge: API keys, their limits and usage (accounts.sqlite).
         if let accounts {
             specs.append(ChildSpec(name: "accounts", executable: binaries.path("cairn-accounts"),
-                                   arguments: common + ["--accounts-rpc", accounts.rpc, "--accounts-pub", accounts.pub]))
+                                   arguments: common + ["--accounts-rpc", accounts.rpc, "--accounts-pub", accounts.pub]
+                                       + (portalSignup.map { ["--portal-signup", $0] } ?? [])))
         }
         specs += [
             ChildSpec(name: "edge", executable: binaries.path("cairn-edge"), arguments: edge),

@@ -57,6 +57,10 @@ struct FrontConfig: Sendable {
     /// (the recovery phrase; `cairn wallet` reads the same file).
     var bip39Words = FrontConfig.debianBIP39English
 
+    /// Debian's libjs-chart.js (Chart.js 3.9, UMD): served as /vendor/chart.js (the developer portal's usage charts).
+    var chartJS = FrontConfig.debianChartJS
+
+    static let debianChartJS = "/usr/share/javascript/chart.js/chart.min.js"
     static let debianQRCodeJS = "/usr/share/javascript/qrcode-generator/qrcode.js"
     static let debianBIP39English = "/usr/lib/python3/dist-packages/mnemonic/wordlist/english.txt"
 
@@ -115,8 +119,9 @@ struct PageConfigMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// `GET /vendor/…`: files from system packages, read once when the server starts, never copied
-/// into the repository: `qrcode.js` (node-qrcode-generator) and `bip39-english.txt`
-/// (python3-mnemonic's BIP-39 word list). A clear 404 when a package is not installed.
+/// into the repository: `qrcode.js` (node-qrcode-generator), `bip39-english.txt`
+/// (python3-mnemonic's BIP-39 word list) and `chart.js` (libjs-chart.js). A clear 404 when a
+/// package is not installed.
 struct VendorFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     struct File: Sendable {
         var urlPath: String
@@ -128,9 +133,11 @@ struct VendorFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     }
     static var path: String { "/vendor/qrcode.js" }
     static var wordListPath: String { "/vendor/bip39-english.txt" }
+    static var chartPath: String { "/vendor/chart.js" }
     let files: [String: File]
 
-    init(qrcodePath: String, bip39WordsPath: String = FrontConfig.debianBIP39English, logger: Logger) {
+    init(qrcodePath: String, bip39WordsPath: String = FrontConfig.debianBIP39English, chartJSPath: String = FrontConfig.debianChartJS,
+         logger: Logger) {
         var files = [String: File]()
         for var f in [
             File(urlPath: Self.path, source: qrcodePath, package: "node-qrcode-generator",
@@ -138,6 +145,8 @@ struct VendorFilesMiddleware<Context: RequestContext>: RouterMiddleware {
                  body: nil),
             File(urlPath: Self.wordListPath, source: bip39WordsPath, package: "python3-mnemonic",
                  contentType: "text/plain; charset=utf-8", what: "the BIP-39 word list", body: nil),
+            File(urlPath: Self.chartPath, source: chartJSPath, package: "libjs-chart.js",
+                 contentType: "text/javascript; charset=utf-8", what: "the chart library", body: nil),
         ] {
             if let data = FileManager.default.contents(atPath: f.source) {
                 f.body = ByteBuffer(bytes: data)
@@ -202,7 +211,8 @@ func buildFrontApplication(config: FrontConfig, logger: Logger) throws -> some A
     router.add(middleware: SecurityHeadersMiddleware(csp: config.contentSecurityPolicy))
     // Before the files: a config.json left in the folder must not override the configured edge.
     router.add(middleware: try PageConfigMiddleware(PageConfig(edge: config.edge.url, version: 1)))
-    router.add(middleware: VendorFilesMiddleware(qrcodePath: config.qrcodeJS, bip39WordsPath: config.bip39Words, logger: logger))
+    router.add(middleware: VendorFilesMiddleware(qrcodePath: config.qrcodeJS, bip39WordsPath: config.bip39Words,
+                                               chartJSPath: config.chartJS, logger: logger))
     router.add(middleware: FileMiddleware(config.root, searchForIndexHtml: true, logger: logger))
     let server: HTTPServerBuilder
     if let tls = config.tls {

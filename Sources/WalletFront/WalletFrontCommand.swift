@@ -39,6 +39,9 @@ struct WalletFrontCommand: AsyncParsableCommand {
     @Option(name: .customLong("bip39-words"), help: "The BIP-39 English word list served as /vendor/bip39-english.txt (env CAIRN_BIP39_WORDLIST; default \(FrontConfig.debianBIP39English), from Debian's python3-mnemonic).")
     var bip39Words: String?
 
+    @Option(name: .customLong("chart-js"), help: "The chart library served as /vendor/chart.js (env CAIRN_CHART_JS; default \(FrontConfig.debianChartJS), from Debian's libjs-chart.js).")
+    var chartJS: String?
+
     @Option(name: .customLong("log-level"), help: "Log level (env CAIRN_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -62,6 +65,7 @@ struct WalletFrontCommand: AsyncParsableCommand {
         c.root = try pick(root, "CAIRN_WALLET_ROOT") ?? Self.bundledRoot()
         c.qrcodeJS = pick(qrcodeJS, "CAIRN_QRCODE_JS") ?? FrontConfig.debianQRCodeJS
         c.bip39Words = pick(bip39Words, "CAIRN_BIP39_WORDLIST") ?? FrontConfig.debianBIP39English
+        c.chartJS = pick(chartJS, "CAIRN_CHART_JS") ?? FrontConfig.debianChartJS
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: c.root + "/index.html", isDirectory: &isDir), !isDir.boolValue else {
             throw ValidationError("no index.html in \(c.root): point --root at the wallet's Public folder")

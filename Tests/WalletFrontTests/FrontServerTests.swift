@@ -116,6 +116,28 @@ import Testing
         }
     }
 
+    /// The portal's chart library, from where Debian's libjs-chart.js installs it.
+    @Test func servesTheSystemChartLibraryOrSaysItIsMissing() async throws {
+        var c = try config()
+        #expect(c.chartJS == "/usr/share/javascript/chart.js/chart.min.js")
+        let expected = try Data(contentsOf: URL(fileURLWithPath: c.chartJS))
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/chart.js", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/javascript") == true)
+                #expect(Array(r.body.readableBytesView) == Array(expected))
+                #expect(String(buffer: r.body).contains("Chart.js v3"))
+            }
+        }
+        c.chartJS = "/nonexistent/chart.js"
+        try await buildFrontApplication(config: c, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/vendor/chart.js", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(String(buffer: r.body).contains("libjs-chart.js"))
+            }
+        }
+    }
+
     @Test func refusesABadEdgeURL() {
         for bad in ["ftp://x", "127.0.0.1:8340", "http://", "javascript:alert(1)", "http://a b", "http://x/?q=1"] {
             #expect(throws: FrontError.self, "\(bad)") { try EdgeOrigin(bad) }

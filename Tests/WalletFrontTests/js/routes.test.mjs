@@ -34,7 +34,9 @@ test("paths: fixed routes, and data segments percent-encoded", () => {
 
 test("every route has its path, and every request goes to the configured edge", async () => {
   for (const name of Object.keys(routes)) {
-    const pathName = name === "faucetPay" ? "faucet" : name;
+    const aliases = { faucetPay: "faucet", portalInfo: "portal", portalCreateKey: "portalKeys", portalRotateKey: "portalRotate",
+      portalRevokeKey: "portalKey" };
+    const pathName = aliases[name] || name;
     assert.equal(typeof paths[pathName], "function", `paths.${pathName}`);
   }
   const seen = [];

@@ -113,7 +113,7 @@ export class EdgeClient {
     this.fetchImpl = fetchImpl || ((...a) => globalThis.fetch(...a));
   }
 
-  async request(path, { method = "GET", body, contentType, signal, timeoutMs = this.timeoutMs, accept = "json" } = {}) {
+  async request(path, { method = "GET", body, contentType, signal, timeoutMs = this.timeoutMs, accept = "json", headers: extra } = {}) {
     if (!this.base) throw new ApiError("no edge configured (call loadConfig() first)", { code: "config" });
     const url = this.base + path;
     const ctrl = new AbortController();
@@ -123,7 +123,7 @@ export class EdgeClient {
       if (signal.aborted) ctrl.abort(signal.reason);
       else signal.addEventListener("abort", onAbort, { once: true });
     }
-    const headers = {};
+    const headers = { ...(extra || {}) };
     if (contentType) headers["Content-Type"] = contentType;
     let res;
     try {
@@ -172,6 +172,8 @@ export class EdgeClient {
   postJSON(path, value, opts = {}) {
     return this.request(path, { ...opts, method: "POST", body: JSON.stringify(value), contentType: "application/json", accept: "json" });
   }
+  /** DELETE → parsed JSON answer. */
+  deleteJSON(path, opts = {}) { return this.request(path, { ...opts, method: "DELETE", accept: "json" }); }
 }
 
 /** The shared client (its base is set by loadConfig()). */

@@ -46,6 +46,18 @@ export const paths = {
   mining: () => "/api/mining",
   miningChange: () => "/api/operator/mining",
   miningStep: () => "/api/operator/mining/step",
+  // The developer portal (portal.html): the session goes in Authorization: Bearer.
+  portal: () => "/api/portal",
+  portalSignup: () => "/api/portal/signup",
+  portalLogin: () => "/api/portal/login",
+  portalLogout: () => "/api/portal/logout",
+  portalKeys: () => "/api/portal/keys",
+  portalKey: (id) => `/api/portal/keys/${enc(id)}`,
+  portalRotate: (id) => `/api/portal/keys/${enc(id)}/rotate`,
+  portalUsage: (key) => (key ? `/api/portal/usage?key=${enc(key)}` : "/api/portal/usage"),
+  // What an app calls with a key (the portal's snippets): the key carried in the path.
+  keyed: (key, path) => `/v1/${enc(key)}${path}`,
+  keyedRPC: (key) => `/v1/${enc(key)}/rpc`,
 };
 
 /** Named requests for the edge's routes (Esplora-shaped answers; errors are api.js's ApiError). */
@@ -98,4 +110,21 @@ export const routes = {
   miningChange: (token, change) => api.postJSON(paths.miningChange(), { ...change, token }),
   /** Operator only: exactly one block, then paused. */
   miningStep: (token) => api.postJSON(paths.miningStep(), { token }),
+  /** The portal: {signup, keyRPS, keyDaily, maxKeys, sessionSeconds}. */
+  portalInfo: () => api.getJSON(paths.portal()),
+  /** A new account, logged in: {token, account: {id, name, created}, expires} (403 sign-up closed, 409 name taken). */
+  portalSignup: (name, password) => api.postJSON(paths.portalSignup(), { name, password }),
+  /** A session ({token, account, expires}); 401 wrong name or password, 429 too many failures. */
+  portalLogin: (name, password) => api.postJSON(paths.portalLogin(), { name, password }),
+  portalLogout: (session) => api.postJSON(paths.portalLogout(), {}, { headers: bearer(session) }),
+  /** The account's keys (KeyInfo: id, name, rps, daily, created, revoked). */
+  portalKeys: (session) => api.getJSON(paths.portalKeys(), { headers: bearer(session) }),
+  /** {info, key}: the whole key, shown this once. */
+  portalCreateKey: (session, name) => api.postJSON(paths.portalKeys(), { name }, { headers: bearer(session) }),
+  portalRotateKey: (session, id) => api.postJSON(paths.portalRotate(id), {}, { headers: bearer(session) }),
+  portalRevokeKey: (session, id) => api.deleteJSON(paths.portalKey(id), { headers: bearer(session) }),
+  /** {hours: [{key, method, hour, requests, errors, refused}], days: [{day, key, requests, errors, refused}]} (last 24 hours). */
+  portalUsage: (session, key) => api.getJSON(paths.portalUsage(key), { headers: bearer(session) }),
 };
+
+function bearer(session) { return { Authorization: `Bearer ${session}` }; }
