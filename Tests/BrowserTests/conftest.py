@@ -1,11 +1,10 @@
 """Fixtures for the browser tests: a real node stack (`cairn up`, built binaries) and Chromium.
 
-The stack runs on its own data folder and a port offset in 9000-9990 (the other suites use
-other ranges), so it can't clash with a node the developer runs. Chromium is Debian's, driven
+The stack runs on its own data folder and a port offset of the BrowserTests range of
+Tests/ports.json (the other suites use other ranges), so it can't clash with a node the developer runs. Chromium is Debian's, driven
 by Playwright. Screenshots go to .build/test-artifacts/browser/.
 """
 import os
-import random
 import shutil
 import signal
 import sys
@@ -17,7 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
-from cairn_testing import eventually, http_json  # noqa: E402,F401 - the tests import both from here
+from cairn_testing import eventually, http_json, port_offset  # noqa: E402,F401 - the tests import the first two from here
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
@@ -31,7 +30,7 @@ class Stack:
             if not (BIN / name).exists():
                 pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
         self.dir = tempfile.mkdtemp(prefix="cairn-browser-")
-        self.offset = 9000 + 10 * random.randrange(0, 100)
+        self.offset = port_offset("BrowserTests")
         self.edge = f"http://127.0.0.1:{8340 + self.offset}"
         self.wallet = f"http://127.0.0.1:{8341 + self.offset}"
         self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")

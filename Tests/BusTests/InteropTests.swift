@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import Bus
 
 /// A child process whose stdout is read line by line on its own thread.
@@ -58,7 +59,7 @@ final class ChildProcess: Sendable {
 struct InteropTests {
     @Test("a plain pyzmq SUB reads topic, body and little-endian sequence from our Publisher")
     func pyzmqSubscriber() async throws {
-        try await withHangGuard(90) {
+        try await withHangGuard(seconds: 90) {
             let probe = try ChildProcess(["python3", "-c", "import zmq"])
             guard await probe.exitStatus() == 0 else {
                 Issue.record("python3 with pyzmq is required for this test (apt-get install python3-zmq, or pip install pyzmq): \(probe.errors)")

@@ -72,13 +72,8 @@ import TestSupport
         #expect(history.contains(txid))
 
         // A second miner attaches with one command and no change to the running services.
-        let second = Process()
-        second.executableURL = Stack.binaries.appendingPathComponent("cairn")
-        second.arguments = ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"]
-        second.standardOutput = FileHandle.nullDevice
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        defer { if second.isRunning { second.terminate() } }
+        let second = try ProcessRunner(Build.path("cairn"), ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"])
+        defer { second.signal(SIGTERM) }
         try await waitUntil("a coinbase pays the second miner", timeout: 60) {
             let txs = try await stack.getArray("/api/address/\(bob)/txs")
             return txs.contains { tx in
@@ -90,7 +85,7 @@ import TestSupport
         #expect((chainStats["funded_txo_count"] as? Int ?? 0) > 0, "the first miner's coinbases are there too")
         let (_, miners, _) = try await stack.request("/api/miners")
         #expect(miners.contains(bob) && miners.contains(alice), "miners: \(miners)")
-        second.terminate()
+        second.signal(SIGTERM)
     }
 
     @Test func aPyzmqSubscriberGetsHashblockWithBitcoinCoreFraming() async throws {

@@ -1,11 +1,24 @@
 """What the Python test suites share (Tests/BrowserTests, Tests/RPCTests, Tests/ContainerTests):
-one polling helper and one HTTP helper. Each suite puts this folder on sys.path first."""
+one polling helper, one HTTP helper and the port table. Each suite puts this folder on sys.path first."""
 import json
+import random
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+
+
+PORTS_FILE = Path(__file__).resolve().parents[1] / "ports.json"
+
+
+def port_offset(suite):
+    """A port offset (`cairn up --port-offset`) from `suite`'s range of Tests/ports.json, the one
+    table the Swift suites read too: ranges never share a port."""
+    table = json.loads(PORTS_FILE.read_text())
+    r = table["ranges"][suite]
+    return r["first"] + table["step"] * random.randrange(0, (r["last"] - r["first"]) // table["step"] + 1)
 
 
 def eventually(what, check, timeout=60, interval=0.25):

@@ -1,10 +1,9 @@
 """A real node (`cairn up`, built binaries) for the JSON-RPC tests (a module of its own name: Tests/BrowserTests has the conftest.py).
 
-It runs on its own data folder and a port offset in 6000-6990 (the browser tests use 9000-9990,
-the Swift suites lower ranges), mining a block a second, so the chain moves while the tests run.
+It runs on its own data folder and a port offset of the RPCTests range of Tests/ports.json (the one
+table of every suite's ranges), mining a block a second, so the chain moves while the tests run.
 """
 import os
-import random
 import shutil
 import signal
 import sys
@@ -16,7 +15,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
-from cairn_testing import eventually  # noqa: E402,F401 - the tests import it from here
+from cairn_testing import eventually, port_offset  # noqa: E402,F401 - the tests import both from here
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
@@ -29,7 +28,7 @@ class Node:
                 pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
         self.dir = tempfile.mkdtemp(prefix="cairn-rpc-")
         self.data = os.path.join(self.dir, "data")
-        self.offset = 6000 + 10 * random.randrange(0, 100)
+        self.offset = port_offset("RPCTests")
         self.edge = f"http://127.0.0.1:{8340 + self.offset}"
         self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
         self.proc = subprocess.Popen(

@@ -1,0 +1,98 @@
+import Foundation
+import NodeKit
+import Testing
+import TestSupport
+
+/// Tests/ports.json: one range per suite, no port shared, every port in the ephemeral range inside
+/// the band scripts/test.sh reserves.
+@Suite struct PortTableTests {
+    let table = Ports.table
+
+    @Test func noTwoRangesShareAPort() {
+        let names = table.ranges.keys.sorted()
+        for (i, a) in names.enumerated() {
+            for b in names[(i + 1)...] {
+                let shared = table.ports(of: a).intersection(table.ports(of: b))
+                #expect(shared.isEmpty, "\(a) and \(b) share \(shared.sorted().prefix(5))")
+            }
+        }
+    }
+
+    @Test func everyEphemeralPortIsReserved() {
+        let ephemeral = table.ephemeral[0]...table.ephemeral[1]
+        let reserved = table.reserved[0]...table.reserved[1]
+        for (name, _) in table.ranges {
+            let outside = table.ports(of: name).filter { ephemeral.contains($0) && !reserved.contains($0) }
+            #expect(outside.isEmpty, "\(name): \(outside.sorted().prefix(5)) lie in the ephemeral range outside \(reserved)")
+        }
+    }
+
+    /// The reserved band in the table is the one scripts/test.sh writes.
+    @Test func theBandIsTheOneTestShReserves() throws {
+        let script = try String(contentsOf: Ports.file.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/test.sh"), encoding: .utf8)
+        #expect(script.contains("\(table.reserved[0])-\(table.reserved[1])"))
+    }
+
+    @Test func rangesAreWholeStepsAndTheServicePortsAreTheNodes() {
+        for (name, r) in table.ranges {
+            #expect(r.first % table.step == 0 && r.last % table.step == 0 && r.first <= r.last, "\(name)")
+        }
+        let p = Endpoints.defaultPorts, peer = PeerEndpoints.defaultPorts, accounts = AccountsEndpoints.defaultPorts
+        let used = [Endpoints.defaultHTTPPort, Endpoints.defaultWalletPort, peer.ws, p.chainRPC, p.chainPub, p.mempoolRPC,
+                    p.mempoolPub, peer.rpc, peer.pub, accounts.rpc, accounts.pub]
+        for port in used { #expect(table.servicePorts.contains(port), "\(port) missing from servicePorts") }
+        // Every port a node listens on shifts by less than one step between two offsets.
+        let bus = table.servicePorts.filter { $0 >= 28330 }
+        #expect((bus.max() ?? 0) - (bus.min() ?? 0) < table.step)
+    }
+
+    @Test func offsetsComeFromTheirRangeOneAfterTheOther() {
+        let r = table.ranges["NetworkTests"]!
+        let three = Ports.offsets("NetworkTests", count: 3)
+        #expect(three.allSatisfy { (r.first...r.last).contains($0) })
+        #expect(three[1] == three[0] + table.step && three[2] == three[1] + table.step)
+        #expect(Ports.offset("NetworkTests") != three[0])
+    }
+}
+
+@Suite struct ProcessRunnerTests {
+    @Test func runsToTheEndWithStatusAndOutput() async throws {
+        let r = try await ProcessRunner.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"])
+        #expect(r.status == 3 && r.stdout == "out\n" && r.stderr == "err\n")
+    }
+
+    @Test func waitForExitAnswersNilWhileItRuns() async throws {
+        let p = try ProcessRunner("/bin/sh", ["-c", "exec sleep 30"])
+        #expect(await p.waitForExit(timeout: 0.2) == nil)
+        #expect(p.isRunning)
+        // SIGTERM, or SIGKILL after the grace: a child inherits the test process's blocked signals, SIGTERM among them.
+        let status = await p.terminate(gracePeriod: 0.5)
+        #expect(status == SIGTERM || status == SIGKILL)
+        #expect(!p.isRunning && p.exitStatus == status)
+    }
+
+    @Test func terminateKillsAChildThatIgnoresSIGTERM() async throws {
+        let p = try ProcessRunner("/bin/sh", ["-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"])
+        try await waitUntil("the child traps SIGTERM", timeout: 30, every: 0.05) { p.stdout.contains("ready") }
+        #expect(await p.terminate(gracePeriod: 0.5) == SIGKILL)
+        #expect(!Procs.alive(p.pid))
+    }
+}
+
+@Suite struct PollingTests {
+    @Test func waitUntilThrowsTimedOutWhenTheConditionNeverHolds() async {
+        await #expect(throws: TimedOut.self) { try await waitUntil("never", timeout: 0.2, every: 0.05) { false } }
+    }
+
+    @Test func hangGuardAnswersEvenWhenTheBodyIgnoresCancellation() async {
+        await #expect(throws: HangGuardExpired.self) {
+            try await withHangGuard("a body that never ends", seconds: 1) {
+                // Ends after 3 s whatever its cancellation says.
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { c.resume() }
+                }
+            }
+        }
+    }
+}
