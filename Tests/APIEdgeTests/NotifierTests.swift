@@ -146,27 +146,20 @@ struct NotifierTests {
         }
         defer { poker.cancel() }
         return try await withHangGuard("raw SUB receive") {
-            try await withCheckedThrowingContinuation { (k: CheckedContinuation<[[UInt8]], any Error>) in
-                let thread = Thread {
-                    do {
-                        let socket = try ZMQSocket(context: context, type: .sub)
-                        defer { socket.close() }
-                        try socket.setLinger(milliseconds: 0)
-                        try socket.setReceiveTimeout(milliseconds: 100)
-                        try socket.subscribe(topic)
-                        try socket.connect(endpoint)
-                        for _ in 0..<300 {
-                            if let frames = try socket.receive() {
-                                done.store(true, ordering: .releasing)
-                                return k.resume(returning: frames)
-                            }
-                        }
-                        k.resume(throwing: HangGuardExpired(what: "raw SUB"))
-                    } catch {
-                        k.resume(throwing: error)
+            try await onOwnThread {
+                let socket = try ZMQSocket(context: context, type: .sub)
+                defer { socket.close() }
+                try socket.setLinger(milliseconds: 0)
+                try socket.setReceiveTimeout(milliseconds: 100)
+                try socket.subscribe(topic)
+                try socket.connect(endpoint)
+                for _ in 0..<300 {
+                    if let frames = try socket.receive() {
+                        done.store(true, ordering: .releasing)
+                        return frames
                     }
                 }
-                thread.start()
+                throw HangGuardExpired(what: "raw SUB")
             }
         }
     }

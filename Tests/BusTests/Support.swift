@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import Bus
 
 /// The three transports every delivery test runs over.
@@ -32,17 +33,6 @@ let testDirectory: String = {
 }()
 
 func randomHex() -> String { Wire.hex(Wire.randomBytes(6)) }
-
-/// Runs blocking raw-socket code on its own thread (never on the cooperative pool); the sockets it
-/// creates live and die on that thread.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    let outcome = OneShot<Result<T, any Error>>()
-    let thread = Thread {
-        do { outcome.set(.success(try body())) } catch { outcome.set(.failure(error)) }
-    }
-    thread.start()
-    return try await outcome.value().get()
-}
 
 /// A flag shared between tasks.
 final class Flag: Sendable {

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A hang guard that expired: the guarded work did not finish.
@@ -26,6 +27,16 @@ public func withHangGuard<T: Sendable>(
     timer.cancel()
     if case .failure(let error) = result, error is HangGuardExpired { work.cancel() }
     return try result.get()
+}
+
+/// Runs blocking code (a raw socket's receive) on a thread of its own, never on the cooperative
+/// pool; what it creates lives and dies on that thread.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let outcome = Outcome<T>()
+    Thread {
+        do { outcome.set(.success(try body())) } catch { outcome.set(.failure(error)) }
+    }.start()
+    return try await outcome.value().get()
 }
 
 /// The first result set wins; waiters are resumed once.
