@@ -147,7 +147,7 @@ import TestSupport
         rpcTask.cancel()
 
         // ---- the operator's check, from outside: the token comes from the data folder's cookie
-        let cairn = Node.binaries.appendingPathComponent("cairn")
+        let cairn = Build.url("cairn")
         let (status, verify) = try await runProgram(cairn, ["verify", "--edge", node.edge, "--data", node.dir.path])
         #expect(status == 0, "cairn verify: \(verify)")
         #expect(verify.contains("chain store: ok") && verify.contains("mempool: ok"), "\(verify)")

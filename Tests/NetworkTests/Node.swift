@@ -16,8 +16,6 @@ final class Node: TestNode, @unchecked Sendable {
 
     static func allocateOffset() -> Int { Ports.offset("NetworkTests") }
 
-    static var binaries: URL { Build.directory }
-
     /// `miner`: the wallet the miner pays (nil: no miner).
     init(_ name: String, miner: TestWallet?, blockInterval: Double = 0.5, peers: [String] = [], extra: [String] = []) async throws {
         var args = ["--no-wallet"]
@@ -87,17 +85,8 @@ final class Node: TestNode, @unchecked Sendable {
 
     /// Mature coinbase outputs paying `wallet` on this node's best chain.
     func spendable(_ wallet: TestWallet) async throws -> [(OutPoint, TxOutput)] {
-        let tip = try await height()
-        let utxos = try await getArray("/api/address/\(wallet.address().string)/utxo")
-        var out = [(OutPoint, TxOutput)]()
-        for u in utxos {
-            guard let txid = (u["txid"] as? String).flatMap(Hash256.init(hex:)), let vout = u["vout"] as? Int,
-                  let value = u["value"] as? Int, let status = u["status"] as? [String: Any],
-                  status["confirmed"] as? Bool == true, let h = status["block_height"] as? Int,
-                  tip - h >= ChainParams.regtest.coinbaseMaturity + 1 else { continue }
-            out.append((OutPoint(txid: txid, index: UInt32(vout)), wallet.output(Amount(value))))
-        }
-        return out.sorted { $0.0.txid.hex < $1.0.txid.hex }
+        try await confirmedOutputs(of: wallet, tip: try await height(), depth: ChainParams.regtest.coinbaseMaturity + 1)
+            .sorted { $0.0.txid.hex < $1.0.txid.hex }
     }
 
     // MARK: bus

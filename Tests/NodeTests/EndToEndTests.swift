@@ -9,7 +9,7 @@ import TestSupport
     static let password = ["CAIRN_WALLET_PASSWORD": "correct horse battery staple"]
 
     static func newWallet(_ path: String) async throws -> String {
-        let (status, out) = try await Stack.run(Stack.binaries.appendingPathComponent("cairn"),
+        let (status, out) = try await runProgram(Build.url("cairn"),
                                                 ["wallet", "new", "--keystore", path, "--network", "regtest"], env: password)
         #expect(status == 0, "cairn wallet new: \(out)")
         guard let address = out.split(whereSeparator: \.isWhitespace).map(String.init).first(where: { $0.hasPrefix("rcrn1") }) else {
@@ -99,7 +99,7 @@ import TestSupport
             frames = s.recv_multipart()
             print(json.dumps({"n": len(frames), "topic": frames[0].decode(), "hash": frames[1].hex(), "seq": int.from_bytes(frames[2], "little"), "seqlen": len(frames[2])}))
             """
-        let (status, out) = try await Stack.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, stack.zmqPub])
+        let (status, out) = try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, stack.zmqPub])
         #expect(status == 0, "pyzmq subscriber: \(out)")
         let line = try #require(out.split(separator: "\n").last.map(String.init))
         let msg = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

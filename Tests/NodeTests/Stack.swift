@@ -15,9 +15,6 @@ final class Stack: TestNode, @unchecked Sendable {
     let miner: TestWallet
     var zmqPub: String { "tcp://127.0.0.1:\(28339 + offset)" }
 
-    /// The build folder: executables sit beside the test bundle.
-    static var binaries: URL { Build.directory }
-
     init(miner: TestWallet = TestWallet(), minerAddress: String? = nil, extra: [String] = [], blockInterval: Double = 0.3) async throws {
         self.miner = miner
         // `--no-miner` in `extra`: no miner address (cairn up refuses both).
@@ -48,27 +45,14 @@ final class Stack: TestNode, @unchecked Sendable {
 
     /// Confirmed, spendable outputs of `wallet` (mature coinbases only).
     func spendable(_ wallet: TestWallet, tip: Int) async throws -> [(OutPoint, TxOutput)] {
-        let utxos = try await getArray("/api/address/\(wallet.address().string)/utxo")
-        var out = [(OutPoint, TxOutput)]()
-        for u in utxos {
-            guard let txid = (u["txid"] as? String).flatMap(Hash256.init(hex:)), let vout = u["vout"] as? Int,
-                  let value = u["value"] as? Int, let status = u["status"] as? [String: Any],
-                  status["confirmed"] as? Bool == true, let h = status["block_height"] as? Int,
-                  tip - h >= ChainParams.regtest.coinbaseMaturity else { continue }
-            out.append((OutPoint(txid: txid, index: UInt32(vout)), wallet.output(Amount(value))))
-        }
-        return out
+        try await confirmedOutputs(of: wallet, tip: tip, depth: ChainParams.regtest.coinbaseMaturity)
     }
 
     // MARK: CLI
 
     /// Runs `cairn ARGS` to completion; returns exit status and output.
     func cairn(_ args: [String], env: [String: String] = [:]) async throws -> (Int32, String) {
-        try await Self.run(Self.binaries.appendingPathComponent("cairn"), args, env: env)
-    }
-
-    static func run(_ exe: URL, _ args: [String], env: [String: String] = [:]) async throws -> (Int32, String) {
-        try await runProgram(exe, args, env: env)
+        try await runProgram(Build.url("cairn"), args, env: env)
     }
 }
 

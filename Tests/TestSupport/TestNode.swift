@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ChainCore
 import Foundation
 import NIOCore
 import NodeKit
@@ -128,6 +129,21 @@ open class TestNode: @unchecked Sendable {
     public func height() async throws -> Int {
         let (_, text, _) = try await fetch("/api/blocks/tip/height")
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// Confirmed outputs paying `wallet` at least `depth` blocks below `tip` (coinbases are
+    /// spendable at depth `coinbaseMaturity`), in the order the edge lists them.
+    public func confirmedOutputs(of wallet: TestWallet, tip: Int, depth: Int) async throws -> [(OutPoint, TxOutput)] {
+        let utxos = try await getArray("/api/address/\(wallet.address().string)/utxo")
+        var out = [(OutPoint, TxOutput)]()
+        for u in utxos {
+            guard let txid = (u["txid"] as? String).flatMap(Hash256.init(hex:)), let vout = u["vout"] as? Int,
+                  let value = u["value"] as? Int, let status = u["status"] as? [String: Any],
+                  status["confirmed"] as? Bool == true, let h = status["block_height"] as? Int,
+                  tip - h >= depth else { continue }
+            out.append((OutPoint(txid: txid, index: UInt32(vout)), wallet.output(Amount(value))))
+        }
+        return out
     }
 
     public func healthy() async throws -> Bool {
