@@ -195,10 +195,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Wallets, signed transactions and mined regtest blocks for the tests.
+        // What every test target shares: wallets, signed transactions and mined regtest blocks; the
+        // one polling helper and hang guard, the process runner, the `cairn up` harness, the port table.
         .target(
             name: "TestSupport",
-            dependencies: ["ChainCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ChainCore", "NodeKit", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
@@ -238,7 +242,7 @@ let package = Package(
         .testTarget(
             name: "CairnCLITests",
             dependencies: [
-                "CairnCLI", "NodeKit", "ChainCore", "Wallet",
+                "CairnCLI", "NodeKit", "ChainCore", "Wallet", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -246,7 +250,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BusTests",
-            dependencies: ["Bus"],
+            dependencies: ["Bus", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
@@ -254,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "APIEdgeTests",
             dependencies: [
-                "APIEdge", "NodeKit", "ChainCore", "Bus",
+                "APIEdge", "NodeKit", "ChainCore", "Bus", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
@@ -287,6 +291,12 @@ let package = Package(
         .testTarget(
             name: "PeerBridgeTests",
             dependencies: ["PeerBridge", "ChainCore", "NodeKit", "TestSupport"],
+            swiftSettings: strict
+        ),
+        // TestSupport itself: the port table (Tests/ports.json), the process runner, polling and the hang guard.
+        .testTarget(
+            name: "TestSupportTests",
+            dependencies: ["TestSupport", "NodeKit"],
             swiftSettings: strict
         ),
         // Several nodes (`cairn up` each, or `cairn net up`) over real sockets: relay, sync, partitions, hostile peers.

@@ -7,15 +7,7 @@ import HummingbirdWSTesting
 import NodeKit
 import Synchronization
 import Testing
-
-/// Polls a condition (a hang guard, not a timing assertion).
-func waitFor(_ what: String, _ condition: @Sendable () async -> Bool) async throws {
-    for _ in 0..<300 {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw HangError(what: what)
-}
+import TestSupport
 
 @Suite("WebSocket feed")
 struct FeedTests {
@@ -27,7 +19,7 @@ struct FeedTests {
         try await Stack.with { s in
             let f = s.fixture
             try await s.edge.subscriptionsReady()
-            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
             // A block on top of the fixture's tip holding `pending` (which pays bob).
             let block = ChainFixture.mine(parent: f.tip.header, [ChainFixture.coinbase(height: 5, outputs: [TxOutput(value: 1, publicKey: f.alice.publicKey)]), f.pending])
             let seen = Mutex<[String]>([])
@@ -43,7 +35,7 @@ struct FeedTests {
                                 seen.withLock { $0.append(type) }
                                 if object["type"] as? String == type { return object }
                             }
-                            throw HangError(what: "connection closed before a \(type) message")
+                            throw HangGuardExpired(what: "connection closed before a \(type) message")
                         }
                         let hello = try await next("hello")
                         #expect(hello["network"] as? String == "regtest")

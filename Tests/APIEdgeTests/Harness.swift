@@ -89,25 +89,3 @@ func expectError(_ r: TestResponse, _ status: HTTPResponse.Status, _ code: Strin
     #expect(error?["code"] is String && error?["message"] is String, "body: \(r.text)", sourceLocation: sourceLocation)
     if let code { #expect(r.errorCode == code, "body: \(r.text)", sourceLocation: sourceLocation) }
 }
-
-/// Fails instead of hanging (a guard against deadlock, not a timing assertion).
-func withHangGuard<T: Sendable>(_ what: String, seconds: Int = 30, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw HangError(what: what)
-        }
-        group.cancelAll()
-        return value
-    }
-}
-
-struct HangError: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "hang guard: \(what) did not finish" }
-}

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import NodeKit
 import Testing
+import TestSupport
 
 /// API keys at the edge, against a fake accounts service with a fixed budget per key: every error
 /// code of the hosted access (401, 403, 429 with its headers, -32005, the daily 429) for a known bad input.

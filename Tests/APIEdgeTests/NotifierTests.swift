@@ -5,6 +5,7 @@ import Foundation
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("Public ZMQ notifications")
 struct NotifierTests {
@@ -17,7 +18,7 @@ struct NotifierTests {
             let sub = try await Subscriber(context: context, connect: [endpoint], topics: PublicNotifier.topics)
             try await sub.ready()
             try await s.edge.subscriptionsReady()
-            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
             let f = s.fixture
 
             // The chain store's own counters are ahead: the edge counts from 0 per topic.
@@ -82,7 +83,7 @@ struct NotifierTests {
             let sub = try await Subscriber(context: context, connect: [notifier.endpoints[0]], topics: PublicNotifier.topics)
             try await sub.ready()
             try await s.edge.subscriptionsReady()
-            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
             let f = s.fixture
             let block = ChainFixture.mine(parent: f.tip.header, [ChainFixture.coinbase(height: 5, outputs: [TxOutput(value: 1, publicKey: f.alice.publicKey)]), f.orphan])
             s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 5, raw: block.encoded))
@@ -145,27 +146,20 @@ struct NotifierTests {
         }
         defer { poker.cancel() }
         return try await withHangGuard("raw SUB receive") {
-            try await withCheckedThrowingContinuation { (k: CheckedContinuation<[[UInt8]], any Error>) in
-                let thread = Thread {
-                    do {
-                        let socket = try ZMQSocket(context: context, type: .sub)
-                        defer { socket.close() }
-                        try socket.setLinger(milliseconds: 0)
-                        try socket.setReceiveTimeout(milliseconds: 100)
-                        try socket.subscribe(topic)
-                        try socket.connect(endpoint)
-                        for _ in 0..<300 {
-                            if let frames = try socket.receive() {
-                                done.store(true, ordering: .releasing)
-                                return k.resume(returning: frames)
-                            }
-                        }
-                        k.resume(throwing: HangError(what: "raw SUB"))
-                    } catch {
-                        k.resume(throwing: error)
+            try await onOwnThread {
+                let socket = try ZMQSocket(context: context, type: .sub)
+                defer { socket.close() }
+                try socket.setLinger(milliseconds: 0)
+                try socket.setReceiveTimeout(milliseconds: 100)
+                try socket.subscribe(topic)
+                try socket.connect(endpoint)
+                for _ in 0..<300 {
+                    if let frames = try socket.receive() {
+                        done.store(true, ordering: .releasing)
+                        return frames
                     }
                 }
-                thread.start()
+                throw HangGuardExpired(what: "raw SUB")
             }
         }
     }

@@ -8,43 +8,22 @@ import NIOCore
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 import WSClient
 
 /// Real processes: `cairn up` (no miner), blocks submitted with JSON-RPC submitblock and the
 /// operator cookie, and a WebSocket newHeads subscription that sees a reorg.
 @Suite("JSON-RPC on a real node", .serialized)
 struct RPCNodeTests {
-    /// A node of its own (offsets 5000-5990: no other suite uses them; NetworkTests use 6000-8990).
-    final class Node: @unchecked Sendable {
-        let dir: URL
-        let process = Process()
-        let offset = 5_000 + Int.random(in: 0..<100) * 10
-        var edge: String { "http://127.0.0.1:\(Endpoints.defaultHTTPPort + offset)" }
+    /// A node of its own (`cairn up` without miner or wallet, TestSupport's harness, the
+    /// RPCNodeTests range of Tests/ports.json).
+    final class Node: TestNode, @unchecked Sendable {
         var cookiePath: String { dir.appendingPathComponent(".cookie").path }
 
-        init() throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-rpcnode-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-            process.executableURL = bin.appendingPathComponent("cairn")
-            process.arguments = ["up", "--data", dir.path, "--port-offset", "\(offset)", "--no-miner", "--no-wallet"]
-            let log = dir.appendingPathComponent("up.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-        }
-
-        func stop() {
-            guard process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
-        }
-
-        deinit {
-            stop()
-            try? FileManager.default.removeItem(at: dir)
+        init() async throws {
+            // Ready once started: the test waits for the edge and its cookie itself (and says why not).
+            try await super.init(name: "rpc", offset: Ports.offset("RPCNodeTests"), folderPrefix: "cairn-rpcnode",
+                                 arguments: ["--no-miner", "--no-wallet"], what: "cairn up started", timeout: 90) { _ in true }
         }
 
         var logs: String {
@@ -75,20 +54,11 @@ struct RPCNodeTests {
         }
     }
 
-    static func waitUntil(_ what: String, seconds: Double = 90, _ check: () async -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await check() { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw HangError(what: what)
-    }
-
     @Test func subscriptionSeesAReorg() async throws {
-        let node = try Node()
+        let node = try await Node()
         defer { node.stop() }
         do {
-            try await Self.waitUntil("the edge and its cookie") {
+            try await waitUntil("the edge and its cookie", timeout: 90) {
                 let r = try? await node.post(#"{"jsonrpc":"2.0","id":1,"method":"getblockcount"}"#)
                 return r?["result"] as? Int == 0 && FileManager.default.fileExists(atPath: node.cookiePath)
             }
@@ -120,7 +90,7 @@ struct RPCNodeTests {
                     while let m = try await messages.next() {
                         if case .text(let t) = m { return (try? JSONSerialization.jsonObject(with: Data(t.utf8))) as? [String: Any] ?? [:] }
                     }
-                    throw HangError(what: "socket closed")
+                    throw HangGuardExpired(what: "socket closed")
                 }
                 try await outbound.write(.text(#"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":["newHeads"]}"#))
                 let sid = try #require(try await next()["result"] as? String)
@@ -154,7 +124,7 @@ struct RPCNodeTests {
         #expect(seen.map(\.0) == [a2, a1, b1, b2, b3].map(\.hash.hex), "\(seen)")
         #expect(seen.map(\.1) == [true, true, false, false, false])
         // A clean stop removes the cookie.
-        node.stop()
+        await node.stopped()
         #expect(!FileManager.default.fileExists(atPath: node.cookiePath))
     }
 }

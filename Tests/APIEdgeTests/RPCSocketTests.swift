@@ -8,6 +8,7 @@ import HummingbirdWSTesting
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 import WSClient
 
 @Suite("JSON-RPC over WebSocket")
@@ -20,7 +21,7 @@ struct RPCSocketTests {
         try await Stack.with { s in
             let f = s.fixture
             try await s.edge.subscriptionsReady()
-            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
             _ = try await withHangGuard("websocket json-rpc") {
                 try await s.http(.live) { c in
                     // Over HTTP, subscribe says where it works.
@@ -32,7 +33,7 @@ struct RPCSocketTests {
                             while let m = try await messages.next() {
                                 if case .text(let text) = m { return Self.decode(text) }
                             }
-                            throw HangError(what: "connection closed")
+                            throw HangGuardExpired(what: "connection closed")
                         }
                         func call(_ body: String) async throws -> [String: Any] {
                             try await outbound.write(.text(body))
@@ -49,7 +50,7 @@ struct RPCSocketTests {
                         #expect(try await call(#"{"jsonrpc":"2.0","id":2,"method":"uptime"}"#)["id"] as? Int == 2)
                         // A batch.
                         try await outbound.write(.text(#"[{"jsonrpc":"2.0","id":3,"method":"getblockhash","params":[0]},{"jsonrpc":"2.0","id":4,"method":"nosuch"}]"#))
-                        guard case .text(let batchText)? = try await messages.next() else { throw HangError(what: "batch answer") }
+                        guard case .text(let batchText)? = try await messages.next() else { throw HangGuardExpired(what: "batch answer") }
                         let batch = (try? JSONSerialization.jsonObject(with: Data(batchText.utf8))) as? [[String: Any]] ?? []
                         #expect(batch.map { $0["id"] as? Int } == [3, 4])
                         // Operator methods need credentials given when the socket opens.
@@ -127,7 +128,7 @@ struct RPCSocketTests {
         try await Stack.with { s in
             let f = s.fixture
             try await s.edge.subscriptionsReady()
-            try await waitFor("the feeds' first snapshots") { await s.edge.feedsStarted() }
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
             let pendingID = f.pending.txid.displayBytes
             _ = try await withHangGuard("websocket json-rpc resume") {
                 try await s.http(.live) { c in
@@ -140,7 +141,7 @@ struct RPCSocketTests {
                                 while let m = try await messages.next() {
                                     if case .text(let text) = m { return Self.decode(text) }
                                 }
-                                throw HangError(what: "connection closed")
+                                throw HangGuardExpired(what: "connection closed")
                             }
                             try await steps({ body in
                                 try await outbound.write(.text(body))
@@ -168,10 +169,10 @@ struct RPCSocketTests {
                     s.chain.publisher.publish(topic: Topic.disconnected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
                     s.chain.publisher.publish(topic: Topic.connected, body: HeightPrefixed.encode(height: 4, raw: f.tip.encoded))
                     // (The two publishers are followed independently: the transaction goes out once the reorg is through.)
-                    try await waitFor("the reorg") { s.edge.rpc.subscriptions.seq == before + 3 }
+                    try await waitUntil("the reorg", timeout: 15, every: 0.05) { s.edge.rpc.subscriptions.seq == before + 3 }
                     s.pool.publisher.publish(topic: Topic.rawtx, body: f.orphan.encoded)
                     s.pool.publisher.publish(topic: Topic.sequence, body: f.orphan.txid.displayBytes + Array("A".utf8) + [10, 0, 0, 0, 0, 0, 0, 0])
-                    try await waitFor("the events of the outage") { s.edge.rpc.subscriptions.seq == before + 4 }
+                    try await waitUntil("the events of the outage", timeout: 15, every: 0.05) { s.edge.rpc.subscriptions.seq == before + 4 }
                     let since = cursor.withLock { $0 }
                     try await session { call, next in
                         // newTransactions from the cursor: what entered meanwhile, in order, then live.

@@ -8,6 +8,7 @@ import NIOCore
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 
 /// Fakes that the shared Stack lacks: a peer bridge, and mempool answers for the JSON-RPC paths
 /// (testtx, getblocktemplate, refusals with each of bitcoind's codes), delegating the rest to FakeMempool.

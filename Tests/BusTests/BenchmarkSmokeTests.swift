@@ -1,11 +1,12 @@
 import Testing
+import TestSupport
 @testable import Bus
 
 @Suite("BusBenchmark API")
 struct BenchmarkSmokeTests {
     @Test("the benchmark entry points run end to end (no timing expectations)")
     func smoke() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let rate = try await BusBenchmark.throughput(messages: 2000)
             #expect(rate > 0)
             let latencies = try await BusBenchmark.roundTripLatencies(count: 20)

@@ -1,11 +1,12 @@
 import Testing
+import TestSupport
 @testable import Bus
 
 @Suite("Publisher / Subscriber")
 struct PubSubTests {
     @Test("publications arrive with Bitcoin Core framing over every transport", arguments: Transport.allCases)
     func delivery(transport: Transport) async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["hashblock", "rawtx"])
@@ -30,7 +31,7 @@ struct PubSubTests {
 
     @Test("slow joiner: after ready() every publication arrives in sequence, no sleeps", arguments: Transport.allCases)
     func slowJoiner(transport: Transport) async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()], hwm: 1_000_000)
             // Publishing is under way before the subscriber exists.
@@ -73,7 +74,7 @@ struct PubSubTests {
 
     @Test("gap: a tiny HWM and a consumer that does not read yield .gap events with exact numbers")
     func gapDetection() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let context = try ZMQContext()
             let endpoint = Transport.inproc.endpoint()
             let publisher = try await Publisher(context: context, bind: [endpoint], hwm: 10)
@@ -138,7 +139,7 @@ struct PubSubTests {
 
     @Test("publisher restart is reported as .reset, then numbering starts again")
     func restartIsReset() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let subscriberContext = try ZMQContext()
             // Each publisher has its own context, like a separate process: terminating it releases the port.
             let firstContext = try ZMQContext()
@@ -175,7 +176,7 @@ struct PubSubTests {
 
     @Test("100,000 publications with HWMs above the count arrive in order without loss")
     func hundredThousand() async throws {
-        try await withHangGuard(120) {
+        try await withHangGuard(seconds: 120) {
             let count = 100_000
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: ["tcp://127.0.0.1:*"], hwm: 200_000)
@@ -202,7 +203,7 @@ struct PubSubTests {
 
     @Test("sync messages use their own topic and sequence frame, not a normal counter")
     func syncDoesNotConsumeSequences() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
             publisher.publish(topic: "t", body: [0])
@@ -227,7 +228,7 @@ struct PubSubTests {
 
     @Test("one subscriber, two publishers: ready() waits for both")
     func twoPublishers() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let blocks = try await Publisher(context: context, bind: [Transport.ipc.endpoint()])
             let txs = try await Publisher(context: context, bind: [Transport.tcp.endpoint()])

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Bus
 
 struct Boom: Error, CustomStringConvertible {
@@ -9,7 +10,7 @@ struct Boom: Error, CustomStringConvertible {
 struct RequestReplyTests {
     @Test("round trips over every transport, concurrently from many tasks", arguments: Transport.allCases)
     func roundTrip(transport: Transport) async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let server = try await RequestServer(context: context, bind: transport.endpoint()) { body in
                 body.reversed()
@@ -34,7 +35,7 @@ struct RequestReplyTests {
 
     @Test("a handler error is thrown by the client as BusError.remote")
     func remoteError() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint()) { body in
                 if body.isEmpty { throw Boom() }
@@ -51,7 +52,7 @@ struct RequestReplyTests {
 
     @Test("no server: every request fails with .unreachable after the retry budget, no hang")
     func unreachable() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let endpoint = ipcEndpoint()
             let client = try await RequestClient(context: context, endpoint: endpoint, timeout: .milliseconds(150), retries: 3)
@@ -74,12 +75,12 @@ struct RequestReplyTests {
 
     @Test("recovery: a server that starts after the client's first attempts answers")
     func lateServer() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let endpoint = ipcEndpoint()
             let client = try await RequestClient(context: context, endpoint: endpoint, timeout: .milliseconds(150), retries: 50)
             let pending = Task { try await client.request(Array("hello".utf8)) }
-            try await eventually("client retried") { client.reconnectCount >= 2 }
+            try await waitUntil("client retried", timeout: 20, every: 0.005) { client.reconnectCount >= 2 }
             let server = try await RequestServer(context: context, bind: endpoint) { $0 + [33] }
             #expect(try await pending.value == Array("hello!".utf8))
             await client.stop()
@@ -90,7 +91,7 @@ struct RequestReplyTests {
 
     @Test("recovery: a server killed and restarted on the same endpoint answers the next request")
     func restartedServer() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let clientContext = try ZMQContext()
             let firstContext = try ZMQContext()
             let first = try await RequestServer(context: firstContext, bind: "tcp://127.0.0.1:*") { _ in [1] }
@@ -115,7 +116,7 @@ struct RequestReplyTests {
 
     @Test("a request retried while its handler runs is executed once and answered")
     func retryInFlightNotExecutedTwice() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let executions = Counter()
             let gate = OneShot<Void>()
@@ -127,7 +128,7 @@ struct RequestReplyTests {
             let client = try await RequestClient(
                 context: context, endpoint: server.endpoints[0], timeout: .milliseconds(100), retries: 1000)
             let pending = Task { try await client.request([7, 7]) }
-            try await eventually("server saw the retry") { server.stats.duplicates >= 2 }
+            try await waitUntil("server saw the retry", timeout: 20, every: 0.005) { server.stats.duplicates >= 2 }
             gate.set(())
             #expect(try await pending.value == [7, 7])
             #expect(executions.value == 1)
@@ -140,7 +141,7 @@ struct RequestReplyTests {
 
     @Test("a retried request that was already answered is served from the cache; malformed frames are dropped")
     func cacheAndMalformed() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let executions = Counter()
             let server = try await RequestServer(context: context, bind: Transport.tcp.endpoint()) { body in
@@ -177,7 +178,7 @@ struct RequestReplyTests {
 
     @Test("a cancelled request throws CancellationError and the client keeps working")
     func cancellation() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let gate = OneShot<Void>()
             let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint()) { body in
@@ -186,7 +187,7 @@ struct RequestReplyTests {
             }
             let client = try await RequestClient(context: context, endpoint: server.endpoints[0])
             let slow = Task { try await client.request([0]) }
-            try await eventually("request reached the server") { server.stats.executed == 1 }
+            try await waitUntil("request reached the server", timeout: 20, every: 0.005) { server.stats.executed == 1 }
             slow.cancel()
             await #expect(throws: CancellationError.self) { try await slow.value }
             #expect(try await client.request([1]) == [1])
@@ -199,7 +200,7 @@ struct RequestReplyTests {
 
     @Test("CURVE: the right server key gets replies, a wrong one is unreachable")
     func curve() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let clientKeys = try CurveKeyPair.generate()

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Bus
 
 @Suite("Shutdown")
@@ -54,7 +55,7 @@ struct ShutdownTests {
         }
 
         func flowing() async throws {
-            try await eventually("traffic flows") { consumed.value > 1000 && answered.value > 100 }
+            try await waitUntil("traffic flows", timeout: 20, every: 0.005) { consumed.value > 1000 && answered.value > 100 }
         }
 
         func finish() async {
@@ -65,7 +66,7 @@ struct ShutdownTests {
 
     @Test("stopping every service while messages flow, then terminating the context, finishes")
     func stopUnderLoad() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let load = try await Load()
             try await load.flowing()
             async let a: Void = load.publisher.stop()
@@ -84,7 +85,7 @@ struct ShutdownTests {
 
     @Test("terminating the context under load ends every socket thread")
     func terminateUnderLoad() async throws {
-        try await withHangGuard(60) {
+        try await withHangGuard(seconds: 60) {
             let load = try await Load()
             try await load.flowing()
             await load.context.terminate()
@@ -99,7 +100,7 @@ struct ShutdownTests {
 
     @Test("services dropped without stop() release their threads and the context")
     func dropWithoutStop() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let context = try ZMQContext()
             do {
                 let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
@@ -109,8 +110,7 @@ struct ShutdownTests {
                 #expect(context.openSockets >= 2, "the publisher's and the subscriber's sockets are open")
             }
             // Dropped: each service's thread closes its sockets and ends (bounded wait on the condition).
-            let deadline = ContinuousClock.now + .seconds(20)
-            while context.openSockets > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            try? await waitUntil("every socket of the dropped services is closed", timeout: 20, every: 0.01) { context.openSockets == 0 }
             #expect(context.openSockets == 0, "every socket of the dropped services is closed")
             await context.terminate()
         }

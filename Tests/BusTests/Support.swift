@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import Bus
 
 /// The three transports every delivery test runs over.
@@ -32,50 +33,6 @@ let testDirectory: String = {
 }()
 
 func randomHex() -> String { BusFraming.hex(BusFraming.randomBytes(6)) }
-
-struct HangGuardExpired: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "hang guard expired: \(what)" }
-}
-
-/// Runs `body`, failing (instead of hanging the suite) if it has not finished after `seconds`.
-/// The limit is a hang guard only, never a performance expectation.
-@discardableResult
-func withHangGuard<T: Sendable>(
-    _ seconds: Int = 30, _ what: String = #function, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let outcome = OneShot<Result<T, any Error>>()
-    let work = Task {
-        do { outcome.set(.success(try await body())) } catch { outcome.set(.failure(error)) }
-    }
-    let timer = Task {
-        try? await Task.sleep(for: .seconds(seconds))
-        outcome.set(.failure(HangGuardExpired(what: what)))
-    }
-    let result = await outcome.value()
-    timer.cancel()
-    if case .failure(let error) = result, error is HangGuardExpired { work.cancel() }
-    return try result.get()
-}
-
-/// Waits (polling, with a hang guard) until `condition` holds. For conditions that have no event
-/// to await, such as a retry counter; it never asserts anything about how long it took.
-func eventually(_ what: String, seconds: Int = 20, _ condition: @escaping @Sendable () -> Bool) async throws {
-    try await withHangGuard(seconds, what) {
-        while !condition() { try await Task.sleep(for: .milliseconds(5)) }
-    }
-}
-
-/// Runs blocking raw-socket code on its own thread (never on the cooperative pool); the sockets it
-/// creates live and die on that thread.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    let outcome = OneShot<Result<T, any Error>>()
-    let thread = Thread {
-        do { outcome.set(.success(try body())) } catch { outcome.set(.failure(error)) }
-    }
-    thread.start()
-    return try await outcome.value().get()
-}
 
 /// A flag shared between tasks.
 final class Flag: Sendable {

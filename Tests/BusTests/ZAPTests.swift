@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Bus
 
 /// CURVE with a ZAP handler: only allowed client keys complete the handshake (ARCHITECTURE: the bus
@@ -7,7 +8,7 @@ import Testing
 struct ZAPTests {
     @Test("an allowed client key gets replies; an unknown one, or a plain client, is refused")
     func requestReply() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let serverContext = try ZMQContext(), clientContext = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let allowedKeys = try CurveKeyPair.generate(), strangerKeys = try CurveKeyPair.generate()
@@ -42,7 +43,7 @@ struct ZAPTests {
 
     @Test("a subscriber with an unknown key never gets ready nor receives; an allowed one does")
     func publishSubscribe() async throws {
-        try await withHangGuard(30) {
+        try await withHangGuard(seconds: 30) {
             let serverContext = try ZMQContext(), clientContext = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let allowedKeys = try CurveKeyPair.generate(), strangerKeys = try CurveKeyPair.generate()

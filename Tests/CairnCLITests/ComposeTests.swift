@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Yams
 @testable import CairnCLI
 
@@ -32,18 +33,18 @@ import Yams
         ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    func resolved() throws -> [String: Any] {
+    func resolved() async throws -> [String: Any] {
         guard let exe = Self.dockerCompose else {
             Issue.record("docker-compose is not installed: run scripts/install-deps.sh (Debian package docker-compose)")
             throw CLIError("no docker-compose")
         }
-        let r = try CLI.runBlocking(exe, ["-f", Self.composeFile, "config"], env: ["CAIRN_MINER_ADDRESS": Self.minerAddress])
+        let r = try await ProcessRunner.run(exe, ["-f", Self.composeFile, "config"], env: ["CAIRN_MINER_ADDRESS": Self.minerAddress])
         try #require(r.status == 0, "docker-compose config failed: \(r.stderr)")
         return try #require(try Yams.load(yaml: r.stdout) as? [String: Any])
     }
 
-    @Test func configIsValidAndComplete() throws {
-        let doc = try resolved()
+    @Test func configIsValidAndComplete() async throws {
+        let doc = try await resolved()
         let services = try #require(doc["services"] as? [String: Any])
         #expect(Set(services.keys) == Set(Self.services + Self.oneShots))
         #expect((services["keygen"] as? [String: Any])?["restart"] as? String == "no")
@@ -87,7 +88,7 @@ import Yams
         let miner = services["miner"] as? [String: Any]
         #expect((miner?["environment"] as? [String: Any])?["CAIRN_MINER_ADDRESS"] as? String == Self.minerAddress)
         // Without it, compose refuses to start (the variable is required).
-        let r = try CLI.runBlocking(Self.dockerCompose!, ["-f", Self.composeFile, "config"], env: ["CAIRN_MINER_ADDRESS": ""])
+        let r = try await ProcessRunner.run(Self.dockerCompose!, ["-f", Self.composeFile, "config"], env: ["CAIRN_MINER_ADDRESS": ""])
         #expect(r.status != 0)
         #expect(r.stderr.contains("CAIRN_MINER_ADDRESS"))
     }
@@ -107,18 +108,18 @@ import Yams
 
     @Test
     func servicesRunFromTheComposeCommands() async throws {
-        let doc = try resolved()
+        let doc = try await resolved()
         let services = try #require(doc["services"] as? [String: Any])
         let dir = try TempDir()
-        let offset = Ports.offset()
-        var running: [Spawned] = []
+        let offset = Ports.offset("CairnCLITests")
+        var running: [ProcessRunner] = []
         defer { for p in running { p.signal(SIGKILL) } }   // only if an expectation threw midway
         let keys = dir.path("bus-keys")
         // The keygen service first, as compose's service_completed_successfully orders it.
         let keygen = try #require(services["keygen"] as? [String: Any])
         let rawKeygen = try #require(keygen["command"] as? [Any])
         let keygenCommand: [String] = rawKeygen.map { Self.localize("\($0)", offset: offset, data: keys, keys: keys) }
-        let made = try CLI.runBlocking(Build.path(keygenCommand[0]), Array(keygenCommand.dropFirst()), env: [:])
+        let made = try await ProcessRunner.run(Build.path(keygenCommand[0]), Array(keygenCommand.dropFirst()), env: [:])
         try #require(made.status == 0, "keygen: \(made.stderr)")
         for name in Self.services {
             let s = try #require(services[name] as? [String: Any])
@@ -129,7 +130,7 @@ import Yams
             var env: [String: String] = [:]
             for (k, v) in (s["environment"] as? [String: Any]) ?? [:] { env[k] = Self.localize("\(v)", offset: offset, data: data, keys: keys) }
             let args = command.dropFirst().map { Self.localize($0, offset: offset, data: data, keys: keys) }
-            running.append(try Spawned(Build.path(command[0]), Array(args), env: env, in: dir, tag: name))
+            running.append(try ProcessRunner(Build.path(command[0]), Array(args), env: env, in: dir, tag: name))
         }
         let edge = EdgeClient("http://127.0.0.1:\(8340 + offset)")
         #expect(await eventually("chain store and mempool ok behind the edge") {
@@ -154,7 +155,7 @@ import Yams
             return r.status == 200
         }, "peerbridge log: \(running[5].stderr.suffix(2000))")
         for p in running.reversed() { p.signal(SIGTERM) }
-        for p in running { #expect(await p.wait() == 0, "\(p.process.arguments ?? [])") }
+        for p in running { #expect(await p.wait() == 0, "\(p.arguments)") }
         running.removeAll()
     }
 }

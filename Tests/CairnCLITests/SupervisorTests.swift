@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import CairnCLI
 
 @Suite("Supervisor") struct SupervisorTests {
@@ -15,7 +16,7 @@ import Testing
         let lines = Lines()
         let supervisor = Supervisor(logDirectory: dir.url) { lines.add($0) }
         try await supervisor.start(ChildSpec(name: "crasher", executable: "/bin/sh", arguments: ["-c", "exit 3"]))
-        let restarted = await eventually("three restarts", limit: .seconds(20)) { await supervisor.restartCount("crasher") >= 3 }
+        let restarted = await eventually("three restarts", timeout: 20) { await supervisor.restartCount("crasher") >= 3 }
         let state = await supervisor.debugState()
         #expect(restarted, "state \(state) lines \(lines.all)")
         await supervisor.stopAll(grace: .seconds(5))

@@ -267,29 +267,18 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(try await storedCount(h) == 3)
         h.chain.down.store(false, ordering: .relaxed)
         // the deferred ones are checked again within a couple of seconds
-        var n = 0
-        for _ in 0..<100 where n < 3 {
-            n = await reopened.entries.count
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try? await waitUntil("the deferred ones are back", timeout: 10, every: 0.1) { await reopened.entries.count >= 3 }
+        let n = await reopened.entries.count
         #expect(n == 3)
         #expect(try await storedCount(h) == 3)
     }
-    func eventually(_ condition: () async -> Bool) async throws -> Bool {
-        for _ in 0..<100 {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     @Test func aDisconnectedBlockGivesItsTransactionsBack() async throws {
         let h = try await PoolHarness()
         let pool = try h.open()
         let tx = h.pay(h.spendable[2])
         let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
         await pool.blockDisconnected(block)
-        #expect(try await eventually { await pool.entries[tx.txid] != nil })
+        #expect(await eventually("the transaction is back in the pool", timeout: 5, every: 0.05) { await pool.entries[tx.txid] != nil })
         #expect(try await storedCount(h) == 1)
     }
 
@@ -304,7 +293,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let d2 = ChainFixtures.next(after: d1.header, height: h.blocks.count + 1, paying: h.wallet, transactions: [child])
         await pool.blockDisconnected(d2)
         await pool.blockDisconnected(d1)
-        #expect(try await eventually { await pool.entries.count == 2 })
+        #expect(await eventually("two entries in the pool", timeout: 5, every: 0.05) { await pool.entries.count == 2 })
         #expect(await pool.entries[child.txid]?.parents == [parent.txid])
         #expect(await pool.entries[parent.txid]?.children == [child.txid])
         // a template lists the parent first

@@ -57,14 +57,9 @@ import TestSupport
         let script = node.dir.appendingPathComponent("sub.py")
         let received = node.dir.appendingPathComponent("zmq.jsonl")
         try Data(Self.subscriber.utf8).write(to: script)
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", script.path, zmqEndpoint, received.path]
-        python.standardOutput = FileHandle.nullDevice
-        python.standardError = FileHandle.nullDevice
-        try python.run()
+        let python = try ProcessRunner("/usr/bin/env", ["python3", script.path, zmqEndpoint, received.path])
         // SIGKILL: a child inherits the test process's blocked signals, SIGTERM among them.
-        defer { if python.isRunning { kill(python.processIdentifier, SIGKILL) } }
+        defer { python.signal(SIGKILL) }
 
         // The WebSocket client: reconnects with its resume cursor, as the browser pages do.
         let ws = ResumingFeedClient(base: node.edge.replacingOccurrences(of: "http://", with: "ws://") + "/api/ws")
@@ -147,12 +142,12 @@ import TestSupport
         try await waitUntil("every feed reaches the final tip", timeout: 30) {
             ws.lastBlockHash == finalTip && rpcSubs.lastHead == finalTip && ((try? String(contentsOf: received, encoding: .utf8)) ?? "").contains(Self.displayHex(finalTip) + "43")
         }
-        kill(python.processIdentifier, SIGKILL)
+        python.signal(SIGKILL)
         wsTask.cancel()
         rpcTask.cancel()
 
         // ---- the operator's check, from outside: the token comes from the data folder's cookie
-        let cairn = Node.binaries.appendingPathComponent("cairn")
+        let cairn = Build.url("cairn")
         let (status, verify) = try await runProgram(cairn, ["verify", "--edge", node.edge, "--data", node.dir.path])
         #expect(status == 0, "cairn verify: \(verify)")
         #expect(verify.contains("chain store: ok") && verify.contains("mempool: ok"), "\(verify)")

@@ -8,22 +8,15 @@ extension NetworkTests {
     @Test("cairn net up --nodes 3: one chain, a transaction sent on one is confirmed on all, addresses exchanged, a fourth node catches up, SIGTERM stops everything")
     func netUp() async throws {
         let w = TestWallet()
-        let first = Node.allocateOffset()
-        _ = Node.allocateOffset(); _ = Node.allocateOffset()   // the three offsets net up uses
+        let first = Ports.offsets("NetworkTests", count: 3)[0]   // the three offsets net up uses
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-netup-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let net = Process()
-        net.executableURL = Node.binaries.appendingPathComponent("cairn")
-        net.arguments = ["net", "up", "--nodes", "3", "--data", dir.path, "--port-offset", "\(first)",
-                         "--miner-address", w.address().string, "--block-interval", "0.4"]
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-netup-\(UUID().uuidString.prefix(8)).log")
-        _ = FileManager.default.createFile(atPath: logPath.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logPath)
-        net.standardOutput = log
-        net.standardError = log
-        try net.run()
+        let net = try ProcessRunner(Build.path("cairn"), ["net", "up", "--nodes", "3", "--data", dir.path, "--port-offset", "\(first)",
+                                                          "--miner-address", w.address().string, "--block-interval", "0.4"],
+                                    stdout: logPath.path, stderr: logPath.path)
         defer {
-            if net.isRunning { kill(net.processIdentifier, SIGKILL) }
+            net.signal(SIGKILL)
             try? FileManager.default.removeItem(at: logPath)
         }
         let edges = (0..<3).map { "http://127.0.0.1:\(Endpoints.defaultHTTPPort + first + 10 * $0)" }
@@ -64,9 +57,9 @@ extension NetworkTests {
                 #expect(try await d.confirmedHeight(tx.txid) == nodes[0].confirmedHeight(tx.txid))
             }
             // SIGTERM stops every node's services.
-            net.terminate()
+            net.signal(SIGTERM)
             try await waitUntil("net up exits", timeout: 60) { !net.isRunning }
-            #expect(net.terminationStatus == 0, "\(output())")
+            #expect(net.exitStatus == 0, "\(output())")
             for n in nodes {
                 for s in ["cairn-chainstore", "cairn-mempool", "cairn-edge", "cairn-miner", "cairn-peerbridge"] {
                     #expect(n.pids(of: s).isEmpty, "\(n.name): \(s) still running")

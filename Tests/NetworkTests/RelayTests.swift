@@ -68,7 +68,7 @@ struct NetworkTests {
     func statusAndPeerPort() async throws {
         let a = try await Node("S", miner: nil)
         try await withLogs([a]) {
-            let (code, out) = try await Self.run(Node.binaries.appendingPathComponent("cairn"), ["status", "--edge", a.edge])
+            let (code, out) = try await runProgram(Build.url("cairn"), ["status", "--edge", a.edge])
             #expect(code == 0, "\(out)")
             #expect(out.contains("sync: idle, height 0 of 0"), "\(out)")
             #expect(out.contains("peers: 0 connected, listening on \(a.peerURL)"), "\(out)")
@@ -94,10 +94,6 @@ struct NetworkTests {
                 #expect(error?["code"] as? String == "peerbridge-unavailable", "\(body)")
             }
         }
-    }
-
-    static func run(_ exe: URL, _ args: [String]) async throws -> (Int32, String) {
-        try await runProgram(exe, args)
     }
 }
 

@@ -9,7 +9,7 @@ import TestSupport
     static let password = ["CAIRN_WALLET_PASSWORD": "correct horse battery staple"]
 
     static func newWallet(_ path: String) async throws -> String {
-        let (status, out) = try await Stack.run(Stack.binaries.appendingPathComponent("cairn"),
+        let (status, out) = try await runProgram(Build.url("cairn"),
                                                 ["wallet", "new", "--keystore", path, "--network", "regtest"], env: password)
         #expect(status == 0, "cairn wallet new: \(out)")
         guard let address = out.split(whereSeparator: \.isWhitespace).map(String.init).first(where: { $0.hasPrefix("rcrn1") }) else {
@@ -72,13 +72,8 @@ import TestSupport
         #expect(history.contains(txid))
 
         // A second miner attaches with one command and no change to the running services.
-        let second = Process()
-        second.executableURL = Stack.binaries.appendingPathComponent("cairn")
-        second.arguments = ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"]
-        second.standardOutput = FileHandle.nullDevice
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        defer { if second.isRunning { second.terminate() } }
+        let second = try ProcessRunner(Build.path("cairn"), ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"])
+        defer { second.signal(SIGTERM) }
         try await waitUntil("a coinbase pays the second miner", timeout: 60) {
             let txs = try await stack.getArray("/api/address/\(bob)/txs")
             return txs.contains { tx in
@@ -90,7 +85,7 @@ import TestSupport
         #expect((chainStats["funded_txo_count"] as? Int ?? 0) > 0, "the first miner's coinbases are there too")
         let (_, miners, _) = try await stack.request("/api/miners")
         #expect(miners.contains(bob) && miners.contains(alice), "miners: \(miners)")
-        second.terminate()
+        second.signal(SIGTERM)
     }
 
     @Test func aPyzmqSubscriberGetsHashblockWithBitcoinCoreFraming() async throws {
@@ -104,7 +99,7 @@ import TestSupport
             frames = s.recv_multipart()
             print(json.dumps({"n": len(frames), "topic": frames[0].decode(), "hash": frames[1].hex(), "seq": int.from_bytes(frames[2], "little"), "seqlen": len(frames[2])}))
             """
-        let (status, out) = try await Stack.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, stack.zmqPub])
+        let (status, out) = try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, stack.zmqPub])
         #expect(status == 0, "pyzmq subscriber: \(out)")
         let line = try #require(out.split(separator: "\n").last.map(String.init))
         let msg = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

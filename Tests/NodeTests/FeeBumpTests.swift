@@ -8,18 +8,13 @@ import TestSupport
 /// higher-fee one; once a miner attaches, only the replacement confirms.
 @Suite(.serialized) struct FeeBump {
     /// `cairn miner` attached to the stack, paying `wallet`; terminate it to stop mining.
-    static func attachMiner(_ stack: Stack, paying wallet: TestWallet) throws -> Process {
-        let p = Process()
-        p.executableURL = Stack.binaries.appendingPathComponent("cairn")
-        p.arguments = ["miner", "--address", wallet.address().string, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+    static func attachMiner(_ stack: Stack, paying wallet: TestWallet) throws -> ProcessRunner {
+        let p = try ProcessRunner(Build.path("cairn"), ["miner", "--address", wallet.address().string, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
         return p
     }
 
-    static func stop(_ p: Process) async throws {
-        p.terminate()
+    static func stop(_ p: ProcessRunner) async throws {
+        p.signal(SIGTERM)
         try await waitUntil("the miner exits", timeout: 30) { !p.isRunning }
     }
 
@@ -33,7 +28,7 @@ import TestSupport
         let stack = try await Stack(miner: me, extra: ["--no-miner"])
         defer { stack.stop() }
         var miner = try Self.attachMiner(stack, paying: me)
-        defer { if miner.isRunning { miner.terminate() } }
+        defer { miner.signal(SIGTERM) }
         try await waitUntil("coinbases mature", timeout: 180) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
         try await Self.stop(miner)
         let tip = try await stack.height()
@@ -99,13 +94,8 @@ import TestSupport
         let wallet = { (args: [String]) in
             try await stack.cairn(["wallet"] + args + ["--keystore", keystore, "--edge", stack.edge], env: EndToEnd.password)
         }
-        let miner = Process()
-        miner.executableURL = Stack.binaries.appendingPathComponent("cairn")
-        miner.arguments = ["miner", "--address", alice, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"]
-        miner.standardOutput = FileHandle.nullDevice
-        miner.standardError = FileHandle.nullDevice
-        try miner.run()
-        defer { if miner.isRunning { miner.terminate() } }
+        let miner = try ProcessRunner(Build.path("cairn"), ["miner", "--address", alice, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
+        defer { miner.signal(SIGTERM) }
         try await waitUntil("coinbases mature", timeout: 180) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
         try await Self.stop(miner)
 

@@ -16,14 +16,9 @@ import TestSupport
         try await waitUntil("coinbases mature", timeout: 120) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
 
         // A second miner: the pace holds across every miner.
-        let second = Process()
-        second.executableURL = Stack.binaries.appendingPathComponent("cairn")
-        second.arguments = ["miner", "--address", TestWallet().address().string, "--edge", stack.edge, "--threads", "1",
-                            "--block-interval", "0.3"]
-        second.standardOutput = FileHandle.nullDevice
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        defer { if second.isRunning { second.terminate() } }
+        let second = try ProcessRunner(Build.path("cairn"), ["miner", "--address", TestWallet().address().string, "--edge", stack.edge, "--threads", "1",
+                            "--block-interval", "0.3"])
+        defer { second.signal(SIGTERM) }
         try await waitUntil("two miners ask for work", timeout: 30) {
             let miners = try await stack.getArray("/api/miners")
             return miners.count >= 2
@@ -83,6 +78,6 @@ import TestSupport
         try await waitUntil("mining resumes", timeout: 60) { try await stack.height() >= before + 3 }
         let (shown, showOut) = try await mining([])
         #expect(shown == 0 && showOut.contains("running") && showOut.contains("0.5 s"), "\(showOut)")
-        second.terminate()
+        second.signal(SIGTERM)
     }
 }

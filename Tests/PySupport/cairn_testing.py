@@ -1,11 +1,73 @@
 """What the Python test suites share (Tests/BrowserTests, Tests/RPCTests, Tests/ContainerTests):
-one polling helper and one HTTP helper. Each suite puts this folder on sys.path first."""
+one polling helper, one HTTP helper, the port table and the `cairn up` harness. Each suite puts
+this folder on sys.path first."""
 import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
+PORTS_FILE = REPO / "Tests" / "ports.json"
+
+
+def port_offset(suite):
+    """A port offset (`cairn up --port-offset`) from `suite`'s range of Tests/ports.json, the one
+    table the Swift suites read too: ranges never share a port."""
+    table = json.loads(PORTS_FILE.read_text())
+    r = table["ranges"][suite]
+    return r["first"] + table["step"] * random.randrange(0, (r["last"] - r["first"]) // table["step"] + 1)
+
+
+class CairnUp:
+    """`cairn up` from the built binaries on a fresh folder (`data` inside `dir`, its output in
+    `dir`/cairn-up.log) and an offset of `suite`'s range of Tests/ports.json."""
+
+    def __init__(self, suite, prefix, args=(), binaries=("cairn",)):
+        for name in binaries:
+            if not (BIN / name).exists():
+                pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.data = os.path.join(self.dir, "data")
+        self.offset = port_offset(suite)
+        self.edge = f"http://127.0.0.1:{8340 + self.offset}"
+        self.wallet = f"http://127.0.0.1:{8341 + self.offset}"
+        self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "cairn"), "up", "--data", self.data, "--port-offset", str(self.offset), *args],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def logs(self):
+        """The last 3,000 characters of each service's log."""
+        out = []
+        logdir = Path(self.data) / "logs"
+        for f in sorted(logdir.glob("*.log")) if logdir.exists() else []:
+            out.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-3000:])
+        return "\n".join(out)
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 30 s; the folder stays (`remove`)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def eventually(what, check, timeout=60, interval=0.25):

@@ -1,41 +1,22 @@
 """A real node (`cairn up`, built binaries) for the JSON-RPC tests (a module of its own name: Tests/BrowserTests has the conftest.py).
 
-It runs on its own data folder and a port offset in 6000-6990 (the browser tests use 9000-9990,
-the Swift suites lower ranges), mining a block a second, so the chain moves while the tests run.
+It runs on its own data folder and a port offset of the RPCTests range of Tests/ports.json (the one
+table of every suite's ranges), mining a block a second, so the chain moves while the tests run.
 """
 import os
-import random
-import shutil
-import signal
 import sys
-import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
-from cairn_testing import eventually  # noqa: E402,F401 - the tests import it from here
-
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
+from cairn_testing import BIN, CairnUp, eventually, port_offset  # noqa: E402,F401 - the tests import BIN, eventually and port_offset from here
 
 
-class Node:
+class Node(CairnUp):
     def __init__(self):
-        for name in ("cairn", "cairn-edge", "cairn-chainstore", "cairn-mempool", "cairn-miner"):
-            if not (BIN / name).exists():
-                pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
-        self.dir = tempfile.mkdtemp(prefix="cairn-rpc-")
-        self.data = os.path.join(self.dir, "data")
-        self.offset = 6000 + 10 * random.randrange(0, 100)
-        self.edge = f"http://127.0.0.1:{8340 + self.offset}"
-        self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
-        self.proc = subprocess.Popen(
-            [str(BIN / "cairn"), "up", "--data", self.data, "--port-offset", str(self.offset), "--block-interval", "1",
-             "--no-wallet"],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        super().__init__("RPCTests", "cairn-rpc-", ["--block-interval", "1", "--no-wallet"],
+                         binaries=("cairn", "cairn-edge", "cairn-chainstore", "cairn-mempool", "cairn-miner"))
         eventually("the edge", lambda: requests.get(self.edge + "/api/chain", timeout=5).status_code == 200, timeout=120)
         self.cookie_path = os.path.join(self.data, ".cookie")
         eventually("the operator cookie", lambda: os.path.exists(self.cookie_path), timeout=30)
@@ -65,23 +46,3 @@ class Node:
         r = requests.get(self.edge + path, timeout=10)
         assert r.status_code == 200, (path, r.status_code, r.text)
         return r.json() if r.headers["Content-Type"].startswith("application/json") else r.text
-
-    def logs(self):
-        out = []
-        logdir = Path(self.data) / "logs"
-        for f in sorted(logdir.glob("*.log")) if logdir.exists() else []:
-            out.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-3000:])
-        return "\n".join(out)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def remove(self):
-        shutil.rmtree(self.dir, ignore_errors=True)

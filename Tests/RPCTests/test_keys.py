@@ -7,10 +7,9 @@
   usage it reports equals the requests the edges admitted.
 
 The edges run without a chain store or mempool behind them (`/api/ping` needs neither). Offsets
-7000-7990 (the other suites use other ranges).
+from the KeyTests range of Tests/ports.json (the other suites use other ranges).
 """
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -21,7 +20,7 @@ import time
 import pytest
 import requests
 
-from rpcnode import BIN, eventually
+from rpcnode import BIN, eventually, port_offset
 
 TOKEN = "keys-test-operator-token"
 OP = {"Authorization": f"Bearer {TOKEN}"}
@@ -33,7 +32,7 @@ class KeyedEdges:
             if not (BIN / name).exists():
                 pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
         self.dir = tempfile.mkdtemp(prefix="cairn-keys-")
-        off = 7000 + 10 * random.randrange(0, 100)
+        off = port_offset("KeyTests")
         self.accounts_args = ["--data", os.path.join(self.dir, "accounts"),
                               "--accounts-rpc", f"tcp://127.0.0.1:{28338 + off}", "--accounts-pub", f"tcp://127.0.0.1:{28330 + off}"]
         self.bus = ["--chain-rpc", f"tcp://127.0.0.1:{28331 + off}", "--chain-pub", f"tcp://127.0.0.1:{28332 + off}",

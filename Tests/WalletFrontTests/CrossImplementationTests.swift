@@ -23,35 +23,24 @@ import Wallet
         var description: String
     }
 
-    /// Runs the node script with one JSON request; returns its JSON answer. The child is waited
-    /// for on a plain thread (its termination handler), never on the cooperative pool.
+    /// Runs the node script with one JSON request; returns its JSON answer. The child is awaited
+    /// through its termination handler (TestSupport's runner), never on the cooperative pool.
     static func runFixture(_ request: [String: Any]) async throws -> [String: Any] {
         let input = try JSONSerialization.data(withJSONObject: request)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wallet-js-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let inURL = dir.appendingPathComponent("in.json"), outURL = dir.appendingPathComponent("out.json"),
-            errURL = dir.appendingPathComponent("err.txt")
+        let inURL = dir.appendingPathComponent("in.json")
         try input.write(to: inURL)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nodePath)
-        process.arguments = [fixture]
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        let status: Int32 = try await withCheckedThrowingContinuation { cont in
-            process.terminationHandler = { p in cont.resume(returning: p.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                cont.resume(throwing: FixtureError(description: "cannot start \(nodePath): \(error)"))
-            }
+        let run: RunResult
+        do {
+            run = try await ProcessRunner.run(nodePath, [fixture], stdin: inURL.path)
+        } catch {
+            throw FixtureError(description: "cannot start \(nodePath): \(error)")
         }
-        let out = try Data(contentsOf: outURL)
-        guard status == 0 else {
-            let err = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-            throw FixtureError(description: "sign-fixture.mjs exited \(status): \(err)")
+        let out = Data(run.stdout.utf8)
+        guard run.status == 0 else {
+            throw FixtureError(description: "sign-fixture.mjs exited \(run.status): \(run.stderr)")
         }
         guard let object = try JSONSerialization.jsonObject(with: out) as? [String: Any] else {
             throw FixtureError(description: "sign-fixture.mjs printed no JSON object")

@@ -4,7 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOSSL
+import NodeKit
 import Testing
+import TestSupport
 @testable import WalletFront
 
 /// The wallet front server: what it serves, the headers that keep the page to its own scripts
@@ -168,52 +170,29 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                             "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl could not make a test certificate")
+        let openssl = try await ProcessRunner.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                                  "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"])
+        try #require(openssl.status == 0, "openssl could not make a test certificate")
 
-        let port = 18_000 + Int.random(in: 0..<2000)
-        let front = Process()
-        front.executableURL = URL(fileURLWithPath: Self.binary("cairn-walletfront"))
-        front.arguments = ["--port", String(port), "--tls-cert", cert, "--tls-key", key, "--edge", "https://127.0.0.1:9999"]
-        front.standardOutput = FileHandle.nullDevice
-        front.standardError = FileHandle.nullDevice
-        try front.run()
-        defer { front.terminate(); front.waitUntilExit() }
+        // The wallet front's own port (8341) + an offset of the WalletFrontTests range of Tests/ports.json.
+        let port = Endpoints.defaultWalletPort + Ports.offset("WalletFrontTests")
+        let front = try ProcessRunner(Build.path("cairn-walletfront"),
+                                      ["--port", String(port), "--tls-cert", cert, "--tls-key", key, "--edge", "https://127.0.0.1:9999"])
+        defer { front.stopInBackground() }
 
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         var answer: (status: UInt, body: String)?
-        let deadline = ContinuousClock.now + .seconds(30)
-        while answer == nil && ContinuousClock.now < deadline {
-            do {
-                let r = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/config.json"), timeout: .seconds(2))
-                let body = try await r.body.collect(upTo: 1 << 16)
-                answer = (r.status.code, String(buffer: body))
-            } catch {
-                try await Task.sleep(for: .milliseconds(200))
-            }
+        try? await waitUntil("cairn-walletfront answers over HTTPS", timeout: 30) {
+            let r = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/config.json"), timeout: .seconds(2))
+            let body = try await r.body.collect(upTo: 1 << 16)
+            answer = (r.status.code, String(buffer: body))
+            return true
         }
         try await client.shutdown()
         let a = try #require(answer, "no HTTPS answer from cairn-walletfront")
         #expect(a.status == 200)
         #expect(a.body.contains("https://127.0.0.1:9999"))
-    }
-
-    /// The executables sit next to the test bundle.
-    static func binary(_ name: String) -> String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent(name).path
     }
 }
