@@ -4,23 +4,6 @@ import GRDB
 import Logging
 import NodeKit
 
-/// One transaction in the pool.
-struct PoolEntry: Sendable {
-    let tx: Transaction
-    let txid: Hash256
-    let raw: [UInt8]
-    let fee: Amount
-    /// The coins its inputs spend, in input order.
-    let spent: [Coin]
-    let time: Double
-    /// Unconfirmed parents (in the pool).
-    var parents: Set<Hash256>
-    var children: Set<Hash256> = []
-
-    var size: Int { raw.count }
-    var feeRate: Double { Double(fee) / Double(max(size, 1)) }
-}
-
 /// Where the pool learns about confirmed coins and the tip.
 protocol ChainSource: Sendable {
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin]
@@ -46,9 +29,10 @@ actor Pool {
     let events: any PoolEvents
     let logger: Logger
 
-    private(set) var entries: [Hash256: PoolEntry] = [:]
-    private var spends: [OutPoint: Hash256] = [:]
-    private(set) var bytes = 0
+    /// The transactions and their links (`PoolGraph`), changed only behind the gate.
+    private(set) var graph = PoolGraph()
+    var entries: [Hash256: PoolEntry] { graph.entries }
+    var bytes: Int { graph.bytes }
     private(set) var sequence: UInt64 = 0
     private(set) var tip: ChainTip?
     private var templated = Set<Hash256>()
@@ -254,7 +238,7 @@ actor Pool {
         } catch {
             throw Refusal(code: error.reason.rawValue, message: error.detail)
         }
-        let ancestors = ancestorCount(of: parents)
+        let ancestors = graph.ancestorCount(of: parents)
         guard ancestors + 1 <= policy.maxAncestors else {
             throw Refusal(code: Policy.Reason.tooLongChain.rawValue, message: "\(ancestors) unconfirmed ancestors, at most \(policy.maxAncestors - 1)")
         }
@@ -301,10 +285,7 @@ actor Pool {
     /// - it pays at least the evicted fees (rule 3) plus `incrementalFeeRate` × its own size (rule 4).
     /// Returns nil when it conflicts with nothing.
     private func replacementPlan(_ tx: Transaction, txid: Hash256, fee: Amount, size: Int, parents: Set<Hash256>) throws(Refusal) -> Replacement? {
-        var direct = [Hash256]()
-        for input in tx.inputs {
-            if let other = spends[input.previousOutput], !direct.contains(other) { direct.append(other) }
-        }
+        let direct = graph.conflicts(of: tx)
         guard !direct.isEmpty else { return nil }
         let conflicts = direct.compactMap { entries[$0] }
         let rate = Double(fee) / Double(max(size, 1))
@@ -316,7 +297,7 @@ actor Pool {
         var evicted = [PoolEntry]()
         var seen = Set<Hash256>()
         for d in direct {
-            for t in descendants(of: d) where seen.insert(t).inserted {
+            for t in graph.descendants(of: d) where seen.insert(t).inserted {
                 if let e = entries[t] { evicted.append(e) }
             }
             if evicted.count > policy.maxReplacements { break }
@@ -349,49 +330,23 @@ actor Pool {
 
     private func checkConflicts(_ tx: Transaction) throws(Refusal) {
         for input in tx.inputs {
-            if let other = spends[input.previousOutput] {
+            if let other = graph.spender(of: input.previousOutput) {
                 throw Refusal(code: Policy.Reason.conflict.rawValue, message: "\(input.previousOutput) is already spent by \(other.hex) in the mempool")
             }
         }
     }
 
-    private func ancestorCount(of parents: Set<Hash256>) -> Int {
-        var seen = Set<Hash256>()
-        var stack = Array(parents)
-        while let p = stack.popLast() {
-            guard seen.insert(p).inserted, let e = entries[p] else { continue }
-            stack.append(contentsOf: e.parents)
-        }
-        return seen.count
-    }
-
-    private func descendants(of txid: Hash256) -> [Hash256] {
-        var out = [Hash256]()
-        var seen = Set<Hash256>()
-        var stack = [txid]
-        while let t = stack.popLast() {
-            guard seen.insert(t).inserted else { continue }
-            out.append(t)
-            stack.append(contentsOf: entries[t]?.children ?? [])
-        }
-        return out
-    }
-
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
     /// `freeing`: what the entry replaces, gone when it enters (not evicted here, and its bytes count as free).
     private func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
-        var ancestors = Set<Hash256>()
-        var stack = Array(entry.parents)
-        while let p = stack.popLast() {
-            if ancestors.insert(p).inserted { stack.append(contentsOf: entries[p]?.parents ?? []) }
-        }
+        let ancestors = graph.ancestors(of: entry.parents)
         func freed() -> Int { freeing.reduce(0) { $0 + (entries[$1]?.size ?? 0) } }
         while bytes - freed() + entry.size > policy.maxPoolBytes {
-            guard let lowest = entries.values.filter({ !freeing.contains($0.txid) }).min(by: { $0.feeRate < $1.feeRate }),
+            guard let lowest = graph.lowestFeeRate(excluding: freeing),
                   lowest.feeRate < entry.feeRate else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and this fee rate is not above its lowest")
             }
-            let doomed = descendants(of: lowest.txid)
+            let doomed = graph.descendants(of: lowest.txid)
             guard ancestors.isDisjoint(with: doomed) else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and making room would evict this transaction's own ancestors")
             }
@@ -462,13 +417,7 @@ actor Pool {
 
     /// Memory only: the entry and its links.
     private func insert(_ e: PoolEntry) {
-        var e = e
-        e.children = []
-        e.parents = e.parents.filter { entries[$0] != nil }
-        entries[e.txid] = e
-        for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
-        for p in e.parents { entries[p]?.children.insert(e.txid) }
-        bytes += e.size
+        graph.insert(e)
     }
 
     // MARK: removing
@@ -476,11 +425,7 @@ actor Pool {
     /// Memory only: takes the entry and its links out; false if it was not there.
     @discardableResult
     private func detach(_ t: Hash256) -> Bool {
-        guard let e = entries.removeValue(forKey: t) else { return false }
-        for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
-        for p in e.parents { entries[p]?.children.remove(t) }
-        for c in e.children { entries[c]?.parents.remove(t) }
-        bytes -= e.size
+        guard graph.remove(t) != nil else { return false }
         templated.remove(t)
         return true
     }
@@ -540,20 +485,14 @@ actor Pool {
             let txid = tx.txid
             if entries[txid] != nil { included.append(txid) }
             for input in tx.inputs {
-                if let other = spends[input.previousOutput], other != txid { conflicts.append(other) }
+                if let other = graph.spender(of: input.previousOutput), other != txid { conflicts.append(other) }
             }
         }
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
-        for t in included {
-            if var e = entries[t] {
-                e.children.forEach { entries[$0]?.parents.remove(t) }
-                e.children = []
-                entries[t] = e
-            }
-        }
+        for t in included { graph.confirm(t) }
         await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
         for t in included { await record(t, "mined", detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
-        let conflicted = conflicts.flatMap { descendants(of: $0) }
+        let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
         await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
         if let t = tip, t.height < height { tip = nil }
         if let fresh = try? await chain.tip() { tip = fresh }
@@ -594,9 +533,7 @@ actor Pool {
         returning = []
         let returnedIDs = Set(returned.map(\.txid))
         let all = returned + entries.values.filter { !returnedIDs.contains($0.txid) }.sorted { $0.time < $1.time }
-        entries = [:]
-        spends = [:]
-        bytes = 0
+        graph.removeAll()
         let (kept, invalid, unchecked, mined) = await readmit(all, returned: returnedIDs)
         for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
         for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
@@ -842,27 +779,8 @@ actor Pool {
     }
 
     private func checkNow() async -> MempoolCheck {
-        var problems = [String]()
+        var (problems, fromChain) = graph.consistency()
         func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
-        var total = 0
-        var fromChain = [OutPoint]()
-        for (txid, e) in entries {
-            total += e.size
-            if e.tx.txid != txid { problem("\(txid.hex): stored under the wrong txid") }
-            for input in e.tx.inputs {
-                if spends[input.previousOutput] != txid { problem("\(txid.hex): spend of \(input.previousOutput) not indexed") }
-                if let parent = entries[input.previousOutput.txid] {
-                    if !e.parents.contains(parent.txid) { problem("\(txid.hex): parent \(parent.txid.hex) not linked") }
-                    if Int(input.previousOutput.index) >= parent.tx.outputs.count { problem("\(txid.hex): spends a missing output of its parent") }
-                } else {
-                    fromChain.append(input.previousOutput)
-                }
-            }
-            for p in e.parents where entries[p]?.children.contains(txid) != true { problem("\(txid.hex): parent \(p.hex) does not list it as a child") }
-            for c in e.children where entries[c]?.parents.contains(txid) != true { problem("\(txid.hex): child \(c.hex) does not list it as a parent") }
-        }
-        if total != bytes { problem("byte count \(bytes), entries add up to \(total)") }
-        for (op, txid) in spends where entries[txid] == nil { problem("\(op) is marked spent by \(txid.hex), which is not in the pool") }
         let stored: [Hash256]
         do {
             stored = try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
@@ -877,7 +795,7 @@ actor Pool {
         var chainChecked = false
         if let coins = try? await chain.coins(fromChain) {
             chainChecked = true
-            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(spends[op]?.hex ?? "?")) is not an unspent coin of the chain") }
+            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(graph.spender(of: op)?.hex ?? "?")) is not an unspent coin of the chain") }
         }
         return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
                             chainChecked: chainChecked, problems: problems)
