@@ -40,7 +40,7 @@ struct MempoolCommand: ServiceCommand {
         // the cost of an fsync per acknowledged transaction.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
-        try Pool.migrator().migrate(db)
+        try MempoolStore.migrator().migrate(db)
         try MempoolSamples.migrator().migrate(db)
         let samples = MempoolSamples(db: db)
 

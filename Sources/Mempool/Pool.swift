@@ -24,7 +24,8 @@ protocol PoolEvents: Sendable {
 actor Pool {
     let params: ChainParams
     let policy: Policy
-    let db: DatabasePool
+    /// Every SQL statement of the pool (`mempool.sqlite`).
+    let store: MempoolStore
     let chain: any ChainSource
     let events: any PoolEvents
     let logger: Logger
@@ -64,41 +65,17 @@ actor Pool {
     init(params: ChainParams, policy: Policy, db: DatabasePool, chain: any ChainSource, events: any PoolEvents, logger: Logger) {
         self.params = params
         self.policy = policy
-        self.db = db
+        self.store = MempoolStore(db: db)
         self.chain = chain
         self.events = events
         self.logger = logger
-    }
-
-    static func migrator() -> DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE tx (txid BLOB PRIMARY KEY NOT NULL, raw BLOB NOT NULL, fee INTEGER NOT NULL,
-                                 time REAL NOT NULL) WITHOUT ROWID;
-                CREATE TABLE trace (id TEXT NOT NULL, kind TEXT NOT NULL, stage TEXT NOT NULL,
-                                    service TEXT NOT NULL, time REAL NOT NULL, detail TEXT);
-                CREATE INDEX trace_id ON trace(id);
-                """)
-        }
-        // The mempool sequence survives restarts: a subscriber applying A/R above a snapshot's
-        // sequence (the Clone pattern) never sees it go back. Each write that precedes an
-        // increment stores a value at least as high as the sequence it leads to.
-        m.registerMigration("v2") { db in
-            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID")
-        }
-        return m
-    }
-
-    private static func storeSequence(_ value: UInt64, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)", arguments: [Int64(bitPattern: value)])
     }
 
     /// Stores a sequence `count` ahead (before announcements that write nothing else).
     private func reserveSequence(_ count: Int) async {
         let value = sequence + UInt64(count)
         do {
-            try await db.write { db in try Self.storeSequence(value, db) }
+            try await store.storeSequence(value)
         } catch {
             logger.error("could not store the mempool sequence", metadata: ["error": "\(error)"])
         }
@@ -358,24 +335,10 @@ actor Pool {
     /// replaced rows and writes their `replaced` trace rows in the same SQLite transaction: a crash
     /// leaves either the old transactions or the new one, never both or neither.
     private func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
-        let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
-        let id = e.txid.hex
-        let time = e.time
         let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
-        let gone = plan.map { p in p.evicted.map { (Data($0.txid.bytes), replacedEvent($0, by: e, plan: p)) } } ?? []
+        let gone = plan.map { p in p.evicted.map { ($0.txid, replacedEvent($0, by: e, plan: p)) } } ?? []
         do {
-            try await db.write { db in
-                for (k, t) in gone {
-                    try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k])
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [t.id, t.kind, t.stage, t.service, t.time, t.detail])
-                }
-                try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
-                if let receivedAt {
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
-                }
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
-                try Self.storeSequence(next, db)
-            }
+            try await store.admit(e, receivedAt: receivedAt, replacing: gone, sequence: next)
         } catch {
             throw Refusal(code: "internal", message: "could not persist: \(error)")
         }
@@ -443,13 +406,9 @@ actor Pool {
             gone.append(t)
         }
         guard !gone.isEmpty else { return }
-        let keys = gone.map { Data($0.bytes) }
         let next: UInt64? = publish ? sequence + UInt64(gone.count) : nil
         do {
-            try await db.write { db in
-                for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) }
-                if let next { try Self.storeSequence(next, db) }
-            }
+            try await store.delete(gone, sequence: next)
         } catch {
             logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
         }
@@ -633,32 +592,26 @@ actor Pool {
     /// Only what is definitively invalid is deleted from the file; what can't
     /// be checked now is kept and checked again shortly.
     func loadPersisted() async throws {
-        let (rows, stored) = try await db.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
-                (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
-            }
-            return (rows, try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequence'"))
-        }
+        let (rows, stored) = try await store.load()
         await exclusively {
-            if let stored { sequence = max(sequence, UInt64(bitPattern: stored)) }
+            if let stored { sequence = max(sequence, stored) }
             await reserveSequence(rows.count)
             await load(rows)
         }
     }
 
-    private func load(_ rows: [([UInt8], UInt64, Double)]) async {
+    private func load(_ rows: [MempoolStore.Row]) async {
         var candidates = [PoolEntry]()
-        var undecodable = [Data]()
-        for (raw, fee, time) in rows {
-            guard let tx = try? Transaction(bytes: raw) else {
-                undecodable.append(Data(Hash256.sha256d(raw).bytes))
+        var undecodable = [Hash256]()
+        for row in rows {
+            guard let tx = try? Transaction(bytes: row.raw) else {
+                undecodable.append(Hash256.sha256d(row.raw))
                 continue
             }
-            candidates.append(PoolEntry(tx: tx, txid: tx.txid, raw: raw, fee: fee, spent: [], time: time, parents: []))
+            candidates.append(PoolEntry(tx: tx, txid: tx.txid, raw: row.raw, fee: row.fee, spent: [], time: row.time, parents: []))
         }
         if !undecodable.isEmpty {
-            let keys = undecodable
-            try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
+            try? await store.delete(undecodable)
         }
         tip = try? await chain.tip()
         let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
@@ -736,11 +689,7 @@ actor Pool {
         if !fresh.isEmpty {
             for e in fresh { await events.trace(e) }
             do {
-                try await db.write { db in
-                    for e in fresh {
-                        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
-                    }
-                }
+                try await store.record(fresh)
             } catch {
                 logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
             }
@@ -783,7 +732,7 @@ actor Pool {
         func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
         let stored: [Hash256]
         do {
-            stored = try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
+            stored = try await store.txids()
         } catch {
             stored = []
             problem("could not read mempool.sqlite: \(error)")
@@ -824,20 +773,13 @@ actor Pool {
 
     private func persistTrace(_ e: TraceEvent) async {
         do {
-            try await db.write { db in
-                try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
-            }
+            try await store.record([e])
         } catch {
             logger.warning("could not store a trace event", metadata: ["error": "\(error)"])
         }
     }
 
     func trace(_ id: String) async throws -> [TraceEvent] {
-        let key = id.lowercased()
-        return try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [key]).map {
-                TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
-            }
-        }
+        try await store.trace(id.lowercased())
     }
 }

@@ -125,7 +125,7 @@ import TestSupport
         let announced = Announced()
         do {
             let db = try DatabasePool(path: path)
-            try Pool.migrator().migrate(db)
+            try MempoolStore.migrator().migrate(db)
             let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { p in announced.list.withLock { $0.append(p) } }
             try await pacer.load()
             #expect(await pacer.pace == .running)
@@ -140,7 +140,7 @@ import TestSupport
         do {
             // A restart keeps the pace, the pending step included.
             let db = try DatabasePool(path: path)
-            try Pool.migrator().migrate(db)
+            try MempoolStore.migrator().migrate(db)
             let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { p in announced.list.withLock { $0.append(p) } }
             try await pacer.load()
             let p = await pacer.pace

@@ -71,7 +71,7 @@ final class PoolHarness: Sendable {
 
     func open(policy: Policy = Policy()) throws -> Pool {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
-        try Pool.migrator().migrate(db)
+        try MempoolStore.migrator().migrate(db)
         return Pool(params: .regtest, policy: policy, db: db, chain: chain, events: events, logger: Logger(label: "test"))
     }
 
