@@ -88,17 +88,8 @@ actor Pool {
         let message: String
     }
 
-    /// What a replacement evicts: the pool transactions it conflicts with directly, and all their
-    /// descendants (which would spend coins that no longer exist).
-    struct Replacement: Sendable {
-        let direct: [Hash256]
-        /// The direct conflicts and their descendants, each once.
-        let evicted: [PoolEntry]
-        let fees: Amount
-    }
-
     /// Validates and adds a transaction, replacing the ones it conflicts with when it pays for
-    /// that (see `replacementPlan`); persisted before this returns.
+    /// that (see `ReplacementPolicy.plan`); persisted before this returns.
     func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
         try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(hex: hex, receivedAt: receivedAt) }
     }
@@ -153,7 +144,7 @@ actor Pool {
         try await check(tx, txid: txid, raw: raw, time: time, replacing: false).0
     }
 
-    /// The checks for a new submission: a conflict is a replacement, allowed by `replacementPlan`'s rules.
+    /// The checks for a new submission: a conflict is a replacement, allowed by `ReplacementPolicy.plan`'s rules.
     private func acceptReplacing(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> (PoolEntry, Replacement?) {
         try await check(tx, txid: txid, raw: raw, time: time, replacing: true)
     }
@@ -167,7 +158,7 @@ actor Pool {
         do { try TransactionRules.checkSanity(tx) } catch { throw Refusal(code: error.reason.rawValue, message: error.detail) }
         guard !tx.isCoinbase else { throw Refusal(code: Policy.Reason.coinbase.rawValue, message: "a coinbase only comes in a block") }
         guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        if !replacing { try checkConflicts(tx) }
+        if !replacing { try ReplacementPolicy.refuseConflicts(tx, in: graph) }
         for (i, o) in tx.outputs.enumerated() where o.value < policy.dustLimit {
             throw Refusal(code: Policy.Reason.dust.rawValue, message: "output \(i) pays \(o.value) units, below the dust limit \(policy.dustLimit)")
         }
@@ -225,7 +216,7 @@ actor Pool {
                           message: "fee rate \(String(format: "%.2f", rate)) units/byte, minimum \(policy.minFeeRate) (\(Int((policy.minFeeRate * Double(raw.count)).rounded(.up))) units for this size)")
         }
         if replacing {
-            _ = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+            _ = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
         }
         if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
             throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
@@ -237,80 +228,17 @@ actor Pool {
         }
         var plan: Replacement?
         if replacing {
-            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+            plan = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
         } else {
-            try checkConflicts(tx)
+            try ReplacementPolicy.refuseConflicts(tx, in: graph)
         }
         let entry = PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents)
         try await makeRoom(for: entry, freeing: Set(plan?.evicted.map(\.txid) ?? []))
         // Eviction awaited (each removal is written and announced): the plan must still hold.
         if replacing, plan != nil {
-            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
+            plan = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
         }
         return (entry, plan)
-    }
-
-    /// Replacement, full-RBF as Bitcoin Core's default since v28 (no opt-in signal, BIP-125's rules
-    /// otherwise; Core's MemPoolAccept::ReplacementChecks in its order). A transaction that spends
-    /// a coin a pool transaction already spends replaces that transaction and all its descendants
-    /// when:
-    /// - its fee rate is above each directly conflicting transaction's (rule 6);
-    /// - it evicts at most `maxReplacements` transactions in all (rule 5);
-    /// - each unconfirmed coin it spends was already spent by one of the conflicts, from the same
-    ///   parent (rule 2): it adds no new unconfirmed ancestor;
-    /// - it spends no output of a transaction it replaces;
-    /// - it pays at least the evicted fees (rule 3) plus `incrementalFeeRate` × its own size (rule 4).
-    /// Returns nil when it conflicts with nothing.
-    private func replacementPlan(_ tx: Transaction, txid: Hash256, fee: Amount, size: Int, parents: Set<Hash256>) throws(Refusal) -> Replacement? {
-        let direct = graph.conflicts(of: tx)
-        guard !direct.isEmpty else { return nil }
-        let conflicts = direct.compactMap { entries[$0] }
-        let rate = Double(fee) / Double(max(size, 1))
-        func f(_ r: Double) -> String { String(format: "%.2f", r) }
-        for c in conflicts where rate <= c.feeRate {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement fee rate \(f(rate)) units/byte is not above \(f(c.feeRate)) of \(c.txid.hex), which it replaces")
-        }
-        var evicted = [PoolEntry]()
-        var seen = Set<Hash256>()
-        for d in direct {
-            for t in graph.descendants(of: d) where seen.insert(t).inserted {
-                if let e = entries[t] { evicted.append(e) }
-            }
-            if evicted.count > policy.maxReplacements { break }
-        }
-        guard evicted.count <= policy.maxReplacements else {
-            throw Refusal(code: Policy.Reason.tooManyReplacements.rawValue,
-                          message: "it would replace more than \(policy.maxReplacements) transactions (\(direct.count) in conflict and their descendants)")
-        }
-        let parentsOfConflicts = Set(conflicts.flatMap { $0.tx.inputs.map(\.previousOutput.txid) })
-        for p in parents.sorted(by: { $0.hex < $1.hex }) where !parentsOfConflicts.contains(p) && !seen.contains(p) {
-            throw Refusal(code: Policy.Reason.addsUnconfirmed.rawValue,
-                          message: "it spends an output of the unconfirmed \(p.hex), which none of the transactions it replaces spends")
-        }
-        if let p = parents.first(where: seen.contains) {
-            throw Refusal(code: Policy.Reason.spendsConflicting.rawValue,
-                          message: "it spends an output of \(p.hex), which it would replace")
-        }
-        let fees = evicted.reduce(Amount(0)) { $0 + $1.fee }
-        guard fee >= fees else {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement fee \(fee) units is less than the \(fees) units of the \(evicted.count) transactions it replaces")
-        }
-        let relay = Amount((policy.incrementalFeeRate * Double(size)).rounded(.up))
-        guard fee - fees >= relay else {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement pays \(fee - fees) units more than the \(fees) it replaces; its relay needs at least \(relay) more (\(policy.incrementalFeeRate) units/byte × \(size) bytes): a fee of \(fees + relay)")
-        }
-        return Replacement(direct: direct, evicted: evicted, fees: fees)
-    }
-
-    private func checkConflicts(_ tx: Transaction) throws(Refusal) {
-        for input in tx.inputs {
-            if let other = graph.spender(of: input.previousOutput) {
-                throw Refusal(code: Policy.Reason.conflict.rawValue, message: "\(input.previousOutput) is already spent by \(other.hex) in the mempool")
-            }
-        }
     }
 
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
@@ -336,7 +264,7 @@ actor Pool {
     /// leaves either the old transactions or the new one, never both or neither.
     private func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
         let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
-        let gone = plan.map { p in p.evicted.map { ($0.txid, replacedEvent($0, by: e, plan: p)) } } ?? []
+        let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
         do {
             try await store.admit(e, receivedAt: receivedAt, replacing: gone, sequence: next)
         } catch {
@@ -356,15 +284,6 @@ actor Pool {
         scheduleTemplateNotice()
     }
 
-    /// The trace row of a transaction a replacement evicted: who replaced it, and for what fee.
-    private func replacedEvent(_ old: PoolEntry, by new: PoolEntry, plan: Replacement) -> TraceEvent {
-        let how = plan.direct.contains(old.txid)
-            ? "fee \(old.fee) → \(new.fee) units, \(String(format: "%.2f", old.feeRate)) → \(String(format: "%.2f", new.feeRate)) units/byte"
-            : "a descendant of a replaced transaction"
-        return TraceEvent(id: old.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: new.time,
-                          detail: "replaced by \(new.txid.hex) (\(how))")
-    }
-
     /// A replacement, already written (`persist`): the replaced leave memory, each announced as R
     /// (as Bitcoin Core, removal reason REPLACED) with its `replaced` trace event, then the
     /// replacement is added and announced as A.
@@ -373,7 +292,7 @@ actor Pool {
         for old in plan.evicted {
             sequence += 1
             await events.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)")
-            await events.trace(replacedEvent(old, by: e, plan: plan))
+            await events.trace(plan.replacedEvent(old, by: e))
         }
         await added(e, replacing: plan)
     }
