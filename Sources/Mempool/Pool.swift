@@ -46,7 +46,7 @@ actor Pool {
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    private func exclusively<T>(_ body: () async throws(Refusal) -> T) async throws(Refusal) -> T {
+    func exclusively<T>(_ body: () async throws(Refusal) -> T) async throws(Refusal) -> T {
         if busy {
             await withCheckedContinuation { waiting.append($0) }
         } else {
@@ -58,7 +58,7 @@ actor Pool {
         return try await body()
     }
 
-    private func exclusively(_ body: () async -> Void) async {
+    func exclusively(_ body: () async -> Void) async {
         try? await exclusively { () async throws(Refusal) -> Void in await body() }
     }
 
@@ -81,169 +81,16 @@ actor Pool {
         }
     }
 
-    // MARK: accepting
+    // MARK: adding (the admission pipeline that leads here is Admission.swift)
 
     struct Refusal: Error {
         let code: String
         let message: String
     }
 
-    /// Validates and adds a transaction, replacing the ones it conflicts with when it pays for
-    /// that (see `ReplacementPolicy.plan`); persisted before this returns.
-    func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
-        try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(hex: hex, receivedAt: receivedAt) }
-    }
-
-    private func submitNow(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
-        let (tx, raw) = try decode(hex: hex)
-        let txid = tx.txid
-        let now = ServiceSupport.now()
-        if let receivedAt {
-            await record(txid, "received", service: "edge", detail: "POST /api/tx", time: receivedAt, persist: false)
-        }
-        do {
-            let (entry, plan) = try await acceptReplacing(tx, txid: txid, raw: raw, time: now)
-            try await persist(entry, receivedAt: receivedAt, replacing: plan)
-            if let plan {
-                await replaced(plan, by: entry)
-            } else {
-                await added(entry)
-            }
-            return entry
-        } catch let refusal {
-            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
-            await record(txid, "rejected", detail: "\(refusal.code): \(refusal.message)")
-            throw refusal
-        }
-    }
-
-    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission (replacement included),
-    /// against the pool as it is, through the same gate; nothing is stored, published or traced.
-    func test(hex: String) async throws(Refusal) -> PoolEntry {
-        let (tx, raw) = try decode(hex: hex)
-        return try await exclusively { () async throws(Refusal) -> PoolEntry in
-            try await acceptReplacing(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now()).0
-        }
-    }
-
-    /// A submitted transaction's hex, decoded; too long or not a transaction is refused.
-    private func decode(hex: String) throws(Refusal) -> (Transaction, [UInt8]) {
-        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
-            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
-                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
-        }
-        do {
-            return (try Transaction(bytes: raw), raw)
-        } catch {
-            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
-        }
-    }
-
-    /// The checks for re-admission (reload, revalidation): a conflict is refused, never a replacement.
-    private func accept(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> PoolEntry {
-        try await check(tx, txid: txid, raw: raw, time: time, replacing: false).0
-    }
-
-    /// The checks for a new submission: a conflict is a replacement, allowed by `ReplacementPolicy.plan`'s rules.
-    private func acceptReplacing(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        try await check(tx, txid: txid, raw: raw, time: time, replacing: true)
-    }
-
-    /// The checks; adds nothing (except making room in a full pool). With `replacing`, returns what the
-    /// transaction would replace.
-    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        guard raw.count <= policy.maxTxSize else {
-            throw Refusal(code: Policy.Reason.oversize.rawValue, message: "\(raw.count) bytes, limit \(policy.maxTxSize)")
-        }
-        do { try TransactionRules.checkSanity(tx) } catch { throw Refusal(code: error.reason.rawValue, message: error.detail) }
-        guard !tx.isCoinbase else { throw Refusal(code: Policy.Reason.coinbase.rawValue, message: "a coinbase only comes in a block") }
-        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        if !replacing { try ReplacementPolicy.refuseConflicts(tx, in: graph) }
-        for (i, o) in tx.outputs.enumerated() where o.value < policy.dustLimit {
-            throw Refusal(code: Policy.Reason.dust.rawValue, message: "output \(i) pays \(o.value) units, below the dust limit \(policy.dustLimit)")
-        }
-
-        // Coins: from pool parents, else from the chain.
-        var coins = [Coin?](repeating: nil, count: tx.inputs.count)
-        var parents = Set<Hash256>()
-        var missing = [OutPoint]()
-        for (i, input) in tx.inputs.enumerated() {
-            let op = input.previousOutput
-            if let parent = entries[op.txid] {
-                guard Int(op.index) < parent.tx.outputs.count else {
-                    throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) names output \(op.index) of \(op.txid.hex), which has \(parent.tx.outputs.count)")
-                }
-                coins[i] = Coin(output: parent.tx.outputs[Int(op.index)], height: Int.max, isCoinbase: false)
-                parents.insert(op.txid)
-            } else {
-                missing.append(op)
-            }
-        }
-        let tipNow: ChainTip
-        do {
-            let found = try await chain.coins(missing)
-            for (i, input) in tx.inputs.enumerated() where coins[i] == nil {
-                coins[i] = found[input.previousOutput]
-            }
-            tipNow = try await currentTip()
-        } catch {
-            throw Refusal(code: "chain-unavailable", message: "the chain store did not answer: \(error)")
-        }
-        guard coins.allSatisfy({ $0 != nil }) else {
-            if (try? await chain.isConfirmed(txid)) == true {
-                throw Refusal(code: Policy.Reason.alreadyKnown.rawValue, message: "\(txid.hex) is already in the chain")
-            }
-            let i = coins.firstIndex { $0 == nil }!
-            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) spends \(tx.inputs[i].previousOutput), which is missing or spent")
-        }
-        let spent = coins.map { $0! }
-        let spendHeight = tipNow.height + 1
-        // Unconfirmed parents count as mined in the next block.
-        let forRules = spent.map { $0.height == Int.max ? Coin(output: $0.output, height: spendHeight, isCoinbase: false) : $0 }
-        let fee: Amount
-        do {
-            fee = try TransactionRules.checkInputs(tx, coins: forRules, spendHeight: spendHeight, params: params)
-        } catch {
-            throw Refusal(code: error.reason.rawValue, message: error.detail)
-        }
-        let ancestors = graph.ancestorCount(of: parents)
-        guard ancestors + 1 <= policy.maxAncestors else {
-            throw Refusal(code: Policy.Reason.tooLongChain.rawValue, message: "\(ancestors) unconfirmed ancestors, at most \(policy.maxAncestors - 1)")
-        }
-        let rate = Double(fee) / Double(raw.count)
-        guard rate >= policy.minFeeRate else {
-            throw Refusal(code: Policy.Reason.lowFee.rawValue,
-                          message: "fee rate \(String(format: "%.2f", rate)) units/byte, minimum \(policy.minFeeRate) (\(Int((policy.minFeeRate * Double(raw.count)).rounded(.up))) units for this size)")
-        }
-        if replacing {
-            _ = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
-        }
-        if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
-            throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
-        }
-        // Things may have changed while we waited: check again before taking it.
-        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        for p in parents where entries[p] == nil {
-            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "parent \(p.hex) left the mempool")
-        }
-        var plan: Replacement?
-        if replacing {
-            plan = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
-        } else {
-            try ReplacementPolicy.refuseConflicts(tx, in: graph)
-        }
-        let entry = PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents)
-        try await makeRoom(for: entry, freeing: Set(plan?.evicted.map(\.txid) ?? []))
-        // Eviction awaited (each removal is written and announced): the plan must still hold.
-        if replacing, plan != nil {
-            plan = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
-        }
-        return (entry, plan)
-    }
-
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
     /// `freeing`: what the entry replaces, gone when it enters (not evicted here, and its bytes count as free).
-    private func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
+    func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
         let ancestors = graph.ancestors(of: entry.parents)
         func freed() -> Int { freeing.reduce(0) { $0 + (entries[$1]?.size ?? 0) } }
         while bytes - freed() + entry.size > policy.maxPoolBytes {
@@ -259,20 +106,8 @@ actor Pool {
         }
     }
 
-    /// Writes the entry, its trace rows and the sequence it leads to; with a replacement, deletes the
-    /// replaced rows and writes their `replaced` trace rows in the same SQLite transaction: a crash
-    /// leaves either the old transactions or the new one, never both or neither.
-    private func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
-        let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
-        let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
-        do {
-            try await store.admit(e, receivedAt: receivedAt, replacing: gone, sequence: next)
-        } catch {
-            throw Refusal(code: "internal", message: "could not persist: \(error)")
-        }
-    }
-
-    private func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
+    /// Stage 8 of the admission (publish): into memory, announced (A), traced; a template notice follows.
+    func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
         insert(e)
         sequence += 1
         await events.added(e, sequence: sequence)
@@ -287,7 +122,7 @@ actor Pool {
     /// A replacement, already written (`persist`): the replaced leave memory, each announced as R
     /// (as Bitcoin Core, removal reason REPLACED) with its `replaced` trace event, then the
     /// replacement is added and announced as A.
-    private func replaced(_ plan: Replacement, by e: PoolEntry) async {
+    func replaced(_ plan: Replacement, by e: PoolEntry) async {
         for old in plan.evicted { detach(old.txid) }
         for old in plan.evicted {
             sequence += 1
@@ -683,14 +518,14 @@ actor Pool {
 
     // MARK: trace
 
-    private func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
+    func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
                         time: Double = ServiceSupport.now(), persist: Bool = true, persistOnly: Bool = false) async {
         let e = TraceEvent(id: txid.hex, kind: "tx", stage: stage, service: service, time: time, detail: detail)
         if !persistOnly { await events.trace(e) }
         if persist { await persistTrace(e) }
     }
 
-    private func persistTrace(_ e: TraceEvent) async {
+    func persistTrace(_ e: TraceEvent) async {
         do {
             try await store.record([e])
         } catch {
