@@ -114,36 +114,6 @@ struct MempoolCommand: ServiceCommand {
     }
 }
 
-/// Applies the chain store's events; on a gap or a restart of the chain store, revalidates everything.
-func follow(subscriber: Subscriber, pool: Pool, pacer: Pacer? = nil, logger: Logger) async {
-    for await event in subscriber.events {
-        switch event {
-        case let .message(topic, body, _):
-            switch topic {
-            case Topic.connected, Topic.disconnected:
-                guard let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) else {
-                    logger.warning("undecodable \(topic) message")
-                    continue
-                }
-                if topic == Topic.connected { await pool.blockConnected(block, height: height) }
-                else { await pool.blockDisconnected(block) }
-            case Topic.tip:
-                if let tip = try? JSON.decode(ChainTip.self, body) {
-                    await pool.setTip(tip)
-                    await pacer?.tipChanged(height: tip.height)
-                }
-            default:
-                break
-            }
-        case let .gap(topic, expected, received):
-            logger.warning("missed chain events", metadata: ["topic": "\(topic)", "expected": "\(expected)", "received": "\(received)"])
-            await pool.revalidateAll(reason: "gap in \(topic)")
-        case let .reset(topic, _, _):
-            if topic == Topic.connected { await pool.revalidateAll(reason: "the chain store restarted") }
-        }
-    }
-}
-
 struct RemoteChain: ChainSource {
     let rpc: RPCClient
 

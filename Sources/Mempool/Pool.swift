@@ -30,12 +30,18 @@ actor Pool {
     let events: any PoolEvents
     let logger: Logger
 
-    /// The transactions and their links (`PoolGraph`), changed only behind the gate.
-    private(set) var graph = PoolGraph()
+    /// The transactions and their links (`PoolGraph`), changed only behind the gate (here, in
+    /// Admission.swift and in ChainFollower.swift).
+    var graph = PoolGraph()
     var entries: [Hash256: PoolEntry] { graph.entries }
     var bytes: Int { graph.bytes }
+    /// The mempool sequence: only this file moves it, each time after storing a value at least as
+    /// high (`MempoolStore`), so it never goes back across a restart.
     private(set) var sequence: UInt64 = 0
-    private(set) var tip: ChainTip?
+    /// The chain's tip as last heard (`ChainFollower.swift` keeps it).
+    var tip: ChainTip?
+    /// Re-admissions waiting (`ChainFollower`).
+    var follower = ChainFollower()
     private var templated = Set<Hash256>()
     private var miners = MinerRegistry()
 
@@ -71,8 +77,13 @@ actor Pool {
         self.logger = logger
     }
 
+    /// A restart goes on from the stored sequence (never back).
+    func resumeSequence(from stored: UInt64) {
+        sequence = max(sequence, stored)
+    }
+
     /// Stores a sequence `count` ahead (before announcements that write nothing else).
-    private func reserveSequence(_ count: Int) async {
+    func reserveSequence(_ count: Int) async {
         let value = sequence + UInt64(count)
         do {
             try await store.storeSequence(value)
@@ -132,6 +143,15 @@ actor Pool {
         await added(e, replacing: plan)
     }
 
+    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
+    /// mempool sequence): the process that acknowledged it may have died before its announcement
+    /// left, and a subscriber that saw it already recognises the txid.
+    func reannounce(_ e: PoolEntry) async {
+        insert(e)
+        sequence += 1
+        await events.added(e, sequence: sequence)
+    }
+
     /// Memory only: the entry and its links.
     private func insert(_ e: PoolEntry) {
         graph.insert(e)
@@ -150,7 +170,7 @@ actor Pool {
     /// Removes transactions from memory and disk; publishes R for each unless included in a block.
     /// With `keepInMemoryFirst: false` the transactions need not be in memory
     /// (they failed re-admission): their rows are deleted and R is published all the same.
-    private func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
+    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
         var gone = [Hash256]()
         for t in txids {
             guard detach(t) else {
@@ -173,238 +193,6 @@ actor Pool {
                 await record(t, "removed", detail: reason)
             }
         }
-    }
-
-    // MARK: following the chain
-
-    func currentTip() async throws -> ChainTip {
-        if let tip { return tip }
-        let t = try await chain.tip()
-        tip = t
-        return t
-    }
-
-    func setTip(_ t: ChainTip) { tip = t }
-
-    /// A block joined the best chain: drop what it includes and what conflicts with it.
-    func blockConnected(_ block: Block, height: Int) async {
-        await exclusively { await blockConnectedNow(block, height: height) }
-    }
-
-    private func blockConnectedNow(_ block: Block, height: Int) async {
-        var included = [Hash256]()
-        var conflicts = [Hash256]()
-        for tx in block.transactions.dropFirst() {
-            let txid = tx.txid
-            if entries[txid] != nil { included.append(txid) }
-            for input in tx.inputs {
-                if let other = graph.spender(of: input.previousOutput), other != txid { conflicts.append(other) }
-            }
-        }
-        // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
-        for t in included { graph.confirm(t) }
-        await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
-        for t in included { await record(t, "mined", detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
-        let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
-        await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
-        if let t = tip, t.height < height { tip = nil }
-        if let fresh = try? await chain.tip() { tip = fresh }
-        templateNoticeNow()
-    }
-
-    /// Transactions of disconnected blocks, oldest block first, waiting to be readmitted.
-    private var returning: [Transaction] = []
-
-    /// A block left the best chain. Its transactions are collected (a reorg
-    /// disconnects several blocks, newest first) and readmitted together with the
-    /// whole pool a moment later, so parents come back before children and the
-    /// pool's links and checks are rebuilt against the new chain.
-    func blockDisconnected(_ block: Block) async {
-        await exclusively {
-            returning.insert(contentsOf: block.transactions.dropFirst(), at: 0)
-            scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300))
-        }
-    }
-
-    /// After a restart or a gap in the chain's stream, or a reorg: re-check every
-    /// transaction against the chain as it is now. Memory is rebuilt; the file
-    /// loses only what is definitively invalid. A transaction that could not be
-    /// checked (the chain store not answering yet) stays, and the check is retried.
-    func revalidateAll(reason: String) async {
-        await exclusively { await revalidateNow(reason: reason) }
-    }
-
-    private func revalidateNow(reason: String) async {
-        guard let fresh = try? await chain.tip() else {
-            logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
-            scheduleRevalidation(reason: reason)
-            return
-        }
-        tip = fresh
-        let now = ServiceSupport.now()
-        let returned = returning.map { PoolEntry(tx: $0, txid: $0.txid, raw: $0.encoded, fee: 0, spent: [], time: now, parents: []) }
-        returning = []
-        let returnedIDs = Set(returned.map(\.txid))
-        let all = returned + entries.values.filter { !returnedIDs.contains($0.txid) }.sorted { $0.time < $1.time }
-        graph.removeAll()
-        let (kept, invalid, unchecked, mined) = await readmit(all, returned: returnedIDs)
-        for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
-        for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
-        await removeMined(mined.filter { !returnedIDs.contains($0.txid) }, why: "after \(reason)")
-        await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
-        if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
-        templateNoticeNow()
-        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
-                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "mined": "\(mined.count)",
-                                                        "unchecked": "\(unchecked.count)"])
-    }
-
-    private var revalidationPending = false
-
-    private func scheduleRevalidation(reason: String, delay: Duration = .seconds(1)) {
-        guard !revalidationPending else { return }
-        revalidationPending = true
-        Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            await self?.runScheduledRevalidation(reason: reason)
-        }
-    }
-
-    private func runScheduledRevalidation(reason: String) async {
-        await exclusively {
-            revalidationPending = false
-            await revalidateNow(reason: reason)
-        }
-    }
-
-    /// Re-accepts transactions (parents before children, in passes) into
-    /// memory. Those in `returned` (from disconnected blocks) are new to the
-    /// pool: they are persisted and announced. Returns how many came back, the
-    /// definitively invalid ones and the ones that could not be checked.
-    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = [], announce: Bool = false)
-        async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry], mined: [PoolEntry]) {
-        var pending = candidates
-        var unchecked = [PoolEntry]()
-        var invalid = [PoolEntry]()
-        var mined = [PoolEntry]()
-        var kept = 0
-        var progress = true
-        while progress && !pending.isEmpty {
-            progress = false
-            var next = [PoolEntry]()
-            for e in pending {
-                do {
-                    let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
-                    if returned.contains(e.txid) {
-                        do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
-                        await added(entry)
-                        await record(e.txid, "returned", detail: "its block was disconnected")
-                    } else if announce {
-                        await reannounce(entry)
-                    } else {
-                        insert(entry)
-                    }
-                    kept += 1
-                    progress = true
-                } catch {
-                    switch error.code {
-                    case "chain-unavailable": unchecked.append(e)
-                    case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
-                    case Policy.Reason.alreadyInPool.rawValue: kept += 1
-                    // A block we learnt of late (or not at all: a gap, a restart of the chain store) holds it:
-                    // a removal by inclusion, which is never announced as R.
-                    case Policy.Reason.alreadyKnown.rawValue: mined.append(e)
-                    default: invalid.append(e)
-                    }
-                }
-            }
-            pending = next
-        }
-        // What still misses inputs after a pass without progress is gone for good, unless
-        // something could not be checked: then its parent may be among those, so wait.
-        if unchecked.isEmpty { return (kept, invalid + pending, unchecked, mined) }
-        return (kept, invalid, unchecked + pending, mined)
-    }
-
-    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
-    /// mempool sequence): the process that acknowledged it may have died before its announcement
-    /// left, and a subscriber that saw it already recognises the txid.
-    private func reannounce(_ e: PoolEntry) async {
-        insert(e)
-        sequence += 1
-        await events.added(e, sequence: sequence)
-    }
-
-    /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
-    private func removeMined(_ mined: [PoolEntry], why: String) async {
-        guard !mined.isEmpty else { return }
-        await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
-        for e in mined { await record(e.txid, "mined", detail: "found in the chain \(why)", persistOnly: true) }
-    }
-
-    /// Loads what was persisted (after a crash or a restart) and re-checks it.
-    /// Only what is definitively invalid is deleted from the file; what can't
-    /// be checked now is kept and checked again shortly.
-    func loadPersisted() async throws {
-        let (rows, stored) = try await store.load()
-        await exclusively {
-            if let stored { sequence = max(sequence, stored) }
-            await reserveSequence(rows.count)
-            await load(rows)
-        }
-    }
-
-    private func load(_ rows: [MempoolStore.Row]) async {
-        var candidates = [PoolEntry]()
-        var undecodable = [Hash256]()
-        for row in rows {
-            guard let tx = try? Transaction(bytes: row.raw) else {
-                undecodable.append(Hash256.sha256d(row.raw))
-                continue
-            }
-            candidates.append(PoolEntry(tx: tx, txid: tx.txid, raw: row.raw, fee: row.fee, spent: [], time: row.time, parents: []))
-        }
-        if !undecodable.isEmpty {
-            try? await store.delete(undecodable)
-        }
-        tip = try? await chain.tip()
-        let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
-        // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
-        await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
-        if !unchecked.isEmpty {
-            for e in unchecked where entries[e.txid] == nil { deferred[e.txid] = e }
-            scheduleDeferredLoad()
-        }
-        logger.notice("mempool loaded from disk", metadata: ["stored": "\(rows.count)", "kept": "\(kept)",
-                                                              "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
-    }
-
-    /// Persisted transactions not yet re-checked (the chain store was not answering).
-    private var deferred: [Hash256: PoolEntry] = [:]
-
-    private func scheduleDeferredLoad() {
-        Task { [weak self] in
-            try? await Task.sleep(for: .seconds(1))
-            await self?.retryDeferred()
-        }
-    }
-
-    private func retryDeferred() async {
-        await exclusively { await retryDeferredNow() }
-    }
-
-    private func retryDeferredNow() async {
-        let waiting = deferred.values.sorted { $0.time < $1.time }
-        deferred = [:]
-        guard !waiting.isEmpty else { return }
-        await reserveSequence(waiting.count)
-        let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
-        await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
-        for e in unchecked { deferred[e.txid] = e }
-        if !deferred.isEmpty { scheduleDeferredLoad() }
-        if kept > 0 { templateNoticeNow() }
     }
 
     // MARK: templates and miners
@@ -493,7 +281,7 @@ actor Pool {
         }
         let onDisk = Set(stored)
         for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
-        let waiting = Set(deferred.keys).union(returning.map(\.txid))
+        let waiting = follower.waiting
         for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
         var chainChecked = false
         if let coins = try? await chain.coins(fromChain) {
