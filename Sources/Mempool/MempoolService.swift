@@ -87,7 +87,8 @@ struct MempoolCommand: ServiceCommand {
         }
 
         let started = ServiceSupport.now()
-        let router = MempoolRPC.router(pool: pool, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
+        let templates = TemplateGenerator(source: pool, params: params)
+        let router = MempoolRPC.router(pool: pool, templates: templates, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)
@@ -184,7 +185,7 @@ enum MempoolRPC {
         return h
     }
 
-    static func router(pool: Pool, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
+    static func router(pool: Pool, templates: TemplateGenerator, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
         RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 do {
@@ -213,7 +214,7 @@ enum MempoolRPC {
                 guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
                 return await pool.entries(touching: key).map(entryInfo)
             },
-            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await pool.template(for: $0, pace: await pacer.pace) },
+            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await templates.template(for: $0, pace: await pacer.pace) },
             "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
             "setpace": RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)
@@ -228,14 +229,14 @@ enum MempoolRPC {
             },
             "getmempoolblocks": RPCRouter.method(MempoolBlocksRequest.self) { await pool.projectedBlocks($0) },
             "getmempoolsamples": RPCRouter.method(MempoolSamplesRequest.self) { try await samples.since($0.since) },
-            "getminers": RPCRouter.method(Empty.self) { _ in await pool.activeMiners() },
+            "getminers": RPCRouter.method(Empty.self) { _ in await templates.activeMiners() },
             "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
             "getstatus": RPCRouter.method(Empty.self) { _ in
                 let tip = await pool.tip
                 return ServiceStatus(service: "mempool", pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
                                      tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
                                                                          "bytes": "\(await pool.bytes)",
-                                                                         "miners": "\(await pool.activeMiners().count)"])
+                                                                         "miners": "\(await templates.activeMiners().count)"])
             },
         ])
     }

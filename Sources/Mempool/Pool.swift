@@ -21,7 +21,7 @@ protocol PoolEvents: Sendable {
 
 /// The mempool: validates against the chain's UTXO set and its own
 /// transactions, persists before acknowledging, follows the chain.
-actor Pool {
+actor Pool: TxSource {
     let params: ChainParams
     let policy: Policy
     /// Every SQL statement of the pool (`mempool.sqlite`).
@@ -42,8 +42,8 @@ actor Pool {
     var tip: ChainTip?
     /// Re-admissions waiting (`ChainFollower`).
     var follower = ChainFollower()
+    /// What was put in a template at least once (its `template` trace row is written once).
     private var templated = Set<Hash256>()
-    private var miners = MinerRegistry()
 
     /// One state change at a time: the actor is reentrant at every await, and a
     /// check done before an await (no conflict, not already here) must still
@@ -195,7 +195,7 @@ actor Pool {
         }
     }
 
-    // MARK: templates and miners
+    // MARK: template notices
 
     private var noticePending = false
 
@@ -215,35 +215,28 @@ actor Pool {
         Task { await events.templateChanged(sequence: seq, count: count) }
     }
 
-    /// A template for `request`, under the learning mode's `pace`: when it holds this height
-    /// (paused), nothing is picked (no transaction is "in a template" while the miners wait).
-    func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
-        miners.seen(request, at: ServiceSupport.now())
+    // MARK: the pool as block assembly's source (BlockAssembler.swift)
+
+    /// The graph as it is, with the sequence and the tip (awaited first, then all read at once).
+    func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
-        let height = t.height + 1
-        let (chosen, fees) = pace.allows(height: height) ? BlockAssembler.select(entries.values) : ([], 0)
-        let now = UInt32(Date().timeIntervalSince1970)
-        // First time in a template: one trace row each, written in one transaction.
-        let detail = "in a template for height \(height), asked by miner \(request.minerID)"
-        let fresh = chosen.filter { templated.insert($0.txid).inserted }.map {
-            TraceEvent(id: $0.txid.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
-        }
-        if !fresh.isEmpty {
-            for e in fresh { await events.trace(e) }
-            do {
-                try await store.record(fresh)
-            } catch {
-                logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
-            }
-        }
-        return BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
-                             minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
-                             transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex), mempoolSequence: sequence,
-                             pace: pace, notBefore: pace.notBefore(tipTime: t.time))
+        return MiningSnapshot(graph: graph, sequence: sequence, tip: t)
     }
 
-    func activeMiners(within seconds: Double = 60) -> [MinerInfo] {
-        miners.active(within: seconds, now: ServiceSupport.now())
+    /// First time in a template: one trace row each, written in one transaction (what has left the
+    /// pool since the snapshot is skipped).
+    func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {
+        let detail = "in a template for height \(height), asked by miner \(minerID)"
+        let fresh = txids.filter { graph.contains($0) && templated.insert($0).inserted }.map {
+            TraceEvent(id: $0.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
+        }
+        guard !fresh.isEmpty else { return }
+        for e in fresh { await events.trace(e) }
+        do {
+            try await store.record(fresh)
+        } catch {
+            logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: queries

@@ -146,7 +146,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let fifth = h.wallet.spend([coin], to: [h.wallet.output(coin.1.value - 1_000)])
         #expect(await refusal(pool, fifth) == "too-long-mempool-chain")
         // a template lists parents before children
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        let t = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
         #expect(t.txids.count == 4)
         var seen = Set<String>()
         for hex in t.transactions {
@@ -165,9 +165,10 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let cheap = h.pay(h.spendable[0], fee: 1_000)
         let rich = h.pay(h.spendable[1], fee: 50_000)
         for tx in [cheap, rich] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 1, threads: 1))
+        let templates = TemplateGenerator(source: pool, params: .regtest)
+        let t = try await templates.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 1, threads: 1))
         #expect(t.txids == [rich.txid.hex, cheap.txid.hex])
-        #expect(await pool.activeMiners().map(\.id) == ["m"])
+        #expect(await templates.activeMiners().map(\.id) == ["m"])
     }
 
     @Test func aConnectedBlockRemovesIncludedAndConflictingTransactions() async throws {
@@ -308,7 +309,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(await pool.entries[child.txid]?.parents == [parent.txid])
         #expect(await pool.entries[parent.txid]?.children == [child.txid])
         // a template lists the parent first
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        let t = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
         #expect(t.txids == [parent.txid.hex, child.txid.hex])
     }
 
