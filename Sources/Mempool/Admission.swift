@@ -181,13 +181,21 @@ extension Pool {
                                  replacing: replacing)
     }
 
-    /// Stage 3: the coins `tx` spends, from pool parents, else from the chain; and the tip they
-    /// were judged against. Refuses what spends a missing or spent coin (or is already mined).
+    /// Stage 3: the coins `tx` spends, from pool parents, else from the coin view, else from the
+    /// chain store (its answer kept in the view); and the tip they were judged against. Refuses what
+    /// spends a missing or spent coin (or is already mined).
     private func lookUpCoins(_ tx: Transaction, txid: Hash256) async throws(Refusal) -> (spent: [Coin], parents: Set<Hash256>, tip: ChainTip) {
         var inputs = try Admission.poolInputs(tx, in: graph)
         let tipNow: ChainTip
+        let (known, unknown) = coinView.lookup(inputs.missing)
         do {
-            let found = try await chain.coins(inputs.missing)
+            var found = known
+            // (with the view disabled, asked even when empty, as before the view existed)
+            if !unknown.isEmpty || !coinView.enabled {
+                let asked = try await chain.coins(unknown)
+                coinView.remember(asked)
+                found.merge(asked) { _, new in new }
+            }
             for (i, input) in tx.inputs.enumerated() where inputs.coins[i] == nil {
                 inputs.coins[i] = found[input.previousOutput]
             }

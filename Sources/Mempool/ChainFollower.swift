@@ -98,6 +98,7 @@ extension Pool {
     }
 
     private func blockConnectedNow(_ block: Block, height: Int) async {
+        coinView.connected(block, height: height)
         let (included, conflicts) = ChainFollower.effects(of: block, on: graph)
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
         for t in included { graph.confirm(t) }
@@ -117,6 +118,7 @@ extension Pool {
     func blockDisconnected(_ block: Block) async {
         await exclusively {
             follower.disconnected(block)
+            coinView.disconnected(block)
             scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300))
         }
     }
@@ -136,6 +138,8 @@ extension Pool {
             return
         }
         tip = fresh
+        // A gap, a restart of the chain store or a reorg: the coins are asked again.
+        coinView.clear()
         let returned = follower.takeReturning(now: ServiceSupport.now())
         let returnedIDs = Set(returned.map(\.txid))
         let all = returned + graph.byTime().filter { !returnedIDs.contains($0.txid) }

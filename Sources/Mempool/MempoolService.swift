@@ -68,6 +68,20 @@ struct MempoolCommand: ServiceCommand {
         }
         try await pacer.load()
         let follower = Task { await follow(subscriber: subscriber, pool: pool, pacer: pacer, logger: logger) }
+        // The coin view answers once the subscription is synced (every later loss is a gap).
+        let viewer = Task {
+            while !Task.isCancelled {
+                do {
+                    try await subscriber.ready()
+                    await pool.enableCoinView()
+                    logger.notice("coin view enabled: chain.pub synced")
+                    return
+                } catch {
+                    logger.info("chain.pub not synced yet; the coin view waits", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
 
         // The chain store answering must be this node's (see NodeIdentity), before anything is reloaded or served.
         let nodeID = try common.nodeID
@@ -101,6 +115,7 @@ struct MempoolCommand: ServiceCommand {
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
         try await ServiceSupport.run([ShutdownHook {
             follower.cancel()
+            viewer.cancel()
             sampler.cancel()
             await subscriber.stop()
             await server.stop()
@@ -236,6 +251,7 @@ enum MempoolRPC {
                 return ServiceStatus(service: "mempool", pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
                                      tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
                                                                          "bytes": "\(await pool.bytes)",
+                                                                         "coinView": "\(await pool.coinView.count)",
                                                                          "miners": "\(await templates.activeMiners().count)"])
             },
         ])

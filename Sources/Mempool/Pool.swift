@@ -27,7 +27,7 @@ protocol PoolEvents: Sendable {
 /// `PoolGraph` (entries and links), `Admission` (the pipeline's stages; the pool's side of it is
 /// `extension Pool` in Admission.swift), `ReplacementPolicy` (the RBF rules), `MempoolStore`
 /// (every SQL statement), `ChainFollower` (connected/disconnected, revalidation, reloads; its
-/// `extension Pool` drives it). Block templates are built outside it, by `TemplateGenerator` over
+/// `extension Pool` drives it), `CoinCache` (the coin view: chain coins it knows). Block templates are built outside it, by `TemplateGenerator` over
 /// the pool as a `TxSource` (BlockAssembler.swift). This file keeps the state, the gate, and
 /// every change of the mempool sequence: adding, publishing, removing, eviction.
 actor Pool: TxSource {
@@ -51,6 +51,8 @@ actor Pool: TxSource {
     var tip: ChainTip?
     /// Re-admissions waiting (`ChainFollower`).
     var follower = ChainFollower()
+    /// The chain's unspent coins the pool knows (`CoinCache`), changed only behind the gate.
+    var coinView = CoinCache()
     /// What was put in a template at least once (its `template` trace row is written once).
     private var templated = Set<Hash256>()
 
@@ -84,6 +86,12 @@ actor Pool: TxSource {
         self.chain = chain
         self.events = events
         self.logger = logger
+    }
+
+    /// The subscription to the chain's publications is synced: from now on every block reaches the
+    /// pool or shows as a gap, so the coin view may answer.
+    func enableCoinView() async {
+        await exclusively { coinView.enable() }
     }
 
     /// A restart goes on from the stored sequence (never back).

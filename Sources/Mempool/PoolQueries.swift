@@ -47,6 +47,17 @@ extension Pool {
             chainChecked = true
             for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(graph.spender(of: op)?.hex ?? "?")) is not an unspent coin of the chain") }
         }
+        // The coin view against the chain store: each coin it holds is unspent there, the same coin.
+        if chainChecked, !coinView.coins.isEmpty {
+            let held = Array(coinView.coins.keys)
+            if let coins = try? await chain.coins(held) {
+                for op in held where coins[op] != coinView.coins[op] {
+                    problem("the coin view holds \(op), which the chain \(coins[op] == nil ? "has spent or never had" : "holds as another coin")")
+                }
+            } else {
+                chainChecked = false
+            }
+        }
         return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
                             chainChecked: chainChecked, problems: problems)
     }

@@ -15,6 +15,9 @@ final class FakeChain: ChainSource {
     let confirmed = Mutex<Set<Hash256>>([])
     /// While true, every call fails as an unreachable chain store would.
     let down = Atomic<Bool>(false)
+    /// How many outpoints the pool asked for, over how many calls.
+    let askedOutpoints = Atomic<Int>(0)
+    let coinCalls = Atomic<Int>(0)
 
     struct Unreachable: Error {}
 
@@ -26,6 +29,8 @@ final class FakeChain: ChainSource {
 
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         if down.load(ordering: .relaxed) { throw Unreachable() }
+        coinCalls.add(1, ordering: .relaxed)
+        askedOutpoints.add(outpoints.count, ordering: .relaxed)
         return view.withLock { v in
             var out = [OutPoint: Coin]()
             for op in outpoints { out[op] = v.coin(op) }
