@@ -132,14 +132,15 @@ extension Pool {
     }
 
     private func revalidateNow(reason: String) async {
+        // A gap, a restart of the chain store or a reorg: the coins are asked again (also while the
+        // chain store does not answer: nothing is served from a view that may have missed blocks).
+        coinView.clear()
         guard let fresh = try? await chain.tip() else {
             logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
             scheduleRevalidation(reason: reason)
             return
         }
         tip = fresh
-        // A gap, a restart of the chain store or a reorg: the coins are asked again.
-        coinView.clear()
         let returned = follower.takeReturning(now: ServiceSupport.now())
         let returnedIDs = Set(returned.map(\.txid))
         let all = returned + graph.byTime().filter { !returnedIDs.contains($0.txid) }
@@ -311,8 +312,10 @@ func follow(subscriber: Subscriber, pool: Pool, pacer: Pacer? = nil, logger: Log
             }
         case let .gap(topic, expected, received):
             logger.warning("missed chain events", metadata: ["topic": "\(topic)", "expected": "\(expected)", "received": "\(received)"])
+            await pool.forgetCoins()
             await pool.revalidateAll(reason: "gap in \(topic)")
         case let .reset(topic, _, _):
+            await pool.forgetCoins()
             if topic == Topic.connected { await pool.revalidateAll(reason: "the chain store restarted") }
         }
     }

@@ -94,6 +94,13 @@ actor Pool: TxSource {
         await exclusively { coinView.enable() }
     }
 
+    /// Blocks may have been missed (a gap, a restart of the chain store): the coin view forgets
+    /// every coin at once, without waiting for the gate (an emptier view is never wrong; what an
+    /// admission in flight learns afterwards is the chain store's answer of now).
+    func forgetCoins() {
+        coinView.clear()
+    }
+
     /// A restart goes on from the stored sequence (never back).
     func resumeSequence(from stored: UInt64) {
         sequence = max(sequence, stored)

@@ -114,5 +114,8 @@ struct CoinCacheTests {
         #expect(check.ok, "\(check.problems)")
         #expect(await pool.entries.count == 2)
         #expect(Set(await pool.coinView.coins.keys) == [h.spendable[0].0])
+        // a gap in the chain's publications: forgotten at once, before the revalidation's turn
+        await pool.forgetCoins()
+        #expect(await pool.coinView.count == 0)
     }
 }
