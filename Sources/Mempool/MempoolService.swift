@@ -32,16 +32,9 @@ struct MempoolCommand: ServiceCommand {
         let dir = common.dataDirectory
         let lock = try DataLock(directory: dir, name: "mempool.lock")
 
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        // WAL with synchronous=NORMAL: a commit is durable against any process crash (kill -9
-        // included) the moment it returns; only an OS crash or power loss can undo the last
-        // ones. That is the promise (Bitcoin Core keeps no crash copy at all), at a fraction of
-        // the cost of an fsync per acknowledged transaction.
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: MempoolStore.configuration())
         try MempoolStore.migrator().migrate(db)
-        try MempoolSamples.migrator().migrate(db)
+        try MempoolStore.samplesMigrator().migrate(db)
         let samples = MempoolSamples(db: db)
 
         let security = try common.busSecurity(role: .mempool, endpoints: [endpoints.mempoolRPC, endpoints.mempoolPub,

@@ -3,12 +3,23 @@ import Foundation
 import GRDB
 import NodeKit
 
-/// `mempool.sqlite`'s pool tables (btcd keeps no mempool file; this is Cairn's crash copy): every
-/// SQL statement of the pool, so `Pool` holds none. Tables: `tx` (the acknowledged transactions),
-/// `trace` (the path of each transaction), `meta` (the mempool sequence). The samples
-/// (`Samples.swift`) and the mining pace (`Pacer.swift`) keep their own tables in the same file.
+/// `mempool.sqlite` (btcd keeps no mempool file; this is Cairn's crash copy): every SQL statement
+/// of the mempool, so `Pool`, `MempoolSamples` and `Pacer` hold none. Tables: `tx` (the
+/// acknowledged transactions), `trace` (the path of each transaction), `meta` (the mempool
+/// sequence); `sample` (the charts' samples, its own migrator) and `pace` (the mining pace).
 struct MempoolStore: Sendable {
     let db: DatabasePool
+
+    /// How the service opens the file. WAL with synchronous=NORMAL: a commit is durable against any
+    /// process crash (kill -9 included) the moment it returns; only an OS crash or power loss can
+    /// undo the last ones. That is the promise (Bitcoin Core keeps no crash copy at all), at a
+    /// fraction of the cost of an fsync per acknowledged transaction.
+    static func configuration() -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        return config
+    }
 
     static func migrator() -> DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -108,6 +119,60 @@ struct MempoolStore: Sendable {
                                   arguments: [id]).map {
                 TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
             }
+        }
+    }
+
+    // MARK: samples (`MempoolSamples`)
+
+    /// The `sample` table's own migrator (a separate identifier, so the pool's schema stays apart).
+    static func samplesMigrator() -> DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("samples-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE sample (
+                    time REAL PRIMARY KEY NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, total_fee INTEGER NOT NULL,
+                    next_median REAL NOT NULL, next_min REAL NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Stores a sample and deletes those older than `keep` seconds before it, in one write.
+    func recordSample(_ s: MempoolSample, keep: Double) async throws {
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO sample VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [s.time, s.count, s.bytes, Int64(s.totalFee), s.nextBlockMedianFee, s.nextBlockMinFee])
+            try db.execute(sql: "DELETE FROM sample WHERE time < ?", arguments: [s.time - keep])
+        }
+    }
+
+    /// Samples since a time, oldest first (at most 10,000: a day at one per 10 s fits).
+    func samples(since time: Double) async throws -> [MempoolSample] {
+        try await db.read { db in
+            try GRDB.Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT time, count, bytes, total_fee, next_median, next_min FROM sample WHERE time >= ?
+                               ORDER BY time DESC LIMIT 10000) ORDER BY time
+                """, arguments: [time]).map { row in
+                MempoolSample(time: row[0], count: row[1], bytes: row[2], totalFee: UInt64(row[3] as Int64),
+                              nextBlockMedianFee: row[4], nextBlockMinFee: row[5])
+            }
+        }
+    }
+
+    // MARK: the mining pace (`Pacer`)
+
+    /// Creates the `pace` table if needed and reads the stored pace (JSON), nil when none is.
+    func loadPace() async throws -> String? {
+        try await db.write { db -> String? in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS pace (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)")
+            return try String.fetchOne(db, sql: "SELECT json FROM pace WHERE id = 1")
+        }
+    }
+
+    func storePace(_ json: String) async throws {
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO pace (id, json) VALUES (1, ?)", arguments: [json])
         }
     }
 
