@@ -27,13 +27,14 @@ protocol PoolEvents: Sendable {
 /// `PoolGraph` (entries and links), `Admission` (the pipeline's stages; the pool's side of it is
 /// `extension Pool` in Admission.swift), `ReplacementPolicy` (the RBF rules), `MempoolStore`
 /// (every SQL statement), `ChainFollower` (connected/disconnected, revalidation, reloads; its
-/// `extension Pool` drives it), `CoinCache` (the coin view: chain coins it knows). Block templates are built outside it, by `TemplateGenerator` over
-/// the pool as a `TxSource` (BlockAssembler.swift). This file keeps the state, the gate, and
-/// every change of the mempool sequence: adding, publishing, removing, eviction.
+/// `extension Pool` drives it), `CoinCache` (the coin view: the chain's coins it knows). Block
+/// templates are built outside it, by `TemplateGenerator` over the pool as a `TxSource`
+/// (BlockAssembler.swift). This file keeps the state, the gate, and every change of the mempool
+/// sequence: adding, publishing, removing, eviction.
 actor Pool: TxSource {
     let params: ChainParams
     let policy: Policy
-    /// Every SQL statement of the pool (`mempool.sqlite`).
+    /// Every SQL statement of the mempool (`mempool.sqlite`).
     let store: MempoolStore
     let chain: any ChainSource
     let events: any PoolEvents
@@ -95,8 +96,9 @@ actor Pool: TxSource {
     }
 
     /// Blocks may have been missed (a gap, a restart of the chain store): the coin view forgets
-    /// every coin at once, without waiting for the gate (an emptier view is never wrong; what an
-    /// admission in flight learns afterwards is the chain store's answer of now).
+    /// every coin at once, without waiting for the gate (an emptier view is never wrong). An
+    /// admission in flight may still keep the answer it is waiting for; the revalidation that
+    /// follows (queued behind it at the gate) empties the view again before it re-checks the pool.
     func forgetCoins() {
         coinView.clear()
     }
