@@ -32,16 +32,9 @@ struct MempoolCommand: ServiceCommand {
         let dir = common.dataDirectory
         let lock = try DataLock(directory: dir, name: "mempool.lock")
 
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        // WAL with synchronous=NORMAL: a commit is durable against any process crash (kill -9
-        // included) the moment it returns; only an OS crash or power loss can undo the last
-        // ones. That is the promise (Bitcoin Core keeps no crash copy at all), at a fraction of
-        // the cost of an fsync per acknowledged transaction.
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: config)
-        try Pool.migrator().migrate(db)
-        try MempoolSamples.migrator().migrate(db)
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: MempoolStore.configuration())
+        try MempoolStore.migrator().migrate(db)
+        try MempoolStore.samplesMigrator().migrate(db)
         let samples = MempoolSamples(db: db)
 
         let security = try common.busSecurity(role: .mempool, endpoints: [endpoints.mempoolRPC, endpoints.mempoolPub,
@@ -68,6 +61,20 @@ struct MempoolCommand: ServiceCommand {
         }
         try await pacer.load()
         let follower = Task { await follow(subscriber: subscriber, pool: pool, pacer: pacer, logger: logger) }
+        // The coin view answers once the subscription is synced (every later loss is a gap).
+        let viewer = Task {
+            while !Task.isCancelled {
+                do {
+                    try await subscriber.ready()
+                    await pool.enableCoinView()
+                    logger.notice("coin view enabled: chain.pub synced")
+                    return
+                } catch {
+                    logger.info("chain.pub not synced yet; the coin view waits", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
 
         // The chain store answering must be this node's (see NodeIdentity), before anything is reloaded or served.
         let nodeID = try common.nodeID
@@ -87,7 +94,8 @@ struct MempoolCommand: ServiceCommand {
         }
 
         let started = ServiceSupport.now()
-        let router = MempoolRPC.router(pool: pool, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
+        let templates = TemplateGenerator(source: pool, params: params)
+        let router = MempoolRPC.router(pool: pool, templates: templates, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
         let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
                                              curve: security.server, logger: logger) { request in
             await router.handle(request)
@@ -100,6 +108,7 @@ struct MempoolCommand: ServiceCommand {
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
         try await ServiceSupport.run([ShutdownHook {
             follower.cancel()
+            viewer.cancel()
             sampler.cancel()
             await subscriber.stop()
             await server.stop()
@@ -111,36 +120,6 @@ struct MempoolCommand: ServiceCommand {
             withExtendedLifetime(lock) {}
             logger.notice("mempool stopped")
         }], logger: logger)
-    }
-}
-
-/// Applies the chain store's events; on a gap or a restart of the chain store, revalidates everything.
-func follow(subscriber: Subscriber, pool: Pool, pacer: Pacer? = nil, logger: Logger) async {
-    for await event in subscriber.events {
-        switch event {
-        case let .message(topic, body, _):
-            switch topic {
-            case Topic.connected, Topic.disconnected:
-                guard let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) else {
-                    logger.warning("undecodable \(topic) message")
-                    continue
-                }
-                if topic == Topic.connected { await pool.blockConnected(block, height: height) }
-                else { await pool.blockDisconnected(block) }
-            case Topic.tip:
-                if let tip = try? JSON.decode(ChainTip.self, body) {
-                    await pool.setTip(tip)
-                    await pacer?.tipChanged(height: tip.height)
-                }
-            default:
-                break
-            }
-        case let .gap(topic, expected, received):
-            logger.warning("missed chain events", metadata: ["topic": "\(topic)", "expected": "\(expected)", "received": "\(received)"])
-            await pool.revalidateAll(reason: "gap in \(topic)")
-        case let .reset(topic, _, _):
-            if topic == Topic.connected { await pool.revalidateAll(reason: "the chain store restarted") }
-        }
     }
 }
 
@@ -214,7 +193,7 @@ enum MempoolRPC {
         return h
     }
 
-    static func router(pool: Pool, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
+    static func router(pool: Pool, templates: TemplateGenerator, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
         RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 do {
@@ -243,7 +222,7 @@ enum MempoolRPC {
                 guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
                 return await pool.entries(touching: key).map(entryInfo)
             },
-            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await pool.template(for: $0, pace: await pacer.pace) },
+            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await templates.template(for: $0, pace: await pacer.pace) },
             "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
             "setpace": RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)
@@ -258,14 +237,15 @@ enum MempoolRPC {
             },
             "getmempoolblocks": RPCRouter.method(MempoolBlocksRequest.self) { await pool.projectedBlocks($0) },
             "getmempoolsamples": RPCRouter.method(MempoolSamplesRequest.self) { try await samples.since($0.since) },
-            "getminers": RPCRouter.method(Empty.self) { _ in await pool.activeMiners() },
+            "getminers": RPCRouter.method(Empty.self) { _ in await templates.activeMiners() },
             "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
             "getstatus": RPCRouter.method(Empty.self) { _ in
                 let tip = await pool.tip
                 return ServiceStatus(service: "mempool", pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
                                      tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
                                                                          "bytes": "\(await pool.bytes)",
-                                                                         "miners": "\(await pool.activeMiners().count)"])
+                                                                         "coinView": "\(await pool.coinView.count)",
+                                                                         "miners": "\(await templates.activeMiners().count)"])
             },
         ])
     }

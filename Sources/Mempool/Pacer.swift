@@ -10,22 +10,20 @@ import NodeKit
 /// it too, and obey it); the first block at a step's height ends the step.
 actor Pacer {
     let network: Network
-    let db: DatabasePool
+    /// Where the pace is kept (its SQL is in MempoolStore.swift).
+    let store: MempoolStore
     let logger: Logger
     /// Called after every change (publishes a template notice with the pace).
     private let announce: @Sendable (MiningPace) async -> Void
     private(set) var pace = MiningPace.running
 
     init(network: Network, db: DatabasePool, logger: Logger, announce: @escaping @Sendable (MiningPace) async -> Void) {
-        self.network = network; self.db = db; self.logger = logger; self.announce = announce
+        self.network = network; self.store = MempoolStore(db: db); self.logger = logger; self.announce = announce
     }
 
     /// Creates the table if needed and loads what was stored (running when nothing was).
     func load() async throws {
-        let stored = try await db.write { db -> String? in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS pace (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)")
-            return try String.fetchOne(db, sql: "SELECT json FROM pace WHERE id = 1")
-        }
+        let stored = try await store.loadPace()
         guard let stored else { return }
         do {
             pace = try JSON.decode(MiningPace.self, Array(stored.utf8))
@@ -65,8 +63,6 @@ actor Pacer {
 
     private func store(_ p: MiningPace) async throws {
         let json = String(decoding: try JSON.encode(p), as: UTF8.self)
-        try await db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO pace (id, json) VALUES (1, ?)", arguments: [json])
-        }
+        try await store.storePace(json)
     }
 }

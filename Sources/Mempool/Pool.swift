@@ -4,23 +4,6 @@ import GRDB
 import Logging
 import NodeKit
 
-/// One transaction in the pool.
-struct PoolEntry: Sendable {
-    let tx: Transaction
-    let txid: Hash256
-    let raw: [UInt8]
-    let fee: Amount
-    /// The coins its inputs spend, in input order.
-    let spent: [Coin]
-    let time: Double
-    /// Unconfirmed parents (in the pool).
-    var parents: Set<Hash256>
-    var children: Set<Hash256> = []
-
-    var size: Int { raw.count }
-    var feeRate: Double { Double(fee) / Double(max(size, 1)) }
-}
-
 /// Where the pool learns about confirmed coins and the tip.
 protocol ChainSource: Sendable {
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin]
@@ -38,21 +21,41 @@ protocol PoolEvents: Sendable {
 
 /// The mempool: validates against the chain's UTXO set and its own
 /// transactions, persists before acknowledging, follows the chain.
-actor Pool {
+///
+/// The one actor of the service, and its gate: it owns the rooms and is the only code that
+/// awaits the chain store. Its rooms are plain values or pure functions, each in its file:
+/// `PoolGraph` (entries and links), `Admission` (the pipeline's stages; the pool's side of it is
+/// `extension Pool` in Admission.swift), `ReplacementPolicy` (the RBF rules), `MempoolStore`
+/// (every SQL statement), `ChainFollower` (connected/disconnected, revalidation, reloads; its
+/// `extension Pool` drives it), `CoinCache` (the coin view: the chain's coins it knows). Block
+/// templates are built outside it, by `TemplateGenerator` over the pool as a `TxSource`
+/// (BlockAssembler.swift). This file keeps the state, the gate, and every change of the mempool
+/// sequence: adding, publishing, removing, eviction.
+actor Pool: TxSource {
     let params: ChainParams
     let policy: Policy
-    let db: DatabasePool
+    /// Every SQL statement of the mempool (`mempool.sqlite`).
+    let store: MempoolStore
     let chain: any ChainSource
     let events: any PoolEvents
     let logger: Logger
 
-    private(set) var entries: [Hash256: PoolEntry] = [:]
-    private var spends: [OutPoint: Hash256] = [:]
-    private(set) var bytes = 0
+    /// The transactions and their links (`PoolGraph`), changed only behind the gate (here, in
+    /// Admission.swift and in ChainFollower.swift).
+    var graph = PoolGraph()
+    var entries: [Hash256: PoolEntry] { graph.entries }
+    var bytes: Int { graph.bytes }
+    /// The mempool sequence: only this file moves it, each time after storing a value at least as
+    /// high (`MempoolStore`), so it never goes back across a restart.
     private(set) var sequence: UInt64 = 0
-    private(set) var tip: ChainTip?
+    /// The chain's tip as last heard (`ChainFollower.swift` keeps it).
+    var tip: ChainTip?
+    /// Re-admissions waiting (`ChainFollower`).
+    var follower = ChainFollower()
+    /// The chain's unspent coins the pool knows (`CoinCache`), changed only behind the gate.
+    var coinView = CoinCache()
+    /// What was put in a template at least once (its `template` trace row is written once).
     private var templated = Set<Hash256>()
-    private var miners = MinerRegistry()
 
     /// One state change at a time: the actor is reentrant at every await, and a
     /// check done before an await (no conflict, not already here) must still
@@ -61,7 +64,7 @@ actor Pool {
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    private func exclusively<T>(_ body: () async throws(Refusal) -> T) async throws(Refusal) -> T {
+    func exclusively<T>(_ body: () async throws(Refusal) -> T) async throws(Refusal) -> T {
         if busy {
             await withCheckedContinuation { waiting.append($0) }
         } else {
@@ -73,325 +76,66 @@ actor Pool {
         return try await body()
     }
 
-    private func exclusively(_ body: () async -> Void) async {
+    func exclusively(_ body: () async -> Void) async {
         try? await exclusively { () async throws(Refusal) -> Void in await body() }
     }
 
     init(params: ChainParams, policy: Policy, db: DatabasePool, chain: any ChainSource, events: any PoolEvents, logger: Logger) {
         self.params = params
         self.policy = policy
-        self.db = db
+        self.store = MempoolStore(db: db)
         self.chain = chain
         self.events = events
         self.logger = logger
     }
 
-    static func migrator() -> DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE tx (txid BLOB PRIMARY KEY NOT NULL, raw BLOB NOT NULL, fee INTEGER NOT NULL,
-                                 time REAL NOT NULL) WITHOUT ROWID;
-                CREATE TABLE trace (id TEXT NOT NULL, kind TEXT NOT NULL, stage TEXT NOT NULL,
-                                    service TEXT NOT NULL, time REAL NOT NULL, detail TEXT);
-                CREATE INDEX trace_id ON trace(id);
-                """)
-        }
-        // The mempool sequence survives restarts: a subscriber applying A/R above a snapshot's
-        // sequence (the Clone pattern) never sees it go back. Each write that precedes an
-        // increment stores a value at least as high as the sequence it leads to.
-        m.registerMigration("v2") { db in
-            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID")
-        }
-        return m
+    /// The subscription to the chain's publications is synced: from now on every block reaches the
+    /// pool or shows as a gap, so the coin view may answer.
+    func enableCoinView() async {
+        await exclusively { coinView.enable() }
     }
 
-    private static func storeSequence(_ value: UInt64, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)", arguments: [Int64(bitPattern: value)])
+    /// Blocks may have been missed (a gap, a restart of the chain store): the coin view forgets
+    /// every coin at once, without waiting for the gate (an emptier view is never wrong). An
+    /// admission in flight may still keep the answer it is waiting for; the revalidation that
+    /// follows (queued behind it at the gate) empties the view again before it re-checks the pool.
+    func forgetCoins() {
+        coinView.clear()
+    }
+
+    /// A restart goes on from the stored sequence (never back).
+    func resumeSequence(from stored: UInt64) {
+        sequence = max(sequence, stored)
     }
 
     /// Stores a sequence `count` ahead (before announcements that write nothing else).
-    private func reserveSequence(_ count: Int) async {
+    func reserveSequence(_ count: Int) async {
         let value = sequence + UInt64(count)
         do {
-            try await db.write { db in try Self.storeSequence(value, db) }
+            try await store.storeSequence(value)
         } catch {
             logger.error("could not store the mempool sequence", metadata: ["error": "\(error)"])
         }
     }
 
-    // MARK: accepting
+    // MARK: adding (the admission pipeline that leads here is Admission.swift)
 
     struct Refusal: Error {
         let code: String
         let message: String
     }
 
-    /// What a replacement evicts: the pool transactions it conflicts with directly, and all their
-    /// descendants (which would spend coins that no longer exist).
-    struct Replacement: Sendable {
-        let direct: [Hash256]
-        /// The direct conflicts and their descendants, each once.
-        let evicted: [PoolEntry]
-        let fees: Amount
-    }
-
-    /// Validates and adds a transaction, replacing the ones it conflicts with when it pays for
-    /// that (see `replacementPlan`); persisted before this returns.
-    func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
-        try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(hex: hex, receivedAt: receivedAt) }
-    }
-
-    private func submitNow(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
-        let (tx, raw) = try decode(hex: hex)
-        let txid = tx.txid
-        let now = ServiceSupport.now()
-        if let receivedAt {
-            await record(txid, "received", service: "edge", detail: "POST /api/tx", time: receivedAt, persist: false)
-        }
-        do {
-            let (entry, plan) = try await acceptReplacing(tx, txid: txid, raw: raw, time: now)
-            try await persist(entry, receivedAt: receivedAt, replacing: plan)
-            if let plan {
-                await replaced(plan, by: entry)
-            } else {
-                await added(entry)
-            }
-            return entry
-        } catch let refusal {
-            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
-            await record(txid, "rejected", detail: "\(refusal.code): \(refusal.message)")
-            throw refusal
-        }
-    }
-
-    /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission (replacement included),
-    /// against the pool as it is, through the same gate; nothing is stored, published or traced.
-    func test(hex: String) async throws(Refusal) -> PoolEntry {
-        let (tx, raw) = try decode(hex: hex)
-        return try await exclusively { () async throws(Refusal) -> PoolEntry in
-            try await acceptReplacing(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now()).0
-        }
-    }
-
-    /// A submitted transaction's hex, decoded; too long or not a transaction is refused.
-    private func decode(hex: String) throws(Refusal) -> (Transaction, [UInt8]) {
-        guard hex.utf8.count <= 2 * policy.maxTxSize + 2, let raw = Hex.decode(hex) else {
-            throw Refusal(code: hex.utf8.count > 2 * policy.maxTxSize ? Policy.Reason.oversize.rawValue : Policy.Reason.malformed.rawValue,
-                          message: hex.utf8.count > 2 * policy.maxTxSize ? "transaction larger than \(policy.maxTxSize) bytes" : "not hex")
-        }
-        do {
-            return (try Transaction(bytes: raw), raw)
-        } catch {
-            throw Refusal(code: Policy.Reason.malformed.rawValue, message: error.description)
-        }
-    }
-
-    /// The checks for re-admission (reload, revalidation): a conflict is refused, never a replacement.
-    private func accept(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> PoolEntry {
-        try await check(tx, txid: txid, raw: raw, time: time, replacing: false).0
-    }
-
-    /// The checks for a new submission: a conflict is a replacement, allowed by `replacementPlan`'s rules.
-    private func acceptReplacing(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        try await check(tx, txid: txid, raw: raw, time: time, replacing: true)
-    }
-
-    /// The checks; adds nothing (except making room in a full pool). With `replacing`, returns what the
-    /// transaction would replace.
-    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        guard raw.count <= policy.maxTxSize else {
-            throw Refusal(code: Policy.Reason.oversize.rawValue, message: "\(raw.count) bytes, limit \(policy.maxTxSize)")
-        }
-        do { try TransactionRules.checkSanity(tx) } catch { throw Refusal(code: error.reason.rawValue, message: error.detail) }
-        guard !tx.isCoinbase else { throw Refusal(code: Policy.Reason.coinbase.rawValue, message: "a coinbase only comes in a block") }
-        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        if !replacing { try checkConflicts(tx) }
-        for (i, o) in tx.outputs.enumerated() where o.value < policy.dustLimit {
-            throw Refusal(code: Policy.Reason.dust.rawValue, message: "output \(i) pays \(o.value) units, below the dust limit \(policy.dustLimit)")
-        }
-
-        // Coins: from pool parents, else from the chain.
-        var coins = [Coin?](repeating: nil, count: tx.inputs.count)
-        var parents = Set<Hash256>()
-        var missing = [OutPoint]()
-        for (i, input) in tx.inputs.enumerated() {
-            let op = input.previousOutput
-            if let parent = entries[op.txid] {
-                guard Int(op.index) < parent.tx.outputs.count else {
-                    throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) names output \(op.index) of \(op.txid.hex), which has \(parent.tx.outputs.count)")
-                }
-                coins[i] = Coin(output: parent.tx.outputs[Int(op.index)], height: Int.max, isCoinbase: false)
-                parents.insert(op.txid)
-            } else {
-                missing.append(op)
-            }
-        }
-        let tipNow: ChainTip
-        do {
-            let found = try await chain.coins(missing)
-            for (i, input) in tx.inputs.enumerated() where coins[i] == nil {
-                coins[i] = found[input.previousOutput]
-            }
-            tipNow = try await currentTip()
-        } catch {
-            throw Refusal(code: "chain-unavailable", message: "the chain store did not answer: \(error)")
-        }
-        guard coins.allSatisfy({ $0 != nil }) else {
-            if (try? await chain.isConfirmed(txid)) == true {
-                throw Refusal(code: Policy.Reason.alreadyKnown.rawValue, message: "\(txid.hex) is already in the chain")
-            }
-            let i = coins.firstIndex { $0 == nil }!
-            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "input \(i) spends \(tx.inputs[i].previousOutput), which is missing or spent")
-        }
-        let spent = coins.map { $0! }
-        let spendHeight = tipNow.height + 1
-        // Unconfirmed parents count as mined in the next block.
-        let forRules = spent.map { $0.height == Int.max ? Coin(output: $0.output, height: spendHeight, isCoinbase: false) : $0 }
-        let fee: Amount
-        do {
-            fee = try TransactionRules.checkInputs(tx, coins: forRules, spendHeight: spendHeight, params: params)
-        } catch {
-            throw Refusal(code: error.reason.rawValue, message: error.detail)
-        }
-        let ancestors = ancestorCount(of: parents)
-        guard ancestors + 1 <= policy.maxAncestors else {
-            throw Refusal(code: Policy.Reason.tooLongChain.rawValue, message: "\(ancestors) unconfirmed ancestors, at most \(policy.maxAncestors - 1)")
-        }
-        let rate = Double(fee) / Double(raw.count)
-        guard rate >= policy.minFeeRate else {
-            throw Refusal(code: Policy.Reason.lowFee.rawValue,
-                          message: "fee rate \(String(format: "%.2f", rate)) units/byte, minimum \(policy.minFeeRate) (\(Int((policy.minFeeRate * Double(raw.count)).rounded(.up))) units for this size)")
-        }
-        if replacing {
-            _ = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
-        }
-        if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
-            throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
-        }
-        // Things may have changed while we waited: check again before taking it.
-        guard entries[txid] == nil else { throw Refusal(code: Policy.Reason.alreadyInPool.rawValue, message: "\(txid.hex) is already in the mempool") }
-        for p in parents where entries[p] == nil {
-            throw Refusal(code: RejectReason.inputsMissingOrSpent.rawValue, message: "parent \(p.hex) left the mempool")
-        }
-        var plan: Replacement?
-        if replacing {
-            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
-        } else {
-            try checkConflicts(tx)
-        }
-        let entry = PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents)
-        try await makeRoom(for: entry, freeing: Set(plan?.evicted.map(\.txid) ?? []))
-        // Eviction awaited (each removal is written and announced): the plan must still hold.
-        if replacing, plan != nil {
-            plan = try replacementPlan(tx, txid: txid, fee: fee, size: raw.count, parents: parents)
-        }
-        return (entry, plan)
-    }
-
-    /// Replacement, full-RBF as Bitcoin Core's default since v28 (no opt-in signal, BIP-125's rules
-    /// otherwise; Core's MemPoolAccept::ReplacementChecks in its order). A transaction that spends
-    /// a coin a pool transaction already spends replaces that transaction and all its descendants
-    /// when:
-    /// - its fee rate is above each directly conflicting transaction's (rule 6);
-    /// - it evicts at most `maxReplacements` transactions in all (rule 5);
-    /// - each unconfirmed coin it spends was already spent by one of the conflicts, from the same
-    ///   parent (rule 2): it adds no new unconfirmed ancestor;
-    /// - it spends no output of a transaction it replaces;
-    /// - it pays at least the evicted fees (rule 3) plus `incrementalFeeRate` × its own size (rule 4).
-    /// Returns nil when it conflicts with nothing.
-    private func replacementPlan(_ tx: Transaction, txid: Hash256, fee: Amount, size: Int, parents: Set<Hash256>) throws(Refusal) -> Replacement? {
-        var direct = [Hash256]()
-        for input in tx.inputs {
-            if let other = spends[input.previousOutput], !direct.contains(other) { direct.append(other) }
-        }
-        guard !direct.isEmpty else { return nil }
-        let conflicts = direct.compactMap { entries[$0] }
-        let rate = Double(fee) / Double(max(size, 1))
-        func f(_ r: Double) -> String { String(format: "%.2f", r) }
-        for c in conflicts where rate <= c.feeRate {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement fee rate \(f(rate)) units/byte is not above \(f(c.feeRate)) of \(c.txid.hex), which it replaces")
-        }
-        var evicted = [PoolEntry]()
-        var seen = Set<Hash256>()
-        for d in direct {
-            for t in descendants(of: d) where seen.insert(t).inserted {
-                if let e = entries[t] { evicted.append(e) }
-            }
-            if evicted.count > policy.maxReplacements { break }
-        }
-        guard evicted.count <= policy.maxReplacements else {
-            throw Refusal(code: Policy.Reason.tooManyReplacements.rawValue,
-                          message: "it would replace more than \(policy.maxReplacements) transactions (\(direct.count) in conflict and their descendants)")
-        }
-        let parentsOfConflicts = Set(conflicts.flatMap { $0.tx.inputs.map(\.previousOutput.txid) })
-        for p in parents.sorted(by: { $0.hex < $1.hex }) where !parentsOfConflicts.contains(p) && !seen.contains(p) {
-            throw Refusal(code: Policy.Reason.addsUnconfirmed.rawValue,
-                          message: "it spends an output of the unconfirmed \(p.hex), which none of the transactions it replaces spends")
-        }
-        if let p = parents.first(where: seen.contains) {
-            throw Refusal(code: Policy.Reason.spendsConflicting.rawValue,
-                          message: "it spends an output of \(p.hex), which it would replace")
-        }
-        let fees = evicted.reduce(Amount(0)) { $0 + $1.fee }
-        guard fee >= fees else {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement fee \(fee) units is less than the \(fees) units of the \(evicted.count) transactions it replaces")
-        }
-        let relay = Amount((policy.incrementalFeeRate * Double(size)).rounded(.up))
-        guard fee - fees >= relay else {
-            throw Refusal(code: Policy.Reason.insufficientFee.rawValue,
-                          message: "replacement pays \(fee - fees) units more than the \(fees) it replaces; its relay needs at least \(relay) more (\(policy.incrementalFeeRate) units/byte × \(size) bytes): a fee of \(fees + relay)")
-        }
-        return Replacement(direct: direct, evicted: evicted, fees: fees)
-    }
-
-    private func checkConflicts(_ tx: Transaction) throws(Refusal) {
-        for input in tx.inputs {
-            if let other = spends[input.previousOutput] {
-                throw Refusal(code: Policy.Reason.conflict.rawValue, message: "\(input.previousOutput) is already spent by \(other.hex) in the mempool")
-            }
-        }
-    }
-
-    private func ancestorCount(of parents: Set<Hash256>) -> Int {
-        var seen = Set<Hash256>()
-        var stack = Array(parents)
-        while let p = stack.popLast() {
-            guard seen.insert(p).inserted, let e = entries[p] else { continue }
-            stack.append(contentsOf: e.parents)
-        }
-        return seen.count
-    }
-
-    private func descendants(of txid: Hash256) -> [Hash256] {
-        var out = [Hash256]()
-        var seen = Set<Hash256>()
-        var stack = [txid]
-        while let t = stack.popLast() {
-            guard seen.insert(t).inserted else { continue }
-            out.append(t)
-            stack.append(contentsOf: entries[t]?.children ?? [])
-        }
-        return out
-    }
-
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
     /// `freeing`: what the entry replaces, gone when it enters (not evicted here, and its bytes count as free).
-    private func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
-        var ancestors = Set<Hash256>()
-        var stack = Array(entry.parents)
-        while let p = stack.popLast() {
-            if ancestors.insert(p).inserted { stack.append(contentsOf: entries[p]?.parents ?? []) }
-        }
+    func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
+        let ancestors = graph.ancestors(of: entry.parents)
         func freed() -> Int { freeing.reduce(0) { $0 + (entries[$1]?.size ?? 0) } }
         while bytes - freed() + entry.size > policy.maxPoolBytes {
-            guard let lowest = entries.values.filter({ !freeing.contains($0.txid) }).min(by: { $0.feeRate < $1.feeRate }),
+            guard let lowest = graph.lowestFeeRate(excluding: freeing),
                   lowest.feeRate < entry.feeRate else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and this fee rate is not above its lowest")
             }
-            let doomed = descendants(of: lowest.txid)
+            let doomed = graph.descendants(of: lowest.txid)
             guard ancestors.isDisjoint(with: doomed) else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and making room would evict this transaction's own ancestors")
             }
@@ -399,34 +143,8 @@ actor Pool {
         }
     }
 
-    /// Writes the entry, its trace rows and the sequence it leads to; with a replacement, deletes the
-    /// replaced rows and writes their `replaced` trace rows in the same SQLite transaction: a crash
-    /// leaves either the old transactions or the new one, never both or neither.
-    private func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
-        let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
-        let id = e.txid.hex
-        let time = e.time
-        let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
-        let gone = plan.map { p in p.evicted.map { (Data($0.txid.bytes), replacedEvent($0, by: e, plan: p)) } } ?? []
-        do {
-            try await db.write { db in
-                for (k, t) in gone {
-                    try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k])
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [t.id, t.kind, t.stage, t.service, t.time, t.detail])
-                }
-                try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
-                if let receivedAt {
-                    try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
-                }
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
-                try Self.storeSequence(next, db)
-            }
-        } catch {
-            throw Refusal(code: "internal", message: "could not persist: \(error)")
-        }
-    }
-
-    private func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
+    /// Stage 8 of the admission (publish): into memory, announced (A), traced; a template notice follows.
+    func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
         insert(e)
         sequence += 1
         await events.added(e, sequence: sequence)
@@ -438,37 +156,31 @@ actor Pool {
         scheduleTemplateNotice()
     }
 
-    /// The trace row of a transaction a replacement evicted: who replaced it, and for what fee.
-    private func replacedEvent(_ old: PoolEntry, by new: PoolEntry, plan: Replacement) -> TraceEvent {
-        let how = plan.direct.contains(old.txid)
-            ? "fee \(old.fee) → \(new.fee) units, \(String(format: "%.2f", old.feeRate)) → \(String(format: "%.2f", new.feeRate)) units/byte"
-            : "a descendant of a replaced transaction"
-        return TraceEvent(id: old.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: new.time,
-                          detail: "replaced by \(new.txid.hex) (\(how))")
-    }
-
     /// A replacement, already written (`persist`): the replaced leave memory, each announced as R
     /// (as Bitcoin Core, removal reason REPLACED) with its `replaced` trace event, then the
     /// replacement is added and announced as A.
-    private func replaced(_ plan: Replacement, by e: PoolEntry) async {
+    func replaced(_ plan: Replacement, by e: PoolEntry) async {
         for old in plan.evicted { detach(old.txid) }
         for old in plan.evicted {
             sequence += 1
             await events.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)")
-            await events.trace(replacedEvent(old, by: e, plan: plan))
+            await events.trace(plan.replacedEvent(old, by: e))
         }
         await added(e, replacing: plan)
     }
 
+    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
+    /// mempool sequence): the process that acknowledged it may have died before its announcement
+    /// left, and a subscriber that saw it already recognises the txid.
+    func reannounce(_ e: PoolEntry) async {
+        insert(e)
+        sequence += 1
+        await events.added(e, sequence: sequence)
+    }
+
     /// Memory only: the entry and its links.
     private func insert(_ e: PoolEntry) {
-        var e = e
-        e.children = []
-        e.parents = e.parents.filter { entries[$0] != nil }
-        entries[e.txid] = e
-        for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
-        for p in e.parents { entries[p]?.children.insert(e.txid) }
-        bytes += e.size
+        graph.insert(e)
     }
 
     // MARK: removing
@@ -476,11 +188,7 @@ actor Pool {
     /// Memory only: takes the entry and its links out; false if it was not there.
     @discardableResult
     private func detach(_ t: Hash256) -> Bool {
-        guard let e = entries.removeValue(forKey: t) else { return false }
-        for input in e.tx.inputs where spends[input.previousOutput] == t { spends[input.previousOutput] = nil }
-        for p in e.parents { entries[p]?.children.remove(t) }
-        for c in e.children { entries[c]?.parents.remove(t) }
-        bytes -= e.size
+        guard graph.remove(t) != nil else { return false }
         templated.remove(t)
         return true
     }
@@ -488,7 +196,7 @@ actor Pool {
     /// Removes transactions from memory and disk; publishes R for each unless included in a block.
     /// With `keepInMemoryFirst: false` the transactions need not be in memory
     /// (they failed re-admission): their rows are deleted and R is published all the same.
-    private func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
+    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
         var gone = [Hash256]()
         for t in txids {
             guard detach(t) else {
@@ -498,13 +206,9 @@ actor Pool {
             gone.append(t)
         }
         guard !gone.isEmpty else { return }
-        let keys = gone.map { Data($0.bytes) }
         let next: UInt64? = publish ? sequence + UInt64(gone.count) : nil
         do {
-            try await db.write { db in
-                for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) }
-                if let next { try Self.storeSequence(next, db) }
-            }
+            try await store.delete(gone, sequence: next)
         } catch {
             logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
         }
@@ -517,253 +221,7 @@ actor Pool {
         }
     }
 
-    // MARK: following the chain
-
-    func currentTip() async throws -> ChainTip {
-        if let tip { return tip }
-        let t = try await chain.tip()
-        tip = t
-        return t
-    }
-
-    func setTip(_ t: ChainTip) { tip = t }
-
-    /// A block joined the best chain: drop what it includes and what conflicts with it.
-    func blockConnected(_ block: Block, height: Int) async {
-        await exclusively { await blockConnectedNow(block, height: height) }
-    }
-
-    private func blockConnectedNow(_ block: Block, height: Int) async {
-        var included = [Hash256]()
-        var conflicts = [Hash256]()
-        for tx in block.transactions.dropFirst() {
-            let txid = tx.txid
-            if entries[txid] != nil { included.append(txid) }
-            for input in tx.inputs {
-                if let other = spends[input.previousOutput], other != txid { conflicts.append(other) }
-            }
-        }
-        // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
-        for t in included {
-            if var e = entries[t] {
-                e.children.forEach { entries[$0]?.parents.remove(t) }
-                e.children = []
-                entries[t] = e
-            }
-        }
-        await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
-        for t in included { await record(t, "mined", detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
-        let conflicted = conflicts.flatMap { descendants(of: $0) }
-        await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
-        if let t = tip, t.height < height { tip = nil }
-        if let fresh = try? await chain.tip() { tip = fresh }
-        templateNoticeNow()
-    }
-
-    /// Transactions of disconnected blocks, oldest block first, waiting to be readmitted.
-    private var returning: [Transaction] = []
-
-    /// A block left the best chain. Its transactions are collected (a reorg
-    /// disconnects several blocks, newest first) and readmitted together with the
-    /// whole pool a moment later, so parents come back before children and the
-    /// pool's links and checks are rebuilt against the new chain.
-    func blockDisconnected(_ block: Block) async {
-        await exclusively {
-            returning.insert(contentsOf: block.transactions.dropFirst(), at: 0)
-            scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300))
-        }
-    }
-
-    /// After a restart or a gap in the chain's stream, or a reorg: re-check every
-    /// transaction against the chain as it is now. Memory is rebuilt; the file
-    /// loses only what is definitively invalid. A transaction that could not be
-    /// checked (the chain store not answering yet) stays, and the check is retried.
-    func revalidateAll(reason: String) async {
-        await exclusively { await revalidateNow(reason: reason) }
-    }
-
-    private func revalidateNow(reason: String) async {
-        guard let fresh = try? await chain.tip() else {
-            logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
-            scheduleRevalidation(reason: reason)
-            return
-        }
-        tip = fresh
-        let now = ServiceSupport.now()
-        let returned = returning.map { PoolEntry(tx: $0, txid: $0.txid, raw: $0.encoded, fee: 0, spent: [], time: now, parents: []) }
-        returning = []
-        let returnedIDs = Set(returned.map(\.txid))
-        let all = returned + entries.values.filter { !returnedIDs.contains($0.txid) }.sorted { $0.time < $1.time }
-        entries = [:]
-        spends = [:]
-        bytes = 0
-        let (kept, invalid, unchecked, mined) = await readmit(all, returned: returnedIDs)
-        for e in unchecked where !returnedIDs.contains(e.txid) { insert(e) }   // as they were: valid when accepted, not checkable now
-        for e in unchecked where returnedIDs.contains(e.txid) { returning.append(e.tx) }
-        await removeMined(mined.filter { !returnedIDs.contains($0.txid) }, why: "after \(reason)")
-        await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
-        if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
-        templateNoticeNow()
-        logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
-                                                        "kept": "\(kept)", "invalid": "\(invalid.count)", "mined": "\(mined.count)",
-                                                        "unchecked": "\(unchecked.count)"])
-    }
-
-    private var revalidationPending = false
-
-    private func scheduleRevalidation(reason: String, delay: Duration = .seconds(1)) {
-        guard !revalidationPending else { return }
-        revalidationPending = true
-        Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            await self?.runScheduledRevalidation(reason: reason)
-        }
-    }
-
-    private func runScheduledRevalidation(reason: String) async {
-        await exclusively {
-            revalidationPending = false
-            await revalidateNow(reason: reason)
-        }
-    }
-
-    /// Re-accepts transactions (parents before children, in passes) into
-    /// memory. Those in `returned` (from disconnected blocks) are new to the
-    /// pool: they are persisted and announced. Returns how many came back, the
-    /// definitively invalid ones and the ones that could not be checked.
-    private func readmit(_ candidates: [PoolEntry], returned: Set<Hash256> = [], announce: Bool = false)
-        async -> (kept: Int, invalid: [PoolEntry], unchecked: [PoolEntry], mined: [PoolEntry]) {
-        var pending = candidates
-        var unchecked = [PoolEntry]()
-        var invalid = [PoolEntry]()
-        var mined = [PoolEntry]()
-        var kept = 0
-        var progress = true
-        while progress && !pending.isEmpty {
-            progress = false
-            var next = [PoolEntry]()
-            for e in pending {
-                do {
-                    let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
-                    if returned.contains(e.txid) {
-                        do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
-                        await added(entry)
-                        await record(e.txid, "returned", detail: "its block was disconnected")
-                    } else if announce {
-                        await reannounce(entry)
-                    } else {
-                        insert(entry)
-                    }
-                    kept += 1
-                    progress = true
-                } catch {
-                    switch error.code {
-                    case "chain-unavailable": unchecked.append(e)
-                    case RejectReason.inputsMissingOrSpent.rawValue: next.append(e)   // maybe its parent comes back later in this pass
-                    case Policy.Reason.alreadyInPool.rawValue: kept += 1
-                    // A block we learnt of late (or not at all: a gap, a restart of the chain store) holds it:
-                    // a removal by inclusion, which is never announced as R.
-                    case Policy.Reason.alreadyKnown.rawValue: mined.append(e)
-                    default: invalid.append(e)
-                    }
-                }
-            }
-            pending = next
-        }
-        // What still misses inputs after a pass without progress is gone for good, unless
-        // something could not be checked: then its parent may be among those, so wait.
-        if unchecked.isEmpty { return (kept, invalid + pending, unchecked, mined) }
-        return (kept, invalid, unchecked + pending, mined)
-    }
-
-    /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
-    /// mempool sequence): the process that acknowledged it may have died before its announcement
-    /// left, and a subscriber that saw it already recognises the txid.
-    private func reannounce(_ e: PoolEntry) async {
-        insert(e)
-        sequence += 1
-        await events.added(e, sequence: sequence)
-    }
-
-    /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
-    private func removeMined(_ mined: [PoolEntry], why: String) async {
-        guard !mined.isEmpty else { return }
-        await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
-        for e in mined { await record(e.txid, "mined", detail: "found in the chain \(why)", persistOnly: true) }
-    }
-
-    /// Loads what was persisted (after a crash or a restart) and re-checks it.
-    /// Only what is definitively invalid is deleted from the file; what can't
-    /// be checked now is kept and checked again shortly.
-    func loadPersisted() async throws {
-        let (rows, stored) = try await db.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
-                (Array($0["raw"] as Data), UInt64($0["fee"] as Int64), $0["time"] as Double)
-            }
-            return (rows, try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequence'"))
-        }
-        await exclusively {
-            if let stored { sequence = max(sequence, UInt64(bitPattern: stored)) }
-            await reserveSequence(rows.count)
-            await load(rows)
-        }
-    }
-
-    private func load(_ rows: [([UInt8], UInt64, Double)]) async {
-        var candidates = [PoolEntry]()
-        var undecodable = [Data]()
-        for (raw, fee, time) in rows {
-            guard let tx = try? Transaction(bytes: raw) else {
-                undecodable.append(Data(Hash256.sha256d(raw).bytes))
-                continue
-            }
-            candidates.append(PoolEntry(tx: tx, txid: tx.txid, raw: raw, fee: fee, spent: [], time: time, parents: []))
-        }
-        if !undecodable.isEmpty {
-            let keys = undecodable
-            try? await db.write { db in for k in keys { try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [k]) } }
-        }
-        tip = try? await chain.tip()
-        let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
-        // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
-        await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
-        if !unchecked.isEmpty {
-            for e in unchecked where entries[e.txid] == nil { deferred[e.txid] = e }
-            scheduleDeferredLoad()
-        }
-        logger.notice("mempool loaded from disk", metadata: ["stored": "\(rows.count)", "kept": "\(kept)",
-                                                              "invalid": "\(invalid.count)", "unchecked": "\(unchecked.count)"])
-    }
-
-    /// Persisted transactions not yet re-checked (the chain store was not answering).
-    private var deferred: [Hash256: PoolEntry] = [:]
-
-    private func scheduleDeferredLoad() {
-        Task { [weak self] in
-            try? await Task.sleep(for: .seconds(1))
-            await self?.retryDeferred()
-        }
-    }
-
-    private func retryDeferred() async {
-        await exclusively { await retryDeferredNow() }
-    }
-
-    private func retryDeferredNow() async {
-        let waiting = deferred.values.sorted { $0.time < $1.time }
-        deferred = [:]
-        guard !waiting.isEmpty else { return }
-        await reserveSequence(waiting.count)
-        let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
-        await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
-        for e in unchecked { deferred[e.txid] = e }
-        if !deferred.isEmpty { scheduleDeferredLoad() }
-        if kept > 0 { templateNoticeNow() }
-    }
-
-    // MARK: templates and miners
+    // MARK: template notices
 
     private var noticePending = false
 
@@ -783,143 +241,48 @@ actor Pool {
         Task { await events.templateChanged(sequence: seq, count: count) }
     }
 
-    /// A template for `request`, under the learning mode's `pace`: when it holds this height
-    /// (paused), nothing is picked (no transaction is "in a template" while the miners wait).
-    func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
-        miners.seen(request, at: ServiceSupport.now())
+    // MARK: the pool as block assembly's source (BlockAssembler.swift)
+
+    /// The graph as it is, with the sequence and the tip (awaited first, then all read at once).
+    func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
-        let height = t.height + 1
-        let (chosen, fees) = pace.allows(height: height) ? BlockAssembler.select(entries.values) : ([], 0)
-        let now = UInt32(Date().timeIntervalSince1970)
-        // First time in a template: one trace row each, written in one transaction.
-        let detail = "in a template for height \(height), asked by miner \(request.minerID)"
-        let fresh = chosen.filter { templated.insert($0.txid).inserted }.map {
-            TraceEvent(id: $0.txid.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
-        }
-        if !fresh.isEmpty {
-            for e in fresh { await events.trace(e) }
-            do {
-                try await db.write { db in
-                    for e in fresh {
-                        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
-                    }
-                }
-            } catch {
-                logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
-            }
-        }
-        return BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
-                             minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
-                             transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex), mempoolSequence: sequence,
-                             pace: pace, notBefore: pace.notBefore(tipTime: t.time))
+        return MiningSnapshot(graph: graph, sequence: sequence, tip: t)
     }
 
-    func activeMiners(within seconds: Double = 60) -> [MinerInfo] {
-        miners.active(within: seconds, now: ServiceSupport.now())
-    }
-
-    // MARK: queries
-
-    func info() -> MempoolInfo {
-        var buckets = [Double: Int]()
-        for e in entries.values {
-            let rate = e.feeRate
-            let bucket = rate < 1 ? 0 : pow(2, floor(log2(rate)))
-            buckets[bucket, default: 0] += e.size
+    /// First time in a template: one trace row each, written in one transaction (what has left the
+    /// pool since the snapshot is skipped).
+    func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {
+        let detail = "in a template for height \(height), asked by miner \(minerID)"
+        let fresh = txids.filter { graph.contains($0) && templated.insert($0).inserted }.map {
+            TraceEvent(id: $0.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
         }
-        let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
-        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
-                           feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
-    }
-
-    /// The consistency check: links, spends and bytes in memory; memory against the file; every
-    /// input spends either an output of a transaction in the pool or an unspent coin of the chain.
-    /// Runs through the gate, so it sees one state.
-    func check() async -> MempoolCheck {
-        var result = MempoolCheck(ok: false, count: 0, stored: 0, chainChecked: false, problems: [])
-        await exclusively { result = await checkNow() }
-        return result
-    }
-
-    private func checkNow() async -> MempoolCheck {
-        var problems = [String]()
-        func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
-        var total = 0
-        var fromChain = [OutPoint]()
-        for (txid, e) in entries {
-            total += e.size
-            if e.tx.txid != txid { problem("\(txid.hex): stored under the wrong txid") }
-            for input in e.tx.inputs {
-                if spends[input.previousOutput] != txid { problem("\(txid.hex): spend of \(input.previousOutput) not indexed") }
-                if let parent = entries[input.previousOutput.txid] {
-                    if !e.parents.contains(parent.txid) { problem("\(txid.hex): parent \(parent.txid.hex) not linked") }
-                    if Int(input.previousOutput.index) >= parent.tx.outputs.count { problem("\(txid.hex): spends a missing output of its parent") }
-                } else {
-                    fromChain.append(input.previousOutput)
-                }
-            }
-            for p in e.parents where entries[p]?.children.contains(txid) != true { problem("\(txid.hex): parent \(p.hex) does not list it as a child") }
-            for c in e.children where entries[c]?.parents.contains(txid) != true { problem("\(txid.hex): child \(c.hex) does not list it as a parent") }
-        }
-        if total != bytes { problem("byte count \(bytes), entries add up to \(total)") }
-        for (op, txid) in spends where entries[txid] == nil { problem("\(op) is marked spent by \(txid.hex), which is not in the pool") }
-        let stored: [Hash256]
+        guard !fresh.isEmpty else { return }
+        for e in fresh { await events.trace(e) }
         do {
-            stored = try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
+            try await store.record(fresh)
         } catch {
-            stored = []
-            problem("could not read mempool.sqlite: \(error)")
+            logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
         }
-        let onDisk = Set(stored)
-        for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
-        let waiting = Set(deferred.keys).union(returning.map(\.txid))
-        for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
-        var chainChecked = false
-        if let coins = try? await chain.coins(fromChain) {
-            chainChecked = true
-            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(spends[op]?.hex ?? "?")) is not an unspent coin of the chain") }
-        }
-        return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
-                            chainChecked: chainChecked, problems: problems)
-    }
-
-    func snapshot() -> RawMempool {
-        RawMempool(txids: entries.values.sorted { $0.time < $1.time }.map(\.txid.hex), mempoolSequence: sequence)
-    }
-
-    func entry(_ txid: Hash256) -> PoolEntry? { entries[txid] }
-
-    func entries(touching key: [UInt8]) -> [PoolEntry] {
-        entries.values.filter { e in
-            e.tx.outputs.contains { $0.publicKey == key } || e.spent.contains { $0.output.publicKey == key }
-        }.sorted { $0.time > $1.time }
     }
 
     // MARK: trace
 
-    private func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
+    func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
                         time: Double = ServiceSupport.now(), persist: Bool = true, persistOnly: Bool = false) async {
         let e = TraceEvent(id: txid.hex, kind: "tx", stage: stage, service: service, time: time, detail: detail)
         if !persistOnly { await events.trace(e) }
         if persist { await persistTrace(e) }
     }
 
-    private func persistTrace(_ e: TraceEvent) async {
+    func persistTrace(_ e: TraceEvent) async {
         do {
-            try await db.write { db in
-                try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
-            }
+            try await store.record([e])
         } catch {
             logger.warning("could not store a trace event", metadata: ["error": "\(error)"])
         }
     }
 
     func trace(_ id: String) async throws -> [TraceEvent] {
-        let key = id.lowercased()
-        return try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [key]).map {
-                TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
-            }
-        }
+        try await store.trace(id.lowercased())
     }
 }

@@ -2,9 +2,78 @@ import ChainCore
 import Foundation
 import NodeKit
 
-/// Read-only questions for the explorer, over a snapshot of the pool's entries (kept apart from
+/// Read-only questions (the RPC's `getmempoolinfo`, `getrawmempool`, `getentry`,
+/// `getaddressmempool`, `checkmempool`, and the explorer's), over the pool's graph (kept apart from
 /// Pool.swift: nothing here changes the pool).
 extension Pool {
+    /// Count, bytes, fees and the fee-rate histogram (power-of-two buckets, bytes in each).
+    func info() -> MempoolInfo {
+        var buckets = [Double: Int]()
+        for e in entries.values {
+            let rate = e.feeRate
+            let bucket = rate < 1 ? 0 : pow(2, floor(log2(rate)))
+            buckets[bucket, default: 0] += e.size
+        }
+        let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
+        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
+                           feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
+    }
+
+    /// The consistency check: links, spends and bytes in memory; memory against the file; every
+    /// input spends either an output of a transaction in the pool or an unspent coin of the chain.
+    /// Runs through the gate, so it sees one state.
+    func check() async -> MempoolCheck {
+        var result = MempoolCheck(ok: false, count: 0, stored: 0, chainChecked: false, problems: [])
+        await exclusively { result = await checkNow() }
+        return result
+    }
+
+    private func checkNow() async -> MempoolCheck {
+        var (problems, fromChain) = graph.consistency()
+        func problem(_ p: String) { if problems.count < 50 { problems.append(p) } }
+        let stored: [Hash256]
+        do {
+            stored = try await store.txids()
+        } catch {
+            stored = []
+            problem("could not read mempool.sqlite: \(error)")
+        }
+        let onDisk = Set(stored)
+        for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
+        let waiting = follower.waiting
+        for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
+        var chainChecked = false
+        if let coins = try? await chain.coins(fromChain) {
+            chainChecked = true
+            for op in fromChain where coins[op] == nil { problem("\(op) (spent by \(graph.spender(of: op)?.hex ?? "?")) is not an unspent coin of the chain") }
+        }
+        // The coin view against the chain store: each coin it holds is unspent there, the same coin.
+        if chainChecked, !coinView.coins.isEmpty {
+            let held = Array(coinView.coins.keys)
+            if let coins = try? await chain.coins(held) {
+                for op in held where coins[op] != coinView.coins[op] {
+                    problem("the coin view holds \(op), which the chain \(coins[op] == nil ? "has spent or never had" : "holds as another coin")")
+                }
+            } else {
+                chainChecked = false
+            }
+        }
+        return MempoolCheck(ok: problems.isEmpty && chainChecked, count: entries.count, stored: onDisk.count,
+                            chainChecked: chainChecked, problems: problems)
+    }
+
+    func snapshot() -> RawMempool {
+        RawMempool(txids: entries.values.sorted { $0.time < $1.time }.map(\.txid.hex), mempoolSequence: sequence)
+    }
+
+    func entry(_ txid: Hash256) -> PoolEntry? { entries[txid] }
+
+    func entries(touching key: [UInt8]) -> [PoolEntry] {
+        entries.values.filter { e in
+            e.tx.outputs.contains { $0.publicKey == key } || e.spent.contains { $0.output.publicKey == key }
+        }.sorted { $0.time > $1.time }
+    }
+
     /// The pool transaction (and its input) spending each outpoint, in order; nil where none does.
     func spenders(of outpoints: [OutPoint]) -> [SpendInfo?] {
         guard !outpoints.isEmpty else { return [] }

@@ -7,44 +7,19 @@ import NodeKit
 /// The mempool's size and fee rates over time, for the explorer's charts. The mempool records
 /// them itself (it is the one that knows), every `interval` into a `sample` table of
 /// mempool.sqlite, keeping `keep` seconds (a day): one small row each, about 8,640 rows a day at
-/// the default 10 s. Its own migrator (a separate identifier), so Pool.swift's schema stays apart.
+/// the default 10 s. Its table has its own migrator (`MempoolStore.samplesMigrator`), so the pool's
+/// schema stays apart; its SQL is in MempoolStore.swift.
 struct MempoolSamples: Sendable {
     let db: DatabasePool
     var keep: Double = 86_400
 
-    static func migrator() -> DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("samples-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE sample (
-                    time REAL PRIMARY KEY NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, total_fee INTEGER NOT NULL,
-                    next_median REAL NOT NULL, next_min REAL NOT NULL
-                );
-                """)
-        }
-        return m
-    }
-
     func record(_ s: MempoolSample) async throws {
-        let keep = self.keep
-        try await db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO sample VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [s.time, s.count, s.bytes, Int64(s.totalFee), s.nextBlockMedianFee, s.nextBlockMinFee])
-            try db.execute(sql: "DELETE FROM sample WHERE time < ?", arguments: [s.time - keep])
-        }
+        try await MempoolStore(db: db).recordSample(s, keep: keep)
     }
 
-    /// Samples since a time, oldest first (at most 10,000: a day at one per 10 s fits).
+    /// Samples since a time, oldest first (at most 10,000).
     func since(_ time: Double) async throws -> [MempoolSample] {
-        try await db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM (SELECT time, count, bytes, total_fee, next_median, next_min FROM sample WHERE time >= ?
-                               ORDER BY time DESC LIMIT 10000) ORDER BY time
-                """, arguments: [time]).map { row in
-                MempoolSample(time: row[0], count: row[1], bytes: row[2], totalFee: UInt64(row[3] as Int64),
-                              nextBlockMedianFee: row[4], nextBlockMinFee: row[5])
-            }
-        }
+        try await MempoolStore(db: db).samples(since: time)
     }
 
     /// Records one sample every `interval` until cancelled.

@@ -1,6 +1,7 @@
 import ChainCore
 import Foundation
 import NodeKit
+import Synchronization
 import Testing
 @testable import Mempool
 
@@ -40,5 +41,54 @@ struct BlockAssemblerTests {
         for i in 0..<1_001 { r.seen(TemplateRequest(minerID: "m\(i)", address: "x", hashrate: 0, threads: 1), at: 1_000) }
         #expect(r.active(within: 10_000, now: 1_000).count == 1_001)   // the old ones were dropped past 1,000
         #expect(!r.active(within: 10_000, now: 1_000).contains { $0.id == "a" })
+    }
+
+    static let tip = ChainTip(height: 9, hash: String(repeating: "ab", count: 32), time: 1_000, nextBits: ChainParams.regtest.powLimitBits,
+                              medianTimePast: 900)
+
+    static func snapshot(_ entries: [PoolEntry], sequence: UInt64 = 7) -> MiningSnapshot {
+        var g = PoolGraph()
+        for e in entries { g.insert(e) }
+        return MiningSnapshot(graph: g, sequence: sequence, tip: tip)
+    }
+
+    @Test("a template from a snapshot: the next height, the tip's fields, the fees in the coinbase, the snapshot's sequence")
+    func templateFromSnapshot() {
+        let a = PoolGraphTests.entry([PoolGraphTests.coin(1)], fee: 1_000, size: 100, tag: 1)
+        let b = PoolGraphTests.entry([PoolGraphTests.coin(2)], fee: 5_000, size: 100, tag: 2)
+        let (t, chosen) = BlockAssembler.template(from: Self.snapshot([a, b]), pace: .running, params: .regtest, now: 800)
+        #expect(chosen.map(\.txid) == [b.txid, a.txid])
+        #expect(t.height == 10 && t.previousHash == Self.tip.hash && t.bits == Self.tip.nextBits)
+        #expect(t.time == 901 && t.minTime == 901)   // the clock behind the median time past: just after it
+        #expect(t.fees == 6_000 && t.coinbaseValue == ChainParams.regtest.subsidy(height: 10) + 6_000)
+        #expect(t.txids == [b.txid.hex, a.txid.hex] && t.transactions == [Hex.encode(b.raw), Hex.encode(a.raw)])
+        #expect(t.mempoolSequence == 7)
+        #expect(BlockAssembler.template(from: Self.snapshot([a]), pace: .running, params: .regtest, now: 5_000).template.time == 5_000)
+    }
+
+    /// A source that is not a pool: what the generator reads and tells.
+    final class FakeSource: TxSource {
+        let entries: [PoolEntry]
+        let told = Mutex<[String]>([])
+        init(_ entries: [PoolEntry]) { self.entries = entries }
+        func miningSnapshot() async throws -> MiningSnapshot { BlockAssemblerTests.snapshot(entries) }
+        func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {
+            told.withLock { $0.append("\(height) \(minerID) \(txids.map(\.hex).joined(separator: ","))") }
+        }
+    }
+
+    @Test("the generator reads a TxSource, tells it what it put in, and keeps the miners")
+    func generatorOverASource() async throws {
+        let a = PoolGraphTests.entry([PoolGraphTests.coin(1)], tag: 1)
+        let source = FakeSource([a])
+        let generator = TemplateGenerator(source: source, params: .regtest)
+        let t = try await generator.template(for: TemplateRequest(minerID: "m1", address: "x", hashrate: 1, threads: 1))
+        #expect(t.txids == [a.txid.hex])
+        #expect(source.told.withLock { $0 } == ["10 m1 \(a.txid.hex)"])
+        #expect(await generator.activeMiners().map(\.id) == ["m1"])
+        // an empty pool: nothing to tell
+        let empty = FakeSource([])
+        _ = try await TemplateGenerator(source: empty, params: .regtest).template(for: TemplateRequest(minerID: "m2", address: "x", hashrate: 1, threads: 1))
+        #expect(empty.told.withLock { $0 }.isEmpty)
     }
 }

@@ -103,15 +103,16 @@ import TestSupport
         try pace.apply(PaceChange(action: "pause"), network: .regtest, tipHeight: h.blocks.count - 1, now: 1)
         try pace.apply(PaceChange(action: "interval", minInterval: 5), network: .regtest, tipHeight: h.blocks.count - 1, now: 1)
 
-        let held = try await pool.template(for: request, pace: pace)
+        let templates = TemplateGenerator(source: pool, params: .regtest)
+        let held = try await templates.template(for: request, pace: pace)
         #expect(held.txids.isEmpty && held.pace == pace)
         #expect(MiningPace.decision(pace: held.pace, height: held.height, notBefore: held.notBefore, now: 0) == .hold)
         // Not "in a template" while paused; the miner is still seen.
         #expect(try await pool.trace(tx.txid.hex).map(\.stage) == ["accepted"])
-        #expect(await pool.activeMiners().map(\.id) == ["m"])
+        #expect(await templates.activeMiners().map(\.id) == ["m"])
 
         try pace.apply(PaceChange(action: "step"), network: .regtest, tipHeight: h.blocks.count - 1, now: 2)
-        let stepped = try await pool.template(for: request, pace: pace)
+        let stepped = try await templates.template(for: request, pace: pace)
         #expect(stepped.txids == [tx.txid.hex])
         #expect(stepped.notBefore == Double(h.chain.tipValue.withLock { $0.time }) + 5)
         #expect(try await pool.trace(tx.txid.hex).map(\.stage) == ["accepted", "template"])
@@ -125,7 +126,7 @@ import TestSupport
         let announced = Announced()
         do {
             let db = try DatabasePool(path: path)
-            try Pool.migrator().migrate(db)
+            try MempoolStore.migrator().migrate(db)
             let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { p in announced.list.withLock { $0.append(p) } }
             try await pacer.load()
             #expect(await pacer.pace == .running)
@@ -140,7 +141,7 @@ import TestSupport
         do {
             // A restart keeps the pace, the pending step included.
             let db = try DatabasePool(path: path)
-            try Pool.migrator().migrate(db)
+            try MempoolStore.migrator().migrate(db)
             let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { p in announced.list.withLock { $0.append(p) } }
             try await pacer.load()
             let p = await pacer.pace

@@ -66,7 +66,7 @@ struct PoolQueriesTests {
         let h = try await PoolHarness()
         let pool = try h.open()
         let db = try DatabasePool(path: h.dir.appendingPathComponent("mempool.sqlite").path)
-        try MempoolSamples.migrator().migrate(db)
+        try MempoolStore.samplesMigrator().migrate(db)
         let samples = MempoolSamples(db: db, keep: 100)
         try await samples.record(await pool.sample(at: 1_000))
         let tx = h.pay(h.spendable[0], fee: 5_000)

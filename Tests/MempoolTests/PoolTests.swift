@@ -15,6 +15,9 @@ final class FakeChain: ChainSource {
     let confirmed = Mutex<Set<Hash256>>([])
     /// While true, every call fails as an unreachable chain store would.
     let down = Atomic<Bool>(false)
+    /// How many outpoints the pool asked for, over how many calls.
+    let askedOutpoints = Atomic<Int>(0)
+    let coinCalls = Atomic<Int>(0)
 
     struct Unreachable: Error {}
 
@@ -26,6 +29,8 @@ final class FakeChain: ChainSource {
 
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         if down.load(ordering: .relaxed) { throw Unreachable() }
+        coinCalls.add(1, ordering: .relaxed)
+        askedOutpoints.add(outpoints.count, ordering: .relaxed)
         return view.withLock { v in
             var out = [OutPoint: Coin]()
             for op in outpoints { out[op] = v.coin(op) }
@@ -71,7 +76,7 @@ final class PoolHarness: Sendable {
 
     func open(policy: Policy = Policy()) throws -> Pool {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
-        try Pool.migrator().migrate(db)
+        try MempoolStore.migrator().migrate(db)
         return Pool(params: .regtest, policy: policy, db: db, chain: chain, events: events, logger: Logger(label: "test"))
     }
 
@@ -146,7 +151,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let fifth = h.wallet.spend([coin], to: [h.wallet.output(coin.1.value - 1_000)])
         #expect(await refusal(pool, fifth) == "too-long-mempool-chain")
         // a template lists parents before children
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        let t = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
         #expect(t.txids.count == 4)
         var seen = Set<String>()
         for hex in t.transactions {
@@ -165,9 +170,10 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let cheap = h.pay(h.spendable[0], fee: 1_000)
         let rich = h.pay(h.spendable[1], fee: 50_000)
         for tx in [cheap, rich] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: nil) }
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 1, threads: 1))
+        let templates = TemplateGenerator(source: pool, params: .regtest)
+        let t = try await templates.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 1, threads: 1))
         #expect(t.txids == [rich.txid.hex, cheap.txid.hex])
-        #expect(await pool.activeMiners().map(\.id) == ["m"])
+        #expect(await templates.activeMiners().map(\.id) == ["m"])
     }
 
     @Test func aConnectedBlockRemovesIncludedAndConflictingTransactions() async throws {
@@ -297,7 +303,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(await pool.entries[child.txid]?.parents == [parent.txid])
         #expect(await pool.entries[parent.txid]?.children == [child.txid])
         // a template lists the parent first
-        let t = try await pool.template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        let t = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
         #expect(t.txids == [parent.txid.hex, child.txid.hex])
     }
 

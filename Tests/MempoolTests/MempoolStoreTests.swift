@@ -1,0 +1,74 @@
+import ChainCore
+import Foundation
+import GRDB
+import NodeKit
+import Testing
+@testable import Mempool
+
+/// The pool's SQL alone, on a file in a temporary folder.
+@Suite("Mempool store")
+struct MempoolStoreTests {
+    static func open() throws -> (MempoolStore, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mempoolstore-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
+        try MempoolStore.migrator().migrate(db)
+        return (MempoolStore(db: db), dir)
+    }
+
+    static func entry(_ n: UInt8, time: Double) -> PoolEntry {
+        PoolGraphTests.entry([PoolGraphTests.coin(n)], fee: 1_000 + Amount(n), size: 100 + Int(n), time: time, tag: n)
+    }
+
+    @Test("admit writes the row, its trace and the sequence; a replacement deletes the replaced in the same write")
+    func admitAndReplace() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = Self.entry(1, time: 10), b = Self.entry(2, time: 5)
+        try await store.admit(a, receivedAt: 9, replacing: [], sequence: 1)
+        try await store.admit(b, receivedAt: nil, replacing: [], sequence: 2)
+        var (rows, seq) = try await store.load()
+        #expect(rows.map(\.time) == [5, 10])            // oldest first
+        #expect(rows.last?.raw == a.raw && rows.last?.fee == a.fee)
+        #expect(seq == 2)
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == ["received", "accepted"])
+        let bump = Self.entry(3, time: 11)
+        let gone = TraceEvent(id: a.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: 11, detail: "replaced by \(bump.txid.hex)")
+        try await store.admit(bump, receivedAt: nil, replacing: [(a.txid, gone)], sequence: 4)
+        #expect(Set(try await store.txids()) == [b.txid, bump.txid])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == ["received", "accepted", "replaced"])
+        (rows, seq) = try await store.load()
+        #expect(rows.count == 2 && seq == 4)
+    }
+
+    @Test("delete removes rows, storing the sequence only when given one")
+    func deleteAndSequence() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try await store.load().sequence == nil)
+        let a = Self.entry(1, time: 1), b = Self.entry(2, time: 2)
+        try await store.admit(a, receivedAt: nil, replacing: [], sequence: 1)
+        try await store.admit(b, receivedAt: nil, replacing: [], sequence: 2)
+        try await store.delete([a.txid])
+        #expect(try await store.txids() == [b.txid])
+        #expect(try await store.load().sequence == 2)
+        try await store.delete([b.txid, a.txid], sequence: 7)
+        #expect(try await store.txids().isEmpty)
+        #expect(try await store.load().sequence == 7)
+        try await store.storeSequence(9)
+        #expect(try await store.load().sequence == 9)
+    }
+
+    @Test("trace rows come back in time order, then in the order written")
+    func traceOrder() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let id = String(repeating: "ab", count: 32)
+        try await store.record([TraceEvent(id: id, kind: "tx", stage: "mined", service: "mempool", time: 3, detail: nil),
+                                TraceEvent(id: id, kind: "tx", stage: "template", service: "mempool", time: 2, detail: "x"),
+                                TraceEvent(id: id, kind: "tx", stage: "removed", service: "mempool", time: 3, detail: nil)])
+        try await store.record([])
+        #expect(try await store.trace(id).map(\.stage) == ["template", "mined", "removed"])
+        #expect(try await store.trace("other").isEmpty)
+    }
+}
