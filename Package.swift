@@ -207,6 +207,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "CairnContractTests",
+            dependencies: ["CairnContract", "ChainCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ChainCoreTests",
             dependencies: ["ChainCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict

@@ -73,7 +73,7 @@ extension RPCMethods {
             let edge = ctx.edge
             let receivedAt = ServiceSupport.now()
             edge.metrics.txSubmitted.increment()
-            edge.stamps.record(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "rpc sendrawtransaction"))
+            edge.stamps.record(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "rpc sendrawtransaction"))
             do {
                 let result = try await ctx.backend.mempool("submittx", SubmitTx(hex: hex, receivedAt: receivedAt), as: SubmitTxResult.self)
                 edge.metrics.txAccepted.increment()

@@ -121,7 +121,7 @@ enum FaucetRoutes {
                                "the faucet cannot pay \(Units.format(faucet.amount)) CRN: \(what) (its coins come from the node's miner and mature after \(faucet.params.coinbaseMaturity) blocks)")
             }
             let txid = tx.txid.hex
-            edge.stamps.record(TraceEvent(id: txid, kind: "tx", stage: "received", service: "edge", time: ServiceSupport.now(),
+            edge.stamps.record(TraceEvent(id: txid, kind: .tx, stage: .received, service: .edge, time: ServiceSupport.now(),
                                           detail: "POST /api/faucet"))
             do {
                 let result = try await edge.backend.mempool("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),

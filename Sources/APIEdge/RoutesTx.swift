@@ -73,7 +73,7 @@ enum TxRoutes {
                 async let poolEvents = backend.mempool("gettrace", TxRef(txid: txid), as: [TraceEvent].self)
                 let merged = TraceStamps.merge(try await chainEvents + poolEvents + edge.stamps.events(txid))
                 guard !merged.isEmpty else { throw APIError.notFound("no trace for transaction \(txid)") }
-                return Reply.json(TraceReply(txid: txid, events: merged.map { .init(stage: $0.stage, service: $0.service, time: $0.time, detail: $0.detail) }))
+                return Reply.json(TraceReply(txid: txid, events: merged.map { .init(stage: $0.stage.rawValue, service: $0.service, time: $0.time, detail: $0.detail) }))
             },
             Route(.post, "/api/tx",
                   RouteDoc(summary: "Submit a raw transaction (hex body, or JSON {\"hex\": …}); answers its txid",
@@ -100,7 +100,7 @@ enum TxRoutes {
         guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
         edge.metrics.txSubmitted.increment()
         if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
-            edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt,
+            edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt,
                                           detail: "POST /api/tx"))
         }
         do {

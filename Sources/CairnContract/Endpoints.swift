@@ -82,6 +82,11 @@ public enum Topic {
     public static let template = "template"
     /// both: JSON `TraceEvent` for every step of a transaction's or block's path.
     public static let trace = "trace"
+
+    /// Every topic of the node's buses (docs/ARCHITECTURE.md's topic table is checked against it).
+    public static var all: Set<String> {
+        [hashblock, rawblock, hashtx, rawtx, sequence, tip, connected, disconnected, template, trace, keys]
+    }
 }
 
 /// Encodes `u32 height LE ‖ raw block` (the `connected`/`disconnected` bodies).

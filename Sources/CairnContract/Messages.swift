@@ -340,19 +340,27 @@ public struct MinerInfo: Codable, Sendable, Equatable {
 public struct TraceEvent: Codable, Sendable, Equatable {
     /// txid or block hash (display hex).
     public var id: String
-    /// "tx" or "block".
-    public var kind: String
-    /// received, accepted, rejected, template, mined, submitted, connected, disconnected, removed,
-    /// returned (back in the pool: its block was disconnected), replaced (evicted by a fee bump), relayed (announced to peers)
-    public var stage: String
-    /// edge, mempool, chainstore, miner:<id>, peerbridge
+    public var kind: TraceKind
+    public var stage: TraceStage
+    /// A `ServiceName`'s raw value (edge, mempool, chainstore, peerbridge), or miner:<id>.
     public var service: String
     /// Unix seconds with fractions.
     public var time: Double
     public var detail: String?
 
-    public init(id: String, kind: String, stage: String, service: String, time: Double, detail: String? = nil) {
+    public init(id: String, kind: TraceKind, stage: TraceStage, service: String, time: Double, detail: String? = nil) {
         self.id = id; self.kind = kind; self.stage = stage; self.service = service; self.time = time; self.detail = detail
+    }
+
+    public init(id: String, kind: TraceKind, stage: TraceStage, service: ServiceName, time: Double, detail: String? = nil) {
+        self.init(id: id, kind: kind, stage: stage, service: service.rawValue, time: time, detail: detail)
+    }
+
+    /// A row of a service's `trace` table (raw values as stored); nil for a kind or stage this
+    /// code does not know.
+    public init?(id: String, kind: String, stage: String, service: String, time: Double, detail: String?) {
+        guard let k = TraceKind(rawValue: kind), let s = TraceStage(rawValue: stage) else { return nil }
+        self.init(id: id, kind: k, stage: s, service: service, time: time, detail: detail)
     }
 }
 

@@ -100,3 +100,41 @@ extension RejectReason {
         }
     }
 }
+
+/// What a trace event follows.
+public enum TraceKind: String, Codable, Sendable, CaseIterable {
+    case tx, block
+}
+
+/// One step of a path (docs/ARCHITECTURE.md, "The path of a transaction"). The wire and the
+/// `trace` tables carry the raw values.
+public enum TraceStage: String, Codable, Sendable, CaseIterable {
+    /// Seen first by this service (the edge's POST, a peer, the chain store's submit).
+    case received
+    /// Admitted to the mempool.
+    case accepted
+    /// Refused (by the mempool's policy or consensus, or a block found invalid on connect).
+    case rejected
+    /// Put in a block template for the first time (with the asking miner).
+    case template
+    /// Included in a block the mempool learned of.
+    case mined
+    /// Connected to / disconnected from the best chain.
+    case connected, disconnected
+    /// Left the mempool for a reason other than a block (expiry, eviction, a conflict).
+    case removed
+    /// Back in the pool: its block was disconnected.
+    case returned
+    /// Evicted by a fee bump.
+    case replaced
+    /// Announced to peers.
+    case relayed
+}
+
+/// The services that stamp trace events and answer on the bus. A miner stamps as `miner:<id>`.
+public enum ServiceName: String, Codable, Sendable, CaseIterable {
+    case edge, mempool, chainstore, peerbridge, accounts, miner
+
+    /// The `service` text of a miner's stamp.
+    public static func miner(id: String) -> String { "\(ServiceName.miner.rawValue):\(id)" }
+}

@@ -103,7 +103,7 @@ enum ChainStorage {
     /// One step of a path, as `gettrace` reads it back: the same event the chain store publishes.
     static func record(_ db: Database, _ events: [TraceEvent]) throws {
         let stmt = try db.cachedStatement(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)")
-        for e in events { try stmt.execute(arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail]) }
+        for e in events { try stmt.execute(arguments: [e.id, e.kind.rawValue, e.stage.rawValue, e.service, e.time, e.detail]) }
     }
 
     static func insertCoin(_ db: Database, _ op: OutPoint, _ coin: Coin) throws {
@@ -170,24 +170,24 @@ enum ChainStorage {
 /// The chain store's trace events, each built once: stored in the `trace` table and published
 /// on `chain.pub` `trace` with the same text and time.
 enum ChainTrace {
-    static let service = "chainstore"
+    static let service = ServiceName.chainstore
 
     static func received(_ entry: HeaderEntry, source: String, time: Double) -> TraceEvent {
-        TraceEvent(id: entry.hash.hex, kind: "block", stage: "received", service: service, time: time,
+        TraceEvent(id: entry.hash.hex, kind: .block, stage: .received, service: service, time: time,
                    detail: "from \(source), height \(entry.height)")
     }
 
     static func rejected(_ entry: HeaderEntry, reason: ValidationError, time: Double) -> TraceEvent {
-        TraceEvent(id: entry.hash.hex, kind: "block", stage: "rejected", service: service, time: time, detail: reason.description)
+        TraceEvent(id: entry.hash.hex, kind: .block, stage: .rejected, service: service, time: time, detail: reason.description)
     }
 
     /// The block, then each of its transactions with its position.
     static func connected(_ block: Block, height: Int, source: String?, time: Double) -> [TraceEvent] {
         let by = source.map { ", from \($0)" } ?? ""
         let hash = block.hash.hex
-        return [TraceEvent(id: hash, kind: "block", stage: "connected", service: service, time: time, detail: "height \(height)\(by)")]
+        return [TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)")]
             + block.transactions.enumerated().map { pos, tx in
-                TraceEvent(id: tx.txid.hex, kind: "tx", stage: "connected", service: service, time: time,
+                TraceEvent(id: tx.txid.hex, kind: .tx, stage: .connected, service: service, time: time,
                            detail: "block \(hash) height \(height) position \(pos)\(by)")
             }
     }
@@ -196,8 +196,8 @@ enum ChainTrace {
     static func disconnected(_ block: Block, time: Double) -> [TraceEvent] {
         let hash = block.hash.hex
         return block.transactions.map { tx in
-            TraceEvent(id: tx.txid.hex, kind: "tx", stage: "disconnected", service: service, time: time,
+            TraceEvent(id: tx.txid.hex, kind: .tx, stage: .disconnected, service: service, time: time,
                        detail: "block \(hash) left the best chain")
-        } + [TraceEvent(id: hash, kind: "block", stage: "disconnected", service: service, time: time, detail: nil)]
+        } + [TraceEvent(id: hash, kind: .block, stage: .disconnected, service: service, time: time, detail: nil)]
     }
 }

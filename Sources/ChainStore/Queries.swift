@@ -228,7 +228,7 @@ struct ChainQueries: Sendable {
     func trace(_ ref: TxRef) async throws -> [TraceEvent] {
         let id = ref.txid.lowercased()
         return try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [id]).map {
+            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [id]).compactMap {
                 TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
             }
         }

@@ -126,7 +126,7 @@ extension Pool {
         let txid = tx.txid
         let now = ServiceSupport.now()
         if let receivedAt {
-            await record(txid, "received", service: "edge", detail: "POST /api/tx", time: receivedAt, persist: false)
+            await record(txid, .received, service: .edge, detail: "POST /api/tx", time: receivedAt, persist: false)
         }
         do {
             let (entry, plan) = try await acceptReplacing(tx, txid: txid, raw: raw, time: now)
@@ -138,8 +138,8 @@ extension Pool {
             }
             return entry
         } catch let refusal {
-            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: "tx", stage: "received", service: "edge", time: receivedAt, detail: "POST /api/tx")) }
-            await record(txid, "rejected", detail: "\(refusal.code): \(refusal.message)")
+            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "POST /api/tx")) }
+            await record(txid, .rejected, detail: "\(refusal.code): \(refusal.message)")
             throw refusal
         }
     }

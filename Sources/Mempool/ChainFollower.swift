@@ -103,7 +103,7 @@ extension Pool {
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
         for t in included { graph.confirm(t) }
         await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
-        for t in included { await record(t, "mined", detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
+        for t in included { await record(t, .mined, detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
         let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
         await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
         if let t = tip, t.height < height { tip = nil }
@@ -194,7 +194,7 @@ extension Pool {
                     if returned.contains(e.txid) {
                         do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
                         await added(entry)
-                        await record(e.txid, "returned", detail: "its block was disconnected")
+                        await record(e.txid, .returned, detail: "its block was disconnected")
                     } else if announce {
                         await reannounce(entry)
                     } else {
@@ -224,7 +224,7 @@ extension Pool {
     private func removeMined(_ mined: [PoolEntry], why: String) async {
         guard !mined.isEmpty else { return }
         await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
-        for e in mined { await record(e.txid, "mined", detail: "found in the chain \(why)", persistOnly: true) }
+        for e in mined { await record(e.txid, .mined, detail: "found in the chain \(why)", persistOnly: true) }
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.

@@ -116,7 +116,7 @@ struct MempoolStore: Sendable {
     func trace(_ id: String) async throws -> [TraceEvent] {
         try await db.read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid",
-                                  arguments: [id]).map {
+                                  arguments: [id]).compactMap {
                 TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
             }
         }
@@ -183,7 +183,7 @@ struct MempoolStore: Sendable {
     }
 
     private static func insertTrace(_ e: TraceEvent, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind, e.stage, e.service, e.time, e.detail])
+        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind.rawValue, e.stage.rawValue, e.service, e.time, e.detail])
     }
 
     private static func storeSequence(_ value: UInt64, _ db: Database) throws {

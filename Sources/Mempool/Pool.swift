@@ -152,7 +152,7 @@ actor Pool: TxSource {
         if let replacing {
             detail += "; replaces \(replacing.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(replacing.fees) units)"
         }
-        await events.trace(TraceEvent(id: e.txid.hex, kind: "tx", stage: "accepted", service: "mempool", time: e.time, detail: detail))
+        await events.trace(TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail))
         scheduleTemplateNotice()
     }
 
@@ -216,7 +216,7 @@ actor Pool: TxSource {
             if publish {
                 sequence += 1
                 await events.removed(t, sequence: sequence, reason: reason)
-                await record(t, "removed", detail: reason)
+                await record(t, .removed, detail: reason)
             }
         }
     }
@@ -254,7 +254,7 @@ actor Pool: TxSource {
     func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {
         let detail = "in a template for height \(height), asked by miner \(minerID)"
         let fresh = txids.filter { graph.contains($0) && templated.insert($0).inserted }.map {
-            TraceEvent(id: $0.hex, kind: "tx", stage: "template", service: "mempool", time: ServiceSupport.now(), detail: detail)
+            TraceEvent(id: $0.hex, kind: .tx, stage: .template, service: .mempool, time: ServiceSupport.now(), detail: detail)
         }
         guard !fresh.isEmpty else { return }
         for e in fresh { await events.trace(e) }
@@ -267,9 +267,9 @@ actor Pool: TxSource {
 
     // MARK: trace
 
-    func record(_ txid: Hash256, _ stage: String, service: String = "mempool", detail: String? = nil,
+    func record(_ txid: Hash256, _ stage: TraceStage, service: ServiceName = .mempool, detail: String? = nil,
                         time: Double = ServiceSupport.now(), persist: Bool = true, persistOnly: Bool = false) async {
-        let e = TraceEvent(id: txid.hex, kind: "tx", stage: stage, service: service, time: time, detail: detail)
+        let e = TraceEvent(id: txid.hex, kind: .tx, stage: stage, service: service, time: time, detail: detail)
         if !persistOnly { await events.trace(e) }
         if persist { await persistTrace(e) }
     }

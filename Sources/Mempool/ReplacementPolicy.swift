@@ -15,7 +15,7 @@ struct Replacement: Sendable {
         let how = direct.contains(old.txid)
             ? "fee \(old.fee) → \(new.fee) units, \(String(format: "%.2f", old.feeRate)) → \(String(format: "%.2f", new.feeRate)) units/byte"
             : "a descendant of a replaced transaction"
-        return TraceEvent(id: old.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: new.time,
+        return TraceEvent(id: old.txid.hex, kind: .tx, stage: .replaced, service: .mempool, time: new.time,
                           detail: "replaced by \(new.txid.hex) (\(how))")
     }
 }

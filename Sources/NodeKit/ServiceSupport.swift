@@ -173,7 +173,7 @@ public struct TraceRecorder: Sendable {
     }
 
     @discardableResult
-    public func record(_ id: String, kind: String, stage: String, detail: String? = nil, time: Double = ServiceSupport.now()) -> TraceEvent {
+    public func record(_ id: String, kind: TraceKind, stage: TraceStage, detail: String? = nil, time: Double = ServiceSupport.now()) -> TraceEvent {
         let event = TraceEvent(id: id, kind: kind, stage: stage, service: service, time: time, detail: detail)
         if let body = try? JSON.encode(event) { _ = publisher.publish(topic: Topic.trace, body: body) }
         return event

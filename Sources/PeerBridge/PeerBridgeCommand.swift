@@ -76,7 +76,7 @@ struct PeerBridgeCommand: ServiceCommand {
         _ = try await security.startAuthenticator(context: context, logger: logger)
         let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.pub)], hwm: 100_000,
                                             curve: security.server, logger: logger)
-        let recorder = TraceRecorder(publisher: publisher, service: "peerbridge")
+        let recorder = TraceRecorder(publisher: publisher, service: ServiceName.peerbridge.rawValue)
         let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
         let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
         let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)

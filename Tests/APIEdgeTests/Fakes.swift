@@ -144,7 +144,7 @@ final class FakeChainStore: Sendable {
             },
             "gettrace": RPCRouter.method(TxRef.self) { ref in
                 guard let h = Hash256(hex: ref.txid), let l = snapshotTx[h] else { return [TraceEvent]() }
-                return [TraceEvent(id: ref.txid, kind: "tx", stage: "connected", service: "chainstore", time: Double(l.block.header.time),
+                return [TraceEvent(id: ref.txid, kind: .tx, stage: .connected, service: .chainstore, time: Double(l.block.header.time),
                                    detail: "block \(l.block.hash.hex) height \(l.height)")]
             },
             "getstatus": RPCRouter.method(Empty.self) { _ in
@@ -238,7 +238,7 @@ final class FakeMempool: Sendable {
             },
             "gettrace": RPCRouter.method(TxRef.self) { ref in
                 guard ref.txid.lowercased() == e.txid else { return [TraceEvent]() }
-                return [TraceEvent(id: e.txid, kind: "tx", stage: "accepted", service: "mempool", time: 1_795_565_000, detail: "fee 10000")]
+                return [TraceEvent(id: e.txid, kind: .tx, stage: .accepted, service: .mempool, time: 1_795_565_000, detail: "fee 10000")]
             },
             "getstatus": RPCRouter.method(Empty.self) { _ in
                 ServiceStatus(service: "mempool", pid: 4343, startedAt: 1, tipHeight: f.blocks.count - 1, tipHash: f.blocks.last!.hash.hex,

@@ -87,7 +87,7 @@ struct FeedTests {
                         #expect(confirmed["confirmed"] as? Bool == true)
 
                         // Trace events from either publisher are forwarded.
-                        let event = TraceEvent(id: f.pending.txid.hex, kind: "tx", stage: "template", service: "mempool", time: 1)
+                        let event = TraceEvent(id: f.pending.txid.hex, kind: .tx, stage: .template, service: .mempool, time: 1)
                         s.pool.publisher.publish(topic: Topic.trace, body: try JSON.encode(event))
                         let trace = try await next("trace")
                         #expect((trace["event"] as? [String: Any])?["stage"] as? String == "template")

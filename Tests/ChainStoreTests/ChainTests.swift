@@ -109,7 +109,7 @@ final class StoreHarness: Sendable {
         let history = try await q.addressTxs(AddressTxsParams(publicKey: Hex.encode(a.publicKey), afterTxid: nil, limit: 3))
         #expect(history.first?.txid == block.transactions[0].txid.hex || history.first?.txid == pay.txid.hex)
         let trace = try await q.trace(TxRef(txid: pay.txid.hex))
-        #expect(trace.contains { $0.stage == "connected" && ($0.detail ?? "").contains("miner:test") })
+        #expect(trace.contains { $0.stage == .connected && ($0.detail ?? "").contains("miner:test") })
         // the spent coin is gone, the new ones are there
         let coins = try await q.coins(OutpointList(outpoints: ["\(cb.txid.hex):0", "\(pay.txid.hex):0"]))
         #expect(coins[0] == nil && coins[1]?.value == 10 * Units.perCoin)
@@ -182,8 +182,8 @@ final class StoreHarness: Sendable {
             let stored = try await q.trace(TxRef(txid: id))
             #expect(stored == published.filter { $0.id == id }, "trace of \(id)")
         }
-        #expect(published.contains { $0.id == old[0].hash.hex && $0.stage == "disconnected" })
-        #expect(published.contains { $0.id == bad.hash.hex && $0.stage == "rejected" && $0.detail?.contains("signature") == true })
+        #expect(published.contains { $0.id == old[0].hash.hex && $0.stage == .disconnected })
+        #expect(published.contains { $0.id == bad.hash.hex && $0.stage == .rejected && $0.detail?.contains("signature") == true })
     }
 
     @Test func restartsFromDiskAtTheSameTip() async throws {

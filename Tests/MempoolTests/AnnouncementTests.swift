@@ -40,7 +40,7 @@ import TestSupport
         #expect(!log.contains { $0.hasPrefix("R \(minedChild.txid.hex)") }, "\(log)")
         #expect(log.contains { $0.hasPrefix("R \(conflicted.txid.hex)") }, "\(log)")
         let stages = try await pool.trace(mined.txid.hex).map(\.stage)
-        #expect(stages.contains("mined"))
+        #expect(stages.contains(.mined))
     }
 
     /// A restarted pool announces again what it reloads (the process that acknowledged a

@@ -31,12 +31,12 @@ struct MempoolStoreTests {
         #expect(rows.map(\.time) == [5, 10])            // oldest first
         #expect(rows.last?.raw == a.raw && rows.last?.fee == a.fee)
         #expect(seq == 2)
-        #expect(try await store.trace(a.txid.hex).map(\.stage) == ["received", "accepted"])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted])
         let bump = Self.entry(3, time: 11)
-        let gone = TraceEvent(id: a.txid.hex, kind: "tx", stage: "replaced", service: "mempool", time: 11, detail: "replaced by \(bump.txid.hex)")
+        let gone = TraceEvent(id: a.txid.hex, kind: .tx, stage: .replaced, service: .mempool, time: 11, detail: "replaced by \(bump.txid.hex)")
         try await store.admit(bump, receivedAt: nil, replacing: [(a.txid, gone)], sequence: 4)
         #expect(Set(try await store.txids()) == [b.txid, bump.txid])
-        #expect(try await store.trace(a.txid.hex).map(\.stage) == ["received", "accepted", "replaced"])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted, .replaced])
         (rows, seq) = try await store.load()
         #expect(rows.count == 2 && seq == 4)
     }
@@ -64,11 +64,11 @@ struct MempoolStoreTests {
         let (store, dir) = try Self.open()
         defer { try? FileManager.default.removeItem(at: dir) }
         let id = String(repeating: "ab", count: 32)
-        try await store.record([TraceEvent(id: id, kind: "tx", stage: "mined", service: "mempool", time: 3, detail: nil),
-                                TraceEvent(id: id, kind: "tx", stage: "template", service: "mempool", time: 2, detail: "x"),
-                                TraceEvent(id: id, kind: "tx", stage: "removed", service: "mempool", time: 3, detail: nil)])
+        try await store.record([TraceEvent(id: id, kind: .tx, stage: .mined, service: .mempool, time: 3, detail: nil),
+                                TraceEvent(id: id, kind: .tx, stage: .template, service: .mempool, time: 2, detail: "x"),
+                                TraceEvent(id: id, kind: .tx, stage: .removed, service: .mempool, time: 3, detail: nil)])
         try await store.record([])
-        #expect(try await store.trace(id).map(\.stage) == ["template", "mined", "removed"])
+        #expect(try await store.trace(id).map(\.stage) == [.template, .mined, .removed])
         #expect(try await store.trace("other").isEmpty)
     }
 }

@@ -108,14 +108,14 @@ import TestSupport
         #expect(held.txids.isEmpty && held.pace == pace)
         #expect(MiningPace.decision(pace: held.pace, height: held.height, notBefore: held.notBefore, now: 0) == .hold)
         // Not "in a template" while paused; the miner is still seen.
-        #expect(try await pool.trace(tx.txid.hex).map(\.stage) == ["accepted"])
+        #expect(try await pool.trace(tx.txid.hex).map(\.stage) == [.accepted])
         #expect(await templates.activeMiners().map(\.id) == ["m"])
 
         try pace.apply(PaceChange(action: "step"), network: .regtest, tipHeight: h.blocks.count - 1, now: 2)
         let stepped = try await templates.template(for: request, pace: pace)
         #expect(stepped.txids == [tx.txid.hex])
         #expect(stepped.notBefore == Double(h.chain.tipValue.withLock { $0.time }) + 5)
-        #expect(try await pool.trace(tx.txid.hex).map(\.stage) == ["accepted", "template"])
+        #expect(try await pool.trace(tx.txid.hex).map(\.stage) == [.accepted, .template])
     }
 
     @Test func thePacerKeepsThePaceAcrossARestartAndEndsAStepAtItsBlock() async throws {

@@ -107,7 +107,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") } == 1)
         #expect(h.events.log.withLock { $0 } == ["A \(tx.txid.hex) 1"])
         let stages = try await pool.trace(tx.txid.hex).map(\.stage)
-        #expect(stages == ["received", "accepted"])
+        #expect(stages == [.received, .accepted])
     }
 
     @Test func refusesWithNamedReasons() async throws {

@@ -45,7 +45,7 @@ struct ReplacementPolicyTests {
         let bumped = PoolEntry(tx: bump.tx, txid: bump.txid, raw: bump.raw, fee: 3_100, spent: [], time: 4, parents: [])
         #expect(plan.replacedEvent(original, by: bumped).detail == "replaced by \(bump.txid.hex) (fee 1000 → 3100 units, 10.00 → 31.00 units/byte)")
         #expect(plan.replacedEvent(kid, by: bumped).detail?.contains("a descendant of a replaced transaction") == true)
-        #expect(plan.replacedEvent(kid, by: bumped).stage == "replaced")
+        #expect(plan.replacedEvent(kid, by: bumped).stage == .replaced)
     }
 
     @Test("rule 6: a fee rate not above a direct conflict's is refused")

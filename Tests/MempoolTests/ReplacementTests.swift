@@ -61,10 +61,10 @@ import TestSupport
         #expect(live.last?.detail?.contains("replaces \(original.txid.hex), \(kid.txid.hex)") == true)
         // the replaced transaction's trace says who replaced it
         let trace = try await pool.trace(original.txid.hex)
-        let replaced = try #require(trace.first { $0.stage == "replaced" })
+        let replaced = try #require(trace.first { $0.stage == .replaced })
         #expect(replaced.detail?.contains("replaced by \(bump.txid.hex)") == true)
-        #expect(try await pool.trace(kid.txid.hex).contains { $0.stage == "replaced" && $0.detail?.contains(bump.txid.hex) == true })
-        #expect(try await pool.trace(bump.txid.hex).map(\.stage) == ["received", "accepted"])
+        #expect(try await pool.trace(kid.txid.hex).contains { $0.stage == .replaced && $0.detail?.contains(bump.txid.hex) == true })
+        #expect(try await pool.trace(bump.txid.hex).map(\.stage) == [.received, .accepted])
         // a restart on the same file finds the replacement only
         let reopened = try h.open()
         try await reopened.loadPersisted()

@@ -119,7 +119,7 @@ extension Bridge {
         // Peers that announced or sent it have it: their best height is at least this.
         for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
         let told = announce(Wire.InvItem(.block, hash))
-        if told > 0 { trace?(hash.hex, "block", "relayed", "announced to \(told) peer(s)") }
+        if told > 0 { trace?(hash.hex, .block, .relayed, "announced to \(told) peer(s)") }
     }
 
     func txAdded(_ raw: [UInt8]) {
@@ -131,7 +131,7 @@ extension Bridge {
         for id in recipients {
             if let full = announcer.queue(Wire.InvItem(.tx, txid), for: id) { send(id, .inv(full)) }
         }
-        if !recipients.isEmpty { trace?(txid.hex, "tx", "relayed", "announced to \(recipients.count) peer(s)") }
+        if !recipients.isEmpty { trace?(txid.hex, .tx, .relayed, "announced to \(recipients.count) peer(s)") }
         if announcer.needsFlush() {
             let delay = config.txAnnounceDelay
             Task { [weak self] in
@@ -168,7 +168,7 @@ extension Bridge {
         seen.txs.insert(txid)
         counters.txsReceived += 1
         let from = peers[conn.id]?.announcedURL ?? conn.remote
-        trace?(txid.hex, "tx", "received", "from peer \(from)")
+        trace?(txid.hex, .tx, .received, "from peer \(from)")
         do {
             switch try await node.submitTx(tx) {
             case .success:

@@ -170,7 +170,7 @@ extension Bridge {
         blockDownload.received(hash, from: conn.id)
         peers[conn.id]?.knownInventory.insert(hash)
         let from = peers[conn.id]?.announcedURL ?? conn.remote
-        trace?(hash.hex, "block", "received", "from peer \(from)")
+        trace?(hash.hex, .block, .received, "from peer \(from)")
         if seen.blocks.contains(hash) || orphans.contains(hash) {
             scheduleDownloads()
             return

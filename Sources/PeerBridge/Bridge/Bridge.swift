@@ -14,7 +14,7 @@ actor Bridge {
     let config: BridgeConfig
     let node: any LocalNode
     let logger: Logger
-    let trace: (@Sendable (String, String, String, String?) -> Void)?
+    let trace: (@Sendable (String, TraceKind, TraceStage, String?) -> Void)?
     nonisolated let nonce = UInt64.random(in: 1...UInt64.max)
     private var nextID = 1
     var peers = PeerTable()
@@ -42,7 +42,7 @@ actor Bridge {
     var lastLoggedHeight = 0
 
     init(config: BridgeConfig, node: any LocalNode, logger: Logger,
-         trace: (@Sendable (String, String, String, String?) -> Void)? = nil) {
+         trace: (@Sendable (String, TraceKind, TraceStage, String?) -> Void)? = nil) {
         self.config = config
         self.node = node
         self.logger = logger

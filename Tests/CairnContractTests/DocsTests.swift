@@ -1,0 +1,60 @@
+import CairnContract
+import Foundation
+import Testing
+
+/// docs/ARCHITECTURE.md's tables of the contract, checked against the code so they cannot drift.
+@Suite struct ArchitectureMatchesTheContract {
+    static let architecture: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("docs/ARCHITECTURE.md"), encoding: .utf8)) ?? ""
+    }()
+
+    /// The text from a `### title` heading to the next heading.
+    static func section(_ title: String) -> String {
+        guard let start = architecture.range(of: "### \(title)") else { return "" }
+        let rest = architecture[start.upperBound...]
+        let end = rest.range(of: "\n#")?.lowerBound ?? rest.endIndex
+        return String(rest[..<end])
+    }
+
+    static func backticked(_ text: some StringProtocol) -> Set<String> {
+        var out = Set<String>()
+        var parts = text.split(separator: "`", omittingEmptySubsequences: false)
+        parts.removeFirst()
+        for (i, p) in parts.enumerated() where i % 2 == 0 { out.insert(String(p)) }
+        return out
+    }
+
+    @Test func theTopicTableListsEveryTopicAndNoOther() {
+        let rows = Self.section("Topics").split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| publisher") }
+        #expect(!rows.isEmpty, "no topic table found")
+        var named = Set<String>()
+        for row in rows {
+            let columns = row.split(separator: "|", omittingEmptySubsequences: false)
+            guard columns.count > 2 else { continue }
+            named.formUnion(Self.backticked(columns[2]))
+        }
+        #expect(named == Topic.all)
+    }
+
+    @Test func theTraceSectionNamesEveryStage() {
+        let words = Self.backticked(Self.section("The path of a transaction (trace)"))
+        let missing = TraceStage.allCases.map(\.rawValue).filter { !words.contains($0) }
+        #expect(missing.isEmpty, "stages the trace section does not name: \(missing)")
+    }
+}
+
+@Suite struct TraceVocabulary {
+    @Test func anEventTravelsAsItsRawValues() throws {
+        let e = TraceEvent(id: "ab", kind: .tx, stage: .replaced, service: .mempool, time: 1.5, detail: "replaced by cd")
+        let json = try #require(String(data: try JSONEncoder().encode(e), encoding: .utf8))
+        #expect(json.contains(#""kind":"tx""#) && json.contains(#""stage":"replaced""#) && json.contains(#""service":"mempool""#))
+        #expect(try JSONDecoder().decode(TraceEvent.self, from: Data(json.utf8)) == e)
+    }
+
+    @Test func aStoredRowWithAnUnknownStageIsSkippedNotGuessed() {
+        #expect(TraceEvent(id: "ab", kind: "tx", stage: "teleported", service: "edge", time: 1, detail: nil) == nil)
+        #expect(TraceEvent(id: "ab", kind: "tx", stage: "accepted", service: "mempool", time: 1, detail: nil)?.stage == .accepted)
+        #expect(ServiceName.miner(id: "0abc") == "miner:0abc")
+    }
+}
