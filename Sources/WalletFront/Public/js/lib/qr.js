@@ -3,25 +3,13 @@
 // It is a classic script defining the global `qrcode`; it is loaded once, on first use.
 // The modules are drawn with DOM calls (no innerHTML: the page's CSP allows no inline markup).
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-let loading = null;
+import { loadVendorScript } from "../ui/vendor.js";
 
-/** Loads /vendor/qrcode.js once; resolves to the library's `qrcode(typeNumber, level)` factory. */
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Loads /vendor/qrcode.js once; resolves to the `qrcode` global. */
 export function loadQRCode(src = "vendor/qrcode.js") {
-  if (globalThis.qrcode) return Promise.resolve(globalThis.qrcode);
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => (globalThis.qrcode ? resolve(globalThis.qrcode)
-        : reject(new Error(`${src} did not define qrcode`)));
-      script.onerror = () => reject(new Error(`the QR code library (${src}) is not available on this server`));
-      document.head.append(script);
-    });
-    loading.catch(() => { loading = null; });
-  }
-  return loading;
+  return loadVendorScript(src, "qrcode", "QR code library");
 }
 
 /** The dark modules of `text` as a square matrix of booleans (error correction M, smallest version that fits). */

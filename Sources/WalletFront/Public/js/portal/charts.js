@@ -3,25 +3,12 @@
 // defining the global `Chart`; it is loaded once, on first use. Without it the page still shows
 // the same figures in its tables.
 
+import { loadVendorScript } from "../ui/vendor.js";
 import { hourLabel } from "./usage.js";
 
-let loading = null;
-
-/** Loads /vendor/chart.js once; resolves to the `Chart` constructor. */
+/** Loads /vendor/chart.js once; resolves to the `Chart` global. */
 export function loadChart(src = "vendor/chart.js") {
-  if (globalThis.Chart) return Promise.resolve(globalThis.Chart);
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => (globalThis.Chart ? resolve(globalThis.Chart) : reject(new Error(`${src} did not define Chart`)));
-      script.onerror = () => reject(new Error(`the chart library (${src}) is not available on this server`));
-      document.head.append(script);
-    });
-    loading.catch(() => { loading = null; });
-  }
-  return loading;
+  return loadVendorScript(src, "Chart", "chart library");
 }
 
 const COLORS = { requests: "#2f6fdf", errors: "#d08a00", refused: "#c0392b" };
