@@ -299,7 +299,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, restPath: "/api/ws")
         return .upgrade([:])
     }) { inbound, outbound, context in
-        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
+        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request),
+                         key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
     }
     let responder = KeyedResponder(inner: router.buildResponder(), access: edge.access,
                                    matcher: RouteMatcher(routes.map { ($0.method, $0.path) }))

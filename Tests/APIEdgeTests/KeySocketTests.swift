@@ -248,6 +248,42 @@ struct KeySocketTests {
         }
     }
 
+    @Test func theKeyedFeedChargesEachClientMessageAndClosesOnRevocation() async throws {
+        try await Stack.with { s in
+            let key = s.accounts.add(rps: 3)
+            let id = APIKeyFormat.parse(key)!.id
+            let bob = s.fixture.bob.address.string
+            try await s.edge.access.ready(timeout: .seconds(10))
+            let close = try await withHangGuard("the keyed feed") {
+                try await s.http(.live) { c in
+                    try await c.ws("/v1/\(key)/api/ws") { inbound, outbound, _ in
+                        let calls = Calls(inbound, outbound)
+                        #expect((try await calls.next() as? [String: Any])?["type"] as? String == "hello")
+                        // rps 3, no refill: opening took one, two messages pass, the third is refused and the socket stays open.
+                        for _ in 0..<2 {
+                            #expect(try await calls.call(#"{"track-address": "\#(bob)"}"#)["type"] as? String == "tracking")
+                        }
+                        let refused = try await calls.call(#"{"track-address": "\#(bob)"}"#)
+                        #expect(refused["type"] as? String == "error" && refused["code"] as? String == "rate-limited")
+                        // Revoked: the open feed gets the error, then closes.
+                        s.accounts.revokeSilently(id)
+                        s.accounts.notice("revoked", id)
+                        var last: [String: Any] = [:]
+                        while let m = try await calls.next() as? [String: Any] { last = m }
+                        #expect(last["code"] as? String == "invalid-api-key")
+                    }
+                }
+            }
+            #expect(close?.closeCode == .policyViolation)
+            try await Self.flush(s)
+            let u = Self.usage(s, id)
+            #expect(u["feed message"]?.0 == 2 && u["feed message"]?.3 == 2 && u["feed message"]?.2 == 1)
+            #expect((u["feed"]?.0 ?? 0) >= 4, "the hello, two tracking answers, the refusal: counted, not charged")
+            #expect(u["feed"]?.3 == 0)
+            #expect(u["websocket"]?.3 == 1)
+        }
+    }
+
     @Test func theDocsTableOfCreditsIsTheCodes() async throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let doc = try String(contentsOf: repo.appendingPathComponent("docs/ARCHITECTURE.md"), encoding: .utf8)
