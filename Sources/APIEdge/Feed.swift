@@ -217,7 +217,7 @@ final class Feed: FeedOutlet, Sendable {
                 group.addTask {
                     for await text in queue {
                         try await outbound.write(.text(text))
-                        if let key { key.access.count(key: key.id, method: "feed", requests: 1) }
+                        if let key { key.access.count(key: key.id, method: "feed", requests: 1, pushed: true) }
                     }
                 }
                 if let key, let watch {

@@ -429,8 +429,8 @@ final class AccessControl: Sendable {
     // MARK: usage
 
     /// Counts usage: `credits` are what was charged against the key's limits (0 for what is counted
-    /// without a charge: pushed notifications).
-    func count(key: String, method: String, requests: Int = 0, errors: Int = 0, refused: Int = 0, credits: Int = 0) {
+    /// without a charge: pushed notifications, which are not requests in the Prometheus metric: `pushed`).
+    func count(key: String, method: String, requests: Int = 0, errors: Int = 0, refused: Int = 0, credits: Int = 0, pushed: Bool = false) {
         let hour = Int(Date().timeIntervalSince1970) / 3600 * 3600
         state.withLock { s in
             let k = UsageKey(key: key, method: method, hour: hour)
@@ -441,6 +441,7 @@ final class AccessControl: Sendable {
             v.credits += credits
             s.usage[k] = v
         }
+        if pushed { return }
         if requests > 0 { metrics.keyRequests(key: key, outcome: "admitted", by: requests) }
         if errors > 0 { metrics.keyRequests(key: key, outcome: "error", by: errors) }
         if refused > 0 { metrics.keyRequests(key: key, outcome: "refused", by: refused) }

@@ -508,7 +508,7 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         var meter: (@Sendable (String) -> Void)?
         if let key {
             let access = key.access, keyID = key.id
-            meter = { @Sendable label in access.count(key: keyID, method: label, requests: 1) }
+            meter = { @Sendable label in access.count(key: keyID, method: label, requests: 1, pushed: true) }
         }
         let (id, queue, cutSignal) = connect(meter: meter)
         let session = RPCSession(id: id, isOperator: isOperator, hub: self)
