@@ -130,6 +130,9 @@ final class AccessControl: Sendable {
         var watchers: [String: [Int: AsyncStream<Void>.Continuation]] = [:]
         var nextWatcher = 0
         var cache: [String: Cached] = [:]
+        /// Whole keys whose secret was checked against a cached record, by key text → id: the hot
+        /// path skips parsing and hashing them again. Emptied by every notice (with the cache's entry).
+        var verified: [String: String] = [:]
         /// Bumped by every notice: a lookup that started before one does not store its (maybe stale) answer.
         var epoch = 0
         var leases: [String: Lease] = [:]
@@ -187,6 +190,7 @@ final class AccessControl: Sendable {
         let watchers = state.withLock { s in
             s.epoch += 1
             s.cache[id] = nil
+            s.verified.removeAll()
             s.leases[id]?.closedUntil = nil
             return Array((s.watchers[id] ?? [:]).values)
         }
@@ -197,6 +201,7 @@ final class AccessControl: Sendable {
         let watchers = state.withLock { s in
             s.epoch += 1
             s.cache.removeAll()
+            s.verified.removeAll()
             return s.watchers.values.flatMap(\.values)
         }
         for w in watchers { w.yield() }
@@ -227,6 +232,13 @@ final class AccessControl: Sendable {
 
     /// The key's record, from the cache or the accounts service; 401 for an unknown, revoked or wrong key.
     func authenticate(_ text: String) async throws -> KeyRecord {
+        let start = clock.now
+        // The hot path: this exact key was checked against the cached record, which is still fresh.
+        let hit = state.withLock { s -> KeyRecord? in
+            guard let id = s.verified[text], let c = s.cache[id], c.until > start, let r = c.record, r.info.revoked == nil else { return nil }
+            return r
+        }
+        if let hit { return hit }
         guard let (id, secret) = APIKeyFormat.parse(text) else {
             throw Self.unauthorized("'\(text.prefix(24))…' is not an API key (ck_<16 hex>_<43 base64url>)")
         }
@@ -255,6 +267,12 @@ final class AccessControl: Sendable {
         let given = Hex.encode(Hash256.sha256(Array(secret.utf8)).bytes)
         guard OperatorAuth.matches(Array(given.utf8), Array(record.secretHash.utf8)) else {
             throw Self.unauthorized("wrong secret for API key \(id)")
+        }
+        state.withLock { s in
+            // Only while the cache holds this same record (a notice since then emptied both).
+            guard s.cache[id]?.record?.secretHash == record.secretHash else { return }
+            if s.verified.count > 10_000 { s.verified.removeAll() }
+            s.verified[text] = id
         }
         return record
     }
