@@ -225,18 +225,36 @@ struct OriginCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// A keyed WebSocket (`/v1/<key>/rpc`, `/v1/<key>/api/ws`): the key must be valid and allow the
-/// origin, and opening the socket counts as one request of its rate. (Messages on an open socket are
-/// not metered one by one.)
-func keyedUpgrade(_ request: Request, key: String, edge: Edge) async throws {
+/// A keyed WebSocket (`/v1/<key>/rpc`, `/v1/<key>/api/ws`, or `X-API-Key` on the `/rpc` upgrade): the
+/// key must be valid and allow the origin (and, for the feed, the path `restPath`). Opening the feed
+/// costs one credit; a JSON-RPC socket is metered per message instead (`RPCSubscriptions.serve` with
+/// its `SocketKey`), so opening it is counted ("websocket" in usage) without a charge.
+func keyedUpgrade(_ request: Request, key: String, edge: Edge, restPath: String? = nil, charge: Bool = true) async throws {
     let record = try await edge.access.authenticate(key)
-    try AccessControl.checkOrigin(record, origin: request.headers[.origin])
+    do {
+        try AccessControl.checkOrigin(record, origin: request.headers[.origin])
+        if let restPath { try AccessControl.checkMethod(record, restPath: restPath) }
+    } catch {
+        edge.access.count(key: record.info.id, method: "websocket", refused: 1)
+        throw error
+    }
+    guard charge else {
+        edge.access.count(key: record.info.id, method: "websocket", requests: 1)
+        return
+    }
     let admission = await edge.access.take(record, count: 1)
     guard admission == .admitted else {
         edge.access.count(key: record.info.id, method: "websocket", refused: 1)
         throw KeyLimits.refusal(admission, info: record.info)
     }
-    edge.access.count(key: record.info.id, method: "websocket", requests: 1)
+    edge.access.count(key: record.info.id, method: "websocket", requests: 1, credits: 1)
+}
+
+/// The key of a WebSocket upgrade that `keyedUpgrade` admitted: from the path or the `X-API-Key` header.
+func socketKey(_ request: Request, pathKey: String?, edge: Edge) -> SocketKey? {
+    let text = pathKey ?? request.headers[.xAPIKey]?.trimmingCharacters(in: .whitespaces)
+    guard let text, let (id, _) = APIKeyFormat.parse(text) else { return nil }
+    return SocketKey(text: text, id: id, origin: request.headers[.origin], access: edge.access)
 }
 
 /// The HTTP application: the API-key layer (`KeyedResponder`) in front of the router (CORS → metrics →
@@ -258,21 +276,31 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
     }
     let rpc = edge.rpc
-    wsRouter.ws("/rpc", shouldUpgrade: { request, _ in try await rpc.upgrade(request) }) { inbound, outbound, context in
-        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
-                                      isOperator: rpc.auth.verdict(context.request.headers[.authorization]) == .valid, edge: edge)
-    }
-    wsRouter.ws("/v1/:key/rpc", shouldUpgrade: { request, context in
-        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge)
+    wsRouter.ws("/rpc", shouldUpgrade: { request, _ in
+        // An X-API-Key header makes it a keyed socket, as over HTTP.
+        if let key = request.headers[.xAPIKey] {
+            try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, charge: false)
+        }
         return try await rpc.upgrade(request)
     }) { inbound, outbound, context in
-        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound, isOperator: false, edge: edge)
+        let key = socketKey(context.request, pathKey: nil, edge: edge)
+        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
+                                      isOperator: key == nil && rpc.auth.verdict(context.request.headers[.authorization]) == .valid,
+                                      edge: edge, key: key)
+    }
+    wsRouter.ws("/v1/:key/rpc", shouldUpgrade: { request, context in
+        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, charge: false)
+        return try await rpc.upgrade(request)
+    }) { inbound, outbound, context in
+        await rpc.subscriptions.serve(inbound: inbound, outbound: outbound, isOperator: false, edge: edge,
+                                      key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
     }
     wsRouter.ws("/v1/:key/api/ws", shouldUpgrade: { request, context in
-        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge)
+        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, restPath: "/api/ws")
         return .upgrade([:])
     }) { inbound, outbound, context in
-        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
+        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request),
+                         key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
     }
     let responder = KeyedResponder(inner: router.buildResponder(), access: edge.access,
                                    matcher: RouteMatcher(routes.map { ($0.method, $0.path) }),

@@ -190,7 +190,11 @@ final class Feed: FeedOutlet, Sendable {
 
     /// Serves one WebSocket client until it leaves (or falls too far behind). With a resume
     /// cursor, what the feed sent after it is replayed first (or a resync message says it can't be).
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, since cursor: ResumeCursor? = nil) async {
+    /// A keyed client (`/v1/<key>/api/ws`): each message it sends costs a credit (a refusal is an
+    /// error message, the socket stays open), each message pushed to it is counted in the key's usage
+    /// (`feed`, no credits), and a key no longer valid (revoked, rotated: checked at each message and
+    /// the moment a notice drops it) gets an `invalid-api-key` error and the socket closes (1008).
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, since cursor: ResumeCursor? = nil, key: SocketKey? = nil) async {
         let t = await currentTipOrAsk()
         let net = network.rawValue
         let (id, queue, needsReplay, upTo) = await hub.connectResuming(cursor: cursor) { instance, seq in
@@ -206,15 +210,41 @@ final class Feed: FeedOutlet, Sendable {
             }
             await hub.resume(id, replay: await chainReplay(after: hash, upTo: upTo))
         }
+        let closing = ClosingNote()
+        let watch = key.map { $0.access.watch($0.id) }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await text in queue { try await outbound.write(.text(text)) }
+                    for await text in queue {
+                        try await outbound.write(.text(text))
+                        if let key { key.access.count(key: key.id, method: "feed", requests: 1, pushed: true) }
+                    }
+                }
+                if let key, let watch {
+                    group.addTask {
+                        for await _ in watch.changes {
+                            if let error = await Self.invalid(key) {
+                                closing.set(error)
+                                return
+                            }
+                        }
+                    }
                 }
                 group.addTask {
                     for try await message in inbound.messages(maxSize: 16_384) {
                         switch message {
-                        case .text(let text): await self.clientMessage(text, id: id)
+                        case .text(let text):
+                            if let key {
+                                if let error = await Self.invalid(key) {
+                                    closing.set(error)
+                                    return
+                                }
+                                if let refusal = await Self.charge(key) {
+                                    await self.hub.send(id, refusal)
+                                    continue
+                                }
+                            }
+                            await self.clientMessage(text, id: id)
                         case .binary: await self.hub.send(id, Self.error("bad-message", "send JSON text messages"))
                         }
                     }
@@ -225,7 +255,60 @@ final class Feed: FeedOutlet, Sendable {
         } catch {
             logger.debug("websocket closed", metadata: ["error": "\(error)"])
         }
+        if let key, let watch { key.access.unwatch(key.id, token: watch.token) }
+        if let error = closing.text {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await outbound.write(.text(error))
+                    try? await outbound.close(.policyViolation, reason: "API key no longer valid")
+                }
+                group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         await hub.disconnect(id)
+    }
+
+    /// The error a keyed socket closes with, once its key is no longer valid.
+    final class ClosingNote: Sendable {
+        private let m = Mutex<String?>(nil)
+        func set(_ text: String) { m.withLock { if $0 == nil { $0 = text } } }
+        var text: String? { m.withLock { $0 } }
+    }
+
+    /// A keyed client's key checked again: nil while valid (or when the accounts service does not
+    /// answer: the next message tries again), else the error message it gets before the socket closes.
+    static func invalid(_ key: SocketKey) async -> String? {
+        do {
+            let record = try await key.access.authenticate(key.text)
+            try AccessControl.checkOrigin(record, origin: key.origin)
+            return nil
+        } catch {
+            let api = APIError.from(error)
+            guard api.status == .unauthorized || api.status == .forbidden else { return nil }
+            return Self.error(api.code, api.message)
+        }
+    }
+
+    /// Charges a keyed client's message one credit: nil when admitted, else the error message (rate,
+    /// daily quota, with the seconds to wait; or the accounts service unavailable).
+    static func charge(_ key: SocketKey) async -> String? {
+        do {
+            let record = try await key.access.authenticate(key.text)
+            let admission = await key.access.take(record, count: 1)
+            guard admission == .admitted else {
+                key.access.count(key: key.id, method: "feed message", refused: 1)
+                let api = KeyLimits.refusal(admission, info: record.info)
+                let wait = api.headers[.retryAfter].map { " (retry after \($0) s)" } ?? ""
+                return Self.error(api.code, api.message + wait)
+            }
+            key.access.count(key: key.id, method: "feed message", requests: 1, credits: 1)
+            return nil
+        } catch {
+            let api = APIError.from(error)
+            return Self.error(api.code, api.message)
+        }
     }
 
     static func error(_ code: String, _ message: String) -> String {

@@ -8,42 +8,50 @@ import NodeKit
 import Synchronization
 
 /// The key a request carries, as admitted by `AccessControl` (read by /rpc to charge per batch item
-/// and check the method allowlist, and by /api/usage).
+/// and check the method allowlist, by a keyed WebSocket per message, and by /api/usage).
 struct KeyGrant: Sendable {
     let record: KeyRecord
     let accessControl: AccessControl
     @TaskLocal static var current: KeyGrant?
 
-    /// A JSON-RPC request of `calls` (each batch item counts): 403 when the key does not allow one of
-    /// their methods, a 429 reply with error -32005 when over the limit, nil when admitted.
-    func admitRPC(_ calls: [String], id: RPCValue?, version: RPCCallRequest.Version) async throws -> Response? {
+    /// JSON-RPC calls (their method labels; each batch item counts) costing `costs` credits: the
+    /// refusal as the HTTP path answers it (403 a method the key does not allow, 429 over the rate or
+    /// the daily quota, 503 no lease), counted as refused; nil when admitted (the credits taken).
+    func admit(_ calls: [String], costs: [Int]) async -> APIError? {
         do {
             try AccessControl.checkMethod(record, rpcMethods: calls)
         } catch {
             for m in calls { accessControl.count(key: record.info.id, method: m, refused: 1) }
-            throw error
+            return APIError.from(error)
         }
-        let admission = await accessControl.take(record, count: max(1, calls.count))
+        let cost = max(1, costs.reduce(0, +))
+        let admission = await accessControl.take(record, count: cost)
         guard admission != .admitted else { return nil }
         for m in calls { accessControl.count(key: record.info.id, method: m, refused: 1) }
-        let api = KeyLimits.refusal(admission, info: record.info)
+        return KeyLimits.refusal(admission, info: record.info, cost: cost)
+    }
+
+    /// `admit` for `POST /rpc`: 403 and 503 thrown, a 429 reply with error -32005 (the retry hint in its
+    /// `data` and the headers), nil when admitted.
+    func admitRPC(_ calls: [String], costs: [Int], id: RPCValue?, version: RPCCallRequest.Version) async throws -> Response? {
+        guard let api = await admit(calls, costs: costs) else { return nil }
         guard api.status == .tooManyRequests else { throw api }
-        var response = RPCRoutes.reply(RPCRoutes.errorReply(RPCFault(RPCFault.rateLimitedCode, api.message), id: id, version: version),
-                                       status: .tooManyRequests)
+        var response = RPCRoutes.reply(RPCRoutes.errorReply(RPCFault.keyRefusal(api), id: id, version: version), status: .tooManyRequests)
         response.headers.append(contentsOf: api.headers)
         return response
     }
 
-    /// Counts a JSON-RPC request's items: `answers` in the order of the calls, nil for notifications.
-    func countRPC(_ calls: [String], failed: [Bool]) {
-        var byMethod: [String: (Int, Int)] = [:]
+    /// Counts a JSON-RPC request's items, in the order of the calls: requests, errors and credits per method.
+    func countRPC(_ calls: [String], costs: [Int], failed: [Bool]) {
+        var byMethod: [String: (requests: Int, errors: Int, credits: Int)] = [:]
         for (i, m) in calls.enumerated() {
-            var v = byMethod[m] ?? (0, 0)
-            v.0 += 1
-            if i < failed.count && failed[i] { v.1 += 1 }
+            var v = byMethod[m] ?? (0, 0, 0)
+            v.requests += 1
+            if i < failed.count && failed[i] { v.errors += 1 }
+            v.credits += i < costs.count ? costs[i] : 1
             byMethod[m] = v
         }
-        for (m, v) in byMethod { accessControl.count(key: record.info.id, method: m, requests: v.0, errors: v.1) }
+        for (m, v) in byMethod { accessControl.count(key: record.info.id, method: m, requests: v.requests, errors: v.errors, credits: v.credits) }
     }
 }
 
@@ -118,11 +126,17 @@ final class AccessControl: Sendable {
     }
 
     struct State {
+        /// Open keyed WebSockets by key id: told when a notice drops their key (they check it again).
+        var watchers: [String: [Int: AsyncStream<Void>.Continuation]] = [:]
+        var nextWatcher = 0
         var cache: [String: Cached] = [:]
+        /// Whole keys whose secret was checked against a cached record, by key text → id: the hot
+        /// path skips parsing and hashing them again. Emptied by every notice (with the cache's entry).
+        var verified: [String: String] = [:]
         /// Bumped by every notice: a lookup that started before one does not store its (maybe stale) answer.
         var epoch = 0
         var leases: [String: Lease] = [:]
-        var usage: [UsageKey: (requests: Int, errors: Int, refused: Int)] = [:]
+        var usage: [UsageKey: (requests: Int, errors: Int, refused: Int, credits: Int)] = [:]
         var pending: UsageReport?
         var sequence = 0
         var anonymous: [String: (tokens: Double, last: ContinuousClock.Instant)] = [:]
@@ -173,24 +187,58 @@ final class AccessControl: Sendable {
     func ready(timeout: Duration) async throws { try await subscriber.ready(timeout: timeout) }
 
     func drop(_ id: String) {
-        state.withLock { s in
+        let watchers = state.withLock { s in
             s.epoch += 1
             s.cache[id] = nil
+            s.verified.removeAll()
             s.leases[id]?.closedUntil = nil
+            return Array((s.watchers[id] ?? [:]).values)
         }
+        for w in watchers { w.yield() }
     }
 
     func dropAll() {
-        state.withLock { s in
+        let watchers = state.withLock { s in
             s.epoch += 1
             s.cache.removeAll()
+            s.verified.removeAll()
+            return s.watchers.values.flatMap(\.values)
         }
+        for w in watchers { w.yield() }
+    }
+
+    /// For an open keyed WebSocket: a signal each time a notice (revoked, rotated; or a gap) drops its
+    /// key, so it checks the key again at once rather than at its next message. `unwatch` when it closes.
+    func watch(_ id: String) -> (token: Int, changes: AsyncStream<Void>) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let token = state.withLock { s in
+            s.nextWatcher += 1
+            s.watchers[id, default: [:]][s.nextWatcher] = continuation
+            return s.nextWatcher
+        }
+        return (token, stream)
+    }
+
+    func unwatch(_ id: String, token: Int) {
+        let c = state.withLock { s -> AsyncStream<Void>.Continuation? in
+            let c = s.watchers[id]?.removeValue(forKey: token)
+            if s.watchers[id]?.isEmpty == true { s.watchers[id] = nil }
+            return c
+        }
+        c?.finish()
     }
 
     // MARK: keys
 
     /// The key's record, from the cache or the accounts service; 401 for an unknown, revoked or wrong key.
     func authenticate(_ text: String) async throws -> KeyRecord {
+        let start = clock.now
+        // The hot path: this exact key was checked against the cached record, which is still fresh.
+        let hit = state.withLock { s -> KeyRecord? in
+            guard let id = s.verified[text], let c = s.cache[id], c.until > start, let r = c.record, r.info.revoked == nil else { return nil }
+            return r
+        }
+        if let hit { return hit }
         guard let (id, secret) = APIKeyFormat.parse(text) else {
             throw Self.unauthorized("'\(text.prefix(24))…' is not an API key (ck_<16 hex>_<43 base64url>)")
         }
@@ -219,6 +267,12 @@ final class AccessControl: Sendable {
         let given = Hex.encode(Hash256.sha256(Array(secret.utf8)).bytes)
         guard OperatorAuth.matches(Array(given.utf8), Array(record.secretHash.utf8)) else {
             throw Self.unauthorized("wrong secret for API key \(id)")
+        }
+        state.withLock { s in
+            // Only while the cache holds this same record (a notice since then emptied both).
+            guard s.cache[id]?.record?.secretHash == record.secretHash else { return }
+            if s.verified.count > 10_000 { s.verified.removeAll() }
+            s.verified[text] = id
         }
         return record
     }
@@ -268,7 +322,8 @@ final class AccessControl: Sendable {
         let info = record.info
         if info.rps == 0 && info.daily == 0 { return .admitted }
         if info.rps > 0 && count > info.rps {
-            return .refused(kind: "rate", retryAfter: 1, remaining: 0, dailyRemaining: nil)
+            // More credits than a second's bucket holds: never admitted, whatever the wait.
+            return .refused(kind: "cost", retryAfter: 1, remaining: 0, dailyRemaining: nil)
         }
         for _ in 0..<3 {
             enum Step { case done(Admission), wait(Task<Void, Never>) }
@@ -359,7 +414,9 @@ final class AccessControl: Sendable {
         if let p = s.pending { return p }
         guard !s.usage.isEmpty else { return nil }
         s.sequence += 1
-        let counts = s.usage.map { k, v in UsageCount(key: k.key, method: k.method, hour: k.hour, requests: v.requests, errors: v.errors, refused: v.refused) }
+        let counts = s.usage.map { k, v in
+            UsageCount(key: k.key, method: k.method, hour: k.hour, requests: v.requests, errors: v.errors, refused: v.refused, credits: v.credits)
+        }
             .sorted { ($0.key, $0.hour, $0.method) < ($1.key, $1.hour, $1.method) }
         s.usage.removeAll()
         s.pending = UsageReport(edge: edge, sequence: s.sequence, counts: counts)
@@ -389,16 +446,20 @@ final class AccessControl: Sendable {
 
     // MARK: usage
 
-    func count(key: String, method: String, requests: Int = 0, errors: Int = 0, refused: Int = 0) {
+    /// Counts usage: `credits` are what was charged against the key's limits (0 for what is counted
+    /// without a charge: pushed notifications, which are not requests in the Prometheus metric: `pushed`).
+    func count(key: String, method: String, requests: Int = 0, errors: Int = 0, refused: Int = 0, credits: Int = 0, pushed: Bool = false) {
         let hour = Int(Date().timeIntervalSince1970) / 3600 * 3600
         state.withLock { s in
             let k = UsageKey(key: key, method: method, hour: hour)
-            var v = s.usage[k] ?? (0, 0, 0)
+            var v = s.usage[k] ?? (0, 0, 0, 0)
             v.requests += requests
             v.errors += errors
             v.refused += refused
+            v.credits += credits
             s.usage[k] = v
         }
+        if pushed { return }
         if requests > 0 { metrics.keyRequests(key: key, outcome: "admitted", by: requests) }
         if errors > 0 { metrics.keyRequests(key: key, outcome: "error", by: errors) }
         if refused > 0 { metrics.keyRequests(key: key, outcome: "refused", by: refused) }

@@ -23,8 +23,9 @@ struct EdgeRequestContext: RequestContext {
 
 /// In front of the router: takes the API key from the path (`/v1/<key>/api/…`, `/v1/<key>/rpc`,
 /// `/v1/<key>/usage`) or the `X-API-Key` header, admits the request (401 unknown or revoked key, 403
-/// origin or method not allowed, 429 over the rate or the daily quota) and counts it; keyless
-/// requests pass at the anonymous rate. `/rpc` charges per batch item itself (`KeyGrant.current`).
+/// origin or method not allowed, 429 over the rate or the daily quota), charges its route's credits
+/// (`Credits.route`) and counts it; keyless requests pass at the anonymous rate. `/rpc` charges each
+/// batch item its method's credits itself (`KeyGrant.current`).
 struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == EdgeContext {
     typealias Context = EdgeContext
     let inner: Inner
@@ -105,13 +106,14 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
         if path == "/rpc" {
             response = try await KeyGrant.$current.withValue(grant) { try await inner.respond(to: request, context: context) }
         } else {
-            let admission = await access.take(record, count: 1)
+            let cost = Credits.route(label)
+            let admission = await access.take(record, count: cost)
             guard admission == .admitted else {
                 access.count(key: id, method: label, refused: 1)
-                throw KeyLimits.refusal(admission, info: record.info)
+                throw KeyLimits.refusal(admission, info: record.info, cost: cost)
             }
             response = try await KeyGrant.$current.withValue(grant) { try await inner.respond(to: request, context: context) }
-            access.count(key: id, method: label, requests: 1, errors: response.status.code >= 400 ? 1 : 0)
+            access.count(key: id, method: label, requests: 1, errors: response.status.code >= 400 ? 1 : 0, credits: cost)
         }
         if let policy = KeyLimits.policy(record.info) { response.headers[.rateLimitPolicy] = policy }
         return response
@@ -137,22 +139,27 @@ enum KeyLimits {
         return APIError(.tooManyRequests, code, message, headers: headers)
     }
 
-    /// The error for a refused admission: 429 (rate or daily quota) or 503 (no lease: the accounts service is down).
-    static func refusal(_ admission: AccessControl.Admission, info: KeyInfo) -> APIError {
+    /// The error for a refused admission of `cost` credits: 429 (rate or daily quota, or more credits
+    /// than the key's per-second limit) or 503 (no lease: the accounts service is down).
+    static func refusal(_ admission: AccessControl.Admission, info: KeyInfo, cost: Int = 1) -> APIError {
         guard case .refused(let kind, let retryAfter, _, _) = admission else {
             return APIError(.internalServerError, "internal", "refusal of an admitted request")
         }
         switch kind {
         case "daily":
             return tooMany(code: "daily-quota-exceeded",
-                           message: "API key \(info.id) used its daily quota of \(info.daily) requests (policy \"daily\"); it renews at 00:00 UTC",
+                           message: "API key \(info.id) used its daily quota of \(info.daily) credits (policy \"daily\"); it renews at 00:00 UTC",
                            policy: policy(info), limit: "\"daily\";r=0;t=\(seconds(retryAfter))", retryAfter: retryAfter)
+        case "cost":
+            return tooMany(code: "rate-limited",
+                           message: "this request costs \(cost) credits, more than API key \(info.id)'s limit of \(info.rps) a second (policy \"burst\"): split it, or ask for a higher limit",
+                           policy: policy(info), limit: "\"burst\";r=0;t=1", retryAfter: 1)
         case "unavailable":
             return APIError(.serviceUnavailable, "accounts-unavailable", "the accounts service does not answer; retry shortly",
                             headers: [.retryAfter: "1"])
         default:
             return tooMany(code: "rate-limited",
-                           message: "API key \(info.id) is over its limit of \(info.rps) requests a second (policy \"burst\")",
+                           message: "API key \(info.id) is over its limit of \(info.rps) credits a second (policy \"burst\")",
                            policy: policy(info), limit: "\"burst\";r=0;t=\(seconds(retryAfter))", retryAfter: retryAfter)
         }
     }
@@ -173,7 +180,7 @@ enum KeyRoutes {
 
     /// A key's usage: rows per method and hour, and totals per UTC day.
     struct UsageReply: Codable, Sendable {
-        struct Day: Codable, Sendable { var day: String; var key: String; var requests: Int; var errors: Int; var refused: Int }
+        struct Day: Codable, Sendable { var day: String; var key: String; var requests: Int; var errors: Int; var refused: Int; var credits = 0 }
         var hours: [UsageRow]
         var days: [Day]
     }
@@ -190,6 +197,7 @@ enum KeyRoutes {
             d.requests += r.requests
             d.errors += r.errors
             d.refused += r.refused
+            d.credits += r.credits
             days["\(r.key) \(day)"] = d
         }
         return UsageReply(hours: rows, days: days.values.sorted { ($0.key, $0.day) < ($1.key, $1.day) })

@@ -1,5 +1,6 @@
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// The edge's Prometheus metrics, on its own registry (served at /metrics).
 final class EdgeMetrics: Sendable {
@@ -9,6 +10,8 @@ final class EdgeMetrics: Sendable {
     let height: Gauge
     let wsConnections: Gauge
     let wsDropped: Counter
+    /// The key_requests counters made so far, by "key outcome" (the registry's lookup is slower than this one).
+    private let keyCounters = Mutex<[String: Counter]>([:])
 
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100),
                                       .milliseconds(250), .seconds(1), .milliseconds(2500), .seconds(10)]
@@ -36,9 +39,13 @@ final class EdgeMetrics: Sendable {
     /// Keyed requests by key id (never the secret) and outcome: admitted, error (admitted, answered
     /// 4xx/5xx), refused (401/403 for a known key, 429). Bounded by the number of keys.
     func keyRequests(key: String, outcome: String, by n: Int = 1) {
-        registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "key_requests", unitName: "total",
-                                               helpText: "Requests with an API key, by key id and outcome (batch items each count)"),
-                             labels: [("key", key), ("outcome", outcome)]).increment(by: Int64(n))
+        let name = key + " " + outcome
+        if let counter = keyCounters.withLock({ $0[name] }) { return counter.increment(by: Int64(n)) }
+        let counter = registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "key_requests", unitName: "total",
+                                                             helpText: "Requests with an API key, by key id and outcome (batch items each count)"),
+                                           labels: [("key", key), ("outcome", outcome)])
+        keyCounters.withLock { if $0.count < 100_000 { $0[name] = counter } }
+        counter.increment(by: Int64(n))
     }
 
     /// Methods as labels, bounded (a client may send any token as a method).

@@ -5,10 +5,14 @@ import Hummingbird
 struct RPCFault: Error, Sendable, Equatable, CustomStringConvertible {
     var code: Int
     var message: String
+    /// The error object's optional `data` member (the hosted-access refusals: the edge's error code,
+    /// the HTTP status it stands for, the retry hint).
+    var data: RPCValue?
 
-    init(_ code: Int, _ message: String) {
+    init(_ code: Int, _ message: String, data: RPCValue? = nil) {
         self.code = code
         self.message = message
+        self.data = data
     }
 
     var description: String { "\(code): \(message)" }
@@ -34,6 +38,27 @@ struct RPCFault: Error, Sendable, Equatable, CustomStringConvertible {
     static let p2pDisabledCode = -31
     /// Over an API key's rate or daily quota (the hosted-access convention, as Infura's).
     static let rateLimitedCode = -32005
+    /// A keyed WebSocket whose key is no longer valid (revoked, rotated): HTTP's 401; the socket then closes.
+    static let invalidKeyCode = -32001
+
+    /// An API key's refusal of a call on a keyed WebSocket, as the HTTP path's status maps it: 403 (a
+    /// method the key does not allow) -32601, 429 (rate, daily quota) -32005 with the retry hint, 401
+    /// `invalidKeyCode`, 503 (the accounts service does not answer) -28; `data` carries the edge's error
+    /// code and the HTTP status, so a client can treat both transports alike.
+    static func keyRefusal(_ api: APIError) -> RPCFault {
+        var data: [String: RPCValue] = ["code": .string(api.code), "status": .int(Int64(api.status.code))]
+        if let s = api.headers[.retryAfter], let n = Int(s) { data["retryAfter"] = .int(Int64(n)) }
+        if let p = api.headers[.rateLimitPolicy] { data["policy"] = .string(p) }
+        if let l = api.headers[.rateLimit] { data["rateLimit"] = .string(l) }
+        let code = switch api.status.code {
+        case 403: methodNotFoundCode
+        case 429: rateLimitedCode
+        case 401: invalidKeyCode
+        case 503: inWarmupCode
+        default: miscCode
+        }
+        return RPCFault(code, api.message, data: .object(data))
+    }
 
     static func parse(_ m: String) -> RPCFault { RPCFault(parseErrorCode, m) }
     static func invalidRequest(_ m: String) -> RPCFault { RPCFault(invalidRequestCode, m) }

@@ -89,8 +89,11 @@ struct RPCMethod: Sendable {
     /// The result, as help describes it.
     var result: String
     var resultSchema: RPCValue
-    /// Credits a call costs (1 for a lookup; more for calls that fan out to many backend requests).
+    /// Credits a call costs against an API key's limits (1 for a lookup; more for calls that fan out
+    /// to many backend requests or validate): see `cost(_:)`.
     var weight: Int = 1
+    /// A heavier cost for higher levels of one param (getblock's verbosity).
+    var heavier: RPCHeavier? = nil
     var operatorOnly = false
     var handler: Handler
 
@@ -155,7 +158,33 @@ struct RPCMethod: Sendable {
             }
         }
         out += "\nResult:\n\(result)\n"
+        out += "\nCredits (per call, against an API key's limits): \(creditsText)\n"
         return out
+    }
+}
+
+/// A method whose cost grows with one param's level (`RPCArgs.level`: a boolean is 0 or 1).
+struct RPCHeavier: Sendable {
+    var param: String
+    /// The level when the param is absent (its default).
+    var defaultLevel: Int
+    /// From the lowest level up: at `atLeast` and above, the call costs `weight`.
+    var levels: [(atLeast: Int, weight: Int)]
+}
+
+extension RPCMethod {
+    /// The credits a call with these params costs (params that do not bind: the base weight).
+    func cost(_ params: RPCValue) -> Int {
+        guard let h = heavier else { return weight }
+        let level = (try? bind(params))?.level(h.param) ?? h.defaultLevel
+        return h.levels.last { level >= $0.atLeast }?.weight ?? weight
+    }
+
+    /// "1", or "1; verbosity ≥ 1: 2; verbosity ≥ 2: 4", or "2; verbose: 4" (help, rpc.discover, the docs' table).
+    var creditsText: String {
+        guard let h = heavier else { return "\(weight)" }
+        let isBool = params.first { $0.name == h.param }?.type == .bool
+        return "\(weight)" + h.levels.map { isBool ? "; \(h.param): \($0.weight)" : "; \(h.param) ≥ \($0.atLeast): \($0.weight)" }.joined()
     }
 }
 
@@ -260,6 +289,7 @@ struct RPCMethodTable: Sendable {
                     }),
                     "result": ["name": "result", "description": .string(m.result), "schema": m.resultSchema],
                     "x-weight": .int(Int64(m.weight)),
+                    "x-credits": .string(m.creditsText),
                     "x-operator-only": .bool(m.operatorOnly),
                 ])
             }),

@@ -65,7 +65,8 @@ extension RPCMethods {
                            .optional("verbosity", .boolOrInt, "0 for hex-encoded data, 1 for a JSON object, 2 for a JSON object with transaction data", default: "1")],
                   summary: "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\nIf verbosity is 1, returns an Object with information about block <hash>.\nIf verbosity is 2, returns an Object with information about block <hash> and information about each transaction, with its fee.",
                   result: "\"hex\" (verbosity 0); {hash, confirmations, size, strippedsize, weight, height, version, versionHex, merkleroot, tx, time, nonce, bits, difficulty, chainwork, nTx, previousblockhash, nextblockhash} (1: tx is the txids; 2: decoded transactions)",
-                  resultSchema: ["oneOf": [objectSchema, ["type": "string"]]], weight: 4) { args, ctx in
+                  resultSchema: ["oneOf": [objectSchema, ["type": "string"]]],
+                  heavier: RPCHeavier(param: "verbosity", defaultLevel: 1, levels: [(1, 2), (2, 4)])) { args, ctx in
             let hash = try args.hash("blockhash")
             let verbosity = args.level("verbosity") ?? 1
             guard (0...3).contains(verbosity) else { throw RPCFault.invalidParameter("Verbosity must be 0, 1 or 2 (got \(verbosity))") }

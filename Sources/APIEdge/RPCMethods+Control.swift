@@ -36,7 +36,7 @@ extension RPCMethods {
         },
         RPCMethod(name: "rpc.discover", category: "Control", params: [],
                   summary: "The OpenRPC document of these methods (built from the same table as help).",
-                  result: "{openrpc, info, methods}", resultSchema: objectSchema) { _, ctx in
+                  result: "{openrpc, info, methods}", resultSchema: objectSchema, weight: 2) { _, ctx in
             ctx.methods.openRPC(version: NodeRoutes.version, network: ctx.backend.network.rawValue)
         },
         RPCMethod(name: "addnode", category: "Network",

@@ -12,7 +12,8 @@ extension RPCMethods {
                            .optional("blockhash", .hex, "The block in which to look for the transaction")],
                   summary: "Return the raw transaction data: from the mempool, the chain's transaction index, or the given block.",
                   result: "\"hex\" (verbose 0); {in_active_chain, txid, hash, version, size, vsize, weight, vin, vout, hex, blockhash, confirmations, time, blocktime} (verbose 1)",
-                  resultSchema: ["oneOf": [objectSchema, ["type": "string"]]], weight: 2) { args, ctx in
+                  resultSchema: ["oneOf": [objectSchema, ["type": "string"]]],
+                  heavier: RPCHeavier(param: "verbose", defaultLevel: 0, levels: [(1, 2)])) { args, ctx in
             let txid = try args.hash("txid")
             let verbose = (args.level("verbose") ?? 0) > 0
             let network = ctx.backend.network
@@ -63,7 +64,7 @@ extension RPCMethods {
                   params: [.required("hexstring", .hex, "The hex string of the raw transaction"),
                            .optional("maxfeerate", .amount, "Reject transactions whose fee rate is higher than this, in CRN/kB; 0 accepts any", default: "0.10")],
                   summary: "Submit a raw transaction (serialized, hex-encoded) to the node's mempool, which relays it to its peers.\nAnswers its txid; a transaction already in the mempool answers its txid again.",
-                  result: "\"hex\" (string) The transaction hash in hex", resultSchema: hashSchema) { args, ctx in
+                  result: "\"hex\" (string) The transaction hash in hex", resultSchema: hashSchema, weight: 4) { args, ctx in
             let hex = args.string("hexstring") ?? ""
             guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCFault.deserialization("TX decode failed") }
             let txid = tx.txid
@@ -124,7 +125,8 @@ extension RPCMethods {
                            .optional("mempool_sequence", .bool, "If verbose=false, returns a json object with transaction list and mempool sequence number attached.", default: "false")],
                   summary: "Returns all transaction ids in memory pool as a json array of string transaction ids.\nHint: use getmempoolentry to fetch a specific transaction from the mempool.",
                   result: "[\"txid\",…]; {txid: entry, …} (verbose); {txids, mempool_sequence} (mempool_sequence)",
-                  resultSchema: ["oneOf": [["type": "array"], objectSchema]], weight: 4) { args, ctx in
+                  resultSchema: ["oneOf": [["type": "array"], objectSchema]], weight: 2,
+                  heavier: RPCHeavier(param: "verbose", defaultLevel: 0, levels: [(1, 4)])) { args, ctx in
             let verbose = args.bool("verbose") ?? false
             let sequence = args.bool("mempool_sequence") ?? false
             if verbose && sequence { throw RPCFault.invalidParameter("Verbose results cannot contain mempool sequence values.") }

@@ -29,7 +29,7 @@ extension RPCMethods {
         RPCMethod(name: "getpeerinfo", category: "Network", params: [],
                   summary: "Returns data about each connected network peer as a json array of objects.",
                   result: "[{id, addr, inbound, connection_type, conntime, lastrecv, bytessent, bytesrecv, pingtime, version, subver, startingheight, synced_blocks, banscore}]",
-                  resultSchema: ["type": "array"]) { _, ctx in
+                  resultSchema: ["type": "array"], weight: 2) { _, ctx in
             let peers = try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self)
             return .array(peers.peers.map { p in
                 var o: [String: RPCValue] = [

@@ -18,7 +18,7 @@ extension RPCMethods {
                            .optional("addresses", .array, "For kind addresses: the addresses whose transactions (paying or spending) to push (at most 1,000)"),
                            .optional("since", .string, "Resume: the cursor of the last notification handled (or the hash of the last block seen); what the subscription missed is sent first")],
                   summary: "Over WebSocket only: pushes {\"jsonrpc\":\"2.0\",\"method\":\"subscription\",\"params\":{\"subscription\":id,\"cursor\":c,\"result\":…}} for each event.\nWith since, the events after that cursor are sent first (from the last 5,000, or the best chain's blocks from the chain store, marked \"replay\":true), or {…\"params\":{\"subscription\":id,\"cursor\":c,\"resync\":{\"scope\",\"reason\"}}} when they cannot be: fetch the state again.\nA connection that does not read its messages is closed (1008) when its queue is full.",
-                  result: "\"id\" (string) The subscription id, for unsubscribe", resultSchema: ["type": "string"], weight: 10) { args, ctx in
+                  result: "\"id\" (string) The subscription id, for unsubscribe", resultSchema: ["type": "string"], weight: 4) { args, ctx in
             let s = try session(ctx, "subscribe")
             var since: RPCSubscriptions.Cursor?
             if let text = args.string("since") {

@@ -155,12 +155,13 @@ enum RPCRoutes {
                 return reply(errorReply(f.fault, id: f.id, version: f.version), status: f.version == .v2 ? .ok : f.fault.legacyStatus)
             }
             try requireOperator([call], verdict: verdict, rpc: rpc)
-            // A keyed request (/v1/<key>/rpc, X-API-Key): the method allowlist, then one token.
+            // A keyed request (/v1/<key>/rpc, X-API-Key): the method allowlist, then the method's credits.
             let grant = KeyGrant.current
             let names = [methodLabel(call.method, rpc: rpc)]
-            if let grant, let refused = try await grant.admitRPC(names, id: call.id, version: call.version) { return refused }
+            let costs = [cost(call, rpc: rpc)]
+            if let grant, let refused = try await grant.admitRPC(names, costs: costs, id: call.id, version: call.version) { return refused }
             let answer = await execute(call, edge: edge, session: nil)
-            if let grant, case .failure = answer { grant.countRPC(names, failed: [true]) } else { grant?.countRPC(names, failed: [false]) }
+            if case .failure = answer { grant?.countRPC(names, costs: costs, failed: [true]) } else { grant?.countRPC(names, costs: costs, failed: [false]) }
             if call.isNotification { return Response(status: .noContent) }
             switch answer {
             case .success(let result): return reply(successReply(result, call: call))
@@ -174,22 +175,13 @@ enum RPCRoutes {
             }
             let calls = items.map(RPCCallRequest.parse)
             try requireOperator(calls.compactMap { try? $0.get() }, verdict: verdict, rpc: rpc)
-            // A keyed batch: every item counts against the key's limit.
+            // A keyed batch: every item counts against the key's limit, at its method's credits.
             let grant = KeyGrant.current
             let names = calls.map { c in (try? c.get()).map { methodLabel($0.method, rpc: rpc) } ?? "invalid" }
-            if let grant, let refused = try await grant.admitRPC(names, id: nil, version: .v2) { return refused }
+            let costs = calls.map { c in (try? c.get()).map { cost($0, rpc: rpc) } ?? 1 }
+            if let grant, let refused = try await grant.admitRPC(names, costs: costs, id: nil, version: .v2) { return refused }
             let answers = await runBatch(calls, edge: edge, session: nil)
-            if let grant {
-                // The answers follow the items in order, notifications left out.
-                var failed: [Bool] = []
-                var next = answers.makeIterator()
-                for c in calls {
-                    if case .success(let call) = c, call.isNotification { failed.append(false); continue }
-                    let a = next.next()
-                    failed.append(a?["error"].map { $0 != .null } ?? false)
-                }
-                grant.countRPC(names, failed: failed)
-            }
+            grant?.countRPC(names, costs: costs, failed: failures(calls, answers: answers))
             // Notifications get no answer; a batch of only notifications gets 204 (bitcoind: unless empty).
             if !items.isEmpty && answers.isEmpty { return Response(status: .noContent) }
             return reply(.array(answers))
@@ -201,6 +193,23 @@ enum RPCRoutes {
     /// A method's name for usage counts: a known method, else "unknown" (a client may send any string).
     static func methodLabel(_ name: String, rpc: RPCServer) -> String {
         rpc.methods.method(name) != nil ? name : "unknown"
+    }
+
+    /// The credits a call costs (an unknown method: 1).
+    static func cost(_ call: RPCCallRequest, rpc: RPCServer) -> Int {
+        rpc.methods.method(call.method)?.cost(call.params) ?? 1
+    }
+
+    /// Which of a batch's items failed, in the order of the items: the answers follow them, notifications left out.
+    static func failures(_ calls: [Result<RPCCallRequest, RPCCallRequest.Failure>], answers: [RPCValue]) -> [Bool] {
+        var failed: [Bool] = []
+        var next = answers.makeIterator()
+        for c in calls {
+            if case .success(let call) = c, call.isNotification { failed.append(false); continue }
+            let a = next.next()
+            failed.append(a?["error"].map { $0 != .null } ?? false)
+        }
+        return failed
     }
 
     /// A batch's answers in the order of its items (notifications left out), at most
@@ -266,14 +275,24 @@ enum RPCRoutes {
     }
 
     /// The answer to a WebSocket message: one request or a batch, as over HTTP; nil for notifications.
-    static func answer(_ data: Data, edge: Edge, session: RPCSession) async -> RPCValue? {
+    /// On a keyed socket (`grant`) each message is admitted as `POST /rpc` admits a request (the method
+    /// allowlist, each item's credits) and counted; a refusal is the message's answer
+    /// (`RPCFault.keyRefusal`: -32601, -32005 with the retry hint) and the socket stays open.
+    static func answer(_ data: Data, edge: Edge, session: RPCSession, grant: KeyGrant? = nil) async -> RPCValue? {
         guard let parsed = try? RPCValue.decode(data) else { return errorReply(.parse("Parse error"), id: nil, version: .v2) }
+        let rpc = edge.rpc
         switch parsed {
         case .object:
             switch RPCCallRequest.parse(parsed) {
             case .failure(let f): return errorReply(f.fault, id: f.id, version: f.version)
             case .success(let call):
+                let names = [methodLabel(call.method, rpc: rpc)]
+                let costs = [cost(call, rpc: rpc)]
+                if let grant, let refused = await grant.admit(names, costs: costs) {
+                    return errorReply(RPCFault.keyRefusal(refused), id: call.id, version: call.version)
+                }
                 let answer = await execute(call, edge: edge, session: session)
+                if case .failure = answer { grant?.countRPC(names, costs: costs, failed: [true]) } else { grant?.countRPC(names, costs: costs, failed: [false]) }
                 if call.isNotification { return nil }
                 switch answer {
                 case .success(let result): return successReply(result, call: call)
@@ -284,7 +303,14 @@ enum RPCRoutes {
             guard items.count <= RPCServer.maxBatch else {
                 return errorReply(.invalidRequest("Batch of \(items.count) requests is larger than the limit of \(RPCServer.maxBatch)"), id: nil, version: .v2)
             }
-            let answers = await runBatch(items.map(RPCCallRequest.parse), edge: edge, session: session)
+            let calls = items.map(RPCCallRequest.parse)
+            let names = calls.map { c in (try? c.get()).map { methodLabel($0.method, rpc: rpc) } ?? "invalid" }
+            let costs = calls.map { c in (try? c.get()).map { cost($0, rpc: rpc) } ?? 1 }
+            if let grant, !items.isEmpty, let refused = await grant.admit(names, costs: costs) {
+                return errorReply(RPCFault.keyRefusal(refused), id: nil, version: .v2)
+            }
+            let answers = await runBatch(calls, edge: edge, session: session)
+            grant?.countRPC(names, costs: costs, failed: failures(calls, answers: answers))
             return !items.isEmpty && answers.isEmpty ? nil : .array(answers)
         default:
             return errorReply(.parse("Top-level object parse error"), id: nil, version: .v2)
@@ -299,7 +325,9 @@ enum RPCRoutes {
     }
 
     static func errorReply(_ fault: RPCFault, id: RPCValue?, version: RPCCallRequest.Version) -> RPCValue {
-        let error: RPCValue = ["code": .int(Int64(fault.code)), "message": .string(fault.message)]
+        var object: [String: RPCValue] = ["code": .int(Int64(fault.code)), "message": .string(fault.message)]
+        if let data = fault.data { object["data"] = data }
+        let error = RPCValue.object(object)
         switch version {
         case .v2: return .object(["jsonrpc": "2.0", "error": error, "id": id ?? .null])
         case .legacy: return .object(["result": .null, "error": error, "id": id ?? .null])

@@ -18,6 +18,14 @@ import Synchronization
 /// from the chain store across an edge restart, or says it cannot (`"resync"`). Each connection
 /// has a bounded queue: a client that does not read is cut off (close 1008) when it is full, so a
 /// slow consumer never grows the edge's memory.
+///
+/// A keyed socket (`SocketKey`) is metered per message as `POST /rpc` per request: each call (each
+/// batch item) is checked against the key's method allowlist and charged its credits, a refusal
+/// answered in place (-32601, -32005 with the retry hint in `data`) without closing the socket; the
+/// key is checked again at every message and whenever a notice drops it, and a key no longer valid
+/// (revoked, rotated) gets -32001 and the socket closes (1008). Pushed notifications are counted in
+/// the key's usage (`subscription:<kind>`, one request each) but charge no credits: the `subscribe`
+/// call paid for the subscription, and a notification is never withheld for a limit.
 final class RPCSubscriptions: FeedOutlet, Sendable {
     enum Kind: Sendable, Equatable {
         case newHeads, newTransactions
@@ -63,8 +71,12 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         let queue: AsyncStream<String>.Continuation
         /// Finished when the connection is cut off (wakes its server, whose writer may be stuck on a full socket).
         let cutSignal: AsyncStream<Void>.Continuation
+        /// Counts a pushed notification in the key's usage (keyed sockets), by its usage label.
+        var meter: (@Sendable (String) -> Void)?
         var subscriptions: [String: Subscription] = [:]
         var cut = false
+        /// The last message and the close reason when the connection closes for its key (revoked).
+        var closing: (text: String, reason: String)?
     }
 
     struct State: Sendable {
@@ -136,12 +148,12 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
 
     // MARK: connections
 
-    func connect() -> (id: Int, queue: AsyncStream<String>, cut: AsyncStream<Void>) {
+    func connect(meter: (@Sendable (String) -> Void)? = nil) -> (id: Int, queue: AsyncStream<String>, cut: AsyncStream<Void>) {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(queueLimit))
         let (cutStream, cutContinuation) = AsyncStream<Void>.makeStream()
         let id = state.withLock { s in
             s.next += 1
-            s.connections[s.next] = Connection(queue: continuation, cutSignal: cutContinuation)
+            s.connections[s.next] = Connection(queue: continuation, cutSignal: cutContinuation, meter: meter)
             return s.next
         }
         metrics.wsConnections.increment()
@@ -159,11 +171,35 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
     func isCut(_ id: Int) -> Bool { state.withLock { $0.connections[id]?.cut ?? false } }
 
     /// Queues a message; a full queue cuts the connection off (its writer then closes the socket).
-    func send(_ id: Int, _ text: String) {
+    @discardableResult
+    func send(_ id: Int, _ text: String) -> Bool {
         let queue = state.withLock { $0.connections[id]?.queue }
-        guard let queue else { return }
-        if case .dropped = queue.yield(text) { cut(id) }
+        guard let queue else { return false }
+        if case .dropped = queue.yield(text) {
+            cut(id)
+            return false
+        }
+        return true
     }
+
+    /// Queues a subscription's notification, counted in the connection's key's usage (if keyed).
+    func push(_ id: Int, _ text: String, kind: Kind) {
+        let meter = state.withLock { $0.connections[id]?.meter }
+        if send(id, text) { meter?(kind.usageLabel) }
+    }
+
+    /// Closes the connection for its key: `text` (the error) is its last message, then close 1008 with `reason`.
+    func closeForKey(_ id: Int, text: String, reason: String) {
+        let connection: Connection? = state.withLock { s in
+            guard var c = s.connections[id], c.closing == nil else { return nil }
+            c.closing = (text, reason)
+            s.connections[id] = c
+            return c
+        }
+        connection?.cutSignal.finish()
+    }
+
+    func closing(_ id: Int) -> (text: String, reason: String)? { state.withLock { $0.connections[id]?.closing } }
 
     private func cut(_ id: Int) {
         let connection: Connection? = state.withLock { s in
@@ -296,8 +332,8 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
             }
             guard queue != nil else { continue }
             let live = Set(held.compactMap(\.blockHash))
-            for m in replay where m.blockHash.map({ !live.contains($0) }) ?? true { send(id, m.text) }
-            for m in held { send(id, m.text) }
+            for m in replay where m.blockHash.map({ !live.contains($0) }) ?? true { push(id, m.text, kind: kind) }
+            for m in held { push(id, m.text, kind: kind) }
         }
     }
 
@@ -391,7 +427,7 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
             item.touched = await touching(item.txs, known: item.confirmed != nil ? item.txs : [])
         }
         let instance = instance, limit = replayWindow
-        var out = [(Int, String)]()
+        var out = [(Int, String, Kind)]()
         state.withLock { s in
             s.seq += 1
             item.seq = s.seq
@@ -404,12 +440,12 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
                     if sub.held != nil {
                         s.connections[id]?.subscriptions[sid]?.held?.append((text, item.blockHash))
                     } else {
-                        out.append((id, text))
+                        out.append((id, text, sub.kind))
                     }
                 }
             }
         }
-        for (id, text) in out { send(id, text) }
+        for (id, text, kind) in out { push(id, text, kind: kind) }
     }
 
     private var wantsAddresses: Bool {
@@ -468,9 +504,15 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
 
     // MARK: serving a socket
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, isOperator: Bool, edge: Edge) async {
-        let (id, queue, cutSignal) = connect()
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, isOperator: Bool, edge: Edge, key: SocketKey? = nil) async {
+        var meter: (@Sendable (String) -> Void)?
+        if let key {
+            let access = key.access, keyID = key.id
+            meter = { @Sendable label in access.count(key: keyID, method: label, requests: 1, pushed: true) }
+        }
+        let (id, queue, cutSignal) = connect(meter: meter)
         let session = RPCSession(id: id, isOperator: isOperator, hub: self)
+        let watch = key.map { $0.access.watch($0.id) }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -480,11 +522,26 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
                     // Ends when the connection is cut off: the group then cancels a writer stuck on a full socket.
                     for await _ in cutSignal {}
                 }
+                if let key, let watch {
+                    group.addTask {
+                        // A notice dropped the key (revoked, rotated, or a gap in the notices): check it now.
+                        for await _ in watch.changes { _ = await self.checkKey(key, id: id, request: nil) }
+                    }
+                }
                 group.addTask {
                     for try await message in inbound.messages(maxSize: edge.config.maxBody) {
                         switch message {
                         case .text(let text):
-                            if let reply = await RPCRoutes.answer(Data(text.utf8), edge: edge, session: session) {
+                            let data = Data(text.utf8)
+                            var grant: KeyGrant?
+                            if let key {
+                                switch await self.checkKey(key, id: id, request: data) {
+                                case .valid(let g): grant = g
+                                case .refused: continue
+                                case .closed: return
+                                }
+                            }
+                            if let reply = await RPCRoutes.answer(data, edge: edge, session: session, grant: grant) {
                                 self.send(id, String(decoding: reply.encoded(), as: UTF8.self))
                             }
                             // A subscribe with a resume cursor: its replay follows its reply.
@@ -500,7 +557,19 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         } catch {
             logger.debug("json-rpc websocket closed", metadata: ["error": "\(error)"])
         }
-        if isCut(id) {
+        if let key, let watch { key.access.unwatch(key.id, token: watch.token) }
+        if let closing = closing(id) {
+            // The key is no longer valid: its error, then close 1008.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await outbound.writeTextMessage(closing.text)
+                    try? await outbound.close(.policyViolation, reason: closing.reason)
+                }
+                group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                await group.next()
+                group.cancelAll()
+            }
+        } else if isCut(id) {
             // Say why, if the socket takes it within a second (a client that reads nothing may never).
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await outbound.close(.policyViolation, reason: "slow consumer: more than \(self.queueLimit) messages queued") }
@@ -511,6 +580,65 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         }
         disconnect(id)
     }
+}
+
+extension RPCSubscriptions {
+    enum KeyCheck: Sendable {
+        case valid(KeyGrant)
+        /// This message was answered with an error (the accounts service does not answer); the socket stays open.
+        case refused
+        /// The key is no longer valid: the socket closes.
+        case closed
+    }
+
+    /// Checks a keyed socket's key again (from the edge's cache; a notice empties it at once): valid,
+    /// or `request` (the message, for its id) answered with the refusal: -32001 and the socket closes
+    /// for a key no longer valid, -28 (the accounts service does not answer) and it stays open.
+    func checkKey(_ key: SocketKey, id: Int, request: Data?) async -> KeyCheck {
+        do {
+            let record = try await key.access.authenticate(key.text)
+            try AccessControl.checkOrigin(record, origin: key.origin)
+            return .valid(KeyGrant(record: record, accessControl: key.access))
+        } catch {
+            let api = APIError.from(error)
+            var callID: RPCValue?
+            var version = RPCCallRequest.Version.v2
+            if let request, let parsed = try? RPCValue.decode(request), case .object = parsed {
+                switch RPCCallRequest.parse(parsed) {
+                case .success(let c): (callID, version) = (c.id, c.version)
+                case .failure(let f): (callID, version) = (f.id, f.version)
+                }
+            }
+            let text = String(decoding: RPCRoutes.errorReply(RPCFault.keyRefusal(api), id: callID, version: version).encoded(), as: UTF8.self)
+            if api.status == .serviceUnavailable {
+                if request != nil { send(id, text) }
+                return .refused
+            }
+            key.access.count(key: key.id, method: "websocket", refused: request == nil ? 0 : 1)
+            closeForKey(id, text: text, reason: api.status == .forbidden ? "origin not allowed for the API key" : "API key no longer valid")
+            return .closed
+        }
+    }
+}
+
+extension RPCSubscriptions.Kind {
+    /// How usage counts a pushed notification of this kind.
+    var usageLabel: String {
+        switch self {
+        case .newHeads: return "subscription:newHeads"
+        case .newTransactions: return "subscription:newTransactions"
+        case .addresses: return "subscription:addresses"
+        }
+    }
+}
+
+/// A keyed WebSocket's key (`/v1/<key>/rpc`, or `X-API-Key` on the upgrade) and the Origin it was
+/// opened from: checked again at each message and whenever a notice drops the key.
+struct SocketKey: Sendable {
+    let text: String
+    let id: String
+    let origin: String?
+    let access: AccessControl
 }
 
 /// A WebSocket connection as JSON-RPC methods see it (subscribe / unsubscribe; operator methods).

@@ -10,7 +10,7 @@ import NodeKit
 /// |---------|-------------|-------|
 /// | account | account     | id (16 hex), unique name |
 /// | apikey  | API key     | id (16 hex, safe to log), SHA-256 of the secret, limits, allowlists (JSON arrays), revoked time |
-/// | usage   | (key, method, hour) | requests, errors, refused |
+/// | usage   | (key, method, hour) | requests, errors, refused, credits (the weights charged) |
 /// | report  | edge process | the last usage report applied from it (idempotency of resent reports) |
 /// | session | portal login | SHA-256 of the session token, its account, expiry (v2, with `account.password`) |
 struct Store: Sendable {
@@ -48,6 +48,10 @@ struct Store: Sendable {
                 ) WITHOUT ROWID;
                 CREATE INDEX session_expires ON session(expires);
                 """)
+        }
+        m.registerMigration("usage-credits") { db in
+            // Credits (per-method weights) charged against the limits; rows before them charged one a request.
+            try db.execute(sql: "ALTER TABLE usage ADD COLUMN credits INTEGER NOT NULL DEFAULT 0; UPDATE usage SET credits = requests")
         }
         return m
     }
@@ -212,10 +216,10 @@ struct Store: Sendable {
             guard report.sequence > last else { return false }
             for c in report.counts {
                 try db.execute(sql: """
-                    INSERT INTO usage (key, method, hour, requests, errors, refused) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO usage (key, method, hour, requests, errors, refused, credits) VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (key, hour, method) DO UPDATE SET requests = requests + excluded.requests,
-                        errors = errors + excluded.errors, refused = refused + excluded.refused
-                    """, arguments: [c.key, c.method, c.hour, c.requests, c.errors, c.refused])
+                        errors = errors + excluded.errors, refused = refused + excluded.refused, credits = credits + excluded.credits
+                    """, arguments: [c.key, c.method, c.hour, c.requests, c.errors, c.refused, c.credits])
             }
             try db.execute(sql: """
                 INSERT INTO report (edge, sequence, time) VALUES (?, ?, ?)
@@ -233,14 +237,14 @@ struct Store: Sendable {
                 try Row.fetchAll(db, sql: "SELECT * FROM usage WHERE hour >= ? ORDER BY key, hour, method", arguments: [since])
             }
             return rows.map { UsageRow(key: $0["key"], method: $0["method"], hour: $0["hour"], requests: $0["requests"],
-                                       errors: $0["errors"], refused: $0["refused"]) }
+                                       errors: $0["errors"], refused: $0["refused"], credits: $0["credits"]) }
         }
     }
 
-    /// Requests counted for a key since `since` (the start of the UTC day): the daily quota's start after a restart.
+    /// Credits charged to a key since `since` (the start of the UTC day): the daily quota's start after a restart.
     func requests(key: String, since: Int) async throws -> Int {
         try await db.read { db in
-            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(requests), 0) FROM usage WHERE key = ? AND hour >= ?", arguments: [key, since]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(credits), 0) FROM usage WHERE key = ? AND hour >= ?", arguments: [key, since]) ?? 0
         }
     }
 

@@ -18,6 +18,14 @@ struct CairnBench {
         let net = args.contains("--net")
         let netBlocks = args.firstIndex(of: "--net-blocks").flatMap { args.indices.contains($0 + 1) ? Int(args[$0 + 1]) : nil } ?? 1000
         let txSeconds = args.firstIndex(of: "--tx-seconds").flatMap { args.indices.contains($0 + 1) ? Double(args[$0 + 1]) : nil } ?? 60
+        if args.contains("--edge-only") {
+            // Only the edge's HTTP figures (wrk against a node): no micro figures, no transaction stream.
+            print("Cairn benchmarks: the edge's HTTP figures only\nstarting a node…")
+            var table = Table(columns: ["figure", "value", "raw limit", "ratio"])
+            try await NodeBench.run(&table, verifyRate: 0, txSeconds: 0, edgeOnly: true)
+            table.print()
+            return
+        }
         print("Cairn benchmarks (\(SignatureBatch.defaultParallelism) cores, ~\(seconds) s per figure)\n")
         var table = Table(columns: ["figure", "value", "raw limit", "ratio"])
         hashing(&table, seconds: seconds)

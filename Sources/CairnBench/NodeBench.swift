@@ -11,7 +11,8 @@ import Synchronization
 enum NodeBench {
     static let params = ChainParams.regtest
 
-    static func run(_ table: inout Table, verifyRate: Double, txSeconds: Double) async throws {
+    /// `edgeOnly`: the wrk figures alone (no coins, no transaction stream).
+    static func run(_ table: inout Table, verifyRate: Double, txSeconds: Double, edgeOnly: Bool = false) async throws {
         let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -33,9 +34,21 @@ enum NodeBench {
             up.waitUntilExit()
         }
         let client = Client(edge: edge)
-        let get = client.get, post = client.post
+        let get = client.get
         func height() async -> Int { Int((try? await get("/api/blocks/tip/height")) ?? "") ?? -1 }
 
+        if edgeOnly {
+            try await waitFor("the node's first blocks") { await height() >= 3 }
+        } else {
+            try await transactions(&table, client: client, key: key, pub: pub, address: address, verifyRate: verifyRate, txSeconds: txSeconds)
+        }
+        try await edgeFigures(&table, edge: edge, dir: dir, height: height)
+    }
+
+    static func transactions(_ table: inout Table, client: Client, key: Curve25519.Signing.PrivateKey, pub: [UInt8], address: String,
+                             verifyRate: Double, txSeconds: Double) async throws {
+        let get = client.get, post = client.post
+        func height() async -> Int { Int((try? await get("/api/blocks/tip/height")) ?? "") ?? -1 }
         // Coins: 12 mature coinbases, each fanned out to 500 outputs, confirmed.
         try await waitFor("coinbases to mature") { await height() >= params.coinbaseMaturity + 13 }
         let coinbases = try await confirmedCoins(get, address: address, pub: pub, minDepth: params.coinbaseMaturity)
@@ -86,6 +99,11 @@ enum NodeBench {
         let rate = Double(shared.accepted.load(ordering: .relaxed)) / elapsed
         table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s)", rate, verifyRate, note: "1-core verify rate")
         print("  tx stream: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
+    }
+
+    /// wrk against the node's edge: the tip route, /rpc, a keyed route, a batch, each against the trivial route.
+    static func edgeFigures(_ table: inout Table, edge: String, dir: URL, height: () async -> Int) async throws {
+        let clock = ContinuousClock()
 
         // wrk: the tip route against a route that asks no service.
         if let wrk = which("wrk") {

@@ -101,8 +101,8 @@ struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; prints it (shown this once).")
         @OptionGroup var options: OperatorOptions
         @Option(help: "A name for the key.") var name: String
-        @Option(help: "Requests (batch items) a second, across every edge; 0 = no limit (default 0).") var rps: Int = 0
-        @Option(help: "Requests a UTC day; 0 = no quota (default 0).") var daily: Int = 0
+        @Option(help: "Credits a second (a plain call or batch item costs 1, heavier ones more: help <method>), across every edge; 0 = no limit (default 0).") var rps: Int = 0
+        @Option(help: "Credits a UTC day; 0 = no quota (default 0).") var daily: Int = 0
         @Option(help: "An Origin allowed (repeat; default any), e.g. https://app.example.") var origin: [String] = []
         @Option(help: "A JSON-RPC method or REST path prefix allowed (repeat; default all), e.g. getblockcount or /api/blocks.") var method: [String] = []
         @Option(help: "The account the key belongs to, by name (created if missing; default operator).") var account: String?

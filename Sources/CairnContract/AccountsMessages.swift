@@ -169,8 +169,23 @@ public struct UsageCount: Codable, Sendable, Equatable {
     public var requests: Int
     public var errors: Int
     public var refused: Int
-    public init(key: String, method: String, hour: Int, requests: Int, errors: Int, refused: Int) {
+    /// Credits charged against the key's limits (each call's weight; pushed notifications are counted
+    /// in `requests` and charge none). Absent in a message from an older process: `requests`.
+    public var credits: Int
+    public init(key: String, method: String, hour: Int, requests: Int, errors: Int, refused: Int, credits: Int? = nil) {
         self.key = key; self.method = method; self.hour = hour; self.requests = requests; self.errors = errors; self.refused = refused
+        self.credits = credits ?? requests
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        key = try c.decode(String.self, forKey: .key)
+        method = try c.decode(String.self, forKey: .method)
+        hour = try c.decode(Int.self, forKey: .hour)
+        requests = try c.decode(Int.self, forKey: .requests)
+        errors = try c.decode(Int.self, forKey: .errors)
+        refused = try c.decode(Int.self, forKey: .refused)
+        credits = try c.decodeIfPresent(Int.self, forKey: .credits) ?? requests
     }
 }
 
@@ -244,7 +259,22 @@ public struct UsageRow: Codable, Sendable, Equatable {
     public var requests: Int
     public var errors: Int
     public var refused: Int
-    public init(key: String, method: String, hour: Int, requests: Int, errors: Int, refused: Int) {
+    /// Credits charged against the key's limits (each call's weight; pushed notifications are counted
+    /// in `requests` and charge none). Absent in a message from an older process: `requests`.
+    public var credits: Int
+    public init(key: String, method: String, hour: Int, requests: Int, errors: Int, refused: Int, credits: Int? = nil) {
         self.key = key; self.method = method; self.hour = hour; self.requests = requests; self.errors = errors; self.refused = refused
+        self.credits = credits ?? requests
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        key = try c.decode(String.self, forKey: .key)
+        method = try c.decode(String.self, forKey: .method)
+        hour = try c.decode(Int.self, forKey: .hour)
+        requests = try c.decode(Int.self, forKey: .requests)
+        errors = try c.decode(Int.self, forKey: .errors)
+        refused = try c.decode(Int.self, forKey: .refused)
+        credits = try c.decodeIfPresent(Int.self, forKey: .credits) ?? requests
     }
 }

@@ -559,6 +559,7 @@ struct RPCTests {
                     let one = try await rpc.result("help", #"["getblock"]"#) as? String ?? ""
                     #expect(one.hasPrefix("getblock \"blockhash\" ( verbosity )"))
                     #expect(one.contains("2. verbosity"))
+                    #expect(one.contains("Credits (per call, against an API key's limits): 1; verbosity ≥ 1: 2; verbosity ≥ 2: 4"))
                     #expect(try await rpc.result("help", #"["nosuch"]"#) as? String == "help: unknown command: nosuch")
                     let doc = try await rpc.result("rpc.discover") as? [String: Any] ?? [:]
                     #expect(doc["openrpc"] as? String == "1.2.6")
@@ -569,6 +570,7 @@ struct RPCTests {
                         #expect(overview.contains(m.synopsis), "help lacks \(m.name)")
                         #expect((d["params"] as? [[String: Any]])?.map { $0["name"] as? String } == m.params.map(\.name))
                         #expect(d["x-weight"] as? Int == m.weight)
+                        #expect(d["x-credits"] as? String == m.creditsText)
                         #expect(d["x-operator-only"] as? Bool == m.operatorOnly)
                     }
                     for name in ["getblockchaininfo", "getblockcount", "getbestblockhash", "getblockhash", "getblockheader", "getblock",

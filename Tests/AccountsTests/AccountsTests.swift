@@ -76,6 +76,27 @@ struct AccountsTests {
         }
     }
 
+    @Test func usageCountsCreditsAndTheDailyQuotaStartsFromThem() async throws {
+        try await Self.withStore { store in
+            let created = try await store.createKey(NewKey(name: "app", rps: 0, daily: 10))
+            let record = try #require(try await store.record(id: created.info.id))
+            let hour = Int(Date().timeIntervalSince1970) / 3600 * 3600
+            // Two getblock calls at verbosity 2 (4 credits each), and pushed notifications (counted, no credits).
+            try await store.apply(UsageReport(edge: "e", sequence: 1, counts: [
+                UsageCount(key: record.info.id, method: "getblock", hour: hour, requests: 2, errors: 0, refused: 0, credits: 8),
+                UsageCount(key: record.info.id, method: "subscription:newHeads", hour: hour, requests: 5, errors: 0, refused: 0, credits: 0),
+            ]))
+            let rows = try await store.usage(key: record.info.id, since: hour)
+            #expect(rows.map(\.credits) == [8, 0])
+            #expect(try await store.requests(key: record.info.id, since: hour) == 8, "the day's credits, not its requests")
+            let g = try await Limiter(store: store).grant(LeaseWant(key: record.info.id, want: 100, returned: 0), record: record)
+            #expect(g.tokens == 2)
+            // A report from an edge of before credits (no "credits" member): one a request.
+            let old = try JSONDecoder().decode(UsageCount.self, from: Data(#"{"key":"k","method":"m","hour":0,"requests":3,"errors":0,"refused":1}"#.utf8))
+            #expect(old.credits == 3)
+        }
+    }
+
     @Test func theBucketGrantsNoMoreThanItsTokensAndTakesBackWhatIsReturned() async throws {
         try await Self.withStore { store in
             let record = KeyRecord(info: KeyInfo(id: "00000000000000aa", account: "a", name: "k", rps: 10, daily: 0, origins: [], methods: [],

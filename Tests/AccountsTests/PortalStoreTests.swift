@@ -154,7 +154,7 @@ struct PortalStoreTests {
         #expect(record.secretHash == Store.hash(APIKeyFormat.parse(created.key)!.secret))
         #expect(try await store.accounts().map(\.name) == ["operator"])
         #expect(await Self.code { try await store.login(name: "operator", password: "whatever1", sessionSeconds: 60) } == "unauthorized")
-        #expect(try await store.db.read { db in try Store.migrator().appliedIdentifiers(db) } == ["v1", "v2"])
+        #expect(try await store.db.read { db in try Store.migrator().appliedIdentifiers(db) } == ["v1", "v2", "usage-credits"])
     }
 }
 
