@@ -270,16 +270,26 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         router.on(RouterPath(route.path), method: route.method) { request, context in try await handler(request, context) }
     }
 
-    let wsRouter = Router(context: BasicWebSocketRequestContext.self)
+    let wsRouter = Router(context: EdgeWebSocketContext.self)
     let feed = edge.feed
-    wsRouter.ws("/api/ws") { inbound, outbound, context in
+    // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429).
+    wsRouter.ws("/api/ws", shouldUpgrade: { request, context in
+        if let key = request.headers[.xAPIKey] {
+            try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, restPath: "/api/ws")
+        } else {
+            try edge.access.admitKeyless(address: context.remoteAddress)
+        }
+        return .upgrade([:])
+    }) { inbound, outbound, context in
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
     }
     let rpc = edge.rpc
-    wsRouter.ws("/rpc", shouldUpgrade: { request, _ in
+    wsRouter.ws("/rpc", shouldUpgrade: { request, context in
         // An X-API-Key header makes it a keyed socket, as over HTTP.
         if let key = request.headers[.xAPIKey] {
             try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, charge: false)
+        } else if rpc.auth.verdict(request.headers[.authorization]) != .valid {
+            try edge.access.admitKeyless(address: context.remoteAddress)
         }
         return try await rpc.upgrade(request)
     }) { inbound, outbound, context in

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import NIOCore
 import NodeKit
 
@@ -17,6 +18,20 @@ struct EdgeRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// The WebSocket router's context: Hummingbird's, plus the client's address, so a keyless upgrade
+/// meets the same anonymous policy as a keyless request.
+struct EdgeWebSocketContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
         remoteAddress = source.channel.remoteAddress
     }
 }
@@ -73,19 +88,8 @@ struct KeyedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             return try await inner.respond(to: request, context: context)
         }
         if path == "/api/usage" { throw AccessControl.unauthorized("/api/usage needs an API key (/v1/<key>/usage or X-API-Key)") }
-        switch access.admitAnonymous(address: context.remoteAddress) {
-        case .admitted:
-            return try await inner.respond(to: request, context: context)
-        case .refused("off", _, _, _):
-            throw APIError(.unauthorized, "api-key-required",
-                           "this node serves keyed requests only: /v1/<key>/… or an X-API-Key header (ask its operator for a key)",
-                           headers: [.wwwAuthenticate: "ApiKey realm=\"cairn\""])
-        case .refused(_, let retryAfter, _, _):
-            let rps = access.anonymous.rps ?? 0
-            throw KeyLimits.tooMany(code: "rate-limited", message: "keyless requests are limited to \(rps) a second per client address; use an API key for more",
-                                 policy: "\"anonymous\";q=\(rps);w=1", limit: "\"anonymous\";r=0;t=\(KeyLimits.seconds(retryAfter))",
-                                 retryAfter: retryAfter)
-        }
+        try access.admitKeyless(address: context.remoteAddress)
+        return try await inner.respond(to: request, context: context)
     }
 
     func keyed(_ request: Request, key: String, context: EdgeContext) async throws -> Response {
@@ -274,5 +278,25 @@ enum KeyRoutes {
                 return Reply.json(summarize(try await access.usage(key: nil, since: try since(request))))
             },
         ]
+    }
+}
+
+extension AccessControl {
+    /// The operator's anonymous policy for a keyless request or WebSocket upgrade: admitted, 401
+    /// when keyless access is off, 429 over the per-address rate.
+    func admitKeyless(address: SocketAddress?) throws {
+        switch admitAnonymous(address: address) {
+        case .admitted:
+            return
+        case .refused("off", _, _, _):
+            throw APIError(.unauthorized, "api-key-required",
+                           "this node serves keyed requests only: /v1/<key>/… or an X-API-Key header (ask its operator for a key)",
+                           headers: [.wwwAuthenticate: "ApiKey realm=\"cairn\""])
+        case .refused(_, let retryAfter, _, _):
+            let rps = anonymous.rps ?? 0
+            throw KeyLimits.tooMany(code: "rate-limited", message: "keyless requests are limited to \(rps) a second per client address; use an API key for more",
+                                 policy: "\"anonymous\";q=\(rps);w=1", limit: "\"anonymous\";r=0;t=\(KeyLimits.seconds(retryAfter))",
+                                 retryAfter: retryAfter)
+        }
     }
 }

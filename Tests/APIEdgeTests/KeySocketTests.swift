@@ -249,6 +249,43 @@ struct KeySocketTests {
         }
     }
 
+    @Test func keylessSocketsMeetTheAnonymousPolicyAtTheUpgrade() async throws {
+        // Keyless access off (limits loopback too, as a hosted node would): no keyless socket, a keyed one opens.
+        try await Stack.with(configure: { $0.anonymous = AnonymousPolicy(rps: 0, limitLoopback: true) }) { s in
+            let key = s.accounts.add()
+            try await s.edge.access.ready(timeout: .seconds(10))
+            try await s.http(.live) { c in
+                for path in ["/api/ws", "/rpc"] {
+                    await #expect(throws: (any Error).self, "keyless \(path)") {
+                        try await withHangGuard("a keyless upgrade of \(path)") {
+                            try await c.ws(path) { _, outbound, _ in try await outbound.close(.normalClosure, reason: nil) }
+                        }
+                    }
+                }
+                let opened = try await withHangGuard("a keyed feed") {
+                    try await c.ws("/api/ws", configuration: .init(additionalHeaders: [.xAPIKey: key])) { inbound, outbound, _ in
+                        let calls = Calls(inbound, outbound)
+                        #expect((try await calls.next() as? [String: Any])?["type"] as? String == "hello")
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                }
+                _ = opened
+            }
+        }
+        // The regtest default (loopback not limited): the wallet's own keyless feed still opens.
+        try await Stack.with { s in
+            try await s.http(.live) { c in
+                _ = try await withHangGuard("a keyless feed on loopback") {
+                    try await c.ws("/api/ws") { inbound, outbound, _ in
+                        let calls = Calls(inbound, outbound)
+                        #expect((try await calls.next() as? [String: Any])?["type"] as? String == "hello")
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                }
+            }
+        }
+    }
+
     @Test func theKeyedFeedChargesEachClientMessageAndClosesOnRevocation() async throws {
         try await Stack.with { s in
             let key = s.accounts.add(rps: 3)
