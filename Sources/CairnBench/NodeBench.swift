@@ -87,6 +87,8 @@ enum NodeBench {
         table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s)", rate, verifyRate, note: "1-core verify rate")
         print("  tx stream: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
 
+        // CAIRN_BENCH_TX_ONLY=1: the transaction stream only (to compare admission rates quickly).
+        if ProcessInfo.processInfo.environment["CAIRN_BENCH_TX_ONLY"] == "1" { return }
         // wrk: the tip route against a route that asks no service.
         if let wrk = which("wrk") {
             let tip = wrkRate(wrk, edge + "/api/blocks/tip/height")
