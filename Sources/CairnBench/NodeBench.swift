@@ -105,6 +105,8 @@ enum NodeBench {
     static func edgeFigures(_ table: inout Table, edge: String, dir: URL, height: () async -> Int) async throws {
         let clock = ContinuousClock()
 
+        // CAIRN_BENCH_TX_ONLY=1: the transaction stream only (to compare admission rates quickly).
+        if ProcessInfo.processInfo.environment["CAIRN_BENCH_TX_ONLY"] == "1" { return }
         // wrk: the tip route against a route that asks no service.
         if let wrk = which("wrk") {
             let tip = wrkRate(wrk, edge + "/api/blocks/tip/height")

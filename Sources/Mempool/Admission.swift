@@ -9,13 +9,48 @@ import NodeKit
 ///            → signature verification → gated re-checks → store → publish
 ///
 /// The pure stages are here, as static functions of `Admission`; the pool's side (`extension
-/// Pool` below) runs them in order. Today the whole pipeline after decoding runs inside the pool's
-/// gate, one transaction at a time (Pool.swift explains the gate). What does not read the pool's
-/// state (`decode`, `checkContextFree`, and `verifySignatures` for the coins it is given) is
-/// written so it can move outside the gate, in parallel, leaving inside only the cheap re-checks
-/// (issue 11).
+/// Pool` below) runs them in order. A submission runs in two parts (issue 11):
+///
+/// - before the gate, concurrently for concurrent submissions: decode, the context-free checks,
+///   the coins (pool parents and coin view read on the actor in one step, the chain store asked
+///   for the rest), and the signatures verified against those coins off the actor, on the
+///   cooperative pool (`verdict`, `@concurrent`). This reads the pool but changes nothing in it
+///   except the coin view, and that only under its generation rule (CoinCache.swift).
+/// - inside the gate, one at a time: every other stage again, on the pool as it is then (coins
+///   looked up again: the answer from before the gate is used only if no block event came
+///   since; the input rules at the current tip; ancestors, fee rate, conflicts and replacement).
+///   The signatures' verdict is reused only when the outputs spent are the ones it was reached
+///   with; otherwise they are verified again, in the gate. A signature covers the transaction
+///   and each spent output's value and key (PROTOCOL §5, the sighash), nothing else of the
+///   pool or chain, so an equal verdict is the verdict.
 enum Admission {
     typealias Refusal = Pool.Refusal
+
+    /// A transaction's signatures judged against the outputs it spends.
+    struct SignatureVerdict: Sendable, Equatable {
+        /// Per input, the output it spends, as verified: its value and key are all a signature
+        /// covers besides the transaction itself.
+        let spent: [TxOutput]
+        /// The first input whose signature does not verify, or nil when all do.
+        let failingInput: Int?
+    }
+
+    /// What the stages before the gate found, for the gated stages to use when still true.
+    struct Prechecked: Sendable {
+        /// The chain store's answer (only unspent coins) for the outpoints `asked`, asked while the
+        /// coin view was at `generation`.
+        var asked: Set<OutPoint> = []
+        var answered: [OutPoint: Coin] = [:]
+        var generation: UInt64?
+        var signatures: SignatureVerdict?
+
+        /// The chain's coins for `outpoints` from the answer, if it covers them all and no block
+        /// event, gap or restart has been applied since it was asked (`generation` unchanged).
+        func coins(for outpoints: [OutPoint], generation now: UInt64) -> [OutPoint: Coin]? {
+            guard generation == now, outpoints.allSatisfy({ asked.contains($0) }) else { return nil }
+            return answered.filter { outpoints.contains($0.key) }
+        }
+    }
 
     /// Stage 1: a submitted transaction's hex, decoded; too long or not a transaction is refused.
     static func decode(hex: String, policy: Policy) throws(Refusal) -> (Transaction, [UInt8]) {
@@ -100,11 +135,28 @@ enum Admission {
         }
     }
 
-    /// Stage 5: every input's signature, in parallel (`SignatureBatch`). Depends on the transaction
-    /// and the coins it spends only, not on the pool: the stage that can run outside the gate.
+    /// Stage 5: every input's signature against the outputs it spends (a batch of 16 or more
+    /// checks spread over the cores, `SignatureBatch`). Depends on the transaction and those
+    /// outputs only, not on the pool. `@concurrent`: always off the caller's actor, so the pool
+    /// serves others while it runs. On the cooperative pool, not a thread of its own: an Ed25519
+    /// verification is ~50 µs of CPU that never blocks, and concurrent submissions already run as
+    /// separate tasks; a dedicated queue would add two thread hops per transaction and more
+    /// threads than the machine's cores.
+    @concurrent
+    static func verdict(_ tx: Transaction, spent: [Coin], params: ChainParams) async -> SignatureVerdict {
+        let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params))
+        return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
+    }
+
+    /// Stage 5 as one step: verified, and refused on the first failing input.
     static func verifySignatures(_ tx: Transaction, spent: [Coin], params: ChainParams) async throws(Refusal) {
-        if let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params)) {
-            throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad.inputIndex) signature does not verify")
+        try refuse(await verdict(tx, spent: spent, params: params))
+    }
+
+    /// The refusal a verdict means, if any.
+    static func refuse(_ verdict: SignatureVerdict) throws(Refusal) {
+        if let bad = verdict.failingInput {
+            throw Refusal(code: RejectReason.badSignature.rawValue, message: "input \(bad) signature does not verify")
         }
     }
 
@@ -116,20 +168,67 @@ enum Admission {
 
 extension Pool {
     /// Validates and adds a transaction, replacing the ones it conflicts with when it pays for
-    /// that (see `ReplacementPolicy.plan`); persisted before this returns.
-    func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+    /// that (see `ReplacementPolicy.plan`); persisted before this returns. Decoding, the coins and
+    /// the signatures come first, outside the gate and concurrently with other submissions
+    /// (`precheck`); the rest runs inside it.
+    nonisolated func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
         let (tx, raw) = try Admission.decode(hex: hex, policy: policy)
-        return try await exclusively { () async throws(Refusal) -> PoolEntry in try await submitNow(tx, raw: raw, receivedAt: receivedAt) }
+        let pre = await precheck(tx, raw: raw)
+        return try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
     }
 
-    private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+    /// The stages before the gate: context-free checks, the coins, the signatures' verdict. Refuses
+    /// nothing itself: whatever it cannot settle (a context-free failure, a missing coin, a chain
+    /// store that does not answer) is left to the gated stages, which refuse with the same reasons
+    /// and trace as before.
+    nonisolated func precheck(_ tx: Transaction, raw: [UInt8]) async -> Admission.Prechecked {
+        guard (try? Admission.checkContextFree(tx, raw: raw, policy: policy)) != nil else { return Admission.Prechecked() }
+        var pre = await prefetchCoins(tx)
+        if let spent = pre.spent {
+            pre.found.signatures = await Admission.verdict(tx, spent: spent, params: params)
+        }
+        return pre.found
+    }
+
+    /// Stage 3 before the gate: the coins from pool parents and the coin view (one step on the
+    /// actor, no suspension between them), the rest asked of the chain store. The answer goes into
+    /// the view only if no block event came while it was asked (CoinCache's generation rule).
+    private func prefetchCoins(_ tx: Transaction) async -> (found: Admission.Prechecked, spent: [Coin]?) {
+        guard var inputs = try? Admission.poolInputs(tx, in: graph) else { return (Admission.Prechecked(), nil) }
+        let (known, unknown) = coinView.lookup(inputs.missing)
+        var pre = Admission.Prechecked()
+        var found = known
+        if !unknown.isEmpty || !coinView.enabled {
+            let generation = coinView.generation
+            guard let asked = try? await chain.coins(unknown) else { return (pre, nil) }
+            coinView.remember(asked, ifGeneration: generation)
+            pre.asked = Set(unknown)
+            pre.answered = asked
+            pre.generation = generation
+            found.merge(asked) { _, new in new }
+        }
+        for (i, input) in tx.inputs.enumerated() where inputs.coins[i] == nil {
+            inputs.coins[i] = found[input.previousOutput]
+        }
+        guard inputs.coins.allSatisfy({ $0 != nil }) else { return (pre, nil) }
+        return (pre, inputs.coins.map { $0! })
+    }
+
+    /// The stages inside the gate, then store and publish.
+    private func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+        try await exclusively { () async throws(Refusal) -> PoolEntry in
+            try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
+        }
+    }
+
+    private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
         let txid = tx.txid
         let now = ServiceSupport.now()
         if let receivedAt {
             await record(txid, .received, service: .edge, detail: "POST /api/tx", time: receivedAt, persist: false)
         }
         do {
-            let (entry, plan) = try await acceptReplacing(tx, txid: txid, raw: raw, time: now)
+            let (entry, plan) = try await check(tx, txid: txid, raw: raw, time: now, replacing: true, prechecked: prechecked)
             try await persist(entry, receivedAt: receivedAt, replacing: plan)
             if let plan {
                 await replaced(plan, by: entry)
@@ -149,7 +248,7 @@ extension Pool {
     func test(hex: String) async throws(Refusal) -> PoolEntry {
         let (tx, raw) = try Admission.decode(hex: hex, policy: policy)
         return try await exclusively { () async throws(Refusal) -> PoolEntry in
-            try await acceptReplacing(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now()).0
+            try await check(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now(), replacing: true).0
         }
     }
 
@@ -158,33 +257,45 @@ extension Pool {
         try await check(tx, txid: txid, raw: raw, time: time, replacing: false).0
     }
 
-    /// The checks for a new submission: a conflict is a replacement, allowed by `ReplacementPolicy.plan`'s rules.
-    private func acceptReplacing(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        try await check(tx, txid: txid, raw: raw, time: time, replacing: true)
-    }
-
     /// The stages after decoding, in order; adds nothing (except making room in a full pool). With
-    /// `replacing`, returns what the transaction would replace. Runs inside the gate.
-    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool) async throws(Refusal) -> (PoolEntry, Replacement?) {
+    /// `replacing`, a conflict is a replacement allowed by `ReplacementPolicy.plan`'s rules, and
+    /// what the transaction would replace is returned; without, a conflict is refused. Runs inside
+    /// the gate; `prechecked` is what the stages before it found, used only where still true.
+    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool,
+                       prechecked: Admission.Prechecked = Admission.Prechecked()) async throws(Refusal) -> (PoolEntry, Replacement?) {
         try Admission.checkContextFree(tx, raw: raw, policy: policy)
         try Admission.checkNotInPool(txid, in: graph)
         if !replacing { try ReplacementPolicy.refuseConflicts(tx, in: graph) }
-        let (spent, parents, tipNow) = try await lookUpCoins(tx, txid: txid)
+        let (spent, parents, tipNow) = try await lookUpCoins(tx, txid: txid, prechecked: prechecked)
         let fee = try Admission.checkInputs(tx, spent: spent, tipHeight: tipNow.height, params: params)
         try Admission.checkAncestors(parents, in: graph, policy: policy)
         try Admission.checkFeeRate(fee: fee, size: raw.count, policy: policy)
         if replacing {
             _ = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
         }
-        try await Admission.verifySignatures(tx, spent: spent, params: params)
+        try await verifySignatures(tx, spent: spent, verdict: prechecked.signatures)
         return try await recheck(PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents),
                                  replacing: replacing)
     }
 
+    /// Stage 5 inside the gate: the verdict reached before the gate when it was reached with the
+    /// very outputs spent now; otherwise (none, or the coins changed while it waited) verified
+    /// again here, off the actor.
+    private func verifySignatures(_ tx: Transaction, spent: [Coin], verdict: Admission.SignatureVerdict?) async throws(Refusal) {
+        if let verdict, verdict.spent == spent.map(\.output) {
+            signaturesReused += 1
+            try Admission.refuse(verdict)
+            return
+        }
+        signaturesVerifiedInGate += 1
+        try Admission.refuse(await Admission.verdict(tx, spent: spent, params: params))
+    }
+
     /// Stage 3: the coins `tx` spends, from pool parents, else from the coin view, else from the
+    /// answer the chain store gave before the gate (if no block event came since), else from the
     /// chain store (its answer kept in the view); and the tip they were judged against. Refuses what
     /// spends a missing or spent coin (or is already mined).
-    private func lookUpCoins(_ tx: Transaction, txid: Hash256) async throws(Refusal) -> (spent: [Coin], parents: Set<Hash256>, tip: ChainTip) {
+    private func lookUpCoins(_ tx: Transaction, txid: Hash256, prechecked: Admission.Prechecked) async throws(Refusal) -> (spent: [Coin], parents: Set<Hash256>, tip: ChainTip) {
         var inputs = try Admission.poolInputs(tx, in: graph)
         let tipNow: ChainTip
         let (known, unknown) = coinView.lookup(inputs.missing)
@@ -192,8 +303,13 @@ extension Pool {
             var found = known
             // (with the view disabled, asked even when empty, as before the view existed)
             if !unknown.isEmpty || !coinView.enabled {
-                let asked = try await chain.coins(unknown)
-                coinView.remember(asked)
+                let asked: [OutPoint: Coin]
+                if let answered = prechecked.coins(for: unknown, generation: coinView.generation) {
+                    asked = answered
+                } else {
+                    asked = try await chain.coins(unknown)
+                    coinView.remember(asked)
+                }
                 found.merge(asked) { _, new in new }
             }
             for (i, input) in tx.inputs.enumerated() where inputs.coins[i] == nil {

@@ -6,13 +6,19 @@ import ChainCore
 /// chain store answered (`remember`) and those created by blocks connected since
 /// (`connected`); a coin it does not hold is asked of the chain store, as before.
 ///
-/// Why it stays true: it changes only behind the pool's gate, where admissions also ask the chain
-/// store, so an answer and a block event never interleave; blocks come in the order the chain
+/// Why it stays true: block events change it only behind the pool's gate, where admissions also
+/// ask the chain store, so such an answer and a block event never interleave; an answer asked
+/// before the gate is kept only under the generation rule below; blocks come in the order the chain
 /// store connected them (`connected` removes what a block spends, `disconnected` what it
 /// created; the coins a disconnected block spent are not added back, so they are asked again).
 /// It starts disabled and is enabled once the subscription to `chain.pub` is synced (every later
 /// loss shows as a gap); a gap or a restart of the chain store (revalidation) empties it. A
 /// plain value: tested synchronously.
+///
+/// Its `generation` counts the block events and clearings applied: an answer of the chain store
+/// asked outside the gate (an admission's stages before it, Admission.swift) is kept, or used
+/// inside the gate, only if no block event came between the question and its use
+/// (`remember(_:ifGeneration:)`), which is what asking behind the gate guarantees.
 struct CoinCache: Sendable {
     /// Most coins held; past it the view empties and fills again (Core's cache flushes likewise).
     /// 200,000 coins are about 30 MB.
@@ -22,13 +28,18 @@ struct CoinCache: Sendable {
     /// Answers only when enabled (the subscription is synced).
     private(set) var enabled = false
     var capacity = CoinCache.defaultCapacity
+    /// Moves at every block event and clearing (also while disabled).
+    private(set) var generation: UInt64 = 0
 
     var count: Int { coins.count }
 
     mutating func enable() { enabled = true }
 
     /// Forgets every coin (a gap in the chain's publications, a restart of the chain store).
-    mutating func clear() { coins = [:] }
+    mutating func clear() {
+        coins = [:]
+        generation &+= 1
+    }
 
     /// The coins of `outpoints` the view holds, and those it does not (to ask the chain store).
     func lookup(_ outpoints: [OutPoint]) -> (found: [OutPoint: Coin], missing: [OutPoint]) {
@@ -48,9 +59,17 @@ struct CoinCache: Sendable {
         coins.merge(found) { _, new in new }
     }
 
+    /// An answer asked while the view was at `generation`: kept only if no block event or
+    /// clearing has come since (else it may hold a coin a block applied meanwhile has spent).
+    mutating func remember(_ found: [OutPoint: Coin], ifGeneration asked: UInt64) {
+        guard asked == generation else { return }
+        remember(found)
+    }
+
     /// A block joined the best chain at `height`: what its transactions spend is gone, what they
     /// create is unspent (in order, so a coin created and spent in the block ends up absent).
     mutating func connected(_ block: Block, height: Int) {
+        generation &+= 1
         guard enabled else { return }
         if coins.count + block.transactions.reduce(0, { $0 + $1.outputs.count }) > capacity { coins = [:] }
         for tx in block.transactions {
@@ -67,6 +86,7 @@ struct CoinCache: Sendable {
     /// A block left the best chain: what it created is gone. What it spent is unspent again, but
     /// not known here: it is asked of the chain store when needed.
     mutating func disconnected(_ block: Block) {
+        generation &+= 1
         for tx in block.transactions {
             let txid = tx.txid
             for i in tx.outputs.indices { coins[OutPoint(txid: txid, index: UInt32(i))] = nil }

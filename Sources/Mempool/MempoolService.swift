@@ -245,6 +245,8 @@ enum MempoolRPC {
                                      tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
                                                                          "bytes": "\(await pool.bytes)",
                                                                          "coinView": "\(await pool.coinView.count)",
+                                                                         "signaturesReused": "\(await pool.signaturesReused)",
+                                                                         "signaturesVerifiedInGate": "\(await pool.signaturesVerifiedInGate)",
                                                                          "miners": "\(await templates.activeMiners().count)"])
             },
         ])

@@ -30,7 +30,8 @@ protocol PoolEvents: Sendable {
 /// `extension Pool` drives it), `CoinCache` (the coin view: the chain's coins it knows). Block
 /// templates are built outside it, by `TemplateGenerator` over the pool as a `TxSource`
 /// (BlockAssembler.swift). This file keeps the state, the gate, and every change of the mempool
-/// sequence: adding, publishing, removing, eviction.
+/// sequence: adding, publishing, removing, eviction. A submission's stages that change nothing
+/// (decoding, the coins, the signatures) run before the gate, concurrently (Admission.swift).
 actor Pool: TxSource {
     let params: ChainParams
     let policy: Policy
@@ -54,6 +55,10 @@ actor Pool: TxSource {
     var follower = ChainFollower()
     /// The chain's unspent coins the pool knows (`CoinCache`), changed only behind the gate.
     var coinView = CoinCache()
+    /// Admissions whose signatures' verdict, reached before the gate, was used inside it, and those
+    /// verified again inside it (none reached, or the coins changed meanwhile); `getstatus`.
+    var signaturesReused = 0
+    var signaturesVerifiedInGate = 0
     /// What was put in a template at least once (its `template` trace row is written once).
     private var templated = Set<Hash256>()
 

@@ -52,6 +52,26 @@ struct CoinCacheTests {
         #expect(v.count == 0 && v.enabled)
     }
 
+    @Test("an answer asked before a block event or a clearing is not kept")
+    func generation() {
+        var v = CoinCache()
+        v.enable()
+        let coin = Coin(output: TxOutput(value: 5, publicKey: [1]), height: 1, isCoinbase: false)
+        let asked = v.generation
+        v.remember([PoolGraphTests.coin(1): coin], ifGeneration: asked)
+        #expect(v.count == 1)
+        v.clear()
+        v.remember([PoolGraphTests.coin(2): coin], ifGeneration: asked)
+        #expect(v.count == 0)
+        let block = Block(header: BlockHeader(version: 1, previousHash: .zero, merkleRoot: .zero, time: 0, bits: 0, nonce: 0), transactions: [])
+        let before = v.generation
+        v.disconnected(block)
+        v.remember([PoolGraphTests.coin(3): coin], ifGeneration: before)
+        #expect(v.count == 0 && v.generation != before)
+        v.remember([PoolGraphTests.coin(3): coin], ifGeneration: v.generation)
+        #expect(v.count == 1)
+    }
+
     @Test("bounded: past its capacity it empties and fills again")
     func bounded() {
         var v = CoinCache()

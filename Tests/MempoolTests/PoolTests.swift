@@ -74,10 +74,11 @@ final class PoolHarness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    func open(policy: Policy = Policy()) throws -> Pool {
+    /// `through`: the chain the pool asks, when not `chain` itself (a wrapper around it).
+    func open(policy: Policy = Policy(), through: (any ChainSource)? = nil) throws -> Pool {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
         try MempoolStore.migrator().migrate(db)
-        return Pool(params: .regtest, policy: policy, db: db, chain: chain, events: events, logger: Logger(label: "test"))
+        return Pool(params: .regtest, policy: policy, db: db, chain: through ?? chain, events: events, logger: Logger(label: "test"))
     }
 
     /// Spends `coin` paying `value` to a fresh key and the rest minus `fee` back.
