@@ -252,29 +252,5 @@ public struct UsageQuery: Codable, Sendable {
     public init(key: String? = nil, since: Int? = nil) { self.key = key; self.since = since }
 }
 
-public struct UsageRow: Codable, Sendable, Equatable {
-    public var key: String
-    public var method: String
-    public var hour: Int
-    public var requests: Int
-    public var errors: Int
-    public var refused: Int
-    /// Credits charged against the key's limits (each call's weight; pushed notifications are counted
-    /// in `requests` and charge none). Absent in a message from an older process: `requests`.
-    public var credits: Int
-    public init(key: String, method: String, hour: Int, requests: Int, errors: Int, refused: Int, credits: Int? = nil) {
-        self.key = key; self.method = method; self.hour = hour; self.requests = requests; self.errors = errors; self.refused = refused
-        self.credits = credits ?? requests
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        key = try c.decode(String.self, forKey: .key)
-        method = try c.decode(String.self, forKey: .method)
-        hour = try c.decode(Int.self, forKey: .hour)
-        requests = try c.decode(Int.self, forKey: .requests)
-        errors = try c.decode(Int.self, forKey: .errors)
-        refused = try c.decode(Int.self, forKey: .refused)
-        credits = try c.decodeIfPresent(Int.self, forKey: .credits) ?? requests
-    }
-}
+/// A stored usage row (`getusage`): the same fields as an edge's reported counts.
+public typealias UsageRow = UsageCount
