@@ -281,7 +281,9 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
         }
         return .upgrade([:])
     }) { inbound, outbound, context in
-        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request))
+        // With an X-API-Key header it is a keyed feed, metered per message like /v1/<key>/api/ws.
+        await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request),
+                         key: socketKey(context.request, pathKey: nil, edge: edge))
     }
     let rpc = edge.rpc
     wsRouter.ws("/rpc", shouldUpgrade: { request, context in
