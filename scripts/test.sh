@@ -4,9 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 swift build --build-tests
-# The process tests start many nodes at once, each on ports 28330-28339 + an offset (1000-9990): those
-# ports lie in Linux's ephemeral range (32768-60999), where an outgoing connection of another test can
-# take one first. Reserve them for the run where we may (root; the setting is this network namespace's).
+# The process tests start many nodes at once, each on its service ports + an offset from its suite's
+# range of Tests/ports.json (100-9990): the bus ports 28330-28339 + offset lie in Linux's ephemeral
+# range (32768-60999), where an outgoing connection of another test can take one first. Reserve them for the run where we may (root; the setting is this network namespace's).
 if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
     before=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
     trap 'echo "${before:-}" > /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true' EXIT

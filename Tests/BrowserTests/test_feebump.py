@@ -7,11 +7,11 @@ Its own stack (`cairn up --no-miner`), so the session's mining stack is not slow
 Screenshots go to .build/test-artifacts/browser/.
 """
 import re
-import signal
 import subprocess
 
 import test_wallet as tw
 from conftest import BIN, Stack, eventually, http_json
+from cairn_testing import stop_process
 
 PASSWORD = "fee bump passphrase, long enough"
 
@@ -23,12 +23,7 @@ def attach_miner(stack, address):
 
 
 def stop(miner):
-    miner.send_signal(signal.SIGTERM)
-    try:
-        miner.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        miner.kill()
-        miner.wait()
+    stop_process(miner)
 
 
 def mempool(stack):

@@ -17,8 +17,6 @@ their ports on 127.0.0.1 and the tests reach them there, or from a container on 
 import hashlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +26,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "PySupport"))
-from cairn_testing import eventually as _eventually, http_json as http  # noqa: E402,F401 - the tests import http from here
+from cairn_testing import eventually as _eventually, http_json as http, port_block, stop_process  # noqa: E402,F401 - the tests import these from here
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CAIRN_TEST_CACHE", Path.home() / ".cache" / "cairn-tests"))
@@ -46,25 +44,6 @@ IMAGE_CONFIG = os.environ.get("CAIRN_IMAGE_CONFIG", "debug")
 
 def log(*parts):
     print("[containers]", *parts, flush=True)
-
-
-def free_port_block(start, count=3, step=10, tries=200):
-    """A base port B in [start, start+step*tries) with B..B+count-1 free on 127.0.0.1."""
-    import random
-    bases = list(range(start, start + step * tries, step))
-    random.shuffle(bases)
-    for base in bases:
-        ok = True
-        for p in range(base, base + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port block")
 
 
 def eventually(what, check, timeout=90, interval=0.5):
@@ -103,12 +82,7 @@ class Engine:
         if self.swarm_started:
             self.run("swarm", "leave", "--force", check=False, timeout=120)
         log("stopping the engine this run started (pid", self.proc.pid, ")")
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=60)
         # dockerd unmounts its layers on a clean stop; what it leaves mounted (the swarm's network
         # namespace under exec/netns) is unmounted here, deepest first, then the folder goes.
         with open("/proc/mounts") as f:

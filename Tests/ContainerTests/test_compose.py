@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import (ARTIFACTS, COMPOSE, REPO, eventually, free_port_block, http, log, make_wallet, wallet_send)
+from conftest import (ARTIFACTS, COMPOSE, REPO, eventually, port_block, http, log, make_wallet, wallet_send)
 
 PROJECT = "cairntest"
 COMPOSE_FILE = str(REPO / "docker" / "compose.yaml")
@@ -27,7 +27,7 @@ class ComposeStack:
         self.dir = tempfile.mkdtemp(prefix="cairn-compose-")
         self.keystore, self.address = make_wallet(self.dir)
         _, self.other = make_wallet(tempfile.mkdtemp(dir=self.dir))
-        base = free_port_block(18300, count=3)
+        base = port_block("ContainerCompose")
         self.http_port, self.wallet_port, self.peer_port = base, base + 1, base + 2
         self.edge = f"http://127.0.0.1:{self.http_port}"
         self.wallet = f"http://127.0.0.1:{self.wallet_port}"

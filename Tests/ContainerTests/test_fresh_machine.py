@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ARTIFACTS, REPO, eventually, free_port_block, http, log, rootfs_image
+from conftest import ARTIFACTS, REPO, eventually, port_block, http, log, rootfs_image
 
 FRESH = "cairn-test/debian12-swift-only:latest"
 # swift.org's "Install Swift on Debian 12" dependencies, as the toolchain's own install asks.
@@ -34,7 +34,7 @@ def test_readme_first_command_on_a_fresh_machine(engine):
     work = tempfile.mkdtemp(prefix="cairn-fresh-")
     clone = os.path.join(work, "cairn")
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), clone], check=True, timeout=300)
-    base = free_port_block(19000, count=3)
+    base = port_block("ContainerFresh")
     offset = base - 8340
     edge = f"http://127.0.0.1:{base}"
     mounts = ["-v", f"{TOOLCHAIN}:{TOOLCHAIN}:ro", "-v", f"{clone}:/work/cairn"]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ARTIFACTS, REPO, cairn_bin, eventually, free_port_block, http, log, make_wallet, wallet_send
+from conftest import ARTIFACTS, REPO, cairn_bin, eventually, port_block, http, log, make_wallet, wallet_send
 
 STACK = "cairnswarm"
 
@@ -26,7 +26,7 @@ class SwarmStack:
         assert r.returncode == 0, r.stderr
         self.keystore, self.address = make_wallet(self.dir)
         _, self.other = make_wallet(tempfile.mkdtemp(dir=self.dir))
-        base = free_port_block(18600, count=3)
+        base = port_block("ContainerSwarm")
         self.edge = f"http://127.0.0.1:{base}"
         self.env = dict(CAIRN_MINER_ADDRESS=self.address, CAIRN_BUS_KEYS_DIR=self.keys, CAIRN_HTTP_PORT=str(base),
                         CAIRN_WALLET_PORT=str(base + 1), CAIRN_PEER_PORT=str(base + 2), CAIRN_EDGE_URL=self.edge)

@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,40 @@ def port_offset(suite):
     table = json.loads(PORTS_FILE.read_text())
     r = table["ranges"][suite]
     return r["first"] + table["step"] * random.randrange(0, (r["last"] - r["first"]) // table["step"] + 1)
+
+
+def port_block(suite, tries=50):
+    """An offset of `suite`'s range of Tests/ports.json whose ports (offset + each of the range's
+    `ports`) are free on 127.0.0.1 right now: for the suites whose ports another program publishes
+    (the Docker engine), where a port taken by something outside the table fails the run."""
+    table = json.loads(PORTS_FILE.read_text())
+    r = table["ranges"][suite]
+    for _ in range(tries):
+        offset = port_offset(suite)
+        ports = [offset + p for p in r.get("ports", table["servicePorts"])]
+        if all(_free(p) for p in ports):
+            return offset
+    raise RuntimeError(f"no free block of ports in {suite}'s range of {PORTS_FILE}")
+
+
+def _free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def stop_process(proc, timeout=30, sig=signal.SIGTERM):
+    """`sig` (SIGTERM), then SIGKILL if it has not exited after `timeout` seconds; reaped either way."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class CairnUp:
@@ -57,13 +92,7 @@ class CairnUp:
 
     def stop(self):
         """SIGTERM, then SIGKILL after 30 s; the folder stays (`remove`)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
     def remove(self):
