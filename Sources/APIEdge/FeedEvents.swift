@@ -1,0 +1,65 @@
+import Bus
+import ChainCore
+import Foundation
+import Logging
+import NodeKit
+
+/// What the edge announces on every outward feed (the public ZMQ PUB and `/api/ws`), in this order.
+/// Derived from the chain store's `connected`/`disconnected` and the mempool's `rawtx`/`sequence`
+/// streams, with whatever those streams lost fetched by request (the Clone pattern), so a running
+/// edge's subscribers see every block of the best chain and every accepted transaction.
+enum FeedEvent: Sendable {
+    /// A block joined the best chain (`sequence` C; a "block" message).
+    case connected(height: Int, block: Block, raw: [UInt8])
+    /// A block left the best chain, newest first (`sequence` D; a "block-disconnected" message):
+    /// the tip is then `previous`.
+    case disconnected(height: Int, hash: Hash256, previous: Hash256)
+    /// The tip after a change (`hashblock` and `rawblock`, as Bitcoin Core: once per change).
+    case newTip(hash: Hash256, raw: [UInt8])
+    /// A transaction entered the pool (`hashtx`, `rawtx`, `sequence` A; a "tx" message).
+    case txAdded(tx: Transaction, raw: [UInt8], mempoolSequence: UInt64)
+    /// A transaction left the pool for another reason than a block (`sequence` R).
+    case txRemoved(txid: Hash256, mempoolSequence: UInt64)
+    /// The edge cannot tell what was missed: a counter reset on the public feed, a "resync" message.
+    case resync(scope: String, reason: String)
+}
+
+/// Where feed events go, in the order they are posted. `post` is synchronous, so a follower's
+/// check of what it announced, its bookkeeping and the post happen in one step of its actor: two
+/// followers (the chain's and the mempool's) cannot overtake each other's announcements.
+protocol FeedOutlet: Sendable {
+    func post(_ event: FeedEvent)
+}
+
+/// A hash in display order (as the `hashblock`/`sequence` bodies carry it).
+func displayHash(_ bytes: [UInt8]) -> Hash256? {
+    bytes.count == 32 ? Hash256(bytes: bytes.reversed()) : nil
+}
+
+/// Every outward feed, in one order: the public ZMQ PUB (when configured), the WebSocket feed
+/// `/api/ws` and the JSON-RPC WebSocket subscriptions. Events are queued as they are posted and
+/// handed to each outlet in that order by `run()`.
+final class FeedOutlets: FeedOutlet {
+    let notifier: PublicNotifier?
+    let outlets: [any FeedOutlet]
+    private let stream: AsyncStream<FeedEvent>
+    private let continuation: AsyncStream<FeedEvent>.Continuation
+
+    init(notifier: PublicNotifier?, outlets: [any FeedOutlet]) {
+        self.notifier = notifier
+        self.outlets = outlets
+        // Unbounded: the followers' events must not be dropped (blocks and accepted transactions).
+        (stream, continuation) = AsyncStream.makeStream(of: FeedEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    func post(_ event: FeedEvent) { continuation.yield(event) }
+    func finish() { continuation.finish() }
+
+    /// Hands the queued events out until `finish()`.
+    func run() async {
+        for await event in stream {
+            await notifier?.deliver(event)
+            for o in outlets { o.post(event) }
+        }
+    }
+}
