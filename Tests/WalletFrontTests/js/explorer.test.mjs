@@ -7,7 +7,8 @@ import {
   stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout, parseRoute, netForAddress,
 } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
 import { encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
-import { wsURLFor, pingURLFor, backoffDelay, Feed, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
+import { wsURLFor, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
+import { pingURLFor, backoffDelay, Feed } from "../../../Sources/WalletFront/Public/js/feed.js";
 
 const ADDR = "rcrn1qej5cmplf26smtzxrm78ys056ave28n6sqx4jjhndn79qeqzqnucq3r0kkl";
 const HASH = "72ea552dc9809a536071bc00f6e17db8d1dcb2111bc32663479b4e2fa4ae6bde";

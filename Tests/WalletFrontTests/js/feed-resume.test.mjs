@@ -1,7 +1,7 @@
 // The feed's resume cursor: after a reconnect the page asks the edge to replay what it missed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Feed } from "../../../Sources/WalletFront/Public/js/api.js";
+import { Feed } from "../../../Sources/WalletFront/Public/js/feed.js";
 
 class FakeWS {
   static sockets = [];

@@ -1,5 +1,6 @@
 // The explorer: hash router, search, the offline banner and the shared live state.
-import { loadConfig, Feed, restStatus, ApiError, pingURLFor } from "../api.js";
+import { loadConfig, restStatus, ApiError } from "../api.js";
+import { Feed, pingURLFor } from "../feed.js";
 import { routes } from "../routes.js";
 import { Liveness, staleText } from "../lib/liveness.js";
 import { networkParams } from "../lib/encoding.js";

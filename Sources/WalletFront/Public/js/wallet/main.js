@@ -8,7 +8,8 @@
 // (address book), phrase.js (a new account's recovery phrase and its check, restore from a phrase),
 // views.js (the page from the state).
 
-import { loadConfig, Feed, restStatus, pingURLFor } from "../api.js";
+import { loadConfig, restStatus } from "../api.js";
+import { Feed, pingURLFor } from "../feed.js";
 import { Liveness } from "../lib/liveness.js";
 import { ed25519Supported } from "../lib/keys.js";
 import { show, setMessage } from "../ui/dom.js";
