@@ -23,10 +23,6 @@ struct AccountsCommand: ServiceCommand {
     var portalKeyDaily: Int = 100_000
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
-        let logger = Logger(label: "cairn.accounts")
-        let endpoints = common.accountsEndpoints
-        let dir = common.dataDirectory
         var portal = PortalPolicy.defaultFor(regtest: try common.params.network == .regtest)
         switch portalSignup?.lowercased() {
         case nil: break
@@ -37,34 +33,21 @@ struct AccountsCommand: ServiceCommand {
         guard portalKeyRps >= 0, portalKeyDaily >= 0 else { throw ValidationError("--portal-key-rps and --portal-key-daily must not be negative") }
         portal.keyRPS = portalKeyRps
         portal.keyDaily = portalKeyDaily
-        let lock = try DataLock(directory: dir, name: "accounts.lock")
+        let runtime = try await ServiceRuntime.start(common, name: "accounts", label: "cairn.accounts", role: .accounts,
+                                                     lockName: "accounts.lock") { _ in [common.accountsEndpoints.rpc, common.accountsEndpoints.pub] }
+        let logger = runtime.logger, endpoints = common.accountsEndpoints, dir = runtime.dataDirectory
         let store = try Store.open(path: dir.appendingPathComponent("accounts.sqlite").path)
         try await store.pruneReports()
 
-        let security = try common.busSecurity(role: .accounts, endpoints: [endpoints.rpc, endpoints.pub])
-        let context = try ZMQContext()
-        _ = try await security.startAuthenticator(context: context, logger: logger)
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.pub)], hwm: 10_000,
-                                            curve: security.server, logger: logger)
+        let publisher = try await runtime.publisher(at: endpoints.pub, hwm: 10_000)
         let service = AccountsService(store: store, publisher: publisher, portal: portal, logger: logger)
         let router = service.router()
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.rpc)],
-                                             curve: security.server, logger: logger) { request in
-            await router.handle(request)
-        }
+        let server = try await runtime.server(at: endpoints.rpc, router: router)
         let keys = try await store.keys(account: nil)
         logger.notice("accounts ready", metadata: ["rpc": "\(server.endpoints.joined(separator: ","))",
                                                     "pub": "\(publisher.endpoints.joined(separator: ","))", "keys": "\(keys.count)",
                                                     "portal-signup": "\(portal.signup ? "on" : "off")"])
-        try await ServiceSupport.run([ShutdownHook {
-            await server.stop()
-            await publisher.flush()
-            await publisher.stop()
-            await context.terminate()
-            try? store.db.close()
-            withExtendedLifetime(lock) {}
-            logger.notice("accounts stopped")
-        }], logger: logger)
+        try await runtime.run(afterBus: { try? store.db.close() })
     }
 }
 

@@ -16,34 +16,24 @@ struct ChainStoreCommand: ServiceCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
-        let logger = Logger(label: "cairn.chainstore")
-        let params = try common.params
-        let endpoints = common.endpoints
-        let dir = common.dataDirectory
-        let lock = try DataLock(directory: dir, name: "chainstore.lock")
+        let runtime = try await ServiceRuntime.start(common, name: "chain store", label: "cairn.chainstore", role: .chainstore,
+                                                     lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] }
+        let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
 
         var config = Configuration()
         config.busyMode = .timeout(10)
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
 
-        let security = try common.busSecurity(role: .chainstore, endpoints: [endpoints.chainRPC, endpoints.chainPub])
-        let context = try ZMQContext()
-        _ = try await security.startAuthenticator(context: context, logger: logger)
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainPub)], hwm: 100_000,
-                                            curve: security.server, logger: logger)
+        let publisher = try await runtime.publisher(at: endpoints.chainPub)
         let notifier = ChainNotifier(publisher: publisher)
         let chain = try await Chain(db: db, params: params, logger: logger, onTrace: { await notifier.trace($0) }) { change, tip in
             await notifier.publish(change, tip: tip)
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)
         let started = ServiceSupport.now()
-        let router = ChainRPC.router(chain: chain, queries: queries, started: started).identified(by: try common.nodeID)
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.chainRPC)],
-                                             curve: security.server, logger: logger) { request in
-            await router.handle(request)
-        }
+        let router = ChainRPC.router(chain: chain, queries: queries, started: started).identified(by: try runtime.nodeID)
+        let server = try await runtime.server(at: endpoints.chainRPC, router: router)
         // Announce the tip once at start so subscribers that resync see where we are.
         let tip = await chain.chainTip()
         await notifier.announceTip(tip)
@@ -51,15 +41,7 @@ struct ChainStoreCommand: ServiceCommand {
             "network": "\(params.network.rawValue)", "height": "\(tip.height)",
             "rpc": "\(server.endpoints.joined(separator: ","))", "pub": "\(publisher.endpoints.joined(separator: ","))",
             "data": "\(dir.path)"])
-        try await ServiceSupport.run([ShutdownHook {
-            await server.stop()
-            await publisher.flush()
-            await publisher.stop()
-            await context.terminate()
-            try? db.close()
-            withExtendedLifetime(lock) {}
-            logger.notice("chain store stopped")
-        }], logger: logger)
+        try await runtime.run(afterBus: { try? db.close() })
     }
 }
 

@@ -28,7 +28,6 @@ struct MinerCommand: ServiceCommand {
     var id: String?
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
         let env = ProcessInfo.processInfo.environment
         let params = try common.params
         guard let text = address ?? env["CAIRN_MINER_ADDRESS"], !text.isEmpty else {
@@ -44,22 +43,18 @@ struct MinerCommand: ServiceCommand {
             minerID = bytes
         }
         let idHex = Hex.encode(minerID)
-        let logger = Logger(label: "cairn.miner.\(idHex.prefix(6))")
         let threadCount = threads ?? SignatureBatch.defaultParallelism
         let interval = blockInterval ?? (params.network == .regtest ? 1.0 : 0)
-        let endpoints = common.endpoints
 
-        let security = try common.busSecurity(role: .miner, endpoints: [endpoints.chainRPC, endpoints.chainPub,
-                                                                         endpoints.mempoolRPC, endpoints.mempoolPub])
-        let context = try ZMQContext()
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
-        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
-        let tips = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.tip],
-                                        curve: security.client(of: .chainstore), logger: logger)
-        let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template],
-                                           curve: security.client(of: .mempool), logger: logger)
+        let runtime = try await ServiceRuntime.start(common, name: "miner", label: "cairn.miner.\(idHex.prefix(6))", role: .miner,
+                                                     lockName: nil) { [$0.chainRPC, $0.chainPub, $0.mempoolRPC, $0.mempoolPub] }
+        let logger = runtime.logger, endpoints = runtime.endpoints
+        let chainRPC = try await runtime.client(of: .chainstore, at: endpoints.chainRPC)
+        let mempoolRPC = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
+        let tips = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.tip])
+        let notices = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.template])
         // Never mine on another node's bus (see NodeIdentity): both authorities must answer this node's id.
-        try await NodeIdentity.check(expected: try common.nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC),
+        try await NodeIdentity.check(expected: try runtime.nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC),
                                                                                  ("the mempool", endpoints.mempoolRPC, mempoolRPC)], logger: logger)
         let hashers = HashingThreads(count: threadCount)
         let miner = Miner(params: params, payout: payout, minerID: minerID, threads: threadCount, interval: interval,
@@ -73,17 +68,10 @@ struct MinerCommand: ServiceCommand {
             Task { for await found in hashers.results { await miner.found(found) } },
             Task { await miner.reportLoop() },
         ]
-        try await ServiceSupport.run([ShutdownHook {
+        try await runtime.run(beforeBus: {
             for t in tasks { t.cancel() }
             hashers.stop()
-            await tips.stop()
-            await notices.stop()
-            await chainRPC.stop()
-            await mempoolRPC.stop()
-            await context.terminate()
-            let blocks = await miner.blocksFound
-            logger.notice("miner stopped", metadata: ["blocks": "\(blocks)"])
-        }], logger: logger)
+        }, stopped: { ["blocks": "\(await miner.blocksFound)"] })
     }
 }
 
