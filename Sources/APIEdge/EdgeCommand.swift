@@ -111,7 +111,7 @@ struct EdgeCommand: ServiceCommand {
     }
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
+        ServiceRuntime.bootstrapLogging(common)
         let logger = Logger(label: "cairn.edge")
         let config = try config()
         let registry = PrometheusCollectorRegistry()
@@ -143,9 +143,6 @@ struct EdgeCommand: ServiceCommand {
             }
         }
         // The app stops first on SIGTERM/SIGINT (services stop in reverse order), then the bus objects.
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ShutdownHook { await edge.stop(); logger.notice("edge stopped") }), .init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await ServiceSupport.run([ShutdownHook { await edge.stop(); logger.notice("edge stopped") }, app], logger: logger)
     }
 }

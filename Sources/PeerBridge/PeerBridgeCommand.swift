@@ -58,27 +58,21 @@ struct PeerBridgeCommand: ServiceCommand {
     }
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
-        let logger = Logger(label: "cairn.peerbridge")
-        let params = try common.params
-        let endpoints = common.endpoints
         var peerEndpoints = common.peerEndpoints
         if let listen { peerEndpoints.listen = listen }
         guard let (host, port) = PeerEndpoints.hostPort(peerEndpoints.listen) else {
             throw ValidationError("--listen \(peerEndpoints.listen): expected host:port")
         }
-        let dir = common.dataDirectory
-        let lock = try DataLock(directory: dir, name: "peerbridge.lock")
+        let runtime = try await ServiceRuntime.start(common, name: "peer bridge", label: "cairn.peerbridge", role: .peerbridge,
+                                                     lockName: "peerbridge.lock") {
+            [peerEndpoints.rpc, peerEndpoints.pub, $0.chainRPC, $0.chainPub, $0.mempoolRPC, $0.mempoolPub]
+        }
+        let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints
 
-        let security = try common.busSecurity(role: .peerbridge, endpoints: [peerEndpoints.rpc, peerEndpoints.pub, endpoints.chainRPC,
-                                                                              endpoints.chainPub, endpoints.mempoolRPC, endpoints.mempoolPub])
-        let context = try ZMQContext()
-        _ = try await security.startAuthenticator(context: context, logger: logger)
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.pub)], hwm: 100_000,
-                                            curve: security.server, logger: logger)
+        let publisher = try await runtime.publisher(at: peerEndpoints.pub)
         let recorder = TraceRecorder(publisher: publisher, service: ServiceName.peerbridge.rawValue)
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
-        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
+        let chainRPC = try await runtime.client(of: .chainstore, at: endpoints.chainRPC)
+        let mempoolRPC = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
         let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)
 
         var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
@@ -104,10 +98,8 @@ struct PeerBridgeCommand: ServiceCommand {
             }
         }
 
-        let chainSub = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.connected, Topic.tip],
-                                            hwm: 100_000, curve: security.client(of: .chainstore), logger: logger)
-        let mempoolSub = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.rawtx],
-                                              hwm: 100_000, curve: security.client(of: .mempool), logger: logger)
+        let chainSub = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.connected, Topic.tip], hwm: 100_000)
+        let mempoolSub = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.rawtx], hwm: 100_000)
         let followers = [
             Task {
                 for await event in chainSub.events {
@@ -163,11 +155,8 @@ struct PeerBridgeCommand: ServiceCommand {
                                      details: ["peers": "\(list.peers.filter(\.handshaken).count)", "sync": s.state,
                                                "listen": list.listen])
             },
-        ]).identified(by: try common.nodeID)
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: peerEndpoints.rpc)],
-                                             curve: security.server, logger: logger) { request in
-            await router.handle(request)
-        }
+        ]).identified(by: try runtime.nodeID)
+        let server = try await runtime.server(at: peerEndpoints.rpc, router: router)
 
         for url in allPeers {
             await bridge.addConfigured(url)
@@ -186,24 +175,12 @@ struct PeerBridgeCommand: ServiceCommand {
         logger.notice("peer bridge ready", metadata: [
             "network": "\(params.network.rawValue)", "listen": "\(listenURL)", "rpc": "\(server.endpoints.joined(separator: ","))",
             "pub": "\(publisher.endpoints.joined(separator: ","))", "peers": "\(allPeers.joined(separator: ","))"])
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ShutdownHook {
-                await bridge.shutdown()
-                dialer.stopAll()
-                discovery.cancel()
-                for f in followers { f.cancel() }
-                await chainSub.stop()
-                await mempoolSub.stop()
-                await server.stop()
-                await chainRPC.stop()
-                await mempoolRPC.stop()
-                await publisher.flush()
-                await publisher.stop()
-                await context.terminate()
-                withExtendedLifetime(lock) {}
-                logger.notice("peer bridge stopped")
-            }), .init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        // The app stops first on SIGTERM/SIGINT, then the bridge, its tasks and the bus objects.
+        try await runtime.run(alongside: [app], beforeBus: {
+            await bridge.shutdown()
+            dialer.stopAll()
+            discovery.cancel()
+            for f in followers { f.cancel() }
+        })
     }
 }

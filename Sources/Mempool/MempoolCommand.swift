@@ -25,34 +25,25 @@ struct MempoolCommand: ServiceCommand {
     var sampleSeconds: Double = 10
 
     func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
-        let logger = Logger(label: "cairn.mempool")
-        let params = try common.params
-        let endpoints = common.endpoints
-        let dir = common.dataDirectory
-        let lock = try DataLock(directory: dir, name: "mempool.lock")
+        let runtime = try await ServiceRuntime.start(common, name: "mempool", label: "cairn.mempool", role: .mempool,
+                                                     lockName: "mempool.lock") { [$0.mempoolRPC, $0.mempoolPub, $0.chainRPC, $0.chainPub] }
+        let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
 
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: MempoolStore.configuration())
         try MempoolStore.migrator().migrate(db)
         try MempoolStore.samplesMigrator().migrate(db)
         let samples = MempoolSamples(db: db)
 
-        let security = try common.busSecurity(role: .mempool, endpoints: [endpoints.mempoolRPC, endpoints.mempoolPub,
-                                                                           endpoints.chainRPC, endpoints.chainPub])
-        let context = try ZMQContext()
-        _ = try await security.startAuthenticator(context: context, logger: logger)
-        let publisher = try await Publisher(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolPub)], hwm: 100_000,
-                                            curve: security.server, logger: logger)
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
+        let publisher = try await runtime.publisher(at: endpoints.mempoolPub)
+        let chainRPC = try await runtime.client(of: .chainstore, at: endpoints.chainRPC)
         var policy = Policy()
         policy.minFeeRate = minFeeRate
         policy.maxPoolBytes = maxMegabytes * 1_000_000
         let pool = Pool(params: params, policy: policy, db: db, chain: RemoteChain(rpc: chainRPC),
                         events: PublishedEvents(publisher: publisher), logger: logger)
 
-        let subscriber = try await Subscriber(context: context, connect: [endpoints.chainPub],
-                                              topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000,
-                                              curve: security.client(of: .chainstore), logger: logger)
+        let subscriber = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub,
+                                                      topics: [Topic.connected, Topic.disconnected, Topic.tip], hwm: 100_000)
         let pacer = Pacer(network: params.network, db: db, logger: logger) { pace in
             let seq = await pool.sequence, count = await pool.entries.count
             if let body = try? JSON.encode(TemplateNotice(mempoolSequence: seq, txCount: count, pace: pace)) {
@@ -77,7 +68,7 @@ struct MempoolCommand: ServiceCommand {
         }
 
         // The chain store answering must be this node's (see NodeIdentity), before anything is reloaded or served.
-        let nodeID = try common.nodeID
+        let nodeID = try runtime.nodeID
         try await NodeIdentity.check(expected: nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC)], logger: logger)
 
         // Reload what was acknowledged before a crash or restart (waits for the chain store if it is not up yet).
@@ -96,29 +87,17 @@ struct MempoolCommand: ServiceCommand {
         let started = ServiceSupport.now()
         let templates = TemplateGenerator(source: pool, params: params)
         let router = MempoolRPC.router(pool: pool, templates: templates, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
-        let server = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoints.mempoolRPC)],
-                                             curve: security.server, logger: logger) { request in
-            await router.handle(request)
-        }
+        let server = try await runtime.server(at: endpoints.mempoolRPC, router: router)
         await pool.templateNoticeNow()
         let interval = Duration.milliseconds(Int64(max(0.1, sampleSeconds) * 1000))
         let sampler = Task { await samples.run(pool: pool, interval: interval, logger: logger) }
         let count = await pool.entries.count
         logger.notice("mempool ready", metadata: ["rpc": "\(server.endpoints.joined(separator: ","))",
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
-        try await ServiceSupport.run([ShutdownHook {
+        try await runtime.run(beforeBus: {
             follower.cancel()
             viewer.cancel()
             sampler.cancel()
-            await subscriber.stop()
-            await server.stop()
-            await chainRPC.stop()
-            await publisher.flush()
-            await publisher.stop()
-            await context.terminate()
-            try? db.close()
-            withExtendedLifetime(lock) {}
-            logger.notice("mempool stopped")
-        }], logger: logger)
+        }, afterBus: { try? db.close() })
     }
 }

@@ -1,92 +1,9 @@
-import ArgumentParser
-import Bus
 import ChainCore
 import Foundation
 import Logging
 import NodeKit
-import Synchronization
 
-/// `cairn-miner`: attaches to a running node and mines to an address.
-@main
-struct MinerCommand: ServiceCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cairn-miner",
-        abstract: "A Cairn miner: gets templates from the mempool, hashes on N threads, submits blocks to the chain store.")
-
-    @OptionGroup var common: CommonOptions
-
-    @Option(help: "Address to pay the coinbase to (env CAIRN_MINER_ADDRESS).")
-    var address: String?
-
-    @Option(help: "Hashing threads (default: all cores).")
-    var threads: Int?
-
-    @Option(help: "Seconds to wait after each found block (default 1 on regtest, where a block takes a few hashes; 0 elsewhere).")
-    var blockInterval: Double?
-
-    @Option(help: "Miner id, 16 hex digits (default: random).")
-    var id: String?
-
-    func run() async throws {
-        ServiceSupport.bootstrapLogging(level: common.level)
-        let env = ProcessInfo.processInfo.environment
-        let params = try common.params
-        guard let text = address ?? env["CAIRN_MINER_ADDRESS"], !text.isEmpty else {
-            throw ValidationError("give --address (or CAIRN_MINER_ADDRESS): the address the coinbase pays")
-        }
-        let payout: Address
-        do { payout = try Address(text, network: params.network) } catch {
-            throw ValidationError("--address: \(error.description)")
-        }
-        var minerID = (0..<8).map { _ in UInt8.random(in: 0...255) }
-        if let id {
-            guard let bytes = Hex.decode(id), bytes.count == 8 else { throw ValidationError("--id must be 16 hex digits") }
-            minerID = bytes
-        }
-        let idHex = Hex.encode(minerID)
-        let logger = Logger(label: "cairn.miner.\(idHex.prefix(6))")
-        let threadCount = threads ?? SignatureBatch.defaultParallelism
-        let interval = blockInterval ?? (params.network == .regtest ? 1.0 : 0)
-        let endpoints = common.endpoints
-
-        let security = try common.busSecurity(role: .miner, endpoints: [endpoints.chainRPC, endpoints.chainPub,
-                                                                         endpoints.mempoolRPC, endpoints.mempoolPub])
-        let context = try ZMQContext()
-        let chainRPC = try await RPCClient(context: context, endpoint: endpoints.chainRPC, curve: security.client(of: .chainstore))
-        let mempoolRPC = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, curve: security.client(of: .mempool))
-        let tips = try await Subscriber(context: context, connect: [endpoints.chainPub], topics: [Topic.tip],
-                                        curve: security.client(of: .chainstore), logger: logger)
-        let notices = try await Subscriber(context: context, connect: [endpoints.mempoolPub], topics: [Topic.template],
-                                           curve: security.client(of: .mempool), logger: logger)
-        // Never mine on another node's bus (see NodeIdentity): both authorities must answer this node's id.
-        try await NodeIdentity.check(expected: try common.nodeID, authorities: [("the chain store", endpoints.chainRPC, chainRPC),
-                                                                                 ("the mempool", endpoints.mempoolRPC, mempoolRPC)], logger: logger)
-        let hashers = HashingThreads(count: threadCount)
-        let miner = Miner(params: params, payout: payout, minerID: minerID, threads: threadCount, interval: interval,
-                          chainRPC: chainRPC, mempoolRPC: mempoolRPC, hashers: hashers, logger: logger)
-        logger.notice("miner started", metadata: ["id": "\(idHex)", "address": "\(payout.string)", "threads": "\(threadCount)",
-                                                  "chain": "\(endpoints.chainRPC)", "mempool": "\(endpoints.mempoolRPC)"])
-        let tasks = [
-            Task { await miner.run() },
-            Task { for await e in tips.events { if case .message(_, let body, _) = e, let t = try? JSON.decode(ChainTip.self, body) { await miner.newTip(t) } else { await miner.refresh() } } },
-            Task { for await e in notices.events { if case .message = e { await miner.refresh() } } },
-            Task { for await found in hashers.results { await miner.found(found) } },
-            Task { await miner.reportLoop() },
-        ]
-        try await ServiceSupport.run([ShutdownHook {
-            for t in tasks { t.cancel() }
-            hashers.stop()
-            await tips.stop()
-            await notices.stop()
-            await chainRPC.stop()
-            await mempoolRPC.stop()
-            await context.terminate()
-            let blocks = await miner.blocksFound
-            logger.notice("miner stopped", metadata: ["blocks": "\(blocks)"])
-        }], logger: logger)
-    }
-}
-
+/// Fetches work from the mempool, hands it to the hashing threads, submits what they find to the chain store.
 actor Miner {
     let params: ChainParams
     let payout: Address
