@@ -295,7 +295,8 @@ let package = Package(
         // The peer protocol's codec, handshake checks, locators and scoring.
         .testTarget(
             name: "PeerBridgeTests",
-            dependencies: ["PeerBridge", "ChainCore", "NodeKit", "TestSupport"],
+            dependencies: ["PeerBridge", "ChainCore", "NodeKit", "TestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         // TestSupport itself: the port table (Tests/ports.json), the process runner, polling and the hang guard.

@@ -37,7 +37,7 @@ enum Credits {
     /// The docs' table of costs (docs/ARCHITECTURE.md, between `<!-- credits:begin -->` and `<!-- credits:end -->`).
     static func table(methods: RPCMethodTable) -> String {
         var lines = ["| JSON-RPC method | credits a call |", "|---|---|"]
-        lines += methods.list.map { "| `\($0.name)` | \($0.creditsText) |" }
+        lines += methods.list.map { "| `\($0.name.rawValue)` | \($0.creditsText) |" }
         lines += ["", "| REST route | credits a request |", "|---|---|"]
         lines += routes.sorted { $0.key < $1.key }.map { "| `\($0.key)` | \($0.value) |" }
         lines.append("| every other route; the feed `/api/ws` opened (a JSON-RPC socket: per call) | 1 |")

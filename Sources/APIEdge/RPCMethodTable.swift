@@ -1,4 +1,5 @@
 import Foundation
+import NodeKit
 
 /// A parameter's JSON type, as the table declares it: it drives type checks, `help` and `rpc.discover`.
 enum RPCParamType: Sendable {
@@ -82,7 +83,7 @@ struct RPCContext: Sendable {
 struct RPCMethod: Sendable {
     typealias Handler = @Sendable (RPCArgs, RPCContext) async throws -> RPCValue
 
-    var name: String
+    var name: RPCMethodName
     var category: String
     var params: [RPCParam]
     var summary: String
@@ -125,12 +126,12 @@ struct RPCMethod: Sendable {
                 throw RPCFault.typeError("JSON value of type \(v.typeName) for \(p.name) is not of expected type \(p.type.expected)")
             }
         }
-        return RPCArgs(method: name, params: self.params, values: values)
+        return RPCArgs(method: name.rawValue, params: self.params, values: values)
     }
 
     /// `getblock "blockhash" ( verbosity )`
     var synopsis: String {
-        var out = name
+        var out = name.rawValue
         let shown = params.map { p -> String in
             switch p.type {
             case .string, .hex: return "\"\(p.name)\""
@@ -250,10 +251,13 @@ struct RPCMethodTable: Sendable {
 
     init(_ list: [RPCMethod]) {
         self.list = list
-        byName = Dictionary(list.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        byName = Dictionary(list.enumerated().map { ($1.name.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// A request's method by its name on the wire (nil: no such method).
     func method(_ name: String) -> RPCMethod? { byName[name].map { list[$0] } }
+
+    func method(_ name: RPCMethodName) -> RPCMethod? { method(name.rawValue) }
 
     /// `help` without a command: every method's synopsis, by category (bitcoind's layout).
     var overview: String {
@@ -276,7 +280,7 @@ struct RPCMethodTable: Sendable {
                      "description": "Bitcoin Core's method names, parameters and result shapes, on Cairn's chain. POST /rpc on the edge."],
             "methods": .array(list.map { m in
                 .object([
-                    "name": .string(m.name),
+                    "name": .string(m.name.rawValue),
                     "summary": .string(String(m.summary.prefix { $0 != "\n" })),
                     "description": .string(m.help),
                     "tags": [["name": .string(m.category)]],

@@ -6,7 +6,7 @@ import NodeKit
 extension RPCMethods {
 
     static let blockchain: [RPCMethod] = [
-        RPCMethod(name: "getblockchaininfo", category: "Blockchain", params: [],
+        RPCMethod(name: .getblockchaininfo, category: "Blockchain", params: [],
                   summary: "Returns an object containing various state info regarding blockchain processing.",
                   result: "{chain, blocks, headers, bestblockhash, difficulty, time, mediantime, verificationprogress, initialblockdownload, chainwork, pruned, warnings}",
                   resultSchema: objectSchema, weight: 2) { _, ctx in
@@ -24,17 +24,17 @@ extension RPCMethods {
                 "chainwork": .string(c.chainwork), "pruned": false, "warnings": "",
             ]
         },
-        RPCMethod(name: "getblockcount", category: "Blockchain", params: [],
+        RPCMethod(name: .getblockcount, category: "Blockchain", params: [],
                   summary: "Returns the height of the most-work fully-validated chain.\nThe genesis block has height 0.",
                   result: "n (numeric) The current block count", resultSchema: ["type": "integer"]) { _, ctx in
             RPCValue(try await ctx.edge.currentTip().height)
         },
-        RPCMethod(name: "getbestblockhash", category: "Blockchain", params: [],
+        RPCMethod(name: .getbestblockhash, category: "Blockchain", params: [],
                   summary: "Returns the hash of the best (tip) block in the most-work fully-validated chain.",
                   result: "\"hex\" (string) the block hash, hex-encoded", resultSchema: hashSchema) { _, ctx in
             .string(try await ctx.edge.currentTip().hash)
         },
-        RPCMethod(name: "getblockhash", category: "Blockchain", params: [.required("height", .int, "The height index")],
+        RPCMethod(name: .getblockhash, category: "Blockchain", params: [.required("height", .int, "The height index")],
                   summary: "Returns hash of block in best-block-chain at height provided.",
                   result: "\"hex\" (string) The block hash", resultSchema: hashSchema) { args, ctx in
             let height = args.int("height") ?? -1
@@ -45,7 +45,7 @@ extension RPCMethods {
                 throw RPCFault.invalidParameter("Block height out of range")
             }
         },
-        RPCMethod(name: "getblockheader", category: "Blockchain",
+        RPCMethod(name: .getblockheader, category: "Blockchain",
                   params: [.required("blockhash", .hex, "The block hash"),
                            .optional("verbose", .bool, "true for a json object, false for the hex-encoded data", default: "true")],
                   summary: "If verbose is false, returns a string that is serialized, hex-encoded data for blockheader 'hash'.\nIf verbose is true, returns an Object with information about blockheader <hash>.",
@@ -60,7 +60,7 @@ extension RPCMethods {
             let tipHeight = try await tip.height
             return headerJSON(h, tipHeight: tipHeight)
         },
-        RPCMethod(name: "getblock", category: "Blockchain",
+        RPCMethod(name: .getblock, category: "Blockchain",
                   params: [.required("blockhash", .hex, "The block hash"),
                            .optional("verbosity", .boolOrInt, "0 for hex-encoded data, 1 for a JSON object, 2 for a JSON object with transaction data", default: "1")],
                   summary: "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\nIf verbosity is 1, returns an Object with information about block <hash>.\nIf verbosity is 2, returns an Object with information about block <hash> and information about each transaction, with its fee.",
@@ -107,7 +107,7 @@ extension RPCMethods {
             }
             return .object(o)
         },
-        RPCMethod(name: "gettxout", category: "Blockchain",
+        RPCMethod(name: .gettxout, category: "Blockchain",
                   params: [.required("txid", .hex, "The transaction id"), .required("n", .int, "vout number"),
                            .optional("include_mempool", .bool, "Whether to include the mempool. Note that an unspent output that is spent in the mempool won't appear.", default: "true")],
                   summary: "Returns details about an unspent transaction output.",

@@ -6,7 +6,7 @@ import NodeKit
 extension RPCMethods {
 
     static let mempool: [RPCMethod] = [
-        RPCMethod(name: "getrawtransaction", category: "Rawtransactions",
+        RPCMethod(name: .getrawtransaction, category: "Rawtransactions",
                   params: [.required("txid", .hex, "The transaction id"),
                            .optional("verbose", .boolOrInt, "0 (or false) for hex-encoded data, 1 (or true) for a JSON object", default: "0"),
                            .optional("blockhash", .hex, "The block in which to look for the transaction")],
@@ -60,7 +60,7 @@ extension RPCMethods {
             }
             throw RPCFault.invalidAddressOrKey("No such mempool or blockchain transaction")
         },
-        RPCMethod(name: "sendrawtransaction", category: "Rawtransactions",
+        RPCMethod(name: .sendrawtransaction, category: "Rawtransactions",
                   params: [.required("hexstring", .hex, "The hex string of the raw transaction"),
                            .optional("maxfeerate", .amount, "Reject transactions whose fee rate is higher than this, in CRN/kB; 0 accepts any", default: "0.10")],
                   summary: "Submit a raw transaction (serialized, hex-encoded) to the node's mempool, which relays it to its peers.\nAnswers its txid; a transaction already in the mempool answers its txid again.",
@@ -85,7 +85,7 @@ extension RPCMethods {
                 throw txFault(e)
             }
         },
-        RPCMethod(name: "testmempoolaccept", category: "Rawtransactions",
+        RPCMethod(name: .testmempoolaccept, category: "Rawtransactions",
                   params: [.required("rawtxs", .array, "An array of hex strings of raw transactions (1 to 25)"),
                            .optional("maxfeerate", .amount, "Reject transactions whose fee rate is higher than this, in CRN/kB; 0 accepts any", default: "0.10")],
                   summary: "Returns result of mempool acceptance tests indicating if the raw transactions would be accepted by the mempool, without adding them.\nEach is tested on its own against the current pool (not as a package).",
@@ -112,7 +112,7 @@ extension RPCMethods {
             }
             return .array(out)
         },
-        RPCMethod(name: "getmempoolinfo", category: "Blockchain", params: [],
+        RPCMethod(name: .getmempoolinfo, category: "Blockchain", params: [],
                   summary: "Returns details on the active state of the TX memory pool.",
                   result: "{loaded, size, bytes, total_fee, mempoolminfee, minrelaytxfee, mempool_sequence}", resultSchema: objectSchema) { _, ctx in
             let m = try await ctx.backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
@@ -120,7 +120,7 @@ extension RPCMethods {
             return ["loaded": true, "size": RPCValue(m.count), "bytes": RPCValue(m.bytes), "total_fee": .amount(m.totalFee),
                     "mempoolminfee": minFee, "minrelaytxfee": minFee, "mempool_sequence": .int(Int64(clamping: m.mempoolSequence))]
         },
-        RPCMethod(name: "getrawmempool", category: "Blockchain",
+        RPCMethod(name: .getrawmempool, category: "Blockchain",
                   params: [.optional("verbose", .bool, "True for a json object, false for array of transaction ids", default: "false"),
                            .optional("mempool_sequence", .bool, "If verbose=false, returns a json object with transaction list and mempool sequence number attached.", default: "false")],
                   summary: "Returns all transaction ids in memory pool as a json array of string transaction ids.\nHint: use getmempoolentry to fetch a specific transaction from the mempool.",
@@ -150,7 +150,7 @@ extension RPCMethods {
             }
             return .object(entries)
         },
-        RPCMethod(name: "getmempoolentry", category: "Blockchain", params: [.required("txid", .hex, "The transaction id (must be in mempool)")],
+        RPCMethod(name: .getmempoolentry, category: "Blockchain", params: [.required("txid", .hex, "The transaction id (must be in mempool)")],
                   summary: "Returns mempool data for given transaction.",
                   result: "{vsize, weight, time, fees: {base, modified}, depends}", resultSchema: objectSchema) { args, ctx in
             let txid = try args.hash("txid")

@@ -6,7 +6,7 @@ import NodeKit
 extension RPCMethods {
 
     static let mining: [RPCMethod] = [
-        RPCMethod(name: "getblocktemplate", category: "Mining",
+        RPCMethod(name: .getblocktemplate, category: "Mining",
                   params: [.optional("template_request", .object, "{\"mode\": \"template\", \"longpollid\": \"…\"}: with the longpollid of a previous answer, waits (up to 60 s) until the tip or the mempool's work changes", default: "{}")],
                   summary: "Returns data needed to construct a block to work on (BIP 22/23 shape).\nThe coinbase is the miner's to build: its first input's payload starts with the height (u32 LE), as docs/PROTOCOL.md requires.",
                   result: "{version, rules, previousblockhash, transactions: [{data, txid, hash, depends, weight}], coinbasevalue, longpollid, target, mintime, mutable, noncerange, sizelimit, curtime, bits, height}",
@@ -43,7 +43,7 @@ extension RPCMethods {
             }
             return templateJSON(t)
         },
-        RPCMethod(name: "submitblock", category: "Mining",
+        RPCMethod(name: .submitblock, category: "Mining",
                   params: [.required("hexdata", .hex, "the hex-encoded block data to submit"), .optional("dummy", .string, "ignored (bitcoind's workid)")],
                   summary: "Attempts to submit new block to network.",
                   result: "null if accepted; else a string: duplicate, duplicate-invalid, inconclusive (stored on a side chain), or the rule it broke (e.g. high-hash)",
@@ -57,7 +57,7 @@ extension RPCMethods {
             if let reason = r.reason { return .string(reason) }
             return r.accepted ? .null : .string("rejected")
         },
-        RPCMethod(name: "getmininginfo", category: "Mining", params: [],
+        RPCMethod(name: .getmininginfo, category: "Mining", params: [],
                   summary: "Returns a json object containing mining-related information.",
                   result: "{blocks, difficulty, networkhashps, pooledtx, chain, warnings}", resultSchema: objectSchema, weight: 2) { _, ctx in
             async let info = ctx.backend.chain("getchaininfo", Empty(), as: ChainInfo.self)
@@ -67,7 +67,7 @@ extension RPCMethods {
             return ["blocks": RPCValue(c.height), "difficulty": .double(c.difficulty), "networkhashps": .double(networkHashRate(headers)),
                     "pooledtx": RPCValue(m.count), "chain": .string(chainName(c.network)), "warnings": ""]
         },
-        RPCMethod(name: "estimatesmartfee", category: "Util",
+        RPCMethod(name: .estimatesmartfee, category: "Util",
                   params: [.required("conf_target", .int, "Confirmation target in blocks (1 - 1008)"),
                            .optional("estimate_mode", .string, "unset, economical or conservative (the same estimate here)", default: "unset")],
                   summary: "Estimates the fee per kilobyte needed for a transaction to begin confirmation within conf_target blocks, from the mempool's fee histogram (as GET /api/fee-estimates).",

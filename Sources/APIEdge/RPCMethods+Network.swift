@@ -6,7 +6,7 @@ import NodeKit
 extension RPCMethods {
 
     static let network: [RPCMethod] = [
-        RPCMethod(name: "getnetworkinfo", category: "Network", params: [],
+        RPCMethod(name: .getnetworkinfo, category: "Network", params: [],
                   summary: "Returns an object containing various state info regarding P2P networking (the peer bridge's).",
                   result: "{version, subversion, connections, connections_in, connections_out, relayfee, incrementalfee, localaddresses, warnings}",
                   resultSchema: objectSchema, weight: 2) { _, ctx in
@@ -26,7 +26,7 @@ extension RPCMethods {
                     "relayfee": relay, "incrementalfee": relay, "localaddresses": .array(local),
                     "warnings": peers == nil ? "the peer bridge does not answer: no P2P" : ""]
         },
-        RPCMethod(name: "getpeerinfo", category: "Network", params: [],
+        RPCMethod(name: .getpeerinfo, category: "Network", params: [],
                   summary: "Returns data about each connected network peer as a json array of objects.",
                   result: "[{id, addr, inbound, connection_type, conntime, lastrecv, bytessent, bytesrecv, pingtime, version, subver, startingheight, synced_blocks, banscore}]",
                   resultSchema: ["type": "array"], weight: 2) { _, ctx in
@@ -44,7 +44,7 @@ extension RPCMethods {
                 return .object(o)
             })
         },
-        RPCMethod(name: "getconnectioncount", category: "Network", params: [],
+        RPCMethod(name: .getconnectioncount, category: "Network", params: [],
                   summary: "Returns the number of connections to other nodes.", result: "n (numeric) The connection count",
                   resultSchema: ["type": "integer"]) { _, ctx in
             RPCValue(try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self).peers.count)

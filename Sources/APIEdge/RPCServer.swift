@@ -249,7 +249,7 @@ enum RPCRoutes {
     /// anything in it runs.
     static func requireOperator(_ calls: [RPCCallRequest], verdict: OperatorAuth.Verdict, rpc: RPCServer) throws {
         guard verdict != .valid else { return }
-        let needing = calls.compactMap { rpc.methods.method($0.method) }.filter(\.operatorOnly).map(\.name)
+        let needing = calls.compactMap { rpc.methods.method($0.method) }.filter(\.operatorOnly).map(\.name.rawValue)
         guard let first = needing.first else { return }
         throw OperatorAuth.unauthorized(
             "\(first) changes the node's operation: authenticate (HTTP Basic) with the cookie in the data folder (.cookie) or the operator token")

@@ -565,7 +565,7 @@ struct RPCTests {
                     #expect(doc["openrpc"] as? String == "1.2.6")
                     let methods = doc["methods"] as? [[String: Any]] ?? []
                     let table = s.edge.rpc.methods.list
-                    #expect(methods.map { $0["name"] as? String } == table.map(\.name))
+                    #expect(methods.map { $0["name"] as? String } == table.map(\.name.rawValue))
                     for (m, d) in zip(table, methods) {
                         #expect(overview.contains(m.synopsis), "help lacks \(m.name)")
                         #expect((d["params"] as? [[String: Any]])?.map { $0["name"] as? String } == m.params.map(\.name))
@@ -577,7 +577,7 @@ struct RPCTests {
                                  "getrawtransaction", "sendrawtransaction", "testmempoolaccept", "getmempoolinfo", "getrawmempool",
                                  "getmempoolentry", "gettxout", "getblocktemplate", "submitblock", "getmininginfo", "getnetworkinfo",
                                  "getpeerinfo", "getconnectioncount", "estimatesmartfee", "validateaddress", "uptime", "help", "rpc.discover"] {
-                        #expect(table.contains { $0.name == name }, "missing \(name)")
+                        #expect(table.contains { $0.name.rawValue == name }, "missing \(name)")
                     }
                     // /rpc is in the OpenAPI document.
                     let openapi = try await c.execute(uri: "/openapi.json", method: .get).object

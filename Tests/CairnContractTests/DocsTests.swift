@@ -37,6 +37,31 @@ import Testing
         #expect(named == Topic.all)
     }
 
+    /// The JSON-RPC methods of docs/ARCHITECTURE.md's credits table (between its markers), in order.
+    static func documentedRPCMethods() -> [String] {
+        guard let begin = architecture.range(of: "<!-- credits:begin -->"),
+              let end = architecture.range(of: "<!-- credits:end -->", range: begin.upperBound..<architecture.endIndex) else { return [] }
+        let table = architecture[begin.upperBound..<end.lowerBound]
+        // The first table (methods); the second, after a blank line, is the REST routes'.
+        let methods = table.components(separatedBy: "\n\n").first ?? ""
+        return methods.split(separator: "\n").filter { $0.hasPrefix("| `") }.compactMap { row in
+            row.split(separator: "`", omittingEmptySubsequences: false).dropFirst().first.map(String.init)
+        }
+    }
+
+    @Test func theMethodTableListsEveryJSONRPCMethodInOrderAndNoOther() {
+        let documented = Self.documentedRPCMethods()
+        #expect(!documented.isEmpty, "no JSON-RPC method table found between the credits markers")
+        #expect(documented == RPCMethodName.allCases.map(\.rawValue))
+    }
+
+    @Test func aMethodNameTravelsAsItsWireName() throws {
+        #expect(RPCMethodName(rawValue: "rpc.discover") == .rpcDiscover)
+        #expect("\(RPCMethodName.rpcDiscover)" == "rpc.discover")
+        #expect(String(decoding: try JSONEncoder().encode([RPCMethodName.getblock]), as: UTF8.self) == #"["getblock"]"#)
+        #expect(RPCMethodName(rawValue: "getblocks") == nil)
+    }
+
     @Test func theTraceSectionNamesEveryStage() {
         let words = Self.backticked(Self.section("The path of a transaction (trace)"))
         let missing = TraceStage.allCases.map(\.rawValue).filter { !words.contains($0) }
