@@ -14,6 +14,8 @@ final class Backend: Sendable {
     /// Outputs of transactions already decoded, by txid (a txid fixes its outputs forever).
     private let outputsCache = Mutex<[Hash256: [TxOutput]]>([:])
     private static let cacheLimit = 20_000
+    /// The bound on transaction submissions in flight to the mempool (SubmitQueue.swift).
+    let submits = SubmitQueue()
 
     init(chain: RPCClient, mempool: RPCClient, params: ChainParams, endpoints: Endpoints) {
         self.chain = chain
@@ -54,6 +56,12 @@ final class Backend: Sendable {
         } catch let e as BusError {
             throw APIError.fromBus(e, service: service)
         }
+    }
+
+    /// One transaction to the mempool (`submittx`), within the bound on submissions in flight:
+    /// past it, or when the mempool's own queue is full, 503 `queue-full` with `Retry-After`.
+    func submitTx(_ p: SubmitTx) async throws -> SubmitTxResult {
+        try await submits.submit { try await mempool("submittx", p, as: SubmitTxResult.self) }
     }
 
     // MARK: lookups shared by routes

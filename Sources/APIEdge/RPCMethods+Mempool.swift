@@ -76,9 +76,11 @@ extension RPCMethods {
             edge.metrics.txSubmitted.increment()
             edge.stamps.record(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "rpc sendrawtransaction"))
             do {
-                let result = try await ctx.backend.mempool("submittx", SubmitTx(hex: hex, receivedAt: receivedAt), as: SubmitTxResult.self)
+                let result = try await ctx.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
                 edge.metrics.txAccepted.increment()
                 return .string(result.txid)
+            } catch let e as APIError where e.code == "queue-full" {
+                throw SubmitQueue.fault(e)
             } catch let e as APIError where e.status == .badRequest {
                 if e.code == "txn-already-in-mempool" { return .string(txid.hex) }
                 edge.metrics.txRejected(code: e.code)

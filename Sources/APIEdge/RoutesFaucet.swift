@@ -124,11 +124,14 @@ enum FaucetRoutes {
             edge.stamps.record(TraceEvent(id: txid, kind: .tx, stage: .received, service: .edge, time: ServiceSupport.now(),
                                           detail: "POST /api/faucet"))
             do {
-                let result = try await edge.backend.mempool("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
-                                                            as: SubmitTxResult.self)
+                let result = try await edge.backend.submitTx(SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()))
                 edge.metrics.txAccepted.increment()
                 edge.logger.info("faucet paid", metadata: ["txid": "\(result.txid)", "to": "\(recipient.string)", "amount": "\(faucet.amount)"])
                 return Reply.json(Paid(txid: result.txid, amount: faucet.amount, fee: result.fee, address: recipient.string))
+            } catch let e as APIError where e.code == "queue-full" {
+                // Not sent on (too many submissions in flight): the address keeps its turn.
+                faucet.refund(recipient.string)
+                throw e
             } catch let e as APIError where e.status == .badRequest {
                 // Refused (a coin was taken meanwhile): keep those coins reserved, try once more with fresh coins.
                 lastError = APIError(.serviceUnavailable, "faucet-failed", "the node refused the faucet's payment: \(e.code): \(e.message)")

@@ -78,6 +78,7 @@ enum TxRoutes {
             Route(.post, "/api/tx",
                   RouteDoc(summary: "Submit a raw transaction (hex body, or JSON {\"hex\": …}); answers its txid",
                            tag: "transactions", response: .text(Schema.hash), errors: [400, 413, 502, 503], acceptsTxBody: true)) { request, _ in
+                // 503 `queue-full` with Retry-After: too many submissions in flight (SubmitQueue.swift)
                 try await submit(request, edge: edge)
             },
         ]
@@ -104,7 +105,7 @@ enum TxRoutes {
                                           detail: "POST /api/tx"))
         }
         do {
-            let result = try await edge.backend.mempool("submittx", SubmitTx(hex: hex, receivedAt: receivedAt), as: SubmitTxResult.self)
+            let result = try await edge.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
             edge.metrics.txAccepted.increment()
             edge.logger.info("transaction accepted", metadata: ["txid": "\(result.txid)", "fee": "\(result.fee)"])
             return Reply.text(result.txid)

@@ -214,33 +214,39 @@ extension Pool {
         return (pre, inputs.coins.map { $0! })
     }
 
-    /// The stages inside the gate, then store and publish.
+    /// The stages inside the gate, then store and publish (queued for the group commit); answered
+    /// once the commit holding its write has returned (GroupCommit.swift), outside the gate.
     private func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
-        try await exclusively { () async throws(Refusal) -> PoolEntry in
+        let (entry, ticket) = try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
             try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
         }
+        if let refusal = await acknowledgement(ticket) {
+            await rejected(entry.txid, refusal, receivedAt: receivedAt)
+            throw refusal
+        }
+        return entry
     }
 
-    private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+    private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
         let txid = tx.txid
         let now = ServiceSupport.now()
         if let receivedAt {
             await record(txid, .received, service: .edge, detail: "POST /api/tx", time: receivedAt, persist: false)
         }
         do {
+            try checkWriterRoom()
             let (entry, plan) = try await check(tx, txid: txid, raw: raw, time: now, replacing: true, prechecked: prechecked)
-            try await persist(entry, receivedAt: receivedAt, replacing: plan)
-            if let plan {
-                await replaced(plan, by: entry)
-            } else {
-                await added(entry)
-            }
-            return entry
+            return (entry, take(entry, replacing: plan, receivedAt: receivedAt, acknowledged: true)!)
         } catch let refusal {
-            if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "POST /api/tx")) }
-            await record(txid, .rejected, detail: "\(refusal.code): \(refusal.message)")
+            await rejected(txid, refusal, receivedAt: receivedAt)
             throw refusal
         }
+    }
+
+    /// A refused submission's trace rows (its `received` row, when it has one, is not written with an entry).
+    private func rejected(_ txid: Hash256, _ refusal: Refusal, receivedAt: Double?) async {
+        if let receivedAt { await persistTrace(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "POST /api/tx")) }
+        await record(txid, .rejected, detail: "\(refusal.code): \(refusal.message)")
     }
 
     /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission (replacement included),
@@ -344,24 +350,10 @@ extension Pool {
             try ReplacementPolicy.refuseConflicts(tx, in: graph)
         }
         try await makeRoom(for: entry, freeing: Set(plan?.evicted.map(\.txid) ?? []))
-        // Eviction awaited (each removal is written and announced): the plan must still hold.
+        // Eviction changed the pool (each removal is queued for the writer): the plan must still hold.
         if replacing, plan != nil {
             plan = try ReplacementPolicy.plan(tx, fee: entry.fee, size: entry.size, parents: entry.parents, in: graph, policy: policy)
         }
         return (entry, plan)
-    }
-
-    /// Stage 7, store: writes the entry, its trace rows and the sequence it leads to; with a
-    /// replacement, deletes the replaced rows and writes their `replaced` trace rows in the same
-    /// SQLite transaction: a crash leaves either the old transactions or the new one, never both or
-    /// neither. (Stage 8, publish, is `added` / `replaced`: memory, A/R, trace, template notice.)
-    func persist(_ e: PoolEntry, receivedAt: Double?, replacing plan: Replacement? = nil) async throws(Refusal) {
-        let next = sequence + UInt64(plan?.evicted.count ?? 0) + 1
-        let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
-        do {
-            try await store.admit(e, receivedAt: receivedAt, replacing: gone, sequence: next)
-        } catch {
-            throw Refusal(code: "internal", message: "could not persist: \(error)")
-        }
     }
 }

@@ -95,6 +95,7 @@ extension Pool {
     /// A block joined the best chain: drop what it includes and what conflicts with it.
     func blockConnected(_ block: Block, height: Int) async {
         await exclusively { await blockConnectedNow(block, height: height) }
+        await flushed()
     }
 
     private func blockConnectedNow(_ block: Block, height: Int) async {
@@ -129,6 +130,7 @@ extension Pool {
     /// checked (the chain store not answering yet) stays, and the check is retried.
     func revalidateAll(reason: String) async {
         await exclusively { await revalidateNow(reason: reason) }
+        await flushed()
     }
 
     private func revalidateNow(reason: String) async {
@@ -192,11 +194,10 @@ extension Pool {
                 do {
                     let entry = try await accept(e.tx, txid: e.txid, raw: e.raw, time: e.time)
                     if returned.contains(e.txid) {
-                        do { try await persist(entry, receivedAt: nil) } catch { unchecked.append(e); continue }
-                        await added(entry)
+                        take(entry)
                         await record(e.txid, .returned, detail: "its block was disconnected")
                     } else if announce {
-                        await reannounce(entry)
+                        reannounce(entry)
                     } else {
                         graph.insert(entry)
                     }
@@ -234,9 +235,10 @@ extension Pool {
         let (rows, stored) = try await store.load()
         await exclusively {
             if let stored { resumeSequence(from: stored) }
-            await reserveSequence(rows.count)
+            reserveSequence(rows.count)
             await load(rows)
         }
+        await flushed()
     }
 
     private func load(_ rows: [MempoolStore.Row]) async {
@@ -279,7 +281,7 @@ extension Pool {
     private func retryDeferredNow() async {
         let waiting = follower.takeDeferred()
         guard !waiting.isEmpty else { return }
-        await reserveSequence(waiting.count)
+        reserveSequence(waiting.count)
         let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
         await removeMined(mined, why: "on reload")
         await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)

@@ -73,6 +73,9 @@ enum MempoolRPC {
                                                                          "coinView": "\(await pool.coinView.count)",
                                                                          "signaturesReused": "\(await pool.signaturesReused)",
                                                                          "signaturesVerifiedInGate": "\(await pool.signaturesVerifiedInGate)",
+                                                                         "commits": "\(await pool.writer.commits)",
+                                                                         "largestBatch": "\(await pool.writer.largestBatch)",
+                                                                         "commitFailures": "\(await pool.writer.failures)",
                                                                          "miners": "\(await templates.activeMiners().count)"])
             },
         ])

@@ -50,47 +50,73 @@ struct MempoolStore: Sendable {
 
     // MARK: writes
 
-    /// Writes the entry, its trace rows and the sequence it leads to (`sequence`); deletes the
-    /// `replaced` rows and writes their trace events in the same SQLite transaction: a crash leaves
-    /// either the old transactions or the new one, never both or neither.
-    func admit(_ e: PoolEntry, receivedAt: Double?, replacing gone: [(Hash256, TraceEvent)], sequence: UInt64) async throws {
-        let key = Data(e.txid.bytes), raw = Data(e.raw), fee = Int64(e.fee)
-        let id = e.txid.hex
-        let time = e.time
-        let gone = gone.map { (Data($0.0.bytes), $0.1) }
+    /// One write of the pool's ordered writer (`WriteQueue`, GroupCommit.swift): the writer commits
+    /// whatever is queued, in order, in one SQLite transaction (`commit`).
+    enum Write: Sendable {
+        /// The entry, its trace rows and the sequence it leads to; the `replacing` rows deleted and
+        /// their `replaced` trace rows written: a crash leaves either the old transactions or the
+        /// new one, never both or neither.
+        case admit(PoolEntry, receivedAt: Double?, replacing: [(Hash256, TraceEvent)], sequence: UInt64)
+        /// These transactions' rows deleted; with a sequence, it stored.
+        case delete([Hash256], sequence: UInt64?)
+        /// The mempool sequence (before announcements that write nothing else).
+        case sequence(UInt64)
+        /// Trace rows.
+        case trace([TraceEvent])
+    }
+
+    /// The writes, in order, in one SQLite transaction (all or none).
+    func commit(_ writes: [Write]) async throws {
+        guard !writes.isEmpty else { return }
         try await db.write { db in
-            for (k, t) in gone {
-                try Self.delete(k, db)
-                try Self.insertTrace(t, db)
-            }
-            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)", arguments: [key, raw, fee, time])
-            if let receivedAt {
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
-            }
-            try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, time])
-            try Self.storeSequence(sequence, db)
+            for w in writes { try Self.apply(w, db) }
         }
+    }
+
+    /// Writes the entry, its trace rows and the sequence it leads to (`sequence`); deletes the
+    /// `replaced` rows and writes their trace events in the same SQLite transaction.
+    func admit(_ e: PoolEntry, receivedAt: Double?, replacing gone: [(Hash256, TraceEvent)], sequence: UInt64) async throws {
+        try await commit([.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)])
     }
 
     /// Deletes these transactions' rows; with `sequence`, stores it in the same SQLite transaction.
     func delete(_ txids: [Hash256], sequence: UInt64? = nil) async throws {
-        let keys = txids.map { Data($0.bytes) }
-        try await db.write { db in
-            for k in keys { try Self.delete(k, db) }
-            if let sequence { try Self.storeSequence(sequence, db) }
-        }
+        try await commit([.delete(txids, sequence: sequence)])
     }
 
     /// Stores the mempool sequence (before announcements that write nothing else).
     func storeSequence(_ value: UInt64) async throws {
-        try await db.write { db in try Self.storeSequence(value, db) }
+        try await commit([.sequence(value)])
     }
 
     /// Trace rows, in one SQLite transaction.
     func record(_ events: [TraceEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await db.write { db in
-            for e in events { try Self.insertTrace(e, db) }
+        try await commit([.trace(events)])
+    }
+
+    private static func apply(_ write: Write, _ db: Database) throws {
+        switch write {
+        case let .admit(e, receivedAt, gone, sequence):
+            for (t, event) in gone {
+                try delete(Data(t.bytes), db)
+                try insertTrace(event, db)
+            }
+            let id = e.txid.hex
+            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)",
+                           arguments: [Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time])
+            if let receivedAt {
+                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
+            }
+            try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, e.time])
+            try storeSequence(sequence, db)
+        case let .delete(txids, sequence):
+            for t in txids { try delete(Data(t.bytes), db) }
+            if let sequence { try storeSequence(sequence, db) }
+        case let .sequence(value):
+            try storeSequence(value, db)
+        case let .trace(events):
+            for e in events { try insertTrace(e, db) }
         }
     }
 

@@ -32,6 +32,9 @@ struct Policy: Sendable {
         case lowFee = "min-relay-fee-not-met"
         case dust = "dust"
         case full = "mempool-full"
+        /// Too many admissions are waiting for the disk (the group commit's queue, GroupCommit.swift):
+        /// nothing wrong with the transaction, retry shortly.
+        case busy = "mempool-busy"
         // Replacement (Core's policy/rbf.cpp and MemPoolAccept::ReplacementChecks, in kebab case).
         /// Rule 3, 4 or 6: less than the replaced fees, not enough more to pay for its own relay,
         /// or a fee rate not above a directly conflicting transaction's.

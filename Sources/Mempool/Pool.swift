@@ -59,6 +59,9 @@ actor Pool: TxSource {
     /// verified again inside it (none reached, or the coins changed meanwhile); `getstatus`.
     var signaturesReused = 0
     var signaturesVerifiedInGate = 0
+    /// The ordered writer to `mempool.sqlite` (group commit, GroupCommit.swift): every write of the
+    /// pool's transactions and sequence is queued there, behind the gate.
+    var writer = WriteQueue()
     /// What was put in a template at least once (its `template` trace row is written once).
     private var templated = Set<Hash256>()
 
@@ -113,14 +116,9 @@ actor Pool: TxSource {
         sequence = max(sequence, stored)
     }
 
-    /// Stores a sequence `count` ahead (before announcements that write nothing else).
-    func reserveSequence(_ count: Int) async {
-        let value = sequence + UInt64(count)
-        do {
-            try await store.storeSequence(value)
-        } catch {
-            logger.error("could not store the mempool sequence", metadata: ["error": "\(error)"])
-        }
+    /// Stores a sequence `count` ahead (before announcements that write nothing else); queued.
+    func reserveSequence(_ count: Int) {
+        enqueue(WriteQueue.Item(writes: [.sequence(sequence + UInt64(count))]))
     }
 
     // MARK: adding (the admission pipeline that leads here is Admission.swift)
@@ -148,39 +146,61 @@ actor Pool: TxSource {
         }
     }
 
-    /// Stage 8 of the admission (publish): into memory, announced (A), traced; a template notice follows.
-    func added(_ e: PoolEntry, replacing: Replacement? = nil) async {
+    /// Stages 7 and 8 of the admission (store, publish), behind the gate: into memory now (the
+    /// replaced out, the entry in, the sequence moved), its rows queued for the writer
+    /// (GroupCommit.swift) with its announcements (R for each replaced, as Bitcoin Core's removal
+    /// reason REPLACED, with its `replaced` trace event; then A and the `accepted` trace event),
+    /// made once they are on disk. Returns the ticket its caller waits on (`acknowledgement`) when
+    /// `acknowledged`. One SQLite transaction holds the entry and the replaced rows' deletion: a
+    /// crash leaves either the old transactions or the new one, never both or neither.
+    @discardableResult
+    func take(_ e: PoolEntry, replacing plan: Replacement? = nil, receivedAt: Double? = nil, acknowledged: Bool = false) -> UInt64? {
+        var publications = [WriteQueue.Publication]()
+        for old in plan?.evicted ?? [] { detach(old.txid) }
+        for old in plan?.evicted ?? [] {
+            sequence += 1
+            publications.append(.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)"))
+            publications.append(.trace(plan!.replacedEvent(old, by: e)))
+        }
         insert(e)
         sequence += 1
-        await events.added(e, sequence: sequence)
+        publications.append(.added(e, sequence: sequence))
         var detail = "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"
-        if let replacing {
-            detail += "; replaces \(replacing.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(replacing.fees) units)"
+        if let plan {
+            detail += "; replaces \(plan.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(plan.fees) units)"
         }
-        await events.trace(TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail))
+        publications.append(.trace(TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail)))
+        let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
+        let ticket = acknowledged ? writer.newTicket() : nil
+        enqueue(WriteQueue.Item(writes: [.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)],
+                                publications: publications, admitted: [e], replaced: plan?.evicted ?? [], ticket: ticket))
         scheduleTemplateNotice()
-    }
-
-    /// A replacement, already written (`persist`): the replaced leave memory, each announced as R
-    /// (as Bitcoin Core, removal reason REPLACED) with its `replaced` trace event, then the
-    /// replacement is added and announced as A.
-    func replaced(_ plan: Replacement, by e: PoolEntry) async {
-        for old in plan.evicted { detach(old.txid) }
-        for old in plan.evicted {
-            sequence += 1
-            await events.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)")
-            await events.trace(plan.replacedEvent(old, by: e))
-        }
-        await added(e, replacing: plan)
+        return ticket
     }
 
     /// Back in memory after a restart, and announced again (hashtx, rawtx, sequence A with a new
-    /// mempool sequence): the process that acknowledged it may have died before its announcement
-    /// left, and a subscriber that saw it already recognises the txid.
-    func reannounce(_ e: PoolEntry) async {
+    /// mempool sequence, reserved on disk first: `reserveSequence`): the process that acknowledged
+    /// it may have died before its announcement left, and a subscriber that saw it already
+    /// recognises the txid.
+    func reannounce(_ e: PoolEntry) {
         insert(e)
         sequence += 1
-        await events.added(e, sequence: sequence)
+        enqueue(WriteQueue.Item(writes: [], publications: [.added(e, sequence: sequence)]))
+    }
+
+    /// A failed commit's rollback (GroupCommit.swift), behind the gate: `doomed` out of memory (R
+    /// for each, as a snapshot may hold them), then what their admissions replaced back in when it
+    /// still passes the checks (its rows were never deleted), else deleted and announced as R.
+    func withdraw(_ doomed: [Hash256], restoring replaced: [PoolEntry]) async {
+        await remove(doomed, reason: "could not be stored")
+        for old in replaced where !graph.contains(old.txid) {
+            if let e = try? await accept(old.tx, txid: old.txid, raw: old.raw, time: old.time) {
+                insert(e)
+            } else {
+                await remove([old.txid], reason: "replaced by a transaction that could not be stored, and no longer valid",
+                             keepInMemoryFirst: false)
+            }
+        }
     }
 
     /// Memory only: the entry and its links.
@@ -198,9 +218,10 @@ actor Pool: TxSource {
         return true
     }
 
-    /// Removes transactions from memory and disk; publishes R for each unless included in a block.
-    /// With `keepInMemoryFirst: false` the transactions need not be in memory
-    /// (they failed re-admission): their rows are deleted and R is published all the same.
+    /// Removes transactions from memory, and queues the deletion of their rows (GroupCommit.swift:
+    /// after any write of them queued before); publishes R for each unless included in a block,
+    /// once the deletion is on disk. With `keepInMemoryFirst: false` the transactions need not be
+    /// in memory (they failed re-admission): their rows are deleted and R is published all the same.
     func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
         var gone = [Hash256]()
         for t in txids {
@@ -211,19 +232,18 @@ actor Pool: TxSource {
             gone.append(t)
         }
         guard !gone.isEmpty else { return }
-        let next: UInt64? = publish ? sequence + UInt64(gone.count) : nil
-        do {
-            try await store.delete(gone, sequence: next)
-        } catch {
-            logger.error("could not delete from mempool.sqlite", metadata: ["error": "\(error)"])
-        }
-        for t in gone {
-            if publish {
+        var publications = [WriteQueue.Publication]()
+        var traces = [TraceEvent]()
+        if publish {
+            for t in gone {
                 sequence += 1
-                await events.removed(t, sequence: sequence, reason: reason)
-                await record(t, .removed, detail: reason)
+                publications.append(.removed(t, sequence: sequence, reason: reason))
+                let e = TraceEvent(id: t.hex, kind: .tx, stage: .removed, service: .mempool, time: ServiceSupport.now(), detail: reason)
+                publications.append(.trace(e))
+                traces.append(e)
             }
         }
+        enqueue(WriteQueue.Item(writes: [.delete(gone, sequence: publish ? sequence : nil), .trace(traces)], publications: publications))
     }
 
     // MARK: template notices

@@ -21,9 +21,11 @@ extension Pool {
 
     /// The consistency check: links, spends and bytes in memory; memory against the file; every
     /// input spends either an output of a transaction in the pool or an unspent coin of the chain.
-    /// Runs through the gate, so it sees one state.
+    /// Runs through the gate, so it sees one state; what the writer has not yet committed
+    /// (GroupCommit.swift) may differ between memory and the file.
     func check() async -> MempoolCheck {
         var result = MempoolCheck(ok: false, count: 0, stored: 0, chainChecked: false, problems: [])
+        await flushed()
         await exclusively { result = await checkNow() }
         return result
     }
@@ -39,8 +41,8 @@ extension Pool {
             problem("could not read mempool.sqlite: \(error)")
         }
         let onDisk = Set(stored)
-        for txid in entries.keys where !onDisk.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
-        let waiting = follower.waiting
+        let waiting = follower.waiting.union(writer.unsettled)
+        for txid in entries.keys where !onDisk.contains(txid) && !waiting.contains(txid) { problem("\(txid.hex) is in memory but not in mempool.sqlite") }
         for txid in onDisk where entries[txid] == nil && !waiting.contains(txid) { problem("\(txid.hex) is in mempool.sqlite but not in memory") }
         var chainChecked = false
         if let coins = try? await chain.coins(fromChain) {

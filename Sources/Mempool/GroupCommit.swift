@@ -1,0 +1,210 @@
+import ChainCore
+import Foundation
+import NodeKit
+
+/// Group commit (issue 11): the pool's one ordered writer to `mempool.sqlite`.
+///
+/// Inside the gate an admission's checks pass, its entry goes into memory (later admissions see
+/// it: conflicts, parents, already in the pool) and its rows, a replacement's deletes and the
+/// sequence are queued here; the gate is released without waiting for the disk. The writer
+/// commits whatever is queued in one SQLite transaction (`MempoolStore.commit`); what arrives
+/// while a commit runs makes the next batch. After a commit has returned, the batch's
+/// announcements (A/R, hashtx, rawtx, trace) go out in queue order, which is sequence order, and
+/// then its callers are answered: nothing is acknowledged or announced before it is on disk.
+///
+/// Every write of the pool's transactions goes through this one queue (admissions, removals for
+/// blocks, conflicts, eviction and replacement, the sequence), so a delete never overtakes its
+/// insert. Nothing waits for the writer inside the gate (the gate would wait on the writer, and a
+/// failed commit's rollback on the gate): entry points that must see their writes on disk wait
+/// after the gate (`flushed`).
+///
+/// A failed commit: the writer stops, and behind the gate the batch's admissions and their
+/// descendants leave memory again (with those queued behind it that spend them), what they
+/// replaced comes back when it still passes the checks (its rows were never deleted), and each
+/// of their callers is refused with `internal`; their A/hashtx/rawtx were never published. An R
+/// follows for each of them, as a snapshot (`getrawmempool`) taken meanwhile may hold them.
+/// Removals in the failed batch had already left memory: their announcements go out as before
+/// the queue existed (their rows stay on disk, and a reload re-checks them). Then the writer
+/// goes on.
+struct WriteQueue {
+    /// One queued change: its writes, what to announce once they are on disk, and whom to answer.
+    struct Item {
+        var writes: [MempoolStore.Write]
+        var publications: [Publication] = []
+        /// The entries that entered memory with it (they leave again if it fails).
+        var admitted: [PoolEntry] = []
+        /// What they replaced (back in memory if it fails, checked again).
+        var replaced: [PoolEntry] = []
+        /// The caller waiting for it, if any (`Pool.acknowledgement`).
+        var ticket: UInt64?
+    }
+
+    /// An announcement, made once the write it follows is committed.
+    enum Publication: Sendable {
+        case added(PoolEntry, sequence: UInt64)
+        case removed(Hash256, sequence: UInt64, reason: String)
+        case trace(TraceEvent)
+    }
+
+    /// Admissions queued and not yet committed at most (`submittx` refuses more with
+    /// `mempool-busy`: the caller retries later; memory stays bounded).
+    var limit = 20_000
+    var items: [Item] = []
+    /// The batch being committed.
+    var inFlight: [Item] = []
+    var draining = false
+    /// A commit failed: nothing more is written until its rollback has run behind the gate.
+    var paused = false
+    /// SQLite transactions the writer committed (`getstatus` details `commits`), the largest batch
+    /// (changes in one transaction), and the commits that failed.
+    var commits = 0
+    var largestBatch = 0
+    var failures = 0
+    /// Admissions queued or in flight (for `limit`).
+    var pendingAdmissions = 0
+
+    private var nextTicket: UInt64 = 0
+    private var waiters: [UInt64: CheckedContinuation<Pool.Refusal?, Never>] = [:]
+    /// Outcomes settled before their caller came to wait.
+    private var settled: [UInt64: Pool.Refusal?] = [:]
+
+    mutating func newTicket() -> UInt64 {
+        nextTicket += 1
+        return nextTicket
+    }
+
+    /// The transactions whose rows are queued or being written or deleted: memory and disk may
+    /// differ for them (`checkmempool` allows for it).
+    var unsettled: Set<Hash256> {
+        var out = Set<Hash256>()
+        for item in inFlight + items {
+            for w in item.writes {
+                switch w {
+                case let .admit(e, _, gone, _): out.insert(e.txid); out.formUnion(gone.map(\.0))
+                case let .delete(txids, _): out.formUnion(txids)
+                case .sequence, .trace: break
+                }
+            }
+        }
+        return out
+    }
+
+    /// Answers the caller holding `ticket` (nil: committed), now or when it comes to wait.
+    mutating func settle(_ ticket: UInt64?, _ outcome: Pool.Refusal?) {
+        guard let ticket else { return }
+        if let waiter = waiters.removeValue(forKey: ticket) {
+            waiter.resume(returning: outcome)
+        } else {
+            settled[ticket] = outcome
+        }
+    }
+
+    /// The outcome if settled already (taken), else nil and the waiter is kept.
+    mutating func wait(_ ticket: UInt64, _ waiter: CheckedContinuation<Pool.Refusal?, Never>) {
+        if let outcome = settled.removeValue(forKey: ticket) {
+            waiter.resume(returning: outcome)
+        } else {
+            waiters[ticket] = waiter
+        }
+    }
+}
+
+extension Pool {
+    /// Queues a change for the writer (in gate order, which is sequence order).
+    func enqueue(_ item: WriteQueue.Item) {
+        if !item.admitted.isEmpty { writer.pendingAdmissions += 1 }
+        writer.items.append(item)
+        startWriter()
+    }
+
+    /// Waits until the change holding `ticket` is committed (nil) or refused. Never inside the gate.
+    func acknowledgement(_ ticket: UInt64) async -> Refusal? {
+        await withCheckedContinuation { writer.wait(ticket, $0) }
+    }
+
+    /// Waits until everything queued so far is on disk (or its failure handled). Never inside the gate.
+    func flushed() async {
+        let ticket = writer.newTicket()
+        enqueue(WriteQueue.Item(writes: [], ticket: ticket))
+        _ = await acknowledgement(ticket)
+    }
+
+    /// Refuses an admission when the writer's queue is full (checked inside the gate).
+    func checkWriterRoom() throws(Refusal) {
+        guard writer.pendingAdmissions < writer.limit else {
+            throw Refusal(code: Policy.Reason.busy.rawValue,
+                          message: "\(writer.pendingAdmissions) admissions are waiting for the disk; retry shortly")
+        }
+    }
+
+    private func startWriter() {
+        guard !writer.draining, !writer.paused, !writer.items.isEmpty else { return }
+        writer.draining = true
+        Task { await drain() }
+    }
+
+    /// The writer: one batch at a time, each everything queued when the previous one returned.
+    private func drain() async {
+        while !writer.paused, !writer.items.isEmpty {
+            let batch = writer.items
+            writer.items = []
+            writer.inFlight = batch
+            let writes = batch.flatMap(\.writes)
+            do {
+                try await store.commit(writes)
+            } catch {
+                writer.inFlight = []
+                writer.failures += 1
+                writer.paused = true
+                logger.error("could not commit to mempool.sqlite", metadata: ["error": "\(error)", "changes": "\(batch.count)"])
+                Task { await rollBack(batch, error: error) }
+                break
+            }
+            writer.inFlight = []
+            if !writes.isEmpty { writer.commits += 1 }
+            writer.largestBatch = max(writer.largestBatch, batch.count)
+            for item in batch {
+                await publish(item.publications)
+                if !item.admitted.isEmpty { writer.pendingAdmissions -= 1 }
+                writer.settle(item.ticket, nil)
+            }
+        }
+        writer.draining = false
+        startWriter()
+    }
+
+    func publish(_ publications: [WriteQueue.Publication]) async {
+        for p in publications {
+            switch p {
+            case let .added(e, sequence): await events.added(e, sequence: sequence)
+            case let .removed(t, sequence, reason): await events.removed(t, sequence: sequence, reason: reason)
+            case let .trace(e): await events.trace(e)
+            }
+        }
+    }
+
+    /// A failed commit, behind the gate: its admissions (and what spends them, queued behind) out
+    /// of memory, what they replaced back, their callers refused; then the writer goes on.
+    private func rollBack(_ batch: [WriteQueue.Item], error: any Error) async {
+        await exclusively {
+            var failed = batch.filter { !$0.admitted.isEmpty }
+            for item in batch where item.admitted.isEmpty {
+                await publish(item.publications)
+                writer.settle(item.ticket, nil)
+            }
+            var doomed = Set<Hash256>()
+            for e in failed.flatMap(\.admitted) { doomed.formUnion(graph.descendants(of: e.txid)) }
+            let behind = writer.items.filter { item in item.admitted.contains { doomed.contains($0.txid) } }
+            writer.items.removeAll { item in item.admitted.contains { doomed.contains($0.txid) } }
+            failed += behind
+            let refusal = Refusal(code: "internal", message: "could not persist: \(error)")
+            await withdraw(Array(doomed), restoring: failed.flatMap(\.replaced).sorted { $0.time < $1.time })
+            for item in failed {
+                writer.pendingAdmissions -= 1
+                writer.settle(item.ticket, refusal)
+            }
+            writer.paused = false
+            startWriter()
+        }
+    }
+}
