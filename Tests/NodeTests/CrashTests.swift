@@ -104,7 +104,7 @@ import TestSupport
         let flood = try await stack.startFlood(clients: 48, on: coin)
 
         // Mid-flood: the clients have been acknowledged a while when the kill lands.
-        try await waitUntil("the flood is under way", timeout: 90) { flood.acknowledgedCount >= 300 }
+        try await waitUntil("the flood is under way", timeout: 90) { flood.acknowledgedCount >= 500 }
         let before = stack.pids(of: service)
         #expect(before.count == 1, "\(service) running once: \(before)")
         let ackedAtKill = flood.acknowledgedCount
@@ -117,7 +117,7 @@ import TestSupport
         let ackedAtRestart = flood.acknowledgedCount
         // and the flood goes on through the restarted service
         try await waitUntil("the flood is acknowledged again after the restart", timeout: 90) {
-            flood.acknowledgedCount >= ackedAtRestart + 300
+            flood.acknowledgedCount >= ackedAtRestart + 500
         }
         let tally = await flood.stop()
         print("flood, kill -9 \(service): \(tally.summary); \(ackedAtKill) acknowledged before the kill, \(ackedAtRestart) when healthy again")

@@ -34,7 +34,9 @@ extension Stack {
     /// mempool's consistency check (its coin view and inputs against the chain store) and the chain
     /// store's UTXO check pass.
     func expectNothingLost(_ tally: PaymentFlood.Tally, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let started = ContinuousClock.now
         let lost = await waitUntilFound(tally.acknowledged)
+        print("\(tally.acknowledged.count) acknowledged transactions looked up (\(seconds(since: started)))")
         #expect(lost.isEmpty, "\(lost.count) of \(tally.acknowledged.count) acknowledged transactions lost, e.g. \(lost.prefix(5))\n\(log)",
                 sourceLocation: sourceLocation)
         try await expectChecksPass(sourceLocation: sourceLocation)
@@ -42,11 +44,13 @@ extension Stack {
 
     /// `checkmempool` and `verifyutxo` pass (the mempool's may need a moment to catch up with the chain's publications).
     func expectChecksPass(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let started = ContinuousClock.now
         var pool: MempoolCheck?
         try? await waitUntil("checkmempool passes", timeout: 60, every: 0.5) {
             pool = try await checkMempool()
             return pool?.ok == true
         }
+        print("checkmempool \(pool?.ok == true ? "passes" : "fails") (\(seconds(since: started)))")
         #expect(pool?.ok == true, "checkmempool: \(pool.map { "\($0)" } ?? "no answer")", sourceLocation: sourceLocation)
         let utxo = try await verifyUTXO()
         #expect(utxo.ok, "verifyutxo: \(utxo.mismatches)", sourceLocation: sourceLocation)
@@ -57,4 +61,15 @@ extension Stack {
 func seconds(since start: ContinuousClock.Instant) -> String {
     let d = ContinuousClock.now - start
     return String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+}
+
+/// Prints each phase of a long test with the seconds since the previous one (figures, never asserted).
+final class Phases: @unchecked Sendable {
+    let name: String
+    private var last = ContinuousClock.now
+    init(_ name: String) { self.name = name }
+    func mark(_ what: String) {
+        print("\(name): \(what) (\(seconds(since: last)))")
+        last = .now
+    }
 }

@@ -38,9 +38,12 @@ public final class PaymentFlood: Sendable {
         /// Code → count of transactions refused for good (dropped by their client).
         public var refused: [String: Int] = [:]
         public var requests = 0
+        /// Seconds from the start to the stop.
+        public var seconds = 0.0
 
         public var summary: String {
-            "\(acknowledged.count) acknowledged, \(alreadyIn) already in on a retry, \(requests) requests; retried \(retried.sorted { $0.key < $1.key }); refused \(refused.sorted { $0.key < $1.key })"
+            let rate = seconds > 0 ? Double(acknowledged.count) / seconds : 0
+            return "\(acknowledged.count) acknowledged in \(String(format: "%.1f", seconds)) s (\(Int(rate.rounded())) a second), \(alreadyIn) already in on a retry, \(requests) requests; retried \(retried.sorted { $0.key < $1.key }); refused \(refused.sorted { $0.key < $1.key })"
         }
     }
 
@@ -51,6 +54,7 @@ public final class PaymentFlood: Sendable {
     private let tally = Mutex(Tally())
     private let stopping = Atomic<Bool>(false)
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let startedAt = Mutex<Date?>(nil)
 
     /// `connections`: the HTTP connections to the edge (one per client is as fast as they can go).
     public init(edge: String, wallet: TestWallet, connections: Int = 64, fee: Amount = 1_000) {
@@ -117,6 +121,7 @@ public final class PaymentFlood: Sendable {
 
     /// Starts one client per element of `coins` (each spends only its own).
     public func start(_ coins: [[(OutPoint, TxOutput)]]) {
+        startedAt.withLock { $0 = $0 ?? Date() }
         let started = coins.map { mine in Task { await self.client(mine) } }
         tasks.withLock { $0 += started }
     }
@@ -128,6 +133,8 @@ public final class PaymentFlood: Sendable {
     public func stop() async -> Tally {
         stopping.store(true, ordering: .relaxed)
         for t in tasks.withLock({ $0 }) { await t.value }
+        let since = startedAt.withLock { $0 } ?? Date()
+        tally.withLock { $0.seconds = Date().timeIntervalSince(since) }
         try? await http.shutdown()
         return current
     }
@@ -179,24 +186,44 @@ public final class PaymentFlood: Sendable {
 }
 
 extension TestNode {
-    /// The txids of `txids` the node does not find (neither in its mempool nor in its chain), asking
-    /// `parallel` at a time.
-    public func missing(_ txids: [String], parallel: Int = 16) async -> [String] {
-        await withTaskGroup(of: [String].self) { group in
+    /// The txids of `txids` the node does not find (neither in its mempool nor in its chain): `txids`
+    /// less `held()`.
+    public func missing(_ txids: [String]) async -> [String] {
+        guard let held = try? await held() else { return txids }
+        return txids.filter { !held.contains($0) }
+    }
+
+    /// Every txid the node holds: its mempool's (`/api/mempool/txids`), then those of every block of
+    /// its best chain (`/api/block/:hash/txids`, `parallel` blocks at a time). In bulk: one lookup per
+    /// transaction (`/api/tx/:txid`) costs the chain store a decoding of the transaction's whole block.
+    public func held(parallel: Int = 8) async throws -> Set<String> {
+        let (status, text, _) = try await fetch("/api/mempool/txids")
+        guard status == 200, let pool = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
+            throw TimedOut(what: "the mempool's txids (\(status))")
+        }
+        let tip = try await height()
+        guard tip >= 0 else { throw TimedOut(what: "the tip's height") }
+        let chain = try await withThrowingTaskGroup(of: [String].self) { group in
             for lane in 0..<parallel {
                 group.addTask {
-                    var lost = [String]()
-                    for txid in stride(from: lane, to: txids.count, by: parallel).map({ txids[$0] }) {
-                        let code = (try? await self.fetch("/api/tx/\(txid)"))?.0 ?? 0
-                        if code != 200 { lost.append(txid) }
+                    var txids = [String]()
+                    for h in stride(from: lane, through: tip, by: parallel) {
+                        let (found, hash, _) = try await self.fetch("/api/block-height/\(h)")
+                        guard found == 200 else { throw TimedOut(what: "the block at height \(h) (\(found))") }
+                        let (listed, list, _) = try await self.fetch("/api/block/\(hash.trimmingCharacters(in: .whitespacesAndNewlines))/txids")
+                        guard listed == 200, let ids = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [String] else {
+                            throw TimedOut(what: "the txids of block \(h) (\(listed))")
+                        }
+                        txids += ids
                     }
-                    return lost
+                    return txids
                 }
             }
-            var lost = [String]()
-            for await part in group { lost += part }
-            return lost
+            var all = [String]()
+            for try await part in group { all += part }
+            return all
         }
+        return Set(pool).union(chain)
     }
 
     /// Waits (up to `timeout`) until every txid of `txids` is found in the mempool or the chain;
