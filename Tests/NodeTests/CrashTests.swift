@@ -87,4 +87,43 @@ import TestSupport
         await chain.stop()
         await context.terminate()
     }
+
+    /// The same under a payment flood (issue 11): many clients, each with coins of its own, submit as
+    /// fast as the node takes them; a kill -9 of the service lands mid-flood, the supervisor restarts
+    /// it, and afterwards every transaction that got a 2xx is in the mempool or the chain, and the
+    /// mempool's and the chain store's own checks pass. Prints how many were acknowledged (no rate is
+    /// asserted: the machine is shared).
+    @Test(arguments: ["cairn-edge", "cairn-mempool", "cairn-chainstore"])
+    func killDashNineMidFloodLosesNothingAcknowledged(service: String) async throws {
+        let started = ContinuousClock.now
+        let miner = TestWallet()
+        let stack = try await Stack(miner: miner, blockInterval: 0.3)
+        defer { stack.stop() }
+        try await waitUntil("a mature coinbase", timeout: 120) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
+        let coin = try #require(try await stack.spendable(miner, tip: try await stack.height()).first, "no mature coinbase\n\(stack.log)")
+        let flood = try await stack.startFlood(clients: 48, on: coin)
+
+        // Mid-flood: the clients have been acknowledged a while when the kill lands.
+        try await waitUntil("the flood is under way", timeout: 90) { flood.acknowledgedCount >= 500 }
+        let before = stack.pids(of: service)
+        #expect(before.count == 1, "\(service) running once: \(before)")
+        let ackedAtKill = flood.acknowledgedCount
+        for pid in before { kill(pid, SIGKILL) }
+        try await waitUntil("\(service) is restarted and the stack is healthy", timeout: 90) {
+            let now = stack.pids(of: service)
+            guard now.count == 1, now != before else { return false }
+            return try await stack.healthy()
+        }
+        let ackedAtRestart = flood.acknowledgedCount
+        // and the flood goes on through the restarted service
+        try await waitUntil("the flood is acknowledged again after the restart", timeout: 90) {
+            flood.acknowledgedCount >= ackedAtRestart + 500
+        }
+        let tally = await flood.stop()
+        print("flood, kill -9 \(service): \(tally.summary); \(ackedAtKill) acknowledged before the kill, \(ackedAtRestart) when healthy again")
+
+        try await stack.expectNothingLost(tally)
+        #expect(tally.refused.isEmpty, "transactions of the flood refused for good: \(tally.refused)")
+        print("flood, kill -9 \(service): took \(seconds(since: started))")
+    }
 }
