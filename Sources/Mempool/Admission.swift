@@ -272,6 +272,9 @@ extension Pool {
         try Admission.checkContextFree(tx, raw: raw, policy: policy)
         try Admission.checkNotInPool(txid, in: graph)
         if !replacing { try ReplacementPolicy.refuseConflicts(tx, in: graph) }
+        if replacing, follower.touchesReturning(tx, txid: txid) {
+            throw Refusal(code: Policy.Reason.busy.rawValue, message: "a reorg is being applied and this transaction touches one that is coming back from a disconnected block; retry shortly")
+        }
         let (spent, parents, tipNow) = try await lookUpCoins(tx, txid: txid, prechecked: prechecked)
         let fee = try Admission.checkInputs(tx, spent: spent, tipHeight: tipNow.height, params: params)
         try Admission.checkAncestors(parents, in: graph, policy: policy)

@@ -17,6 +17,44 @@ struct ChainFollower: Sendable {
     var deferred: [Hash256: PoolEntry] = [:]
     /// A revalidation is scheduled.
     var revalidationPending = false
+    /// The best block as far as the pool has followed the stream: the last `connected`, or the
+    /// parent of the last `disconnected` (nil until the first).
+    var followed: Hash256?
+    /// How many times a reorg's revalidation waited for the stream to reach the chain store's tip.
+    var streamWaits = 0
+    /// At most this many waits (of `streamWait` each) before a reorg's revalidation runs anyway.
+    static let maxStreamWaits = 100
+    static let streamWait = Duration.milliseconds(100)
+
+    /// Whether a reorg's revalidation should wait: the chain store is at `tip`, but the pool has not
+    /// followed its stream that far. A reorg publishes each disconnected block, newest first, then
+    /// each connected one; until the pool has followed them all, the transactions of the older
+    /// disconnected blocks are not among `returning` yet, and a pool transaction spending their
+    /// outputs would look as if it spent nothing: revalidated then, it would be dropped.
+    mutating func shouldWaitForStream(tip: ChainTip) -> Bool {
+        guard let followed, followed.hex != tip.hash, streamWaits < Self.maxStreamWaits else {
+            streamWaits = 0
+            return false
+        }
+        streamWaits += 1
+        return true
+    }
+
+    /// Whether a new submission touches a transaction waiting to come back from a disconnected
+    /// block: it is one, spends one's outputs, or spends a coin one spends. Judged now, it would
+    /// be refused for missing inputs, or taken in place of the returning one without the
+    /// replacement rules; it waits instead (`mempool-busy`), as Bitcoin Core readmits a reorg's
+    /// transactions before it accepts new ones.
+    func touchesReturning(_ tx: Transaction, txid: Hash256) -> Bool {
+        guard !returning.isEmpty else { return false }
+        var ids = Set<Hash256>()
+        var spent = Set<OutPoint>()
+        for r in returning {
+            ids.insert(r.txid)
+            for input in r.inputs { spent.insert(input.previousOutput) }
+        }
+        return ids.contains(txid) || tx.inputs.contains { ids.contains($0.previousOutput.txid) || spent.contains($0.previousOutput) }
+    }
 
     /// What waits to be readmitted (on disk, not in memory: the consistency check allows for it).
     var waiting: Set<Hash256> { Set(deferred.keys).union(returning.map(\.txid)) }
@@ -99,6 +137,7 @@ extension Pool {
     }
 
     private func blockConnectedNow(_ block: Block, height: Int) async {
+        follower.followed = block.hash
         coinView.connected(block, height: height)
         let (included, conflicts) = ChainFollower.effects(of: block, on: graph)
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
@@ -119,8 +158,9 @@ extension Pool {
     func blockDisconnected(_ block: Block) async {
         await exclusively {
             follower.disconnected(block)
+            follower.followed = block.header.previousHash
             coinView.disconnected(block)
-            scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300))
+            scheduleRevalidation(reason: "reorg: block \(block.hash.hex) disconnected", delay: .milliseconds(300), afterReorg: true)
         }
     }
 
@@ -133,16 +173,20 @@ extension Pool {
         await flushed()
     }
 
-    private func revalidateNow(reason: String) async {
+    private func revalidateNow(reason: String, afterReorg: Bool = false) async {
         // A gap, a restart of the chain store or a reorg: the coins are asked again (also while the
         // chain store does not answer: nothing is served from a view that may have missed blocks).
         coinView.clear()
         guard let fresh = try? await chain.tip() else {
             logger.warning("chain store not answering; revalidation postponed", metadata: ["reason": "\(reason)"])
-            scheduleRevalidation(reason: reason)
+            scheduleRevalidation(reason: reason, afterReorg: afterReorg)
             return
         }
         tip = fresh
+        if afterReorg, follower.shouldWaitForStream(tip: fresh) {
+            scheduleRevalidation(reason: reason, delay: ChainFollower.streamWait, afterReorg: true)
+            return
+        }
         let returned = follower.takeReturning(now: ServiceSupport.now())
         let returnedIDs = Set(returned.map(\.txid))
         let all = returned + graph.byTime().filter { !returnedIDs.contains($0.txid) }
@@ -159,19 +203,19 @@ extension Pool {
                                                         "unchecked": "\(unchecked.count)"])
     }
 
-    private func scheduleRevalidation(reason: String, delay: Duration = .seconds(1)) {
+    private func scheduleRevalidation(reason: String, delay: Duration = .seconds(1), afterReorg: Bool = false) {
         guard !follower.revalidationPending else { return }
         follower.revalidationPending = true
         Task { [weak self] in
             try? await Task.sleep(for: delay)
-            await self?.runScheduledRevalidation(reason: reason)
+            await self?.runScheduledRevalidation(reason: reason, afterReorg: afterReorg)
         }
     }
 
-    private func runScheduledRevalidation(reason: String) async {
+    private func runScheduledRevalidation(reason: String, afterReorg: Bool) async {
         await exclusively {
             follower.revalidationPending = false
-            await revalidateNow(reason: reason)
+            await revalidateNow(reason: reason, afterReorg: afterReorg)
         }
     }
 

@@ -1,4 +1,5 @@
 import ChainCore
+import NodeKit
 import Testing
 import TestSupport
 @testable import Mempool
@@ -56,5 +57,42 @@ struct ChainFollowerTests {
         #expect(f.returning.isEmpty)
         #expect(f.takeDeferred().map(\.txid) == [early.txid, late.txid])
         #expect(f.waiting.isEmpty)
+    }
+
+    @Test("a reorg's revalidation waits until the pool has followed the stream to the chain store's tip, a bounded number of times")
+    func revalidationWaitsForTheStream() {
+        var f = ChainFollower()
+        let a = Hash256(bytes: [UInt8](repeating: 1, count: 32)), b = Hash256(bytes: [UInt8](repeating: 2, count: 32))
+        func tip(_ h: Hash256) -> ChainTip { ChainTip(height: 5, hash: h.hex, time: 0, nextBits: 0, medianTimePast: 0) }
+        // nothing followed yet (a fresh start): nothing to wait for
+        var waits = f.shouldWaitForStream(tip: tip(a))
+        #expect(!waits)
+        f.followed = a
+        waits = f.shouldWaitForStream(tip: tip(a))
+        #expect(!waits)
+        // the chain store is ahead of what the pool followed: wait, at most maxStreamWaits times
+        var count = 0
+        while f.shouldWaitForStream(tip: tip(b)) && count <= ChainFollower.maxStreamWaits { count += 1 }
+        #expect(count == ChainFollower.maxStreamWaits)
+        // and the count starts again for the next reorg
+        waits = f.shouldWaitForStream(tip: tip(b))
+        #expect(waits)
+    }
+
+    @Test("a submission touching a transaction that is coming back from a disconnected block: it, its child, a rival spend")
+    func submissionsTouchingTheReturning() {
+        var f = ChainFollower()
+        let back = G.entry([G.coin(1)], tag: 1)
+        let child = G.entry([G.out(back, 0)], tag: 2)
+        let rival = G.entry([G.coin(1)], tag: 3)
+        let bystander = G.entry([G.coin(2)], tag: 4)
+        #expect(!f.touchesReturning(rival.tx, txid: rival.txid))
+        f.disconnected(Self.block([back.tx]))
+        #expect(f.touchesReturning(back.tx, txid: back.txid))
+        #expect(f.touchesReturning(child.tx, txid: child.txid))
+        #expect(f.touchesReturning(rival.tx, txid: rival.txid))
+        #expect(!f.touchesReturning(bystander.tx, txid: bystander.txid))
+        _ = f.takeReturning(now: 0)
+        #expect(!f.touchesReturning(rival.tx, txid: rival.txid))
     }
 }

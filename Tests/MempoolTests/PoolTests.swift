@@ -81,6 +81,13 @@ final class PoolHarness: Sendable {
         return Pool(params: .regtest, policy: policy, db: db, chain: through ?? chain, events: events, logger: Logger(label: "test"))
     }
 
+    /// The chain store is at `block`'s parent (what a reorg that disconnects `block` leaves, as far
+    /// as this fake's tip goes): the pool's revalidation waits until it has followed that far.
+    func atTipBelow(_ block: Block) {
+        chain.tipValue.withLock { $0 = ChainTip(height: $0.height, hash: block.header.previousHash.hex, time: $0.time,
+                                               nextBits: $0.nextBits, medianTimePast: $0.medianTimePast) }
+    }
+
     /// Spends `coin` paying `value` to a fresh key and the rest minus `fee` back.
     func pay(_ coin: (OutPoint, TxOutput), fee: Amount = 1_000, to value: Amount = Units.perCoin) -> Transaction {
         wallet.spend([coin], to: [TestWallet().output(value), wallet.output(coin.1.value - value - fee)])
@@ -284,6 +291,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let pool = try h.open()
         let tx = h.pay(h.spendable[2])
         let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
+        h.atTipBelow(block)
         await pool.blockDisconnected(block)
         #expect(await eventually("the transaction is back in the pool", timeout: 5, every: 0.05) { await pool.entries[tx.txid] != nil })
         #expect(try await storedCount(h) == 1)
@@ -298,6 +306,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         // the pool already holds a grandchild that spends the child
         let d1 = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [parent])
         let d2 = ChainFixtures.next(after: d1.header, height: h.blocks.count + 1, paying: h.wallet, transactions: [child])
+        h.atTipBelow(d1)
         await pool.blockDisconnected(d2)
         await pool.blockDisconnected(d1)
         #expect(await eventually("two entries in the pool", timeout: 5, every: 0.05) { await pool.entries.count == 2 })
