@@ -129,6 +129,9 @@ extension Pool {
         _ = await acknowledgement(ticket)
     }
 
+    /// The bound on admissions waiting for the disk (`WriteQueue.limit`).
+    func setWriterLimit(_ n: Int) { writer.limit = max(1, n) }
+
     /// Refuses an admission when the writer's queue is full (checked inside the gate).
     func checkWriterRoom() throws(Refusal) {
         guard writer.pendingAdmissions < writer.limit else {

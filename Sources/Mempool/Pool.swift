@@ -283,11 +283,7 @@ actor Pool: TxSource {
         }
         guard !fresh.isEmpty else { return }
         for e in fresh { await events.trace(e) }
-        do {
-            try await store.record(fresh)
-        } catch {
-            logger.warning("could not store template trace events", metadata: ["error": "\(error)"])
-        }
+        enqueue(WriteQueue.Item(writes: [.trace(fresh)]))
     }
 
     // MARK: trace
@@ -299,15 +295,15 @@ actor Pool: TxSource {
         if persist { await persistTrace(e) }
     }
 
+    /// A trace row, queued for the writer (GroupCommit.swift) with the next batch: never a wait
+    /// for the disk inside the gate (a refusal's rows too).
     func persistTrace(_ e: TraceEvent) async {
-        do {
-            try await store.record([e])
-        } catch {
-            logger.warning("could not store a trace event", metadata: ["error": "\(error)"])
-        }
+        enqueue(WriteQueue.Item(writes: [.trace([e])]))
     }
 
+    /// A transaction's trace rows, once what is queued is written.
     func trace(_ id: String) async throws -> [TraceEvent] {
-        try await store.trace(id.lowercased())
+        await flushed()
+        return try await store.trace(id.lowercased())
     }
 }

@@ -211,4 +211,29 @@ struct GroupCommitTests {
             #expect(await pool.check().ok)
         }
     }
+
+    @Test("past its bound, the writer's queue refuses with mempool-busy rather than grow; then takes again")
+    func boundedQueue() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try open(h)
+            await pool.setWriterLimit(2)
+            let lock = try await WriteLockHolder(path: path(h))
+            let first = h.pay(h.spendable[0]), second = h.pay(h.spendable[1]), third = h.pay(h.spendable[2])
+            async let a = submit(pool, first)
+            try await waitUntil("the first batch in flight") { await pool.writer.inFlight.count == 1 }
+            async let b = submit(pool, second)
+            try await waitUntil("the second queued") { await pool.entries[second.txid] != nil }
+            // two admissions wait for the disk: the third is refused at once, and left out of memory
+            guard case let .failure(busy) = await submit(pool, third) else { Issue.record("a third admission was queued"); return }
+            #expect(busy.code == Policy.Reason.busy.rawValue)
+            #expect(await pool.entries[third.txid] == nil)
+            try await lock.release()
+            let (ra, rb) = await (a, b)
+            #expect((try? ra.get()) != nil && (try? rb.get()) != nil)
+            #expect(await pool.writer.pendingAdmissions == 0)
+            #expect((try? await submit(pool, third).get()) != nil)
+            #expect(try await storedTxids(h) == [first.txid, second.txid, third.txid])
+        }
+    }
 }
