@@ -6,44 +6,6 @@ import HummingbirdWebSocket
 import Logging
 import NodeKit
 
-/// Everything the edge is configured with.
-struct EdgeConfig: Sendable {
-    var params: ChainParams
-    var endpoints: Endpoints
-    var httpHost = "127.0.0.1"
-    var httpPort = Endpoints.defaultHTTPPort
-    var corsOrigins = EdgeConfig.defaultCORSOrigins
-    /// Public Bitcoin Core-style notification endpoint; nil = off.
-    var zmqPub: String?
-    var maxBody = 256 * 1024
-    var rpcTimeout: Duration = .milliseconds(2500)
-    var rpcRetries = 3
-    var wsQueueLimit = 1024
-    /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
-    var peerRPC = PeerEndpoints.loopback().rpc
-    /// The peer bridge's PUB: its trace events join the WebSocket feed.
-    var peerPub = PeerEndpoints.loopback().pub
-    /// The regtest faucet's key file (the node key), amount and per-address cooldown; nil key = no faucet.
-    var faucetKeyPath: String?
-    var faucetAmount: Amount = 10 * Units.perCoin
-    var faucetCooldown: Double = 60
-    /// CURVE keys for the bus when it leaves loopback (off on loopback).
-    var bus: BusSecurity = .off(.edge)
-    /// Returned by /healthz as `node_id`: lets `cairn up` tell its own edge from another node's on the same port.
-    var nodeID: String?
-    /// JSON-RPC operator credentials: the folder the `.cookie` is written to (nil: no cookie) and a token.
-    var rpcCookieDirectory: URL?
-    var rpcToken: String?
-    /// `--operator-token`, an alias of `rpcToken` (one token for the operator routes and methods).
-    var operatorToken: String?
-    /// The accounts service (API keys, limits, usage).
-    var accounts = AccountsEndpoints.loopback()
-    /// Keyless access; nil: the network's default (`AnonymousPolicy.defaultFor`).
-    var anonymous: AnonymousPolicy?
-
-    static let defaultCORSOrigins = ["http://127.0.0.1:8341", "http://localhost:8341"]
-}
-
 /// The running edge: RPC clients, subscriptions, the WebSocket feed, the public notifier, metrics.
 final class Edge: Sendable {
     let config: EdgeConfig
@@ -212,49 +174,6 @@ final class Edge: Sendable {
         await backend.stop()
         await context.terminate()
     }
-}
-
-/// Only the configured origins get `Access-Control-Allow-Origin`; others pass through without CORS headers.
-struct OriginCORSMiddleware<Context: RequestContext>: RouterMiddleware {
-    let origins: Set<String>
-    let cors = CORSMiddleware<Context>(allowOrigin: .originBased, allowHeaders: [.contentType, .xAPIKey, .authorization], allowMethods: [.get, .post, .delete, .options])
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin], origins.contains(origin) else { return try await next(request, context) }
-        return try await cors.handle(request, context: context, next: next)
-    }
-}
-
-/// A keyed WebSocket (`/v1/<key>/rpc`, `/v1/<key>/api/ws`, or `X-API-Key` on the `/rpc` upgrade): the
-/// key must be valid and allow the origin (and, for the feed, the path `restPath`). Opening the feed
-/// costs one credit; a JSON-RPC socket is metered per message instead (`RPCSubscriptions.serve` with
-/// its `SocketKey`), so opening it is counted ("websocket" in usage) without a charge.
-func keyedUpgrade(_ request: Request, key: String, edge: Edge, restPath: String? = nil, charge: Bool = true) async throws {
-    let record = try await edge.access.authenticate(key)
-    do {
-        try AccessControl.checkOrigin(record, origin: request.headers[.origin])
-        if let restPath { try AccessControl.checkMethod(record, restPath: restPath) }
-    } catch {
-        edge.access.count(key: record.info.id, method: "websocket", refused: 1)
-        throw error
-    }
-    guard charge else {
-        edge.access.count(key: record.info.id, method: "websocket", requests: 1)
-        return
-    }
-    let admission = await edge.access.take(record, count: 1)
-    guard admission == .admitted else {
-        edge.access.count(key: record.info.id, method: "websocket", refused: 1)
-        throw KeyLimits.refusal(admission, info: record.info)
-    }
-    edge.access.count(key: record.info.id, method: "websocket", requests: 1, credits: 1)
-}
-
-/// The key of a WebSocket upgrade that `keyedUpgrade` admitted: from the path or the `X-API-Key` header.
-func socketKey(_ request: Request, pathKey: String?, edge: Edge) -> SocketKey? {
-    let text = pathKey ?? request.headers[.xAPIKey]?.trimmingCharacters(in: .whitespaces)
-    guard let text, let (id, _) = APIKeyFormat.parse(text) else { return nil }
-    return SocketKey(text: text, id: id, origin: request.headers[.origin], access: edge.access)
 }
 
 /// The HTTP application: the API-key layer (`KeyedResponder`) in front of the router (CORS → metrics →

@@ -3,9 +3,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   classifySearch, formatAmount, formatSigned, formatCoins, formatDuration, formatRelative, shortHash, confirmations,
-  intervalSeries, averageInterval, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
-  stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout, parseRoute, netForAddress,
+  parseRoute, netForAddress,
 } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import {
+  intervalSeries, averageInterval, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
+} from "../../../Sources/WalletFront/Public/js/explorer/chartmodel.js";
+import {
+  stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout,
+} from "../../../Sources/WalletFront/Public/js/explorer/flowmodel.js";
 import { encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 import { wsURLFor, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
 import { pingURLFor, backoffDelay, Feed } from "../../../Sources/WalletFront/Public/js/feed.js";

@@ -1,6 +1,6 @@
 // The block interval and difficulty chart (SVG drawn by the page).
 import { routes } from "../routes.js";
-import { chartModel, intervalSeries, averageInterval, blockPageStarts, formatAxis } from "./logic.js";
+import { chartModel, intervalSeries, averageInterval, blockPageStarts, formatAxis } from "./chartmodel.js";
 import { formatDuration } from "../ui/format.js";
 import { h, s, fill, notice } from "../ui/dom.js";
 

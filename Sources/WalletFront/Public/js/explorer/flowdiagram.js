@@ -1,7 +1,7 @@
 // The flow view: a live diagram of the node's services with a dot moving along an arrow for each event.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { flowLayout, flowHops } from "./logic.js";
+import { flowLayout, flowHops } from "./flowmodel.js";
 import { shortHash } from "../ui/format.js";
 import { h, s, fill } from "../ui/dom.js";
 

@@ -2,7 +2,8 @@
 // with who spends each, and the trace timeline.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { confirmations, traceTimeline, blockFromDetail, serviceLane } from "./logic.js";
+import { confirmations } from "./logic.js";
+import { traceTimeline, blockFromDetail, serviceLane } from "./flowmodel.js";
 import { expectedConfirmation } from "./mempoolmodel.js";
 import { formatAmount, formatRelative } from "../ui/format.js";
 import { h, s, fill, fields, hashText, notice, panel } from "../ui/dom.js";

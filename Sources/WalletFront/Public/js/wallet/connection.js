@@ -10,7 +10,7 @@ import { state, LS_NETWORK, restDownFrom, connectionView } from "./state.js";
 import { loadAccounts } from "./auth.js";
 import { renderContacts } from "./contacts.js";
 import { loadFaucet } from "./faucet.js";
-import { loadFeeEstimates } from "./send.js";
+import { loadFeeEstimates } from "./fees.js";
 import { scheduleRefresh } from "./refresh.js";
 
 /** Asks the node for its network until it answers (backing off up to 15 s). */

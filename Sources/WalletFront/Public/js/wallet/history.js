@@ -10,7 +10,7 @@ import { loadOlder } from "./refresh.js";
 import { canReplace } from "../lib/replace.js";
 import { decodeAddress } from "../lib/bech32m.js";
 import { toHex } from "../lib/encoding.js";
-import { startReplacement } from "./send.js";
+import { startReplacement } from "./bump.js";
 
 function ownKeyHex(address) {
   try { return toHex(decodeAddress(address, state.network)); } catch { return null; }

@@ -4,7 +4,7 @@
 // One module per concern: state.js (the state and its accessors), ui.js (the page's elements),
 // connection.js (network, feed and REST state), auth.js (accounts, create, unlock, lock, import, export),
 // refresh.js (the account's data from the edge), history.js (balances, history, CSV), send.js (form,
-// review, sign and post, fee presets), faucet.js, receive.js (address, QR code, copy), contacts.js
+// review, sign and post), fees.js (fee presets), bump.js (fee bump or cancel), faucet.js, receive.js (address, QR code, copy), contacts.js
 // (address book), phrase.js (a new account's recovery phrase and its check, restore from a phrase),
 // views.js (the page from the state).
 
@@ -19,7 +19,8 @@ import { learnNetwork, setNetwork, onFeedState, onRestStatus, renderConnection }
 import { wireAuth, autoLockTick } from "./auth.js";
 import { scheduleRefresh } from "./refresh.js";
 import { wireHistory } from "./history.js";
-import { wireSend, loadFeeEstimates } from "./send.js";
+import { wireSend } from "./send.js";
+import { loadFeeEstimates } from "./fees.js";
 import { wireFaucet, loadFaucet } from "./faucet.js";
 import { wireReceive } from "./receive.js";
 import { wireContacts } from "./contacts.js";

@@ -1,15 +1,15 @@
-// Sending: the form (recipient, amount, fee rate with presets from the mempool), the live preview, the
-// review step (nothing is signed until it is confirmed), then signing and posting, and the result.
+// Sending: the form (recipient, amount, fee rate), the live preview, the review step (nothing is signed until
+// it is confirmed), then signing and posting, and the result. The fee presets are fees.js; a fee bump or
+// cancel (bump.js) plans a replacement and shows it in the same review step.
 
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
 import { formatAmount, signedTxSize } from "../lib/encoding.js";
 import { plan, signPlan, SendError, POLICY, feeFor } from "../lib/coinselect.js";
-import { replacementPlan } from "../lib/replace.js";
 import { $, el, show, setMessage, addressLink, txLink } from "../ui/dom.js";
 import { formatCoins } from "../ui/format.js";
-import { confirmationsOf, addressMessage, feePresets, amountInput, contactFor } from "./model.js";
+import { confirmationsOf, addressMessage, amountInput, contactFor } from "./model.js";
 import { ui, cap } from "./ui.js";
 import { state, touch } from "./state.js";
 import { refresh, scheduleRefresh } from "./refresh.js";
@@ -33,7 +33,7 @@ function readAmount() {
   return amountInput(ui["send-amount"].value);
 }
 
-function readFeeRate() {
+export function readFeeRate() {
   const text = String(ui["send-fee"].value).trim();
   const r = Number(text);
   if (!text || !Number.isFinite(r)) return { error: "Enter a fee rate in units per byte (e.g. 2)." };
@@ -137,53 +137,9 @@ async function onSend(ev) {
   }
 }
 
-/**
- * Fee bump or cancel of a pending transaction of this account (the history's buttons): reads it fresh
- * from the node, plans the replacement (lib/replace.js) at the form's fee rate or the node's minimum
- * for a replacement, whichever is higher, and shows it in the review step (nothing is signed yet).
- */
-export async function startReplacement(txid, kind) {
-  setMessage(ui["send-error"]);
-  closeReview();
-  state.lastSend = null;
-  setMessage(ui["send-result"]);
-  delete ui["send-result"].dataset.status;
-  const a = state.current;
-  const u = state.unlocked;
-  const what = kind === "cancel" ? "cancel" : "bump the fee of";
-  if (!a || !u || u.address !== a.address) return setMessage(ui["send-error"], `Unlock the account first to ${what} a transaction.`);
-  const fee = readFeeRate();
-  if (fee.error) { ui["send-error"].dataset.code = "fee"; return setMessage(ui["send-error"], fee.error); }
-  state.busy = true;
-  try {
-    let tx;
-    try {
-      tx = await routes.tx(txid);
-    } catch (e) {
-      ui["send-error"].dataset.code = e.code ?? "unreachable";
-      return setMessage(ui["send-error"], e instanceof ApiError && e.status === 404
-        ? "That transaction is no longer known to the node: it was replaced or dropped."
-        : `Cannot read the transaction from the node: ${e.message}.`);
-    }
-    if (state.unlocked !== u) return;
-    let p;
-    try {
-      p = replacementPlan({ tx, ownPublicKey: u.publicKey, kind, feeRate: fee.value });
-    } catch (e) {
-      ui["send-error"].dataset.code = e.kind ?? "plan";
-      return setMessage(ui["send-error"], `Cannot ${what} this transaction: ${e.message}.`);
-    }
-    openReview({ plan: p, to: p.to ?? a.address, amount: p.amount, rate: p.rate, own: null, account: a.address, replacement: p });
-    ui["send-review"].scrollIntoView?.({ block: "nearest" });
-  } finally {
-    state.busy = false;
-    touch();
-  }
-}
-
 const rateText = (r) => String(Math.round(r * 100) / 100);
 
-function openReview(review) {
+export function openReview(review) {
   state.review = review;
   const p = review.plan;
   const named = contactFor(contacts(), review.to);
@@ -307,29 +263,6 @@ export function renderSendResult() {
     el("p", {}, "Status: ", status));
   ui["send-result"].dataset.txid = s.txid;
   ui["send-result"].dataset.status = tx?.status?.confirmed ? "confirmed" : "pending";
-}
-
-/** Fee presets from the mempool (GET /api/fee-estimates); the default preset fills the field until the user picks a rate. */
-export async function loadFeeEstimates() {
-  state.feesCheckedAt = Date.now();
-  try {
-    state.feeEstimates = await routes.feeEstimates();
-  } catch {
-    state.feeEstimates = null;
-  }
-  const presets = feePresets(state.feeEstimates);
-  ui["fee-picks"].replaceChildren(...presets.map(({ name, hint, rate }) => {
-    const b = el("button", { type: "button", class: "chip", title: `${hint}: ${rate} units/byte`, dataset: { rate: String(rate) } }, `${name} · ${rate}`);
-    b.addEventListener("click", () => {
-      ui["send-fee"].value = String(rate);
-      state.feeTouched = true;
-      closeReview();
-      updatePreview();
-    });
-    return b;
-  }));
-  if (!state.feeTouched || !ui["send-fee"].value) ui["send-fee"].value = String(presets.find((p) => p.isDefault).rate);
-  updatePreview();
 }
 
 /** A `cairn:` payment request pasted (or scanned) into the address field fills the form from it. */
