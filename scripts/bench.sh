@@ -13,11 +13,12 @@
 # - the edge (wrk): GET /api/blocks/tip/height (keyless and /v1/<key>/…), POST /rpc
 #   getblockcount and a batch of 1,000, each vs a trivial route;
 # - how cost grows with work: acceptance rate and getblocktemplate time at mempool
-#   sizes 1k, 10k, 50k, 100k; bytes per mempool transaction and the mempool
-#   service's VmRSS at 100k (and its size cap); a block of 5,000 transactions
-#   connected (vs cores × verify) and getcoins latency at UTXO sets of 10k, 100k,
-#   1M coins (the building stops after CAIRN_BENCH_UTXO_BUDGET s, 420 by default,
-#   and says what it reached). The table also goes to bench-out/growth.txt and is
+#   sizes 1k, 10k, 50k, 100k (the filling stops after CAIRN_BENCH_POOL_BUDGET s,
+#   300 by default, and says what it reached: acceptance slows as the pool grows);
+#   bytes per mempool transaction and the mempool service's VmRSS there (and its
+#   size cap); a block of 5,000 transactions connected (vs cores × verify) and
+#   getcoins latency at UTXO sets of 10k, 100k, 1M coins (the building stops after
+#   CAIRN_BENCH_UTXO_BUDGET s, 420 by default, and says what it reached). The table also goes to bench-out/growth.txt and is
 #   drawn in bench-out/growth.svg; the whole output to bench-out/bench.txt;
 # - several nodes: sync rate vs connecting the same blocks locally, block
 #   propagation along a line of 5.
@@ -29,10 +30,13 @@ bash scripts/install-deps.sh
 command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; } || true
 swift build -c release
 mkdir -p bench-out
-common=(--tx-seconds "${CAIRN_BENCH_TX_SECONDS:-60}" --utxo-budget "${CAIRN_BENCH_UTXO_BUDGET:-420}" --out bench-out)
+common=(--tx-seconds "${CAIRN_BENCH_TX_SECONDS:-60}" --pool-budget "${CAIRN_BENCH_POOL_BUDGET:-300}"
+        --utxo-budget "${CAIRN_BENCH_UTXO_BUDGET:-420}" --out bench-out)
+# Line-buffered, so progress lines show as they come through tee.
+run() { if command -v stdbuf >/dev/null; then stdbuf -oL "$@"; else "$@"; fi; }
 case "${1:-}" in
     --edge-only) exec .build/release/cairn-bench --edge-only ;;
-    --flood-only|--growth-only) .build/release/cairn-bench "$1" "${common[@]}" | tee bench-out/bench.txt; exit "${PIPESTATUS[0]}" ;;
+    --flood-only|--growth-only) run .build/release/cairn-bench "$1" "${common[@]}" | tee bench-out/bench.txt; exit "${PIPESTATUS[0]}" ;;
 esac
-.build/release/cairn-bench "${1:-2}" --node --net "${common[@]}" | tee bench-out/bench.txt
+run .build/release/cairn-bench "${1:-2}" --node --net "${common[@]}" | tee bench-out/bench.txt
 exit "${PIPESTATUS[0]}"

@@ -25,6 +25,7 @@ struct CairnBench {
         if let s = sizes("--pool-sizes") { parts.poolSizes = s }
         if let s = sizes("--utxo-sizes") { parts.utxoSizes = s }
         if let b = value("--utxo-budget").flatMap(Double.init) { parts.utxoBudget = b }
+        if let b = value("--pool-budget").flatMap(Double.init) { parts.poolBudget = b }
         if let o = value("--out") { parts.out = URL(fileURLWithPath: o) }
         if args.contains("--edge-only") {
             // Only the edge's HTTP figures (wrk against a node): no micro figures, no transaction stream.

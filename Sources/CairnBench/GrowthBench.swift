@@ -18,7 +18,7 @@ enum GrowthBench {
 
     // MARK: the mempool
 
-    static func mempool(_ table: inout Table, node: BenchNode, wallet: inout CoinbaseWallet, sizes: [Int]) async throws -> [PoolPoint] {
+    static func mempool(_ table: inout Table, node: BenchNode, wallet: inout CoinbaseWallet, sizes: [Int], budget: Double) async throws -> [PoolPoint] {
         try await node.setMinerInterval(3_600)
         let maxSize = sizes.max() ?? 0
         let chainDepth = 20
@@ -30,6 +30,8 @@ enum GrowthBench {
         let clock = ContinuousClock()
         var points = [PoolPoint]()
         var reached = base
+        let fillStart = clock.now
+        let fillDeadline = fillStart + .milliseconds(Int(budget * 1000))
         for size in sizes.sorted() where size > reached {
             let goal = size - base
             let start = clock.now
@@ -37,7 +39,7 @@ enum GrowthBench {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<48 {
                     group.addTask {
-                        while shared.accepted.load(ordering: .relaxed) < goal {
+                        while shared.accepted.load(ordering: .relaxed) < goal && clock.now < fillDeadline {
                             guard let (op, out, depth) = shared.queue.withLock({ $0.popFirst() }) else { return }
                             let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
                             if await node.postTx(tx) {
@@ -71,7 +73,7 @@ enum GrowthBench {
                 table.row("getblocktemplate at a \(count)-transaction mempool (ms; aim ≤ 50)", templateMS, nil)
             }
             if short {
-                print("  mempool growth stopped at \(count) (\(shared.refused.load(ordering: .relaxed)) refused; no coins left)")
+                print("  mempool growth stopped at \(count), short of \(size): \(clock.now >= fillDeadline ? "the filling budget (\(Int(budget)) s) ran out" : "no coins left") (\(shared.refused.load(ordering: .relaxed)) refused)")
                 break
             }
         }

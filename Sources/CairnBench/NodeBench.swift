@@ -23,6 +23,8 @@ enum NodeBench {
         var utxoSizes = [10_000, 100_000, 1_000_000]
         /// Seconds spent building the UTXO set at most (the figures stop at the size reached).
         var utxoBudget = 420.0
+        /// Seconds spent filling the mempool at most (acceptance slows as it grows).
+        var poolBudget = 300.0
         var out = URL(fileURLWithPath: "bench-out")
     }
 
@@ -70,7 +72,7 @@ enum NodeBench {
         }
         if parts.growth {
             print("growth: the mempool at \(parts.poolSizes.map(String.init).joined(separator: ", ")) transactions…")
-            let pool = try await GrowthBench.mempool(&table, node: node, wallet: &wallet, sizes: parts.poolSizes)
+            let pool = try await GrowthBench.mempool(&table, node: node, wallet: &wallet, sizes: parts.poolSizes, budget: parts.poolBudget)
             print("growth: the UTXO set at \(parts.utxoSizes.dropFirst().map(String.init).joined(separator: ", ")) coins…")
             coinPoints += try await GrowthBench.coins(&table, node: node, wallet: &wallet, verifyRate: verifyRate,
                                                       sizes: Array(parts.utxoSizes.sorted().dropFirst()), budget: parts.utxoBudget, headline: false)
