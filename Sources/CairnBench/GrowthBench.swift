@@ -67,6 +67,12 @@ enum GrowthBench {
                 txs = ((reply?["result"] as? [String: Any])?["transactions"] as? [Any])?.count ?? -1
             }
             let templateMS = times.sorted()[times.count / 2] * 1000
+            // A stretch cut short by the budget just after a size was measured adds no point of its own.
+            if short, let last = points.last, count < last.size + last.size / 10 {
+                print("  mempool growth stopped at \(count), short of \(size): the filling budget (\(Int(budget)) s) ran out")
+                break
+            }
+            if txs < 0 { print("  getblocktemplate at \(count) answered no template (an error or a timeout)") }
             points.append(PoolPoint(size: count, acceptRate: rate, templateMS: templateMS, templateTxs: txs))
             print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms (\(txs) transactions in it)")
             if size == 50_000 || (size == maxSize && !sizes.contains(50_000)) {
