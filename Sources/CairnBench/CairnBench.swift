@@ -13,16 +13,38 @@ import Synchronization
 struct CairnBench {
     static func main() async throws {
         let args = Array(CommandLine.arguments.dropFirst())
+        func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil } }
+        func sizes(_ flag: String) -> [Int]? { value(flag).map { $0.split(separator: ",").compactMap { Int($0) } } }
         let seconds = args.first.flatMap(Double.init) ?? 2.0
         let node = args.contains("--node")
         let net = args.contains("--net")
-        let netBlocks = args.firstIndex(of: "--net-blocks").flatMap { args.indices.contains($0 + 1) ? Int(args[$0 + 1]) : nil } ?? 1000
-        let txSeconds = args.firstIndex(of: "--tx-seconds").flatMap { args.indices.contains($0 + 1) ? Double(args[$0 + 1]) : nil } ?? 60
+        let netBlocks = value("--net-blocks").flatMap(Int.init) ?? 1000
+        let txSeconds = value("--tx-seconds").flatMap(Double.init) ?? 60
+        var parts = NodeBench.Parts()
+        parts.txOnly = ProcessInfo.processInfo.environment["CAIRN_BENCH_TX_ONLY"] == "1"
+        if let s = sizes("--pool-sizes") { parts.poolSizes = s }
+        if let s = sizes("--utxo-sizes") { parts.utxoSizes = s }
+        if let b = value("--utxo-budget").flatMap(Double.init) { parts.utxoBudget = b }
+        if let b = value("--pool-budget").flatMap(Double.init) { parts.poolBudget = b }
+        if let o = value("--out") { parts.out = URL(fileURLWithPath: o) }
         if args.contains("--edge-only") {
             // Only the edge's HTTP figures (wrk against a node): no micro figures, no transaction stream.
             print("Cairn benchmarks: the edge's HTTP figures only\nstarting a node…")
             var table = Table(columns: ["figure", "value", "raw limit", "ratio"])
-            try await NodeBench.run(&table, verifyRate: 0, txSeconds: 0, edgeOnly: true)
+            parts.flood = false; parts.growth = false
+            try await NodeBench.run(&table, verifyRate: 0, txSeconds: 0, parts: parts)
+            table.print()
+            return
+        }
+        let floodOnly = args.contains("--flood-only"), growthOnly = args.contains("--growth-only")
+        if floodOnly || growthOnly {
+            // One part of the node figures, with the Ed25519 rate its ratios need (measured first, 1 s each).
+            print("Cairn benchmarks: the \(floodOnly ? "flood" : "growth") figures only (\(SignatureBatch.defaultParallelism) cores)\n")
+            var table = Table(columns: ["figure", "value", "raw limit", "ratio"])
+            let verifyRate = await signatures(&table, seconds: 1)
+            parts.flood = floodOnly; parts.growth = growthOnly; parts.edge = false
+            print("starting a node…")
+            try await NodeBench.run(&table, verifyRate: verifyRate, txSeconds: txSeconds, parts: parts)
             table.print()
             return
         }
@@ -34,7 +56,8 @@ struct CairnBench {
         try await bus(&table)
         if node {
             print("starting a node for the end-to-end figures…")
-            try await NodeBench.run(&table, verifyRate: verifyRate, txSeconds: txSeconds)
+            if parts.txOnly { parts.edge = false; parts.growth = false }
+            try await NodeBench.run(&table, verifyRate: verifyRate, txSeconds: txSeconds, parts: parts)
         }
         if net {
             print("starting nodes for the network figures…")
@@ -231,24 +254,26 @@ struct Table {
     mutating func row(_ name: String, _ value: Double, _ raw: Double?, note: String? = nil) {
         rows.append([name, format(value),
                      raw.map { format($0) + (note.map { " (\($0))" } ?? "") } ?? "—",
-                     raw.map { String(format2: value / $0 * 100) + " %" } ?? "—"])
+                     raw.map { value.isFinite && $0.isFinite && $0 > 0 ? String(format2: value / $0 * 100) + " %" : "—" } ?? "—"])
     }
 
-    func format(_ v: Double) -> String { v >= 100 ? String(Int(v.rounded())) : String(format2: v) }
+    func format(_ v: Double) -> String { !v.isFinite ? "n/a" : v >= 100 ? String(Int(v.rounded())) : String(format2: v) }
 
-    func print() {
+    func print() { Swift.print(text(), terminator: "") }
+
+    func text() -> String {
         let widths = columns.indices.map { c in ([columns[c]] + rows.map { $0[c] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ")
         }
-        Swift.print(line(columns))
-        Swift.print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-"))
-        for r in rows { Swift.print(line(r)) }
+        return ([line(columns), widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")] + rows.map(line))
+            .map { $0 + "\n" }.joined()
     }
 }
 
 extension String {
     init(format2 v: Double) {
+        guard v.isFinite else { self = "n/a"; return }
         let scaled = (v * 100).rounded()
         let whole = Int(scaled / 100)
         let frac = Int(abs(scaled).truncatingRemainder(dividingBy: 100))

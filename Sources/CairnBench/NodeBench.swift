@@ -7,98 +7,77 @@ import NodeKit
 import Synchronization
 
 /// End-to-end figures on a real node started with `cairn up` (from the same
-/// build folder) on a temporary data folder and its own ports.
+/// build folder) on a temporary data folder and its own ports (`BenchNode`): the payment flood
+/// (FloodBench), the edge's wrk figures (here), how cost grows with work (GrowthBench).
 enum NodeBench {
     static let params = ChainParams.regtest
 
-    /// `edgeOnly`: the wrk figures alone (no coins, no transaction stream).
-    static func run(_ table: inout Table, verifyRate: Double, txSeconds: Double, edgeOnly: Bool = false) async throws {
-        let bin = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let key = Curve25519.Signing.PrivateKey()
-        let pub = Array(key.publicKey.rawRepresentation)
-        let address = Address(publicKey: pub, network: .regtest).string
-        let offset = 5_000 + Int.random(in: 0..<50) * 10
-        let edge = "http://127.0.0.1:\(Endpoints.defaultHTTPPort + offset)"
-        let up = Process()
-        up.executableURL = bin.appendingPathComponent("cairn")
-        up.arguments = ["up", "--data", dir.path, "--port-offset", "\(offset)", "--miner-address", address,
-                        "--miner-threads", "1", "--block-interval", "0.5"]
-        up.standardOutput = FileHandle.nullDevice
-        up.standardError = FileHandle.nullDevice
-        try up.run()
-        defer {
-            up.terminate()
-            up.waitUntilExit()
-        }
-        let client = Client(edge: edge)
-        let get = client.get
-        func height() async -> Int { Int((try? await get("/api/blocks/tip/height")) ?? "") ?? -1 }
-
-        if edgeOnly {
-            try await waitFor("the node's first blocks") { await height() >= 3 }
-        } else {
-            try await transactions(&table, client: client, key: key, pub: pub, address: address, verifyRate: verifyRate, txSeconds: txSeconds)
-        }
-        try await edgeFigures(&table, edge: edge, dir: dir, height: height)
+    /// Which node figures to run, and their sizes.
+    struct Parts {
+        var flood = true
+        var edge = true
+        var growth = true
+        /// CAIRN_BENCH_TX_ONLY=1: the POST /api/tx figure alone.
+        var txOnly = false
+        var poolSizes = [1_000, 10_000, 50_000, 100_000]
+        var utxoSizes = [10_000, 100_000, 1_000_000]
+        /// Seconds spent building the UTXO set at most (the figures stop at the size reached).
+        var utxoBudget = 420.0
+        /// Seconds spent filling the mempool at most (acceptance slows as it grows).
+        var poolBudget = 300.0
+        var out = URL(fileURLWithPath: "bench-out")
     }
 
-    static func transactions(_ table: inout Table, client: Client, key: Curve25519.Signing.PrivateKey, pub: [UInt8], address: String,
-                             verifyRate: Double, txSeconds: Double) async throws {
-        let get = client.get, post = client.post
-        func height() async -> Int { Int((try? await get("/api/blocks/tip/height")) ?? "") ?? -1 }
-        // Coins: 12 mature coinbases, each fanned out to 500 outputs, confirmed.
-        try await waitFor("coinbases to mature") { await height() >= params.coinbaseMaturity + 13 }
-        let coinbases = try await confirmedCoins(get, address: address, pub: pub, minDepth: params.coinbaseMaturity)
-        var fanouts = [Transaction]()
-        for (op, out) in coinbases.prefix(12) {
-            let parts = 500
-            let each = (out.value - 100_000) / Amount(parts)
-            var tx = Transaction(inputs: [TxInput(previousOutput: op, payload: [])],
-                                 outputs: (0..<parts).map { _ in TxOutput(value: each, publicKey: pub) })
-            tx.inputs[0].payload = Array(try key.signature(for: Sighash.compute(tx, spent: [out], params: params).bytes))
-            if await post(Hex.encode(tx.encoded)) { fanouts.append(tx) }
+    /// One node (`BenchNode`) for all of them: the flood with the node's miner running, the edge's wrk
+    /// figures, then the growth figures with the miner held back and blocks of the bench's own.
+    static func run(_ table: inout Table, verifyRate: Double, txSeconds: Double, parts: Parts) async throws {
+        let node = try await BenchNode.start()
+        do {
+            try await figures(&table, node: node, verifyRate: verifyRate, txSeconds: txSeconds, parts: parts)
+        } catch {
+            await node.stop()
+            throw error
         }
-        try await waitFor("the fan-out transactions to confirm") {
-            for tx in fanouts {
-                guard let s = try? await get("/api/tx/\(tx.txid.hex)/status"), s.contains("\"confirmed\":true") else { return false }
-            }
-            return true
+        await node.stop()
+    }
+
+    static func figures(_ table: inout Table, node: BenchNode, verifyRate: Double, txSeconds: Double, parts: Parts) async throws {
+        try await waitFor("the node's first blocks") { await node.height() >= 3 }
+        if !parts.flood && !parts.growth {
+            try await edgeFigures(&table, edge: node.edge, dir: node.dir, height: node.height)
+            return
         }
-        // Every fan-out output starts a chain of spends (each 1 in → 1 out).
-        let starts = fanouts.flatMap { tx in tx.outputs.indices.map { (OutPoint(txid: tx.txid, index: UInt32($0)), tx.outputs[$0], 0) } }
-        let shared = Stream(starts)
-        let clock = ContinuousClock()
-        let deadline = clock.now + .milliseconds(Int(txSeconds * 1000))
-        let start = clock.now
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<48 {
-                group.addTask {
-                    while clock.now < deadline {
-                        guard let (op, out, depth) = shared.queue.withLock({ $0.popFirst() }) else { return }
-                        var tx = Transaction(inputs: [TxInput(previousOutput: op, payload: [])],
-                                             outputs: [TxOutput(value: out.value - 500, publicKey: pub)])
-                        guard let sig = try? key.signature(for: Sighash.compute(tx, spent: [out], params: params).bytes) else { return }
-                        tx.inputs[0].payload = Array(sig)
-                        if await post(Hex.encode(tx.encoded)) {
-                            shared.accepted.add(1, ordering: .relaxed)
-                            // its output continues the chain, within the mempool's depth limit
-                            if depth < 20 {
-                                shared.queue.withLock { $0.append((OutPoint(txid: tx.txid, index: 0), tx.outputs[0], depth + 1)) }
-                            }
-                        } else {
-                            shared.refused.add(1, ordering: .relaxed)
-                        }
-                    }
-                }
-            }
+        // The node's miner waits (an hour's minimum interval) while the bench mines its own coinbases.
+        try await node.setMinerInterval(3_600)
+        try await Task.sleep(for: .milliseconds(1_500))
+        var wallet = CoinbaseWallet()
+        for _ in 0..<(params.coinbaseMaturity + 4) { try await wallet.mine(node, []) }
+        var coinPoints = [GrowthBench.CoinPoint]()
+        let firstUTXO = parts.utxoSizes.sorted().prefix(1)
+        if parts.growth && !parts.txOnly {
+            // The smallest UTXO set first, before the flood's coins make it bigger.
+            print("growth: the UTXO set at \(firstUTXO.first.map(String.init) ?? "-") coins…")
+            coinPoints += try await GrowthBench.coins(&table, node: node, wallet: &wallet, verifyRate: verifyRate,
+                                                      sizes: Array(firstUTXO), budget: parts.utxoBudget, headline: true)
         }
-        let elapsed = (clock.now - start).seconds
-        let rate = Double(shared.accepted.load(ordering: .relaxed)) / elapsed
-        table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s)", rate, verifyRate, note: "1-core verify rate")
-        print("  tx stream: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
+        if parts.flood {
+            print("the payment flood (\(Int(txSeconds)) s of POST /api/tx, then /rpc batches, then a paced load)…")
+            try await FloodBench.run(&table, node: node, wallet: &wallet, verifyRate: verifyRate, seconds: txSeconds, txOnly: parts.txOnly)
+            if parts.txOnly { return }
+            // The node's miner empties the mempool, then waits again.
+            try? await waitFor("the mempool to empty", timeout: 180) { ((try? await node.mempoolInfo().count) ?? 0) < 200 }
+            if parts.edge { try await edgeFigures(&table, edge: node.edge, dir: node.dir, height: node.height) }
+            try await node.setMinerInterval(3_600)
+            try await Task.sleep(for: .milliseconds(1_500))
+        }
+        if parts.growth {
+            print("growth: the mempool at \(parts.poolSizes.map(String.init).joined(separator: ", ")) transactions…")
+            let pool = try await GrowthBench.mempool(&table, node: node, wallet: &wallet, sizes: parts.poolSizes, budget: parts.poolBudget)
+            print("growth: the UTXO set at \(parts.utxoSizes.dropFirst().map(String.init).joined(separator: ", ")) coins…")
+            coinPoints += try await GrowthBench.coins(&table, node: node, wallet: &wallet, verifyRate: verifyRate,
+                                                      sizes: Array(parts.utxoSizes.sorted().dropFirst()), budget: parts.utxoBudget, headline: false)
+            GrowthBench.report(pool: pool, coins: coinPoints, verifyRate: verifyRate, out: parts.out)
+        }
     }
 
     /// wrk against the node's edge: the tip route, /rpc, a keyed route, a batch, each against the trivial route.
@@ -152,35 +131,6 @@ enum NodeBench {
         let accepted = Atomic<Int>(0)
         let refused = Atomic<Int>(0)
         init(_ coins: [(OutPoint, TxOutput, Int)]) { queue = Mutex(coins[...]) }
-    }
-
-    struct Client: Sendable {
-        let edge: String
-
-        @Sendable func get(_ path: String) async throws -> String {
-            let r = try await HTTPClient.shared.execute(HTTPClientRequest(url: edge + path), timeout: .seconds(30))
-            return String(buffer: try await r.body.collect(upTo: 64 << 20))
-        }
-
-        @Sendable func post(_ hex: String) async -> Bool {
-            var req = HTTPClientRequest(url: edge + "/api/tx")
-            req.method = .POST
-            req.body = .bytes(ByteBuffer(string: hex))
-            guard let r = try? await HTTPClient.shared.execute(req, timeout: .seconds(30)) else { return false }
-            _ = try? await r.body.collect(upTo: 1 << 16)
-            return r.status.code == 200
-        }
-    }
-
-    static func confirmedCoins(_ get: (String) async throws -> String, address: String, pub: [UInt8], minDepth: Int) async throws -> [(OutPoint, TxOutput)] {
-        let tip = Int(try await get("/api/blocks/tip/height")) ?? 0
-        let json = try JSONSerialization.jsonObject(with: Data(try await get("/api/address/\(address)/utxo").utf8)) as? [[String: Any]] ?? []
-        return json.compactMap { u in
-            guard let txid = (u["txid"] as? String).flatMap(Hash256.init(hex:)), let vout = u["vout"] as? Int,
-                  let value = u["value"] as? Int, let status = u["status"] as? [String: Any],
-                  let h = status["block_height"] as? Int, tip - h >= minDepth else { return nil }
-            return (OutPoint(txid: txid, index: UInt32(vout)), TxOutput(value: Amount(value), publicKey: pub))
-        }
     }
 
     static func waitFor(_ what: String, timeout: Double = 180, _ condition: () async -> Bool) async throws {

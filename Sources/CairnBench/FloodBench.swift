@@ -1,0 +1,182 @@
+import ChainCore
+import Foundation
+import Synchronization
+
+/// The payment flood (issue 11): acceptance through `POST /api/tx` and through JSON-RPC batches,
+/// acknowledgement latency under an open-loop paced load, and the explorer's read path while the
+/// flood runs. The node's own miner mines a block every 0.5 s meanwhile, as in production. The
+/// load generator runs on the same machine and signs as it sends (its CPU is counted against the node).
+enum FloodBench {
+    static let closedLoopStarts = 24_000
+    static let pacedStarts = 4_000
+    static let chainDepth = 20
+    static let fee: Amount = 500
+    static let rpcBatch = 100
+
+    /// `txOnly`: the POST /api/tx figure alone.
+    static func run(_ table: inout Table, node: BenchNode, wallet: inout CoinbaseWallet, verifyRate: Double,
+                    seconds: Double, txOnly: Bool) async throws {
+        let cores = Double(SignatureBatch.defaultParallelism)
+        // Coins: fan-out transactions (12,000 outputs each) in blocks of the bench's own.
+        let starts = try await fanOut(node: node, wallet: &wallet, count: closedLoopStarts + pacedStarts, value: 50_000)
+        let shared = NodeBench.Stream(starts.prefix(closedLoopStarts).map { ($0.0, $0.1, 0) })
+        let pacedCoins = Array(starts.suffix(pacedStarts))
+        try await node.setMinerInterval(0)
+
+        // The read path at rest, then during the flood.
+        let idle = await readProbes(node: node, until: ContinuousClock.now + .seconds(3))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + .milliseconds(Int(seconds * 1000))
+        async let reads = readProbes(node: node, until: deadline)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<48 {
+                group.addTask {
+                    while clock.now < deadline {
+                        guard let (op, out, depth) = shared.queue.withLock({ $0.popFirst() }) else { return }
+                        let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
+                        if await node.postTx(tx) {
+                            shared.accepted.add(1, ordering: .relaxed)
+                            if depth < chainDepth {
+                                shared.queue.withLock { $0.append((OutPoint(txid: tx.txid, index: 0), tx.outputs[0], depth + 1)) }
+                            }
+                        } else {
+                            shared.refused.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+            }
+        }
+        let elapsed = (clock.now - start).seconds
+        let rate = Double(shared.accepted.load(ordering: .relaxed)) / elapsed
+        let during = await reads
+        table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s; aim ≥ 5,000)", rate, verifyRate * cores,
+                  note: "\(Int(cores)) cores × Ed25519 verify")
+        print("  POST /api/tx: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
+        if txOnly { return }
+        for (name, path) in [("GET /api/blocks/tip/height", "/api/blocks/tip/height"), ("GET /api/mempool", "/api/mempool")] {
+            let busy = Latencies(during[path] ?? []), calm = Latencies(idle[path] ?? [])
+            table.row("\(name) during the flood p50 (ms)", busy.ms(0.5), calm.ms(0.5), note: "idle node, same route")
+            table.row("\(name) during the flood p99 (ms; aim ≤ 10)", busy.ms(0.99), calm.ms(0.99), note: "idle node, same route")
+            print("  \(name): \(busy.count) reads during the flood, \(calm.count) idle")
+        }
+
+        // JSON-RPC: sendrawtransaction in batches of 100 on /rpc, the same coins' chains.
+        let rpcSeconds = max(10, seconds / 3)
+        let rpcTally = Tally()
+        let rpcStart = clock.now
+        let rpcDeadline = rpcStart + .milliseconds(Int(rpcSeconds * 1000))
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    while clock.now < rpcDeadline {
+                        let coins = shared.queue.withLock { q -> [(OutPoint, TxOutput, Int)] in
+                            let taken = Array(q.prefix(rpcBatch))
+                            q.removeFirst(taken.count)
+                            return taken
+                        }
+                        if coins.isEmpty { return }
+                        let txs = coins.map { node.spend($0.0, $0.1, to: [TxOutput(value: $0.1.value - fee, publicKey: node.pub)]) }
+                        let body = "[" + txs.enumerated().map { #"{"jsonrpc":"2.0","id":\#($0.offset),"method":"sendrawtransaction","params":["\#(Hex.encode($0.element.encoded))"]}"# }
+                            .joined(separator: ",") + "]"
+                        let replies = (try? await node.rpc(body)) as? [[String: Any]] ?? []
+                        var ok = Set<Int>()
+                        for r in replies where r["result"] is String && (r["error"] == nil || r["error"] is NSNull) {
+                            if let id = r["id"] as? Int { ok.insert(id) }
+                        }
+                        rpcTally.accepted.add(ok.count, ordering: .relaxed)
+                        rpcTally.refused.add(txs.count - ok.count, ordering: .relaxed)
+                        let children = ok.sorted().compactMap { i in
+                            coins[i].2 < chainDepth ? (OutPoint(txid: txs[i].txid, index: 0), txs[i].outputs[0], coins[i].2 + 1) : nil
+                        }
+                        shared.queue.withLock { $0.append(contentsOf: children) }
+                    }
+                }
+            }
+        }
+        let rpcElapsed = (clock.now - rpcStart).seconds
+        let rpcRate = Double(rpcTally.accepted.load(ordering: .relaxed)) / rpcElapsed
+        table.row("POST /rpc sendrawtransaction, batches of \(rpcBatch), \(Int(rpcElapsed.rounded())) s (tx/s)", rpcRate, verifyRate * cores,
+                  note: "\(Int(cores)) cores × Ed25519 verify")
+        print("  /rpc batches: \(rpcTally.accepted.load(ordering: .relaxed)) accepted, \(rpcTally.refused.load(ordering: .relaxed)) refused in \(String(format2: rpcElapsed)) s")
+
+        // Acknowledgement latency at 80% of the POST rate: an open-loop paced generator (each request
+        // sent at its scheduled time whether or not earlier ones were answered; latency counted from
+        // the scheduled time, so a stalled node is not hidden by a stalled generator).
+        let target = max(10, rate * 0.8)
+        var pacedSeconds = max(10, seconds / 3)
+        let total = min(Int(target * pacedSeconds), pacedCoins.count * chainDepth)
+        pacedSeconds = Double(total) / target
+        let chains = min(pacedCoins.count, max(1, total))
+        // Pre-signed (the generator's signing off the clock): request i is chain i % chains, step i / chains.
+        var txs = [Transaction?](repeating: nil, count: total)
+        for c in 0..<chains {
+            var (op, out) = pacedCoins[c]
+            var i = c
+            while i < total {
+                let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
+                txs[i] = tx
+                op = OutPoint(txid: tx.txid, index: 0); out = tx.outputs[0]
+                i += chains
+            }
+        }
+        let paced = txs.compactMap { $0 }
+        let pacedTally = Tally()
+        let pacedStart = clock.now + .milliseconds(100)
+        await withTaskGroup(of: Void.self) { group in
+            for (i, tx) in paced.enumerated() {
+                let scheduled = pacedStart + .microseconds(Int(Double(i) / target * 1e6))
+                if scheduled > clock.now { try? await Task.sleep(until: scheduled, clock: clock) }
+                group.addTask {
+                    let ok = await node.postTx(tx)
+                    let took = (clock.now - scheduled).seconds
+                    if ok { pacedTally.latencies.withLock { $0.append(took) } } else { pacedTally.refused.add(1, ordering: .relaxed) }
+                }
+            }
+        }
+        let acks = Latencies(pacedTally.latencies.withLock { $0 })
+        let achieved = Double(acks.count) / (clock.now - pacedStart).seconds
+        table.row("acknowledgement p50 at 80% of that rate (ms)", acks.ms(0.5), nil)
+        table.row("acknowledgement p99 at 80% of that rate (ms; aim ≤ 20)", acks.ms(0.99), nil)
+        print("  paced load: \(paced.count) sent at \(Int(target)) tx/s over \(String(format2: pacedSeconds)) s, \(acks.count) acknowledged (\(Int(achieved)) tx/s), \(pacedTally.refused.load(ordering: .relaxed)) refused")
+    }
+
+    /// Timed GETs of the tip route and /api/mempool, one after the other, about 25 a second each, until `deadline`.
+    static func readProbes(node: BenchNode, until deadline: ContinuousClock.Instant) async -> [String: [Double]] {
+        let clock = ContinuousClock()
+        var out = [String: [Double]]()
+        while clock.now < deadline {
+            for path in ["/api/blocks/tip/height", "/api/mempool"] {
+                let t = clock.now
+                if await node.probe(path) { out[path, default: []].append((clock.now - t).seconds) }
+            }
+            try? await Task.sleep(for: .milliseconds(40))
+        }
+        return out
+    }
+
+    /// `count` confirmed coins of `value` for the bench's key: fan-out transactions of up to 12,000
+    /// outputs from mature coinbases, two to a block of the bench's own.
+    static func fanOut(node: BenchNode, wallet: inout CoinbaseWallet, count: Int, value: Amount,
+                       to publicKey: [UInt8]? = nil) async throws -> [(OutPoint, TxOutput)] {
+        var coins = [(OutPoint, TxOutput)]()
+        var pending = [Transaction]()
+        var left = count
+        while left > 0 {
+            let n = min(12_000, left)
+            let (op, out) = try await wallet.take(node)
+            guard Amount(n) * value < out.value else { throw NodeBench.BenchError(message: "a coinbase of \(out.value) cannot fund \(n) × \(value)") }
+            let output = TxOutput(value: value, publicKey: publicKey ?? node.pub)
+            let tx = node.spend(op, out, to: [TxOutput](repeating: output, count: n) + [TxOutput(value: out.value - Amount(n) * value, publicKey: node.pub)])
+            coins += (0..<n).map { (OutPoint(txid: tx.txid, index: UInt32($0)), output) }
+            pending.append(tx)
+            left -= n
+            if pending.count == 2 {
+                try await wallet.mine(node, pending)
+                pending = []
+            }
+        }
+        if !pending.isEmpty { try await wallet.mine(node, pending) }
+        return coins
+    }
+}
