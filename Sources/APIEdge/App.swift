@@ -56,7 +56,8 @@ final class Edge: Sendable {
         self.backend = backend
         let rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
         self.rpc = rpc
-        let access = try await AccessControl(context: context, endpoints: config.accounts, bus: config.bus,
+        let access = try await AccessControl(context: context, endpoints: config.accounts, timeout: config.accountsTimeout,
+                                             retries: config.accountsRetries, bus: config.bus,
                                              anonymous: config.anonymous ?? .defaultFor(regtest: config.params.network == .regtest),
                                              metrics: metrics, logger: logger)
         access.start()

@@ -34,6 +34,10 @@ struct EdgeConfig: Sendable {
     var operatorToken: String?
     /// The accounts service (API keys, limits, usage).
     var accounts = AccountsEndpoints.loopback()
+    /// A key check waits this long for the accounts service, this many times, before answering 503:
+    /// short, since every keyed request waits on it (the key cache spares most).
+    var accountsTimeout: Duration = .milliseconds(800)
+    var accountsRetries = 2
     /// Keyless access; nil: the network's default (`AnonymousPolicy.defaultFor`).
     var anonymous: AnonymousPolicy?
 

@@ -120,13 +120,13 @@ final class AccessControl: Sendable {
         var anonymous: [String: (tokens: Double, last: ContinuousClock.Instant)] = [:]
     }
 
-    init(context: ZMQContext, endpoints: AccountsEndpoints, bus: BusSecurity, anonymous: AnonymousPolicy,
+    init(context: ZMQContext, endpoints: AccountsEndpoints, timeout: Duration, retries: Int, bus: BusSecurity, anonymous: AnonymousPolicy,
          metrics: EdgeMetrics, logger: Logger) async throws {
         self.endpoints = endpoints
         self.anonymous = anonymous
         self.metrics = metrics
         self.logger = logger
-        client = try await RPCClient(context: context, endpoint: endpoints.rpc, timeout: .milliseconds(800), retries: 2,
+        client = try await RPCClient(context: context, endpoint: endpoints.rpc, timeout: timeout, retries: retries,
                                      curve: bus.client(of: .accounts))
         subscriber = try await Subscriber(context: context, connect: [endpoints.pub], topics: [Topic.keys], hwm: 10_000,
                                           curve: bus.client(of: .accounts), logger: logger)

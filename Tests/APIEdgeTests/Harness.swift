@@ -41,6 +41,9 @@ struct Stack: Sendable {
         config.accounts = accounts.endpoints
         config.rpcTimeout = dead ? .milliseconds(100) : .seconds(2)
         config.rpcRetries = dead ? 1 : 3
+        // The whole suite runs in parallel on a small machine: a fake accounts service can be slower
+        // than the production wait of 800 ms (seen: a keyed request answered 503 under load).
+        config.accountsTimeout = .seconds(3)
         configure(&config)
         var logger = Logger(label: "edge-test")
         logger.logLevel = .warning

@@ -25,6 +25,7 @@ import Testing
         "src/rpc/protocol.h": "Bitcoin Core's source file with the JSON-RPC error codes (PROTOCOL, Errors)",
         "libjs-chart.js": "the Debian package that ships Chart.js",
         "./cairn-wallet.json": "the wallet file `cairn wallet new` writes in the working folder, not in the tree",
+        "bench-out/growth.txt": "the growth table `scripts/bench.sh` writes (git-ignored output)",
     ]
 
     /// Every file under the tree's folders, as a path from the package's root, and every folder.
