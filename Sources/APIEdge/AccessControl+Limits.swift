@@ -61,7 +61,7 @@ extension AccessControl {
             }
             do {
                 let reply = try await client.call("lease", LeaseRequest(edge: edgeID, wants: [LeaseWant(key: info.id, want: want, returned: returned)],
-                                                                        report: report), as: LeaseReply.self)
+                                                                        report: report, id: nextLeaseID()), as: LeaseReply.self)
                 let now = clock.now
                 state.withLock { s in
                     if let ack = reply.acknowledged, s.pending?.sequence == ack { s.pending = nil }

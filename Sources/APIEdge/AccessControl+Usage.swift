@@ -33,7 +33,7 @@ extension AccessControl {
         }
         guard !wants.isEmpty || report != nil else { return }
         do {
-            let reply = try await client.call("lease", LeaseRequest(edge: edgeID, wants: wants, report: report), as: LeaseReply.self)
+            let reply = try await client.call("lease", LeaseRequest(edge: edgeID, wants: wants, report: report, id: nextLeaseID()), as: LeaseReply.self)
             state.withLock { s in if let ack = reply.acknowledged, s.pending?.sequence == ack { s.pending = nil } }
         } catch {
             state.withLock { s in for w in wants { s.leases[w.key]?.toReturn += w.returned } }

@@ -76,6 +76,9 @@ final class AccessControl: Sendable {
     let metrics: EdgeMetrics
     let logger: Logger
     let state = Mutex(State())
+    /// The next lease request's id (`LeaseRequest.id`).
+    let leaseIDs = Atomic<UInt64>(0)
+    func nextLeaseID() -> UInt64 { leaseIDs.wrappingAdd(1, ordering: .relaxed).newValue }
     let clock = ContinuousClock()
     private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
 

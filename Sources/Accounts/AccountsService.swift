@@ -14,6 +14,8 @@ final class AccountsService: Sendable {
     /// The developer portal: whether sign-up is open, what its keys get (Portal.swift).
     let portal: PortalPolicy
     let throttle: LoginThrottle
+    /// Recent lease answers, so a resent lease is charged once.
+    let leaseReplies = LeaseReplies()
 
     init(store: Store, publisher: Publisher?, portal: PortalPolicy = PortalPolicy(signup: false), throttle: LoginThrottle = LoginThrottle(),
          logger: Logger) {
@@ -36,6 +38,11 @@ final class AccountsService: Sendable {
 
     /// Leases for each key wanted, after applying the edge's usage report (once).
     func lease(_ request: LeaseRequest) async throws -> LeaseReply {
+        guard let id = request.id else { return try await leaseOnce(request) }
+        return try await leaseReplies.reply(edge: request.edge, id: id) { try await self.leaseOnce(request) }
+    }
+
+    private func leaseOnce(_ request: LeaseRequest) async throws -> LeaseReply {
         var acknowledged: Int?
         if let report = request.report {
             guard report.edge == request.edge, report.sequence > 0 else { throw RPCError.badParams("a report names its edge and a sequence from 1") }

@@ -214,7 +214,13 @@ public struct LeaseRequest: Codable, Sendable, Equatable {
     public var edge: String
     public var wants: [LeaseWant]
     public var report: UsageReport?
-    public init(edge: String, wants: [LeaseWant], report: UsageReport?) { self.edge = edge; self.wants = wants; self.report = report }
+    /// The edge's number for this request (new per request, the same when its RPC client sends it
+    /// again after a timeout): the accounts service answers a repeat with its first answer, so a
+    /// key's limits are charged once per request. Absent: no such protection.
+    public var id: UInt64?
+    public init(edge: String, wants: [LeaseWant], report: UsageReport?, id: UInt64? = nil) {
+        self.edge = edge; self.wants = wants; self.report = report; self.id = id
+    }
 }
 
 public struct LeaseGrant: Codable, Sendable, Equatable {

@@ -22,6 +22,7 @@ final class FakeAccounts: Sendable {
         var reports: [UsageReport] = []
         var applied: [String: Int] = [:]
         var leaseCalls = 0
+        var replies: [String: LeaseReply] = [:]
         var lookups = 0
     }
     final class Shared: Sendable {
@@ -43,6 +44,8 @@ final class FakeAccounts: Sendable {
             },
             "lease": RPCRouter.method(LeaseRequest.self) { p in
                 state.withLock { s in
+                    // A request sent again (the edge's client resends a late one) gets its first answer, as the real service's.
+                    if let id = p.id, let first = s.replies["\(p.edge)#\(id)"] { return first }
                     s.leaseCalls += 1
                     var ack: Int?
                     if let r = p.report {
@@ -69,7 +72,9 @@ final class FakeAccounts: Sendable {
                         return LeaseGrant(key: w.key, tokens: n, ttl: 60, retryAfter: n == 0 ? 2.5 : 0, remaining: budget - n,
                                           dailyRemaining: rec.info.daily > 0 ? s.dailyLeft[w.key] : nil, refusal: n == 0 && w.want > 0 ? "rate" : nil)
                     }
-                    return LeaseReply(grants: grants, acknowledged: ack)
+                    let reply = LeaseReply(grants: grants, acknowledged: ack)
+                    if let id = p.id { s.replies["\(p.edge)#\(id)"] = reply }
+                    return reply
                 }
             },
             "getusage": RPCRouter.method(UsageQuery.self) { q in

@@ -76,6 +76,29 @@ struct AccountsTests {
         }
     }
 
+    @Test func aLeaseSentAgainIsChargedOnce() async throws {
+        try await Self.withStore { store in
+            let service = AccountsService(store: store, publisher: nil, logger: .init(label: "test"))
+            let key = try await store.createKey(NewKey(name: "app", rps: 0, daily: 10)).info.id
+            let request = LeaseRequest(edge: "e1", wants: [LeaseWant(key: key, want: 6, returned: 0)], report: nil, id: 7)
+            // the edge's client resends a request whose answer was late: the same answer, taken once
+            async let a = service.lease(request)
+            async let b = service.lease(request)
+            let (first, again) = try await (a, b)
+            #expect(first == again && first.grants.first?.tokens == 6)
+            let third = try await service.lease(request)
+            #expect(third == first)
+            // a new request is a new charge: 4 of the day's 10 are left
+            var next = request
+            next.id = 8
+            let fresh = try await service.lease(next)
+            #expect(fresh.grants.first?.tokens == 4)
+            // without an id (an older edge), every request is a charge
+            next.id = nil
+            #expect(try await service.lease(next).grants.first?.tokens == 0)
+        }
+    }
+
     @Test func usageCountsCreditsAndTheDailyQuotaStartsFromThem() async throws {
         try await Self.withStore { store in
             let created = try await store.createKey(NewKey(name: "app", rps: 0, daily: 10))
