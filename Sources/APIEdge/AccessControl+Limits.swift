@@ -69,8 +69,12 @@ extension AccessControl {
                     l.refill = nil
                     if let g = reply.grants.first(where: { $0.key == info.id }) {
                         if l.tokens > 0 && now >= l.expires { l.toReturn += l.tokens; l.tokens = 0 }
-                        l.tokens += g.tokens
-                        l.expires = now + .milliseconds(Int(g.ttl * 1000))
+                        // A grant of no tokens leaves the expiry of the tokens still held alone (it
+                        // carries a short ttl: those would be given back after it, unspent).
+                        if g.tokens > 0 {
+                            l.tokens += g.tokens
+                            l.expires = now + .milliseconds(Int(g.ttl * 1000))
+                        }
                         l.remaining = g.remaining
                         l.dailyRemaining = g.dailyRemaining
                         if g.tokens == 0 {

@@ -204,6 +204,25 @@ struct KeySocketTests {
         }
     }
 
+    /// The accounts service refuses a refill with a grant of no tokens and a short ttl: the tokens
+    /// the edge still holds from the earlier grant stay spendable until their own expiry (they were
+    /// given back unspent after the refusal's ttl, and the key refused for the rest of the day).
+    @Test func tokensHeldOutliveARefusedRefill() async throws {
+        try await Stack.with { s in
+            let key = s.accounts.add(daily: 10)
+            try await s.http { c in
+                // 10 granted for the day, 4 spent: the refill asked at once is refused ("daily", ttl 1 s)
+                let first = try await c.execute(uri: "/v1/\(key)/rpc", method: .post,
+                                                body: ByteBuffer(string: Self.request(1, "getblock", #"["\#(s.fixture.tip.hash.hex)",2]"#)))
+                #expect(first.status == .ok)
+                try await waitUntil("the refill was asked", timeout: 30, every: 0.05) { s.accounts.state.withLock { $0.leaseCalls } >= 2 }
+                try await Task.sleep(for: .milliseconds(1_300))
+                let later = try await c.execute(uri: "/v1/\(key)/api/blocks", method: .get)
+                #expect(later.status == .ok, "\(later.status): \(String(buffer: later.body))")
+            }
+        }
+    }
+
     @Test func callsAndRoutesAreChargedTheirCredits() async throws {
         try await Stack.with { s in
             let key = s.accounts.add(daily: 10)
@@ -214,10 +233,11 @@ struct KeySocketTests {
                     try await c.execute(uri: "/v1/\(key)/rpc", method: .post, body: ByteBuffer(string: body))
                 }
                 // getblock at verbosity 2: 4 credits; GET /api/blocks: 2; getblockcount: 1; getblock (verbosity 1 by default): 2.
-                #expect(try await rpc(Self.request(1, "getblock", #"["\#(hash)",2]"#)).status == .ok)
-                #expect(try await c.execute(uri: "/v1/\(key)/api/blocks", method: .get).status == .ok)
-                #expect(try await rpc(Self.request(2, "getblockcount")).status == .ok)
-                #expect(try await rpc(Self.request(3, "getblock", #"["\#(hash)"]"#)).status == .ok)
+                func ok(_ r: TestResponse) { #expect(r.status == .ok, "\(r.status): \(String(buffer: r.body))") }
+                ok(try await rpc(Self.request(1, "getblock", #"["\#(hash)",2]"#)))
+                ok(try await c.execute(uri: "/v1/\(key)/api/blocks", method: .get))
+                ok(try await rpc(Self.request(2, "getblockcount")))
+                ok(try await rpc(Self.request(3, "getblock", #"["\#(hash)"]"#)))
                 // 9 of 10 credits spent: another getblock at verbosity 2 is over the daily quota, a lookup is not.
                 let over = try await rpc(Self.request(4, "getblock", #"{"blockhash":"\#(hash)","verbosity":2}"#))
                 #expect(over.status == .tooManyRequests)
