@@ -29,24 +29,7 @@ enum FloodBench {
         let start = clock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
         async let reads = readProbes(node: node, until: deadline)
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<48 {
-                group.addTask {
-                    while clock.now < deadline {
-                        guard let (op, out, depth) = shared.queue.withLock({ $0.popFirst() }) else { return }
-                        let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
-                        if await node.postTx(tx) {
-                            shared.accepted.add(1, ordering: .relaxed)
-                            if depth < chainDepth {
-                                shared.queue.withLock { $0.append((OutPoint(txid: tx.txid, index: 0), tx.outputs[0], depth + 1)) }
-                            }
-                        } else {
-                            shared.refused.add(1, ordering: .relaxed)
-                        }
-                    }
-                }
-            }
-        }
+        await shared.send(node: node, fee: fee, chainDepth: chainDepth) { clock.now < deadline }
         let elapsed = (clock.now - start).seconds
         let rate = Double(shared.accepted.load(ordering: .relaxed)) / elapsed
         let during = await reads

@@ -36,23 +36,8 @@ enum GrowthBench {
             let goal = size - base
             let start = clock.now
             let before = shared.accepted.load(ordering: .relaxed)
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<48 {
-                    group.addTask {
-                        while shared.accepted.load(ordering: .relaxed) < goal && clock.now < fillDeadline {
-                            guard let (op, out, depth) = shared.queue.withLock({ $0.popFirst() }) else { return }
-                            let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
-                            if await node.postTx(tx) {
-                                shared.accepted.add(1, ordering: .relaxed)
-                                if depth < chainDepth {
-                                    shared.queue.withLock { $0.append((OutPoint(txid: tx.txid, index: 0), tx.outputs[0], depth + 1)) }
-                                }
-                            } else {
-                                shared.refused.add(1, ordering: .relaxed)   // its chain ends here
-                            }
-                        }
-                    }
-                }
+            await shared.send(node: node, fee: fee, chainDepth: chainDepth) {
+                shared.accepted.load(ordering: .relaxed) < goal && clock.now < fillDeadline
             }
             let rate = Double(shared.accepted.load(ordering: .relaxed) - before) / (clock.now - start).seconds
             let short = shared.accepted.load(ordering: .relaxed) < goal

@@ -131,6 +131,31 @@ enum NodeBench {
         let accepted = Atomic<Int>(0)
         let refused = Atomic<Int>(0)
         init(_ coins: [(OutPoint, TxOutput, Int)]) { queue = Mutex(coins[...]) }
+
+        /// `senders` concurrent clients, each taking a coin, spending it to the node's key through
+        /// `POST /api/tx` (fee `fee`) and, when accepted, queueing the new output for the next spend
+        /// until a chain is `chainDepth` long; while `going()` holds and coins are left. A refused
+        /// spend ends its chain.
+        func send(node: BenchNode, senders: Int = 48, fee: Amount, chainDepth: Int, while going: @escaping @Sendable () -> Bool) async {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<senders {
+                    group.addTask {
+                        while going() {
+                            guard let (op, out, depth) = self.queue.withLock({ $0.popFirst() }) else { return }
+                            let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
+                            if await node.postTx(tx) {
+                                self.accepted.add(1, ordering: .relaxed)
+                                if depth < chainDepth {
+                                    self.queue.withLock { $0.append((OutPoint(txid: tx.txid, index: 0), tx.outputs[0], depth + 1)) }
+                                }
+                            } else {
+                                self.refused.add(1, ordering: .relaxed)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static func waitFor(_ what: String, timeout: Double = 180, _ condition: () async -> Bool) async throws {
