@@ -65,7 +65,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case "internal", "unknown-method":
             let who = service.map { "\($0): " } ?? ""
             return APIError(.badGateway, "backend-error", "\(who)\(e.message)")
-        case "chain-unavailable":
+        case MempoolRefusal.chainUnavailable.rawValue:
             // The mempool could not reach the chain store: not the client's mistake; retry later.
             return APIError(.serviceUnavailable, e.code, e.message)
         default: return APIError(.badRequest, e.code, e.message)

@@ -82,7 +82,7 @@ extension RPCMethods {
             } catch let e as APIError where e.code == "queue-full" {
                 throw SubmitQueue.fault(e)
             } catch let e as APIError where e.status == .badRequest {
-                if e.code == "txn-already-in-mempool" { return .string(txid.hex) }
+                if e.code == MempoolRefusal.alreadyInPool.rawValue { return .string(txid.hex) }
                 edge.metrics.txRejected(code: e.code)
                 throw txFault(e)
             }

@@ -141,9 +141,9 @@ extension RPCMethods {
     /// transaction that does not decode -22, every other rule -26.
     static func txFault(_ e: APIError) -> RPCFault {
         switch e.code {
-        case "bad-encoding": return .deserialization("TX decode failed: \(e.message)")
-        case "bad-txns-inputs-missingorspent": return RPCFault(RPCFault.verifyErrorCode, "bad-txns-inputs-missingorspent (\(e.message))")
-        case "txn-already-known": return RPCFault(RPCFault.verifyAlreadyInChainCode, "Transaction already in block chain")
+        case MempoolRefusal.malformed.rawValue: return .deserialization("TX decode failed: \(e.message)")
+        case RejectReason.inputsMissingOrSpent.rawValue: return RPCFault(RPCFault.verifyErrorCode, "bad-txns-inputs-missingorspent (\(e.message))")
+        case MempoolRefusal.alreadyKnown.rawValue: return RPCFault(RPCFault.verifyAlreadyInChainCode, "Transaction already in block chain")
         default: return RPCFault(RPCFault.verifyRejectedCode, "\(e.code) (\(e.message))")
         }
     }

@@ -100,7 +100,8 @@ enum TxRoutes {
         }
         guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
         edge.metrics.txSubmitted.increment()
-        if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
+        let decoded = Hex.decode(hex).flatMap { try? Transaction(bytes: $0) }
+        if let tx = decoded {
             edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt,
                                           detail: "POST /api/tx"))
         }
@@ -110,6 +111,9 @@ enum TxRoutes {
             edge.logger.info("transaction accepted", metadata: ["txid": "\(result.txid)", "fee": "\(result.fee)"])
             return Reply.text(result.txid)
         } catch let e as APIError where e.status == .badRequest {
+            // Already in the mempool: the txid, as bitcoind's sendrawtransaction (behind Esplora's
+            // POST /tx) answers; a client retrying a submission whose answer it lost is told it holds.
+            if e.code == MempoolRefusal.alreadyInPool.rawValue, let tx = decoded { return Reply.text(tx.txid.hex) }
             edge.metrics.txRejected(code: e.code)
             throw e
         }

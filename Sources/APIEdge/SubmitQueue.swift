@@ -49,7 +49,7 @@ final class SubmitQueue: Sendable {
         }
         do {
             return try await body()
-        } catch let e as APIError where e.code == "mempool-busy" {
+        } catch let e as APIError where e.code == MempoolRefusal.busy.rawValue {
             throw Self.full(e.message)
         }
     }

@@ -326,7 +326,7 @@ extension Pool {
             }
             tipNow = try await currentTip()
         } catch {
-            throw Refusal(code: "chain-unavailable", message: "the chain store did not answer: \(error)")
+            throw Refusal(code: MempoolRefusal.chainUnavailable.rawValue, message: "the chain store did not answer: \(error)")
         }
         guard inputs.coins.allSatisfy({ $0 != nil }) else {
             if (try? await chain.isConfirmed(txid)) == true {

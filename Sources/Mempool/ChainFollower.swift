@@ -111,7 +111,7 @@ struct ChainFollower: Sendable {
 
     static func outcome(of refusal: Pool.Refusal) -> Outcome {
         switch refusal.code {
-        case "chain-unavailable": .unchecked
+        case MempoolRefusal.chainUnavailable.rawValue: .unchecked
         case RejectReason.inputsMissingOrSpent.rawValue: .laterInPass
         case Policy.Reason.alreadyInPool.rawValue: .alreadyHere
         case Policy.Reason.alreadyKnown.rawValue: .mined

@@ -301,6 +301,9 @@ struct RPCTests {
                     #expect(try await rpc.code("sendrawtransaction", #"["\#(Hex.encode(f.orphan.encoded))"]"#) == -25)
                     #expect(try await rpc.code("sendrawtransaction", #"["\#(Hex.encode(fakes.dusty.encoded))", 0]"#) == -26)
                     #expect(try await rpc.code("sendrawtransaction", #"["\#(Hex.encode(f.payment.encoded))", 0]"#) == -27)
+                    // Already in the mempool is no error, as bitcoind's: the txid, on /rpc and on POST /api/tx.
+                    let again = try await c.execute(uri: "/api/tx", method: .post, body: ByteBuffer(string: Hex.encode(f.pending.encoded)))
+                    #expect(again.status == .ok && String(buffer: again.body) == f.pending.txid.hex, "\(again.status) \(String(buffer: again.body))")
                     // -31: no peer bridge (below); -32603: a service that does not know a method is an internal error.
                 }
             }
