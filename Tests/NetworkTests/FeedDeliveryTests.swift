@@ -338,13 +338,17 @@ import TestSupport
         let parentInfo = try await node.rpc("chain", "getblock", BlockRef(height: tip.height - 1), as: BlockInfo.self)
         var parent = try Block(bytes: Hex.decode(parentInfo.hex)!).header
         var height = tip.height
-        for _ in 0..<3 {
+        // At least three blocks, and more while the node's miner keeps its branch ahead (a loaded
+        // machine lets it mine several meanwhile): until the fork is the best chain.
+        for n in 0..<30 {
             let b = ChainFixtures.next(after: parent, height: height, paying: wallet, extra: Array("fork".utf8) + (0..<4).map { _ in UInt8.random(in: 0...255) })
             let r = try await node.rpc("chain", "submitblock", SubmitBlock(hex: Hex.encode(b.encoded), source: "test fork"), as: SubmitBlockResult.self)
             #expect(r.accepted, "fork block refused: \(r.reason ?? "") \(r.message ?? "")")
             parent = b.header
             height += 1
+            if n >= 2, try await node.rpc("chain", "getchaintip", Empty(), as: ChainTip.self).hash == b.hash.hex { return }
         }
+        Issue.record("the fork never became the best chain")
     }
 }
 

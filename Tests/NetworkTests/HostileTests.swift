@@ -245,7 +245,7 @@ extension NetworkTests {
             }
             let unknown = (0..<1000).flatMap { i in [UInt8(2)] + Hash256.sha256d(Array("deaf \(i)".utf8)).bytes }
             for _ in 0..<300 { deaf.send([0x11, 1, 0xfd, 0xe8, 0x03] + unknown) }   // getdata, 1,000 unknown blocks
-            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 60) {
+            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 180) {
                 (try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" }?.messagesIn ?? 0) >= 302
             }
             deaf.send([0x04, 1, 0]); deaf.send([0x04, 1, 0])   // malformed twice: banned, closed
