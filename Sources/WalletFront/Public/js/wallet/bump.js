@@ -6,7 +6,7 @@ import { replacementPlan } from "../lib/replace.js";
 import { setMessage } from "../ui/dom.js";
 import { ui } from "./ui.js";
 import { state, touch } from "./state.js";
-import { readFeeRate, openReview, closeReview } from "./send.js";
+import { readFeeRate, openReview, startAttempt } from "./send.js";
 
 /**
  * Fee bump or cancel of a pending transaction of this account (the history's buttons): reads it fresh
@@ -14,11 +14,7 @@ import { readFeeRate, openReview, closeReview } from "./send.js";
  * for a replacement, whichever is higher, and shows it in the review step (nothing is signed yet).
  */
 export async function startReplacement(txid, kind) {
-  setMessage(ui["send-error"]);
-  closeReview();
-  state.lastSend = null;
-  setMessage(ui["send-result"]);
-  delete ui["send-result"].dataset.status;
+  startAttempt();
   const a = state.current;
   const u = state.unlocked;
   const what = kind === "cancel" ? "cancel" : "bump the fee of";

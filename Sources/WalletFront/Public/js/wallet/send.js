@@ -86,15 +86,20 @@ function onSendMax() {
   updatePreview();
 }
 
-/** Step 1: check the form, plan the transaction from fresh coins, and show it for review (nothing is signed). */
-async function onSend(ev) {
-  ev.preventDefault();
+/** A new attempt (a send, a bump or a cancel): no error, no review, and no last result, which would
+ * read as if this one was sent. */
+export function startAttempt() {
   setMessage(ui["send-error"]);
   closeReview();
-  // A new attempt: the last one's result would read as if this one was sent.
   state.lastSend = null;
   setMessage(ui["send-result"]);
   delete ui["send-result"].dataset.status;
+}
+
+/** Step 1: check the form, plan the transaction from fresh coins, and show it for review (nothing is signed). */
+async function onSend(ev) {
+  ev.preventDefault();
+  startAttempt();
   const a = state.current;
   const u = state.unlocked;
   if (!a || !u || u.address !== a.address) return setMessage(ui["send-error"], "Unlock the account first.");
