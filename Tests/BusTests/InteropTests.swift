@@ -24,7 +24,7 @@ struct InteropTests {
             try await busSubscriber.ready()
 
             let count = 5
-            let python = try ProcessRunner("/usr/bin/env", ["python3", script.path, publisher.endpoints[0], "hashblock", "\(count)"])
+            let python = try await ProcessRunner("/usr/bin/env", ["python3", script.path, publisher.endpoints[0], "hashblock", "\(count)"])
             // Its output lines after the one that says it is subscribed.
             let lines = { python.stdout.split(separator: "\n").map(String.init) }
             try await waitUntil("zmq_sub.py says it is ready", timeout: 80, every: 0.01) { lines().contains("ready") || !python.isRunning }

@@ -130,7 +130,7 @@ import Yams
             var env: [String: String] = [:]
             for (k, v) in (s["environment"] as? [String: Any]) ?? [:] { env[k] = Self.localize("\(v)", offset: offset, data: data, keys: keys) }
             let args = command.dropFirst().map { Self.localize($0, offset: offset, data: data, keys: keys) }
-            running.append(try ProcessRunner(Build.path(command[0]), Array(args), env: env, in: dir, tag: name))
+            running.append(try await ProcessRunner(Build.path(command[0]), Array(args), env: env, in: dir, tag: name))
         }
         let edge = EdgeClient("http://127.0.0.1:\(8340 + offset)")
         #expect(await eventually("chain store and mempool ok behind the edge") {

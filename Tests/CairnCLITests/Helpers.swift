@@ -17,8 +17,8 @@ final class TempDir: Sendable {
 extension ProcessRunner {
     /// A child of a CLI test, its output in `dir` (TAG.out, TAG.err).
     convenience init(_ executable: String, _ args: [String], env: [String: String], in dir: TempDir,
-                     tag: String = UUID().uuidString.prefix(6).description) throws {
-        try self.init(executable, args, env: env, stdout: dir.path("\(tag).out"), stderr: dir.path("\(tag).err"))
+                     tag: String = UUID().uuidString.prefix(6).description) async throws {
+        try await self.init(executable, args, env: env, stdout: dir.path("\(tag).out"), stderr: dir.path("\(tag).err"))
     }
 }
 

@@ -29,10 +29,10 @@ import TestSupport
     @Test func secondUpOnTheSameFolderFailsWithInUse() async throws {
         let dir = try TempDir()
         let data = dir.path("node")
-        let first = try ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir, tag: "first")
+        let first = try await ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir, tag: "first")
         // The lock is taken before any child starts: wait for the children.
         #expect(await eventually("first cairn up starts its services") { children(of: first.pid).count >= 2 })
-        let second = try ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir, tag: "second")
+        let second = try await ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir, tag: "second")
         let status = await second.wait()
         #expect(status != 0)
         #expect(second.stderr.contains("in use"), "stderr: \(second.stderr)")
@@ -53,7 +53,7 @@ import TestSupport
         let dir = try TempDir()
         let offset = Ports.offset("CairnCLITests")
         let port = 8340 + offset
-        let first = try ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("first"), "--no-miner", "--port-offset", "\(offset)"],
+        let first = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("first"), "--no-miner", "--port-offset", "\(offset)"],
                                 env: [:], in: dir, tag: "first")
         #expect(await eventually("the first node is up") { first.stdout.contains("node is up") }, "stderr: \(first.stderr)")
         // The first node's edge names its data folder's node id.
@@ -61,7 +61,7 @@ import TestSupport
         #expect(id.count == 32)
         #expect(await health(port)?["node_id"]?.string == id)
 
-        let second = try ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("second"), "--port-offset", "\(offset)"],
+        let second = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("second"), "--port-offset", "\(offset)"],
                                  env: [:], in: dir, tag: "second")
         let status = await second.wait()
         #expect(status == 2)
@@ -78,7 +78,7 @@ import TestSupport
         // With another offset it starts, and its edge is its own.
         var other = Ports.offset("CairnCLITests")
         while other == offset { other = Ports.offset("CairnCLITests") }
-        let third = try ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("second"), "--no-miner", "--no-wallet",
+        let third = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("second"), "--no-miner", "--no-wallet",
                                                       "--port-offset", "\(other)"], env: [:], in: dir, tag: "third")
         #expect(await eventually("the other node is up") { third.stdout.contains("node is up") }, "stderr: \(third.stderr)")
         let otherID = try String(contentsOfFile: dir.path("second") + "/node-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -90,19 +90,19 @@ import TestSupport
         let bus = ["--chain-rpc", "tcp://127.0.0.1:\(28331 + offset)", "--chain-pub", "tcp://127.0.0.1:\(28332 + offset)",
                    "--mempool-rpc", "tcp://127.0.0.1:\(28333 + offset)", "--mempool-pub", "tcp://127.0.0.1:\(28334 + offset)"]
         let address = try #require(first.stdout.firstMatch(of: /address (rcrn1[0-9a-z]+)/)?.1).description
-        let stray = try ProcessRunner(Build.path("cairn"), ["miner", "--data", dir.path("second"), "--address", address, "--threads", "1"] + bus,
+        let stray = try await ProcessRunner(Build.path("cairn"), ["miner", "--data", dir.path("second"), "--address", address, "--threads", "1"] + bus,
                                 env: [:], in: dir, tag: "stray-miner")
         #expect(await stray.wait() == 64, "stderr: \(stray.stderr)")
         let refusal = stray.stderr.split(separator: "\n").filter { $0.contains("configuration error") }
         #expect(refusal.count == 1 && refusal[0].contains("belongs to another node") && refusal[0].contains(id), "stderr: \(stray.stderr)")
         #expect(!stray.stderr.contains("miner started"), "stderr: \(stray.stderr)")
         // cairn-miner itself, given the node id (as cairn up gives it to its services).
-        let direct = try ProcessRunner(Build.path("cairn-miner"), ["--node-id", otherID, "--address", address, "--threads", "1"] + bus,
+        let direct = try await ProcessRunner(Build.path("cairn-miner"), ["--node-id", otherID, "--address", address, "--threads", "1"] + bus,
                                  env: [:], in: dir, tag: "direct-miner")
         #expect(await direct.wait() == 64, "stderr: \(direct.stderr)")
         #expect(direct.stderr.contains("cairn-miner: configuration error: the chain store at tcp://127.0.0.1:\(28331 + offset) belongs to another node"),
                 "stderr: \(direct.stderr)")
-        let own = try ProcessRunner(Build.path("cairn"), ["miner", "--data", dir.path("first"), "--address", address, "--threads", "1"] + bus,
+        let own = try await ProcessRunner(Build.path("cairn"), ["miner", "--data", dir.path("first"), "--address", address, "--threads", "1"] + bus,
                               env: [:], in: dir, tag: "own-miner")
         #expect(await eventually("the first folder's miner attaches") { own.stderr.contains("miner started") }, "stderr: \(own.stderr)")
         own.signal(SIGTERM)
@@ -150,7 +150,7 @@ import TestSupport
 
     @Test func childrenDieWithTheSupervisor() async throws {
         let dir = try TempDir()
-        let up = try ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("node"), "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir)
+        let up = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path("node"), "--no-miner", "--port-offset", "\(Ports.offset("CairnCLITests"))"], env: [:], in: dir)
         #expect(await eventually("services start") { children(of: up.pid).count >= 2 })
         let kids = Array(children(of: up.pid).keys)
         up.signal(SIGKILL)   // no cleanup code runs: PR_SET_PDEATHSIG (setpriv) must stop them
@@ -164,7 +164,7 @@ import TestSupport
         let data = dir.path("node")
         let offset = Ports.offset("CairnCLITests")
         let port = 8340 + offset
-        let up = try ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--port-offset", "\(offset)", "--miner-threads", "1", "--block-interval", "0.2"],
+        let up = try await ProcessRunner(Build.path("cairn"), ["up", "--data", data, "--port-offset", "\(offset)", "--miner-threads", "1", "--block-interval", "0.2"],
                              env: [:], in: dir)
         #expect(await eventually("cairn up announces the node") { up.stdout.contains("node is up") }, "stderr: \(up.stderr)")
         #expect(up.stdout.contains("http://127.0.0.1:\(port)"))

@@ -57,7 +57,7 @@ import TestSupport
         let script = node.dir.appendingPathComponent("sub.py")
         let received = node.dir.appendingPathComponent("zmq.jsonl")
         try Data(Self.subscriber.utf8).write(to: script)
-        let python = try ProcessRunner("/usr/bin/env", ["python3", script.path, zmqEndpoint, received.path])
+        let python = try await ProcessRunner("/usr/bin/env", ["python3", script.path, zmqEndpoint, received.path])
         // SIGKILL: a child inherits the test process's blocked signals, SIGTERM among them.
         defer { python.signal(SIGKILL) }
 

@@ -12,7 +12,7 @@ extension NetworkTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-netup-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: dir) }
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-netup-\(UUID().uuidString.prefix(8)).log")
-        let net = try ProcessRunner(Build.path("cairn"), ["net", "up", "--nodes", "3", "--data", dir.path, "--port-offset", "\(first)",
+        let net = try await ProcessRunner(Build.path("cairn"), ["net", "up", "--nodes", "3", "--data", dir.path, "--port-offset", "\(first)",
                                                           "--miner-address", w.address().string, "--block-interval", "0.4"],
                                     stdout: logPath.path, stderr: logPath.path)
         defer {

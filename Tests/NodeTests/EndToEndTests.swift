@@ -72,7 +72,7 @@ import TestSupport
         #expect(history.contains(txid))
 
         // A second miner attaches with one command and no change to the running services.
-        let second = try ProcessRunner(Build.path("cairn"), ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"])
+        let second = try await ProcessRunner(Build.path("cairn"), ["miner", "--address", bob, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.5"])
         defer { second.signal(SIGTERM) }
         try await waitUntil("a coinbase pays the second miner", timeout: 60) {
             let txs = try await stack.getArray("/api/address/\(bob)/txs")

@@ -8,8 +8,8 @@ import TestSupport
 /// higher-fee one; once a miner attaches, only the replacement confirms.
 @Suite(.serialized) struct FeeBump {
     /// `cairn miner` attached to the stack, paying `wallet`; terminate it to stop mining.
-    static func attachMiner(_ stack: Stack, paying wallet: TestWallet) throws -> ProcessRunner {
-        let p = try ProcessRunner(Build.path("cairn"), ["miner", "--address", wallet.address().string, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
+    static func attachMiner(_ stack: Stack, paying wallet: TestWallet) async throws -> ProcessRunner {
+        let p = try await ProcessRunner(Build.path("cairn"), ["miner", "--address", wallet.address().string, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
         return p
     }
 
@@ -27,7 +27,7 @@ import TestSupport
         let me = TestWallet()
         let stack = try await Stack(miner: me, extra: ["--no-miner"])
         defer { stack.stop() }
-        var miner = try Self.attachMiner(stack, paying: me)
+        var miner = try await Self.attachMiner(stack, paying: me)
         defer { miner.signal(SIGTERM) }
         try await waitUntil("coinbases mature", timeout: 180) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
         try await Self.stop(miner)
@@ -62,7 +62,7 @@ import TestSupport
         #expect(pool.contains(bump.txid.hex) && !pool.contains(original.txid.hex), "\(pool)")
 
         // A miner attaches: the replacement confirms, the original never does.
-        miner = try Self.attachMiner(stack, paying: me)
+        miner = try await Self.attachMiner(stack, paying: me)
         try await waitUntil("the replacement confirms", timeout: 90) {
             let (_, status) = try await stack.get("/api/tx/\(bump.txid.hex)/status")
             return status["confirmed"] as? Bool == true
@@ -94,7 +94,7 @@ import TestSupport
         let wallet = { (args: [String]) in
             try await stack.cairn(["wallet"] + args + ["--keystore", keystore, "--edge", stack.edge], env: EndToEnd.password)
         }
-        let miner = try ProcessRunner(Build.path("cairn"), ["miner", "--address", alice, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
+        let miner = try await ProcessRunner(Build.path("cairn"), ["miner", "--address", alice, "--edge", stack.edge, "--threads", "1", "--block-interval", "0.2"])
         defer { miner.signal(SIGTERM) }
         try await waitUntil("coinbases mature", timeout: 180) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
         try await Self.stop(miner)

@@ -106,7 +106,7 @@ import TestSupport
         let phases = Phases("flood, reorg")
         let stack = try await Stack(miner: me, extra: ["--no-miner"])
         defer { stack.stop() }
-        var miner = try FeeBump.attachMiner(stack, paying: me)
+        var miner = try await FeeBump.attachMiner(stack, paying: me)
         defer { miner.signal(SIGTERM) }
         try await waitUntil("mature coinbases", timeout: 180) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 6 }
         let coins = try await stack.spendable(me, tip: try await stack.height())
@@ -253,7 +253,7 @@ import TestSupport
         print("flood, reorg: \(tip.height - forkHeight + 1) blocks disconnected, \(branch.count) connected; \(returning.count) flood transactions came back; the mempool holds \(pool.count); \(admittedRivals) rival of e1 admitted")
 
         // Mining again: the flood confirms, and of e's spends exactly one is in the chain.
-        miner = try FeeBump.attachMiner(stack, paying: me)
+        miner = try await FeeBump.attachMiner(stack, paying: me)
         try await waitUntil("a spend of e confirms", timeout: 120, every: 0.5) {
             for tx in eSpends {
                 if try await stack.confirmation(tx.txid.hex)?.confirmed == true { return true }

@@ -16,7 +16,7 @@ import TestSupport
         try await waitUntil("coinbases mature", timeout: 120) { try await stack.height() >= ChainParams.regtest.coinbaseMaturity + 2 }
 
         // A second miner: the pace holds across every miner.
-        let second = try ProcessRunner(Build.path("cairn"), ["miner", "--address", TestWallet().address().string, "--edge", stack.edge, "--threads", "1",
+        let second = try await ProcessRunner(Build.path("cairn"), ["miner", "--address", TestWallet().address().string, "--edge", stack.edge, "--threads", "1",
                             "--block-interval", "0.3"])
         defer { second.signal(SIGTERM) }
         try await waitUntil("two miners ask for work", timeout: 30) {

@@ -1,5 +1,7 @@
 import Foundation
+import Subprocess
 import Synchronization
+import SystemPackage
 
 /// The built executables: next to the test bundle (`swift test` may run it from inside `X.xctest/…`).
 public enum Build {
@@ -23,8 +25,16 @@ public struct RunResult: Sendable {
 }
 
 /// The one process runner of the tests: a child whose output goes to files (no pipe can fill up),
-/// whose exit is awaited through its termination handler (no thread waits on it, none of the
-/// cooperative pool's least of all), stopped with SIGTERM then SIGKILL.
+/// started and awaited through swift-subprocess (no thread waits on it, none of the cooperative
+/// pool's least of all), stopped with SIGTERM then SIGKILL.
+///
+/// Not Foundation's `Process`: on Linux its `run()` lists /proc/self/fd to close every inherited
+/// descriptor in the child, and copies each entry's whole 256-byte `d_name` out of the directory
+/// buffer. With ~1,350 descriptors open (the parallel in-process bus tests hold that many: each
+/// ZeroMQ context and socket has its own) the last entry sits at the end of the buffer and the copy
+/// reads past it: a SIGSEGV of the whole test process (seen in CI, `memcpy` from "1357", "1358"…).
+/// swift-subprocess closes them with `posix_spawn_file_actions_addclosefrom_np` and watches the
+/// exit through a pidfd.
 public final class ProcessRunner: @unchecked Sendable {
     public let executable: String
     public let arguments: [String]
@@ -32,9 +42,7 @@ public final class ProcessRunner: @unchecked Sendable {
     public let errPath: String
     public let pid: Int32
     private let ownedFiles: [String]
-    /// Kept while the runner lives (immutable after `run`).
-    private let process: Process
-    private let exit = ExitBox()
+    private let exit: ExitBox
 
     private final class ExitBox: Sendable {
         struct State {
@@ -45,46 +53,75 @@ public final class ProcessRunner: @unchecked Sendable {
             var expired: Set<Int> = []
         }
         let state = Mutex(State())
-    }
 
-    /// Starts `executable`. `stdout`/`stderr`: files to write (created; the same path for one
-    /// combined log); nil: a temporary file removed with the runner. `stdin`: a file to read, else /dev/null.
-    public init(_ executable: String, _ args: [String], env: [String: String] = [:],
-                stdout: String? = nil, stderr: String? = nil, stdin: String? = nil) throws {
-        self.executable = executable
-        arguments = args
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-run-\(UUID().uuidString.prefix(8))").path
-        outPath = stdout ?? temp + ".out"
-        errPath = stderr ?? temp + ".err"
-        ownedFiles = [stdout == nil ? outPath : nil, stderr == nil ? errPath : nil].compactMap { $0 }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = args
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        if !FileManager.default.fileExists(atPath: outPath) { _ = FileManager.default.createFile(atPath: outPath, contents: nil) }
-        if !FileManager.default.fileExists(atPath: errPath) { _ = FileManager.default.createFile(atPath: errPath, contents: nil) }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        out.seekToEndOfFile()
-        let err = errPath == outPath ? out : try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        if err !== out { err.seekToEndOfFile() }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
-        process.terminationHandler = { [exit] p in
-            let status = p.terminationStatus
-            Children.exited(p.processIdentifier)
-            let waiters = exit.state.withLock { s in
+        func exited(_ status: Int32) {
+            let waiters = state.withLock { s in
                 s.status = status
                 defer { s.waiters = [:] }
                 return Array(s.waiters.values)
             }
             for w in waiters { w.resume(returning: status) }
         }
-        try process.run()
-        pid = process.processIdentifier
-        Children.started(pid)
-        try? out.close()
-        if err !== out { try? err.close() }
+    }
+
+    /// Starts `executable`. `stdout`/`stderr`: files to write (created, appended to; the same path
+    /// for one combined log); nil: a temporary file removed with the runner. `stdin`: a file to
+    /// read, else /dev/null. The child is in a process group of its own, as with `Process`.
+    public init(_ executable: String, _ args: [String], env: [String: String] = [:],
+                stdout: String? = nil, stderr: String? = nil, stdin: String? = nil) async throws {
+        self.executable = executable
+        arguments = args
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-run-\(UUID().uuidString.prefix(8))").path
+        let outPath = stdout ?? temp + ".out"
+        let errPath = stderr ?? temp + ".err"
+        self.outPath = outPath
+        self.errPath = errPath
+        ownedFiles = [stdout == nil ? outPath : nil, stderr == nil ? errPath : nil].compactMap { $0 }
+        let append: FileDescriptor.OpenOptions = [.create, .append]
+        let out = try FileDescriptor.open(FilePath(outPath), .writeOnly, options: append, permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        let err = errPath == outPath ? try out.duplicate()
+            : try FileDescriptor.open(FilePath(errPath), .writeOnly, options: append, permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        let input = try FileDescriptor.open(FilePath(stdin ?? "/dev/null"), .readOnly)
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        var overrides: [Environment.Key: String?] = [:]
+        for (k, v) in env { if let key = Environment.Key(rawValue: k) { overrides[key] = v } }
+        let environment = Environment.inherit.updating(overrides)
+        let platform = options
+        let exit = ExitBox()
+        self.exit = exit
+        // The child runs in a task of its own: `run` returns once it has exited. The pid comes
+        // back as soon as it is spawned (or the error when it cannot be).
+        pid = try await withCheckedThrowingContinuation { (started: CheckedContinuation<Int32, any Error>) in
+            Task.detached { [executable, args, environment, platform, input, out, err, exit] in
+                let spawned = Mutex(false)
+                do {
+                    let result = try await Subprocess.run(.path(FilePath(executable)), arguments: Arguments(args), environment: environment,
+                                                          platformOptions: platform,
+                                                          input: .fileDescriptor(input, closeAfterSpawningProcess: true),
+                                                          output: .fileDescriptor(out, closeAfterSpawningProcess: true),
+                                                          error: .fileDescriptor(err, closeAfterSpawningProcess: true)) { execution in
+                        let pid = execution.processIdentifier.value
+                        Children.started(pid)
+                        spawned.withLock { $0 = true }
+                        started.resume(returning: pid)
+                    }
+                    let status: Int32
+                    switch result.terminationStatus {
+                    case .exited(let code): status = code
+                    case .signaled(let signal): status = signal
+                    }
+                    Children.exited(result.processIdentifier.value)
+                    exit.exited(status)
+                } catch {
+                    if spawned.withLock({ $0 }) {
+                        exit.exited(-1)
+                    } else {
+                        started.resume(throwing: error)
+                    }
+                }
+            }
+        }
     }
 
     deinit {
@@ -93,7 +130,7 @@ public final class ProcessRunner: @unchecked Sendable {
 
     /// Runs a program to its end.
     public static func run(_ executable: String, _ args: [String], env: [String: String] = [:], stdin: String? = nil) async throws -> RunResult {
-        let p = try ProcessRunner(executable, args, env: env, stdin: stdin)
+        let p = try await ProcessRunner(executable, args, env: env, stdin: stdin)
         let status = await p.wait()
         return RunResult(status: status, stdout: p.stdout, stderr: p.stderr)
     }
@@ -163,7 +200,7 @@ public final class ProcessRunner: @unchecked Sendable {
 public func runProgram(_ exe: URL, _ args: [String], env: [String: String] = [:]) async throws -> (Int32, String) {
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-out-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: log) }
-    let p = try ProcessRunner(exe.path, args, env: env, stdout: log, stderr: log)
+    let p = try await ProcessRunner(exe.path, args, env: env, stdout: log, stderr: log)
     let status = await p.wait()
     return (status, p.stdout)
 }

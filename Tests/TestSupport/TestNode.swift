@@ -33,7 +33,7 @@ open class TestNode: @unchecked Sendable {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(folderPrefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let log = dir.appendingPathComponent("up.log").path
-        runner = try ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path, "--port-offset", "\(offset)"] + arguments,
+        runner = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path, "--port-offset", "\(offset)"] + arguments,
                                    stdout: log, stderr: log)
         do {
             try await waitUntil(what, timeout: timeout) { try await ready(self) }

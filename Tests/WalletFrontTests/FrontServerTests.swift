@@ -176,7 +176,7 @@ import TestSupport
 
         // The wallet front's own port (8341) + an offset of the WalletFrontTests range of Tests/ports.json.
         let port = Endpoints.defaultWalletPort + Ports.offset("WalletFrontTests")
-        let front = try ProcessRunner(Build.path("cairn-walletfront"),
+        let front = try await ProcessRunner(Build.path("cairn-walletfront"),
                                       ["--port", String(port), "--tls-cert", cert, "--tls-key", key, "--edge", "https://127.0.0.1:9999"])
         defer { front.stopInBackground() }
 
