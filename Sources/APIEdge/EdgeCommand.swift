@@ -34,6 +34,10 @@ struct EdgeCommand: ServiceCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, bytes (default 262144).")
     var maxBody: Int = 256 * 1024
 
+    @Option(name: .customLong("submit-limit"),
+            help: "Transaction submissions (POST /api/tx, sendrawtransaction, the faucet) in flight to the mempool at most; one more is refused with 503 queue-full and Retry-After (JSON-RPC -28) (env CAIRN_SUBMIT_LIMIT; default \(SubmitQueue.defaultLimit)).")
+    var submitLimit: String?
+
     @Option(name: .customLong("faucet-key"),
             help: "Regtest only: the raw 32-byte Ed25519 key file whose mined coins the faucet pays out (env CAIRN_FAUCET_KEY; `cairn up` passes DATA/node-key). No faucet without it.")
     var faucetKey: String?
@@ -83,6 +87,9 @@ struct EdgeCommand: ServiceCommand {
                                                                 common.accountsEndpoints.rpc, common.accountsEndpoints.pub])
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         c.maxBody = maxBody
+        if let text = submitLimit ?? env["CAIRN_SUBMIT_LIMIT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            c.submitLimit = try Self.parseSubmitLimit(text)
+        }
         c.faucetKeyPath = faucetKey ?? env["CAIRN_FAUCET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         guard let amount = Units.parse(faucetAmount), amount > 0 else { throw ValidationError("--faucet-amount must be a positive CRN amount such as 10 or 2.5") }
         c.faucetAmount = amount
@@ -110,6 +117,14 @@ struct EdgeCommand: ServiceCommand {
         return c
     }
 
+    /// `--submit-limit`: a positive whole number.
+    static func parseSubmitLimit(_ text: String) throws -> Int {
+        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 else {
+            throw ValidationError("--submit-limit must be a positive whole number of submissions (got '\(text)'; default \(SubmitQueue.defaultLimit))")
+        }
+        return n
+    }
+
     func run() async throws {
         ServiceRuntime.bootstrapLogging(common)
         let logger = Logger(label: "cairn.edge")
@@ -117,11 +132,12 @@ struct EdgeCommand: ServiceCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let edge = try await Edge(config: config, metrics: EdgeMetrics(registry: registry), logger: logger)
+        edge.backend.submits.setLimit(config.submitLimit)
         let app = buildApplication(config: config, edge: edge)
         logger.notice("edge starting", metadata: [
             "network": "\(config.params.network.rawValue)", "http": "\(config.httpHost):\(config.httpPort)",
             "chain_rpc": "\(config.endpoints.chainRPC)", "mempool_rpc": "\(config.endpoints.mempoolRPC)",
-            "cors": "\(config.corsOrigins.joined(separator: ","))",
+            "cors": "\(config.corsOrigins.joined(separator: ","))", "submit_limit": "\(config.submitLimit)",
             "zmq_pub": "\(edge.notifier?.endpoints.joined(separator: ",") ?? "off")"])
         // The services answering must be this node's (NodeIdentity): otherwise one line and a configuration error.
         let nodeID = config.nodeID, endpoints = config.endpoints

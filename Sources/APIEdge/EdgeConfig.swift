@@ -15,6 +15,9 @@ struct EdgeConfig: Sendable {
     var rpcTimeout: Duration = .milliseconds(2500)
     var rpcRetries = 3
     var wsQueueLimit = 1024
+    /// Transaction submissions in flight to the mempool at most; one more is refused with 503
+    /// `queue-full` and `Retry-After` (SubmitQueue.swift; `--submit-limit`).
+    var submitLimit = SubmitQueue.defaultLimit
     /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
     var peerRPC = PeerEndpoints.loopback().rpc
     /// The peer bridge's PUB: its trace events join the WebSocket feed.

@@ -64,6 +64,10 @@ struct Up: AsyncParsableCommand {
     @Option(name: .customLong("peer-host"), help: "The address the peer bridge listens on (default 127.0.0.1; 0.0.0.0 to accept other hosts).")
     var peerHost: String = "127.0.0.1"
 
+    @Option(name: .customLong("submit-limit"),
+            help: "Transaction submissions the edge keeps in flight to the mempool at most (POST /api/tx, sendrawtransaction, the faucet); one more is refused at once with 503 queue-full and Retry-After (JSON-RPC -28) (default 1024).")
+    var submitLimit: String?
+
     func validate() throws {
         guard ChainParams.named(network) != nil else { throw ValidationError("unknown network '\(network)': use regtest, testnet or main") }
         guard (0...30000).contains(portOffset) else { throw ValidationError("--port-offset must be 0...30000") }
@@ -75,6 +79,18 @@ struct Up: AsyncParsableCommand {
         if let p = peerPort, !(1...65535).contains(p) { throw ValidationError("--peer-port must be 1...65535") }
         for p in peers where !(p.hasPrefix("ws://") || p.hasPrefix("wss://")) { throw ValidationError("--peer \(p): expected ws://host:port") }
         if let s = portalSignup, !["on", "off"].contains(s) { throw ValidationError("--portal-signup is on or off") }
+        _ = try submitLimitValue
+    }
+
+    /// `--submit-limit` as a number: a positive whole number (the edge's default when not given).
+    var submitLimitValue: Int? {
+        get throws {
+            guard let submitLimit else { return nil }
+            guard let n = Int(submitLimit.trimmingCharacters(in: .whitespaces)), n > 0 else {
+                throw ValidationError("--submit-limit must be a positive whole number of submissions (got '\(submitLimit)'; default 1024)")
+            }
+            return n
+        }
     }
 
     func run() async throws {
@@ -135,7 +151,7 @@ struct Up: AsyncParsableCommand {
                                     httpHost: httpHost, httpPort: port, zmqPub: zmqPub, corsOrigins: origins,
                                     payout: payout, minerThreads: minerThreads, blockInterval: blockInterval, logLevel: logLevel,
                                     faucetKey: faucetKey, wallet: wallet, peer: peer, nodeID: nodeID, accounts: accounts,
-                                    portalSignup: portalSignup)
+                                    portalSignup: portalSignup, submitLimit: try submitLimitValue)
 
         let logs = dir.appendingPathComponent("logs", isDirectory: true)
         let supervisor = Supervisor(logDirectory: logs) { Output.note($0) }
@@ -195,7 +211,8 @@ struct Up: AsyncParsableCommand {
                            httpHost: String, httpPort: Int, zmqPub: String?, corsOrigins: [String],
                            payout: String?, minerThreads: Int?, blockInterval: Double?, logLevel: String?,
                            faucetKey: String? = nil, wallet: WalletFrontSpec? = nil, peer: PeerBridgeSpec? = nil,
-                           nodeID: String? = nil, accounts: AccountsEndpoints? = nil, portalSignup: String? = nil) -> [ChildSpec] {
+                           nodeID: String? = nil, accounts: AccountsEndpoints? = nil, portalSignup: String? = nil,
+                           submitLimit: Int? = nil) -> [ChildSpec] {
         var common = ["--network", network, "--data", data,
                       "--chain-rpc", endpoints.chainRPC, "--chain-pub", endpoints.chainPub,
                       "--mempool-rpc", endpoints.mempoolRPC, "--mempool-pub", endpoints.mempoolPub]
@@ -207,6 +224,7 @@ struct Up: AsyncParsableCommand {
         if let zmqPub { edge += ["--zmq-pub", zmqPub] }
         for o in corsOrigins { edge += ["--cors-origin", o] }
         if let faucetKey { edge += ["--faucet-key", faucetKey] }
+        if let submitLimit { edge += ["--submit-limit", String(submitLimit)] }
         if let peer { edge += ["--peer-rpc", peer.endpoints.rpc, "--peer-pub", peer.endpoints.pub] }
         var specs = [
             ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),

@@ -116,10 +116,11 @@ enum ChainStorage {
         var coins = [OutPoint: TxOutput]()
         for s in spent { coins[s.outpoint] = s.coin.output }
         let blockHash = Data(block.hash.bytes)
+        let spans = TxSpans.of(block)
         for (pos, tx) in block.transactions.enumerated() {
             let txid = tx.txid
-            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?, ?)",
-                           arguments: [Data(txid.bytes), blockHash, height, pos, Int64(fees[pos])])
+            try db.execute(sql: "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [Data(txid.bytes), blockHash, height, pos, Int64(fees[pos]), spans[pos].start, spans[pos].size])
             var perKey = [[UInt8]: (fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
             for o in tx.outputs {
                 var e = perKey[o.publicKey] ?? (0, 0, 0, 0)

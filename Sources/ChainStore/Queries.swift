@@ -76,22 +76,38 @@ struct ChainQueries: Sendable {
         return out
     }
 
+    /// A transaction of the best chain: its bytes alone are read, from where the tx index says they
+    /// lie in the stored block (`start`, `size`), not the whole block decoded; a row without them, or
+    /// bytes that are not this transaction, fall back to decoding the block.
     func transaction(_ ref: TxRef) async throws -> ConfirmedTx {
         guard let txid = Hash256(hex: ref.txid) else { throw RPCError.badParams("'\(ref.txid)' is not a 64-hex-digit txid") }
         let key = Data(txid.bytes)
-        let found = try await db.read { db -> (Data, Int, Int, Int64, Data)? in
+        let found = try await db.read { db -> (block: Data, height: Int, position: Int, fee: Int64, header: Data, bytes: Data?)? in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT tx.block AS block, tx.height AS height, tx.position AS position, tx.fee AS fee, block.raw AS raw
-                FROM tx JOIN block ON block.hash = tx.block WHERE tx.txid = ?
+                SELECT tx.block AS block, tx.height AS height, tx.position AS position, tx.fee AS fee, header.raw AS header,
+                       substr(block.raw, tx.start + 1, tx.size) AS bytes
+                FROM tx JOIN header ON header.hash = tx.block JOIN block ON block.hash = tx.block WHERE tx.txid = ?
                 """, arguments: [key]) else { return nil }
-            return (row["block"], row["height"], row["position"], row["fee"], row["raw"])
+            return (row["block"], row["height"], row["position"], row["fee"], row["header"], row["bytes"])
         }
-        guard let (blockHash, height, position, fee, raw) = found else { throw RPCError.notFound("transaction \(ref.txid) is not in the chain") }
+        guard let found else { throw RPCError.notFound("transaction \(ref.txid) is not in the chain") }
+        let header = try BlockHeader(bytes: Array(found.header))
+        let blockHash = Hash256(bytes: Array(found.block))
+        var bytes = found.bytes.map { Array($0) }
+        if let b = bytes, (try? Transaction(bytes: b))?.txid != txid { bytes = nil }
+        if bytes == nil { bytes = try await bytesDecodingBlock(blockHash, position: found.position) }
+        guard let bytes else { throw RPCError("internal", "tx index points past the block") }
+        return ConfirmedTx(txid: ref.txid, hex: Hex.encode(bytes), blockHash: blockHash.hex, height: found.height,
+                           position: found.position, blockTime: header.time, fee: UInt64(found.fee))
+    }
+
+    /// The encoding of the transaction at `position` of a stored block, decoding the whole block.
+    private func bytesDecodingBlock(_ hash: Hash256, position: Int) async throws -> [UInt8]? {
+        guard let raw = try await db.read({ db in try Data.fetchOne(db, sql: "SELECT raw FROM block WHERE hash = ?", arguments: [Data(hash.bytes)]) }) else {
+            return nil
+        }
         let block = try Block(bytes: Array(raw))
-        guard position < block.transactions.count else { throw RPCError("internal", "tx index points past the block") }
-        return ConfirmedTx(txid: ref.txid, hex: Hex.encode(block.transactions[position].encoded),
-                           blockHash: Hash256(bytes: Array(blockHash)).hex, height: height, position: position,
-                           blockTime: block.header.time, fee: UInt64(fee))
+        return position < block.transactions.count ? block.transactions[position].encoded : nil
     }
 
     func coins(_ list: OutpointList) async throws -> [CoinInfo?] {

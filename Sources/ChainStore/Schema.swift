@@ -11,7 +11,7 @@ import GRDB
 /// | active | height on the best chain | hash at that height |
 /// | utxo   | unspent output of the best chain | indexed by public key |
 /// | undo   | connected block | the coins it spent, to disconnect it |
-/// | tx     | transaction on the best chain | block, height, position, fee |
+/// | tx     | transaction on the best chain | block, height, position, fee; `start` and `size` of its bytes in the block's encoding (v3) |
 /// | addr   | (public key, transaction) on the best chain | amounts received and spent |
 /// | spend  | output of a best-chain transaction spent on the best chain | by which input (txid, vin) at which height (v2) |
 /// | trace  | step of a tx/block path seen here | connected, disconnected, mined by |
@@ -82,6 +82,23 @@ enum Schema {
                 try SpendIndex.record(db, try Block(bytes: Array(row["raw"] as Data)), height: row["height"])
             }
         }
+        // v3: where each indexed transaction lies in its block's stored encoding (`start`, bytes from
+        // the block's first byte, and `size`), so a lookup reads its bytes alone instead of decoding
+        // the whole block. Filled from the best chain's stored blocks for a data folder made before it.
+        m.registerMigration("v3-tx-span") { db in
+            try db.execute(sql: "ALTER TABLE tx ADD COLUMN start INTEGER; ALTER TABLE tx ADD COLUMN size INTEGER")
+            let update = try db.cachedStatement(sql: "UPDATE tx SET start = ?, size = ? WHERE txid = ? AND block = ?")
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT active.hash AS hash, block.raw AS raw FROM active JOIN block ON block.hash = active.hash ORDER BY active.height
+                """)
+            while let row = try rows.next() {
+                let hash: Data = row["hash"]
+                let block = try Block(bytes: Array(row["raw"] as Data))
+                for (tx, span) in zip(block.transactions, TxSpans.of(block)) {
+                    try update.execute(arguments: [span.start, span.size, Data(tx.txid.bytes), hash])
+                }
+            }
+        }
         return m
     }
 
@@ -108,5 +125,19 @@ enum SpendIndex {
 
     static func forget(_ db: Database, height: Int) throws {
         try db.execute(sql: "DELETE FROM spend WHERE height = ?", arguments: [height])
+    }
+}
+
+/// Where each transaction of a block lies in its encoding (as stored in `block.raw`): the byte it
+/// starts at and its length, in order. The tx index keeps them, so a lookup reads one transaction's
+/// bytes (`ChainQueries.transaction`).
+enum TxSpans {
+    static func of(_ block: Block) -> [(start: Int, size: Int)] {
+        var at = BlockHeader.size + ByteWriter.compactSizeLength(block.transactions.count)
+        return block.transactions.map { tx in
+            let size = tx.encodedSize
+            defer { at += size }
+            return (at, size)
+        }
     }
 }
