@@ -108,7 +108,7 @@ final class FloodRunning: Sendable {
         defer { stack.stop() }
         // Mature coins from a miner attached for a while, then stopped: the flood's transactions stay
         // in the mempool, where they are checked.
-        let miner = try FeeBump.attachMiner(stack, paying: me)
+        let miner = try await FeeBump.attachMiner(stack, paying: me)
         defer { miner.signal(SIGTERM) }
         try await waitUntil("coinbases mature", timeout: 240) {
             try await stack.height() >= ChainParams.regtest.coinbaseMaturity + Self.rounds + 2
