@@ -194,8 +194,8 @@ extension TestNode {
     }
 
     /// Every txid the node holds: its mempool's (`/api/mempool/txids`), then those of every block of
-    /// its best chain (`/api/block/:hash/txids`, `parallel` blocks at a time). In bulk: one lookup per
-    /// transaction (`/api/tx/:txid`) costs the chain store a decoding of the transaction's whole block.
+    /// its best chain (`/api/block/:hash/txids`, `parallel` blocks at a time): one request per block
+    /// instead of one per transaction (`/api/tx/:txid`).
     public func held(parallel: Int = 8) async throws -> Set<String> {
         let (status, text, _) = try await fetch("/api/mempool/txids")
         guard status == 200, let pool = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
