@@ -7,18 +7,30 @@ import NodeKit
 /// and a word back about what went into a template. The pool conforms (Pool.swift); block
 /// assembly knows nothing else of it.
 protocol TxSource: Sendable {
-    /// The pool's transactions (a copy of its graph: cheap, copy-on-write), its mempool sequence
-    /// and the chain tip they were checked against, read together.
+    /// Block assembly's choice from the pool's transactions, its mempool sequence and the chain tip
+    /// they were checked against, read together.
     func miningSnapshot() async throws -> MiningSnapshot
     /// These transactions went into a template for `height` asked by `minerID` (the pool traces
     /// the first time of each).
     func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async
 }
 
+/// What a template is made of: the transactions chosen (`BlockAssembler.select`, in block order)
+/// and their fees, with the sequence and tip of the pool they were chosen from. The choice is made
+/// where the graph is, at once (`init(graph:…)`), so no copy of the graph outlives the call: a copy
+/// still held while the pool changes would make the pool copy its whole graph (copy-on-write, O(n)
+/// per template); the choice itself reads the fee-rate index only as far as a block goes.
 struct MiningSnapshot: Sendable {
-    let graph: PoolGraph
+    let chosen: [PoolEntry]
+    let fees: Amount
     let sequence: UInt64
     let tip: ChainTip
+
+    init(graph: PoolGraph, sequence: UInt64, tip: ChainTip) {
+        (chosen, fees) = BlockAssembler.select(graph)
+        self.sequence = sequence
+        self.tip = tip
+    }
 }
 
 /// Block assembly (btcd's `mining/`): which pool entries go into a template, chosen from a
@@ -109,28 +121,42 @@ enum BlockAssembler {
         return (chosen, fees)
     }
 
+    /// A chosen transaction as a template carries it: its raw hex and its txid's.
+    struct Encoded: Sendable {
+        let raw: String
+        let txid: String
+        init(_ e: PoolEntry) { raw = Hex.encode(e.raw); txid = e.txid.hex }
+    }
+
     /// The template for the block after the snapshot's tip, under the learning mode's `pace`: when
     /// it holds this height (paused), nothing is picked. `now`: the clock, seconds since 1970.
-    static func template(from snapshot: MiningSnapshot, pace: MiningPace, params: ChainParams,
-                         now: UInt32) -> (template: BlockTemplate, chosen: [PoolEntry]) {
+    /// `encoded`: each chosen transaction's hex (by default encoded here; `TemplateGenerator` reuses
+    /// the previous template's).
+    static func template(from snapshot: MiningSnapshot, pace: MiningPace, params: ChainParams, now: UInt32,
+                         encoded: (PoolEntry) -> Encoded = Encoded.init) -> (template: BlockTemplate, chosen: [PoolEntry]) {
         let t = snapshot.tip
         let height = t.height + 1
-        let (chosen, fees) = pace.allows(height: height) ? select(snapshot.graph) : ([], 0)
+        let (chosen, fees) = pace.allows(height: height) ? (snapshot.chosen, snapshot.fees) : ([], 0)
+        let hex = chosen.map(encoded)
         let template = BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
                                      minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
-                                     transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex),
+                                     transactions: hex.map(\.raw), txids: hex.map(\.txid),
                                      mempoolSequence: snapshot.sequence, pace: pace, notBefore: pace.notBefore(tipTime: t.time))
         return (template, chosen)
     }
 }
 
 /// Builds block templates from a `TxSource` (btcd's `mining.BlkTmplGenerator`), on its own
-/// actor: the pool's actor only hands over a snapshot, and the selection (a read of the pool's
-/// fee-rate index as far as a block goes) runs here. Keeps the miners that asked (`MinerRegistry`, for `getminers`).
+/// actor: the pool's actor hands over its choice (`MiningSnapshot`, a read of its fee-rate index
+/// as far as a block goes), and the template (the hex, the word back, the miners) is made here. Keeps the miners that asked (`MinerRegistry`, for `getminers`).
 actor TemplateGenerator {
     let source: any TxSource
     let params: ChainParams
     private var miners = MinerRegistry()
+    /// The hex of the last template's transactions, by txid (a txid names its bytes): the next
+    /// template, mostly the same transactions, reuses it rather than encode each again. Holds one
+    /// block's worth at most.
+    private var encoded: [Hash256: BlockAssembler.Encoded] = [:]
 
     init(source: any TxSource, params: ChainParams) {
         self.source = source
@@ -142,8 +168,14 @@ actor TemplateGenerator {
     func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
         miners.seen(request, at: ServiceSupport.now())
         let snapshot = try await source.miningSnapshot()
+        var kept = [Hash256: BlockAssembler.Encoded]()
         let (template, chosen) = BlockAssembler.template(from: snapshot, pace: pace, params: params,
-                                                         now: UInt32(Date().timeIntervalSince1970))
+                                                         now: UInt32(Date().timeIntervalSince1970)) { e in
+            let hex = encoded[e.txid] ?? BlockAssembler.Encoded(e)
+            kept[e.txid] = hex
+            return hex
+        }
+        encoded = kept
         if !chosen.isEmpty {
             await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: request.minerID)
         }

@@ -1,4 +1,6 @@
 import ChainCore
+import NodeKit
+import Synchronization
 import Testing
 @testable import Mempool
 
@@ -199,5 +201,38 @@ struct FeeIndexTests {
                 #expect(q.blockOf == blockOf && q.blocks.map(\.nTx) == expected.map(\.count))
             }
         }
+    }
+}
+
+/// The template generator's reuse of the previous template's hex.
+@Suite("Template encodings")
+struct TemplateEncodingTests {
+    /// A source whose entries change between templates.
+    final class ChangingSource: TxSource {
+        let entries: Mutex<[PoolEntry]>
+        init(_ entries: [PoolEntry]) { self.entries = Mutex(entries) }
+        func miningSnapshot() async throws -> MiningSnapshot { BlockAssemblerTests.snapshot(entries.withLock { $0 }) }
+        func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {}
+    }
+
+    @Test("a template after a change carries the same hex as one made afresh: kept ones reused, new ones encoded, gone ones left out")
+    func reusedEncodingsMatchFreshOnes() async throws {
+        var maker = FeeIndexTests.Maker(seed: 41)
+        var entries = [PoolEntry]()
+        for _ in 0..<60 { entries.append(maker.entry(parentsFrom: entries)) }
+        let source = ChangingSource(entries)
+        let generator = TemplateGenerator(source: source, params: .regtest)
+        let request = TemplateRequest(minerID: "m", address: "x", hashrate: 0, threads: 1)
+        let first = try await generator.template(for: request)
+        #expect(first.transactions == BlockAssemblerTests.snapshot(entries).chosen.map { Hex.encode($0.raw) })
+        // Childless ones leave, new ones come.
+        let leaving = Set(entries.filter { e in !entries.contains { $0.parents.contains(e.txid) } }.prefix(10).map(\.txid))
+        entries.removeAll { leaving.contains($0.txid) }
+        for _ in 0..<15 { entries.append(maker.entry(parentsFrom: entries)) }
+        source.entries.withLock { $0 = entries }
+        let second = try await generator.template(for: request)
+        let fresh = BlockAssembler.template(from: BlockAssemblerTests.snapshot(entries), pace: .running, params: .regtest, now: 0).template
+        #expect(second.transactions == fresh.transactions && second.txids == fresh.txids)
+        #expect(second.txids.count == entries.count && !second.txids.contains { leaving.contains(Hash256(hex: $0)!) })
     }
 }
