@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev.
@@ -113,7 +114,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "Mempool",
-            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift"),
+                           // The pool's fee-rate index (a min-max heap).
+                           .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strict
         ),
         .executableTarget(

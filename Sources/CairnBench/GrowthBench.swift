@@ -6,12 +6,13 @@ import Synchronization
 /// How cost grows with work (issue 11), on the real node's processes:
 /// - the mempool filled to 1k, 10k, 50k, 100k transactions through `POST /api/tx` (the node's miner
 ///   held back by its pace), with the acceptance rate of each stretch and the time of
-///   `getblocktemplate` on /rpc at each size, and the mempool service's resident size;
+///   `getblocktemplate` on /rpc at each size (and on the bus, the mempool's own part without the
+///   edge's reshaping and HTTP), and the mempool service's resident size;
 /// - the UTXO set grown to 10k, 100k, 1M coins by blocks of the bench's own (fan-out transactions of
 ///   23,000 outputs), and at each size a block of 5,000 one-input transactions submitted to the chain
 ///   store (`submitblock` on the bus, timed to its answer) and 2,000 coin lookups (`getcoins` on the bus).
 enum GrowthBench {
-    struct PoolPoint { var size: Int; var acceptRate: Double; var templateMS: Double; var templateTxs: Int }
+    struct PoolPoint { var size: Int; var acceptRate: Double; var templateMS: Double; var templateTxs: Int; var busTemplateMS: Double }
     struct CoinPoint { var size: Int; var connectRate: Double; var connectSeconds: Double; var lookupP50: Double; var lookupP99: Double }
 
     static let fee: Amount = 500
@@ -52,16 +53,26 @@ enum GrowthBench {
                 txs = ((reply?["result"] as? [String: Any])?["transactions"] as? [Any])?.count ?? -1
             }
             let templateMS = times.sorted()[times.count / 2] * 1000
+            // The same on the mempool's bus (what the node's miner asks), three times, the median.
+            var busTimes = [Double]()
+            for _ in 0..<3 {
+                let t = clock.now
+                _ = try await node.mempool.call("getblocktemplate", TemplateRequest(minerID: "bench", address: "", hashrate: 0, threads: 0),
+                                                as: BlockTemplate.self)
+                busTimes.append((clock.now - t).seconds)
+            }
+            let busMS = busTimes.sorted()[1] * 1000
             // A stretch cut short by the budget just after a size was measured adds no point of its own.
             if short, let last = points.last, count < last.size + last.size / 10 {
                 print("  mempool growth stopped at \(count), short of \(size): the filling budget (\(Int(budget)) s) ran out")
                 break
             }
             if txs < 0 { print("  getblocktemplate at \(count) answered no template (an error or a timeout)") }
-            points.append(PoolPoint(size: count, acceptRate: rate, templateMS: templateMS, templateTxs: txs))
-            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms (\(txs) transactions in it)")
+            points.append(PoolPoint(size: count, acceptRate: rate, templateMS: templateMS, templateTxs: txs, busTemplateMS: busMS))
+            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms on /rpc, \(String(format2: busMS)) ms on the bus (\(txs) transactions in it)")
             if size == 50_000 || (size == maxSize && !sizes.contains(50_000)) {
                 table.row("getblocktemplate at a \(count)-transaction mempool (ms; aim ≤ 50)", templateMS, nil)
+                table.row("  the same on the mempool's bus (ms)", busMS, nil)
             }
             if short {
                 print("  mempool growth stopped at \(count), short of \(size): \(clock.now >= fillDeadline ? "the filling budget (\(Int(budget)) s) ran out" : "no coins left") (\(shared.refused.load(ordering: .relaxed)) refused)")
@@ -170,8 +181,11 @@ enum GrowthBench {
     static func report(pool: [PoolPoint], coins: [CoinPoint], verifyRate: Double, out: URL) {
         let cores = Double(SignatureBatch.defaultParallelism)
         var text = "How cost grows with work\n\n"
-        var t1 = Table(columns: ["mempool size (txs)", "accepted/s (stretch)", "getblocktemplate (ms)", "txs in template"])
-        for p in pool { t1.rows.append([String(p.size), String(Int(p.acceptRate.rounded())), String(format2: p.templateMS), String(p.templateTxs)]) }
+        var t1 = Table(columns: ["mempool size (txs)", "accepted/s (stretch)", "getblocktemplate (ms)", "on the bus (ms)", "txs in template"])
+        for p in pool {
+            t1.rows.append([String(p.size), String(Int(p.acceptRate.rounded())), String(format2: p.templateMS), String(format2: p.busTemplateMS),
+                            String(p.templateTxs)])
+        }
         var t2 = Table(columns: ["UTXO set size (coins)", "5,000-tx block connect (tx/s)", "of cores × verify", "getcoins p50 (µs)", "getcoins p99 (µs)"])
         for c in coins {
             t2.rows.append([String(c.size), String(Int(c.connectRate.rounded())), String(format2: c.connectRate / (verifyRate * cores) * 100) + " %",

@@ -1,80 +1,162 @@
 import ChainCore
 import Foundation
+import HeapModule
 import NodeKit
 
 /// What block assembly reads from the pool (btcd's `mining.TxSource`): one consistent snapshot,
 /// and a word back about what went into a template. The pool conforms (Pool.swift); block
 /// assembly knows nothing else of it.
 protocol TxSource: Sendable {
-    /// The pool's transactions (a copy of its graph: cheap, copy-on-write), its mempool sequence
-    /// and the chain tip they were checked against, read together.
+    /// Block assembly's choice from the pool's transactions, its mempool sequence and the chain tip
+    /// they were checked against, read together.
     func miningSnapshot() async throws -> MiningSnapshot
     /// These transactions went into a template for `height` asked by `minerID` (the pool traces
     /// the first time of each).
     func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async
 }
 
+/// What a template is made of: the transactions chosen (`BlockAssembler.select`, in block order)
+/// and their fees, with the sequence and tip of the pool they were chosen from. The choice is made
+/// where the graph is, at once (`init(graph:…)`), so no copy of the graph outlives the call: a copy
+/// still held while the pool changes would make the pool copy its whole graph (copy-on-write, O(n)
+/// per template); the choice itself reads the fee-rate index only as far as a block goes.
 struct MiningSnapshot: Sendable {
-    let graph: PoolGraph
+    let chosen: [PoolEntry]
+    let fees: Amount
     let sequence: UInt64
     let tip: ChainTip
+
+    init(graph: PoolGraph, sequence: UInt64, tip: ChainTip) {
+        (chosen, fees) = BlockAssembler.select(graph)
+        self.sequence = sequence
+        self.tip = tip
+    }
 }
 
 /// Block assembly (btcd's `mining/`): which pool entries go into a template, chosen from a
 /// snapshot of the pool's entries, with no access to the pool itself. Highest fee rate first, a
 /// child only once all its parents are in, up to the block size limit.
+///
+/// The rule, as first written (and kept, output for output: `BlockAssemblerTests` checks the two
+/// agree on random graphs): sweeps over the candidates in fee-rate order (`FeeOrder`), each taking
+/// every candidate whose parents are all in and that fits (one whose parents are in but does not
+/// fit is dropped; one whose parents are not all in waits for the next sweep), until a sweep takes
+/// nothing. Done here in one pass over the fee-rate order, read as far as it is needed, with a heap
+/// of the children that became ready behind it: each entry is taken or dropped at its turn, that is
+/// at (the sweep it would be reached in ready, its place in the order), and the sweep is its last
+/// parent's, or the next one when the child comes before that parent in the order. Reading stops as
+/// soon as the room left is below the smallest entry's size: nothing more can fit. So a template
+/// costs O(k log n) for the k entries read, not sorts and sweeps of the whole pool.
 enum BlockAssembler {
     /// Room kept for the header, the transaction count and the coinbase.
     static let reserved = BlockHeader.size + 9 + 1_000
 
-    static func select(_ entries: some Collection<PoolEntry>, maxBlockSize: Int = Limits.maxBlockSize) -> (chosen: [PoolEntry], fees: Amount) {
+    /// The selection from a pool graph, read through its fee-rate index.
+    static func select(_ graph: PoolGraph, maxBlockSize: Int = Limits.maxBlockSize) -> (chosen: [PoolEntry], fees: Amount) {
+        var cursor = graph.inFeeRateOrder()
+        return select(next: { cursor.next() }, entry: { graph[$0] }, children: { graph[$0]?.children ?? [] },
+                      minSize: graph.minSize ?? 0, maxBlockSize: maxBlockSize)
+    }
+
+    /// The selection from any entries (their `parents` say the links; `children` are not read).
+    static func select(_ entries: some Collection<PoolEntry>, maxBlockSize: Int = Limits.maxBlockSize,
+                       confirmed: Set<Hash256> = []) -> (chosen: [PoolEntry], fees: Amount) {
+        var byID = [Hash256: PoolEntry](minimumCapacity: entries.count)
+        var children = [Hash256: [Hash256]]()
+        for e in entries {
+            byID[e.txid] = e
+            for p in e.parents { children[p, default: []].append(e.txid) }
+        }
+        var sorted = entries.sorted { $0.order < $1.order }.makeIterator()
+        return select(next: { sorted.next() }, entry: { byID[$0] }, children: { children[$0] ?? [] },
+                      minSize: entries.lazy.map(\.size).min() ?? 0, maxBlockSize: maxBlockSize, confirmed: confirmed)
+    }
+
+    /// A child made ready behind the reading: taken or dropped at its turn (sweep, place in the order).
+    private struct Ready: Comparable {
+        let sweep: Int
+        let key: FeeOrder
+        static func < (a: Ready, b: Ready) -> Bool { a.sweep != b.sweep ? a.sweep < b.sweep : a.key < b.key }
+        static func == (a: Ready, b: Ready) -> Bool { a.sweep == b.sweep && a.key == b.key }
+    }
+
+    /// The one pass. `next`: the candidates in fee-rate order; `entry`, `children`: the links;
+    /// `minSize`: at most the smallest candidate's size; `confirmed`: parents counted as in already
+    /// (an earlier projected block), never candidates themselves.
+    static func select<Children: Sequence<Hash256>>(next: () -> PoolEntry?, entry: (Hash256) -> PoolEntry?, children: (Hash256) -> Children,
+                                                    minSize: Int, maxBlockSize: Int, confirmed: Set<Hash256> = []) -> (chosen: [PoolEntry], fees: Amount) {
         var chosen = [PoolEntry]()
         var included = Set<Hash256>()
         var size = reserved
-        var candidates = entries.sorted { $0.feeRate > $1.feeRate }
-        var progress = true
-        while progress {
-            progress = false
-            var rest = [PoolEntry]()
-            for e in candidates {
-                if e.parents.isSubset(of: included) {
-                    if size + e.size <= maxBlockSize {
-                        chosen.append(e)
-                        included.insert(e.txid)
-                        size += e.size
-                        progress = true
-                    }
-                } else {
-                    rest.append(e)
-                }
+        var fees: Amount = 0
+        var later = Heap<Ready>()
+        func isIn(_ t: Hash256) -> Bool { included.contains(t) || confirmed.contains(t) }
+        func full() -> Bool { maxBlockSize - size < max(minSize, 1) }
+        /// `e` at its turn in sweep `sweep`, all its parents in: taken if it fits, else dropped.
+        func turn(_ e: PoolEntry, sweep: Int) {
+            guard size + e.size <= maxBlockSize else { return }
+            chosen.append(e)
+            included.insert(e.txid)
+            size += e.size
+            fees += e.fee
+            let key = e.order
+            for c in children(e.txid) {
+                guard !isIn(c), let child = entry(c), child.parents.allSatisfy(isIn) else { continue }
+                let behind = key < child.order
+                // In the first sweep a ready child after its parent is met by the reading itself.
+                if sweep == 1 && behind { continue }
+                later.insert(Ready(sweep: behind ? sweep : sweep + 1, key: child.order))
             }
-            candidates = rest
         }
-        return (chosen, chosen.reduce(Amount(0)) { $0 + $1.fee })
+        // The first sweep: the order as read.
+        while !full(), let e = next() {
+            guard !confirmed.contains(e.txid), e.parents.allSatisfy(isIn) else { continue }
+            turn(e, sweep: 1)
+        }
+        // The later sweeps: the children made ready, each at its turn.
+        while !full(), let r = later.popMin() {
+            guard let e = entry(r.key.txid) else { continue }
+            turn(e, sweep: r.sweep)
+        }
+        return (chosen, fees)
+    }
+
+    /// A chosen transaction as a template carries it: its raw hex and its txid's.
+    struct Encoded: Sendable {
+        let raw: String
+        let txid: String
+        init(_ e: PoolEntry) { raw = Hex.encode(e.raw); txid = e.txid.hex }
     }
 
     /// The template for the block after the snapshot's tip, under the learning mode's `pace`: when
     /// it holds this height (paused), nothing is picked. `now`: the clock, seconds since 1970.
-    static func template(from snapshot: MiningSnapshot, pace: MiningPace, params: ChainParams,
-                         now: UInt32) -> (template: BlockTemplate, chosen: [PoolEntry]) {
+    /// `encoded`: each chosen transaction's hex (by default encoded here; `TemplateGenerator` reuses
+    /// the previous template's).
+    static func template(from snapshot: MiningSnapshot, pace: MiningPace, params: ChainParams, now: UInt32,
+                         encoded: (PoolEntry) -> Encoded = Encoded.init) -> (template: BlockTemplate, chosen: [PoolEntry]) {
         let t = snapshot.tip
         let height = t.height + 1
-        let (chosen, fees) = pace.allows(height: height) ? select(snapshot.graph.entries.values) : ([], 0)
+        let (chosen, fees) = pace.allows(height: height) ? (snapshot.chosen, snapshot.fees) : ([], 0)
+        let hex = chosen.map(encoded)
         let template = BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
                                      minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
-                                     transactions: chosen.map { Hex.encode($0.raw) }, txids: chosen.map(\.txid.hex),
+                                     transactions: hex.map(\.raw), txids: hex.map(\.txid),
                                      mempoolSequence: snapshot.sequence, pace: pace, notBefore: pace.notBefore(tipTime: t.time))
         return (template, chosen)
     }
 }
 
 /// Builds block templates from a `TxSource` (btcd's `mining.BlkTmplGenerator`), on its own
-/// actor: the pool's actor only hands over a snapshot, and the selection (a sort of the whole pool)
-/// runs here. Keeps the miners that asked (`MinerRegistry`, for `getminers`).
+/// actor: the pool's actor hands over its choice (`MiningSnapshot`, a read of its fee-rate index
+/// as far as a block goes), and the template (the hex, the word back, the miners) is made here. Keeps the miners that asked (`MinerRegistry`, for `getminers`).
 actor TemplateGenerator {
     let source: any TxSource
     let params: ChainParams
     private var miners = MinerRegistry()
+    /// The hex of the last template's transactions, by txid (a txid names its bytes): the next
+    /// template, mostly the same transactions, reuses it rather than encode each again. Holds one
+    /// block's worth at most.
+    private var encoded: [Hash256: BlockAssembler.Encoded] = [:]
 
     init(source: any TxSource, params: ChainParams) {
         self.source = source
@@ -86,8 +168,14 @@ actor TemplateGenerator {
     func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
         miners.seen(request, at: ServiceSupport.now())
         let snapshot = try await source.miningSnapshot()
+        var kept = [Hash256: BlockAssembler.Encoded]()
         let (template, chosen) = BlockAssembler.template(from: snapshot, pace: pace, params: params,
-                                                         now: UInt32(Date().timeIntervalSince1970))
+                                                         now: UInt32(Date().timeIntervalSince1970)) { e in
+            let hex = encoded[e.txid] ?? BlockAssembler.Encoded(e)
+            kept[e.txid] = hex
+            return hex
+        }
+        encoded = kept
         if !chosen.isEmpty {
             await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: request.minerID)
         }

@@ -268,7 +268,9 @@ actor Pool: TxSource {
 
     // MARK: the pool as block assembly's source (BlockAssembler.swift)
 
-    /// The graph as it is, with the sequence and the tip (awaited first, then all read at once).
+    /// Block assembly's choice from the graph as it is, with the sequence and the tip (awaited
+    /// first, then all read at once): chosen here, on the actor, reading the fee-rate index as far
+    /// as a block goes (O(k log n)), rather than a copy of the graph handed out (MiningSnapshot).
     func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
         return MiningSnapshot(graph: graph, sequence: sequence, tip: t)

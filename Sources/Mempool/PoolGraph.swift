@@ -1,4 +1,6 @@
 import ChainCore
+import Foundation
+import HeapModule
 
 /// One transaction in the pool.
 struct PoolEntry: Sendable {
@@ -13,8 +15,34 @@ struct PoolEntry: Sendable {
     var parents: Set<Hash256>
     var children: Set<Hash256> = []
 
+    /// Set by the graph when it takes the entry in (each insertion its own number): tells the
+    /// entry's place in the fee-rate index from a stale one of an earlier insertion of the same txid.
+    var serial: UInt64 = 0
+
     var size: Int { raw.count }
     var feeRate: Double { Double(fee) / Double(max(size, 1)) }
+    /// Its place in fee-rate order (`FeeOrder`).
+    var order: FeeOrder { FeeOrder(feeRate: feeRate, time: time, txid: txid, serial: serial) }
+}
+
+/// The pool's one fee-rate order, a total order: the highest fee rate first, then the oldest,
+/// then the lowest txid (so two entries never tie, and block assembly's choice does not depend on
+/// a dictionary's order). `serial` takes no part in the order: it ties a key to one insertion.
+struct FeeOrder: Comparable, Sendable {
+    let feeRate: Double
+    let time: Double
+    let txid: Hash256
+    let serial: UInt64
+
+    static func < (a: FeeOrder, b: FeeOrder) -> Bool {
+        if a.feeRate != b.feeRate { return a.feeRate > b.feeRate }
+        if a.time != b.time { return a.time < b.time }
+        return a.txid < b.txid
+    }
+
+    static func == (a: FeeOrder, b: FeeOrder) -> Bool {
+        a.feeRate == b.feeRate && a.time == b.time && a.txid == b.txid
+    }
 }
 
 /// The pool's transactions as a graph (btcd's `mempool.TxPool` pool/outpoints maps, Bitcoin Core's
@@ -22,16 +50,37 @@ struct PoolEntry: Sendable {
 /// outpoint, and the byte total. A plain value: no I/O, no awaits; the `Pool` actor owns one and
 /// changes it only behind its gate. Copying it is cheap (copy-on-write), so block assembly and the
 /// queries read a copy while the pool goes on.
+///
+/// Kept up to date on every change, so that no admission, sample or template walks the whole pool
+/// (issue 11, how cost grows with work): the totals (bytes, fees, the fee-rate histogram, the
+/// entries' sizes) and a fee-rate index (`order`: a min-max heap of `FeeOrder` keys, swift-collections'
+/// `Heap`) with its best at one end (block assembly reads it from there, `inFeeRateOrder`) and its
+/// lowest at the other (eviction, `lowestFeeRate`). A removal leaves its key in the heap, stale (its
+/// serial no longer that of a live entry) and skipped where read; the heap is rebuilt from the
+/// entries once stale keys outnumber live ones, so its size stays within twice the pool's.
 struct PoolGraph: Sendable {
     private(set) var entries: [Hash256: PoolEntry] = [:]
     /// Outpoint → the pool transaction spending it.
     private(set) var spends: [OutPoint: Hash256] = [:]
     /// Sum of the entries' sizes.
     private(set) var bytes = 0
+    /// Sum of the entries' fees.
+    private(set) var totalFee: Amount = 0
+    /// Bytes per fee-rate bucket (power-of-two rates, 0 for below 1 unit per byte; `getmempoolinfo`'s histogram).
+    private(set) var feeRateBuckets: [Double: Int] = [:]
+    /// How many entries have each size (the smallest bounds what still fits in a block).
+    private var sizeCounts: [Int: Int] = [:]
+    /// The fee-rate index: one key per live entry, and stale keys of removed ones.
+    private(set) var order = Heap<FeeOrder>()
+    private var nextSerial: UInt64 = 0
 
     var count: Int { entries.count }
     var isEmpty: Bool { entries.isEmpty }
-    var totalFee: Amount { entries.values.reduce(0) { $0 + $1.fee } }
+    /// The smallest entry's size (nil when empty).
+    var minSize: Int? { sizeCounts.keys.min() }
+
+    /// The bucket of `getmempoolinfo`'s fee-rate histogram a fee rate falls in.
+    static func bucket(_ rate: Double) -> Double { rate < 1 ? 0 : pow(2, floor(log2(rate))) }
 
     subscript(_ txid: Hash256) -> PoolEntry? { entries[txid] }
     func contains(_ txid: Hash256) -> Bool { entries[txid] != nil }
@@ -43,13 +92,20 @@ struct PoolGraph: Sendable {
     /// Adds the entry and its links: its parents are those of `e.parents` in the graph (the others
     /// are confirmed), its children none yet, and each outpoint it spends is indexed.
     mutating func insert(_ e: PoolEntry) {
+        if entries[e.txid] != nil { remove(e.txid) }
         var e = e
         e.children = []
         e.parents = e.parents.filter { entries[$0] != nil }
+        nextSerial += 1
+        e.serial = nextSerial
         entries[e.txid] = e
         for input in e.tx.inputs { spends[input.previousOutput] = e.txid }
         for p in e.parents { entries[p]?.children.insert(e.txid) }
         bytes += e.size
+        totalFee += e.fee
+        feeRateBuckets[Self.bucket(e.feeRate), default: 0] += e.size
+        sizeCounts[e.size, default: 0] += 1
+        order.insert(e.order)
     }
 
     /// Takes the entry and its links out; nil if it was not there. Its children stay, without
@@ -61,6 +117,12 @@ struct PoolGraph: Sendable {
         for p in e.parents { entries[p]?.children.remove(t) }
         for c in e.children { entries[c]?.parents.remove(t) }
         bytes -= e.size
+        totalFee -= e.fee
+        let bucket = Self.bucket(e.feeRate)
+        if let b = feeRateBuckets[bucket], b > e.size { feeRateBuckets[bucket] = b - e.size } else { feeRateBuckets[bucket] = nil }
+        if let n = sizeCounts[e.size], n > 1 { sizeCounts[e.size] = n - 1 } else { sizeCounts[e.size] = nil }
+        // Its key stays in the index, stale; rebuilt once the stale keys outnumber the live ones.
+        if order.count > 2 * entries.count + 1_024 { order = Heap(entries.values.map(\.order)) }
         return e
     }
 
@@ -78,6 +140,10 @@ struct PoolGraph: Sendable {
         entries = [:]
         spends = [:]
         bytes = 0
+        totalFee = 0
+        feeRateBuckets = [:]
+        sizeCounts = [:]
+        order = Heap()
     }
 
     // MARK: walks
@@ -122,13 +188,47 @@ struct PoolGraph: Sendable {
 
     // MARK: fee-rate order
 
-    /// The entry with the lowest fee rate, leaving out `excluded`.
-    func lowestFeeRate(excluding excluded: Set<Hash256> = []) -> PoolEntry? {
-        entries.values.filter { !excluded.contains($0.txid) }.min { $0.feeRate < $1.feeRate }
+    /// Whether `key` is the key of a live entry (not one left by a removal).
+    func isLive(_ key: FeeOrder) -> Bool { entries[key.txid]?.serial == key.serial }
+
+    /// The entry last in fee-rate order (the lowest fee rate; of those, the newest), leaving out
+    /// `excluded`. Drops the stale keys it meets at the index's low end; O(log n) for each key it
+    /// passes (stale or excluded), not a walk of the pool.
+    mutating func lowestFeeRate(excluding excluded: Set<Hash256> = []) -> PoolEntry? {
+        var setAside = [FeeOrder]()
+        defer { for k in setAside { order.insert(k) } }
+        while let k = order.max {
+            guard let e = entries[k.txid], e.serial == k.serial else {
+                _ = order.popMax()
+                continue
+            }
+            guard !excluded.contains(k.txid) else {
+                setAside.append(order.removeMax())
+                continue
+            }
+            return e
+        }
+        return nil
     }
 
-    /// The entries, highest fee rate first.
-    func byFeeRate() -> [PoolEntry] { entries.values.sorted { $0.feeRate > $1.feeRate } }
+    /// The entries one at a time in fee-rate order, best first, read from a copy of the index
+    /// (O(log n) each): block assembly reads only as far as a block goes.
+    func inFeeRateOrder() -> FeeRateCursor { FeeRateCursor(heap: order, entries: entries) }
+
+    struct FeeRateCursor: IteratorProtocol, Sequence {
+        var heap: Heap<FeeOrder>
+        let entries: [Hash256: PoolEntry]
+
+        mutating func next() -> PoolEntry? {
+            while let k = heap.popMin() {
+                if let e = entries[k.txid], e.serial == k.serial { return e }
+            }
+            return nil
+        }
+    }
+
+    /// The entries in fee-rate order, best first (all of them: O(n log n)).
+    func byFeeRate() -> [PoolEntry] { Array(inFeeRateOrder()) }
 
     /// The entries, oldest first.
     func byTime() -> [PoolEntry] { entries.values.sorted { $0.time < $1.time } }
@@ -158,6 +258,12 @@ struct PoolGraph: Sendable {
             for c in e.children where entries[c]?.parents.contains(txid) != true { problem("\(txid.hex): child \(c.hex) does not list it as a parent") }
         }
         if total != bytes { problem("byte count \(bytes), entries add up to \(total)") }
+        let fees = entries.values.reduce(Amount(0)) { $0 + $1.fee }
+        if fees != totalFee { problem("fee total \(totalFee), entries add up to \(fees)") }
+        let live = order.unordered.filter(isLive)
+        if live.count != entries.count || Set(live.map(\.txid)).count != entries.count {
+            problem("the fee-rate index holds \(live.count) live keys for \(entries.count) entries")
+        }
         for (op, txid) in spends where entries[txid] == nil { problem("\(op) is marked spent by \(txid.hex), which is not in the pool") }
         return (problems, fromChain)
     }

@@ -6,16 +6,11 @@ import NodeKit
 /// `getaddressmempool`, `checkmempool`, and the explorer's), over the pool's graph (kept apart from
 /// Pool.swift: nothing here changes the pool).
 extension Pool {
-    /// Count, bytes, fees and the fee-rate histogram (power-of-two buckets, bytes in each).
+    /// Count, bytes, fees and the fee-rate histogram (power-of-two buckets, bytes in each), from the
+    /// graph's running totals (no walk of the pool).
     func info() -> MempoolInfo {
-        var buckets = [Double: Int]()
-        for e in entries.values {
-            let rate = e.feeRate
-            let bucket = rate < 1 ? 0 : pow(2, floor(log2(rate)))
-            buckets[bucket, default: 0] += e.size
-        }
-        let histogram = buckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
-        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
+        let histogram = graph.feeRateBuckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
+        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: graph.totalFee,
                            feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
     }
 
@@ -76,23 +71,20 @@ extension Pool {
         }.sorted { $0.time > $1.time }
     }
 
-    /// The pool transaction (and its input) spending each outpoint, in order; nil where none does.
+    /// The pool transaction (and its input) spending each outpoint, in order; nil where none does
+    /// (from the graph's spend index).
     func spenders(of outpoints: [OutPoint]) -> [SpendInfo?] {
-        guard !outpoints.isEmpty else { return [] }
-        let wanted = Set(outpoints)
-        var found = [OutPoint: SpendInfo]()
-        for e in entries.values {
-            for (vin, input) in e.tx.inputs.enumerated() where wanted.contains(input.previousOutput) {
-                found[input.previousOutput] = SpendInfo(outpoint: input.previousOutput.description, txid: e.txid.hex, vin: UInt32(vin))
-            }
+        outpoints.map { op in
+            guard let t = graph.spender(of: op), let e = graph[t],
+                  let vin = e.tx.inputs.firstIndex(where: { $0.previousOutput == op }) else { return nil }
+            return SpendInfo(outpoint: op.description, txid: t.hex, vin: UInt32(vin))
         }
-        return outpoints.map { found[$0] }
     }
 
     /// The next blocks as the node's own block assembly would fill them from the pool now.
     func projectedBlocks(_ request: MempoolBlocksRequest) -> MempoolBlocks {
         let count = max(1, min(request.count ?? ProjectedBlocks.defaultCount, 50))
-        let projection = ProjectedBlocks.project(entries.values, count: count)
+        let projection = ProjectedBlocks.project(graph, count: count)
         let txBlock = request.txid.flatMap(Hash256.init(hex:)).flatMap { projection.blockOf[$0] }
         return MempoolBlocks(blocks: projection.blocks, txBlock: txBlock, mempoolSequence: sequence)
     }
@@ -100,32 +92,50 @@ extension Pool {
 
 /// Projected blocks (mempool.space's "mempool blocks"): `BlockAssembler.select` run again and
 /// again over what the earlier blocks left, a parent chosen in an earlier block counting as
-/// confirmed. The last block holds whatever remains (it may be larger than a block).
+/// confirmed. The last block holds whatever remains (it may be larger than a block). The pool is
+/// put in fee-rate order once (its index), and each block reads what is left of that order.
 enum ProjectedBlocks {
     static let defaultCount = 8
 
+    static func project(_ graph: PoolGraph, count: Int, maxBlockSize: Int = Limits.maxBlockSize) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
+        project(ordered: graph.byFeeRate(), entry: { graph[$0] }, children: { graph[$0]?.children ?? [] },
+                minSize: graph.minSize ?? 0, count: count, maxBlockSize: maxBlockSize)
+    }
+
+    /// Any entries (their `parents` say the links).
     static func project(_ entries: some Collection<PoolEntry>, count: Int,
                         maxBlockSize: Int = Limits.maxBlockSize) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
-        var remaining = [Hash256: PoolEntry]()
-        for e in entries { remaining[e.txid] = e }
+        var byID = [Hash256: PoolEntry](minimumCapacity: entries.count)
+        var children = [Hash256: [Hash256]]()
+        for e in entries {
+            byID[e.txid] = e
+            for p in e.parents { children[p, default: []].append(e.txid) }
+        }
+        return project(ordered: entries.sorted { $0.order < $1.order }, entry: { byID[$0] }, children: { children[$0] ?? [] },
+                       minSize: entries.lazy.map(\.size).min() ?? 0, count: count, maxBlockSize: maxBlockSize)
+    }
+
+    private static func project<Children: Sequence<Hash256>>(ordered: [PoolEntry], entry: (Hash256) -> PoolEntry?,
+                                                             children: (Hash256) -> Children, minSize: Int, count: Int, maxBlockSize: Int) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
+        var remaining = ordered
         var blocks = [MempoolBlock]()
         var blockOf = [Hash256: Int]()
+        var done = Set<Hash256>()
         while !remaining.isEmpty && blocks.count < count {
             var chosen: [PoolEntry]
             if blocks.count == count - 1 {
-                chosen = Array(remaining.values)
+                chosen = remaining
             } else {
-                chosen = BlockAssembler.select(remaining.values, maxBlockSize: maxBlockSize).chosen
-                if chosen.isEmpty { chosen = Array(remaining.values) }   // nothing fits: the rest, as one last block
+                var reading = remaining.makeIterator()
+                chosen = BlockAssembler.select(next: { reading.next() }, entry: entry, children: children, minSize: minSize,
+                                               maxBlockSize: maxBlockSize, confirmed: done).chosen
+                if chosen.isEmpty { chosen = remaining }   // nothing fits: the rest, as one last block
             }
             for e in chosen {
-                remaining[e.txid] = nil
+                done.insert(e.txid)
                 blockOf[e.txid] = blocks.count
             }
-            for (txid, var e) in remaining where !e.parents.isDisjoint(with: blockOf.keys) {
-                e.parents.subtract(blockOf.keys)
-                remaining[txid] = e
-            }
+            remaining.removeAll { done.contains($0.txid) }
             blocks.append(summary(chosen))
         }
         return (blocks, blockOf)

@@ -36,10 +36,19 @@ struct MempoolSamples: Sendable {
 }
 
 extension Pool {
-    /// The pool's numbers now: size, fees, and the projected next block's fee rates.
+    /// The pool's numbers now: size, fees (the graph's running totals), and the projected next
+    /// block's fee rates (block assembly's choice, read from the fee-rate index as far as a block goes).
     func sample(at time: Double) -> MempoolSample {
-        let next = ProjectedBlocks.project(entries.values, count: 2).blocks.first
-        return MempoolSample(time: time, count: entries.count, bytes: bytes, totalFee: entries.values.reduce(0) { $0 + $1.fee },
+        let next: MempoolBlock?
+        if graph.isEmpty {
+            next = nil
+        } else {
+            // The first projected block (ProjectedBlocks): the pool as a template would take it, or,
+            // when nothing fits, all of it.
+            let chosen = BlockAssembler.select(graph).chosen
+            next = ProjectedBlocks.summary(chosen.isEmpty ? Array(entries.values) : chosen)
+        }
+        return MempoolSample(time: time, count: entries.count, bytes: bytes, totalFee: graph.totalFee,
                              nextBlockMedianFee: next?.medianFee ?? 0, nextBlockMinFee: next?.feeRange.first ?? 0)
     }
 }
