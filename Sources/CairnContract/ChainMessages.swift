@@ -11,6 +11,7 @@ import Foundation
 ///   verifyutxo Empty → UTXOCheck            getstatus Empty → ServiceStatus
 ///   getheaders HeadersRequest → HeadersReply  (best-chain headers after a block locator, for peers)
 ///   getblockstates HashList → [BlockState?]  ("active", "stored", "invalid" or null per hash)
+///   getrawblocks RawBlocksRequest → RawBlocks  (stored blocks by hash in one round trip, for a peer's getdata)
 //
 // The chain store's spends (`getspends`) answer `SpendInfo` (Messages.swift).
 
@@ -207,4 +208,33 @@ public struct UTXOCheck: Codable, Sendable, Equatable {
     public init(ok: Bool, utxoCount: Int, recomputedCount: Int, mismatches: [String]) {
         self.ok = ok; self.utxoCount = utxoCount; self.recomputedCount = recomputedCount; self.mismatches = mismatches
     }
+}
+
+/// `getrawblocks`: stored blocks by hash (display hex), looked up in order in one call (the peer
+/// bridge's answer to a peer's `getdata`). At most `maxHashes` hashes.
+public struct RawBlocksRequest: Codable, Sendable {
+    /// Hashes per call at most (a longer list is refused `bad-params`).
+    public static let maxHashes = 64
+    /// The blocks of one reply hold at most this many bytes (raw), except that a reply holds at least the
+    /// first block found however large: the lookup stops before a block that would go past it.
+    public static let maxBytes = 4_000_000
+    public var hashes: [String]
+    public init(hashes: [String]) { self.hashes = hashes }
+}
+
+public struct RawBlocks: Codable, Sendable, Equatable {
+    /// The blocks found among the hashes looked at, in request order.
+    public var blocks: [RawBlock]
+    /// How many of the hashes asked, from the first, were looked at: all of them unless the byte bound
+    /// stopped the lookup (ask again for the rest). Those looked at and not in `blocks` are unknown
+    /// or have no stored body.
+    public var looked: Int
+    public init(blocks: [RawBlock], looked: Int) { self.blocks = blocks; self.looked = looked }
+}
+
+/// A stored block: its hash (display hex) and its bytes (hex).
+public struct RawBlock: Codable, Sendable, Equatable {
+    public var hash: String
+    public var hex: String
+    public init(hash: String, hex: String) { self.hash = hash; self.hex = hex }
 }

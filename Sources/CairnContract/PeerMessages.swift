@@ -59,15 +59,18 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var bytesIn: Int
     public var bytesOut: Int
     public var blocksInFlight: Int
+    /// Bytes sent to it (counted in `bytesOut`) that its connection has not yet written: they pile up
+    /// while the peer does not read.
+    public var bytesQueued: Int
 
     public init(id: Int, address: String, direction: String, handshaken: Bool, userAgent: String, protocolVersion: UInt32,
                 startHeight: Int, bestHeight: Int, score: Int, connectedAt: Double, lastMessageAt: Double, pingTime: Double?,
-                messagesIn: Int, messagesOut: Int, bytesIn: Int, bytesOut: Int, blocksInFlight: Int) {
+                messagesIn: Int, messagesOut: Int, bytesIn: Int, bytesOut: Int, blocksInFlight: Int, bytesQueued: Int = 0) {
         self.id = id; self.address = address; self.direction = direction; self.handshaken = handshaken
         self.userAgent = userAgent; self.protocolVersion = protocolVersion; self.startHeight = startHeight
         self.bestHeight = bestHeight; self.score = score; self.connectedAt = connectedAt; self.lastMessageAt = lastMessageAt
         self.pingTime = pingTime; self.messagesIn = messagesIn; self.messagesOut = messagesOut; self.bytesIn = bytesIn
-        self.bytesOut = bytesOut; self.blocksInFlight = blocksInFlight
+        self.bytesOut = bytesOut; self.blocksInFlight = blocksInFlight; self.bytesQueued = bytesQueued
     }
 }
 

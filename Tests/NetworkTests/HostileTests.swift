@@ -245,9 +245,16 @@ extension NetworkTests {
             }
             let unknown = (0..<1000).flatMap { i in [UInt8(2)] + Hash256.sha256d(Array("deaf \(i)".utf8)).bytes }
             for _ in 0..<300 { deaf.send([0x11, 1, 0xfd, 0xe8, 0x03] + unknown) }   // getdata, 1,000 unknown blocks
-            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 180) {
-                (try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" }?.messagesIn ?? 0) >= 302
+            // Reading all 300 (each one chain-store round trip) does not by itself mean the writer is stuck: the
+            // node's answers, 300 × 33 KB = 9.9 MB, are more than the kernel takes on loopback (a send buffer
+            // of at most 4 MB, the peer's 4 KB receive buffer), so once all are queued, megabytes stay unwritten.
+            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 60) {
+                guard let p = try await n.peers().peers.first(where: { $0.userAgent == "/hostile-test:1/" }) else { return false }
+                return p.messagesIn >= 302 && p.bytesQueued >= 2_000_000
             }
+            let stuck = try #require(try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" })
+            #expect(stuck.bytesOut >= 300 * 33_000 && stuck.bytesQueued >= 2_000_000,
+                    "the node answered every getdata and holds what it cannot write: \(stuck.bytesOut) sent, \(stuck.bytesQueued) unwritten")
             deaf.send([0x04, 1, 0]); deaf.send([0x04, 1, 0])   // malformed twice: banned, closed
             try await waitUntil("the deaf peer is let go of while its socket is still open", timeout: 30) {
                 try await !n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" }

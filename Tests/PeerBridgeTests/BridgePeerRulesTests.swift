@@ -10,6 +10,8 @@ import TestSupport
 final class CountingNode: LocalNode, @unchecked Sendable {
     let inner: FakeNode
     let blockCalls = Mutex(0)
+    /// The hashes of each `blocks` call, in order.
+    let lookups = Mutex<[[Hash256]]>([])
     init(_ inner: FakeNode) { self.inner = inner }
     func tip() async throws -> ChainTip { try await inner.tip() }
     func locator() async throws -> [Hash256] { try await inner.locator() }
@@ -18,9 +20,10 @@ final class CountingNode: LocalNode, @unchecked Sendable {
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
         try await inner.headers(after: locator, stop: stop, count: count)
     }
-    func block(_ hash: Hash256) async throws -> [UInt8]? {
+    func blocks(_ hashes: [Hash256]) async throws -> (found: [Hash256: [UInt8]], looked: Int) {
         blockCalls.withLock { $0 += 1 }
-        return try await inner.block(hash)
+        lookups.withLock { $0.append(hashes) }
+        return try await inner.blocks(hashes)
     }
     func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult { try await inner.submitBlock(block, source: source) }
     func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? { try await inner.mempoolTx(txid) }
@@ -72,7 +75,8 @@ extension BridgeTests {
         let unknown = (0..<1000).map { Wire.InvItem(.block, Hash256.sha256d([UInt8($0 & 0xff), UInt8($0 >> 8)])) }
         await b.received(p, Wire.encode(.getdata(unknown)))
         let second = await t.drain()
-        #expect(counting.blockCalls.withLock { $0 } == Bridge.maxBlocksPerGetData)
+        #expect(counting.blockCalls.withLock { $0 } == 1, "one round trip for the 64 looked up")
+        #expect(counting.lookups.withLock { $0.last } == unknown.prefix(Bridge.maxBlocksPerGetData).map(\.hash))
         #expect(second.contains { if case .notfound(let items) = $0 { return items.count == 1000 } else { return false } })
     }
 }
@@ -189,6 +193,44 @@ extension BridgeTests {
         let sent = await t.drain()
         let urls = sent.flatMap { if case .addr(let l) = $0 { return l } else { return [] } }
         #expect(urls.contains("ws://10.3.3.3:8342") && !urls.contains(long), "\(urls)")
+    }
+
+    @Test("getdata: the blocks in one round trip; found ones sent in request order, the rest in one notfound; duplicates once")
+    func getDataBatched() async throws {
+        let blocks = Self.chain(4)
+        let fake = FakeNode(blocks: blocks)
+        let counting = CountingNode(fake)
+        let b = Bridge(config: BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342"),
+                       node: counting, logger: Self.logger)
+        await b.tipChanged(try await counting.tip())
+        let (p, t) = await handshaken(b, port: 93)
+        _ = await t.drain()
+        let u1 = Hash256.sha256d([1, 1]), u2 = Hash256.sha256d([2, 2]), tx = Hash256.sha256d([3, 3])
+        let asked: [Wire.InvItem] = [.init(.block, blocks[3].hash), .init(.block, u1), .init(.block, blocks[1].hash),
+                                     .init(.block, blocks[3].hash), .init(.tx, tx), .init(.block, blocks[2].hash),
+                                     .init(.block, u1), .init(.block, u2)]
+        let expected: [Wire.Message] = try [3, 1, 2].map { try Wire.decode([Wire.Kind.block.rawValue, Wire.messageVersion] + blocks[$0].encoded) }
+            + [.notfound([.init(.block, u1), .init(.tx, tx), .init(.block, u2)])]
+        await b.received(p, Wire.encode(.getdata(asked)))
+        #expect(await t.drain() == expected)
+        #expect(counting.lookups.withLock { $0 } == [[blocks[3].hash, u1, blocks[1].hash, blocks[2].hash, u2]],
+                "one lookup, each distinct block once, in request order")
+
+        // A chain store answering one block per reply (its byte bound): asked again from the first block not
+        // looked at, the same messages in the same order.
+        counting.lookups.withLock { $0 = [] }
+        fake.sync { fake.maxBlockBytes = 1 }
+        await b.received(p, Wire.encode(.getdata(asked)))
+        #expect(await t.drain() == expected)
+        #expect(counting.lookups.withLock { $0 } == [[blocks[3].hash, u1, blocks[1].hash, blocks[2].hash, u2],
+                                                     [blocks[1].hash, blocks[2].hash, u2], [blocks[2].hash, u2]])
+
+        // The chain store unreachable: every block answered notfound, the peer kept.
+        fake.sync { fake.unreachable = true }
+        await b.received(p, Wire.encode(.getdata(asked)))
+        #expect(await t.drain() == [.notfound([.init(.block, blocks[3].hash), .init(.block, u1), .init(.block, blocks[1].hash),
+                                               .init(.tx, tx), .init(.block, blocks[2].hash), .init(.block, u2)])])
+        #expect(await b.peerList().peers.contains { $0.id == p.id })
     }
 
     @Test("peer best height: raised from its version and when it fetches our tip")

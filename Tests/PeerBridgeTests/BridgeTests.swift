@@ -42,7 +42,25 @@ final class FakeNode: LocalNode, @unchecked Sendable {
             return Array(chain[(fork + 1)...].prefix(count).map(\.header))
         }
     }
-    func block(_ hash: Hash256) async throws -> [UInt8]? { sync { index[hash].map { chain[$0].encoded } } }
+    /// A byte bound on one `blocks` answer, as the chain store's `getrawblocks` has (nil: none).
+    var maxBlockBytes: Int?
+    /// As the chain store's `getrawblocks`: in order, stopping before the block that would go past the
+    /// byte bound (the first found is always given).
+    func blocks(_ hashes: [Hash256]) async throws -> (found: [Hash256: [UInt8]], looked: Int) {
+        try reach()
+        return sync {
+            var found = [Hash256: [UInt8]](), bytes = 0, looked = 0
+            for h in hashes.prefix(RawBlocksRequest.maxHashes) {
+                if let raw = index[h].map({ chain[$0].encoded }) {
+                    if let bound = maxBlockBytes, !found.isEmpty, bytes + raw.count > bound { break }
+                    found[h] = raw
+                    bytes += raw.count
+                }
+                looked += 1
+            }
+            return (found, looked)
+        }
+    }
     func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
         try reach()
         return sync {

@@ -51,22 +51,32 @@ extension Bridge {
     }
 
     /// Blocks looked up for one `getdata` at most (more are answered `notfound` unread; a node asks
-    /// for at most `blocksInFlightPerPeer` at a time).
+    /// for at most `blocksInFlightPerPeer` at a time). One round trip to the chain store looks them all up
+    /// (`LocalNode.blocks`; more only when the blocks found are too many bytes for one reply).
     static let maxBlocksPerGetData = 64
 
     func handleGetData(_ conn: Connection, _ items: [Wire.InvItem]) async {
         var missing = [Wire.InvItem]()
-        // The same item listed twice is looked up once; blocks past the per-message bound are not looked up.
+        // The same item listed twice is answered once; blocks past the per-message bound are not looked up.
         var seen = Set<Wire.InvItem>()
-        var blockLookups = 0
-        for i in items {
+        let unique = items.filter { seen.insert($0).inserted }
+        let lookups = Array(unique.lazy.filter { $0.type == .block }.prefix(Self.maxBlocksPerGetData).map(\.hash))
+        // Blocks looked up so far (`lookups[..<looked]`), the found ones not yet sent in `found`.
+        var found = [Hash256: [UInt8]](), looked = 0, blockIndex = 0
+        for i in unique {
             guard peers[conn.id] != nil, !conn.isClosing else { return }
-            guard seen.insert(i).inserted else { continue }
             switch i.type {
             case .block:
-                guard blockLookups < Self.maxBlocksPerGetData else { missing.append(i); continue }
-                blockLookups += 1
-                if let raw = try? await node.block(i.hash) {
+                guard blockIndex < lookups.count else { missing.append(i); continue }
+                blockIndex += 1
+                if blockIndex > looked {
+                    // In request order: the next blocks from this one on, in one round trip.
+                    let page = try? await node.blocks(Array(lookups[looked...]))
+                    guard peers[conn.id] != nil, !conn.isClosing else { return }
+                    found = page?.found ?? [:]
+                    looked += max(1, page?.looked ?? lookups.count - looked)
+                }
+                if let raw = found.removeValue(forKey: i.hash) {
                     sendRaw(conn.id, kind: .block, payload: raw)
                     peers[conn.id]?.knownInventory.insert(i.hash)
                     // A peer fetching our tip will have it: its best height is at least ours.

@@ -28,7 +28,7 @@ extension Bridge {
                      startHeight: Int(p.hello?.bestHeight ?? 0), bestHeight: p.bestHeight, score: p.score,
                      connectedAt: p.connectedAt, lastMessageAt: p.lastMessageAt, pingTime: p.pingTime,
                      messagesIn: p.messagesIn, messagesOut: p.messagesOut, bytesIn: p.bytesIn, bytesOut: p.bytesOut,
-                     blocksInFlight: blockDownload.load(of: p.conn.id))
+                     blocksInFlight: blockDownload.load(of: p.conn.id), bytesQueued: max(0, p.conn.queuedBytes))
         }
         return PeerList(listen: config.listenAddress, peers: list, banned: banList.current(now: now), known: addressBook.urls,
                         offences: banList.offences)

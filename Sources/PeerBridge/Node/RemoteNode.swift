@@ -32,12 +32,16 @@ struct RemoteNode: LocalNode {
         return reply.headers.compactMap { Hex.decode($0).flatMap { try? BlockHeader(bytes: $0) } }
     }
 
-    func block(_ hash: Hash256) async throws -> [UInt8]? {
-        do {
-            return Hex.decode(try await chain.call("getblock", BlockRef(hash: hash.hex), as: BlockInfo.self).hex)
-        } catch let e as RPCError where e.code == "not-found" {
-            return nil
+    func blocks(_ hashes: [Hash256]) async throws -> (found: [Hash256: [UInt8]], looked: Int) {
+        let asked = Array(hashes.prefix(RawBlocksRequest.maxHashes))
+        guard !asked.isEmpty else { return ([:], 0) }
+        let reply = try await chain.call("getrawblocks", RawBlocksRequest(hashes: asked.map(\.hex)), as: RawBlocks.self)
+        var found = [Hash256: [UInt8]]()
+        for b in reply.blocks {
+            guard let hash = Hash256(hex: b.hash), let raw = Hex.decode(b.hex) else { continue }
+            found[hash] = raw
         }
+        return (found, min(max(reply.looked, 1), asked.count))
     }
 
     func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {

@@ -45,6 +45,8 @@ final class Connection: Sendable {
     }
 
     var isClosing: Bool { state.withLock { $0.closing } }
+    /// Bytes queued and not yet taken by the socket (a peer that does not read lets them pile up).
+    var queuedBytes: Int { state.withLock { $0.queuedBytes } }
     /// When the close began (nil while open).
     var closingSince: ContinuousClock.Instant? { state.withLock { $0.closingSince } }
     var remote: String { remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)" }
