@@ -100,13 +100,19 @@ enum TxRoutes {
         }
         guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
         edge.metrics.txSubmitted.increment()
-        let decoded = Hex.decode(hex).flatMap { try? Transaction(bytes: $0) }
+        let raw = Hex.decode(hex)
+        let decoded = raw.flatMap { try? Transaction(bytes: $0) }
         if let tx = decoded {
             edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt,
                                           detail: "POST /api/tx"))
         }
         do {
-            let result = try await edge.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
+            // The bytes in the next batch to the mempool; what is not hex goes as it came, for the mempool to refuse.
+            let result = if let raw {
+                try await edge.backend.submitTx(raw: raw, receivedAt: receivedAt)
+            } else {
+                try await edge.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
+            }
             edge.metrics.txAccepted.increment()
             edge.logger.info("transaction accepted", metadata: ["txid": "\(result.txid)", "fee": "\(result.fee)"])
             return Reply.text(result.txid)
