@@ -16,12 +16,15 @@ final class Backend: Sendable {
     private static let cacheLimit = 20_000
     /// The bound on transaction submissions in flight to the mempool (SubmitQueue.swift).
     let submits = SubmitQueue()
+    /// Concurrent submissions go to the mempool together, in `submittxs` batches (SubmitBatcher.swift).
+    let batcher: SubmitBatcher
 
     init(chain: RPCClient, mempool: RPCClient, params: ChainParams, endpoints: Endpoints) {
         self.chain = chain
         self.mempool = mempool
         self.params = params
         self.endpoints = endpoints
+        batcher = SubmitBatcher { items in try await SubmitBatcher.send(items, to: mempool) }
     }
 
     static func connect(context: ZMQContext, endpoints: Endpoints, params: ChainParams,
@@ -58,10 +61,36 @@ final class Backend: Sendable {
         }
     }
 
-    /// One transaction to the mempool (`submittx`), within the bound on submissions in flight:
-    /// past it, or when the mempool's own queue is full, 503 `queue-full` with `Retry-After`.
+    /// One transaction to the mempool, within the bound on submissions in flight: past it, or when
+    /// the mempool's own queue is full, 503 `queue-full` with `Retry-After`. It goes in the next
+    /// `submittxs` batch (SubmitBatcher.swift) and gets the answer `submittx` would have given it,
+    /// mapped as every mempool answer is (`APIError.fromRPC`); the rare one too big for a batch
+    /// goes alone with `submittx`.
+    func submitTx(raw: [UInt8], receivedAt: Double?) async throws -> SubmitTxResult {
+        try await submits.submit {
+            guard raw.count <= SubmitBatch.maxTransactionBytes else {
+                return try await mempool("submittx", SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
+            }
+            let answer: SubmitBatch.Answer
+            do {
+                answer = try await batcher.submit(SubmitBatch.Item(raw: raw, receivedAt: receivedAt))
+            } catch let e as RPCError {
+                throw APIError.fromRPC(e, service: "mempool")
+            } catch let e as BusError {
+                throw APIError.fromBus(e, service: "mempool")
+            }
+            switch answer.result {
+            case let .success(result): return result
+            case let .failure(refusal): throw APIError.fromRPC(refusal, service: "mempool")
+            }
+        }
+    }
+
+    /// One transaction given as hex: as `submitTx(raw:receivedAt:)` when it is hex; what is not is
+    /// sent as it is with `submittx`, for the mempool to refuse as it always has.
     func submitTx(_ p: SubmitTx) async throws -> SubmitTxResult {
-        try await submits.submit { try await mempool("submittx", p, as: SubmitTxResult.self) }
+        if let raw = Hex.decode(p.hex) { return try await submitTx(raw: raw, receivedAt: p.receivedAt) }
+        return try await submits.submit { try await mempool("submittx", p, as: SubmitTxResult.self) }
     }
 
     // MARK: lookups shared by routes

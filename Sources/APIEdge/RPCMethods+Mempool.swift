@@ -76,7 +76,7 @@ extension RPCMethods {
             edge.metrics.txSubmitted.increment()
             edge.stamps.record(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "rpc sendrawtransaction"))
             do {
-                let result = try await ctx.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
+                let result = try await ctx.backend.submitTx(raw: raw, receivedAt: receivedAt)
                 edge.metrics.txAccepted.increment()
                 return .string(result.txid)
             } catch let e as APIError where e.code == "queue-full" {

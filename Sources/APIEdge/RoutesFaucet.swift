@@ -124,7 +124,7 @@ enum FaucetRoutes {
             edge.stamps.record(TraceEvent(id: txid, kind: .tx, stage: .received, service: .edge, time: ServiceSupport.now(),
                                           detail: "POST /api/faucet"))
             do {
-                let result = try await edge.backend.submitTx(SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()))
+                let result = try await edge.backend.submitTx(raw: tx.encoded, receivedAt: ServiceSupport.now())
                 edge.metrics.txAccepted.increment()
                 edge.logger.info("faucet paid", metadata: ["txid": "\(result.txid)", "to": "\(recipient.string)", "amount": "\(faucet.amount)"])
                 return Reply.json(Paid(txid: result.txid, amount: faucet.amount, fee: result.fee, address: recipient.string))

@@ -8,7 +8,8 @@ import Synchronization
 /// is refused at once with 503 `queue-full` and `Retry-After`, before its body is sent on, so a
 /// client that floods holds no more than `limit` requests' worth of memory here, and every other
 /// route (reads, the explorer) keeps being served. The mempool bounds its own queue too (the
-/// group commit's writer: `mempool-busy`), answered the same way.
+/// group commit's writer: `mempool-busy`), answered the same way. In flight: sent to the mempool in
+/// a `submittxs` batch, or waiting in the edge's batcher for the next one (SubmitBatcher.swift).
 ///
 /// JSON-RPC: the refusal is error **-28** (Bitcoin Core's `RPC_IN_WARMUP`, the one Core code that
 /// means "the node cannot take this now, retry": Core itself answers a full RPC work queue with

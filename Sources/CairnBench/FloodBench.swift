@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import NodeKit
 import Synchronization
 
 /// The payment flood (issue 11): acceptance through `POST /api/tx` and through JSON-RPC batches,
@@ -36,6 +37,12 @@ enum FloodBench {
         table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s; aim ≥ 5,000)", rate, verifyRate * cores,
                   note: "\(Int(cores)) cores × Ed25519 verify")
         print("  POST /api/tx: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
+        // How the edge's submissions reached the mempool (submittxs batches; counted since the node started).
+        if let status = try? await node.mempool.call("getstatus", Empty(), as: ServiceStatus.self),
+           let batches = status.details["submitBatches"].flatMap({ Int($0) }), batches > 0,
+           let batched = status.details["submitBatchTransactions"].flatMap({ Int($0) }) {
+            print("  edge → mempool: \(batched) transactions in \(batches) submittxs requests (\(String(format2: Double(batched) / Double(batches))) a request, the largest \(status.details["largestSubmitBatch"] ?? "?"))")
+        }
         if txOnly { return }
         for (name, path) in [("GET /api/blocks/tip/height", "/api/blocks/tip/height"), ("GET /api/mempool", "/api/mempool")] {
             let busy = Latencies(during[path] ?? []), calm = Latencies(idle[path] ?? [])

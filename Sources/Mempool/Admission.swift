@@ -216,7 +216,7 @@ extension Pool {
 
     /// The stages inside the gate, then store and publish (queued for the group commit); answered
     /// once the commit holding its write has returned (GroupCommit.swift), outside the gate.
-    private func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+    func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
         let (entry, ticket) = try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
             try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
         }

@@ -19,8 +19,13 @@ enum MempoolRPC {
         return h
     }
 
-    static func router(pool: Pool, templates: TemplateGenerator, pacer: Pacer, samples: MempoolSamples, started: Double) -> RPCRouter {
+    static func router(pool: Pool, templates: TemplateGenerator, pacer: Pacer, samples: MempoolSamples, started: Double,
+                       batches: BatchSubmit.Stats = BatchSubmit.Stats()) -> RPCRouter {
         RPCRouter([
+            // many raw transactions in one binary request, one answer each (BatchSubmit.swift)
+            "submittxs": RPCRouter.binaryMethod { payload throws(RPCError) in
+                try await BatchSubmit.serve(payload, pool: pool, stats: batches)
+            },
             "submittx": RPCRouter.method(SubmitTx.self) { p in
                 do {
                     let e = try await pool.submit(hex: p.hex, receivedAt: p.receivedAt)
@@ -76,6 +81,9 @@ enum MempoolRPC {
                                                                          "commits": "\(await pool.writer.commits)",
                                                                          "largestBatch": "\(await pool.writer.largestBatch)",
                                                                          "commitFailures": "\(await pool.writer.failures)",
+                                                                         "submitBatches": "\(batches.batches)",
+                                                                         "submitBatchTransactions": "\(batches.transactions)",
+                                                                         "largestSubmitBatch": "\(batches.largest)",
                                                                          "miners": "\(await templates.activeMiners().count)"])
             },
         ])

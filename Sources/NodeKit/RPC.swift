@@ -61,10 +61,17 @@ public final class RPCRouter: Sendable {
     /// Never throws to the bus: every failure becomes an `{"error": …}` reply.
     public func handle(_ request: [UInt8]) async -> [UInt8] {
         let method: String
-        do {
-            method = try JSON.decode(MethodOnly.self, request).method
-        } catch {
-            return Self.errorReply(RPCError.badParams("request is not {\"method\", \"params\"} JSON"))
+        switch BinaryRPC.form(of: request) {
+        case let .binary(name, _):
+            method = name
+        case .malformed:
+            return Self.errorReply(RPCError.badParams("malformed binary request (0x00, method length, method, payload)"))
+        case .json:
+            do {
+                method = try JSON.decode(MethodOnly.self, request).method
+            } catch {
+                return Self.errorReply(RPCError.badParams("request is not {\"method\", \"params\"} JSON"))
+            }
         }
         guard let route = routes[method] else {
             return Self.errorReply(RPCError("unknown-method", "no method \(method)"))

@@ -187,6 +187,12 @@ final class FakeMempool: Sendable {
         let e = entry(f)
         let orphanHex = Hex.encode(f.orphan.encoded)
         let pace = FakePace()
+        let submit: @Sendable (SubmitTx) throws -> SubmitTxResult = { p in
+            submitted.list.withLock { $0.append(p) }
+            if p.hex == orphanHex { throw RPCError("bad-txns-inputs-missingorspent", "input 0 spends a missing or spent output") }
+            guard let raw = Hex.decode(p.hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-encoding", "not a transaction") }
+            return SubmitTxResult(txid: tx.txid.hex, fee: 1_000, size: raw.count)
+        }
         return RPCRouter([
             "getpace": RPCRouter.method(Empty.self) { _ in pace.value.withLock { $0 } },
             "setpace": RPCRouter.method(PaceChange.self) { c in
@@ -195,12 +201,8 @@ final class FakeMempool: Sendable {
                     return p
                 }
             },
-            "submittx": RPCRouter.method(SubmitTx.self) { p in
-                submitted.list.withLock { $0.append(p) }
-                if p.hex == orphanHex { throw RPCError("bad-txns-inputs-missingorspent", "input 0 spends a missing or spent output") }
-                guard let raw = Hex.decode(p.hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-encoding", "not a transaction") }
-                return SubmitTxResult(txid: tx.txid.hex, fee: 1_000, size: raw.count)
-            },
+            "submittx": RPCRouter.method(SubmitTx.self, submit),
+            "submittxs": RPCRouter.submitBatch(submit),
             "getmempoolinfo": RPCRouter.method(Empty.self) { _ in
                 MempoolInfo(count: 1, bytes: e.size, totalFee: e.fee, feeHistogram: [[64, Double(e.size)], [2, 3_500_000]], minFeeRate: 1, mempoolSequence: 7)
             },

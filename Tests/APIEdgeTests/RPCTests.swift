@@ -72,6 +72,7 @@ final class RPCFakes: Sendable {
         }
         let extra = RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { try check($0) },
+            "submittxs": RPCRouter.submitBatch { try check($0) },
             "testtx": RPCRouter.method(SubmitTx.self) { try check($0) },
             "getblocktemplate": RPCRouter.method(TemplateRequest.self) { _ in
                 BlockTemplate(height: f.height + 1, previousHash: f.tip.hash.hex, bits: ChainParams.regtest.powLimitBits, time: f.tip.header.time + 60,
@@ -113,8 +114,9 @@ final class RPCFakes: Sendable {
         }
         let own: Set<String> = ["submittx", "testtx", "getblocktemplate"]
         mempool = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { bytes in
+            // (a binary request is the edge's `submittxs`: these fakes' own too)
             let name = (try? JSONDecoder().decode(MethodName.self, from: Data(bytes)))?.method ?? ""
-            return own.contains(name) ? await extra.handle(bytes) : await base.handle(bytes)
+            return own.contains(name) || bytes.first == BinaryRPC.marker ? await extra.handle(bytes) : await base.handle(bytes)
         }
     }
 

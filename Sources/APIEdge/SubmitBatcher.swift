@@ -1,0 +1,126 @@
+import Bus
+import ChainCore
+import NodeKit
+import Synchronization
+
+/// Collects concurrent transaction submissions into `submittxs` batches (docs/PROTOCOL.md, "Bus:
+/// batched submissions": raw bytes, one bus request for many transactions) and hands each caller
+/// its own answer. No timer: a submission that finds no batch in flight goes at once (alone, on an
+/// idle edge: no added latency); those that arrive while batches are in flight wait for one of them
+/// to return and then go together, or go at once as soon as `maxCount` of them (or `maxBytes`) are
+/// waiting. A batch's size so follows the load, and under a flood the mempool gets one request per
+/// round trip instead of one per transaction.
+///
+/// A failure of the whole request (the mempool unreachable, a batch it could not read) is every
+/// caller's in that batch. The bound on submissions in flight is `SubmitQueue`'s, around this.
+final class SubmitBatcher: Sendable {
+    typealias Send = @Sendable ([SubmitBatch.Item]) async throws -> [SubmitBatch.Answer]
+    private typealias Waiter = CheckedContinuation<SubmitBatch.Answer, any Error>
+    private typealias Waiting = (item: SubmitBatch.Item, waiter: Waiter)
+
+    /// Transactions per batch at most, by default: a few milliseconds of the mempool's work, so a
+    /// batch's answers are not held long behind its slowest transaction.
+    static let defaultMaxCount = 128
+
+    /// Counters (for the tests).
+    struct Stats: Sendable, Equatable {
+        var batches = 0
+        var transactions = 0
+        var largest = 0
+    }
+
+    private struct State {
+        var waiting: [Waiting] = []
+        var waitingBytes = 0
+        var inFlight = 0
+        var stats = Stats()
+    }
+
+    let maxCount: Int
+    let maxBytes: Int
+    private let send: Send
+    private let state = Mutex(State())
+
+    init(maxCount: Int = SubmitBatcher.defaultMaxCount, maxBytes: Int = SubmitBatch.maxBatchBytes / 2, send: @escaping Send) {
+        self.maxCount = min(max(1, maxCount), SubmitBatch.maxCount)
+        self.maxBytes = min(max(SubmitBatch.maxTransactionBytes, maxBytes), SubmitBatch.maxBatchBytes / 2)
+        self.send = send
+    }
+
+    var stats: Stats { state.withLock { $0.stats } }
+    /// Submissions waiting for the next batch.
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
+
+    /// Queues `item` for the next batch and waits for its answer (`item.raw` at most
+    /// `SubmitBatch.maxTransactionBytes`). Throws what the whole batch's request threw.
+    func submit(_ item: SubmitBatch.Item) async throws -> SubmitBatch.Answer {
+        precondition(item.raw.count <= SubmitBatch.maxTransactionBytes, "a transaction too big for a batch goes with submittx")
+        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let batch = state.withLock { s -> [Waiting]? in
+                s.waiting.append((item, waiter))
+                s.waitingBytes += item.encodedSize
+                guard s.inFlight == 0 || s.waiting.count >= maxCount || s.waitingBytes >= maxBytes else { return nil }
+                return take(&s)
+            }
+            if let batch { Task { await self.run(batch) } }
+        }
+    }
+
+    /// The next batch from the front of the queue (at most `maxCount` and `maxBytes`), counted in flight.
+    private func take(_ s: inout State) -> [Waiting] {
+        var count = 0, bytes = 0
+        while count < s.waiting.count, count < maxCount {
+            let size = s.waiting[count].item.encodedSize
+            if count > 0, bytes + size > maxBytes { break }
+            bytes += size
+            count += 1
+        }
+        let batch = Array(s.waiting.prefix(count))
+        s.waiting.removeFirst(count)
+        s.waitingBytes -= bytes
+        s.inFlight += 1
+        s.stats.batches += 1
+        s.stats.transactions += count
+        s.stats.largest = max(s.stats.largest, count)
+        return batch
+    }
+
+    /// Sends `batch`, then, as long as submissions wait, the next batch of them.
+    private func run(_ first: [Waiting]) async {
+        var batch = first
+        while true {
+            await deliver(batch)
+            let next = state.withLock { s -> [Waiting]? in
+                s.inFlight -= 1
+                return s.waiting.isEmpty ? nil : take(&s)
+            }
+            guard let next else { return }
+            batch = next
+        }
+    }
+
+    private func deliver(_ batch: [Waiting]) async {
+        do {
+            let answers = try await send(batch.map(\.item))
+            guard answers.count == batch.count else {
+                throw RPCError("internal", "submittxs answered \(answers.count) transactions of \(batch.count)")
+            }
+            for (waiting, answer) in zip(batch, answers) { waiting.waiter.resume(returning: answer) }
+        } catch {
+            for waiting in batch { waiting.waiter.resume(throwing: error) }
+        }
+    }
+
+    /// One batch to the mempool's `submittxs`. A refusal of the whole batch is never one client's
+    /// mistake (the edge built it): it is an `internal` error (502), not a 400.
+    static func send(_ items: [SubmitBatch.Item], to mempool: RPCClient) async throws -> [SubmitBatch.Answer] {
+        guard let payload = SubmitBatch.encode(items) else {
+            throw RPCError("internal", "a batch of \(items.count) transactions breaks submittxs's limits")
+        }
+        do {
+            return try SubmitBatch.decodeAnswers(try await mempool.callBinary("submittxs", payload), count: items.count)
+        } catch let e as RPCError where e.code != "internal" {
+            throw RPCError("internal", "submittxs refused the batch: \(e)")
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import ChainCore
+import Foundation
+import GRDB
+import NodeKit
+import Testing
+import TestSupport
+@testable import Mempool
+
+/// `submittxs` on the pool (BatchSubmit.swift): each transaction of a batch gets exactly what
+/// `submittx` would have answered it, and the reply waits until the accepted ones are on disk.
+@Suite("Batched submissions")
+struct BatchSubmitTests {
+    /// What `submittx` answers for `hex` (the router's mapping of `submit(hex:receivedAt:)`).
+    static func single(_ pool: Pool, _ hex: String) async -> SubmitBatch.Answer {
+        do {
+            let e = try await pool.submit(hex: hex, receivedAt: nil)
+            return .accepted(txid: e.txid, fee: e.fee, size: e.size)
+        } catch {
+            return .refused(RPCError(error.code, error.message))
+        }
+    }
+
+    static func serve(_ items: [SubmitBatch.Item], pool: Pool, stats: BatchSubmit.Stats = BatchSubmit.Stats()) async throws -> [SubmitBatch.Answer] {
+        let payload = try #require(SubmitBatch.encode(items))
+        return try SubmitBatch.decodeAnswers(try await BatchSubmit.serve(payload, pool: pool, stats: stats), count: items.count)
+    }
+
+    @Test("a batch mixing good and bad transactions answers each as submittx would, in order")
+    func mixedBatch() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let good = [h.pay(h.spendable[0]), h.pay(h.spendable[1], fee: 3_000)]
+            let orphanParent = h.pay(h.spendable[2])
+            let orphan = h.wallet.spend([(OutPoint(txid: orphanParent.txid, index: 1), orphanParent.outputs[1])], to: [h.wallet.output(orphanParent.outputs[1].value - 1_000)])
+            let lowFee = h.pay(h.spendable[3], fee: 1)
+            let truncated = Array(good[0].encoded.dropLast())
+            let oversized = Array(repeating: UInt8(1), count: Policy().maxTxSize + 2)
+            let raws = [good[0].encoded, truncated, orphan.encoded, oversized, lowFee.encoded, good[1].encoded]
+            let stats = BatchSubmit.Stats()
+            let answers = try await Self.serve(raws.map { SubmitBatch.Item(raw: $0, receivedAt: 1_795_565_000) }, pool: pool, stats: stats)
+            #expect(stats.batches == 1 && stats.transactions == raws.count && stats.largest == raws.count)
+
+            #expect(answers[0] == .accepted(txid: good[0].txid, fee: 1_000, size: good[0].encodedSize))
+            #expect(answers[5] == .accepted(txid: good[1].txid, fee: 3_000, size: good[1].encodedSize))
+            let codes = answers.map { $0.result.failure?.code }
+            #expect(codes == [nil, "bad-encoding", "bad-txns-inputs-missingorspent", "tx-size", "min-relay-fee-not-met", nil])
+            // each refusal is submittx's own, message included
+            for i in [1, 2, 3, 4] {
+                #expect(answers[i] == (await Self.single(pool, Hex.encode(raws[i]))), "item \(i)")
+            }
+            // the accepted ones are in the pool, and a second time they are what submittx says then
+            #expect(await pool.entries.count == 2)
+            let again = try await Self.serve([SubmitBatch.Item(raw: good[0].encoded, receivedAt: nil)], pool: pool)
+            #expect(again == [await Self.single(pool, Hex.encode(good[0].encoded))])
+            #expect(again[0].result.failure?.code == "txn-already-in-mempool")
+            #expect(await pool.check().ok)
+        }
+    }
+
+    @Test("the reply waits until every accepted transaction of the batch is on disk")
+    func answeredAfterTheCommit() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            var config = MempoolStore.configuration()
+            config.busyMode = .timeout(120)
+            let path = h.dir.appendingPathComponent("mempool.sqlite").path
+            let db = try DatabasePool(path: path, configuration: config)
+            try MempoolStore.migrator().migrate(db)
+            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: h.events, logger: .init(label: "test"))
+            let txs = (0..<3).map { h.pay(h.spendable[$0]) }
+            let lock = try await WriteLockHolder(path: path)
+            let reply = Task { try await Self.serve(txs.map { SubmitBatch.Item(raw: $0.encoded, receivedAt: nil) }, pool: pool) }
+            try await waitUntil("all three in memory") { await pool.entries.count == 3 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(h.events.log.withLock { $0.isEmpty }, "announced before the commit")
+            try await lock.release()
+            let answers = try await reply.value
+            #expect(answers == txs.map { .accepted(txid: $0.txid, fee: 1_000, size: $0.encodedSize) })
+            let stored = try await DatabaseQueue(path: path).read { Set(try Data.fetchAll($0, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) }) }
+            #expect(stored == Set(txs.map(\.txid)))
+        }
+    }
+
+    @Test("a malformed batch is refused as a whole, nothing admitted")
+    func malformedBatch() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let stats = BatchSubmit.Stats()
+        var payload = try #require(SubmitBatch.encode([SubmitBatch.Item(raw: h.pay(h.spendable[0]).encoded, receivedAt: nil)]))
+        payload.append(0)
+        await #expect(throws: RPCError.badParams("submittxs: malformed batch: 1 trailing byte(s) after the end")) {
+            _ = try await BatchSubmit.serve(payload, pool: pool, stats: stats)
+        }
+        #expect(await pool.entries.isEmpty)
+        #expect(stats.batches == 0)
+    }
+
+    @Test("the router serves submittxs as a binary method and refuses it as JSON")
+    func routed() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let tx = h.pay(h.spendable[0])
+        let router = RPCRouter(["submittxs": RPCRouter.binaryMethod { payload throws(RPCError) in
+            try await BatchSubmit.serve(payload, pool: pool, stats: BatchSubmit.Stats())
+        }])
+        let reply = await router.handle(BinaryRPC.request("submittxs", try #require(SubmitBatch.encode([SubmitBatch.Item(raw: tx.encoded, receivedAt: nil)]))))
+        #expect(reply.first == BinaryRPC.marker)
+        #expect(try SubmitBatch.decodeAnswers(Array(reply.dropFirst()), count: 1) == [.accepted(txid: tx.txid, fee: 1_000, size: tx.encodedSize)])
+        let json = await router.handle(Array(#"{"method":"submittxs","params":{}}"#.utf8))
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, json).error?.code == "bad-params")
+        let unknown = await router.handle(BinaryRPC.request("nosuch", []))
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, unknown).error?.code == "unknown-method")
+        let malformed = await router.handle([BinaryRPC.marker, 200])
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, malformed).error?.code == "bad-params")
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case let .failure(e) = self { return e }
+        return nil
+    }
+}
