@@ -12,7 +12,12 @@ if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
     trap 'echo "${before:-}" > /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true' EXIT
     echo "${before:+$before,}32768-38400" > /proc/sys/net/ipv4/ip_local_reserved_ports
 fi
-swift test --skip-build
+# The CLI's tests in a test process of their own: they run `cairn up`'s Supervisor in-process, which
+# starts children with Foundation's Process (spawned from one fixed thread, which `setpriv --pdeathsig`
+# ties the children's parent-death signal to); on Linux its run() reads past its /proc/self/fd buffer
+# once ~1,350 descriptors are open, as in a test process running the bus tests in parallel (a SIGSEGV).
+swift test --skip-build --skip CairnCLITests
+swift test --skip-build --filter CairnCLITests
 # The browser wallet's JavaScript on its own (BIP-350 vectors, encodings, keystore, coin selection).
 node --test Tests/WalletFrontTests/js/
 # In Chromium against a real node started from the binaries just built (screenshots: .build/test-artifacts/browser/).

@@ -334,12 +334,16 @@ import TestSupport
 
     /// Mines three blocks on the parent of the tip and submits them to the chain store.
     func reorg(_ node: Node, wallet: TestWallet) async throws {
+        // The node's miner (a block every 0.3 s) is paused meanwhile (the learning mode): on a loaded
+        // machine it could otherwise keep its branch ahead of the fork however long the fork grows.
+        _ = try await node.rpc("mempool", "setpace", PaceChange(action: "pause"), as: MiningPace.self)
+        defer { Task { _ = try? await node.rpc("mempool", "setpace", PaceChange(action: "resume"), as: MiningPace.self) } }
         let tip = try await node.rpc("chain", "getchaintip", Empty(), as: ChainTip.self)
         let parentInfo = try await node.rpc("chain", "getblock", BlockRef(height: tip.height - 1), as: BlockInfo.self)
         var parent = try Block(bytes: Hex.decode(parentInfo.hex)!).header
         var height = tip.height
-        // At least three blocks, and more while the node's miner keeps its branch ahead (a loaded
-        // machine lets it mine several meanwhile): until the fork is the best chain.
+        // At least three blocks, and more while the node's miner keeps its branch ahead (a block it
+        // had begun before the pause may still come): until the fork is the best chain.
         for n in 0..<30 {
             let b = ChainFixtures.next(after: parent, height: height, paying: wallet, extra: Array("fork".utf8) + (0..<4).map { _ in UInt8.random(in: 0...255) })
             let r = try await node.rpc("chain", "submitblock", SubmitBlock(hex: Hex.encode(b.encoded), source: "test fork"), as: SubmitBlockResult.self)

@@ -250,7 +250,8 @@ extension NetworkTests {
             // of at most 4 MB, the peer's 4 KB receive buffer), so once all are queued, megabytes stay unwritten.
             try await waitUntil("the node is stuck writing to the deaf peer", timeout: 60) {
                 guard let p = try await n.peers().peers.first(where: { $0.userAgent == "/hostile-test:1/" }) else { return false }
-                return p.messagesIn >= 302 && p.bytesQueued >= 2_000_000
+                // (the last getdata is read a moment before its answer is queued)
+                return p.messagesIn >= 302 && p.bytesOut >= 300 * 33_000 && p.bytesQueued >= 2_000_000
             }
             let stuck = try #require(try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" })
             #expect(stuck.bytesOut >= 300 * 33_000 && stuck.bytesQueued >= 2_000_000,
