@@ -1,5 +1,7 @@
 import ChainCore
 import Foundation
+import GRDB
+import Logging
 import NodeKit
 import Testing
 import TestSupport
@@ -126,5 +128,48 @@ struct TemplateReuseTests {
         _ = try await generator.template(for: Self.request)
         #expect(await generator.made == 6)
         #expect(await generator.reused == 2)
+    }
+
+    @Test("the route's reply is RPCRouter.method's for the same template, encoded once while nothing changed")
+    func encodedReplyIsReused() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        _ = try await Self.fill(pool, h)
+        let generator = TemplateGenerator(source: pool, params: .regtest)
+        let db = try DatabasePool(path: h.dir.appendingPathComponent("pace.sqlite").path)
+        try MempoolStore.migrator().migrate(db)
+        let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
+        try await pacer.load()
+        let route = MempoolRPC.templateRoute(templates: generator, pacer: pacer)
+        let request = try JSON.encode(RequestEnvelope(method: "getblocktemplate", params: Self.request))
+        let first = try await route(request)
+        let second = try await route(request)
+        let template = try #require(try JSON.decode(ReplyEnvelope<BlockTemplate>.self, first).result)
+        // What the typed route would have answered for this template, byte for byte.
+        #expect(first == (try JSON.encode(ReplyEnvelope<BlockTemplate>(result: template, error: nil))))
+        #expect(template.depends != nil && template.transactions.count == 8)
+        // Asked again: the same template (its time moved on only if a second passed), one encoding
+        // per distinct template.
+        let again = try #require(try JSON.decode(ReplyEnvelope<BlockTemplate>.self, second).result)
+        #expect(await generator.made == 1)
+        #expect(await generator.encodings + generator.repliesReused == 2)
+        if again.time == template.time {
+            #expect(second == first)
+            #expect(await generator.repliesReused == 1)
+        }
+        // A change of the pool: encoded again, with it.
+        let extra = h.pay(h.spendable[3], fee: 9_000)
+        _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
+        let third = try #require(try JSON.decode(ReplyEnvelope<BlockTemplate>.self, try await route(request)).result)
+        #expect(third.txids.contains(extra.txid.hex))
+        #expect(await generator.made == 2)
+        // Bad params: a clear refusal, not a template.
+        do {
+            _ = try await route(Array(#"{"method":"getblocktemplate","params":{"minerID":1}}"#.utf8))
+            Issue.record("bad params answered")
+        } catch {
+            #expect(error.code == RPCError.badParams("").code)
+        }
+        try db.close()
     }
 }
