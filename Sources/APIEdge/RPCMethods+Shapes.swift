@@ -86,15 +86,26 @@ extension RPCMethods {
          "fees": ["base": .amount(e.fee), "modified": .amount(e.fee)], "depends": .array(e.depends.map { .string($0) })]
     }
 
+    /// A transaction's parents in a template, 1-based, ascending, found by decoding it: its inputs'
+    /// txids looked up in `index` (txid → place).
+    static func decodedDepends(_ hex: String, index: [String: Int]) -> [Int] {
+        var depends = Set<Int>()
+        if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
+            for input in tx.inputs { if let d = index[input.previousOutput.txid.hex] { depends.insert(d) } }
+        }
+        return depends.sorted()
+    }
+
     static func templateJSON(_ t: BlockTemplate) -> RPCValue {
+        // `depends` comes with the template (block assembly's links); only a mempool without it
+        // (an older one) has each transaction decoded here to find its parents.
+        let given = t.depends.flatMap { $0.count == t.transactions.count ? $0 : nil }
         var index = [String: Int]()
-        for (i, txid) in t.txids.enumerated() { index[txid] = i + 1 }
-        let txs: [RPCValue] = zip(t.transactions, t.txids).map { hex, txid in
-            var depends = Set<Int>()
-            if let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) {
-                for input in tx.inputs { if let d = index[input.previousOutput.txid.hex] { depends.insert(d) } }
-            }
-            return ["data": .string(hex), "txid": .string(txid), "hash": .string(txid), "depends": .array(depends.sorted().map { RPCValue($0) }),
+        if given == nil { for (i, txid) in t.txids.enumerated() { index[txid] = i + 1 } }
+        let txs: [RPCValue] = zip(t.transactions, t.txids).enumerated().map { i, pair in
+            let (hex, txid) = pair
+            let depends = given?[i] ?? decodedDepends(hex, index: index)
+            return ["data": .string(hex), "txid": .string(txid), "hash": .string(txid), "depends": .array(depends.map { RPCValue($0) }),
                     "weight": RPCValue(hex.utf8.count / 2 * 4)]
         }
         let target = CompactTarget.hashValue(CompactTarget.decode(t.bits).target).hex

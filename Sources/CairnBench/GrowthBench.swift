@@ -7,7 +7,9 @@ import Synchronization
 /// - the mempool filled to 1k, 10k, 50k, 100k transactions through `POST /api/tx` (the node's miner
 ///   held back by its pace), with the acceptance rate of each stretch and the time of
 ///   `getblocktemplate` on /rpc at each size (and on the bus, the mempool's own part without the
-///   edge's reshaping and HTTP), and the mempool service's resident size;
+///   edge's reshaping and HTTP), each after one more transaction (so made afresh) and once more
+///   with nothing changed (the mempool's last template given again), and the mempool service's
+///   resident size;
 /// - the UTXO set grown to 10k, 100k, 1M coins by blocks of the bench's own (fan-out transactions of
 ///   23,000 outputs), and at each size a block of 5,000 one-input transactions submitted to the chain
 ///   store (`submitblock` on the bus, timed to its answer) and 2,000 coin lookups (`getcoins` on the bus).
@@ -44,24 +46,39 @@ enum GrowthBench {
             let short = shared.accepted.load(ordering: .relaxed) < goal
             let count = try await node.mempoolInfo().count
             reached = count
+            // One more transaction in before each timed template: the pool changed, so the template
+            // is made afresh (the mempool gives its last one again while nothing changed).
+            @Sendable func change() async {
+                let target = shared.accepted.load(ordering: .relaxed) + 1
+                await shared.send(node: node, senders: 1, fee: fee, chainDepth: chainDepth) { shared.accepted.load(ordering: .relaxed) < target }
+            }
             // getblocktemplate on /rpc, three times, the median (once when it takes over 2 s).
             var times = [Double](), txs = 0
             for _ in 0..<3 where times.allSatisfy({ $0 < 2 }) {
+                await change()
                 let t = clock.now
                 let reply = try await node.rpc(#"{"jsonrpc":"2.0","id":1,"method":"getblocktemplate","params":[]}"#) as? [String: Any]
                 times.append((clock.now - t).seconds)
                 txs = ((reply?["result"] as? [String: Any])?["transactions"] as? [Any])?.count ?? -1
             }
             let templateMS = times.sorted()[times.count / 2] * 1000
+            // Asked again with nothing changed (another miner after the same notice).
+            var t0 = clock.now
+            _ = try await node.rpc(#"{"jsonrpc":"2.0","id":1,"method":"getblocktemplate","params":[]}"#)
+            let repeatMS = (clock.now - t0).seconds * 1000
             // The same on the mempool's bus (what the node's miner asks), three times, the median.
+            let request = TemplateRequest(minerID: "bench", address: "", hashrate: 0, threads: 0)
             var busTimes = [Double]()
             for _ in 0..<3 {
+                await change()
                 let t = clock.now
-                _ = try await node.mempool.call("getblocktemplate", TemplateRequest(minerID: "bench", address: "", hashrate: 0, threads: 0),
-                                                as: BlockTemplate.self)
+                _ = try await node.mempool.call("getblocktemplate", request, as: BlockTemplate.self)
                 busTimes.append((clock.now - t).seconds)
             }
             let busMS = busTimes.sorted()[1] * 1000
+            t0 = clock.now
+            _ = try await node.mempool.call("getblocktemplate", request, as: BlockTemplate.self)
+            let busRepeatMS = (clock.now - t0).seconds * 1000
             // A stretch cut short by the budget just after a size was measured adds no point of its own.
             if short, let last = points.last, count < last.size + last.size / 10 {
                 print("  mempool growth stopped at \(count), short of \(size): the filling budget (\(Int(budget)) s) ran out")
@@ -69,7 +86,7 @@ enum GrowthBench {
             }
             if txs < 0 { print("  getblocktemplate at \(count) answered no template (an error or a timeout)") }
             points.append(PoolPoint(size: count, acceptRate: rate, templateMS: templateMS, templateTxs: txs, busTemplateMS: busMS))
-            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms on /rpc, \(String(format2: busMS)) ms on the bus (\(txs) transactions in it)")
+            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms on /rpc, \(String(format2: busMS)) ms on the bus (\(txs) transactions in it); asked again unchanged \(String(format2: repeatMS)) ms on /rpc, \(String(format2: busRepeatMS)) ms on the bus")
             if size == 50_000 || (size == maxSize && !sizes.contains(50_000)) {
                 table.row("getblocktemplate at a \(count)-transaction mempool (ms; aim ≤ 50)", templateMS, nil)
                 table.row("  the same on the mempool's bus (ms)", busMS, nil)

@@ -95,13 +95,16 @@ public struct BlockTemplate: Codable, Sendable, Equatable {
     public var pace: MiningPace?
     /// The minimum interval: no hashing before this Unix time (tip time + minInterval).
     public var notBefore: Double?
+    /// For each transaction, the 1-based places in `transactions` of its parents in this template
+    /// (Bitcoin Core's getblocktemplate `depends`), ascending; nil from a mempool without it.
+    public var depends: [[Int]]?
 
     public init(height: Int, previousHash: String, bits: UInt32, time: UInt32, minTime: UInt32, coinbaseValue: UInt64,
                 fees: UInt64, transactions: [String], txids: [String], mempoolSequence: UInt64,
-                pace: MiningPace? = nil, notBefore: Double? = nil) {
+                pace: MiningPace? = nil, notBefore: Double? = nil, depends: [[Int]]? = nil) {
         self.height = height; self.previousHash = previousHash; self.bits = bits; self.time = time; self.minTime = minTime
         self.coinbaseValue = coinbaseValue; self.fees = fees; self.transactions = transactions; self.txids = txids
-        self.mempoolSequence = mempoolSequence; self.pace = pace; self.notBefore = notBefore
+        self.mempoolSequence = mempoolSequence; self.pace = pace; self.notBefore = notBefore; self.depends = depends
     }
 }
 

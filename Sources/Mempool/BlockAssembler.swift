@@ -13,6 +13,20 @@ protocol TxSource: Sendable {
     /// These transactions went into a template for `height` asked by `minerID` (the pool traces
     /// the first time of each).
     func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async
+    /// A cheap read of what the choice depends on: while it is equal, a template made earlier is
+    /// still the one to give. nil: not known (every template is made afresh).
+    func templateState() async throws -> TemplateState?
+}
+
+extension TxSource {
+    func templateState() async throws -> TemplateState? { nil }
+}
+
+/// What a template depends on in a `TxSource`: any change of the pool's transactions or links
+/// moves `changes`; a new tip changes `tipHash`.
+struct TemplateState: Sendable, Equatable {
+    let changes: UInt64
+    let tipHash: String
 }
 
 /// What a template is made of: the transactions chosen (`BlockAssembler.select`, in block order)
@@ -141,8 +155,19 @@ enum BlockAssembler {
         let template = BlockTemplate(height: height, previousHash: t.hash, bits: t.nextBits, time: max(now, t.medianTimePast + 1),
                                      minTime: t.medianTimePast + 1, coinbaseValue: params.subsidy(height: height) + fees, fees: fees,
                                      transactions: hex.map(\.raw), txids: hex.map(\.txid),
-                                     mempoolSequence: snapshot.sequence, pace: pace, notBefore: pace.notBefore(tipTime: t.time))
+                                     mempoolSequence: snapshot.sequence, pace: pace, notBefore: pace.notBefore(tipTime: t.time),
+                                     depends: depends(chosen))
         return (template, chosen)
+    }
+
+    /// Each chosen entry's parents in the template, as 1-based places in `chosen` (Bitcoin Core's
+    /// getblocktemplate `depends`), ascending: from the pool's links, no transaction decoded. An
+    /// entry's `parents` are its unconfirmed parents in the pool, and block assembly takes a child
+    /// only once all of them are in, so every one of them has a place before it.
+    static func depends(_ chosen: [PoolEntry]) -> [[Int]] {
+        var place = [Hash256: Int](minimumCapacity: chosen.count)
+        for (i, e) in chosen.enumerated() { place[e.txid] = i + 1 }
+        return chosen.map { e in e.parents.isEmpty ? [] : e.parents.compactMap { place[$0] }.sorted() }
     }
 }
 
@@ -157,6 +182,13 @@ actor TemplateGenerator {
     /// template, mostly the same transactions, reuses it rather than encode each again. Holds one
     /// block's worth at most.
     private var encoded: [Hash256: BlockAssembler.Encoded] = [:]
+    /// The last template and what it was made from (the source's state and the pace): given again,
+    /// with the time brought forward, while both are unchanged, so several miners asking after one
+    /// notice cost one selection.
+    private var last: (state: TemplateState, pace: MiningPace, template: BlockTemplate)?
+    /// Templates made afresh and given again from `last` (`getstatus`-style counters, and tests).
+    private(set) var made = 0
+    private(set) var reused = 0
 
     init(source: any TxSource, params: ChainParams) {
         self.source = source
@@ -167,6 +199,13 @@ actor TemplateGenerator {
     /// transaction is "in a template" while the miners wait).
     func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
         miners.seen(request, at: ServiceSupport.now())
+        let state = try await source.templateState()
+        if let state, let last, last.state == state, last.pace == pace {
+            var t = last.template
+            t.time = max(UInt32(Date().timeIntervalSince1970), t.minTime)
+            reused += 1
+            return t
+        }
         let snapshot = try await source.miningSnapshot()
         var kept = [Hash256: BlockAssembler.Encoded]()
         let (template, chosen) = BlockAssembler.template(from: snapshot, pace: pace, params: params,
@@ -176,10 +215,41 @@ actor TemplateGenerator {
             return hex
         }
         encoded = kept
+        made += 1
+        // Kept only when the state read before the snapshot is still the snapshot's (no change
+        // in between, which reentrancy at the awaits above allows).
+        if let state, (try? await source.templateState()) == state, template.mempoolSequence == snapshot.sequence {
+            last = (state, pace, template)
+        } else {
+            last = nil
+        }
         if !chosen.isEmpty {
             await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: request.minerID)
         }
         return template
+    }
+
+    /// The last reply encoded (`encodedReply`) and the template it holds.
+    private var lastReply: (template: BlockTemplate, bytes: [UInt8])?
+    /// Replies encoded, and given again as they were.
+    private(set) var encodings = 0
+    private(set) var repliesReused = 0
+
+    /// getblocktemplate's reply on the bus (`{"result": template}`, as `RPCRouter.method` encodes
+    /// it): encoded once per template, the same bytes given again while the template is the same
+    /// one (`template(for:pace:)` gave the last one again, in the same second). A template is
+    /// ~1.5 MB of JSON at 6,800 transactions; comparing it with the last costs little, as a
+    /// template given again shares its arrays' storage with it.
+    func encodedReply(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
+        let t = try await template(for: request, pace: pace)
+        if let lastReply, lastReply.template == t {
+            repliesReused += 1
+            return lastReply.bytes
+        }
+        let bytes = try JSON.encode(ReplyEnvelope<BlockTemplate>(result: t, error: nil))
+        encodings += 1
+        lastReply = (t, bytes)
+        return bytes
     }
 
     func activeMiners(within seconds: Double = 60) -> [MinerInfo] {

@@ -43,7 +43,11 @@ actor Pool: TxSource {
 
     /// The transactions and their links (`PoolGraph`), changed only behind the gate (here, in
     /// Admission.swift and in ChainFollower.swift).
-    var graph = PoolGraph()
+    var graph = PoolGraph() { didSet { graphChanges &+= 1 } }
+    /// Moves on every change of `graph` (any entry in or out, a confirmation, a reorg's reset): with
+    /// the tip, what a template depends on (`templateState`). A plain `didSet` (no `oldValue`)
+    /// lets the graph be changed in place.
+    private(set) var graphChanges: UInt64 = 0
     var entries: [Hash256: PoolEntry] { graph.entries }
     var bytes: Int { graph.bytes }
     /// The mempool sequence: only this file moves it, each time after storing a value at least as
@@ -274,6 +278,13 @@ actor Pool: TxSource {
     func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
         return MiningSnapshot(graph: graph, sequence: sequence, tip: t)
+    }
+
+    /// What a template is made from, read without making one (`TemplateGenerator` reuses its last
+    /// template while this is unchanged).
+    func templateState() async throws -> TemplateState? {
+        let t = try await currentTip()
+        return TemplateState(changes: graphChanges, tipHash: t.hash)
     }
 
     /// First time in a template: one trace row each, written in one transaction (what has left the

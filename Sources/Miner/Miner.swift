@@ -26,6 +26,8 @@ actor Miner {
     private var held = false
     /// Wakes us when the pace's minimum interval has passed.
     private var timer: Task<Void, Never>?
+    /// The last template's transactions decoded, by their hex (`decoded`).
+    private var lastDecoded: [String: (tx: Transaction, txid: Hash256)] = [:]
 
     init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
          chainRPC: RPCClient, mempoolRPC: RPCClient, hashers: HashingThreads, logger: Logger) {
@@ -62,6 +64,38 @@ actor Miner {
 
     func refresh() { wake?.yield() }
 
+    /// How often at most new work is fetched when only the mempool changed (as Bitcoin Core's
+    /// miners, which rebuild a template for mempool changes only every few seconds): in a flood
+    /// the mempool's notices come up to 4 a second, each template ~6,800 transactions. A new tip,
+    /// a change of the mining pace, a block found, or no work on the tip: at once.
+    static let mempoolRefresh: Duration = .seconds(2)
+    private var lastWork: ContinuousClock.Instant?
+    private var deferred: Task<Void, Never>?
+
+    /// A template notice from the mempool (`notice`: nil when it did not decode).
+    func templateNotice(_ notice: TemplateNotice?) {
+        guard notice?.pace == nil, !held, let current, let tip = chainTip, current.previousHash.hex == tip.hash,
+              current.height == tip.height + 1, let last = lastWork else {
+            refresh()
+            return
+        }
+        let due = last + Self.mempoolRefresh
+        if ContinuousClock.now >= due {
+            refresh()
+            return
+        }
+        guard deferred == nil else { return }   // one fetch is already due then
+        deferred = Task { [weak self] in
+            guard (try? await Task.sleep(until: due)) != nil else { return }
+            await self?.deferredRefresh()
+        }
+    }
+
+    private func deferredRefresh() {
+        deferred = nil
+        refresh()
+    }
+
     func newTip(_ t: ChainTip) {
         chainTip = t
         if current?.previousHash.hex != t.hash {
@@ -90,11 +124,7 @@ actor Miner {
             return
         }
         guard let prev = Hash256(hex: t.previousHash) else { throw RPCError("bad-template", "bad previous hash") }
-        var txs = [Transaction]()
-        for hex in t.transactions {
-            guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction") }
-            txs.append(tx)
-        }
+        let txs = try decoded(t)
         guard let target = CompactTarget.target(bits: t.bits, limit: params.powLimit) else { throw RPCError("bad-template", "bad bits") }
         // The learning mode: the mempool's pace says whether this height may be mined now.
         switch MiningPace.decision(pace: t.pace, height: t.height, notBefore: t.notBefore, now: Date().timeIntervalSince1970) {
@@ -118,11 +148,36 @@ actor Miner {
         }
         generation += 1
         let work = Work(generation: generation, height: t.height, previousHash: prev, bits: t.bits, time: t.time,
-                        coinbaseValue: t.coinbaseValue, transactions: txs, txids: txs.map(\.txid), payoutKey: payout.publicKey,
+                        coinbaseValue: t.coinbaseValue, transactions: txs.map(\.tx), txids: txs.map(\.txid), payoutKey: payout.publicKey,
                         minerID: minerID, target: CompactTarget.hashValue(target))
         current = work
+        lastWork = .now
+        deferred?.cancel()   // this work holds the mempool's changes so far
+        deferred = nil
         hashers.assign(work)
         logger.debug("new work", metadata: ["height": "\(t.height)", "txs": "\(txs.count)", "fees": "\(t.fees)"])
+    }
+
+    /// The template's transactions decoded, with their txids: those of the last template (a
+    /// template is mostly the previous one's transactions) are reused by their hex, the others
+    /// decoded and hashed here. Keeps one template's worth.
+    private func decoded(_ t: BlockTemplate) throws -> [(tx: Transaction, txid: Hash256)] {
+        var kept = [String: (tx: Transaction, txid: Hash256)](minimumCapacity: t.transactions.count)
+        var out = [(tx: Transaction, txid: Hash256)]()
+        out.reserveCapacity(t.transactions.count)
+        for hex in t.transactions {
+            if let d = kept[hex] ?? lastDecoded[hex] {
+                kept[hex] = d
+                out.append(d)
+                continue
+            }
+            guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction") }
+            let d = (tx: tx, txid: tx.txid)
+            kept[hex] = d
+            out.append(d)
+        }
+        lastDecoded = kept
+        return out
     }
 
     /// Stops the threads and drops any block they found but did not hand over yet (a pause means no more blocks).

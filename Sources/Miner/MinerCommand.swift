@@ -64,7 +64,11 @@ struct MinerCommand: ServiceCommand {
         let tasks = [
             Task { await miner.run() },
             Task { for await e in tips.events { if case .message(_, let body, _) = e, let t = try? JSON.decode(ChainTip.self, body) { await miner.newTip(t) } else { await miner.refresh() } } },
-            Task { for await e in notices.events { if case .message = e { await miner.refresh() } } },
+            Task {
+                for await e in notices.events {
+                    if case .message(_, let body, _) = e { await miner.templateNotice(try? JSON.decode(TemplateNotice.self, body)) }
+                }
+            },
             Task { for await found in hashers.results { await miner.found(found) } },
             Task { await miner.reportLoop() },
         ]

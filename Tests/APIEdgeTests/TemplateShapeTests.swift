@@ -1,0 +1,55 @@
+@testable import APIEdge
+import ChainCore
+import Foundation
+import NodeKit
+import Testing
+import TestSupport
+
+/// getblocktemplate's result from a template that carries `depends` (block assembly's links) is
+/// the one the edge made by decoding each transaction itself (an older mempool's template).
+@Suite("getblocktemplate result shape")
+struct TemplateShapeTests {
+    /// A parent with two children, a grandchild spending both, and an unrelated transaction.
+    static func chains() -> [Transaction] {
+        let w = TestWallet()
+        let coin = (OutPoint(txid: Hash256.sha256d([1]), index: 0), w.output(100_000))
+        let parent = w.spend([coin], to: [w.output(40_000), w.output(50_000)])
+        let a = w.spend([(OutPoint(txid: parent.txid, index: 0), parent.outputs[0])], to: [w.output(39_000)])
+        let b = w.spend([(OutPoint(txid: parent.txid, index: 1), parent.outputs[1])], to: [w.output(49_000)])
+        let both = w.spend([(OutPoint(txid: a.txid, index: 0), a.outputs[0]), (OutPoint(txid: b.txid, index: 0), b.outputs[0])],
+                           to: [w.output(80_000)])
+        let other = w.spend([(OutPoint(txid: Hash256.sha256d([2]), index: 3), w.output(7_000))], to: [w.output(6_000)])
+        return [parent, other, a, b, both]
+    }
+
+    static func template(_ txs: [Transaction], depends: [[Int]]?) -> BlockTemplate {
+        BlockTemplate(height: 7, previousHash: Hash256.sha256d([9]).hex, bits: ChainParams.regtest.powLimitBits, time: 1_000, minTime: 900,
+                      coinbaseValue: 5_000, fees: 1_000, transactions: txs.map { Hex.encode($0.encoded) }, txids: txs.map(\.txid.hex),
+                      mempoolSequence: 3, depends: depends)
+    }
+
+    @Test("the result with the template's depends equals the one decoded, field for field")
+    func sameShape() throws {
+        let txs = Self.chains()
+        let given = RPCMethods.templateJSON(Self.template(txs, depends: [[], [], [1], [1], [3, 4]]))
+        let decoded = RPCMethods.templateJSON(Self.template(txs, depends: nil))
+        #expect(given == decoded)
+        guard case .object(let result) = given, case .array(let entries)? = result["transactions"] else {
+            Issue.record("no transactions array in \(given)")
+            return
+        }
+        #expect(entries.count == 5)
+        let expected: [[RPCValue]] = [[], [], [1], [1], [3, 4]]
+        for (entry, depends) in zip(entries, expected) {
+            guard case .object(let fields) = entry else { Issue.record("not an object: \(entry)"); continue }
+            #expect(Set(fields.keys) == ["data", "txid", "hash", "depends", "weight"])
+            #expect(fields["depends"] == .array(depends))
+        }
+    }
+
+    @Test("depends of the wrong length (a malformed template) falls back to decoding")
+    func wrongLengthFallsBack() {
+        let txs = Self.chains()
+        #expect(RPCMethods.templateJSON(Self.template(txs, depends: [[]])) == RPCMethods.templateJSON(Self.template(txs, depends: nil)))
+    }
+}
