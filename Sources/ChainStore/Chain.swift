@@ -67,7 +67,7 @@ actor Chain {
         // A crash after storing a block but before activating it leaves a better stored branch: take it now.
         if let best = bestCandidate(), best.work > tip.work {
             logger.notice("activating a stored branch with more work", metadata: ["hash": "\(best.hash.hex)"])
-            _ = try await activate(best, sources: [:])
+            _ = try await activate(best, sources: [:], known: [:])
         }
     }
 
@@ -119,8 +119,9 @@ actor Chain {
         guard parent.status != .invalid else {
             return reject(ValidationError(.badPrevBlock, "parent \(parent.hash.hex) is invalid"))
         }
+        let txids = block.txids
         do {
-            try BlockRules.checkBlock(block, params: params)
+            try BlockRules.checkBlock(block, params: params, txids: txids)
             try BlockRules.checkHeader(block.header, context: context(after: parent), now: clock(), params: params)
         } catch {
             return reject(error)
@@ -141,7 +142,7 @@ actor Chain {
                                      message: "valid so far, on a branch with less work than the tip", height: entry.height, isTip: false)
         }
         do {
-            if let failure = try await activate(entry, sources: [hash: source]) {
+            if let failure = try await activate(entry, sources: [hash: source], known: [hash: (block, txids)]) {
                 return reject(failure)
             }
         } catch {
@@ -195,9 +196,32 @@ actor Chain {
 
     // MARK: activating a branch (extend or reorganise)
 
+    /// A block of the branch being connected, checked but for its signatures.
+    private struct Connecting {
+        let entry: HeaderEntry
+        let block: Block
+        let txids: [Hash256]
+        let connection: BlockConnection
+        let checks: [SignatureCheck]
+        let fees: [Amount]
+    }
+
+    /// A signature of the branch's block `index` failed while the branch was being written (rolled back).
+    private struct BadSignature: Error {
+        let index: Int
+        let check: SignatureCheck
+    }
+
     /// Makes `target`'s branch the best chain, in one database transaction.
     /// Returns the validation failure of a block on the branch (marked invalid; the tip stays), or nil.
-    private func activate(_ target: HeaderEntry, sources: [Hash256: String]) async throws -> ValidationError? {
+    /// `known` holds blocks already decoded (the one just submitted) with their txids.
+    ///
+    /// Each block of the branch is checked in order against the UTXO view as the blocks before it
+    /// leave it, all but its signatures; the signatures of the whole branch are then verified on
+    /// every core while the database writes the branch, and the write commits only if they all
+    /// verify. The block refused is the one the whole checks in order would refuse: the first
+    /// whose rules fail, unless an earlier block has a bad signature.
+    private func activate(_ target: HeaderEntry, sources: [Hash256: String], known: [Hash256: (Block, [Hash256])]) async throws -> ValidationError? {
         // The branch from the fork point up to target.
         var branch = [HeaderEntry]()
         var cursor = target
@@ -213,57 +237,82 @@ actor Chain {
         var overlay = OverlayView()
         var change = TipChange()
         let now = ServiceSupport.now()
-        var undos = [Hash256: [SpentCoin]]()
         // Disconnect the old branch, newest first.
         for (i, hash) in disconnectHashes.enumerated() {
             let height = active.count - 1 - i
             let (block, spent) = try await loadBlockAndUndo(hash)
-            for tx in block.transactions {
-                let txid = tx.txid
+            for (tx, txid) in zip(block.transactions, block.txids) {
                 for j in tx.outputs.indices { overlay.remove(OutPoint(txid: txid, index: UInt32(j))) }
             }
             for s in spent { overlay.put(s.outpoint, s.coin) }
             change.disconnected.append((height, block, ChainTrace.disconnected(block, time: now)))
         }
-        // Connect the new branch, oldest first.
-        var connections = [(entry: HeaderEntry, block: Block, connection: BlockConnection, fees: [Amount])]()
+        // Connect the new branch, oldest first, all but the signatures.
+        var connections = [Connecting]()
         for entry in branch {
-            let block = try await loadBlock(entry.hash)
+            let block: Block, txids: [Hash256]
+            if let k = known[entry.hash] {
+                (block, txids) = k
+            } else {
+                block = try await loadBlock(entry.hash)
+                txids = block.txids
+            }
             let needed = Self.spentOutpoints(block).filter { !overlay.knows($0) }
             overlay.base.merge(try await fetchCoins(needed)) { a, _ in a }
-            let connection: BlockConnection
+            let pending: PendingConnection
             do {
-                connection = try await BlockRules.connect(block, height: entry.height, view: overlay, params: params)
+                pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids)
             } catch {
-                try await markInvalid(entry, reason: error)
-                return error
+                // An earlier block of the branch with a bad signature is the one refused.
+                for (i, earlier) in connections.enumerated() {
+                    if let bad = await SignatureBatch.firstFailure(earlier.checks) {
+                        return try await refuse(connections[i].entry, BlockRules.signatureError(bad))
+                    }
+                }
+                return try await refuse(entry, error)
             }
+            let connection = pending.connection
             for s in connection.spent { overlay.remove(s.outpoint) }
             for c in connection.created { overlay.put(c.outpoint, c.coin) }
-            connections.append((entry, block, connection, Self.fees(block, connection)))
-            undos[entry.hash] = connection.spent
+            connections.append(Connecting(entry: entry, block: block, txids: txids, connection: connection, checks: pending.checks,
+                                          fees: Self.fees(block, txids: txids, connection)))
             change.connected.append((entry.height, block, sources[entry.hash],
-                                     ChainTrace.connected(block, height: entry.height, source: sources[entry.hash], time: now)))
+                                     ChainTrace.connected(block, txids: txids, height: entry.height, source: sources[entry.hash], time: now)))
         }
 
+        // The signatures, on Dispatch's threads while the writer writes; their verdict decides the commit.
+        // Where each block's checks end in the branch's list.
+        let ends = connections.reduce(into: [Int]()) { ends, c in ends.append((ends.last ?? 0) + c.checks.count) }
+        let verification = SignatureVerification(connections.flatMap(\.checks))
         let disconnected = change.disconnected
         let connected = zip(connections, change.connected).map { ($0, $1.trace) }
         let startSupply = supply
 
         // Supply = coins created: coinbase outputs minus the fees they collect.
-        let newSupply: UInt64 = try await db.write { db in
-            var supply = startSupply
-            for d in disconnected {
-                supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
-                try ChainStorage.record(db, d.trace)
+        let newSupply: UInt64
+        do {
+            newSupply = try await db.write { db in
+                var supply = startSupply
+                for d in disconnected {
+                    supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
+                    try ChainStorage.record(db, d.trace)
+                }
+                for (item, trace) in connected {
+                    supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
+                    try ChainStorage.connect(db, entry: item.entry, block: item.block, txids: item.txids,
+                                             connection: item.connection, fees: item.fees)
+                    try ChainStorage.record(db, trace)
+                }
+                try ChainStorage.setSupply(db, supply)
+                // The writer's thread is not the cooperative pool's: waiting here blocks no task.
+                if let position = verification.wait() {
+                    // Throwing rolls the whole branch back.
+                    throw BadSignature(index: ends.firstIndex { $0 > position }!, check: verification.checks[position])
+                }
+                return supply
             }
-            for (item, trace) in connected {
-                supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
-                try ChainStorage.connect(db, entry: item.entry, block: item.block, connection: item.connection, fees: item.fees)
-                try ChainStorage.record(db, trace)
-            }
-            try ChainStorage.setSupply(db, supply)
-            return supply
+        } catch let bad as BadSignature {
+            return try await refuse(connections[bad.index].entry, BlockRules.signatureError(bad.check))
         }
 
         // The database now says so; bring memory in line.
@@ -281,6 +330,12 @@ actor Chain {
         }
         await onChange(change, chainTip())
         return nil
+    }
+
+    /// Marks `entry` invalid for `reason` and returns the reason.
+    private func refuse(_ entry: HeaderEntry, _ reason: ValidationError) async throws -> ValidationError {
+        try await markInvalid(entry, reason: reason)
+        return reason
     }
 
     private func markInvalid(_ entry: HeaderEntry, reason: ValidationError) async throws {
@@ -312,12 +367,13 @@ actor Chain {
     }
 
     /// Per-transaction fees, from the coins spent (in the order `connect` spends them) and outputs created earlier in the block.
-    static func fees(_ block: Block, _ connection: BlockConnection) -> [Amount] {
-        var values = [OutPoint: Amount]()
+    static func fees(_ block: Block, txids: [Hash256], _ connection: BlockConnection) -> [Amount] {
+        var values = [OutPoint: Amount](minimumCapacity: connection.spent.count + connection.created.count)
         for s in connection.spent { values[s.outpoint] = s.coin.output.value }
         var fees = [Amount]()
+        fees.reserveCapacity(block.transactions.count)
         for (i, tx) in block.transactions.enumerated() {
-            let txid = tx.txid
+            let txid = txids[i]
             if i == 0 {
                 fees.append(0)
             } else {
@@ -345,6 +401,7 @@ actor Chain {
         return (block, try UndoCoding.decode(Array(raw)))
     }
 
+    /// The coins of `outpoints` in the best chain's UTXO set, read in one transaction.
     func fetchCoins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         guard !outpoints.isEmpty else { return [:] }
         return try await db.read { db in try ChainStorage.coins(db, outpoints) }

@@ -63,11 +63,15 @@ enum ChainStorage {
         let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
         let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
-        for tx in block.transactions {
-            try db.execute(sql: "DELETE FROM utxo WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
-            try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [Data(tx.txid.bytes)])
+        let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
+        let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
+        for txid in block.txids {
+            let key = Data(txid.bytes)
+            try deleteCoins.execute(arguments: [key])
+            try deleteTx.execute(arguments: [key])
         }
-        for s in spent { try insertCoin(db, s.outpoint, s.coin) }
+        let insert = try db.cachedStatement(sql: insertCoinSQL)
+        for s in spent { try insertCoin(insert, s.outpoint, s.coin) }
         try db.execute(sql: "DELETE FROM addr WHERE height = ?", arguments: [height])
         try SpendIndex.forget(db, height: height)
         try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
@@ -77,15 +81,18 @@ enum ChainStorage {
 
     /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps
     /// its undo data, indexes its transactions, addresses and spends, and marks it connected.
-    static func connect(_ db: Database, entry: HeaderEntry, block: Block, connection: BlockConnection, fees: [Amount]) throws {
+    /// `txids` are the block's. Every per-row statement is prepared once and reused.
+    static func connect(_ db: Database, entry: HeaderEntry, block: Block, txids: [Hash256], connection: BlockConnection, fees: [Amount]) throws {
         let hash = Data(entry.hash.bytes)
+        let delete = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?")
         for s in connection.spent {
-            try db.execute(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?", arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
+            try delete.execute(arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
         }
-        for c in connection.created { try insertCoin(db, c.outpoint, c.coin) }
+        let insert = try db.cachedStatement(sql: insertCoinSQL)
+        for c in connection.created { try insertCoin(insert, c.outpoint, c.coin) }
         try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(connection.spent))])
-        try indexTransactions(db, block, height: entry.height, fees: fees, spent: connection.spent)
-        try SpendIndex.record(db, block, height: entry.height)
+        try indexTransactions(db, block, txids: txids, height: entry.height, fees: fees, spent: connection.spent)
+        try SpendIndex.record(db, block, txids: txids, height: entry.height)
         try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [entry.height, hash])
         try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.connected.rawValue, hash])
     }
@@ -95,8 +102,9 @@ enum ChainStorage {
     }
 
     static func markInvalid(_ db: Database, _ hashes: [Hash256]) throws {
+        let update = try db.cachedStatement(sql: "UPDATE header SET status = ? WHERE hash = ?")
         for h in hashes {
-            try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.invalid.rawValue, Data(h.bytes)])
+            try update.execute(arguments: [Schema.Status.invalid.rawValue, Data(h.bytes)])
         }
     }
 
@@ -106,21 +114,26 @@ enum ChainStorage {
         for e in events { try stmt.execute(arguments: [e.id, e.kind.rawValue, e.stage.rawValue, e.service, e.time, e.detail]) }
     }
 
-    static func insertCoin(_ db: Database, _ op: OutPoint, _ coin: Coin) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)", arguments: [
+    static let insertCoinSQL = "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)"
+
+    /// `insert`: `insertCoinSQL`, prepared.
+    static func insertCoin(_ insert: Statement, _ op: OutPoint, _ coin: Coin) throws {
+        try insert.execute(arguments: [
             Data(op.txid.bytes), op.index, Int64(coin.output.value), Data(coin.output.publicKey), coin.height, coin.isCoinbase])
     }
 
-    /// tx and addr rows for a connected block.
-    static func indexTransactions(_ db: Database, _ block: Block, height: Int, fees: [Amount], spent: [SpentCoin]) throws {
-        var coins = [OutPoint: TxOutput]()
+    /// tx and addr rows for a connected block (`txids` are its).
+    static func indexTransactions(_ db: Database, _ block: Block, txids: [Hash256], height: Int, fees: [Amount], spent: [SpentCoin]) throws {
+        var coins = [OutPoint: TxOutput](minimumCapacity: spent.count)
         for s in spent { coins[s.outpoint] = s.coin.output }
         let blockHash = Data(block.hash.bytes)
         let spans = TxSpans.of(block)
+        let insertTx = try db.cachedStatement(sql: "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let insertAddr = try db.cachedStatement(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for (pos, tx) in block.transactions.enumerated() {
-            let txid = tx.txid
-            try db.execute(sql: "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [Data(txid.bytes), blockHash, height, pos, Int64(fees[pos]), spans[pos].start, spans[pos].size])
+            let txid = txids[pos]
+            let txidData = Data(txid.bytes)
+            try insertTx.execute(arguments: [txidData, blockHash, height, pos, Int64(fees[pos]), spans[pos].start, spans[pos].size])
             var perKey = [[UInt8]: (fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
             for o in tx.outputs {
                 var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
@@ -136,8 +149,8 @@ enum ChainStorage {
                 }
             }
             for (key, e) in perKey {
-                try db.execute(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-                    Data(key), height, pos, Data(txid.bytes), e.fundedN, Int64(e.funded), e.spentN, Int64(e.spent)])
+                try insertAddr.execute(arguments: [
+                    Data(key), height, pos, txidData, e.fundedN, Int64(e.funded), e.spentN, Int64(e.spent)])
             }
             for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
         }
@@ -159,9 +172,9 @@ enum ChainStorage {
         let stmt = try db.cachedStatement(sql: "SELECT value, pubkey, height, coinbase FROM utxo WHERE txid = ? AND idx = ?")
         for op in outpoints {
             if let row = try Row.fetchOne(stmt, arguments: [Data(op.txid.bytes), op.index]) {
-                let value: Int64 = row["value"]
-                let key: Data = row["pubkey"]
-                out[op] = Coin(output: TxOutput(value: UInt64(value), publicKey: Array(key)), height: row["height"], isCoinbase: row["coinbase"])
+                let value: Int64 = row[0]
+                let key: Data = row[1]
+                out[op] = Coin(output: TxOutput(value: UInt64(value), publicKey: Array(key)), height: row[2], isCoinbase: row[3])
             }
         }
         return out
@@ -183,12 +196,13 @@ enum ChainTrace {
     }
 
     /// The block, then each of its transactions with its position.
-    static func connected(_ block: Block, height: Int, source: String?, time: Double) -> [TraceEvent] {
+    /// `txids`: the block's.
+    static func connected(_ block: Block, txids: [Hash256], height: Int, source: String?, time: Double) -> [TraceEvent] {
         let by = source.map { ", from \($0)" } ?? ""
         let hash = block.hash.hex
         return [TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)")]
-            + block.transactions.enumerated().map { pos, tx in
-                TraceEvent(id: tx.txid.hex, kind: .tx, stage: .connected, service: service, time: time,
+            + txids.enumerated().map { pos, txid in
+                TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
                            detail: "block \(hash) height \(height) position \(pos)\(by)")
             }
     }
@@ -196,8 +210,8 @@ enum ChainTrace {
     /// Each transaction, then the block.
     static func disconnected(_ block: Block, time: Double) -> [TraceEvent] {
         let hash = block.hash.hex
-        return block.transactions.map { tx in
-            TraceEvent(id: tx.txid.hex, kind: .tx, stage: .disconnected, service: service, time: time,
+        return block.txids.map { txid in
+            TraceEvent(id: txid.hex, kind: .tx, stage: .disconnected, service: service, time: time,
                        detail: "block \(hash) left the best chain")
         } + [TraceEvent(id: hash, kind: .block, stage: .disconnected, service: service, time: time, detail: nil)]
     }

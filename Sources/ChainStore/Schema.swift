@@ -113,10 +113,12 @@ enum Schema {
 /// written when it is connected and deleted when it is disconnected (by height: the best chain
 /// holds one block per height), so a reorganisation leaves exactly the new branch's spends.
 enum SpendIndex {
-    static func record(_ db: Database, _ block: Block, height: Int) throws {
+    /// `txids`, when given, are the block's.
+    static func record(_ db: Database, _ block: Block, txids: [Hash256]? = nil, height: Int) throws {
+        let txids = txids ?? block.txids
         let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?)")
-        for tx in block.transactions.dropFirst() {
-            let spender = Data(tx.txid.bytes)
+        for (tx, txid) in zip(block.transactions, txids).dropFirst() {
+            let spender = Data(txid.bytes)
             for (vin, input) in tx.inputs.enumerated() {
                 try stmt.execute(arguments: [Data(input.previousOutput.txid.bytes), input.previousOutput.index, spender, vin, height])
             }

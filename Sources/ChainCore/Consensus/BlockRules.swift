@@ -62,7 +62,8 @@ public enum BlockRules {
     }
 
     /// Checks that need only the block itself.
-    public static func checkBlock(_ block: Block, params: ChainParams) throws(ValidationError) {
+    /// `txids`, when given, are the block's (`block.txids`).
+    public static func checkBlock(_ block: Block, params: ChainParams, txids: [Hash256]? = nil) throws(ValidationError) {
         let size = block.encodedSize
         guard size <= Limits.maxBlockSize else {
             throw ValidationError(.badBlockLength, "\(size) bytes, limit \(Limits.maxBlockSize)")
@@ -71,7 +72,8 @@ public enum BlockRules {
             throw ValidationError(.coinbaseMissing, "the first transaction is not a coinbase")
         }
         try checkProofOfWork(block.header, params: params)
-        let txids = block.txids
+        let txids = txids ?? block.txids
+        precondition(txids.count == block.transactions.count, "one txid per transaction")
         let (root, mutated) = Merkle.root(txids)
         guard root == block.header.merkleRoot else {
             throw ValidationError(.badMerkleRoot, "merkle root \(root.hex) does not match the header's \(block.header.merkleRoot.hex)")
@@ -105,17 +107,35 @@ public enum BlockRules {
     /// is unspent and mature; no transaction creates money; the coinbase
     /// commits to the height and claims at most subsidy + fees; every signature
     /// verifies (in parallel). Does not modify `view`; returns the changes.
-    /// Expects `checkBlock` to have passed.
-    public static func connect(_ block: Block, height: Int, view: some CoinView, params: ChainParams) async throws(ValidationError) -> BlockConnection {
+    /// Expects `checkBlock` to have passed. `txids`, when given, are the block's (`block.txids`).
+    public static func connect(_ block: Block, height: Int, view: some CoinView, params: ChainParams,
+                               txids: [Hash256]? = nil) async throws(ValidationError) -> BlockConnection {
+        let pending = try connectDeferringSignatures(block, height: height, view: view, params: params, txids: txids)
+        if let bad = await SignatureBatch.firstFailure(pending.checks) { throw signatureError(bad) }
+        return pending.connection
+    }
+
+    /// Every rule of `connect` but the signatures, checked in the same order; the signature checks
+    /// come back (in block order) for the caller to verify, where a failure is `signatureError(_:)`
+    /// of the first failing one. A block is valid only once they all verify.
+    public static func connectDeferringSignatures(_ block: Block, height: Int, view: some CoinView, params: ChainParams,
+                                                  txids: [Hash256]? = nil) throws(ValidationError) -> PendingConnection {
+        let txids = txids ?? block.txids
+        precondition(txids.count == block.transactions.count, "one txid per transaction")
         let coinbase = block.transactions[0]
         guard coinbaseHeight(coinbase) == height else {
             throw ValidationError(.coinbaseHeight, "coinbase commits to height \(coinbaseHeight(coinbase).map(String.init) ?? "none"), block is at \(height)")
         }
-        var createdInBlock = [OutPoint: Coin]()
+        let outputCount = block.transactions.reduce(0) { $0 + $1.outputs.count }
+        let inputCount = block.transactions.reduce(0) { $0 + $1.inputs.count } - 1
+        var createdInBlock = [OutPoint: Coin](minimumCapacity: outputCount)
         var createdOrder = [OutPoint]()
+        createdOrder.reserveCapacity(outputCount)
         var spent = [SpentCoin]()
-        var spentInBlock = Set<OutPoint>()
+        spent.reserveCapacity(inputCount)
+        var spentInBlock = Set<OutPoint>(minimumCapacity: inputCount)
         var checks = [SignatureCheck]()
+        checks.reserveCapacity(inputCount)
         var fees: Amount = 0
 
         func addOutputs(_ tx: Transaction, txid: Hash256, isCoinbase: Bool) {
@@ -125,11 +145,11 @@ public enum BlockRules {
                 createdOrder.append(op)
             }
         }
-        addOutputs(coinbase, txid: coinbase.txid, isCoinbase: true)
+        addOutputs(coinbase, txid: txids[0], isCoinbase: true)
 
+        var coins = [Coin]()
         for (index, tx) in block.transactions.enumerated().dropFirst() {
-            var coins = [Coin]()
-            coins.reserveCapacity(tx.inputs.count)
+            coins.removeAll(keepingCapacity: true)
             for (i, input) in tx.inputs.enumerated() {
                 let op = input.previousOutput
                 if let coin = createdInBlock.removeValue(forKey: op) {
@@ -146,7 +166,7 @@ public enum BlockRules {
             fees += fee
             guard fees <= ChainParams.maxMoney else { throw ValidationError(.feeOutOfRange, "fees add up to more than the money supply") }
             checks += TransactionRules.signatureChecks(tx, coins: coins, params: params, txIndex: index)
-            addOutputs(tx, txid: tx.txid, isCoinbase: false)
+            addOutputs(tx, txid: txids[index], isCoinbase: false)
         }
 
         let subsidy = params.subsidy(height: height)
@@ -154,12 +174,21 @@ public enum BlockRules {
         guard claimed <= subsidy + fees else {
             throw ValidationError(.coinbaseAmount, "coinbase pays \(Units.format(claimed)), limit is subsidy \(Units.format(subsidy)) + fees \(Units.format(fees))")
         }
-        if let bad = await SignatureBatch.firstFailure(checks) {
-            throw ValidationError(.badSignature, "transaction \(bad.txIndex) input \(bad.inputIndex) signature does not verify")
-        }
         let created = createdOrder.compactMap { op in createdInBlock[op].map { CreatedCoin(outpoint: op, coin: $0) } }
-        return BlockConnection(spent: spent, created: created, fees: fees, subsidy: subsidy)
+        return PendingConnection(connection: BlockConnection(spent: spent, created: created, fees: fees, subsidy: subsidy), checks: checks)
     }
+
+    /// The refusal of a block whose check `bad` (its first failing one) does not verify.
+    public static func signatureError(_ bad: SignatureCheck) -> ValidationError {
+        ValidationError(.badSignature, "transaction \(bad.txIndex) input \(bad.inputIndex) signature does not verify")
+    }
+}
+
+/// A block's effect on the UTXO set, valid once its signature checks verify (`BlockRules.connectDeferringSignatures`).
+public struct PendingConnection: Sendable {
+    public let connection: BlockConnection
+    /// One per input of every non-coinbase transaction, in block order.
+    public let checks: [SignatureCheck]
 }
 
 /// Eight hex digits, as compact bits are usually shown.

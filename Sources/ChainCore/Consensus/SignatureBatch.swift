@@ -1,4 +1,6 @@
 import Crypto
+import Dispatch
+import Synchronization
 
 /// Ed25519 signature checks, run in parallel across cores.
 public struct SignatureCheck: Sendable {
@@ -51,6 +53,63 @@ public enum SignatureBatch {
     }
 
     public static var defaultParallelism: Int { max(1, activeProcessorCount()) }
+}
+
+/// Signature checks verified on Dispatch's worker threads, started at once, for a caller that
+/// does other work on a thread of its own meanwhile (the chain store's database writer writes a
+/// block while its signatures are checked) and then waits for the verdict.
+///
+/// The workers take chunks of `chunkSize` checks in turn, so a core that is busy with
+/// something else does less of the work instead of holding up the others; once a check fails,
+/// chunks after it are skipped (the verdict is still the lowest failing position).
+public final class SignatureVerification: Sendable {
+    public static let chunkSize = 64
+
+    public let checks: [SignatureCheck]
+    private let next = Atomic<Int>(0)
+    /// Lowest failing position found so far (`Int.max`: none).
+    private let lowestFailure = Atomic<Int>(.max)
+    private let group = DispatchGroup()
+
+    public init(_ checks: [SignatureCheck], parallelism: Int = SignatureBatch.defaultParallelism) {
+        self.checks = checks
+        let chunks = (checks.count + Self.chunkSize - 1) / Self.chunkSize
+        for _ in 0..<min(max(1, parallelism), chunks) {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in work() }
+        }
+    }
+
+    private func work() {
+        while true {
+            let start = next.add(Self.chunkSize, ordering: .relaxed).oldValue
+            guard start < checks.count, start < lowestFailure.load(ordering: .relaxed) else { return }
+            for i in start..<min(start + Self.chunkSize, checks.count) where !checks[i].verify() {
+                lowestFailure.min(i, ordering: .relaxed)
+                return
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the verdict: the position in `checks` of the first failing
+    /// check, or nil when all verify. Never call it from the cooperative pool (a task's thread);
+    /// `result()` is the async form.
+    public func wait() -> Int? {
+        group.wait()
+        return verdict
+    }
+
+    /// The verdict of `wait()`, awaited without blocking a thread of the cooperative pool.
+    public func result() async -> Int? {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            group.notify(queue: .global(qos: .userInitiated)) { c.resume() }
+        }
+        return verdict
+    }
+
+    private var verdict: Int? {
+        let i = lowestFailure.load(ordering: .acquiring)
+        return i == .max ? nil : i
+    }
 }
 
 #if canImport(Glibc)
