@@ -53,7 +53,7 @@ enum MempoolRPC {
                 guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
                 return await pool.entries(touching: key).map(entryInfo)
             },
-            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { try await templates.template(for: $0, pace: await pacer.pace) },
+            "getblocktemplate": templateRoute(templates: templates, pacer: pacer),
             "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
             "setpace": RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)
