@@ -2,6 +2,7 @@ import ChainCore
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 @testable import Mempool
 
 /// The structures that keep the pool's cost flat as it grows (issue 11): the graph's fee-rate index
@@ -9,27 +10,15 @@ import Testing
 /// against the sweeps it replaced, on random graphs with parents.
 @Suite("Fee-rate index and assembly")
 struct FeeIndexTests {
-    /// A seeded generator (SplitMix64), so a failure repeats.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random entries with parents: each spends a fresh confirmed coin and, for some, a free output
     /// of up to three earlier entries (eight outputs each). Few distinct fee rates and times, so the
     /// order's tie-breaks are exercised; children often pay more than their parents.
     struct Maker {
-        var rng: Seeded
+        var rng: SplitMix64
         var serial: UInt64 = 0
         var free: [Hash256: [UInt32]] = [:]
 
-        init(seed: UInt64) { rng = Seeded(state: seed) }
+        init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
         mutating func entry(parentsFrom pool: [PoolEntry]) -> PoolEntry {
             serial += 1
