@@ -8,9 +8,12 @@ import Synchronization
 ///
 /// Each request runs the async `handler` in its own task (at most `maxConcurrent` at once; beyond
 /// that the thread stops reading the socket), and the socket thread sends the reply. The ids of the
-/// last `cacheSize` answered requests are kept with their replies: a retried request (Lazy Pirate
-/// resends the same id) is answered from the cache, or, while its handler still runs, only
-/// redirected to the client's newest connection, and never executed twice. A handler error becomes
+/// last `cacheSize` answered requests are kept with their replies, at most `cacheBytes` of replies in
+/// all: a retried request (Lazy Pirate resends the same id) is answered from the cache, or, while its
+/// handler still runs, only redirected to the client's newest connection, and never executed twice
+/// while its reply is kept. (The byte bound keeps a server that answers blocks or templates of a
+/// megabyte or more from holding thousands of them; a reply larger than the whole bound is not kept,
+/// so a retry of it runs its handler again: only reads answer that much.) A handler error becomes
 /// an error reply that the client throws as `BusError.remote`. Malformed messages are logged and dropped.
 public final class RequestServer: Sendable {
     public typealias Handler = @Sendable ([UInt8]) async throws -> [UInt8]
@@ -36,8 +39,8 @@ public final class RequestServer: Sendable {
     private let counters: RequestServerLoop.Counters
 
     public init(
-        context: ZMQContext, bind: [String], cacheSize: Int = 4096, maxConcurrent: Int = 1024,
-        curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
+        context: ZMQContext, bind: [String], cacheSize: Int = 4096, cacheBytes: Int = RequestServer.defaultCacheBytes,
+        maxConcurrent: Int = 1024, curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
         handler: @escaping Handler
     ) async throws {
         let mailbox = try Mailbox<Command>()
@@ -46,7 +49,7 @@ public final class RequestServer: Sendable {
         self.mailbox = mailbox
         self.counters = counters
         let config = RequestServerLoop.Config(
-            context: context, bind: bind, cacheSize: max(1, cacheSize), maxConcurrent: max(1, maxConcurrent),
+            context: context, bind: bind, cacheSize: max(1, cacheSize), cacheBytes: max(0, cacheBytes), maxConcurrent: max(1, maxConcurrent),
             curve: curve, handler: handler, counters: counters, logger: logger)
         self.thread = SocketThread(name: "cairn.bus.rep") {
             var loop = RequestServerLoop(config: config, mailbox: mailbox)
@@ -61,13 +64,19 @@ public final class RequestServer: Sendable {
     }
 
     public convenience init(
-        context: ZMQContext, bind: String, cacheSize: Int = 4096, maxConcurrent: Int = 1024,
-        curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
+        context: ZMQContext, bind: String, cacheSize: Int = 4096, cacheBytes: Int = RequestServer.defaultCacheBytes,
+        maxConcurrent: Int = 1024, curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
         handler: @escaping Handler
     ) async throws {
-        try await self.init(context: context, bind: [bind], cacheSize: cacheSize, maxConcurrent: maxConcurrent,
+        try await self.init(context: context, bind: [bind], cacheSize: cacheSize, cacheBytes: cacheBytes, maxConcurrent: maxConcurrent,
                             curve: curve, logger: logger, handler: handler)
     }
+
+    /// The default bound on the cached replies' bytes: 32 MiB.
+    public static let defaultCacheBytes = 32 << 20
+
+    /// The bytes of replies kept for retries now (at most `cacheBytes`).
+    public var cachedBytes: Int { counters.cachedBytes.load(ordering: .relaxed) }
 
     public var stats: Stats {
         Stats(executed: counters.executed.value, duplicates: counters.duplicates.value,
@@ -89,12 +98,14 @@ struct RequestServerLoop {
         let executed = AtomicCounter()
         let duplicates = AtomicCounter()
         let malformed = AtomicCounter()
+        let cachedBytes = Atomic<Int>(0)
     }
 
     struct Config: Sendable {
         let context: ZMQContext
         let bind: [String]
         let cacheSize: Int
+        let cacheBytes: Int
         let maxConcurrent: Int
         let curve: CurveKeyPair?
         let handler: RequestServer.Handler
@@ -111,8 +122,10 @@ struct RequestServerLoop {
     let mailbox: Mailbox<RequestServer.Command>
     var inFlight: [[UInt8]: InFlight] = [:]
     var cache: [[UInt8]: (status: UInt8, payload: [UInt8])] = [:]
+    /// The cached ids, oldest first from `cacheHead` (the slots before it are spent, dropped now and then).
     var cacheOrder: [[UInt8]] = []
     var cacheHead = 0
+    var cacheBytes = 0
 
     init(config: Config, mailbox: Mailbox<RequestServer.Command>) {
         self.config = config
@@ -210,14 +223,23 @@ struct RequestServerLoop {
     }
 
     private mutating func remember(_ id: [UInt8], status: UInt8, payload: [UInt8]) {
-        if cacheOrder.count < config.cacheSize {
-            cacheOrder.append(id)
+        guard payload.count <= config.cacheBytes else { return }
+        if let old = cache.updateValue((status, payload), forKey: id) {
+            cacheBytes -= old.payload.count
         } else {
-            cache.removeValue(forKey: cacheOrder[cacheHead])
-            cacheOrder[cacheHead] = id
-            cacheHead = (cacheHead + 1) % config.cacheSize
+            cacheOrder.append(id)
         }
-        cache[id] = (status, payload)
+        cacheBytes += payload.count
+        // The oldest go first, until both bounds hold.
+        while cacheOrder.count - cacheHead > config.cacheSize || cacheBytes > config.cacheBytes {
+            if let gone = cache.removeValue(forKey: cacheOrder[cacheHead]) { cacheBytes -= gone.payload.count }
+            cacheHead += 1
+        }
+        if cacheHead >= 1024, cacheHead * 2 >= cacheOrder.count {
+            cacheOrder.removeFirst(cacheHead)
+            cacheHead = 0
+        }
+        config.counters.cachedBytes.store(cacheBytes, ordering: .relaxed)
     }
 
     private func send(_ socket: ZMQSocket, to routingID: [UInt8], id: [UInt8], status: UInt8, payload: [UInt8]) throws(ZMQError) {

@@ -176,6 +176,32 @@ struct RequestReplyTests {
         }
     }
 
+    @Test("the reply cache keeps at most its byte bound: the oldest replies go first, one larger than the bound is not kept")
+    func replyCacheIsBoundedInBytes() async throws {
+        try await withHangGuard(seconds: 30) {
+            let context = try ZMQContext()
+            // A reply of body[0] × 100 bytes.
+            let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint(), cacheBytes: 1_000) { body in
+                [UInt8](repeating: 7, count: Int(body[0]) * 100)
+            }
+            let client = try await RequestClient(context: context, endpoint: server.endpoints[0])
+            var kept = 0
+            for _ in 0..<5 {
+                #expect(try await client.request([4]).count == 400)
+                kept = min(kept + 400, 800)
+                // (the reply is remembered on the socket thread as it is sent: wait for it)
+                try await waitUntil("the reply is cached", timeout: 10, every: 0.005) { server.cachedBytes == kept }
+            }
+            #expect(try await client.request([20]).count == 2_000)
+            #expect(try await client.request([1]).count == 100)
+            try await waitUntil("the small reply is cached, the large one is not", timeout: 10, every: 0.005) { server.cachedBytes == 900 }
+            #expect(server.cachedBytes <= 1_000)
+            await client.stop()
+            await server.stop()
+            await context.terminate()
+        }
+    }
+
     @Test("a cancelled request throws CancellationError and the client keeps working")
     func cancellation() async throws {
         try await withHangGuard(seconds: 30) {
