@@ -27,7 +27,11 @@ struct KeyTests {
                 let missing = try await c.execute(uri: "/v1/\(key)/api/block/\(String(repeating: "0", count: 64))", method: .get)
                 #expect(missing.status == .notFound)
             }
-            await s.edge.access.flushNow()
+            // (flushed until it has arrived: on a loaded machine a report may time out and be resent first)
+            try await waitUntil("the usage reaches the accounts service", timeout: 30) {
+                await s.edge.access.flushNow()
+                return s.accounts.counted(id).requests >= 3
+            }
             let counted = s.accounts.counted(id)
             #expect(counted.requests == 3)
             #expect(counted.errors == 1)
@@ -102,7 +106,11 @@ struct KeyTests {
                 #expect(rpc.object["id"] as? Int == 7)
                 #expect(rpc.headers[.retryAfter] != nil)
             }
-            await s.edge.access.flushNow()
+            try await waitUntil("the usage reaches the accounts service", timeout: 30) {
+                await s.edge.access.flushNow()
+                let c = s.accounts.counted(id)
+                return c.requests >= 2 && c.refused >= 2
+            }
             let counted = s.accounts.counted(id)
             #expect(counted.requests == 2)
             #expect(counted.refused == 2)
