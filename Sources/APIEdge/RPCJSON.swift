@@ -12,6 +12,10 @@ enum RPCValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral, Express
     case string(String)
     case array([RPCValue])
     case object([String: RPCValue])
+    /// JSON already encoded (compact, keys sorted as `encoded()` sorts them), written as it is: a
+    /// result rendered elsewhere, as getblocktemplate's by the mempool (`TemplateRPC`), spliced
+    /// into the reply without being parsed here.
+    case preencoded([UInt8])
 
     init(stringLiteral value: String) { self = .string(value) }
     init(integerLiteral value: Int) { self = .int(Int64(value)) }
@@ -56,6 +60,7 @@ enum RPCValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral, Express
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)
+        case .preencoded(let bytes): try c.encode(RPCValue.decode(Data(bytes)))
         }
     }
 
@@ -68,6 +73,15 @@ enum RPCValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral, Express
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
+        case .preencoded(let bytes):
+            switch bytes.first(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) {
+            case UInt8(ascii: "{"): return "object"
+            case UInt8(ascii: "["): return "array"
+            case UInt8(ascii: "\""): return "string"
+            case UInt8(ascii: "t"), UInt8(ascii: "f"): return "bool"
+            case UInt8(ascii: "n"), nil: return "null"
+            default: return "number"
+            }
         }
     }
 
@@ -134,6 +148,7 @@ extension RPCValue {
                 o[key]!.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case .preencoded(let bytes): out += bytes
         }
     }
 

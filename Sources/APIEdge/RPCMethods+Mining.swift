@@ -1,9 +1,26 @@
+import Bus
 import ChainCore
 import Foundation
 import NodeKit
 
 /// Mining: getblocktemplate (long poll), submitblock, getmininginfo.
 extension RPCMethods {
+
+    /// The mempool's template as the JSON-RPC result (`getblocktemplaterpc`, binary: a small header
+    /// and the result's bytes, rendered once per template by the mempool). A mempool without that
+    /// method (an older one) is asked for its `BlockTemplate`, rendered here the same way.
+    static func renderedTemplate(_ request: TemplateRequest, ctx: RPCContext) async throws -> (header: TemplateRPC.Header, result: ArraySlice<UInt8>) {
+        do {
+            return try TemplateRPC.parse(try await ctx.backend.mempool.callBinary(TemplateRPC.method, JSON.encode(request)))
+        } catch let e as RPCError where e.code == "unknown-method" {
+            let t = try await ctx.backend.mempool("getblocktemplate", request, as: BlockTemplate.self)
+            return (TemplateRPC.Header(t), TemplateRPC.result(t)[...])
+        } catch let e as RPCError {
+            throw APIError.fromRPC(e, service: "mempool")
+        } catch let e as BusError {
+            throw APIError.fromBus(e, service: "mempool")
+        }
+    }
 
     static let mining: [RPCMethod] = [
         RPCMethod(name: .getblocktemplate, category: "Mining",
@@ -29,19 +46,20 @@ extension RPCMethods {
                 if sync.bestPeerHeight > sync.height { throw RPCFault(RPCFault.clientInInitialDownloadCode, "Cairn is in initial sync and waiting for blocks...") }
             }
             let request = TemplateRequest(minerID: "rpc-getblocktemplate", address: "", hashrate: 0, threads: 0)
-            var t = try await ctx.backend.mempool("getblocktemplate", request, as: BlockTemplate.self)
+            var (header, result) = try await renderedTemplate(request, ctx: ctx)
             if let longPollID {
                 let deadline = ContinuousClock.now + .seconds(60)
-                while longPollID == "\(t.previousHash)\(t.mempoolSequence)" && ContinuousClock.now < deadline && !Task.isCancelled {
+                while longPollID == header.longPollID && ContinuousClock.now < deadline && !Task.isCancelled {
                     await ctx.rpc.longPoll.wait(timeout: deadline - ContinuousClock.now)
-                    t = try await ctx.backend.mempool("getblocktemplate", request, as: BlockTemplate.self)
+                    (header, result) = try await renderedTemplate(request, ctx: ctx)
                 }
             }
             // The learning mode: a paused node hands out no work, to JSON-RPC miners either.
-            if let pace = t.pace, !pace.allows(height: t.height) {
+            if let pace = header.pace, !pace.allows(height: header.height) {
                 throw RPCFault(RPCFault.miscCode, "Mining is paused (the learning mode, GET /api/mining): no block template until a step or resume")
             }
-            return templateJSON(t)
+            // The result as the mempool rendered it (Bitcoin Core's shape, `TemplateRPC`), not parsed here.
+            return .preencoded(Array(result))
         },
         RPCMethod(name: .submitblock, category: "Mining",
                   params: [.required("hexdata", .hex, "the hex-encoded block data to submit"), .optional("dummy", .string, "ignored (bitcoind's workid)")],

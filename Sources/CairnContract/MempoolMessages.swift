@@ -8,6 +8,7 @@ import Foundation
 ///   getrawmempool Empty → RawMempool        getentry TxRef → MempoolEntry
 ///   getaddressmempool AddressRef → [MempoolEntry]
 ///   getblocktemplate TemplateRequest → BlockTemplate
+///   getblocktemplaterpc (binary) TemplateRequest → TemplateRPC payload (the JSON-RPC result, pre-rendered for the edge)
 ///   getminers Empty → [MinerInfo]           gettrace TxRef → [TraceEvent]
 ///   getstatus Empty → ServiceStatus
 ///   getpace Empty → MiningPace              setpace PaceChange → MiningPace  (the learning mode, regtest only)

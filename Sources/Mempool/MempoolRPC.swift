@@ -54,6 +54,8 @@ enum MempoolRPC {
                 return await pool.entries(touching: key).map(entryInfo)
             },
             "getblocktemplate": templateRoute(templates: templates, pacer: pacer),
+            // the same template's JSON-RPC result, pre-rendered for the edge (binary; TemplateRPC.swift)
+            TemplateRPC.method: rpcTemplateRoute(templates: templates, pacer: pacer),
             "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
             "setpace": RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)

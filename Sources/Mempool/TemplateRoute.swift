@@ -22,4 +22,25 @@ extension MempoolRPC {
             }
         }
     }
+
+    /// getblocktemplaterpc (binary; docs/PROTOCOL.md): the request's payload is a `TemplateRequest`
+    /// as JSON, the reply's `TemplateRPC.payload` from `TemplateGenerator.rpcPayload`: what the
+    /// edge's JSON-RPC getblocktemplate hands out, rendered here once per template.
+    static func rpcTemplateRoute(templates: TemplateGenerator, pacer: Pacer) -> RPCRouter.Raw {
+        RPCRouter.binaryMethod { (payload: [UInt8]) async throws(RPCError) -> [UInt8] in
+            let request: TemplateRequest
+            do {
+                request = try JSON.decode(TemplateRequest.self, payload)
+            } catch {
+                throw RPCError.badParams("the payload is a TemplateRequest as JSON: \(error)")
+            }
+            do {
+                return try await templates.rpcPayload(for: request, pace: await pacer.pace)
+            } catch let e as RPCError {
+                throw e
+            } catch {
+                throw RPCError("internal", "\(error)")
+            }
+        }
+    }
 }

@@ -70,15 +70,24 @@ final class RPCFakes: Sendable {
             guard let raw = Hex.decode(p.hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-encoding", "not a transaction") }
             return SubmitTxResult(txid: tx.txid.hex, fee: 1_000, size: raw.count)
         }
+        @Sendable func template() -> BlockTemplate {
+            BlockTemplate(height: f.height + 1, previousHash: f.tip.hash.hex, bits: ChainParams.regtest.powLimitBits, time: f.tip.header.time + 60,
+                          minTime: f.tip.header.time + 1, coinbaseValue: ChainParams.regtest.subsidy(height: f.height + 1) + f.pendingFee,
+                          fees: f.pendingFee, transactions: [pendingHex], txids: [f.pending.txid.hex],
+                          mempoolSequence: state.templateSequence.withLock { $0 })
+        }
+        let rendered = RPCRouter.binaryMethod { _ async throws(RPCError) -> [UInt8] in
+            do { return try TemplateRPC.payload(template()) } catch { throw RPCError("internal", "\(error)") }
+        }
         let extra = RPCRouter([
             "submittx": RPCRouter.method(SubmitTx.self) { try check($0) },
             "submittxs": RPCRouter.submitBatch { try check($0) },
             "testtx": RPCRouter.method(SubmitTx.self) { try check($0) },
-            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { _ in
-                BlockTemplate(height: f.height + 1, previousHash: f.tip.hash.hex, bits: ChainParams.regtest.powLimitBits, time: f.tip.header.time + 60,
-                              minTime: f.tip.header.time + 1, coinbaseValue: ChainParams.regtest.subsidy(height: f.height + 1) + f.pendingFee,
-                              fees: f.pendingFee, transactions: [pendingHex], txids: [f.pending.txid.hex],
-                              mempoolSequence: state.templateSequence.withLock { $0 })
+            "getblocktemplate": RPCRouter.method(TemplateRequest.self) { _ in template() },
+            // The pre-rendered result, unless the fake plays an older mempool without it.
+            TemplateRPC.method: { request async throws(RPCError) -> [UInt8] in
+                guard !state.olderMempool.withLock({ $0 }) else { throw RPCError("unknown-method", "no method \(TemplateRPC.method)") }
+                return try await rendered(request)
             },
         ])
         // The chain store's getcoins and submitblock, which the shared fake lacks.
@@ -146,6 +155,8 @@ final class RPCFakes: Sendable {
 /// What the fakes record, and a slot for an answer awaited across tasks.
 final class FakeState: Sendable {
     let templateSequence = Mutex<UInt64>(7)
+    /// The fake mempool answers getblocktemplaterpc "unknown-method", as one older than it.
+    let olderMempool = Mutex(false)
     let networkActive = Mutex(true)
     let addedPeers = Mutex<[String]>([])
     let answer = Mutex<String?>(nil)
@@ -548,6 +559,24 @@ struct RPCTests {
                     }
                     try await waiting.value
                     #expect(answer == f.tip.hash.hex + "8")
+                }
+            }
+        }
+    }
+
+    /// A mempool without getblocktemplaterpc (an older one): the edge renders its BlockTemplate
+    /// itself, and the result is the one the pre-rendered path gives.
+    @Test func blockTemplateFromAnOlderMempool() async throws {
+        try await Self.withFakes { fakes in
+            try await fakes.with { s in
+                try await s.http { c in
+                    let rpc = RPCClientHelper(client: c)
+                    let rendered = try #require(try await rpc.result("getblocktemplate") as? NSDictionary)
+                    fakes.state.olderMempool.withLock { $0 = true }
+                    defer { fakes.state.olderMempool.withLock { $0 = false } }
+                    let older = try #require(try await rpc.result("getblocktemplate") as? NSDictionary)
+                    #expect(rendered == older)
+                    #expect((older["transactions"] as? [Any])?.count == 1)
                 }
             }
         }

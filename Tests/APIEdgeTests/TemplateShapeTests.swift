@@ -52,4 +52,47 @@ struct TemplateShapeTests {
         let txs = Self.chains()
         #expect(RPCMethods.templateJSON(Self.template(txs, depends: [[]])) == RPCMethods.templateJSON(Self.template(txs, depends: nil)))
     }
+
+    /// The mempool's rendering (`TemplateRPC`, spliced into the reply unparsed) is byte for byte
+    /// what the edge's own reshaping (`templateJSON`, encoded) gave for the same template.
+    @Test("the pre-rendered result is the edge's own rendering, byte for byte", arguments: [true, false])
+    func preRenderedIsTheSame(withDepends: Bool) throws {
+        let txs = Self.chains()
+        var t = Self.template(txs, depends: withDepends ? [[], [], [1], [1], [3, 4]] : nil)
+        t.coinbaseValue = UInt64.max  // clamped to Int64 by both
+        let rendered = TemplateRPC.result(t)
+        let reshaped = RPCMethods.templateJSON(t)
+        #expect(String(decoding: rendered, as: UTF8.self) == String(decoding: reshaped.encoded(), as: UTF8.self))
+        #expect(try RPCValue.decode(Data(rendered)) == reshaped)
+        // An empty template too.
+        let empty = Self.template([], depends: [])
+        #expect(TemplateRPC.result(empty) == RPCMethods.templateJSON(empty).encoded())
+    }
+
+    @Test("the bus payload carries the header and the result; a short or overlong header is refused")
+    func payloadRoundTrip() throws {
+        var t = Self.template(Self.chains(), depends: [[], [], [1], [1], [3, 4]])
+        t.pace = MiningPace(state: "paused", stepHeight: 7, minInterval: 5, revision: 2, updatedAt: 1_000)
+        let (header, result) = try TemplateRPC.parse(try TemplateRPC.payload(t))
+        #expect(header == TemplateRPC.Header(height: 7, previousHash: t.previousHash, mempoolSequence: 3, pace: t.pace))
+        #expect(header.longPollID == "\(t.previousHash)3")
+        #expect(Array(result) == TemplateRPC.result(t))
+        #expect(throws: RPCError.self) { try TemplateRPC.parse([1, 0]) }
+        #expect(throws: RPCError.self) { try TemplateRPC.parse([200, 0, 0, 0, 0x7b]) }
+    }
+
+    @Test("a pre-encoded value is written as it is inside a reply, in both versions and in batches")
+    func preencodedInReplies() throws {
+        let t = Self.template(Self.chains(), depends: [[], [], [1], [1], [3, 4]])
+        let reshaped = RPCMethods.templateJSON(t)
+        let pre = RPCValue.preencoded(TemplateRPC.result(t))
+        #expect(pre.typeName == "object")
+        let reply: RPCValue = ["jsonrpc": "2.0", "result": pre, "id": 1]
+        let expected: RPCValue = ["jsonrpc": "2.0", "result": reshaped, "id": 1]
+        #expect(reply.encoded() == expected.encoded())
+        #expect(RPCValue.array([reply, reply]).encoded() == RPCValue.array([expected, expected]).encoded())
+        // Through Codable too (JSONEncoder: the value re-parsed, same JSON).
+        let viaCodable = try RPCValue.decode(JSONEncoder().encode(pre))
+        #expect(viaCodable == reshaped)
+    }
 }

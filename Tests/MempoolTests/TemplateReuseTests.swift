@@ -172,4 +172,61 @@ struct TemplateReuseTests {
         }
         try db.close()
     }
+
+    @Test("getblocktemplaterpc: the header and the JSON-RPC result of the pool's template, rendered once while nothing changed")
+    func renderedResultIsTheTemplates() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        _ = try await Self.fill(pool, h)
+        let generator = TemplateGenerator(source: pool, params: .regtest)
+        let db = try DatabasePool(path: h.dir.appendingPathComponent("pace.sqlite").path)
+        try MempoolStore.migrator().migrate(db)
+        let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
+        try await pacer.load()
+        let route = MempoolRPC.rpcTemplateRoute(templates: generator, pacer: pacer)
+        let request = BinaryRPC.request(TemplateRPC.method, try JSON.encode(Self.request))
+        func payload(_ reply: [UInt8]) throws -> [UInt8] {
+            try #require(reply.first == BinaryRPC.marker)
+            return Array(reply.dropFirst())
+        }
+        let first = try payload(try await route(request))
+        let second = try payload(try await route(request))
+        // The template it renders is the generator's (given again: nothing changed).
+        let template = try await generator.template(for: Self.request)
+        #expect(await generator.made == 1)
+        let (header, result) = try TemplateRPC.parse(first)
+        #expect(header == TemplateRPC.Header(template))
+        #expect(header.pace == .running)
+        // The result is the template's, rendered: every transaction with its parents' places.
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result)) as? [String: Any])
+        let txs = try #require(object["transactions"] as? [[String: Any]])
+        #expect(txs.map { $0["txid"] as? String } == template.txids)
+        #expect(txs.map { $0["depends"] as? [Int] ?? [-1] } == template.depends)
+        #expect(template.depends?.contains { $0.count == 2 } == true)
+        #expect(object["longpollid"] as? String == header.longPollID)
+        #expect(object["height"] as? Int == template.height)
+        if template.time == (object["curtime"] as? Int).map(UInt32.init) {
+            #expect(Array(result) == TemplateRPC.result(template))
+        }
+        // Rendered once per distinct template (a second boundary may have moved curtime).
+        #expect(await generator.rpcRenderings + generator.rpcReused == 2)
+        if second == first { #expect(await generator.rpcReused == 1) }
+        // A change of the pool: rendered again, with it.
+        let extra = h.pay(h.spendable[3], fee: 9_000)
+        _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
+        let (_, third) = try TemplateRPC.parse(try payload(try await route(request)))
+        #expect(String(decoding: third, as: UTF8.self).contains(extra.txid.hex))
+        #expect(await generator.made == 2)
+        // A JSON request, or a payload that is not a TemplateRequest: a clear refusal.
+        for bad in [try JSON.encode(RequestEnvelope(method: TemplateRPC.method, params: Self.request)),
+                    BinaryRPC.request(TemplateRPC.method, Array(#"{"minerID":1}"#.utf8))] {
+            do {
+                _ = try await route(bad)
+                Issue.record("bad request answered")
+            } catch {
+                #expect(error.code == RPCError.badParams("").code)
+            }
+        }
+        try db.close()
+    }
 }
