@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import ChainCore
 import Foundation
+import NIOCore
 import NodeKit
 import Synchronization
 
@@ -20,6 +22,18 @@ enum GrowthBench {
     static let fee: Amount = 500
 
     // MARK: the mempool
+
+    /// A JSON-RPC call's reply, as bytes (not parsed).
+    static func rpcBytes(_ node: BenchNode, _ body: String) async throws -> Data {
+        var req = HTTPClientRequest(url: node.edge + "/rpc")
+        req.method = .POST
+        req.headers.add(name: "Content-Type", value: "application/json")
+        req.body = .bytes(ByteBuffer(string: body))
+        let r = try await node.http.execute(req, timeout: .seconds(120))
+        guard r.status == .ok else { throw RPCError("bench", "getblocktemplate on /rpc answered \(r.status)") }
+        let data = try await r.body.collect(upTo: 256 << 20)
+        return Data(data.readableBytesView)
+    }
 
     static func mempool(_ table: inout Table, node: BenchNode, wallet: inout CoinbaseWallet, sizes: [Int], budget: Double) async throws -> [PoolPoint] {
         try await node.setMinerInterval(3_600)
@@ -52,20 +66,43 @@ enum GrowthBench {
                 let target = shared.accepted.load(ordering: .relaxed) + 1
                 await shared.send(node: node, senders: 1, fee: fee, chainDepth: chainDepth) { shared.accepted.load(ordering: .relaxed) < target }
             }
-            // getblocktemplate on /rpc, three times, the median (once when it takes over 2 s).
-            var times = [Double](), txs = 0
+            // getblocktemplate on /rpc, three times, the median (once when it takes over 2 s): timed
+            // from the request to the reply's last byte (the node's answer); the client's own parse
+            // of the ~1.5 MB of JSON after it is timed apart (what a miner's JSON library costs it).
+            let gbt = #"{"jsonrpc":"2.0","id":1,"method":"getblocktemplate","params":[]}"#
+            var times = [Double](), parses = [Double](), txs = 0
             for _ in 0..<3 where times.allSatisfy({ $0 < 2 }) {
                 await change()
                 let t = clock.now
-                let reply = try await node.rpc(#"{"jsonrpc":"2.0","id":1,"method":"getblocktemplate","params":[]}"#) as? [String: Any]
+                let bytes = try await rpcBytes(node, gbt)
                 times.append((clock.now - t).seconds)
+                let p = clock.now
+                let reply = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+                parses.append((clock.now - p).seconds)
                 txs = ((reply?["result"] as? [String: Any])?["transactions"] as? [Any])?.count ?? -1
             }
             let templateMS = times.sorted()[times.count / 2] * 1000
+            let parseMS = parses.sorted()[parses.count / 2] * 1000
             // Asked again with nothing changed (another miner after the same notice).
             var t0 = clock.now
-            _ = try await node.rpc(#"{"jsonrpc":"2.0","id":1,"method":"getblocktemplate","params":[]}"#)
+            _ = try await rpcBytes(node, gbt)
             let repeatMS = (clock.now - t0).seconds * 1000
+            // The mempool's part of the /rpc path: the result it renders (getblocktemplaterpc, its
+            // bytes not parsed), after a change; nil from a mempool without the method.
+            var renderedMS: Double?
+            do {
+                let payload = try JSON.encode(TemplateRequest(minerID: "bench-rpc", address: "", hashrate: 0, threads: 0))
+                var rendered = [Double]()
+                for _ in 0..<3 {
+                    await change()
+                    let t = clock.now
+                    _ = try await node.mempool.callBinary(TemplateRPC.method, payload)
+                    rendered.append((clock.now - t).seconds)
+                }
+                renderedMS = rendered.sorted()[1] * 1000
+            } catch {
+                renderedMS = nil
+            }
             // The same on the mempool's bus (what the node's miner asks), three times, the median.
             let request = TemplateRequest(minerID: "bench", address: "", hashrate: 0, threads: 0)
             var busTimes = [Double]()
@@ -86,7 +123,7 @@ enum GrowthBench {
             }
             if txs < 0 { print("  getblocktemplate at \(count) answered no template (an error or a timeout)") }
             points.append(PoolPoint(size: count, acceptRate: rate, templateMS: templateMS, templateTxs: txs, busTemplateMS: busMS))
-            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms on /rpc, \(String(format2: busMS)) ms on the bus (\(txs) transactions in it); asked again unchanged \(String(format2: repeatMS)) ms on /rpc, \(String(format2: busRepeatMS)) ms on the bus")
+            print("  mempool at \(count): \(Int(rate)) accepted/s over the stretch, getblocktemplate \(String(format2: templateMS)) ms on /rpc to the reply's last byte (the client's JSON parse of it \(String(format2: parseMS)) ms more), \(String(format2: busMS)) ms on the bus (\(txs) transactions in it; decoded), the result as the mempool renders it for /rpc \(renderedMS.map { "\(String(format2: $0)) ms" } ?? "not served") on the bus; asked again unchanged \(String(format2: repeatMS)) ms on /rpc, \(String(format2: busRepeatMS)) ms on the bus")
             if size == 50_000 || (size == maxSize && !sizes.contains(50_000)) {
                 table.row("getblocktemplate at a \(count)-transaction mempool (ms; aim ≤ 50)", templateMS, nil)
                 table.row("  the same on the mempool's bus (ms)", busMS, nil)

@@ -195,6 +195,11 @@ actor TemplateGenerator {
         self.params = params
     }
 
+    /// The template being made, and what from: a request arriving meanwhile for the same state
+    /// and pace waits for it rather than make its own (the node's miner and JSON-RPC miners ask
+    /// after the same notice; the source's awaits let them in together).
+    private var making: (state: TemplateState, pace: MiningPace, task: Task<BlockTemplate, any Error>)?
+
     /// A template for `request`, under the learning mode's `pace` (when it holds this height, no
     /// transaction is "in a template" while the miners wait).
     func template(for request: TemplateRequest, pace: MiningPace = .running) async throws -> BlockTemplate {
@@ -206,8 +211,23 @@ actor TemplateGenerator {
             reused += 1
             return t
         }
+        if let state, let making, making.state == state, making.pace == pace {
+            var t = try await making.task.value
+            t.time = max(UInt32(Date().timeIntervalSince1970), t.minTime)
+            reused += 1
+            return t
+        }
+        let minerID = request.minerID
+        let task = Task { try await self.make(state: state, pace: pace, minerID: minerID) }
+        if let state { making = (state, pace, task) }
+        defer { if making?.task == task { making = nil } }
+        return try await task.value
+    }
+
+    /// A template made afresh from the source's snapshot (`state`: the source's state read before).
+    private func make(state: TemplateState?, pace: MiningPace, minerID: String) async throws -> BlockTemplate {
         let snapshot = try await source.miningSnapshot()
-        var kept = [Hash256: BlockAssembler.Encoded]()
+        var kept = [Hash256: BlockAssembler.Encoded](minimumCapacity: snapshot.chosen.count)
         let (template, chosen) = BlockAssembler.template(from: snapshot, pace: pace, params: params,
                                                          now: UInt32(Date().timeIntervalSince1970)) { e in
             let hex = encoded[e.txid] ?? BlockAssembler.Encoded(e)
@@ -224,7 +244,7 @@ actor TemplateGenerator {
             last = nil
         }
         if !chosen.isEmpty {
-            await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: request.minerID)
+            await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: minerID)
         }
         return template
     }
@@ -246,7 +266,7 @@ actor TemplateGenerator {
             repliesReused += 1
             return lastReply.bytes
         }
-        let bytes = try JSON.encode(ReplyEnvelope<BlockTemplate>(result: t, error: nil))
+        let bytes = try await Self.encodeApart(t)
         encodings += 1
         lastReply = (t, bytes)
         return bytes
@@ -268,10 +288,20 @@ actor TemplateGenerator {
             rpcReused += 1
             return lastRPC.bytes
         }
-        let bytes = try TemplateRPC.payload(t)
+        let bytes = try await Self.renderApart(t)
         rpcRenderings += 1
         lastRPC = (t, bytes)
         return bytes
+    }
+
+    /// The encodings, off the actor (~1.5 MB of JSON each: a request for the template given again
+    /// need not wait for them).
+    @concurrent nonisolated static func encodeApart(_ t: BlockTemplate) async throws -> [UInt8] {
+        try JSON.encode(ReplyEnvelope<BlockTemplate>(result: t, error: nil))
+    }
+
+    @concurrent nonisolated static func renderApart(_ t: BlockTemplate) async throws -> [UInt8] {
+        try TemplateRPC.payload(t)
     }
 
     func activeMiners(within seconds: Double = 60) -> [MinerInfo] {
