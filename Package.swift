@@ -237,6 +237,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The miner's own logic (no processes).
+        .testTarget(
+            name: "MinerTests",
+            dependencies: ["Miner"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MempoolTests",
             dependencies: ["Mempool", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],

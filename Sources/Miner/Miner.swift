@@ -69,30 +69,33 @@ actor Miner {
     /// the mempool's notices come up to 4 a second, each template ~6,800 transactions. A new tip,
     /// a change of the mining pace, a block found, or no work on the tip: at once.
     static let mempoolRefresh: Duration = .seconds(2)
-    private var lastWork: ContinuousClock.Instant?
+    /// When the last work was assigned and whether a fetch is deferred (RefreshThrottle.swift).
+    private var throttle = RefreshThrottle<ContinuousClock.Instant>(interval: Miner.mempoolRefresh)
     private var deferred: Task<Void, Never>?
 
     /// A template notice from the mempool (`notice`: nil when it did not decode).
     func templateNotice(_ notice: TemplateNotice?) {
         guard notice?.pace == nil, !held, let current, let tip = chainTip, current.previousHash.hex == tip.hash,
-              current.height == tip.height + 1, let last = lastWork else {
+              current.height == tip.height + 1 else {
             refresh()
             return
         }
-        let due = last + Self.mempoolRefresh
-        if ContinuousClock.now >= due {
+        switch throttle.notice(now: .now) {
+        case .now:
             refresh()
+        case .alreadyDue:
             return
-        }
-        guard deferred == nil else { return }   // one fetch is already due then
-        deferred = Task { [weak self] in
-            guard (try? await Task.sleep(until: due)) != nil else { return }
-            await self?.deferredRefresh()
+        case .at(let due):
+            deferred = Task { [weak self] in
+                guard (try? await Task.sleep(until: due)) != nil else { return }
+                await self?.deferredRefresh()
+            }
         }
     }
 
     private func deferredRefresh() {
         deferred = nil
+        throttle.fired()
         refresh()
     }
 
@@ -151,7 +154,7 @@ actor Miner {
                         coinbaseValue: t.coinbaseValue, transactions: txs.map(\.tx), txids: txs.map(\.txid), payoutKey: payout.publicKey,
                         minerID: minerID, target: CompactTarget.hashValue(target))
         current = work
-        lastWork = .now
+        throttle.worked(at: .now)
         deferred?.cancel()   // this work holds the mempool's changes so far
         deferred = nil
         hashers.assign(work)
