@@ -199,6 +199,8 @@ actor TemplateGenerator {
     /// and pace waits for it rather than make its own (the node's miner and JSON-RPC miners ask
     /// after the same notice; the source's awaits let them in together).
     private var making: (state: TemplateState, pace: MiningPace, task: Task<BlockTemplate, any Error>)?
+    /// Requests that waited for a template being made (tests).
+    private(set) var joined = 0
 
     /// A template for `request`, under the learning mode's `pace` (when it holds this height, no
     /// transaction is "in a template" while the miners wait).
@@ -212,6 +214,7 @@ actor TemplateGenerator {
             return t
         }
         if let state, let making, making.state == state, making.pace == pace {
+            joined += 1
             var t = try await making.task.value
             t.time = max(UInt32(Date().timeIntervalSince1970), t.minTime)
             reused += 1

@@ -3,6 +3,7 @@ import Foundation
 import NodeKit
 import Synchronization
 import Testing
+import TestSupport
 @testable import Mempool
 
 /// Block assembly and the miner registry, apart from the pool actor.
@@ -90,5 +91,55 @@ struct BlockAssemblerTests {
         let empty = FakeSource([])
         _ = try await TemplateGenerator(source: empty, params: .regtest).template(for: TemplateRequest(minerID: "m2", address: "x", hashrate: 1, threads: 1))
         #expect(empty.told.withLock { $0 }.isEmpty)
+    }
+
+    /// A source whose snapshot waits until the test lets it go, its state unchanged throughout.
+    final class GatedSource: TxSource {
+        let entries: [PoolEntry]
+        let snapshots = Mutex(0)
+        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let open = Mutex(false)
+        init(_ entries: [PoolEntry]) { self.entries = entries }
+        func templateState() async throws -> TemplateState? { TemplateState(changes: 1, tipHash: BlockAssemblerTests.tip.hash) }
+        func miningSnapshot() async throws -> MiningSnapshot {
+            snapshots.withLock { $0 += 1 }
+            await withCheckedContinuation { c in
+                let go = open.withLock { isOpen in
+                    if !isOpen { gate.withLock { $0 = c } }
+                    return isOpen
+                }
+                if go { c.resume() }
+            }
+            return BlockAssemblerTests.snapshot(entries)
+        }
+        func release() {
+            let c = open.withLock { isOpen in
+                isOpen = true
+                return gate.withLock { g in defer { g = nil }; return g }
+            }
+            c?.resume()
+        }
+        func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {}
+    }
+
+    @Test("a request while a template is being made for the same state waits for it: one selection for both")
+    func concurrentRequestsShareOneTemplate() async throws {
+        let a = PoolGraphTests.entry([PoolGraphTests.coin(1)], tag: 1)
+        let source = GatedSource([a])
+        let generator = TemplateGenerator(source: source, params: .regtest)
+        try await withHangGuard("concurrent template requests") {
+            let first = Task { try await generator.template(for: TemplateRequest(minerID: "m1", address: "x", hashrate: 1, threads: 1)) }
+            try await waitUntil("the first request is making its template", every: 0.01) { source.snapshots.withLock { $0 } == 1 }
+            let second = Task { try await generator.template(for: TemplateRequest(minerID: "m2", address: "x", hashrate: 1, threads: 1)) }
+            try await waitUntil("the second request waits for the first's template", every: 0.01) { await generator.joined == 1 }
+            source.release()
+            var (t1, t2) = (try await first.value, try await second.value)
+            t2.time = t1.time
+            #expect(t1 == t2 && t1.txids == [a.txid.hex])
+        }
+        #expect(source.snapshots.withLock { $0 } == 1)
+        #expect(await generator.made == 1)
+        #expect(await generator.reused == 1)
+        #expect(await generator.activeMiners().map(\.id) == ["m1", "m2"])
     }
 }
