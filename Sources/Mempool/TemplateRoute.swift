@@ -1,18 +1,13 @@
 import NodeKit
 
 extension MempoolRPC {
-    /// getblocktemplate as a raw route: the params decoded as `RPCRouter.method` does, the reply
+    /// getblocktemplate as a raw route: the params decoded by `RPCRouter.params` (as `RPCRouter.method` does), the reply
     /// from `TemplateGenerator.encodedReply` (encoded once per template, the same bytes given again
     /// to every miner asking while nothing changed). The reply is the one `RPCRouter.method` would
     /// encode for the same template (TemplateReuseTests).
     static func templateRoute(templates: TemplateGenerator, pacer: Pacer) -> RPCRouter.Raw {
         { (request: [UInt8]) async throws(RPCError) -> [UInt8] in
-            let p: TemplateRequest
-            do {
-                p = try JSON.decode(ParamsOnly<TemplateRequest>.self, request).params
-            } catch {
-                throw RPCError.badParams("\(error)")
-            }
+            let p = try RPCRouter.params(TemplateRequest.self, of: request)
             do {
                 return try await templates.encodedReply(for: p, pace: await pacer.pace)
             } catch let e as RPCError {

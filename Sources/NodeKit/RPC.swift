@@ -41,12 +41,7 @@ public final class RPCRouter: Sendable {
         _ params: P.Type, _ body: @escaping @Sendable (P) async throws -> R
     ) -> Raw {
         return { (request: [UInt8]) async throws(RPCError) -> [UInt8] in
-            let p: P
-            do {
-                p = try JSON.decode(ParamsOnly<P>.self, request).params
-            } catch {
-                throw RPCError.badParams("\(error)")
-            }
+            let p = try RPCRouter.params(P.self, of: request)
             do {
                 let r = try await body(p)
                 return try JSON.encode(ReplyEnvelope<R>(result: r, error: nil))
@@ -55,6 +50,16 @@ public final class RPCRouter: Sendable {
             } catch {
                 throw RPCError("internal", "\(error)")
             }
+        }
+    }
+
+    /// A JSON request's params, decoded as `method` decodes them (for a raw route that answers
+    /// bytes of its own); a failure is `bad-params`.
+    public static func params<P: Decodable>(_ type: P.Type, of request: [UInt8]) throws(RPCError) -> P {
+        do {
+            return try JSON.decode(ParamsOnly<P>.self, request).params
+        } catch {
+            throw RPCError.badParams("\(error)")
         }
     }
 
