@@ -67,8 +67,8 @@ final class Feed: FeedOutlet, Sendable {
             }
         case .newTip:
             break
-        case let .txAdded(tx, raw, _):
-            await onTx(tx, size: raw.count)
+        case let .txAdded(tx, txid, raw, _):
+            await onTx(tx, txid: txid, size: raw.count)
         case let .txRemoved(txid, _):
             await hub.publish { FeedMessage.text(FeedMessage.TxRemoved(txid: txid.hex, seq: $0)) }
         case let .resync(scope, reason):
@@ -94,8 +94,7 @@ final class Feed: FeedOutlet, Sendable {
         }
     }
 
-    private func onTx(_ tx: Transaction, size: Int) async {
-        let txid = tx.txid
+    private func onTx(_ tx: Transaction, txid: Hash256, size: Int) async {
         backend.remember(tx, txid: txid)
         // The mempool entry gives the fee and the keys of the spent outputs (only asked for when a
         // client is connected: the message kept for a replay then says no fee).

@@ -16,8 +16,9 @@ enum FeedEvent: Sendable {
     case disconnected(height: Int, hash: Hash256, previous: Hash256)
     /// The tip after a change (`hashblock` and `rawblock`, as Bitcoin Core: once per change).
     case newTip(hash: Hash256, raw: [UInt8])
-    /// A transaction entered the pool (`hashtx`, `rawtx`, `sequence` A; a "tx" message).
-    case txAdded(tx: Transaction, raw: [UInt8], mempoolSequence: UInt64)
+    /// A transaction entered the pool (`hashtx`, `rawtx`, `sequence` A; a "tx" message), with
+    /// its txid (computed once, by the follower, for every outlet).
+    case txAdded(tx: Transaction, txid: Hash256, raw: [UInt8], mempoolSequence: UInt64)
     /// A transaction left the pool for another reason than a block (`sequence` R).
     case txRemoved(txid: Hash256, mempoolSequence: UInt64)
     /// The edge cannot tell what was missed: a counter reset on the public feed, a "resync" message.

@@ -26,7 +26,7 @@ extension RPCSubscriptions {
                 item.head = ["hash": .string(hash.hex), "height": RPCValue(height), "previousblockhash": .string(previous.hex), "removed": .bool(true)]
             }
             state.withLock { $0.lastBlock = (height - 1, previous.hex) }
-        case .txAdded(let tx, _, _):
+        case .txAdded(let tx, _, _, _):
             item.isTx = true
             item.txs = [tx]
         case let .resync(scope, reason):
