@@ -22,8 +22,9 @@ final class Edge: Sendable {
     let logger: Logger
     let chainSub: Subscriber
     let mempoolSub: Subscriber
-    /// The peer bridge's trace events (optional: a node without a bridge publishes none).
-    let peerSub: Subscriber
+    /// The services' trace events (the peer bridge's optional: a node without one publishes none),
+    /// subscribed to while an `/api/ws` client is connected.
+    let traceRelay: TraceRelay
     /// Regtest only, and only with a key.
     let faucet: Faucet?
     /// POST /rpc: operator credentials, long polls, the method table.
@@ -71,15 +72,23 @@ final class Edge: Sendable {
         }
         self.notifier = notifier
         let chainSub = try await Subscriber(context: context, connect: [config.endpoints.chainPub],
-                                            topics: [Topic.tip, Topic.connected, Topic.disconnected, Topic.hashblock, Topic.trace],
+                                            topics: [Topic.tip, Topic.connected, Topic.disconnected, Topic.hashblock],
                                             hwm: 100_000, curve: config.bus.client(of: .chainstore), logger: logger)
         let mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
-                                              topics: [Topic.rawtx, Topic.sequence, Topic.trace], hwm: 100_000,
+                                              topics: [Topic.rawtx, Topic.sequence], hwm: 100_000,
                                               curve: config.bus.client(of: .mempool), logger: logger)
         self.chainSub = chainSub
         self.mempoolSub = mempoolSub
-        peerSub = try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000,
-                                       curve: config.bus.client(of: .peerbridge), logger: logger)
+        let traceRelay = TraceRelay(linger: config.traceLinger, logger: logger, make: {
+            [try await Subscriber(context: context, connect: [config.endpoints.chainPub], topics: [Topic.trace], hwm: 100_000,
+                                  curve: config.bus.client(of: .chainstore), logger: logger),
+             try await Subscriber(context: context, connect: [config.endpoints.mempoolPub], topics: [Topic.trace], hwm: 100_000,
+                                  curve: config.bus.client(of: .mempool), logger: logger),
+             try await Subscriber(context: context, connect: [config.peerPub], topics: [Topic.trace], hwm: 10_000,
+                                  curve: config.bus.client(of: .peerbridge), logger: logger)]
+        }, deliver: { feed.post(.trace($0)) })
+        self.traceRelay = traceRelay
+        await feed.hub.observeClients { traceRelay.clientsChanged($0) }
         let outlets = FeedOutlets(notifier: notifier, outlets: [feed, rpc.subscriptions])
         self.outlets = outlets
         let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger)
@@ -89,7 +98,6 @@ final class Edge: Sendable {
                                           beforeConnected: { await mempoolFollower.announceUnseen(in: $0) })
         self.chainFollower = chainFollower
         self.mempoolFollower = mempoolFollower
-        let peerEvents = peerSub.events
         let subscriptions = rpc.subscriptions
         tasks = [
             Task { await feed.run() },
@@ -105,7 +113,6 @@ final class Edge: Sendable {
                 for await event in chainSub.events {
                     switch event {
                     case .message(Topic.tip, let body, _): feed.post(.tip(body))
-                    case .message(Topic.trace, let body, _): feed.post(.trace(body))
                     case .gap, .reset:
                         feed.forgetTip()
                         await chainFollower.handle(event)
@@ -116,14 +123,7 @@ final class Edge: Sendable {
             Task {
                 await Self.waitReady(mempoolSub)
                 await mempoolFollower.start()
-                for await event in mempoolSub.events {
-                    if case .message(Topic.trace, let body, _) = event { feed.post(.trace(body)) } else { await mempoolFollower.handle(event) }
-                }
-            },
-            Task {
-                for await event in peerEvents {
-                    if case .message(Topic.trace, let body, _) = event { feed.post(.trace(body)) }
-                }
+                for await event in mempoolSub.events { await mempoolFollower.handle(event) }
             },
         ]
     }
@@ -167,7 +167,7 @@ final class Edge: Sendable {
         outlets.finish()
         await chainSub.stop()
         await mempoolSub.stop()
-        await peerSub.stop()
+        await traceRelay.stop()
         for t in tasks { t.cancel() }
         await notifier?.stop()
         await rpc.stop()

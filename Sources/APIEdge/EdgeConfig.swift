@@ -22,6 +22,8 @@ struct EdgeConfig: Sendable {
     var peerRPC = PeerEndpoints.loopback().rpc
     /// The peer bridge's PUB: its trace events join the WebSocket feed.
     var peerPub = PeerEndpoints.loopback().pub
+    /// How long the `trace` subscriptions outlive the last `/api/ws` client (`TraceRelay`).
+    var traceLinger: Duration = .seconds(10)
     /// The regtest faucet's key file (the node key), amount and per-address cooldown; nil key = no faucet.
     var faucetKeyPath: String?
     var faucetAmount: Amount = 10 * Units.perCoin

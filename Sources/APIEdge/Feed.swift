@@ -49,7 +49,7 @@ final class Feed: FeedOutlet, Sendable {
             case .trace(let body):
                 // Trace events are only broadcast, never kept for a resume: with no client connected
                 // none is decoded and encoded again (in a flood, a fifth of the edge's time went there).
-                guard await hub.clientCount > 0, let event = try? JSON.decode(TraceEvent.self, body) else { continue }
+                guard hub.interest.hasClients, let event = try? JSON.decode(TraceEvent.self, body) else { continue }
                 await hub.broadcast(FeedMessage.text(FeedMessage.TraceMsg(event: event)))
             }
         }
@@ -67,8 +67,8 @@ final class Feed: FeedOutlet, Sendable {
             }
         case .newTip:
             break
-        case let .txAdded(tx, raw, _):
-            await onTx(tx, size: raw.count)
+        case let .txAdded(tx, txid, raw, _):
+            await onTx(tx, txid: txid, size: raw.count)
         case let .txRemoved(txid, _):
             await hub.publish { FeedMessage.text(FeedMessage.TxRemoved(txid: txid.hex, seq: $0)) }
         case let .resync(scope, reason):
@@ -86,7 +86,7 @@ final class Feed: FeedOutlet, Sendable {
     }
 
     private func onConnected(_ block: Block) async {
-        guard await hub.hasWatches else { return }
+        guard hub.interest.hasWatches else { return }
         for tx in block.transactions {
             let txid = tx.txid
             let keys = await hub.touched(tx, txid: txid, confirmed: true, spentKeys: [])
@@ -94,15 +94,15 @@ final class Feed: FeedOutlet, Sendable {
         }
     }
 
-    private func onTx(_ tx: Transaction, size: Int) async {
-        let txid = tx.txid
+    private func onTx(_ tx: Transaction, txid: Hash256, size: Int) async {
         backend.remember(tx, txid: txid)
-        // The mempool entry gives the fee and the keys of the spent outputs.
+        // The mempool entry gives the fee and the keys of the spent outputs (only asked for when a
+        // client is connected: the message kept for a replay then says no fee).
         var entry: MempoolEntry?
-        if await hub.clientCount > 0 { entry = try? await backend.mempoolEntry(txid.hex) }
+        if hub.interest.hasClients { entry = try? await backend.mempoolEntry(txid.hex) }
         let fee = entry?.fee
         await hub.publish { FeedMessage.text(FeedMessage.TxMsg(txid: txid.hex, fee: fee, size: size, seq: $0)) }
-        if await hub.hasWatches {
+        if hub.interest.hasWatches {
             let spentKeys = Set((entry?.spent ?? []).compactMap { Hex.decode($0.publicKey) })
             let keys = await hub.touched(tx, txid: txid, confirmed: false, spentKeys: spentKeys)
             await notify(keys, txid: txid, confirmed: false)

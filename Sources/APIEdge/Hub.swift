@@ -1,6 +1,7 @@
 import ChainCore
 import Foundation
 import NodeKit
+import Synchronization
 
 /// Fans messages out to WebSocket clients, each with a bounded queue: a client whose queue is
 /// full is disconnected rather than slowing everyone down.
@@ -23,9 +24,29 @@ actor Hub {
     /// This edge process's feed; `seq` numbers its ordered messages from 1.
     let instance = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
     private(set) var seq = 0
+    /// One ordered message kept for resuming clients: its text is made when first needed (sent
+    /// live, or replayed), so with no client connected a flood's transactions cost no JSON here.
+    private struct Record {
+        let seq: Int
+        let blockHash: String?
+        let make: @Sendable (Int) -> String
+        var text: String?
+
+        mutating func rendered() -> String {
+            if let text { return text }
+            let t = make(seq)
+            text = t
+            return t
+        }
+    }
+
     /// The last `replayWindow` ordered messages, for resuming clients.
-    private var recent: [(seq: Int, text: String, blockHash: String?)] = []
+    private var recent: [Record] = []
     private let replayWindow: Int
+    /// Clients connected and keys tracked, readable without a hop onto this actor (`Feed` asks per transaction).
+    nonisolated let interest = Interest()
+    /// Told the number of clients whenever it changes (the trace relay: `TraceRelay`).
+    private var onClients: (@Sendable (Int) -> Void)?
 
     init(queueLimit: Int, metrics: EdgeMetrics, replayWindow: Int = 5000) {
         self.queueLimit = queueLimit
@@ -35,6 +56,22 @@ actor Hub {
 
     var clientCount: Int { clients.count }
     var hasWatches: Bool { !watches.isEmpty }
+
+    /// Calls `observer` with the number of clients now and at every change.
+    func observeClients(_ observer: @escaping @Sendable (Int) -> Void) {
+        onClients = observer
+        observer(clients.count)
+    }
+
+    private func clientsChanged() {
+        interest.clients.store(clients.count, ordering: .relaxed)
+        metrics.wsConnections.set(Double(clients.count))
+        onClients?(clients.count)
+    }
+
+    private func watchesChanged() {
+        interest.watches.store(watches.count, ordering: .relaxed)
+    }
 
     func connect(first: String) -> (Int, AsyncStream<String>) {
         connect(cursor: nil) { _, _ in first }
@@ -70,7 +107,7 @@ actor Hub {
         nextID += 1
         clients[nextID] = Client(queue: queue, held: hold ? [] : nil)
         for text in backlog { queue.yield(text) }
-        metrics.wsConnections.set(Double(clients.count))
+        clientsChanged()
         return (nextID, stream, hold, lastBlock)
     }
 
@@ -100,26 +137,33 @@ actor Hub {
             if let i = recent.lastIndex(where: { $0.blockHash == hash }) { start = i + 1 }
         }
         guard let start else { return nil }
-        return Array(recent[start...].map(\.text))
+        return recent.indices[start...].map { recent[$0].rendered() }
     }
 
-    /// Numbers an ordered message, keeps it for replay and sends it to every client.
-    func publish(blockHash: String? = nil, height: Int? = nil, disconnected: Bool = false, _ make: @Sendable (Int) -> String) {
+    /// Numbers an ordered message, keeps it for replay and sends it to every client. `make` is
+    /// called (once) when the text is first needed: now if a client is connected, else on a replay.
+    func publish(blockHash: String? = nil, height: Int? = nil, disconnected: Bool = false, _ make: @escaping @Sendable (Int) -> String) {
         if let height { lastBlock = disconnected ? (height - 1, blockHash) : (height, blockHash) }
         seq += 1
-        let text = make(seq)
-        recent.append((seq, text, blockHash))
-        if recent.count > replayWindow + replayWindow / 10 { recent.removeFirst(recent.count - replayWindow) }
-        for id in clients.keys {
-            if clients[id]?.held != nil { clients[id]?.held?.append((text, blockHash)) } else { send(id, text) }
+        var record = Record(seq: seq, blockHash: blockHash, make: make)
+        if !clients.isEmpty {
+            let text = record.rendered()
+            for id in clients.keys {
+                if clients[id]?.held != nil { clients[id]?.held?.append((text, blockHash)) } else { send(id, text) }
+            }
         }
+        recent.append(record)
+        if recent.count > replayWindow + replayWindow / 10 { recent.removeFirst(recent.count - replayWindow) }
     }
+
+    /// Messages rendered so far among those kept for replay (tests).
+    var renderedCount: Int { recent.filter { $0.text != nil }.count }
 
     func disconnect(_ id: Int) {
         guard let client = clients.removeValue(forKey: id) else { return }
         client.queue.finish()
         for key in client.keys { release(key) }
-        metrics.wsConnections.set(Double(clients.count))
+        clientsChanged()
     }
 
     func broadcast(_ text: String) {
@@ -153,6 +197,7 @@ actor Hub {
         w.refs += 1
         w.owned.formUnion(owned)
         watches[key] = w
+        watchesChanged()
         return true
     }
 
@@ -166,6 +211,7 @@ actor Hub {
         guard var w = watches[key] else { return }
         w.refs -= 1
         watches[key] = w.refs > 0 ? w : nil
+        watchesChanged()
     }
 
     /// The tracked keys a transaction touches: outputs paying them, inputs spending outpoints they
@@ -187,4 +233,13 @@ actor Hub {
         }
         return keys
     }
+}
+
+/// What the hub's clients want, as counters any task may read (`Hub.interest`).
+final class Interest: Sendable {
+    let clients = Atomic<Int>(0)
+    let watches = Atomic<Int>(0)
+
+    var hasClients: Bool { clients.load(ordering: .relaxed) > 0 }
+    var hasWatches: Bool { watches.load(ordering: .relaxed) > 0 }
 }

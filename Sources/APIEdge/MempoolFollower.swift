@@ -52,7 +52,7 @@ actor MempoolFollower {
             announcedWithBlock += 1
             logger.info("a transaction not seen entering the pool is announced before its block",
                         metadata: ["txid": "\(txid.hex)", "block": "\(block.hash.hex)"])
-            await announce(tx, raw: raw, sequence: lastSequence)
+            await announce(tx, txid: txid, raw: raw, sequence: lastSequence)
         }
     }
     var isStarted: Bool { started }
@@ -119,14 +119,14 @@ actor MempoolFollower {
             }
         }
         guard let (tx, bytes) = found else { return }
-        await announce(tx, raw: bytes, sequence: sequence)
+        await announce(tx, txid: txid, raw: bytes, sequence: sequence)
     }
 
-    private func announce(_ tx: Transaction, raw: [UInt8], sequence: UInt64) async {
+    private func announce(_ tx: Transaction, txid: Hash256, raw: [UInt8], sequence: UInt64) async {
         // Checked again here: an await may separate the caller's check from this point.
-        guard !mined.contains(tx.txid), inPool.insert(tx.txid).inserted else { return }
+        guard !mined.contains(txid), inPool.insert(txid).inserted else { return }
         lastSequence = max(lastSequence, sequence)
-        outlet.post(.txAdded(tx: tx, raw: raw, mempoolSequence: sequence))
+        outlet.post(.txAdded(tx: tx, txid: txid, raw: raw, mempoolSequence: sequence))
         if inPool.count > limit {
             inPool.removeAll()
             started = false
@@ -176,7 +176,7 @@ actor MempoolFollower {
         for txid in now where !inPool.contains(txid) && !mined.contains(txid) {
             guard let e = try await backend.mempoolEntry(txid.hex) else { continue }   // left meanwhile: its R follows
             guard let bytes = Hex.decode(e.hex), let tx = try? Transaction(bytes: bytes) else { continue }
-            await announce(tx, raw: bytes, sequence: snapshot.mempoolSequence)
+            await announce(tx, txid: txid, raw: bytes, sequence: snapshot.mempoolSequence)
             added += 1
         }
         logger.notice("feed caught up with the mempool", metadata: ["reason": "\(reason)", "added": "\(added)", "removed": "\(removed)",

@@ -53,13 +53,30 @@ final class EdgeMetrics: Sendable {
         [.get, .post, .head, .options, .put, .delete, .patch].contains(method) ? method.rawValue : "other"
     }
 
+    /// The http_requests counter and duration histogram of each (route, method, status) made so far:
+    /// the registry's lookup (descriptor, labels, its lock) cost more than the rest of a request's
+    /// metrics. Bounded: routes are the matched patterns, methods and statuses few.
+    private struct RequestKey: Hashable {
+        let route: String, method: String, status: Int
+    }
+    private let requestSeries = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
+
     func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "http_requests", unitName: "total",
-                                               helpText: "HTTP requests by route, method and status"),
-                             labels: [("route", route), ("method", method), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: .init(namespace: "cairn_edge", metricName: "http_request_duration", unitName: "seconds",
-                                                         helpText: "HTTP request duration by route"),
-                                       labels: [("route", route), ("method", method)], buckets: Self.buckets).record(duration)
+        let key = RequestKey(route: route, method: method, status: status)
+        if let (counter, histogram) = requestSeries.withLock({ $0[key] }) {
+            counter.increment()
+            histogram.record(duration)
+            return
+        }
+        let counter = registry.makeCounter(descriptor: .init(namespace: "cairn_edge", metricName: "http_requests", unitName: "total",
+                                                             helpText: "HTTP requests by route, method and status"),
+                                           labels: [("route", route), ("method", method), ("status", String(status))])
+        let histogram = registry.makeDurationHistogram(descriptor: .init(namespace: "cairn_edge", metricName: "http_request_duration", unitName: "seconds",
+                                                                         helpText: "HTTP request duration by route"),
+                                                       labels: [("route", route), ("method", method)], buckets: Self.buckets)
+        requestSeries.withLock { if $0.count < 10_000 { $0[key] = (counter, histogram) } }
+        counter.increment()
+        histogram.record(duration)
     }
 
     func text() -> [UInt8] { registry.emitToBuffer() }

@@ -38,8 +38,7 @@ actor PublicNotifier {
         case let .newTip(hash, raw):
             publisher.publish(topic: Topic.hashblock, body: hash.displayBytes)
             publisher.publish(topic: Topic.rawblock, body: raw)
-        case let .txAdded(tx, raw, seq):
-            let txid = tx.txid
+        case let .txAdded(_, txid, raw, seq):
             publisher.publish(topic: Topic.hashtx, body: txid.displayBytes)
             publisher.publish(topic: Topic.rawtx, body: raw)
             publisher.publish(topic: Topic.sequence, body: txid.displayBytes + Array("A".utf8) + Self.le64(seq))

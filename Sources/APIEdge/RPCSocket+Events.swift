@@ -26,8 +26,8 @@ extension RPCSubscriptions {
                 item.head = ["hash": .string(hash.hex), "height": RPCValue(height), "previousblockhash": .string(previous.hex), "removed": .bool(true)]
             }
             state.withLock { $0.lastBlock = (height - 1, previous.hex) }
-        case .txAdded(let tx, _, _):
-            item.tx = RPCMethods.txJSON(tx, network: backend.network)
+        case .txAdded(let tx, _, _, _):
+            item.isTx = true
             item.txs = [tx]
         case let .resync(scope, reason):
             item.resync = (scope, reason)
@@ -37,7 +37,7 @@ extension RPCSubscriptions {
         if !item.txs.isEmpty, wantsAddresses {
             item.touched = await touching(item.txs, known: item.confirmed != nil ? item.txs : [])
         }
-        let instance = instance, limit = replayWindow
+        let instance = instance, limit = replayWindow, network = backend.network
         var out = [(Int, String, Kind)]()
         state.withLock { s in
             s.seq += 1
@@ -45,9 +45,12 @@ extension RPCSubscriptions {
             item.cursor = "\(instance):\(s.seq):\(s.lastBlock?.hash ?? "")"
             s.window.append(item)
             if s.window.count > limit + limit / 10 { s.window.removeFirst(s.window.count - limit) }
+            // The transaction's JSON once for every subscriber of this event (none: not at all).
+            var live = item
             for (id, c) in s.connections where !c.cut {
                 for (sid, sub) in c.subscriptions.sorted(by: { $0.key < $1.key }) {
-                    guard let text = Self.render(item, sid: sid, kind: sub.kind) else { continue }
+                    if sub.kind == .newTransactions { live.renderTx(network: network) }
+                    guard let text = Self.render(live, sid: sid, kind: sub.kind, network: network) else { continue }
                     if sub.held != nil {
                         s.connections[id]?.subscriptions[sid]?.held?.append((text, item.blockHash))
                     } else {

@@ -97,7 +97,7 @@ extension RPCSubscriptions {
                     if case .addresses = kind, item.touched == nil, !item.txs.isEmpty {
                         item.touched = await touching(item.txs, known: item.confirmed != nil ? item.txs : [])
                     }
-                    if let text = Self.render(item, sid: sid, kind: kind) { out.append((text, item.blockHash)) }
+                    if let text = Self.render(item, sid: sid, kind: kind, network: backend.network) { out.append((text, item.blockHash)) }
                 }
                 if thenMempoolResync {
                     out.append((Self.resyncText(sid: sid, cursor: currentCursor(), scope: "mempool",
@@ -154,7 +154,7 @@ extension RPCSubscriptions {
             var item = Item(seq: 0, cursor: hash, head: Self.head(block, height: height, removed: false),
                             txs: block.transactions, confirmed: ["blockhash": .string(hash), "height": RPCValue(height)], blockHash: hash)
             if case .addresses = kind { item.touched = await touching(block.transactions, known: block.transactions) }
-            let text = Self.render(item, sid: sid, kind: kind, replay: true)
+            let text = Self.render(item, sid: sid, kind: kind, network: backend.network, replay: true)
             return ChainReplay.Step(item: text.map { (text: $0, blockHash: Optional(hash)) }, previousHash: block.header.previousHash.hex, hash: hash)
         })
         switch walked {
@@ -181,14 +181,27 @@ extension RPCSubscriptions {
     }
 
     /// What a subscription of `kind` is sent for an event, if anything.
-    static func render(_ item: Item, sid: String, kind: Kind, replay: Bool = false) -> String? {
+    static func render(_ item: Item, sid: String, kind: Kind, network: Network, replay: Bool = false) -> String? {
         if let r = item.resync { return message(sid: sid, cursor: item.cursor, resync: r) }
         let result: RPCValue?
         switch kind {
         case .newHeads: result = item.head
-        case .newTransactions: result = item.tx
+        case .newTransactions: result = item.tx(network: network)
         case .addresses(let keys): result = addressResult(item.touched ?? [], keys: keys, confirmed: item.confirmed)
         }
         return result.map { message(sid: sid, cursor: item.cursor, result: $0, replay: replay) }
+    }
+}
+
+extension RPCSubscriptions.Item {
+    /// newTransactions' result for this event: the transaction's JSON (nil for another event).
+    func tx(network: Network) -> RPCValue? {
+        guard isTx, let tx = txs.first else { return nil }
+        return rendered ?? RPCMethods.txJSON(tx, network: network)
+    }
+
+    /// Renders the transaction's JSON now, for several subscribers to share.
+    mutating func renderTx(network: Network) {
+        if isTx, rendered == nil, let tx = txs.first { rendered = RPCMethods.txJSON(tx, network: network) }
     }
 }

@@ -39,8 +39,11 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
         var cursor: String
         /// newHeads: a block connected or disconnected.
         var head: RPCValue?
-        /// newTransactions: a transaction entering the pool.
-        var tx: RPCValue?
+        /// newTransactions: a transaction entering the pool (`txs[0]`), rendered when a
+        /// subscription needs it (`render`): with no newTransactions subscriber, none is.
+        var isTx = false
+        /// The transaction's JSON once rendered (`renderTx`).
+        var rendered: RPCValue?
         /// The transactions for address subscriptions (a mempool entry, or a connected block's).
         var txs: [Transaction] = []
         /// (txid, keys paid or spent from) of `txs`: computed when an address subscription needs it.

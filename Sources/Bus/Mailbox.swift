@@ -36,6 +36,19 @@ final class Mailbox<Command: Sendable>: Sendable {
         }
     }
 
+    /// Queues several commands, in order, with one wake. Returns false (and drops them) once the thread has exited.
+    @discardableResult
+    func post(_ commands: [Command]) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            guard !commands.isEmpty else { return true }
+            let wasEmpty = state.commands.isEmpty
+            state.commands += commands
+            if wasEmpty { signal() }
+            return true
+        }
+    }
+
     /// Wakes the thread without a command (e.g. the consumer freed capacity).
     func wake() {
         state.withLock { state in

@@ -18,6 +18,12 @@ import Synchronization
 /// sequence per topic and gap-checks even the first message after joining. The sync topic starts with
 /// 0xFF (never valid UTF-8) so it cannot prefix-match a normal topic, and it has its own sequence
 /// frame (always 0): plain subscribers are not disturbed and no normal counter is consumed.
+///
+/// **Who listens.** The thread also keeps the set of topic prefixes subscribed to (XPUB passes every
+/// subscription, and an unsubscription when the last subscriber of a prefix leaves or disconnects),
+/// so a caller can skip making a message nobody would receive (`publish(topic:ifSubscribed:)`). A
+/// skipped message takes no sequence number: a subscriber never sees a gap for it, and one that
+/// subscribes later learns the next number from its sync answer, as always.
 public final class Publisher: Sendable {
     enum Command: Sendable {
         case publish(topic: [UInt8], name: String, body: [UInt8], sequence: UInt32)
@@ -33,6 +39,8 @@ public final class Publisher: Sendable {
     private let mailbox: Mailbox<Command>
     private let thread: SocketThread
     private let counters = Mutex<[String: UInt32]>([:])
+    /// The topic prefixes some subscriber holds (kept by the socket thread).
+    private let subscribed: Subscriptions
 
     /// Binds an XPUB to every endpoint. `hwm` is the send high-water mark per subscriber
     /// (messages beyond it are dropped by libzmq and show up as gaps at the subscriber).
@@ -43,11 +51,13 @@ public final class Publisher: Sendable {
         let instanceID = BusFraming.randomBytes(16)
         let mailbox = try Mailbox<Command>()
         let setup = OneShot<Result<[String], ZMQError>>()
+        let subscribed = Subscriptions()
         self.instanceID = instanceID
         self.mailbox = mailbox
+        self.subscribed = subscribed
         self.thread = SocketThread(name: "cairn.bus.pub") {
             PublisherLoop.run(context: context, bind: bind, hwm: hwm, curve: curve, instanceID: instanceID,
-                              mailbox: mailbox, setup: setup, logger: logger)
+                              mailbox: mailbox, setup: setup, subscribed: subscribed, logger: logger)
         }
         switch await setup.value() {
         case let .success(endpoints): self.endpoints = endpoints
@@ -69,6 +79,38 @@ public final class Publisher: Sendable {
             return sequence
         }
     }
+
+    /// Queues several publications at once, in order (one lock and at most one wake of the socket
+    /// thread for all), and returns their sequence numbers.
+    @discardableResult
+    public func publish(_ messages: [(topic: String, body: [UInt8])]) -> [UInt32] {
+        for m in messages { precondition(m.topic.utf8.count <= Int(UInt16.max), "topic too long") }
+        return counters.withLock { counters in
+            var commands = [Command]()
+            commands.reserveCapacity(messages.count)
+            let sequences = messages.map { m -> UInt32 in
+                let sequence = counters[m.topic, default: 0]
+                counters[m.topic] = sequence &+ 1
+                commands.append(.publish(topic: Array(m.topic.utf8), name: m.topic, body: m.body, sequence: sequence))
+                return sequence
+            }
+            mailbox.post(commands)
+            return sequences
+        }
+    }
+
+    /// Publishes `body()` on `topic` only if some subscriber holds a prefix of it (nil otherwise:
+    /// nothing made, no sequence number taken). For messages that cost something to make and that
+    /// only some deployments listen to (trace events).
+    @discardableResult
+    public func publish(topic: String, ifSubscribed body: () throws -> [UInt8]) rethrows -> UInt32? {
+        guard hasSubscriber(topic) else { return nil }
+        return publish(topic: topic, body: try body())
+    }
+
+    /// Whether some connected subscriber holds a prefix of `topic` (as this publisher's thread has
+    /// seen the subscriptions so far).
+    public func hasSubscriber(_ topic: String) -> Bool { subscribed.contains(topic) }
 
     /// The next sequence number of every topic published so far (what a subscriber expects next).
     public func nextSequences() -> [String: UInt32] { counters.withLock { $0 } }
@@ -96,7 +138,8 @@ public final class Publisher: Sendable {
 enum PublisherLoop {
     static func run(
         context: ZMQContext, bind: [String], hwm: Int32, curve: CurveKeyPair?, instanceID: [UInt8],
-        mailbox: Mailbox<Publisher.Command>, setup: OneShot<Result<[String], ZMQError>>, logger: Logger
+        mailbox: Mailbox<Publisher.Command>, setup: OneShot<Result<[String], ZMQError>>,
+        subscribed: Subscriptions = Subscriptions(), logger: Logger
     ) {
         // Commands drained but not yet carried out when the loop ends (after `.stop`, or when a send
         // throws): with those still queued, their flush waiters are released, never left hanging.
@@ -134,7 +177,11 @@ enum PublisherLoop {
                         budget -= 1
                         guard frames.count == 1, let kind = frames[0].first else { continue }
                         let topic = Array(frames[0].dropFirst())
-                        guard kind == 1, BusFraming.isSyncTopic(topic) else { continue }
+                        if !BusFraming.isSyncTopic(topic) {
+                            if kind == 1 { subscribed.insert(topic) } else if kind == 0 { subscribed.remove(topic) }
+                            continue
+                        }
+                        guard kind == 1 else { continue }
                         let body = SyncSnapshot(instance: instanceID, next: sent).encoded()
                         if try !socket.send([topic, body, BusFraming.le32(0)], dontWait: true) {
                             logger.warning("sync message not sent (EAGAIN)")
@@ -161,6 +208,23 @@ enum PublisherLoop {
             logger.debug("publisher: context terminated")
         } catch {
             logger.error("publisher thread failed: \(error)")
+        }
+    }
+}
+
+/// The topic prefixes subscribed to on a publisher's socket. XPUB (verbose) passes every
+/// subscription and, by default, an unsubscription only once no subscriber holds the prefix any
+/// more (libzmq sends those also for the prefixes of a subscriber that disconnects), so a set is
+/// an exact account.
+final class Subscriptions: Sendable {
+    private let prefixes = Mutex<Set<[UInt8]>>([])
+
+    func insert(_ prefix: [UInt8]) { prefixes.withLock { _ = $0.insert(prefix) } }
+    func remove(_ prefix: [UInt8]) { prefixes.withLock { _ = $0.remove(prefix) } }
+
+    func contains(_ topic: String) -> Bool {
+        prefixes.withLock { set in
+            set.contains { prefix in prefix.count <= topic.utf8.count && topic.utf8.starts(with: prefix) }
         }
     }
 }

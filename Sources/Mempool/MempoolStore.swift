@@ -65,12 +65,12 @@ struct MempoolStore: Sendable {
         case trace([TraceEvent])
     }
 
-    /// The writes, in order, in one SQLite transaction (all or none).
+    /// The writes, in order, in one SQLite transaction (all or none), with as few statements as
+    /// that allows (`Batch`): the group commit hands over a few hundred admissions at a time under
+    /// a flood, and one prepared statement per row was most of this write's cost.
     func commit(_ writes: [Write]) async throws {
         guard !writes.isEmpty else { return }
-        try await db.write { db in
-            for w in writes { try Self.apply(w, db) }
-        }
+        try await db.write { db in try Self.apply(writes, db) }
     }
 
     /// Writes the entry, its trace rows and the sequence it leads to (`sequence`); deletes the
@@ -95,29 +95,125 @@ struct MempoolStore: Sendable {
         try await commit([.trace(events)])
     }
 
-    private static func apply(_ write: Write, _ db: Database) throws {
-        switch write {
-        case let .admit(e, receivedAt, gone, sequence):
-            for (t, event) in gone {
-                try delete(Data(t.bytes), db)
-                try insertTrace(event, db)
+    /// The statements of one commit. Rows of `tx` are inserted and deleted in the order written
+    /// (a transaction admitted and then mined in one batch is gone afterwards, a replaced one's
+    /// delete precedes its replacement's insert), consecutive ones of a kind in one multi-row
+    /// statement; trace rows (another table) keep their relative order and go in multi-row
+    /// inserts at the end; the sequence, which only ever grows in queue order, is stored once
+    /// (the highest given). Every statement is a prepared one from GRDB's cache.
+    static func apply(_ writes: [Write], _ db: Database) throws {
+        var batch = Batch()
+        for w in writes {
+            switch w {
+            case let .admit(e, receivedAt, gone, sequence):
+                for (t, event) in gone {
+                    try batch.delete(t, db)
+                    batch.trace(event)
+                }
+                try batch.insert(e, db)
+                let id = e.txid.hex
+                if let receivedAt {
+                    batch.trace(id: id, stage: TraceStage.received.rawValue, service: ServiceName.edge.rawValue, time: receivedAt, detail: "POST /api/tx")
+                }
+                batch.trace(id: id, stage: TraceStage.accepted.rawValue, service: ServiceName.mempool.rawValue, time: e.time, detail: nil)
+                batch.sequence(sequence)
+            case let .delete(txids, sequence):
+                for t in txids { try batch.delete(t, db) }
+                if let sequence { batch.sequence(sequence) }
+            case let .sequence(value):
+                batch.sequence(value)
+            case let .trace(events):
+                for e in events { batch.trace(e) }
             }
-            let id = e.txid.hex
-            try db.execute(sql: "INSERT OR REPLACE INTO tx VALUES (?, ?, ?, ?)",
-                           arguments: [Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time])
-            if let receivedAt {
-                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', ?, 'POST /api/tx')", arguments: [id, receivedAt])
-            }
-            try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'accepted', 'mempool', ?, NULL)", arguments: [id, e.time])
-            try storeSequence(sequence, db)
-        case let .delete(txids, sequence):
-            for t in txids { try delete(Data(t.bytes), db) }
-            if let sequence { try storeSequence(sequence, db) }
-        case let .sequence(value):
-            try storeSequence(value, db)
-        case let .trace(events):
-            for e in events { try insertTrace(e, db) }
         }
+        try batch.finish(db)
+    }
+
+    /// Rows gathered for multi-row statements (`apply`).
+    struct Batch {
+        private enum Run { case none, inserts, deletes }
+        private var run = Run.none
+        private var txRows: [(Data, Data, Int64, Double)] = []
+        private var deletes: [Data] = []
+        private var traces: [(id: String, kind: String, stage: String, service: String, time: Double, detail: String?)] = []
+        private var sequence: UInt64?
+
+        mutating func insert(_ e: PoolEntry, _ db: Database) throws {
+            if run == .deletes { try flushTx(db) }
+            run = .inserts
+            txRows.append((Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time))
+        }
+
+        mutating func delete(_ txid: Hash256, _ db: Database) throws {
+            if run == .inserts { try flushTx(db) }
+            run = .deletes
+            deletes.append(Data(txid.bytes))
+        }
+
+        mutating func trace(_ e: TraceEvent) {
+            trace(id: e.id, kind: e.kind.rawValue, stage: e.stage.rawValue, service: e.service, time: e.time, detail: e.detail)
+        }
+
+        mutating func trace(id: String, kind: String = TraceKind.tx.rawValue, stage: String, service: String, time: Double, detail: String?) {
+            traces.append((id, kind, stage, service, time, detail))
+        }
+
+        mutating func sequence(_ value: UInt64) { sequence = max(sequence ?? 0, value) }
+
+        mutating func finish(_ db: Database) throws {
+            try flushTx(db)
+            try MempoolStore.chunked(traces.count, db, sql: { "INSERT INTO trace VALUES " + MempoolStore.placeholders($0, columns: 6) }) { range in
+                var values = [(any DatabaseValueConvertible)?]()
+                values.reserveCapacity(range.count * 6)
+                for r in traces[range] { values += [r.id, r.kind, r.stage, r.service, r.time, r.detail] }
+                return StatementArguments(values)
+            }
+            traces = []
+            if let sequence { try MempoolStore.storeSequence(sequence, db) }
+        }
+
+        private mutating func flushTx(_ db: Database) throws {
+            switch run {
+            case .none: break
+            case .inserts:
+                try MempoolStore.chunked(txRows.count, db, sql: { "INSERT OR REPLACE INTO tx VALUES " + MempoolStore.placeholders($0, columns: 4) }) { range in
+                    var values = [(any DatabaseValueConvertible)?]()
+                    values.reserveCapacity(range.count * 4)
+                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3] }
+                    return StatementArguments(values)
+                }
+                txRows = []
+            case .deletes:
+                try MempoolStore.chunked(deletes.count, db, sql: { n in
+                    "DELETE FROM tx WHERE txid IN (" + Array(repeating: "?", count: n).joined(separator: ", ") + ")"
+                }) { range in StatementArguments(Array(deletes[range]) as [(any DatabaseValueConvertible)?]) }
+                deletes = []
+            }
+            run = .none
+        }
+    }
+
+    /// Rows per multi-row statement, largest first: `count` rows go as greedy chunks of these, so a
+    /// handful of statement shapes (each prepared once, from GRDB's statement cache) serve any count.
+    static let chunkSizes = [128, 32, 8, 2, 1]
+
+    /// Runs `count` rows as chunks of `chunkSizes` (statement `sql(n)` for n rows, its arguments
+    /// `arguments(range)`).
+    static func chunked(_ count: Int, _ db: Database, sql: (Int) -> String,
+                        arguments: (Range<Int>) -> StatementArguments) throws {
+        var start = 0
+        while start < count {
+            let n = chunkSizes.first { $0 <= count - start }!
+            let statement = try db.cachedStatement(sql: sql(n))
+            try statement.execute(arguments: arguments(start..<start + n))
+            start += n
+        }
+    }
+
+    /// "(?, ?, …), (…)": `rows` groups of `columns` placeholders.
+    static func placeholders(_ rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     // MARK: reads
@@ -204,15 +300,7 @@ struct MempoolStore: Sendable {
 
     // MARK: statements
 
-    private static func delete(_ key: Data, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM tx WHERE txid = ?", arguments: [key])
-    }
-
-    private static func insertTrace(_ e: TraceEvent, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)", arguments: [e.id, e.kind.rawValue, e.stage.rawValue, e.service, e.time, e.detail])
-    }
-
-    private static func storeSequence(_ value: UInt64, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)", arguments: [Int64(bitPattern: value)])
+    static func storeSequence(_ value: UInt64, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', ?)").execute(arguments: [Int64(bitPattern: value)])
     }
 }

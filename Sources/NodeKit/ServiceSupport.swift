@@ -175,7 +175,8 @@ public struct TraceRecorder: Sendable {
     @discardableResult
     public func record(_ id: String, kind: TraceKind, stage: TraceStage, detail: String? = nil, time: Double = ServiceSupport.now()) -> TraceEvent {
         let event = TraceEvent(id: id, kind: kind, stage: stage, service: service, time: time, detail: detail)
-        if let body = try? JSON.encode(event) { _ = publisher.publish(topic: Topic.trace, body: body) }
+        // Encoded only when someone subscribes (the edge does while a WebSocket client is connected).
+        _ = try? publisher.publish(topic: Topic.trace, ifSubscribed: { try JSON.encode(event) })
         return event
     }
 }

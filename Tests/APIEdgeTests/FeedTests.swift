@@ -86,7 +86,10 @@ struct FeedTests {
                         #expect(confirmed["txid"] as? String == f.pending.txid.hex)
                         #expect(confirmed["confirmed"] as? Bool == true)
 
-                        // Trace events from either publisher are forwarded.
+                        // Trace events from either publisher are forwarded (subscribed to while a client is connected).
+                        try await waitUntil("the trace subscription reaches the mempool", timeout: 15, every: 0.02) {
+                            s.pool.publisher.hasSubscriber(Topic.trace)
+                        }
                         let event = TraceEvent(id: f.pending.txid.hex, kind: .tx, stage: .template, service: .mempool, time: 1)
                         s.pool.publisher.publish(topic: Topic.trace, body: try JSON.encode(event))
                         let trace = try await next("trace")
@@ -135,6 +138,69 @@ struct FeedTests {
         #expect(got == ["hello", "replayed b2", "resync mempool", "live b3 #1"])
         #expect(ResumeCursor(query: [:]) == nil)
         #expect(ResumeCursor(query: ["since_hash": "not-a-hash"]) == nil)
+    }
+
+    @Test("the edge subscribes to the services' trace events only while a WebSocket client is connected")
+    func traceOnlyWithClients() async throws {
+        try await Stack.with(configure: { $0.traceLinger = .milliseconds(100) }) { s in
+            try await s.edge.subscriptionsReady()
+            try await waitUntil("the feeds' first snapshots", timeout: 15, every: 0.05) { await s.edge.feedsStarted() }
+            #expect(!s.pool.publisher.hasSubscriber(Topic.trace))
+            #expect(!s.chain.publisher.hasSubscriber(Topic.trace))
+            #expect(s.pool.publisher.hasSubscriber(Topic.sequence))
+            _ = try await withHangGuard("websocket exchange") {
+                try await s.http(.live) { c in
+                    try await c.ws("/api/ws") { inbound, outbound, _ in
+                        var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                        _ = try await messages.next()   // hello
+                        // The first client starts them (the peer bridge's too, absent here).
+                        try await waitUntil("the trace subscriptions reach the services", timeout: 15, every: 0.02) {
+                            s.pool.publisher.hasSubscriber(Topic.trace) && s.chain.publisher.hasSubscriber(Topic.trace)
+                        }
+                        #expect(s.edge.traceRelay.isRunning)
+                        let event = TraceEvent(id: String(repeating: "ab", count: 32), kind: .tx, stage: .accepted, service: .mempool, time: 2)
+                        s.chain.publisher.publish(topic: Topic.trace, body: try JSON.encode(event))
+                        while let m = try await messages.next() {
+                            guard case .text(let text) = m, Self.decode(text)["type"] as? String == "trace" else { continue }
+                            #expect((Self.decode(text)["event"] as? [String: Any])?["stage"] as? String == "accepted")
+                            break
+                        }
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                }
+            }
+            // The last client gone: after the linger, no trace subscription is left.
+            try await waitUntil("the trace subscriptions stop", timeout: 15, every: 0.02) {
+                !s.pool.publisher.hasSubscriber(Topic.trace) && !s.chain.publisher.hasSubscriber(Topic.trace)
+            }
+            #expect(!s.edge.traceRelay.isRunning)
+            #expect(s.edge.traceRelay.starts == 1)
+        }
+    }
+
+    @Test("the hub makes a message's text only when a client needs it: sent live, or replayed")
+    func hubRendersLazily() async throws {
+        let hub = Hub(queueLimit: 10, metrics: EdgeMetrics(), replayWindow: 10)
+        let instance = await hub.instance
+        let made = Mutex(0)
+        for i in 1...3 { await hub.publish { seq in made.withLock { $0 += 1 }; return "m\(i)#\(seq)" } }
+        #expect(made.withLock { $0 } == 0)
+        #expect(await hub.renderedCount == 0)
+        // A resuming client: the replay is made now, once.
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "1", "instance": instance])!) == ["m2#2", "m3#3"])
+        #expect(made.withLock { $0 } == 2)
+        #expect(await hub.replay(after: ResumeCursor(query: ["since": "1", "instance": instance])!) == ["m2#2", "m3#3"])
+        #expect(made.withLock { $0 } == 2)
+        // With a client connected, a message is made as it is published, and sent.
+        let (id, stream) = await hub.connect(first: "hello")
+        #expect(hub.interest.hasClients)
+        await hub.publish { seq in made.withLock { $0 += 1 }; return "m4#\(seq)" }
+        #expect(made.withLock { $0 } == 3)
+        await hub.disconnect(id)
+        #expect(!hub.interest.hasClients)
+        var received = [String]()
+        for await m in stream { received.append(m) }
+        #expect(received == ["hello", "m4#4"])
     }
 
     @Test func hubDropsAClientWhoseQueueIsFull() async throws {

@@ -16,7 +16,7 @@ final class RecordingOutlet: FeedOutlet {
         case let .connected(height, block, _): log.append("C\(height) \(block.hash.hex.prefix(8))")
         case let .disconnected(height, hash, previous): log.append("D\(height) \(hash.hex.prefix(8)) to \(previous.hex.prefix(8))")
         case let .newTip(hash, _): log.append("tip \(hash.hex.prefix(8))")
-        case let .txAdded(tx, _, seq): log.append("A \(tx.txid.hex.prefix(8)) \(seq)")
+        case let .txAdded(tx, txid, _, seq): log.append("A \(txid == tx.txid ? txid.hex.prefix(8) : "wrong txid") \(seq)")
         case let .txRemoved(txid, seq): log.append("R \(txid.hex.prefix(8)) \(seq)")
         case let .resync(scope, _): log.append("resync \(scope)")
         }

@@ -112,7 +112,7 @@ struct NotifierTests {
             let sub = try await Subscriber(context: context, connect: notifier.endpoints, topics: [Topic.hashtx])
             try await sub.ready()
             let f = s.fixture
-            let tx = FeedEvent.txAdded(tx: f.pending, raw: f.pending.encoded, mempoolSequence: 1)
+            let tx = FeedEvent.txAdded(tx: f.pending, txid: f.pending.txid, raw: f.pending.encoded, mempoolSequence: 1)
             await notifier.deliver(tx)
             await notifier.deliver(tx)
             await notifier.deliver(.resync(scope: "chain", reason: "test"))

@@ -261,4 +261,32 @@ struct RPCSocketTests {
             #expect(metrics.contains("cairn_edge_ws_slow_clients_dropped_total 1"), "\(String(decoding: before, as: UTF8.self))")
         }
     }
+
+    /// A transaction's JSON is made only for subscribers that want it: none without a newTransactions
+    /// subscription (the replay window keeps the transaction, rendered if a replay needs it).
+    @Test func newTransactionsAreRenderedOnlyForSubscribers() async throws {
+        try await Stack.with { s in
+            let hub = s.edge.rpc.subscriptions
+            let tx = s.fixture.pending
+            await hub.handle(.txAdded(tx: tx, txid: tx.txid, raw: tx.encoded, mempoolSequence: 1))
+            let kept = try #require(hub.state.withLock { $0.window.last })
+            #expect(kept.isTx && kept.rendered == nil && kept.txs.first?.txid == tx.txid)
+            // A newHeads subscriber gets nothing for it; a newTransactions one gets the transaction.
+            let (id, queue, _) = hub.connect()
+            _ = try hub.subscribe(id, .newHeads)
+            let sid = try hub.subscribe(id, .newTransactions)
+            await hub.handle(.txAdded(tx: tx, txid: tx.txid, raw: tx.encoded, mempoolSequence: 2))
+            hub.disconnect(id)
+            var texts = [String]()
+            for await text in queue { texts.append(text) }
+            #expect(texts.count == 1)
+            let params = (FeedTests.decode(texts.first ?? "")["params"] as? [String: Any]) ?? [:]
+            #expect(params["subscription"] as? String == sid)
+            #expect((params["result"] as? [String: Any])?["txid"] as? String == tx.txid.hex)
+            // What a replay from the window sends: the same JSON, made then.
+            let replayed = RPCSubscriptions.render(kept, sid: sid, kind: .newTransactions, network: .regtest)
+            let replayedResult = replayed.flatMap { (FeedTests.decode($0)["params"] as? [String: Any])?["result"] as? [String: Any] }
+            #expect(replayedResult?["txid"] as? String == tx.txid.hex)
+        }
+    }
 }

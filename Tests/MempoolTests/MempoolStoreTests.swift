@@ -71,4 +71,41 @@ struct MempoolStoreTests {
         #expect(try await store.trace(id).map(\.stage) == [.template, .mined, .removed])
         #expect(try await store.trace("other").isEmpty)
     }
+
+    @Test("one commit of many writes: tx rows inserted and deleted in the order written, trace rows in order, the highest sequence")
+    func batchedCommit() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // More rows than one multi-row statement takes, and counts that are no chunk size.
+        let many = (0..<200).map { Self.entry(UInt8($0), time: Double($0)) }
+        let a = many[0], b = many[1], c = many[2]
+        var writes = many.enumerated().map { i, e in MempoolStore.Write.admit(e, receivedAt: i.isMultiple(of: 2) ? Double(i) - 0.5 : nil,
+                                                                               replacing: [], sequence: UInt64(i + 1)) }
+        // a admitted, then deleted (mined) in the same commit: gone; b deleted, then admitted again: present.
+        writes.append(.delete([a.txid, b.txid], sequence: nil))
+        writes.append(.admit(b, receivedAt: nil, replacing: [], sequence: 201))
+        // A replacement of c by a new entry, and trace rows, and a lower sequence given after a higher one.
+        let bump = PoolGraphTests.entry([PoolGraphTests.coin(250)], fee: 9_000, size: 100, time: 300, tag: 250)
+        let gone = TraceEvent(id: c.txid.hex, kind: .tx, stage: .replaced, service: .mempool, time: 300, detail: "replaced")
+        writes.append(.admit(bump, receivedAt: nil, replacing: [(c.txid, gone)], sequence: 203))
+        writes.append(.trace([TraceEvent(id: b.txid.hex, kind: .tx, stage: .template, service: .mempool, time: 1, detail: "t1"),
+                              TraceEvent(id: b.txid.hex, kind: .tx, stage: .mined, service: .mempool, time: 1, detail: nil)]))
+        writes.append(.sequence(202))
+        try await store.commit(writes)
+        let (rows, seq) = try await store.load()
+        #expect(seq == 203)
+        let txids = Set(try await store.txids())
+        #expect(txids.count == 199)
+        #expect(!txids.contains(a.txid) && !txids.contains(c.txid))
+        #expect(txids.contains(b.txid) && txids.contains(bump.txid))
+        #expect(rows.count == 199)
+        #expect(rows.first { $0.time == 1 }?.raw == b.raw)
+        // Trace rows: received (even entries), accepted, in time order then written order.
+        #expect(try await store.trace(many[4].txid.hex).map(\.stage) == [.received, .accepted])
+        #expect(try await store.trace(many[4].txid.hex).first?.detail == "POST /api/tx")
+        #expect(try await store.trace(many[5].txid.hex).map(\.stage) == [.accepted])
+        #expect(try await store.trace(b.txid.hex).map(\.stage) == [.accepted, .accepted, .template, .mined])   // admitted twice
+        #expect(try await store.trace(c.txid.hex).map(\.stage) == [.received, .accepted, .replaced])
+        #expect(try await store.trace(bump.txid.hex).map(\.stage) == [.accepted])
+    }
 }
