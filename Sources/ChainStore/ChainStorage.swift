@@ -200,11 +200,17 @@ enum ChainTrace {
     static func connected(_ block: Block, txids: [Hash256], height: Int, source: String?, time: Double) -> [TraceEvent] {
         let by = source.map { ", from \($0)" } ?? ""
         let hash = block.hash.hex
-        return [TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)")]
-            + txids.enumerated().map { pos, txid in
-                TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
-                           detail: "block \(hash) height \(height) position \(pos)\(by)")
-            }
+        let service = service.rawValue
+        // Built once per block, not per transaction (a block of 5,000 makes 5,001 events).
+        let prefix = "block \(hash) height \(height) position "
+        var events = [TraceEvent]()
+        events.reserveCapacity(txids.count + 1)
+        events.append(TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)"))
+        for (pos, txid) in txids.enumerated() {
+            events.append(TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
+                                     detail: prefix + String(pos) + by))
+        }
+        return events
     }
 
     /// Each transaction, then the block.
