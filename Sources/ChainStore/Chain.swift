@@ -210,7 +210,7 @@ actor Chain {
     /// against them but for its signatures and starts verifying those. Nil when the read fails
     /// (`activate` then reads again and reports the error).
     private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256]) async -> Prepared? {
-        guard let coins = try? await fetchCoins(Self.spentOutpoints(block)) else { return nil }
+        guard let coins = try? await fetchCoinsInParallel(Self.spentOutpoints(block)) else { return nil }
         var view = OverlayView()
         view.base = coins
         do {
@@ -450,6 +450,27 @@ actor Chain {
         guard !outpoints.isEmpty else { return [:] }
         return try await db.read { db in try ChainStorage.coins(db, outpoints) }
     }
+
+    /// `fetchCoins` split across the cores, each part read on a reader of its own. The parts may
+    /// read different snapshots: only for the writer's own validation, while no other write of the
+    /// UTXO set can run (blocks are processed one at a time).
+    func fetchCoinsInParallel(_ outpoints: [OutPoint], parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
+        let part = max(Self.coinsPerRead, (outpoints.count + parallelism - 1) / max(1, parallelism))
+        guard outpoints.count > part else { return try await fetchCoins(outpoints) }
+        let db = self.db
+        return try await withThrowingTaskGroup(of: [OutPoint: Coin].self) { group in
+            for start in stride(from: 0, to: outpoints.count, by: part) {
+                let slice = Array(outpoints[start..<min(start + part, outpoints.count)])
+                group.addTask { try await db.read { db in try ChainStorage.coins(db, slice) } }
+            }
+            var all = [OutPoint: Coin](minimumCapacity: outpoints.count)
+            for try await coins in group { all.merge(coins) { a, _ in a } }
+            return all
+        }
+    }
+
+    /// Below this many outpoints a second reader costs more than it saves.
+    static let coinsPerRead = 500
 
     // MARK: facts for queries
 
