@@ -225,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChainStoreTests",
-            dependencies: ["ChainStore", "ChainCore", "NodeKit", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ChainStore", "ChainCore", "NodeKit", "Bus", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // End to end: real processes started with `cairn up`, over real sockets.

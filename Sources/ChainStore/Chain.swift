@@ -129,12 +129,23 @@ actor Chain {
         let entry = HeaderEntry(hash: hash, header: block.header, height: parent.height + 1,
                                 work: parent.work + CompactTarget.work(bits: block.header.bits), status: .stored,
                                 size: block.encodedSize, txCount: block.transactions.count)
+        // The body is stored on the writer while, for a block on the tip (the usual case), its coins
+        // are read on a reader, its rules checked and its signatures set verifying on every core.
+        let received = ChainTrace.received(entry, source: source, time: ServiceSupport.now())
+        let db = self.db
+        async let storing: Void = db.write { db in
+            try ChainStorage.store(db, entry: entry, block: block, receivedAt: received.time)
+            try ChainStorage.record(db, [received])
+        }
+        let prepared = parent.hash == tip.hash ? await prepare(entry, block: block, txids: txids) : nil
         do {
-            try await store(entry, block: block, source: source)
+            try await storing
         } catch {
+            prepared?.verification?.cancel()
             logger.error("storing a block failed", metadata: ["error": "\(error)"])
             return SubmitBlockResult(hash: hash.hex, accepted: false, reason: SubmitOutcome.internalCode, message: "\(error)", isTip: false)
         }
+        await onTrace([received])
         index[hash] = entry
         guard entry.work > tip.work else {
             logger.info("block stored on a side branch", metadata: ["hash": "\(hash.hex)", "height": "\(entry.height)"])
@@ -142,7 +153,7 @@ actor Chain {
                                      message: "valid so far, on a branch with less work than the tip", height: entry.height, isTip: false)
         }
         do {
-            if let failure = try await activate(entry, sources: [hash: source], known: [hash: (block, txids)]) {
+            if let failure = try await activate(entry, sources: [hash: source], known: [hash: (block, txids)], prepared: prepared) {
                 return reject(failure)
             }
         } catch {
@@ -185,13 +196,29 @@ actor Chain {
         index.values.filter { $0.status != .invalid }.max { a, b in a.work < b.work }
     }
 
-    private func store(_ entry: HeaderEntry, block: Block, source: String) async throws {
-        let event = ChainTrace.received(entry, source: source, time: ServiceSupport.now())
-        try await db.write { db in
-            try ChainStorage.store(db, entry: entry, block: block, receivedAt: event.time)
-            try ChainStorage.record(db, [event])
+    /// A block on the tip, checked against the UTXO set but for its signatures, which are verifying.
+    private struct Prepared {
+        let hash: Hash256
+        /// The coins its inputs spend, as the tip's UTXO set holds them.
+        let coins: [OutPoint: Coin]
+        let outcome: Result<PendingConnection, ValidationError>
+        /// Its signatures, verifying on Dispatch's threads (nil when the rules failed).
+        let verification: SignatureVerification?
+    }
+
+    /// Reads the coins `block` (a child of the tip) spends, in one read transaction, checks it
+    /// against them but for its signatures and starts verifying those. Nil when the read fails
+    /// (`activate` then reads again and reports the error).
+    private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256]) async -> Prepared? {
+        guard let coins = try? await fetchCoinsInParallel(Self.spentOutpoints(block)) else { return nil }
+        var view = OverlayView()
+        view.base = coins
+        do {
+            let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids)
+            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: SignatureVerification(pending.checks))
+        } catch {
+            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil)
         }
-        await onTrace([event])
     }
 
     // MARK: activating a branch (extend or reorganise)
@@ -214,14 +241,16 @@ actor Chain {
 
     /// Makes `target`'s branch the best chain, in one database transaction.
     /// Returns the validation failure of a block on the branch (marked invalid; the tip stays), or nil.
-    /// `known` holds blocks already decoded (the one just submitted) with their txids.
+    /// `known` holds blocks already decoded (the one just submitted) with their txids; `prepared`, the
+    /// one just submitted when it extends the tip, already checked but for its signatures, which are verifying.
     ///
     /// Each block of the branch is checked in order against the UTXO view as the blocks before it
     /// leave it, all but its signatures; the signatures of the whole branch are then verified on
     /// every core while the database writes the branch, and the write commits only if they all
     /// verify. The block refused is the one the whole checks in order would refuse: the first
     /// whose rules fail, unless an earlier block has a bad signature.
-    private func activate(_ target: HeaderEntry, sources: [Hash256: String], known: [Hash256: (Block, [Hash256])]) async throws -> ValidationError? {
+    private func activate(_ target: HeaderEntry, sources: [Hash256: String], known: [Hash256: (Block, [Hash256])],
+                          prepared: Prepared? = nil) async throws -> ValidationError? {
         // The branch from the fork point up to target.
         var branch = [HeaderEntry]()
         var cursor = target
@@ -234,10 +263,12 @@ actor Chain {
         let fork = cursor
         let disconnectHashes = Array(active[(fork.height + 1)...].reversed())
 
+        // Used only for the branch it was prepared for: the one block on the tip.
+        let prepared = prepared.flatMap { p in disconnectHashes.isEmpty && branch.count == 1 && branch[0].hash == p.hash ? p : nil }
         var overlay = OverlayView()
-        var change = TipChange()
         let now = ServiceSupport.now()
         // Disconnect the old branch, newest first.
+        var disconnected = [(height: Int, block: Block)]()
         for (i, hash) in disconnectHashes.enumerated() {
             let height = active.count - 1 - i
             let (block, spent) = try await loadBlockAndUndo(hash)
@@ -245,7 +276,7 @@ actor Chain {
                 for j in tx.outputs.indices { overlay.remove(OutPoint(txid: txid, index: UInt32(j))) }
             }
             for s in spent { overlay.put(s.outpoint, s.coin) }
-            change.disconnected.append((height, block, ChainTrace.disconnected(block, time: now)))
+            disconnected.append((height, block))
         }
         // Connect the new branch, oldest first, all but the signatures.
         var connections = [Connecting]()
@@ -257,12 +288,17 @@ actor Chain {
                 block = try await loadBlock(entry.hash)
                 txids = block.txids
             }
-            let needed = Self.spentOutpoints(block).filter { !overlay.knows($0) }
-            overlay.base.merge(try await fetchCoins(needed)) { a, _ in a }
             let pending: PendingConnection
             do {
-                pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids)
-            } catch {
+                if let prepared {
+                    overlay.base = prepared.coins
+                    pending = try prepared.outcome.get()
+                } else {
+                    let needed = Self.spentOutpoints(block).filter { !overlay.knows($0) }
+                    overlay.base.merge(try await fetchCoins(needed)) { a, _ in a }
+                    pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids)
+                }
+            } catch let error as ValidationError {
                 // An earlier block of the branch with a bad signature is the one refused.
                 for (i, earlier) in connections.enumerated() {
                     if let bad = await SignatureBatch.firstFailure(earlier.checks) {
@@ -276,32 +312,37 @@ actor Chain {
             for c in connection.created { overlay.put(c.outpoint, c.coin) }
             connections.append(Connecting(entry: entry, block: block, txids: txids, connection: connection, checks: pending.checks,
                                           fees: Self.fees(block, txids: txids, connection)))
-            change.connected.append((entry.height, block, sources[entry.hash],
-                                     ChainTrace.connected(block, txids: txids, height: entry.height, source: sources[entry.hash], time: now)))
         }
 
         // The signatures, on Dispatch's threads while the writer writes; their verdict decides the commit.
         // Where each block's checks end in the branch's list.
         let ends = connections.reduce(into: [Int]()) { ends, c in ends.append((ends.last ?? 0) + c.checks.count) }
-        let verification = SignatureVerification(connections.flatMap(\.checks))
-        let disconnected = change.disconnected
-        let connected = zip(connections, change.connected).map { ($0, $1.trace) }
+        let verification = prepared?.verification ?? SignatureVerification(connections.flatMap(\.checks))
         let startSupply = supply
+        let connecting = connections.map { ($0, sources[$0.entry.hash]) }
+        let toDisconnect = disconnected
 
-        // Supply = coins created: coinbase outputs minus the fees they collect.
+        // Supply = coins created: coinbase outputs minus the fees they collect. The trace events
+        // are built on the writer's thread too, while the signatures verify.
         let newSupply: UInt64
+        let change: TipChange
         do {
-            newSupply = try await db.write { db in
+            (newSupply, change) = try await db.write { db in
                 var supply = startSupply
-                for d in disconnected {
+                var change = TipChange()
+                for d in toDisconnect {
                     supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
-                    try ChainStorage.record(db, d.trace)
+                    let trace = ChainTrace.disconnected(d.block, time: now)
+                    try ChainStorage.record(db, trace)
+                    change.disconnected.append((d.height, d.block, trace))
                 }
-                for (item, trace) in connected {
+                for (item, source) in connecting {
                     supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
                     try ChainStorage.connect(db, entry: item.entry, block: item.block, txids: item.txids,
                                              connection: item.connection, fees: item.fees)
+                    let trace = ChainTrace.connected(item.block, txids: item.txids, height: item.entry.height, source: source, time: now)
                     try ChainStorage.record(db, trace)
+                    change.connected.append((item.entry.height, item.block, source, trace))
                 }
                 try ChainStorage.setSupply(db, supply)
                 // The writer's thread is not the cooperative pool's: waiting here blocks no task.
@@ -309,10 +350,13 @@ actor Chain {
                     // Throwing rolls the whole branch back.
                     throw BadSignature(index: ends.firstIndex { $0 > position }!, check: verification.checks[position])
                 }
-                return supply
+                return (supply, change)
             }
         } catch let bad as BadSignature {
             return try await refuse(connections[bad.index].entry, BlockRules.signatureError(bad.check))
+        } catch {
+            verification.cancel()
+            throw error
         }
 
         // The database now says so; bring memory in line.
@@ -406,6 +450,27 @@ actor Chain {
         guard !outpoints.isEmpty else { return [:] }
         return try await db.read { db in try ChainStorage.coins(db, outpoints) }
     }
+
+    /// `fetchCoins` split across the cores, each part read on a reader of its own. The parts may
+    /// read different snapshots: only for the writer's own validation, while no other write of the
+    /// UTXO set can run (blocks are processed one at a time).
+    func fetchCoinsInParallel(_ outpoints: [OutPoint], parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
+        let part = max(Self.coinsPerRead, (outpoints.count + parallelism - 1) / max(1, parallelism))
+        guard outpoints.count > part else { return try await fetchCoins(outpoints) }
+        let db = self.db
+        return try await withThrowingTaskGroup(of: [OutPoint: Coin].self) { group in
+            for start in stride(from: 0, to: outpoints.count, by: part) {
+                let slice = Array(outpoints[start..<min(start + part, outpoints.count)])
+                group.addTask { try await db.read { db in try ChainStorage.coins(db, slice) } }
+            }
+            var all = [OutPoint: Coin](minimumCapacity: outpoints.count)
+            for try await coins in group { all.merge(coins) { a, _ in a } }
+            return all
+        }
+    }
+
+    /// Below this many outpoints a second reader costs more than it saves.
+    static let coinsPerRead = 500
 
     // MARK: facts for queries
 

@@ -4,12 +4,45 @@ import NodeKit
 
 /// Publishes what changed: Bitcoin Core's topics (hashblock/rawblock for the new
 /// tip, sequence C/D for every connect and disconnect) and the internal ones.
+///
+/// The block topics and the tip go out before `publish` returns (before `submitblock` replies);
+/// the trace events (a block of 5,000 transactions makes 5,001) are encoded and published in
+/// order by a task of their own, so the reply does not wait for them. They are stored with the
+/// block before it is acknowledged, so `gettrace` has them either way.
 actor ChainNotifier {
-    let publisher: Publisher
-    /// One encoder for every event (a block of 5,000 transactions publishes 5,001 trace events).
-    private let encoder = JSON.encoder()
+    /// The chain store's PUB high-water mark: every trace event of ten of the largest blocks
+    /// (`maxTraceEventsPerBlock`), with their other topics, fits, so a subscriber that lags a
+    /// whole block, or a reorganisation of several, behind sees no gap. A message beyond it is
+    /// dropped by libzmq for that subscriber (which sees a gap and resyncs).
+    static let publisherHWM = Int32(10 * (maxTraceEventsPerBlock + 4))
+    /// The most transactions a block can hold, plus the block's own event.
+    static let maxTraceEventsPerBlock = Limits.maxBlockSize / Limits.minTransactionSize + 1
 
-    init(publisher: Publisher) { self.publisher = publisher }
+    let publisher: Publisher
+    /// One encoder for the tip; the trace task has its own.
+    private let encoder = JSON.encoder()
+    /// Trace events waiting for the trace task, in the order they were stored.
+    private let traces: AsyncStream<[TraceEvent]>.Continuation
+    private let tracing: Task<Void, Never>
+
+    init(publisher: Publisher) {
+        self.publisher = publisher
+        let (stream, continuation) = AsyncStream<[TraceEvent]>.makeStream()
+        traces = continuation
+        // Below the chain's own work: the next block's connection goes first.
+        tracing = Task.detached(priority: .utility) {
+            let encoder = JSON.encoder()
+            for await events in stream {
+                for e in events {
+                    if let body = try? encoder.encode(e) { publisher.publish(topic: Topic.trace, body: Array(body)) }
+                }
+            }
+        }
+    }
+
+    deinit {
+        traces.finish()
+    }
 
     func publish(_ change: TipChange, tip: ChainTip) {
         for d in change.disconnected {
@@ -35,10 +68,10 @@ actor ChainNotifier {
         if let body = try? encoder.encode(tip) { publisher.publish(topic: Topic.tip, body: Array(body)) }
     }
 
-    /// The events `Chain` stored, published as stored (same text, same time).
-    func trace(_ events: [TraceEvent]) {
-        for e in events {
-            if let body = try? encoder.encode(e) { publisher.publish(topic: Topic.trace, body: Array(body)) }
-        }
+    /// The events `Chain` stored, queued for publishing as stored (same text, same time), after
+    /// every event queued before them.
+    nonisolated func trace(_ events: [TraceEvent]) {
+        traces.yield(events)
     }
+
 }

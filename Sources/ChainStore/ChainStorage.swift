@@ -88,8 +88,7 @@ enum ChainStorage {
         for s in connection.spent {
             try delete.execute(arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
         }
-        let insert = try db.cachedStatement(sql: insertCoinSQL)
-        for c in connection.created { try insertCoin(insert, c.outpoint, c.coin) }
+        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, connection.created.map { coinRow($0.outpoint, $0.coin) })
         try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(connection.spent))])
         try indexTransactions(db, block, txids: txids, height: entry.height, fees: fees, spent: connection.spent)
         try SpendIndex.record(db, block, txids: txids, height: entry.height)
@@ -110,11 +109,43 @@ enum ChainStorage {
 
     /// One step of a path, as `gettrace` reads it back: the same event the chain store publishes.
     static func record(_ db: Database, _ events: [TraceEvent]) throws {
-        let stmt = try db.cachedStatement(sql: "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?)")
-        for e in events { try stmt.execute(arguments: [e.id, e.kind.rawValue, e.stage.rawValue, e.service, e.time, e.detail]) }
+        try insertRows(db, "INSERT INTO trace VALUES", width: 6, events.map { e in
+            [e.id.databaseValue, e.kind.rawValue.databaseValue, e.stage.rawValue.databaseValue, e.service.databaseValue,
+             e.time.databaseValue, e.detail?.databaseValue ?? .null]
+        })
     }
 
     static let insertCoinSQL = "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)"
+
+    /// Rows of a block (thousands) per statement: one statement runs many rows (GRDB's and
+    /// SQLite's cost per statement is paid once per batch, not per row).
+    static let rowsPerStatement = 64
+
+    /// Inserts `rows` (each of `width` values) with `head` ("INSERT … INTO t VALUES"), up to
+    /// `rowsPerStatement` rows per statement, each shape prepared once. The rows go in their
+    /// order, so OR REPLACE works as one statement per row would.
+    static func insertRows(_ db: Database, _ head: String, width: Int, _ rows: [[DatabaseValue]]) throws {
+        let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        var start = 0
+        while start < rows.count {
+            let n = min(rowsPerStatement, rows.count - start)
+            let stmt = try db.cachedStatement(sql: head + " " + Array(repeating: row, count: n).joined(separator: ", "))
+            var values = [DatabaseValue]()
+            values.reserveCapacity(n * width)
+            for r in rows[start..<(start + n)] {
+                precondition(r.count == width, "a row of \(width) values")
+                values += r
+            }
+            try stmt.execute(arguments: StatementArguments(values))
+            start += n
+        }
+    }
+
+    /// A coin's row of `utxo`, in `insertCoinSQL`'s column order.
+    static func coinRow(_ op: OutPoint, _ coin: Coin) -> [DatabaseValue] {
+        [Data(op.txid.bytes).databaseValue, Int64(op.index).databaseValue, Int64(coin.output.value).databaseValue,
+         Data(coin.output.publicKey).databaseValue, coin.height.databaseValue, coin.isCoinbase.databaseValue]
+    }
 
     /// `insert`: `insertCoinSQL`, prepared.
     static func insertCoin(_ insert: Statement, _ op: OutPoint, _ coin: Coin) throws {
@@ -128,12 +159,14 @@ enum ChainStorage {
         for s in spent { coins[s.outpoint] = s.coin.output }
         let blockHash = Data(block.hash.bytes)
         let spans = TxSpans.of(block)
-        let insertTx = try db.cachedStatement(sql: "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        var txRows = [[DatabaseValue]]()
+        txRows.reserveCapacity(block.transactions.count)
         let insertAddr = try db.cachedStatement(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for (pos, tx) in block.transactions.enumerated() {
             let txid = txids[pos]
             let txidData = Data(txid.bytes)
-            try insertTx.execute(arguments: [txidData, blockHash, height, pos, Int64(fees[pos]), spans[pos].start, spans[pos].size])
+            txRows.append([txidData.databaseValue, blockHash.databaseValue, height.databaseValue, pos.databaseValue,
+                           Int64(fees[pos]).databaseValue, spans[pos].start.databaseValue, spans[pos].size.databaseValue])
             var perKey = [[UInt8]: (fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
             for o in tx.outputs {
                 var e = perKey[o.publicKey] ?? (0, 0, 0, 0)
@@ -154,6 +187,7 @@ enum ChainStorage {
             }
             for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
         }
+        try insertRows(db, "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES", width: 7, txRows)
     }
 
     // MARK: reading (for the writer's own validation)
@@ -200,11 +234,17 @@ enum ChainTrace {
     static func connected(_ block: Block, txids: [Hash256], height: Int, source: String?, time: Double) -> [TraceEvent] {
         let by = source.map { ", from \($0)" } ?? ""
         let hash = block.hash.hex
-        return [TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)")]
-            + txids.enumerated().map { pos, txid in
-                TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
-                           detail: "block \(hash) height \(height) position \(pos)\(by)")
-            }
+        let service = service.rawValue
+        // Built once per block, not per transaction (a block of 5,000 makes 5,001 events).
+        let prefix = "block \(hash) height \(height) position "
+        var events = [TraceEvent]()
+        events.reserveCapacity(txids.count + 1)
+        events.append(TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)"))
+        for (pos, txid) in txids.enumerated() {
+            events.append(TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
+                                     detail: prefix + String(pos) + by))
+        }
+        return events
     }
 
     /// Each transaction, then the block.

@@ -25,9 +25,9 @@ struct ChainStoreCommand: ServiceCommand {
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
 
-        let publisher = try await runtime.publisher(at: endpoints.chainPub)
+        let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
-        let chain = try await Chain(db: db, params: params, logger: logger, onTrace: { await notifier.trace($0) }) { change, tip in
+        let chain = try await Chain(db: db, params: params, logger: logger, onTrace: { notifier.trace($0) }) { change, tip in
             await notifier.publish(change, tip: tip)
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)

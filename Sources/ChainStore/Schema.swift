@@ -116,13 +116,15 @@ enum SpendIndex {
     /// `txids`, when given, are the block's.
     static func record(_ db: Database, _ block: Block, txids: [Hash256]? = nil, height: Int) throws {
         let txids = txids ?? block.txids
-        let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?)")
+        var rows = [[DatabaseValue]]()
         for (tx, txid) in zip(block.transactions, txids).dropFirst() {
-            let spender = Data(txid.bytes)
+            let spender = Data(txid.bytes).databaseValue
             for (vin, input) in tx.inputs.enumerated() {
-                try stmt.execute(arguments: [Data(input.previousOutput.txid.bytes), input.previousOutput.index, spender, vin, height])
+                rows.append([Data(input.previousOutput.txid.bytes).databaseValue, Int64(input.previousOutput.index).databaseValue,
+                             spender, vin.databaseValue, height.databaseValue])
             }
         }
+        try ChainStorage.insertRows(db, "INSERT OR REPLACE INTO spend VALUES", width: 5, rows)
     }
 
     static func forget(_ db: Database, height: Int) throws {

@@ -37,6 +37,23 @@ import Testing
         #expect(verdict == 171)
     }
 
+    /// A verification no longer needed (its block's store failed) stops handing out chunks: its
+    /// workers finish the chunks under way and the wait ends; a verdict it still gives names a
+    /// check that fails, never a good one.
+    @Test func aCancelledVerificationEnds() async {
+        let all = checks(5_000, bad: [4_999])
+        let v = SignatureVerification(all, parallelism: 2)
+        v.cancel()
+        let verdict = await v.result()
+        #expect(verdict == nil || verdict == 4_999)
+        let blocking = SignatureVerification(all, parallelism: 2)
+        blocking.cancel()
+        let waited = await withCheckedContinuation { c in
+            Thread.detachNewThread { c.resume(returning: blocking.wait()) }
+        }
+        #expect(waited == nil || waited == 4_999)
+    }
+
     @Test func allGoodOrNoneIsNoFailure() async {
         #expect(await SignatureVerification(checks(130)).result() == nil)
         #expect(await SignatureVerification([]).result() == nil)

@@ -43,6 +43,22 @@ import TestSupport
         for op in missing { #expect(coins[op] == nil) }
     }
 
+    /// The read of a block's coins split across readers finds what one read finds.
+    @Test func theCoinsReadInPartsAreThoseOneReadFinds() async throws {
+        let (_, chain, q, a, base) = try await setup()
+        let coin = coinbaseCoin(base[0])
+        let fan = a.spend([coin], to: (0..<1_200).map { _ in a.output(coin.1.value / 2_000) })
+        let block = ChainFixtures.next(after: base.last!.header, height: base.count + 1, paying: a, transactions: [fan],
+                                       fees: coin.1.value - coin.1.value / 2_000 * 1_200)
+        let r = await chain.submit(block, source: "test")
+        #expect(r.accepted && r.isTip, "\(r)")
+        let outpoints = (0..<1_300).map { OutPoint(txid: fan.txid, index: UInt32($0)) } + base.map { coinbaseCoin($0).0 }
+        let inParts = try await chain.fetchCoinsInParallel(outpoints, parallelism: 3)
+        let inOne = try await q.db.read { db in try ChainStorage.coins(db, outpoints) }
+        #expect(inParts.count == 1_200 + base.count - 1)
+        #expect(inParts == inOne)
+    }
+
     @Test func aCoinCreatedAndSpentInTheSameBlockConnects() async throws {
         let (_, chain, q, a, base) = try await setup()
         let b = TestWallet()

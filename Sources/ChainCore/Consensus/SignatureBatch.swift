@@ -90,6 +90,12 @@ public final class SignatureVerification: Sendable {
         }
     }
 
+    /// Stops handing out chunks (those under way finish): for a caller that no longer needs the
+    /// verdict, which is then meaningless.
+    public func cancel() {
+        next.store(checks.count, ordering: .relaxed)
+    }
+
     /// Blocks the calling thread until the verdict: the position in `checks` of the first failing
     /// check, or nil when all verify. Never call it from the cooperative pool (a task's thread);
     /// `result()` is the async form.
