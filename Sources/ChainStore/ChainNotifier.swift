@@ -33,9 +33,11 @@ actor ChainNotifier {
         tracing = Task.detached(priority: .utility) {
             let encoder = JSON.encoder()
             for await events in stream {
-                for e in events {
-                    if let body = try? encoder.encode(e) { publisher.publish(topic: Topic.trace, body: Array(body)) }
-                }
+                // Encoded only while someone subscribes to `trace` (the edge does while an /api/ws
+                // client is connected): a skipped event takes no sequence number, so no one sees a gap.
+                guard publisher.hasSubscriber(Topic.trace) else { continue }
+                let bodies = events.compactMap { e in (try? encoder.encode(e)).map { (topic: Topic.trace, body: Array($0)) } }
+                _ = publisher.publish(bodies)
             }
         }
     }
