@@ -132,7 +132,13 @@ extension Pool {
 
     /// A block joined the best chain: drop what it includes and what conflicts with it.
     func blockConnected(_ block: Block, height: Int) async {
-        await exclusively { await blockConnectedNow(block, height: height) }
+        let times = StageTimes.shared, asked = StageTimes.now()
+        await exclusively {
+            let entered = StageTimes.now()
+            times.record(.blockGateWait, entered - asked)
+            await blockConnectedNow(block, height: height)
+            times.record(.blockGateHold, since: entered)
+        }
         await flushed()
     }
 

@@ -153,6 +153,7 @@ extension Pool {
             writer.items = []
             writer.inFlight = batch
             let writes = batch.flatMap(\.writes)
+            let times = StageTimes.shared, began = StageTimes.now()
             do {
                 try await store.commit(writes)
             } catch {
@@ -166,11 +167,15 @@ extension Pool {
             writer.inFlight = []
             if !writes.isEmpty { writer.commits += 1 }
             writer.largestBatch = max(writer.largestBatch, batch.count)
+            let committed = StageTimes.now()
+            times.record(.commit, committed - began)
+            times.record(.commitSize, Double(batch.count))
             for item in batch {
                 await publish(item.publications)
                 if !item.admitted.isEmpty { writer.pendingAdmissions -= 1 }
                 writer.settle(item.ticket, nil)
             }
+            times.record(.publish, since: committed)
         }
         writer.draining = false
         startWriter()

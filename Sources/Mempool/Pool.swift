@@ -277,6 +277,8 @@ actor Pool: TxSource {
     /// as a block goes (O(k log n)), rather than a copy of the graph handed out (MiningSnapshot).
     func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
+        let began = StageTimes.now()
+        defer { StageTimes.shared.record(.snapshot, since: began) }
         return MiningSnapshot(graph: graph, sequence: sequence, tip: t)
     }
 
