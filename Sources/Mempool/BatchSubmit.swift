@@ -49,6 +49,7 @@ extension Pool {
         let tx = try Admission.decode(raw: raw, policy: policy)
         let pre = await precheck(tx, raw: raw)
         StageTimes.shared.record(.precheck, since: started)
+        await announceReceived(tx.txid, receivedAt: receivedAt)
         let e = try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
         StageTimes.shared.record(.total, since: started)
         return e
