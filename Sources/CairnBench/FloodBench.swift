@@ -18,6 +18,7 @@ enum FloodBench {
     static func run(_ table: inout Table, node: BenchNode, wallet: inout CoinbaseWallet, verifyRate: Double,
                     seconds: Double, txOnly: Bool) async throws {
         let cores = Double(SignatureBatch.defaultParallelism)
+        let environment = ProcessInfo.processInfo.environment
         // Coins: fan-out transactions (12,000 outputs each) in blocks of the bench's own.
         let starts = try await fanOut(node: node, wallet: &wallet, count: closedLoopStarts + pacedStarts, value: 50_000)
         let shared = NodeBench.Stream(starts.prefix(closedLoopStarts).map { ($0.0, $0.1, 0) })
@@ -52,6 +53,7 @@ enum FloodBench {
         }
 
         // JSON-RPC: sendrawtransaction in batches of 100 on /rpc, the same coins' chains.
+        if environment["CAIRN_BENCH_SKIP_RPC"] != "1" {
         let rpcSeconds = max(10, seconds / 3)
         let rpcTally = Tally()
         let rpcStart = clock.now
@@ -89,11 +91,13 @@ enum FloodBench {
         table.row("POST /rpc sendrawtransaction, batches of \(rpcBatch), \(Int(rpcElapsed.rounded())) s (tx/s)", rpcRate, verifyRate * cores,
                   note: "\(Int(cores)) cores × Ed25519 verify")
         print("  /rpc batches: \(rpcTally.accepted.load(ordering: .relaxed)) accepted, \(rpcTally.refused.load(ordering: .relaxed)) refused in \(String(format2: rpcElapsed)) s")
+        }
 
         // Acknowledgement latency at 80% of the POST rate: an open-loop paced generator (each request
         // sent at its scheduled time whether or not earlier ones were answered; latency counted from
         // the scheduled time, so a stalled node is not hidden by a stalled generator).
-        let target = max(10, rate * 0.8)
+        // (CAIRN_BENCH_PACED_RATE: a fixed rate instead, so that runs on a shared machine compare.)
+        let target = environment["CAIRN_BENCH_PACED_RATE"].flatMap(Double.init) ?? max(10, rate * 0.8)
         var pacedSeconds = max(10, seconds / 3)
         let total = min(Int(target * pacedSeconds), pacedCoins.count * chainDepth)
         pacedSeconds = Double(total) / target
@@ -113,6 +117,8 @@ enum FloodBench {
         let paced = txs.compactMap { $0 }
         let pacedTally = Tally()
         let pacedStart = clock.now + .milliseconds(100)
+        let pacedWallStart = Date().timeIntervalSince1970
+        async let pacedReads = readProbes(node: node, until: pacedStart + .milliseconds(Int(pacedSeconds * 1000)))
         await withTaskGroup(of: Void.self) { group in
             for (i, tx) in paced.enumerated() {
                 let scheduled = pacedStart + .microseconds(Int(Double(i) / target * 1e6))
@@ -129,6 +135,12 @@ enum FloodBench {
         table.row("acknowledgement p50 at 80% of that rate (ms)", acks.ms(0.5), nil)
         table.row("acknowledgement p99 at 80% of that rate (ms; aim ≤ 20)", acks.ms(0.99), nil)
         print("  paced load: \(paced.count) sent at \(Int(target)) tx/s over \(String(format2: pacedSeconds)) s, \(acks.count) acknowledged (\(Int(achieved)) tx/s), \(pacedTally.refused.load(ordering: .relaxed)) refused")
+        print("  paced load from t=\(String(format: "%.1f", pacedWallStart)) to t=\(String(format: "%.1f", Date().timeIntervalSince1970)) (Unix seconds)")
+        let readsPaced = await pacedReads
+        for (name, path) in [("GET /api/blocks/tip/height", "/api/blocks/tip/height"), ("GET /api/mempool", "/api/mempool")] {
+            let during = Latencies(readsPaced[path] ?? [])
+            print("  \(name) during the paced load: p50 \(String(format2: during.ms(0.5))) ms, p99 \(String(format2: during.ms(0.99))) ms (\(during.count) reads)")
+        }
     }
 
     /// Timed GETs of the tip route and /api/mempool, one after the other, about 25 a second each, until `deadline`.

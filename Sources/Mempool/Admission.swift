@@ -172,9 +172,21 @@ extension Pool {
     /// the signatures come first, outside the gate and concurrently with other submissions
     /// (`precheck`); the rest runs inside it.
     nonisolated func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+        let started = StageTimes.now()
         let (tx, raw) = try Admission.decode(hex: hex, policy: policy)
         let pre = await precheck(tx, raw: raw)
-        return try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        StageTimes.shared.record(.precheck, since: started)
+        await announceReceived(tx.txid, receivedAt: receivedAt)
+        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        StageTimes.shared.record(.total, since: started)
+        return e
+    }
+
+    /// The edge's `received` trace event, published before the gate (off the actor: never a hop
+    /// while the gate is held); its row is written with the entry, or with the refusal.
+    nonisolated func announceReceived(_ txid: Hash256, receivedAt: Double?) async {
+        guard let receivedAt else { return }
+        await events.trace(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "POST /api/tx"))
     }
 
     /// The stages before the gate: context-free checks, the coins, the signatures' verdict. Refuses
@@ -217,9 +229,15 @@ extension Pool {
     /// The stages inside the gate, then store and publish (queued for the group commit); answered
     /// once the commit holding its write has returned (GroupCommit.swift), outside the gate.
     func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+        let times = StageTimes.shared, asked = StageTimes.now()
         let (entry, ticket) = try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
-            try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
+            let entered = StageTimes.now()
+            times.record(.gateWait, entered - asked)
+            defer { times.record(.gateHold, since: entered) }
+            return try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
         }
+        let left = StageTimes.now()
+        defer { times.record(.ackWait, since: left) }
         if let refusal = await acknowledgement(ticket) {
             await rejected(entry.txid, refusal, receivedAt: receivedAt)
             throw refusal
@@ -230,9 +248,6 @@ extension Pool {
     private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
         let txid = tx.txid
         let now = ServiceSupport.now()
-        if let receivedAt {
-            await record(txid, .received, service: .edge, detail: "POST /api/tx", time: receivedAt, persist: false)
-        }
         do {
             try checkWriterRoom()
             let (entry, plan) = try await check(tx, txid: txid, raw: raw, time: now, replacing: true, prechecked: prechecked)

@@ -45,9 +45,14 @@ extension Pool {
     /// A submission as raw bytes (`submittxs`): the stages and the answers of `submit(hex:receivedAt:)`
     /// for the hex of these bytes, without the hex.
     nonisolated func submit(raw: [UInt8], receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+        let started = StageTimes.now()
         let tx = try Admission.decode(raw: raw, policy: policy)
         let pre = await precheck(tx, raw: raw)
-        return try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        StageTimes.shared.record(.precheck, since: started)
+        await announceReceived(tx.txid, receivedAt: receivedAt)
+        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        StageTimes.shared.record(.total, since: started)
+        return e
     }
 }
 

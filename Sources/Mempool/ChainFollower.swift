@@ -132,22 +132,35 @@ extension Pool {
 
     /// A block joined the best chain: drop what it includes and what conflicts with it.
     func blockConnected(_ block: Block, height: Int) async {
-        await exclusively { await blockConnectedNow(block, height: height) }
+        // The chain store's tip, asked before the gate: admissions do not wait for its round trip.
+        // Asked after the chain store published this block, so it is at least as high.
+        let fresh = try? await chain.tip()
+        let times = StageTimes.shared, asked = StageTimes.now()
+        await exclusively {
+            let entered = StageTimes.now()
+            times.record(.blockGateWait, entered - asked)
+            changingSummary { blockConnectedNow(block, height: height, tip: fresh) }
+            times.record(.blockGateHold, since: entered)
+        }
         await flushed()
     }
 
-    private func blockConnectedNow(_ block: Block, height: Int) async {
+    /// Behind the gate, and without a suspension: memory changes only; the rows' deletion and the
+    /// `mined` trace rows are queued for the writer, which writes them a slice a commit behind the
+    /// admissions that follow (`WriteQueue.takeBatch`). `fresh`: the chain store's tip, asked before.
+    private func blockConnectedNow(_ block: Block, height: Int, tip fresh: ChainTip?) {
         follower.followed = block.hash
         coinView.connected(block, height: height)
         let (included, conflicts) = ChainFollower.effects(of: block, on: graph)
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
         for t in included { graph.confirm(t) }
-        await remove(included, reason: "included in block \(block.hash.hex)", publish: false)
-        for t in included { await record(t, .mined, detail: "in block \(block.hash.hex) at height \(height)", persistOnly: true) }
+        remove(included, reason: "included in block \(block.hash.hex)", publish: false)
+        let minedAt = ServiceSupport.now(), detail = "in block \(block.hash.hex) at height \(height)"
+        persistTraces(included.map { TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: minedAt, detail: detail) })
         let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
-        await remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
+        remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
         if let t = tip, t.height < height { tip = nil }
-        if let fresh = try? await chain.tip() { tip = fresh }
+        if let fresh, fresh.height >= height { tip = fresh }
         templateNoticeNow()
     }
 
@@ -195,7 +208,7 @@ extension Pool {
         for e in unchecked where !returnedIDs.contains(e.txid) { graph.insert(e) }   // as they were: valid when accepted, not checkable now
         for e in unchecked where returnedIDs.contains(e.txid) { follower.returning.append(e.tx) }
         await removeMined(mined.filter { !returnedIDs.contains($0.txid) }, why: "after \(reason)")
-        await remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
+        remove(invalid.filter { !returnedIDs.contains($0.txid) }.map(\.txid), reason: "no longer valid after \(reason)", keepInMemoryFirst: false)
         if !unchecked.isEmpty { scheduleRevalidation(reason: reason) }
         templateNoticeNow()
         logger.notice("mempool revalidated", metadata: ["reason": "\(reason)", "before": "\(all.count - returned.count)", "returned": "\(returned.count)",
@@ -268,8 +281,9 @@ extension Pool {
     /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
     private func removeMined(_ mined: [PoolEntry], why: String) async {
         guard !mined.isEmpty else { return }
-        await remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
-        for e in mined { await record(e.txid, .mined, detail: "found in the chain \(why)", persistOnly: true) }
+        remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
+        let now = ServiceSupport.now(), detail = "found in the chain \(why)"
+        persistTraces(mined.map { TraceEvent(id: $0.txid.hex, kind: .tx, stage: .mined, service: .mempool, time: now, detail: detail) })
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.
@@ -302,7 +316,7 @@ extension Pool {
         let (kept, invalid, unchecked, mined) = await readmit(candidates, announce: true)
         // Unchecked ones stay on disk; revalidation picks them up (they are not served until then).
         await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
+        remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         if !unchecked.isEmpty {
             for e in unchecked where !graph.contains(e.txid) { follower.deferred[e.txid] = e }
             scheduleDeferredLoad()
@@ -328,7 +342,7 @@ extension Pool {
         reserveSequence(waiting.count)
         let (kept, invalid, unchecked, mined) = await readmit(waiting, announce: true)
         await removeMined(mined, why: "on reload")
-        await remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
+        remove(invalid.map(\.txid), reason: "dropped on reload", keepInMemoryFirst: false)
         for e in unchecked { follower.deferred[e.txid] = e }
         if !follower.deferred.isEmpty { scheduleDeferredLoad() }
         if kept > 0 { templateNoticeNow() }

@@ -37,6 +37,68 @@ struct WriteQueue {
         var replaced: [PoolEntry] = []
         /// The caller waiting for it, if any (`Pool.acknowledgement`).
         var ticket: UInt64?
+        /// `flushed()`'s: answered once everything queued before it is on disk.
+        var barrier = false
+
+        /// Writes nothing that must be on disk before a later change is: no announcement, no caller,
+        /// no entry, no sequence; only trace rows and the deletion of rows without a sequence (a
+        /// block's transactions leaving quietly, trace rows). The writer may put it behind later
+        /// changes (`WriteQueue.takeBatch`), a few rows a commit. A barrier moves with them.
+        var deferrable: Bool {
+            guard publications.isEmpty, admitted.isEmpty, replaced.isEmpty else { return false }
+            if barrier { return writes.isEmpty }
+            guard ticket == nil, !writes.isEmpty else { return false }
+            return writes.allSatisfy {
+                switch $0 {
+                case .trace: true
+                case let .delete(_, sequence): sequence == nil
+                case .admit, .sequence: false
+                }
+            }
+        }
+
+        /// The rows it writes (statements, about).
+        var rows: Int {
+            writes.reduce(0) {
+                switch $1 {
+                case let .admit(_, _, gone, _): $0 + 4 + 2 * gone.count
+                case let .delete(txids, _): $0 + txids.count
+                case .sequence: $0 + 1
+                case let .trace(events): $0 + events.count
+                }
+            }
+        }
+
+        /// The rows of the pool's transactions it deletes.
+        var deleted: [Hash256] {
+            writes.flatMap { w -> [Hash256] in if case let .delete(txids, _) = w { txids } else { [] } }
+        }
+
+        /// The transactions whose row it inserts.
+        var inserted: [Hash256] {
+            writes.compactMap { w -> Hash256? in if case let .admit(e, _, _, _) = w { e.txid } else { nil } }
+        }
+
+        /// A deferrable item cut into items of at most `rows` rows each, in order.
+        func chunked(_ rows: Int) -> [Item] {
+            guard deferrable, !barrier, self.rows > rows else { return [self] }
+            var out = [Item]()
+            for w in writes {
+                switch w {
+                case let .delete(txids, sequence):
+                    for start in stride(from: 0, to: txids.count, by: rows) {
+                        out.append(Item(writes: [.delete(Array(txids[start..<min(start + rows, txids.count)]), sequence: sequence)]))
+                    }
+                case let .trace(events):
+                    for start in stride(from: 0, to: events.count, by: rows) {
+                        out.append(Item(writes: [.trace(Array(events[start..<min(start + rows, events.count)]))]))
+                    }
+                case .admit, .sequence:
+                    out.append(Item(writes: [w]))
+                }
+            }
+            return out
+        }
     }
 
     /// An announcement, made once the write it follows is committed.
@@ -45,6 +107,12 @@ struct WriteQueue {
         case removed(Hash256, sequence: UInt64, reason: String)
         case trace(TraceEvent)
     }
+
+    /// Rows of deferrable items (`Item.deferrable`) a commit takes at most: a block's ~900
+    /// transactions leaving (their deletions and `mined` trace rows) are written a slice a commit,
+    /// behind the admissions queued after them, instead of one long commit that every admission
+    /// queued behind it waits for.
+    static let deferrableRows = 128
 
     /// Admissions queued and not yet committed at most (`submittx` refuses more with
     /// `mempool-busy`: the caller retries later; memory stays bounded).
@@ -89,6 +157,39 @@ struct WriteQueue {
         return out
     }
 
+    /// The next batch, taken from `items`: every change in queue order, except that deferrable
+    /// items (`Item.deferrable`) past the first `rowBudget` rows of them stay queued, in order, for
+    /// the next commits: later changes may go before them, unless one inserts a row they delete
+    /// (then it and everything after it wait too, so a delete never overtakes an insert or the
+    /// reverse for one row). A barrier (`flushed`) stays behind whatever deferrable item is still
+    /// queued before it, so it is answered only once everything queued before it is on disk. At
+    /// least one item is taken when any is queued.
+    mutating func takeBatch(rowBudget: Int = WriteQueue.deferrableRows) -> [Item] {
+        var batch = [Item]()
+        var deferred = [Item]()
+        var deferredDeletes = Set<Hash256>()
+        var budget = rowBudget
+        var rest = items.endIndex
+        for (i, item) in items.enumerated() {
+            if item.deferrable {
+                if deferred.isEmpty, item.rows <= budget || batch.isEmpty {
+                    batch.append(item)
+                    budget -= item.rows
+                } else {
+                    deferred.append(item)
+                    deferredDeletes.formUnion(item.deleted)
+                }
+            } else if !deferredDeletes.isEmpty, item.inserted.contains(where: deferredDeletes.contains) {
+                rest = i
+                break
+            } else {
+                batch.append(item)
+            }
+        }
+        items = deferred + items[rest...]
+        return batch
+    }
+
     /// Answers the caller holding `ticket` (nil: committed), now or when it comes to wait.
     mutating func settle(_ ticket: UInt64?, _ outcome: Pool.Refusal?) {
         guard let ticket else { return }
@@ -113,7 +214,7 @@ extension Pool {
     /// Queues a change for the writer (in gate order, which is sequence order).
     func enqueue(_ item: WriteQueue.Item) {
         if !item.admitted.isEmpty { writer.pendingAdmissions += 1 }
-        writer.items.append(item)
+        writer.items.append(contentsOf: item.chunked(WriteQueue.deferrableRows))
         startWriter()
     }
 
@@ -125,7 +226,7 @@ extension Pool {
     /// Waits until everything queued so far is on disk (or its failure handled). Never inside the gate.
     func flushed() async {
         let ticket = writer.newTicket()
-        enqueue(WriteQueue.Item(writes: [], ticket: ticket))
+        enqueue(WriteQueue.Item(writes: [], ticket: ticket, barrier: true))
         _ = await acknowledgement(ticket)
     }
 
@@ -149,10 +250,10 @@ extension Pool {
     /// The writer: one batch at a time, each everything queued when the previous one returned.
     private func drain() async {
         while !writer.paused, !writer.items.isEmpty {
-            let batch = writer.items
-            writer.items = []
+            let batch = writer.takeBatch()
             writer.inFlight = batch
             let writes = batch.flatMap(\.writes)
+            let times = StageTimes.shared, began = StageTimes.now()
             do {
                 try await store.commit(writes)
             } catch {
@@ -166,17 +267,29 @@ extension Pool {
             writer.inFlight = []
             if !writes.isEmpty { writer.commits += 1 }
             writer.largestBatch = max(writer.largestBatch, batch.count)
+            let committed = StageTimes.now()
+            times.record(.commit, committed - began)
+            times.record(.commitSize, Double(batch.count))
+            // The batch's announcements in queue order, in one call off the actor (one hop, not two
+            // per announcement behind every job waiting for the actor), then its callers answered.
+            let publications = batch.flatMap(\.publications)
+            if !publications.isEmpty { await Self.announce(publications, to: events) }
             for item in batch {
-                await publish(item.publications)
                 if !item.admitted.isEmpty { writer.pendingAdmissions -= 1 }
                 writer.settle(item.ticket, nil)
             }
+            times.record(.publish, since: committed)
         }
         writer.draining = false
         startWriter()
     }
 
     func publish(_ publications: [WriteQueue.Publication]) async {
+        await Self.announce(publications, to: events)
+    }
+
+    /// The announcements, in order (nonisolated: off the actor in one go).
+    static func announce(_ publications: [WriteQueue.Publication], to events: any PoolEvents) async {
         for p in publications {
             switch p {
             case let .added(e, sequence): await events.added(e, sequence: sequence)

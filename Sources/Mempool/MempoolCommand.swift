@@ -32,6 +32,8 @@ struct MempoolCommand: ServiceCommand {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: MempoolStore.configuration())
         try MempoolStore.migrator().migrate(db)
         try MempoolStore.samplesMigrator().migrate(db)
+        // The write-ahead log checkpointed off the commit path (WALCheckpointer.swift).
+        let checkpointer = try await WALCheckpointer(db: db, logger: runtime.logger)
         let samples = MempoolSamples(db: db)
 
         let publisher = try await runtime.publisher(at: endpoints.mempoolPub)
@@ -96,6 +98,7 @@ struct MempoolCommand: ServiceCommand {
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
         try await runtime.run(beforeBus: {
             follower.cancel()
+            checkpointer.stop()
             viewer.cancel()
             sampler.cancel()
         }, afterBus: { try? db.close() })

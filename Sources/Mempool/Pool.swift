@@ -3,12 +3,22 @@ import Foundation
 import GRDB
 import Logging
 import NodeKit
+import Synchronization
 
 /// Where the pool learns about confirmed coins and the tip.
 protocol ChainSource: Sendable {
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin]
     func isConfirmed(_ txid: Hash256) async throws -> Bool
     func tip() async throws -> ChainTip
+}
+
+/// The pool's numbers `info()` answers from (`Pool.summary`).
+struct PoolSummary: Sendable {
+    var count = 0
+    var bytes = 0
+    var totalFee: Amount = 0
+    var feeRateBuckets: [Double: Int] = [:]
+    var sequence: UInt64 = 0
 }
 
 /// What the pool tells the world.
@@ -43,7 +53,12 @@ actor Pool: TxSource {
 
     /// The transactions and their links (`PoolGraph`), changed only behind the gate (here, in
     /// Admission.swift and in ChainFollower.swift).
-    var graph = PoolGraph() { didSet { graphChanges &+= 1 } }
+    var graph = PoolGraph() {
+        didSet {
+            graphChanges &+= 1
+            if summaryHeld == 0 { updateSummary() }
+        }
+    }
     /// Moves on every change of `graph` (any entry in or out, a confirmation, a reorg's reset): with
     /// the tip, what a template depends on (`templateState`). A plain `didSet` (no `oldValue`)
     /// lets the graph be changed in place.
@@ -52,7 +67,13 @@ actor Pool: TxSource {
     var bytes: Int { graph.bytes }
     /// The mempool sequence: only this file moves it, each time after storing a value at least as
     /// high (`MempoolStore`), so it never goes back across a restart.
-    private(set) var sequence: UInt64 = 0
+    private(set) var sequence: UInt64 = 0 { didSet { if summaryHeld == 0 { updateSummary() } } }
+    /// What `info()` (`getmempoolinfo`, the explorer's `/api/mempool`) answers: the graph's running
+    /// totals and the sequence, set at every change of either (after a whole change: `changingSummary`),
+    /// and read without the actor, so the read waits behind no admission.
+    nonisolated let summary = Mutex(PoolSummary())
+    /// Changes in progress that set `summary` once, at their end.
+    private var summaryHeld = 0
     /// The chain's tip as last heard (`ChainFollower.swift` keeps it).
     var tip: ChainTip?
     /// Re-admissions waiting (`ChainFollower`).
@@ -125,6 +146,23 @@ actor Pool: TxSource {
         enqueue(WriteQueue.Item(writes: [.sequence(sequence + UInt64(count))]))
     }
 
+    private func updateSummary() {
+        let now = PoolSummary(count: graph.count, bytes: graph.bytes, totalFee: graph.totalFee,
+                              feeRateBuckets: graph.feeRateBuckets, sequence: sequence)
+        summary.withLock { $0 = now }
+    }
+
+    /// Runs `body` (several changes of the graph and the sequence in one step, no suspension) and
+    /// sets `summary` once after it: a reader sees the state before or after, never one between.
+    func changingSummary<T>(_ body: () throws -> T) rethrows -> T {
+        summaryHeld += 1
+        defer {
+            summaryHeld -= 1
+            if summaryHeld == 0 { updateSummary() }
+        }
+        return try body()
+    }
+
     // MARK: adding (the admission pipeline that leads here is Admission.swift)
 
     struct Refusal: Error {
@@ -146,7 +184,7 @@ actor Pool: TxSource {
             guard ancestors.isDisjoint(with: doomed) else {
                 throw Refusal(code: Policy.Reason.full.rawValue, message: "the mempool is full and making room would evict this transaction's own ancestors")
             }
-            await remove(doomed, reason: "evicted: lowest fee rate in a full mempool")
+            remove(doomed, reason: "evicted: lowest fee rate in a full mempool")
         }
     }
 
@@ -159,6 +197,10 @@ actor Pool: TxSource {
     /// crash leaves either the old transactions or the new one, never both or neither.
     @discardableResult
     func take(_ e: PoolEntry, replacing plan: Replacement? = nil, receivedAt: Double? = nil, acknowledged: Bool = false) -> UInt64? {
+        changingSummary { takeNow(e, replacing: plan, receivedAt: receivedAt, acknowledged: acknowledged) }
+    }
+
+    private func takeNow(_ e: PoolEntry, replacing plan: Replacement?, receivedAt: Double?, acknowledged: Bool) -> UInt64? {
         var publications = [WriteQueue.Publication]()
         for old in plan?.evicted ?? [] { detach(old.txid) }
         for old in plan?.evicted ?? [] {
@@ -187,8 +229,10 @@ actor Pool: TxSource {
     /// it may have died before its announcement left, and a subscriber that saw it already
     /// recognises the txid.
     func reannounce(_ e: PoolEntry) {
-        insert(e)
-        sequence += 1
+        changingSummary {
+            insert(e)
+            sequence += 1
+        }
         enqueue(WriteQueue.Item(writes: [], publications: [.added(e, sequence: sequence)]))
     }
 
@@ -196,12 +240,12 @@ actor Pool: TxSource {
     /// for each, as a snapshot may hold them), then what their admissions replaced back in when it
     /// still passes the checks (its rows were never deleted), else deleted and announced as R.
     func withdraw(_ doomed: [Hash256], restoring replaced: [PoolEntry]) async {
-        await remove(doomed, reason: "could not be stored")
+        remove(doomed, reason: "could not be stored")
         for old in replaced where !graph.contains(old.txid) {
             if let e = try? await accept(old.tx, txid: old.txid, raw: old.raw, time: old.time) {
                 insert(e)
             } else {
-                await remove([old.txid], reason: "replaced by a transaction that could not be stored, and no longer valid",
+                remove([old.txid], reason: "replaced by a transaction that could not be stored, and no longer valid",
                              keepInMemoryFirst: false)
             }
         }
@@ -226,7 +270,11 @@ actor Pool: TxSource {
     /// after any write of them queued before); publishes R for each unless included in a block,
     /// once the deletion is on disk. With `keepInMemoryFirst: false` the transactions need not be
     /// in memory (they failed re-admission): their rows are deleted and R is published all the same.
-    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) async {
+    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) {
+        changingSummary { removeNow(txids, reason: reason, publish: publish, keepInMemoryFirst: keepInMemoryFirst) }
+    }
+
+    private func removeNow(_ txids: [Hash256], reason: String, publish: Bool, keepInMemoryFirst: Bool) {
         var gone = [Hash256]()
         for t in txids {
             guard detach(t) else {
@@ -277,6 +325,8 @@ actor Pool: TxSource {
     /// as a block goes (O(k log n)), rather than a copy of the graph handed out (MiningSnapshot).
     func miningSnapshot() async throws -> MiningSnapshot {
         let t = try await currentTip()
+        let began = StageTimes.now()
+        defer { StageTimes.shared.record(.snapshot, since: began) }
         return MiningSnapshot(graph: graph, sequence: sequence, tip: t)
     }
 
@@ -295,8 +345,8 @@ actor Pool: TxSource {
             TraceEvent(id: $0.hex, kind: .tx, stage: .template, service: .mempool, time: ServiceSupport.now(), detail: detail)
         }
         guard !fresh.isEmpty else { return }
-        for e in fresh { await events.trace(e) }
-        enqueue(WriteQueue.Item(writes: [.trace(fresh)]))
+        await Self.announce(fresh.map { .trace($0) }, to: events)
+        persistTraces(fresh)
     }
 
     // MARK: trace
@@ -311,7 +361,14 @@ actor Pool: TxSource {
     /// A trace row, queued for the writer (GroupCommit.swift) with the next batch: never a wait
     /// for the disk inside the gate (a refusal's rows too).
     func persistTrace(_ e: TraceEvent) async {
-        enqueue(WriteQueue.Item(writes: [.trace([e])]))
+        persistTraces([e])
+    }
+
+    /// Trace rows, queued for the writer as one change (written a slice a commit when many:
+    /// `WriteQueue.takeBatch`).
+    func persistTraces(_ events: [TraceEvent]) {
+        guard !events.isEmpty else { return }
+        enqueue(WriteQueue.Item(writes: [.trace(events)]))
     }
 
     /// A transaction's trace rows, once what is queued is written.

@@ -7,11 +7,13 @@ import NodeKit
 /// Pool.swift: nothing here changes the pool).
 extension Pool {
     /// Count, bytes, fees and the fee-rate histogram (power-of-two buckets, bytes in each), from the
-    /// graph's running totals (no walk of the pool).
-    func info() -> MempoolInfo {
-        let histogram = graph.feeRateBuckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
-        return MempoolInfo(count: entries.count, bytes: bytes, totalFee: graph.totalFee,
-                           feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: sequence)
+    /// graph's running totals (no walk of the pool), as of the last change (`summary`): read without
+    /// the actor, so it never waits behind the admissions queued on it.
+    nonisolated func info() -> MempoolInfo {
+        let s = summary.withLock { $0 }
+        let histogram = s.feeRateBuckets.sorted { $0.key > $1.key }.map { [$0.key, Double($0.value)] }
+        return MempoolInfo(count: s.count, bytes: s.bytes, totalFee: s.totalFee,
+                           feeHistogram: histogram, minFeeRate: policy.minFeeRate, mempoolSequence: s.sequence)
     }
 
     /// The consistency check: links, spends and bytes in memory; memory against the file; every
