@@ -1,3 +1,4 @@
+import CairnContract
 import Foundation
 
 /// Any JSON value: JSON-RPC requests' ids and params, and the results the methods build.
@@ -152,22 +153,10 @@ extension RPCValue {
         }
     }
 
-    /// A JSON string: quote, backslash and control characters escaped (RFC 8259 §7).
+    /// A JSON string: quote, backslash and control characters escaped (RFC 8259 §7), by the one
+    /// writer the mempool's rendered template uses too (`TemplateRPC.writeString`), so both escape alike.
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0a: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0d: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0x0f)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
+        TemplateRPC.writeString(s, into: &out)
     }
 }
 

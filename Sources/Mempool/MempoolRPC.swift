@@ -42,7 +42,7 @@ enum MempoolRPC {
                     throw RPCError(refusal.code, refusal.message)
                 }
             },
-            "getmempoolinfo": RPCRouter.method(Empty.self) { _ in await pool.info() },
+            "getmempoolinfo": RPCRouter.method(Empty.self) { _ in pool.info() },
             "getrawmempool": RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
             "checkmempool": RPCRouter.method(Empty.self) { _ in await pool.check() },
             "getentry": RPCRouter.method(TxRef.self) { p in
