@@ -157,7 +157,9 @@ struct FeedTests {
                         try await waitUntil("the trace subscriptions reach the services", timeout: 15, every: 0.02) {
                             s.pool.publisher.hasSubscriber(Topic.trace) && s.chain.publisher.hasSubscriber(Topic.trace)
                         }
-                        #expect(s.edge.traceRelay.isRunning)
+                        // The relay records its subscriptions once they are made, which the services can
+                        // see a moment before (the subscribers' handshakes): on a loaded machine, wait for it.
+                        try await waitUntil("the relay records its subscriptions", timeout: 15, every: 0.02) { s.edge.traceRelay.isRunning }
                         let event = TraceEvent(id: String(repeating: "ab", count: 32), kind: .tx, stage: .accepted, service: .mempool, time: 2)
                         s.chain.publisher.publish(topic: Topic.trace, body: try JSON.encode(event))
                         while let m = try await messages.next() {
