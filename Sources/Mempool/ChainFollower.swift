@@ -160,7 +160,8 @@ extension Pool {
         let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
         remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
         if let t = tip, t.height < height { tip = nil }
-        if let fresh, fresh.height >= height { tip = fresh }
+        // `fresh` was asked before the gate: a revalidation that ran meanwhile may have set a higher tip.
+        if let fresh, fresh.height >= height, fresh.height >= (tip?.height ?? height) { tip = fresh }
         templateNoticeNow()
     }
 
