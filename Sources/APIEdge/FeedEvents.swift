@@ -3,6 +3,7 @@ import ChainCore
 import Foundation
 import Logging
 import NodeKit
+import Synchronization
 
 /// What the edge announces on every outward feed (the public ZMQ PUB and `/api/ws`), in this order.
 /// Derived from the chain store's `connected`/`disconnected` and the mempool's `rawtx`/`sequence`
@@ -56,9 +57,15 @@ final class FeedOutlets: FeedOutlet {
         (stream, continuation) = AsyncStream.makeStream(of: FeedEvent.self, bufferingPolicy: .unbounded)
     }
 
+    /// Held while one event is handed to every outlet: the mempool's and the chain's followers post
+    /// from their own tasks, and every outlet must see their events in the same order.
+    private let order = Mutex(())
+
     func post(_ event: FeedEvent) {
-        for o in outlets { o.post(event) }
-        if notifier != nil { continuation.yield(event) }
+        order.withLock { _ in
+            for o in outlets { o.post(event) }
+            if notifier != nil { continuation.yield(event) }
+        }
     }
 
     func finish() { continuation.finish() }
