@@ -101,7 +101,8 @@ public final class Publisher: Sendable {
 
     /// Publishes `body()` on `topic` only if some subscriber holds a prefix of it (nil otherwise:
     /// nothing made, no sequence number taken). For messages that cost something to make and that
-    /// only some deployments listen to (trace events).
+    /// only some deployments listen to (trace events). Only for live-only topics: a subscriber whose
+    /// connection drops and comes back misses what was skipped meanwhile, and sees no gap for it.
     @discardableResult
     public func publish(topic: String, ifSubscribed body: () throws -> [UInt8]) rethrows -> UInt32? {
         guard hasSubscriber(topic) else { return nil }
