@@ -1,10 +1,9 @@
 // Pure logic of the explorer and the shared client: node --test Tests/WalletFrontTests/js/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  classifySearch, formatAmount, formatSigned, formatCoins, formatDuration, formatRelative, shortHash, confirmations,
-  parseRoute, netForAddress,
-} from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { classifySearch, confirmations, parseRoute, netForAddress } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { formatAmount, formatSigned, formatCRN } from "../../../Sources/WalletFront/Public/js/lib/amount.js";
+import { formatDuration, formatRelative, shortHash } from "../../../Sources/WalletFront/Public/js/ui/format.js";
 import {
   intervalSeries, averageInterval, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
 } from "../../../Sources/WalletFront/Public/js/explorer/chartmodel.js";
@@ -56,9 +55,9 @@ test("amounts and times are formatted exactly", () => {
   assert.equal(formatAmount(-374), "-0.00000374");
   assert.equal(formatSigned(125_000_000), "+1.25000000");
   assert.equal(formatSigned(-125_000_000), "-1.25000000");
-  assert.equal(formatCoins(235_000_000_000), "2,350 CRN");
-  assert.equal(formatCoins(50_000_000), "0.5 CRN");
-  assert.equal(formatCoins(0), "0 CRN");
+  assert.equal(formatCRN(235_000_000_000), "2,350 CRN");
+  assert.equal(formatCRN(50_000_000), "0.5 CRN");
+  assert.equal(formatCRN(0), "0 CRN");
   assert.equal(formatDuration(5), "5 s");
   assert.equal(formatDuration(65), "1 min 5 s");
   assert.equal(formatDuration(3600 + 120), "1 h 2 min");

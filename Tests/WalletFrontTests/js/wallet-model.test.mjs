@@ -75,16 +75,6 @@ test("amounts: each wrong amount says what is wrong (they were all 'not a number
   assert.match(amountInput("abc").error, /not a number/);
 });
 
-test("amounts are shown without trailing zeros", async () => {
-  const { formatCoins } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
-  assert.equal(formatCoins(150_000_000), "1.5");
-  assert.equal(formatCoins(1_000_000_000), "10");
-  assert.equal(formatCoins(1), "0.00000001");
-  assert.equal(formatCoins(-250_000_000), "-2.5");
-  assert.equal(formatCoins(2_100_000_000_000_000), "21,000,000");
-  assert.equal(formatCoins(0), "0");
-});
-
 test("history as CSV: header, newest first, net amounts and fees in exact CRN, pending rows", async () => {
   const { historyCSV } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
   const sent = {

@@ -2,7 +2,8 @@
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { confirmations, netForAddress } from "./logic.js";
-import { formatAmount, formatSigned, shortHash } from "../ui/format.js";
+import { formatAmount, formatSigned } from "../lib/amount.js";
+import { shortHash } from "../ui/format.js";
 import { h, fill, fields, notice, panel } from "../ui/dom.js";
 import { qrSVG } from "../lib/qr.js";
 

@@ -2,7 +2,8 @@
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { confirmations } from "./logic.js";
-import { formatAmount, formatAgo, shortHash } from "../ui/format.js";
+import { formatAmount } from "../lib/amount.js";
+import { formatAgo, shortHash } from "../ui/format.js";
 import { h, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const PAGE = 25;

@@ -1,11 +1,6 @@
 // Pure logic of the explorer: search, routes, confirmations, an address's net; no DOM, no network. The chart's model
 // is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
 import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
-import { formatCRN } from "../ui/format.js";
-
-export { UNITS_PER_COIN } from "../lib/encoding.js";
-// The amount, hash and duration formatters are the pages' shared ones (ui/format.js), named here as the views and tests know them.
-export { formatAmount, formatSigned, formatDuration, formatAgo, formatRelative, shortHash } from "../ui/format.js";
 export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
 const MAX_HEIGHT = 2 ** 31 - 1;
 
@@ -57,9 +52,6 @@ export function confirmations(height, tipHeight) {
   if (height == null || tipHeight == null) return 0;
   return Math.max(0, tipHeight - height + 1);
 }
-
-/** Coins for a headline: "2,350 CRN", "0.5 CRN" (trailing zeros dropped). */
-export const formatCoins = formatCRN;
 
 /** Where a route hash points: {name, arg} for "#/", "#/block/<hash>", "#/tx/<txid>", "#/address/<a>", "#/flow", "#/network". */
 export function parseRoute(hash) {

@@ -3,7 +3,7 @@ import { loadConfig, restStatus, ApiError } from "../api.js";
 import { Feed, pingURLFor } from "../feed.js";
 import { routes } from "../routes.js";
 import { Liveness, staleText } from "../lib/liveness.js";
-import { networkParams } from "../lib/encoding.js";
+import { networkParams } from "../lib/networks.js";
 import { parseRoute, classifySearch } from "./logic.js";
 import { h, fill, notice } from "../ui/dom.js";
 import { homeView } from "./home.js";

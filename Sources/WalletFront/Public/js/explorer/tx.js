@@ -5,7 +5,8 @@ import { routes } from "../routes.js";
 import { confirmations } from "./logic.js";
 import { traceTimeline, blockFromDetail, serviceLane } from "./flowmodel.js";
 import { expectedConfirmation } from "./mempoolmodel.js";
-import { formatAmount, formatRelative } from "../ui/format.js";
+import { formatAmount } from "../lib/amount.js";
+import { formatRelative } from "../ui/format.js";
 import { h, s, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const LANES = ["edge", "mempool", "miner", "chainstore", "peer"];

@@ -2,7 +2,7 @@
 
 import { blocksToMaturity } from "../lib/coinselect.js";
 import { el, show, txLink, addressLink } from "../ui/dom.js";
-import { formatCoins } from "../ui/format.js";
+import { formatCoins } from "../lib/amount.js";
 import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, historyCSV } from "./model.js";
 import { ui, download } from "./ui.js";
 import { state, currentData, historyShown, hasOlder } from "./state.js";

@@ -2,12 +2,8 @@
 // Tested by Tests/WalletFrontTests/js/wallet-model.test.mjs.
 
 import { POLICY } from "../lib/coinselect.js";
-import { parseAmount, MAX_MONEY, UNITS_PER_COIN } from "../lib/encoding.js";
+import { parseAmount, MAX_MONEY, UNITS_PER_COIN, formatCoins, plainAmount } from "../lib/amount.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
-import { formatCoins } from "../ui/format.js";
-
-// The amount as the wallet shows it (ui/format.js, shared with the explorer).
-export { formatCoins };
 
 /** Confirmed balance and the net pending change, from GET /api/address/:addr. */
 export function balancesFrom(stats) {
@@ -108,11 +104,7 @@ function csvField(v) {
  * net amount for this address and the fee in CRN (exact decimals, no grouping, as a spreadsheet reads them).
  */
 export function historyCSV(txs, address, tipHeight) {
-  const crn = (units) => {
-    const neg = units < 0;
-    const a = Math.abs(units);
-    return `${neg ? "-" : ""}${Math.floor(a / UNITS_PER_COIN)}.${String(a % UNITS_PER_COIN).padStart(8, "0")}`;
-  };
+  const crn = (units) => plainAmount(units, { fixed: true });
   const rows = [["txid", "status", "confirmations", "block_height", "block_time_utc", "amount_crn", "fee_crn", "counterparty"]];
   for (const tx of txs) {
     const net = txNet(tx, address);
