@@ -1,7 +1,7 @@
 // Pure logic of the explorer and the shared client: node --test Tests/WalletFrontTests/js/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classifySearch, confirmations, parseRoute, netForAddress } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { classifySearch, parseRoute } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
 import { formatAmount, formatSigned, formatCRN } from "../../../Sources/WalletFront/Public/js/lib/amount.js";
 import { formatDuration, formatRelative, shortHash } from "../../../Sources/WalletFront/Public/js/ui/format.js";
 import {
@@ -68,9 +68,6 @@ test("amounts and times are formatted exactly", () => {
   assert.equal(formatRelative(42_590), "+42.59 s");
   assert.equal(shortHash(HASH, 4), "72ea…6bde");
   assert.equal(shortHash("abc"), "abc");
-  assert.equal(confirmations(70, 79), 10);
-  assert.equal(confirmations(70, 70), 1);
-  assert.equal(confirmations(null, 70), 0);
 });
 
 const blk = (height, timestamp, difficulty = 1) => ({ height, id: `h${height}`, timestamp, difficulty });
@@ -241,13 +238,6 @@ test("routes: hash paths to views", () => {
   assert.deepEqual(parseRoute("#/network"), { name: "network" });
   assert.equal(parseRoute("#/nope").name, "notfound");
   assert.equal(parseRoute("#/tx").name, "notfound");
-});
-
-test("net effect of a transaction on an address", () => {
-  const tx = { vin: [{ prevout: { address: "a", value: 5000 } }, { prevout: null }], vout: [{ address: "b", value: 3000 }, { address: "a", value: 1900 }] };
-  assert.equal(netForAddress(tx, "a"), -3100n);
-  assert.equal(netForAddress(tx, "b"), 3000n);
-  assert.equal(netForAddress(tx, "c"), 0n);
 });
 
 test("api: ws URL, backoff, config, errors carry the edge's code and status", async () => {

@@ -1,7 +1,7 @@
 // #/address/<addr>: balance (confirmed and pending), UTXOs and history, live via address tracking.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { confirmations, netForAddress } from "./logic.js";
+import { balancesFrom, confirmations, netForAddress } from "../lib/esplora.js";
 import { formatAmount, formatSigned } from "../lib/amount.js";
 import { shortHash } from "../ui/format.js";
 import { h, fill, fields, notice, panel } from "../ui/dom.js";
@@ -41,8 +41,7 @@ export async function addressView(ctx, route) {
 
   const drawBalance = (a) => {
     const c = a.chain_stats, m = a.mempool_stats;
-    const confirmed = BigInt(c.funded_txo_sum) - BigInt(c.spent_txo_sum);
-    const pending = BigInt(m.funded_txo_sum) - BigInt(m.spent_txo_sum);
+    const { confirmed, pending } = balancesFrom(a);
     balance.dataset.confirmed = confirmed.toString();
     balance.dataset.pending = pending.toString();
     fill(balance, fields([
@@ -63,7 +62,7 @@ export async function addressView(ctx, route) {
         h("a", { class: "row-main mono", href: `#/tx/${u.txid}` }, `${shortHash(u.txid, 10)}:${u.vout}`),
         h("span", { class: "row-meta" }, h("strong", { class: "amount" }, formatAmount(u.value)), " ",
           u.coinbase === true ? [h("span", { class: "badge" }, "coinbase"), " "] : null,
-          u.status.confirmed ? h("span", { class: "muted" }, `${confirmations(u.status.block_height, tip)} conf.`) : h("span", { class: "badge warn" }, "unconfirmed"))))),
+          u.status.confirmed ? h("span", { class: "muted" }, `${confirmations(u.status, tip)} conf.`) : h("span", { class: "badge warn" }, "unconfirmed"))))),
       list.length > 200 ? h("p", { class: "muted" }, `and ${list.length - 200} more`) : null);
   };
 
@@ -79,9 +78,9 @@ export async function addressView(ctx, route) {
       return h("li", { class: "row", dataset: { txid: t.txid } },
         h("a", { class: "row-main mono", href: `#/tx/${t.txid}` }, shortHash(t.txid, 12)),
         h("span", { class: "row-meta" },
-          h("strong", { class: net >= 0n ? "amount in" : "amount out" }, formatSigned(net)), " ",
+          h("strong", { class: net >= 0 ? "amount in" : "amount out" }, formatSigned(net)), " ",
           t.status.confirmed
-            ? h("span", { class: "muted" }, `block ${t.status.block_height} · ${confirmations(t.status.block_height, tip)} conf.`)
+            ? h("span", { class: "muted" }, `block ${t.status.block_height} · ${confirmations(t.status, tip)} conf.`)
             : h("span", { class: "badge warn" }, "pending")));
     })), loadMore);
   };

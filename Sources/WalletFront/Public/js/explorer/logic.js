@@ -1,5 +1,5 @@
-// Pure logic of the explorer: search, routes, confirmations, an address's net; no DOM, no network. The chart's model
-// is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
+// Pure logic of the explorer: search and routes; no DOM, no network. Confirmations and an address's net are
+// lib/esplora.js's (shared with the wallet), the chart's model is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
 import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
 export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
 const MAX_HEIGHT = 2 ** 31 - 1;
@@ -47,12 +47,6 @@ export function classifySearch(input) {
   return { kind: "invalid", reason: `"${shown}" is not a block height, a block hash (64 hex digits), a transaction id (64 hex digits) or an address (rcrn1…).` };
 }
 
-/** Confirmations of something at `height` with the tip at `tipHeight` (0 when unconfirmed or unknown). */
-export function confirmations(height, tipHeight) {
-  if (height == null || tipHeight == null) return 0;
-  return Math.max(0, tipHeight - height + 1);
-}
-
 /** Where a route hash points: {name, arg} for "#/", "#/block/<hash>", "#/tx/<txid>", "#/address/<a>", "#/flow", "#/network". */
 export function parseRoute(hash) {
   const h = String(hash || "").replace(/^#/, "");
@@ -64,12 +58,4 @@ export function parseRoute(hash) {
   if ((name === "tx" || name === "address") && arg) return { name, arg };
   if (name === "flow" || name === "network" || name === "mempool" || name === "charts") return { name };
   return { name: "notfound", path: h };
-}
-
-/** Net effect of a transaction on an address (Esplora tx object): received − spent, in base units. */
-export function netForAddress(tx, address) {
-  let net = 0n;
-  for (const o of tx.vout || []) if (o.address === address) net += BigInt(o.value);
-  for (const i of tx.vin || []) if (i.prevout && i.prevout.address === address) net -= BigInt(i.prevout.value);
-  return net;
 }

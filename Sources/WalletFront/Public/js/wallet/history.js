@@ -3,7 +3,8 @@
 import { blocksToMaturity } from "../lib/coinselect.js";
 import { el, show, txLink, addressLink } from "../ui/dom.js";
 import { formatCoins } from "../lib/amount.js";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, historyCSV } from "./model.js";
+import { historyCSV } from "./model.js";
+import { balancesFrom, netForAddress, confirmations, isCoinbase } from "../lib/esplora.js";
 import { ui, download } from "./ui.js";
 import { state, currentData, historyShown, hasOlder } from "./state.js";
 import { loadOlder } from "./refresh.js";
@@ -56,7 +57,7 @@ export function renderBalances() {
 }
 
 function counterparty(tx, address, net) {
-  if (isCoinbaseEsplora(tx)) return "mining reward";
+  if (isCoinbase(tx)) return "mining reward";
   if (net < 0) {
     const to = tx.vout.find((o) => o.address !== address);
     return to ? ["to ", addressLink(to.address)] : "to yourself";
@@ -78,8 +79,8 @@ export function renderHistory() {
   show(ui["history-more"], hasOlder(d, state.older));
   const ownHex = ownKeyHex(d.address);
   const rows = historyShown(d, state.older).map((tx) => {
-    const net = txNet(tx, d.address);
-    const confs = confirmationsOf(tx, d.tipHeight);
+    const net = netForAddress(tx, d.address);
+    const confs = confirmations(tx.status, d.tipHeight);
     const when = tx.status?.block_time ? new Date(tx.status.block_time * 1000).toLocaleString() : "";
     const status = confs === 0
       ? el("span", { class: "badge warn" }, "pending")

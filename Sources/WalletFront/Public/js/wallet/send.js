@@ -9,7 +9,8 @@ import { signedTxSize } from "../lib/encoding.js";
 import { plan, signPlan, SendError, POLICY, feeFor } from "../lib/coinselect.js";
 import { $, el, show, setMessage, addressLink, txLink } from "../ui/dom.js";
 import { formatCoins, plainAmount } from "../lib/amount.js";
-import { confirmationsOf, addressMessage, amountInput, contactFor } from "./model.js";
+import { addressMessage, amountInput, contactFor } from "./model.js";
+import { confirmations } from "../lib/esplora.js";
 import { ui, cap } from "./ui.js";
 import { state, touch } from "./state.js";
 import { refresh, scheduleRefresh } from "./refresh.js";
@@ -252,7 +253,7 @@ export function renderSendResult() {
   const tx = d?.txs.find((t) => t.txid === s.txid);
   let status;
   if (tx && tx.status?.confirmed) {
-    const n = confirmationsOf(tx, d.tipHeight);
+    const n = confirmations(tx.status, d.tipHeight);
     status = el("span", { class: "badge ok", dataset: { status: "confirmed" } }, `confirmed in block ${tx.status.block_height} (${n} confirmation${n === 1 ? "" : "s"})`);
   } else {
     status = el("span", { class: "badge warn", dataset: { status: "pending" } }, "pending: in the mempool, waiting for a block");
