@@ -1,7 +1,7 @@
 // The explorer: hash router, search, the offline banner and the shared live state.
 import { loadConfig, restStatus, ApiError } from "../api.js";
-import { Feed, pingURLFor } from "../feed.js";
-import { routes } from "../routes.js";
+import { Feed } from "../feed.js";
+import { routes, paths, pingURLFor, isURLFor } from "../routes.js";
 import { Liveness, staleText } from "../lib/liveness.js";
 import { networkParams } from "../lib/networks.js";
 import { parseRoute, classifySearch } from "./logic.js";
@@ -227,12 +227,12 @@ function watchConnection() {
   });
   restStatus.subscribe((r) => {
     // The peer bridge is optional: its absence is shown on the network page, not as a node problem.
-    if (/\/api\/(peers|sync)\b/.test(r.url || "")) return;
+    if (isURLFor(r.url, paths.peers()) || isURLFor(r.url, paths.sync())) return;
     if (!r.ok && r.status !== 0) {
       // The edge answered but a service behind it did not (502/503): poll /healthz until it recovers.
       app.restProblem = r;
       if (!restPoll) restPoll = setInterval(checkRest, 5000);
-    } else if (r.ok && app.restProblem && /\/healthz$/.test(r.url || "")) {
+    } else if (r.ok && app.restProblem && isURLFor(r.url, paths.health())) {
       app.restProblem = null;
       clearInterval(restPoll);
       restPoll = null;
