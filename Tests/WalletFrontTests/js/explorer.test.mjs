@@ -1,7 +1,7 @@
 // Pure logic of the explorer and the shared client: node --test Tests/WalletFrontTests/js/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classifySearch, parseRoute } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { classifySearch, parseRoute, describeError } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
 import { formatAmount, formatSigned, formatCRN } from "../../../Sources/WalletFront/Public/js/lib/amount.js";
 import { formatDuration, formatRelative, shortHash } from "../../../Sources/WalletFront/Public/js/ui/format.js";
 import {
@@ -357,4 +357,12 @@ test("feed: a silent socket is probed; no answer (a hung edge) → reconnecting,
   assert.equal(feed.state, "online");
   feed.stop();
   assert.equal(feed.watchTimer, null);
+});
+
+test("describeError: unreachable, not found, the node's failure and a refusal each say so", () => {
+  assert.equal(describeError(new ApiError("fetch failed")), "The node is not reachable: fetch failed.");
+  assert.equal(describeError(new ApiError("Transaction not found", { status: 404, code: "not-found" })), "Transaction not found");
+  assert.equal(describeError(new ApiError("chain store down", { status: 503, code: "unavailable" })), "The node could not answer (503 unavailable): chain store down");
+  assert.equal(describeError(new ApiError("'zz' is not a txid", { status: 400, code: "bad-txid" })), "'zz' is not a txid (bad-txid)");
+  assert.equal(describeError(new Error("boom")), "boom");
 });

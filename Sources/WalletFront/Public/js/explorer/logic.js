@@ -1,5 +1,6 @@
-// Pure logic of the explorer: search and routes; no DOM, no network. Confirmations and an address's net are
+// Pure logic of the explorer: search, routes and error texts; no DOM, no network. Confirmations and an address's net are
 // lib/esplora.js's (shared with the wallet), the chart's model is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
+import { ApiError } from "../api.js";
 import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
 export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
 const MAX_HEIGHT = 2 ** 31 - 1;
@@ -58,4 +59,15 @@ export function parseRoute(hash) {
   if ((name === "tx" || name === "address") && arg) return { name, arg };
   if (name === "flow" || name === "network" || name === "mempool" || name === "charts") return { name };
   return { name: "notfound", path: h };
+}
+
+/** Human text for an ApiError (a search's or a view's failure). */
+export function describeError(e) {
+  if (e instanceof ApiError) {
+    if (e.status === 0) return `The node is not reachable: ${e.message}.`;
+    if (e.status === 404) return e.message;
+    if (e.status >= 500) return `The node could not answer (${e.status} ${e.code}): ${e.message}`;
+    return `${e.message} (${e.code})`;
+  }
+  return String(e && e.message ? e.message : e);
 }
