@@ -1,8 +1,8 @@
 // Pure logic of the explorer: search, routes and error texts; no DOM, no network. Confirmations and an address's net are
 // lib/esplora.js's (shared with the wallet), the chart's model is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
 import { ApiError } from "../api.js";
-import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
-export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
+import { decodeAddress, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
+import { NETWORKS } from "../lib/networks.js";
 const MAX_HEIGHT = 2 ** 31 - 1;
 
 /**
@@ -30,11 +30,11 @@ export function classifySearch(input) {
     const looksBech32 = /^[a-zA-Z]+$/.test(prefix) && data.length >= 6 && [...data.toLowerCase()].every((c) => BECH32_CHARS.includes(c));
     if (looksBech32) {
       if (q !== q.toLowerCase() && q !== q.toUpperCase()) return { kind: "invalid", reason: "An address is all lower case or all upper case, not mixed." };
-      if (!ADDRESS_PREFIXES.includes(prefix.toLowerCase())) {
+      const network = Object.values(NETWORKS).find((n) => n.prefix === prefix.toLowerCase())?.name;
+      if (!network) {
         return { kind: "invalid", reason: `"${prefix.toLowerCase()}1…" is not a Cairn address (they start with crn1, tcrn1 or rcrn1).` };
       }
       const value = q.toLowerCase();
-      const network = Object.keys(NETWORK_PREFIXES).find((n) => NETWORK_PREFIXES[n] === prefix.toLowerCase());
       try {
         decodeAddress(value, network);
       } catch (e) {

@@ -90,7 +90,7 @@ function render({ focus = false } = {}) {
 }
 
 /** A view's failure: a clear message in place (the banner explains an unreachable node). */
-export function showError(ctx, e) {
+function showError(ctx, e) {
   console.error(e);
   fill(ctx.main, h("h1", { text: "Could not load this page" }), notice(describeError(e), "error"),
     h("p", {}, h("button", { type: "button", on: { click: () => render() } }, "Try again"), " ", h("a", { href: "#/" }, "Latest blocks")));

@@ -4,6 +4,7 @@
 // amount is ≤ MAX_MONEY = 2.1e15 < 2^53, so they are exact); the networks' parameters are lib/networks.js.
 
 import { networkParams } from "./networks.js";
+import { sha256 } from "./webcrypto.js";
 
 export const SIGNATURE_SIZE = 64;
 export const PUBLIC_KEY_SIZE = 32;
@@ -210,18 +211,9 @@ export function signedTxSize(inputs, outputs) {
 }
 
 // ---------------------------------------------------------------------------
-// Hashes (WebCrypto; in the browser and in node ≥ 20 alike)
+// Hashes (lib/webcrypto.js's SHA-256)
 
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
-}
-
-export async function sha256(bytes) {
-  return new Uint8Array(await subtle().digest("SHA-256", Uint8Array.from(bytes)));
-}
-
+/** SHA-256 twice: txids, block hashes and the signature hash. */
 export async function sha256d(bytes) {
   return sha256(await sha256(bytes));
 }
