@@ -21,7 +21,7 @@ test("formatAmount: exact, 8 decimals, grouped; Number and BigInt alike", () => 
   assert.equal(A.formatAmount(2 ** 60), String(2 ** 60));
 });
 
-test("formatCoins and formatCRN: trailing zeros dropped, grouped; formatSigned: explicit +", () => {
+test("formatCoins, formatCRN and formatSigned: trailing zeros dropped, grouped; formatSigned: explicit + for incoming", () => {
   assert.equal(A.formatCoins(123_450_000_000), "1,234.5");
   assert.equal(A.formatCoins(123_450_000_000n), "1,234.5");
   assert.equal(A.formatCoins(100_000_000_000), "1,000");
@@ -34,8 +34,10 @@ test("formatCoins and formatCRN: trailing zeros dropped, grouped; formatSigned: 
   assert.equal(A.formatCRN(50_000_000), "0.5 CRN");
   assert.equal(A.formatCRN(A.MAX_MONEY), "21,000,000 CRN");
   assert.equal(A.formatSigned(1), "+0.00000001");
-  assert.equal(A.formatSigned(0), "0.00000000");
-  assert.equal(A.formatSigned(-100_000_000n), "-1.00000000");
+  assert.equal(A.formatSigned(125_000_000), "+1.25");
+  assert.equal(A.formatSigned(123_450_000_000n), "+1,234.5");
+  assert.equal(A.formatSigned(0), "0");
+  assert.equal(A.formatSigned(-100_000_000n), "-1");
   // The two styles are one amount: the short one is the exact one without its trailing zeros.
   for (const v of [0, 1, 150_000_000, 123_456_789_012, 2_100_000_000_000_000]) {
     assert.equal(A.formatAmount(v).replace(/\.?0+$/, ""), A.formatCoins(v));

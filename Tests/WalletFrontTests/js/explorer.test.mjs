@@ -53,8 +53,8 @@ test("amounts and times are formatted exactly", () => {
   assert.equal(formatAmount(1), "0.00000001");
   assert.equal(formatAmount(123_456_789_012_345_678n), "1,234,567,890.12345678");
   assert.equal(formatAmount(-374), "-0.00000374");
-  assert.equal(formatSigned(125_000_000), "+1.25000000");
-  assert.equal(formatSigned(-125_000_000), "-1.25000000");
+  assert.equal(formatSigned(125_000_000), "+1.25");
+  assert.equal(formatSigned(-125_000_000), "-1.25");
   assert.equal(formatCRN(235_000_000_000), "2,350 CRN");
   assert.equal(formatCRN(50_000_000), "0.5 CRN");
   assert.equal(formatCRN(0), "0 CRN");

@@ -7,7 +7,7 @@
 //   formatAmount(123450000000) → "1,234.50000000"   exact, 8 decimals (columns, tables, fees)
 //   formatCoins(123450000000)  → "1,234.5"          trailing zeros dropped (balances, headlines, sentences)
 //   formatCRN(123450000000)    → "1,234.5 CRN"
-//   formatSigned(123450000000) → "+1,234.50000000"  an explicit + for incoming
+//   formatSigned(123450000000) → "+1,234.5"         formatCoins with an explicit + for incoming (a net change)
 // For a machine that reads it back, never grouped:
 //   plainAmount(123450000000)                  → "1234.5"          input fields, payment URIs
 //   plainAmount(123450000000, { fixed: true }) → "1234.50000000"   CSV (a column of equal decimals)
@@ -49,10 +49,10 @@ export function formatAmount(value) {
   return v === null ? String(value) : join(parts(v, true), true);
 }
 
-/** Signed amount with an explicit + for incoming: "+1.25000000". */
+/** A net change as formatCoins with an explicit + for incoming: "+1.25", "-0.5", "0". */
 export function formatSigned(value) {
   const v = units(value);
-  return (v !== null && v > 0n ? "+" : "") + formatAmount(value);
+  return (v !== null && v > 0n ? "+" : "") + formatCoins(value);
 }
 
 /** Base units as CRN without trailing zeros, grouped: 150000000 → "1.5", 2100000000000000 → "21,000,000". */

@@ -2,7 +2,7 @@
 
 import { blocksToMaturity } from "../lib/coinselect.js";
 import { el, show, txLink, addressLink } from "../ui/dom.js";
-import { formatCoins } from "../lib/amount.js";
+import { formatCoins, formatSigned } from "../lib/amount.js";
 import { historyCSV } from "./model.js";
 import { balancesFrom, netForAddress, confirmations, isCoinbase } from "../lib/esplora.js";
 import { ui, download } from "./ui.js";
@@ -40,7 +40,7 @@ export function renderBalances() {
   }
   const { confirmed, pending } = balancesFrom(d.stats);
   ui["balance-confirmed"].textContent = formatCoins(confirmed);
-  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatCoins(pending);
+  ui["balance-pending"].textContent = formatSigned(pending);
   ui["balance-pending"].dataset.units = String(pending);
   ui["balance-confirmed"].dataset.units = String(confirmed);
   const notes = [];
@@ -86,7 +86,7 @@ export function renderHistory() {
       ? el("span", { class: "badge warn" }, "pending")
       : el("span", { class: "badge ok" }, `${confs} confirmation${confs === 1 ? "" : "s"}`);
     return el("li", { class: "history-row", dataset: { txid: tx.txid, confirmations: String(confs) } },
-      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatCoins(net)} CRN`),
+      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${formatSigned(net)} CRN`),
       status,
       el("span", { class: "who small" }, counterparty(tx, d.address, net)),
       el("span", { class: "tx small" }, txLink(tx.txid)),
