@@ -61,6 +61,14 @@ def test_review_step_amounts_and_messages(stack, browser, artifacts):
     eventually("funds confirmed", lambda: crn(page.get_by_test_id("balance-confirmed").inner_text()) >= 10, timeout=60)
     # Amounts without trailing zeros.
     assert "00000" not in page.get_by_test_id("balance-confirmed").inner_text()
+    # The explorer shows the same balance the same way (one formatter: it said "10.00000000 CRN" where the wallet said "10").
+    explorer = ctx.new_page()
+    explorer.goto(f"{stack.wallet}/explorer.html#/address/{me}")
+    shown = explorer.get_by_test_id("address-confirmed").locator(".amount")
+    eventually("the explorer's balance", lambda: shown.count() == 1 and int(shown.get_attribute("data-value") or 0) >= 10 * 10**8, timeout=30)
+    eventually("the wallet and the explorer agree", lambda: shown.get_attribute("data-value") == page.get_by_test_id("balance-confirmed").get_attribute("data-units"), timeout=30)
+    assert shown.inner_text().strip() == page.get_by_test_id("balance-confirmed").inner_text().strip() + " CRN"
+    explorer.close()
 
     error = page.get_by_test_id("send-error")
     review = page.get_by_test_id("send-review")

@@ -1,10 +1,9 @@
 // Pure logic of the explorer and the shared client: node --test Tests/WalletFrontTests/js/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  classifySearch, formatAmount, formatSigned, formatCoins, formatDuration, formatRelative, shortHash, confirmations,
-  parseRoute, netForAddress,
-} from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { classifySearch, parseRoute, describeError } from "../../../Sources/WalletFront/Public/js/explorer/logic.js";
+import { formatAmount, formatSigned, formatCRN } from "../../../Sources/WalletFront/Public/js/lib/amount.js";
+import { formatDuration, formatRelative, shortHash } from "../../../Sources/WalletFront/Public/js/ui/format.js";
 import {
   intervalSeries, averageInterval, niceTicks, linearScale, chartModel, robustMax, blockPageStarts, formatSecondsAxis,
 } from "../../../Sources/WalletFront/Public/js/explorer/chartmodel.js";
@@ -12,8 +11,8 @@ import {
   stepName, serviceLane, minerFromDetail, blockFromDetail, traceTimeline, flowHops, flowLayout,
 } from "../../../Sources/WalletFront/Public/js/explorer/flowmodel.js";
 import { encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
-import { wsURLFor, EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
-import { pingURLFor, backoffDelay, Feed } from "../../../Sources/WalletFront/Public/js/feed.js";
+import { EdgeClient, ApiError, loadConfig } from "../../../Sources/WalletFront/Public/js/api.js";
+import { backoffDelay, Feed } from "../../../Sources/WalletFront/Public/js/feed.js";
 
 const ADDR = "rcrn1qej5cmplf26smtzxrm78ys056ave28n6sqx4jjhndn79qeqzqnucq3r0kkl";
 const HASH = "72ea552dc9809a536071bc00f6e17db8d1dcb2111bc32663479b4e2fa4ae6bde";
@@ -54,11 +53,11 @@ test("amounts and times are formatted exactly", () => {
   assert.equal(formatAmount(1), "0.00000001");
   assert.equal(formatAmount(123_456_789_012_345_678n), "1,234,567,890.12345678");
   assert.equal(formatAmount(-374), "-0.00000374");
-  assert.equal(formatSigned(125_000_000), "+1.25000000");
-  assert.equal(formatSigned(-125_000_000), "-1.25000000");
-  assert.equal(formatCoins(235_000_000_000), "2,350 CRN");
-  assert.equal(formatCoins(50_000_000), "0.5 CRN");
-  assert.equal(formatCoins(0), "0 CRN");
+  assert.equal(formatSigned(125_000_000), "+1.25");
+  assert.equal(formatSigned(-125_000_000), "-1.25");
+  assert.equal(formatCRN(235_000_000_000), "2,350 CRN");
+  assert.equal(formatCRN(50_000_000), "0.5 CRN");
+  assert.equal(formatCRN(0), "0 CRN");
   assert.equal(formatDuration(5), "5 s");
   assert.equal(formatDuration(65), "1 min 5 s");
   assert.equal(formatDuration(3600 + 120), "1 h 2 min");
@@ -69,9 +68,6 @@ test("amounts and times are formatted exactly", () => {
   assert.equal(formatRelative(42_590), "+42.59 s");
   assert.equal(shortHash(HASH, 4), "72ea…6bde");
   assert.equal(shortHash("abc"), "abc");
-  assert.equal(confirmations(70, 79), 10);
-  assert.equal(confirmations(70, 70), 1);
-  assert.equal(confirmations(null, 70), 0);
 });
 
 const blk = (height, timestamp, difficulty = 1) => ({ height, id: `h${height}`, timestamp, difficulty });
@@ -244,16 +240,7 @@ test("routes: hash paths to views", () => {
   assert.equal(parseRoute("#/tx").name, "notfound");
 });
 
-test("net effect of a transaction on an address", () => {
-  const tx = { vin: [{ prevout: { address: "a", value: 5000 } }, { prevout: null }], vout: [{ address: "b", value: 3000 }, { address: "a", value: 1900 }] };
-  assert.equal(netForAddress(tx, "a"), -3100n);
-  assert.equal(netForAddress(tx, "b"), 3000n);
-  assert.equal(netForAddress(tx, "c"), 0n);
-});
-
-test("api: ws URL, backoff, config, errors carry the edge's code and status", async () => {
-  assert.equal(wsURLFor("http://127.0.0.1:8340"), "ws://127.0.0.1:8340/api/ws");
-  assert.equal(wsURLFor("https://node.example/"), "wss://node.example/api/ws");
+test("api: backoff, config (its ws URL from routes.js), errors carry the edge's code and status", async () => {
   assert.equal(backoffDelay(0, { random: () => 0.5 }), 500);
   assert.equal(backoffDelay(3, { random: () => 0.5 }), 4000);
   assert.equal(backoffDelay(30, { random: () => 0.5 }), 15000);
@@ -370,6 +357,12 @@ test("feed: a silent socket is probed; no answer (a hung edge) → reconnecting,
   assert.equal(feed.state, "online");
   feed.stop();
   assert.equal(feed.watchTimer, null);
-  assert.equal(pingURLFor("wss://edge.example:8443/base/api/ws"), "https://edge.example:8443/base/api/ping");
-  assert.equal(pingURLFor("ws://127.0.0.1:8340/api/ws"), "http://127.0.0.1:8340/api/ping");
+});
+
+test("describeError: unreachable, not found, the node's failure and a refusal each say so", () => {
+  assert.equal(describeError(new ApiError("fetch failed")), "The node is not reachable: fetch failed.");
+  assert.equal(describeError(new ApiError("Transaction not found", { status: 404, code: "not-found" })), "Transaction not found");
+  assert.equal(describeError(new ApiError("chain store down", { status: 503, code: "unavailable" })), "The node could not answer (503 unavailable): chain store down");
+  assert.equal(describeError(new ApiError("'zz' is not a txid", { status: 400, code: "bad-txid" })), "'zz' is not a txid (bad-txid)");
+  assert.equal(describeError(new Error("boom")), "boom");
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Liveness, staleAfterMs, staleText } from "../../../Sources/WalletFront/Public/js/lib/liveness.js";
-import { networkParams } from "../../../Sources/WalletFront/Public/js/lib/encoding.js";
+import { networkParams } from "../../../Sources/WalletFront/Public/js/lib/networks.js";
 
 function fakeFeed() {
   const handlers = new Set();

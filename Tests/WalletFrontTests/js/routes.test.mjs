@@ -1,7 +1,9 @@
 // Every URL of the edge the pages ask is built by js/routes.js: paths (pure) and the requests over api.js's client.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { paths, routes } from "../../../Sources/WalletFront/Public/js/routes.js";
+import { paths, routes, wsURLFor, pingURLFor, isURLFor } from "../../../Sources/WalletFront/Public/js/routes.js";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { api } from "../../../Sources/WalletFront/Public/js/api.js";
 
 const TXID = "72ea" + "0".repeat(56) + "6bde";
@@ -63,4 +65,34 @@ test("every route has its path, and every request goes to the configured edge", 
     { url: "http://edge.test:8340/api/faucet", method: "POST", body: JSON.stringify({ address: ADDR }), type: "application/json" },
     { url: `http://edge.test:8340/api/lookup/${TXID}`, method: "GET", body: undefined, type: undefined },
   ]);
+});
+
+test("the feed's URLs: ws from the edge's base, ping from the feed's URL, under a base path too", () => {
+  assert.equal(wsURLFor("http://127.0.0.1:8340"), "ws://127.0.0.1:8340/api/ws");
+  assert.equal(wsURLFor("https://node.example/"), "wss://node.example/api/ws");
+  assert.equal(wsURLFor("https://node.example/base/?x=1#y"), "wss://node.example/base/api/ws");
+  assert.equal(pingURLFor("wss://edge.example:8443/base/api/ws"), "https://edge.example:8443/base/api/ping");
+  assert.equal(pingURLFor("ws://127.0.0.1:8340/api/ws"), "http://127.0.0.1:8340/api/ping");
+  assert.equal(pingURLFor(wsURLFor("http://127.0.0.1:8340")), "http://127.0.0.1:8340/api/ping");
+});
+
+test("isURLFor: a reported request's URL against a path of paths", () => {
+  assert.ok(isURLFor("http://e:1/healthz", paths.health()));
+  assert.ok(isURLFor("http://e:1/base/api/faucet", paths.faucet()));
+  assert.ok(!isURLFor("http://e:1/api/faucet/x", paths.faucet()));
+  assert.ok(!isURLFor(undefined, paths.peers()));
+});
+
+test("no module but routes.js writes an edge path", () => {
+  const root = new URL("../../../Sources/WalletFront/Public/js/", import.meta.url).pathname;
+  const files = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith(".js") ? [join(dir, n)] : []));
+  const offenders = [];
+  for (const p of files(root)) {
+    const path = relative(root, p);
+    if (path === "routes.js") continue;
+    // Code only: a path in a comment documents, it builds nothing.
+    const code = readFileSync(p, "utf8").split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join("\n");
+    if (/["'`]\/(api|v1|healthz)\b/.test(code) || /\\\/(api|healthz)\\\//.test(code)) offenders.push(path);
+  }
+  assert.deepEqual(offenders, []);
 });

@@ -11,7 +11,8 @@
 // {"op":"phrase", "phrase":"<words>", "network":"regtest", "count":N} → {"accounts":[{"account","path","seed","address","public_key"}]}
 //   or {"error":{"kind","message"}} (the word list from CAIRN_BIP39_WORDLIST or Debian's python3-mnemonic)
 
-import { fromHex, toHex, networkParams, sighash, decodeTx, hashToDisplay } from "../../../Sources/WalletFront/Public/js/lib/encoding.js";
+import { fromHex, toHex, sighash, decodeTx, hashToDisplay } from "../../../Sources/WalletFront/Public/js/lib/encoding.js";
+import { networkParams } from "../../../Sources/WalletFront/Public/js/lib/networks.js";
 import { decodeAddress, encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 import { publicKeyFromSeed } from "../../../Sources/WalletFront/Public/js/lib/keys.js";
 import { plan, signPlan, partitionCoins } from "../../../Sources/WalletFront/Public/js/lib/coinselect.js";

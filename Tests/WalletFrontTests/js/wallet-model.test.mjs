@@ -1,40 +1,13 @@
-// The wallet page's pure logic: balances, history amounts, confirmations, messages, fee presets.
+// The wallet page's pure logic: messages, fee presets, amounts typed, CSV, the address book (balances, net
+// amounts and confirmations are lib/esplora.js's: esplora.test.mjs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, addressMessage, feePresets, needsBackup }
+import { addressMessage, feePresets, needsBackup }
   from "../../../Sources/WalletFront/Public/js/wallet/model.js";
 import { decodeAddress, encodeAddress } from "../../../Sources/WalletFront/Public/js/lib/bech32m.js";
 
 const me = encodeAddress(new Uint8Array(32).fill(1), "regtest");
 const other = encodeAddress(new Uint8Array(32).fill(2), "regtest");
-
-test("balances: confirmed from chain stats, pending as the signed mempool change", () => {
-  const stats = {
-    chain_stats: { funded_txo_count: 3, funded_txo_sum: 1000, spent_txo_count: 1, spent_txo_sum: 400, tx_count: 3 },
-    mempool_stats: { funded_txo_count: 1, funded_txo_sum: 50, spent_txo_count: 1, spent_txo_sum: 300, tx_count: 1 },
-  };
-  assert.deepEqual(balancesFrom(stats), { confirmed: 600, pending: -250 });
-});
-
-test("history: net amount per transaction, coinbase detection", () => {
-  const spend = {
-    vin: [{ is_coinbase: false, prevout: { address: me, value: 5000 } }],
-    vout: [{ address: other, value: 3000 }, { address: me, value: 1800 }],
-  };
-  assert.equal(txNet(spend, me), -3200);
-  assert.equal(txNet(spend, other), 3000);
-  const cb = { vin: [{ is_coinbase: true, prevout: null }], vout: [{ address: me, value: 5_000_000_000 }] };
-  assert.equal(txNet(cb, me), 5_000_000_000);
-  assert.ok(isCoinbaseEsplora(cb));
-  assert.ok(!isCoinbaseEsplora(spend));
-});
-
-test("confirmations: 0 pending, tip − height + 1 confirmed", () => {
-  assert.equal(confirmationsOf({ status: { confirmed: false } }, 100), 0);
-  assert.equal(confirmationsOf({ status: { confirmed: true, block_height: 100 } }, 100), 1);
-  assert.equal(confirmationsOf({ status: { confirmed: true, block_height: 91 } }, 100), 10);
-  assert.equal(confirmationsOf({ status: { confirmed: true, block_height: 101 } }, 100), 1); // tip not caught up yet
-});
 
 test("address messages: checksum, network and malformed say different things", () => {
   const msg = (text) => { try { decodeAddress(text, "regtest"); return null; } catch (e) { return addressMessage(e); } };
@@ -73,16 +46,6 @@ test("amounts: each wrong amount says what is wrong (they were all 'not a number
   assert.match(amountInput("0").error, /more than 0/);
   assert.match(amountInput("").error, /Enter the amount/);
   assert.match(amountInput("abc").error, /not a number/);
-});
-
-test("amounts are shown without trailing zeros", async () => {
-  const { formatCoins } = await import("../../../Sources/WalletFront/Public/js/wallet/model.js");
-  assert.equal(formatCoins(150_000_000), "1.5");
-  assert.equal(formatCoins(1_000_000_000), "10");
-  assert.equal(formatCoins(1), "0.00000001");
-  assert.equal(formatCoins(-250_000_000), "-2.5");
-  assert.equal(formatCoins(2_100_000_000_000_000), "21,000,000");
-  assert.equal(formatCoins(0), "0");
 });
 
 test("history as CSV: header, newest first, net amounts and fees in exact CRN, pending rows", async () => {

@@ -3,10 +3,13 @@
 //
 //   import { loadConfig, api, ApiError, restStatus } from "./api.js";
 //   const cfg = await loadConfig();           // {edge: "http://127.0.0.1:8340", ws: "ws://127.0.0.1:8340/api/ws"}
-//   const tip = await api.getJSON("/api/chain");
-//   const txid = await api.postText("/api/tx", hex);   // throws ApiError {status, code, message}
+//   const tip = await api.getJSON(paths.chain());       // paths from routes.js, which builds every URL of the edge
+//   const txid = await api.postText(paths.broadcast(), hex);   // throws ApiError {status, code, message}
 //
-// No DOM access here: this module only needs fetch and WebSocket.
+// No DOM access here: this module only needs fetch. (routes.js imports this module's `api` and this one its
+// wsURLFor: neither uses the other while it loads, so the two load in either order.)
+
+import { wsURLFor } from "./routes.js";
 
 /** An error answered by the edge ({"error":{code,message}} with an HTTP status), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -21,16 +24,6 @@ export class ApiError extends Error {
   get isUnavailable() {
     return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
   }
-}
-
-/** The WebSocket URL of an edge base URL: same host, ws:// (wss:// for https), path /api/ws. */
-export function wsURLFor(edge) {
-  const u = new URL(edge);
-  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
-  u.pathname = u.pathname.replace(/\/+$/, "") + "/api/ws";
-  u.search = "";
-  u.hash = "";
-  return u.toString();
 }
 
 let configPromise = null;

@@ -10,20 +10,12 @@
 //
 // No DOM access here: this module only needs fetch and WebSocket.
 
+import { pingURLFor } from "./routes.js";
+
 /** Delay before reconnect attempt n (0-based): 0.5 s doubling up to 15 s, with ±20 % jitter. */
 export function backoffDelay(attempt, { base = 500, max = 15000, random = Math.random } = {}) {
   const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
   return Math.round(d * (0.8 + 0.4 * random()));
-}
-
-/** The edge's GET /api/ping URL for a feed URL (ws://host/api/ws → http://host/api/ping). */
-export function pingURLFor(wsURL) {
-  const u = new URL(wsURL);
-  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
-  u.pathname = u.pathname.replace(/\/api\/ws\/?$/, "") + "/api/ping";
-  u.search = "";
-  u.hash = "";
-  return u.toString();
 }
 
 /**

@@ -4,13 +4,16 @@
 //   await routes.address(a)                                   (GET through api.js's shared client)
 //
 // Path segments that come from data (hashes, addresses, search text) are percent-encoded; heights and
-// page offsets go in as given (the edge answers a 400 for what is not a number). The feed's URLs (/api/ws, /api/ping) are api.js's wsURLFor and pingURLFor.
+// page offsets go in as given (the edge answers a 400 for what is not a number). The feed's URLs are
+// absolute (another scheme, another base): wsURLFor(edge) → "ws://host/api/ws", pingURLFor(ws) → "http://host/api/ping".
 
 import { api } from "./api.js";
 
 const enc = encodeURIComponent;
 /** Paths (relative to the edge's base URL) of the edge's routes. */
 export const paths = {
+  ws: () => "/api/ws",
+  ping: () => "/api/ping",
   chain: () => "/api/chain",
   node: () => "/api/node",
   health: () => "/healthz",
@@ -59,6 +62,31 @@ export const paths = {
   keyed: (key, path) => `/v1/${enc(key)}${path}`,
   keyedRPC: (key) => `/v1/${enc(key)}/rpc`,
 };
+
+/** The feed's WebSocket URL for an edge base URL: same host, ws:// (wss:// for https), path /api/ws. */
+export function wsURLFor(edge) {
+  const u = new URL(edge);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  u.pathname = u.pathname.replace(/\/+$/, "") + paths.ws();
+  u.search = "";
+  u.hash = "";
+  return u.toString();
+}
+
+/** The edge's GET /api/ping URL for a feed URL (ws://host/api/ws → http://host/api/ping). */
+export function pingURLFor(wsURL) {
+  const u = new URL(wsURL);
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+  u.pathname = u.pathname.replace(/\/api\/ws\/?$/, "") + paths.ping();
+  u.search = "";
+  u.hash = "";
+  return u.toString();
+}
+
+/** Whether a request's URL (restStatus reports them) is the one of a path of `paths`, e.g. isURLFor(r.url, paths.health()). */
+export function isURLFor(url, path) {
+  return String(url ?? "").endsWith(path);
+}
 
 /** Named requests for the edge's routes (Esplora-shaped answers; errors are api.js's ApiError). */
 export const routes = {

@@ -1,8 +1,9 @@
 // #/address/<addr>: balance (confirmed and pending), UTXOs and history, live via address tracking.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { confirmations, netForAddress } from "./logic.js";
-import { formatAmount, formatSigned, shortHash } from "../ui/format.js";
+import { balancesFrom, confirmations, netForAddress } from "../lib/esplora.js";
+import { formatAmount, formatCRN, formatSigned } from "../lib/amount.js";
+import { shortHash } from "../ui/format.js";
 import { h, fill, fields, notice, panel } from "../ui/dom.js";
 import { qrSVG } from "../lib/qr.js";
 
@@ -40,29 +41,28 @@ export async function addressView(ctx, route) {
 
   const drawBalance = (a) => {
     const c = a.chain_stats, m = a.mempool_stats;
-    const confirmed = BigInt(c.funded_txo_sum) - BigInt(c.spent_txo_sum);
-    const pending = BigInt(m.funded_txo_sum) - BigInt(m.spent_txo_sum);
+    const { confirmed, pending } = balancesFrom(a);
     balance.dataset.confirmed = confirmed.toString();
     balance.dataset.pending = pending.toString();
     fill(balance, fields([
-      ["Confirmed", h("strong", { class: "amount", dataset: { value: confirmed.toString() } }, `${formatAmount(confirmed)} CRN`), "address-confirmed"],
+      ["Confirmed", h("strong", { class: "amount", dataset: { value: confirmed.toString() } }, formatCRN(confirmed)), "address-confirmed"],
       ["Pending", h("span", { class: "amount", dataset: { value: pending.toString() } }, `${formatSigned(pending)} CRN`), "address-pending"],
-      ["Total", `${formatAmount(confirmed + pending)} CRN`],
+      ["Total", formatCRN(confirmed + pending)],
       ["Transactions", `${c.tx_count} confirmed, ${m.tx_count} unconfirmed`],
-      ["Received", `${formatAmount(c.funded_txo_sum)} CRN in ${c.funded_txo_count} outputs`],
-      ["Spent", `${formatAmount(c.spent_txo_sum)} CRN from ${c.spent_txo_count} outputs`],
+      ["Received", `${formatCRN(c.funded_txo_sum)} in ${c.funded_txo_count} outputs`],
+      ["Spent", `${formatCRN(c.spent_txo_sum)} from ${c.spent_txo_count} outputs`],
     ]));
   };
 
   const drawUtxos = (list, tip) => {
     if (list.length === 0) return fill(utxos, notice("No unspent outputs."));
     const sorted = [...list].sort((a, b) => (a.status.confirmed === b.status.confirmed ? (b.status.block_height || 0) - (a.status.block_height || 0) : a.status.confirmed ? 1 : -1));
-    fill(utxos, h("p", { class: "muted" }, `${list.length} output${list.length === 1 ? "" : "s"}, ${formatAmount(list.reduce((a, u) => a + BigInt(u.value), 0n))} CRN`),
+    fill(utxos, h("p", { class: "muted" }, `${list.length} output${list.length === 1 ? "" : "s"}, ${formatCRN(list.reduce((a, u) => a + u.value, 0))}`),
       h("ol", { class: "rows" }, sorted.slice(0, 200).map((u) => h("li", { class: "row", dataset: { txid: u.txid, vout: u.vout } },
         h("a", { class: "row-main mono", href: `#/tx/${u.txid}` }, `${shortHash(u.txid, 10)}:${u.vout}`),
         h("span", { class: "row-meta" }, h("strong", { class: "amount" }, formatAmount(u.value)), " ",
           u.coinbase === true ? [h("span", { class: "badge" }, "coinbase"), " "] : null,
-          u.status.confirmed ? h("span", { class: "muted" }, `${confirmations(u.status.block_height, tip)} conf.`) : h("span", { class: "badge warn" }, "unconfirmed"))))),
+          u.status.confirmed ? h("span", { class: "muted" }, `${confirmations(u.status, tip)} conf.`) : h("span", { class: "badge warn" }, "unconfirmed"))))),
       list.length > 200 ? h("p", { class: "muted" }, `and ${list.length - 200} more`) : null);
   };
 
@@ -78,9 +78,9 @@ export async function addressView(ctx, route) {
       return h("li", { class: "row", dataset: { txid: t.txid } },
         h("a", { class: "row-main mono", href: `#/tx/${t.txid}` }, shortHash(t.txid, 12)),
         h("span", { class: "row-meta" },
-          h("strong", { class: net >= 0n ? "amount in" : "amount out" }, formatSigned(net)), " ",
+          h("strong", { class: net >= 0 ? "amount in" : "amount out" }, `${formatSigned(net)} CRN`), " ",
           t.status.confirmed
-            ? h("span", { class: "muted" }, `block ${t.status.block_height} · ${confirmations(t.status.block_height, tip)} conf.`)
+            ? h("span", { class: "muted" }, `block ${t.status.block_height} · ${confirmations(t.status, tip)} conf.`)
             : h("span", { class: "badge warn" }, "pending")));
     })), loadMore);
   };

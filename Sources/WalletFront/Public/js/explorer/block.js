@@ -1,8 +1,9 @@
 // #/block/<hash>[/<page>]: header fields and the block's transactions, 25 per page.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { confirmations } from "./logic.js";
-import { formatAmount, formatAgo, shortHash } from "../ui/format.js";
+import { confirmations, isCoinbase } from "../lib/esplora.js";
+import { formatAmount } from "../lib/amount.js";
+import { formatAgo, shortHash } from "../ui/format.js";
 import { h, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const PAGE = 25;
@@ -58,7 +59,7 @@ export async function blockView(ctx, route) {
 
   const drawHeader = (status, tip) => {
     const best = status ? status.in_best_chain : block.in_best_chain;
-    const conf = best ? confirmations(block.height, tip) : 0;
+    const conf = confirmations({ confirmed: best, block_height: block.height }, tip);
     fill(header, fields([
       ["Hash", hashText(block.id)],
       ["Height", String(block.height)],
@@ -109,7 +110,7 @@ export async function blockView(ctx, route) {
 
 /** One transaction in a list: txid, what it spends and pays, fee. */
 export function txRow(tx, extra) {
-  const coinbase = tx.vin.some((i) => i.is_coinbase);
+  const coinbase = isCoinbase(tx);
   const out = tx.vout.reduce((a, o) => a + BigInt(o.value), 0n);
   return h("li", { class: "txrow", dataset: { txid: tx.txid } },
     h("div", { class: "txrow-head" },

@@ -1,7 +1,8 @@
 // Home: summary, latest blocks and mempool (live), the interval chart and a small flow view.
 import { routes } from "../routes.js";
 import { formatAxis } from "./chartmodel.js";
-import { formatAmount, formatAgo, shortHash, formatCRN } from "../ui/format.js";
+import { formatAmount, formatCRN } from "../lib/amount.js";
+import { formatAgo, shortHash } from "../ui/format.js";
 import { h, fill, notice, panel } from "../ui/dom.js";
 import { IntervalChart, loadRecentBlocks } from "./chart.js";
 import { FlowDiagram } from "./flowdiagram.js";

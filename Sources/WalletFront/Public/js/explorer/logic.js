@@ -1,12 +1,8 @@
-// Pure logic of the explorer: search, routes, confirmations, an address's net; no DOM, no network. The chart's model
-// is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
-import { decodeAddress, ADDRESS_PREFIXES as NETWORK_PREFIXES, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
-import { formatCRN } from "../ui/format.js";
-
-export { UNITS_PER_COIN } from "../lib/encoding.js";
-// The amount, hash and duration formatters are the pages' shared ones (ui/format.js), named here as the views and tests know them.
-export { formatAmount, formatSigned, formatDuration, formatAgo, formatRelative, shortHash } from "../ui/format.js";
-export const ADDRESS_PREFIXES = Object.values(NETWORK_PREFIXES);
+// Pure logic of the explorer: search, routes and error texts; no DOM, no network. Confirmations and an address's net are
+// lib/esplora.js's (shared with the wallet), the chart's model is chartmodel.js, the trace and flow's flowmodel.js. Tested by Tests/WalletFrontTests/js/explorer.test.mjs.
+import { ApiError } from "../api.js";
+import { decodeAddress, CHARSET as BECH32_CHARS } from "../lib/bech32m.js";
+import { NETWORKS } from "../lib/networks.js";
 const MAX_HEIGHT = 2 ** 31 - 1;
 
 /**
@@ -34,11 +30,11 @@ export function classifySearch(input) {
     const looksBech32 = /^[a-zA-Z]+$/.test(prefix) && data.length >= 6 && [...data.toLowerCase()].every((c) => BECH32_CHARS.includes(c));
     if (looksBech32) {
       if (q !== q.toLowerCase() && q !== q.toUpperCase()) return { kind: "invalid", reason: "An address is all lower case or all upper case, not mixed." };
-      if (!ADDRESS_PREFIXES.includes(prefix.toLowerCase())) {
+      const network = Object.values(NETWORKS).find((n) => n.prefix === prefix.toLowerCase())?.name;
+      if (!network) {
         return { kind: "invalid", reason: `"${prefix.toLowerCase()}1…" is not a Cairn address (they start with crn1, tcrn1 or rcrn1).` };
       }
       const value = q.toLowerCase();
-      const network = Object.keys(NETWORK_PREFIXES).find((n) => NETWORK_PREFIXES[n] === prefix.toLowerCase());
       try {
         decodeAddress(value, network);
       } catch (e) {
@@ -51,15 +47,6 @@ export function classifySearch(input) {
   const shown = q.length > 40 ? `${q.slice(0, 40)}…` : q;
   return { kind: "invalid", reason: `"${shown}" is not a block height, a block hash (64 hex digits), a transaction id (64 hex digits) or an address (rcrn1…).` };
 }
-
-/** Confirmations of something at `height` with the tip at `tipHeight` (0 when unconfirmed or unknown). */
-export function confirmations(height, tipHeight) {
-  if (height == null || tipHeight == null) return 0;
-  return Math.max(0, tipHeight - height + 1);
-}
-
-/** Coins for a headline: "2,350 CRN", "0.5 CRN" (trailing zeros dropped). */
-export const formatCoins = formatCRN;
 
 /** Where a route hash points: {name, arg} for "#/", "#/block/<hash>", "#/tx/<txid>", "#/address/<a>", "#/flow", "#/network". */
 export function parseRoute(hash) {
@@ -74,10 +61,13 @@ export function parseRoute(hash) {
   return { name: "notfound", path: h };
 }
 
-/** Net effect of a transaction on an address (Esplora tx object): received − spent, in base units. */
-export function netForAddress(tx, address) {
-  let net = 0n;
-  for (const o of tx.vout || []) if (o.address === address) net += BigInt(o.value);
-  for (const i of tx.vin || []) if (i.prevout && i.prevout.address === address) net -= BigInt(i.prevout.value);
-  return net;
+/** Human text for an ApiError (a search's or a view's failure). */
+export function describeError(e) {
+  if (e instanceof ApiError) {
+    if (e.status === 0) return `The node is not reachable: ${e.message}.`;
+    if (e.status === 404) return e.message;
+    if (e.status >= 500) return `The node could not answer (${e.status} ${e.code}): ${e.message}`;
+    return `${e.message} (${e.code})`;
+  }
+  return String(e && e.message ? e.message : e);
 }

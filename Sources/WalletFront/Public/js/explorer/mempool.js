@@ -2,7 +2,7 @@
 // own block assembly, GET /api/v1/fees/mempool-blocks) and the fee-rate histogram (GET /api/mempool).
 import { routes } from "../routes.js";
 import { histogramBars, compact } from "./mempoolmodel.js";
-import { formatAmount } from "../ui/format.js";
+import { formatAmount } from "../lib/amount.js";
 import { h, s, fill, notice, panel } from "../ui/dom.js";
 
 export async function mempoolView(ctx) {

@@ -2,10 +2,11 @@
 // with who spends each, and the trace timeline.
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
-import { confirmations } from "./logic.js";
+import { confirmations, isCoinbase } from "../lib/esplora.js";
 import { traceTimeline, blockFromDetail, serviceLane } from "./flowmodel.js";
 import { expectedConfirmation } from "./mempoolmodel.js";
-import { formatAmount, formatRelative } from "../ui/format.js";
+import { formatAmount } from "../lib/amount.js";
+import { formatRelative } from "../ui/format.js";
 import { h, s, fill, fields, hashText, notice, panel } from "../ui/dom.js";
 
 const LANES = ["edge", "mempool", "miner", "chainstore", "peer"];
@@ -107,8 +108,8 @@ export async function txView(ctx, route) {
 
 function drawSummary(el, tx, tip, place) {
   const st = tx.status;
-  const conf = st.confirmed ? confirmations(st.block_height, tip) : 0;
-  const coinbase = tx.vin.some((i) => i.is_coinbase);
+  const conf = confirmations(st, tip);
+  const coinbase = isCoinbase(tx);
   const inSum = tx.vin.reduce((a, i) => a + BigInt(i.prevout ? i.prevout.value : 0), 0n);
   const outSum = tx.vout.reduce((a, o) => a + BigInt(o.value), 0n);
   const rate = tx.size ? (Number(tx.fee) / tx.size).toFixed(2) : "0";

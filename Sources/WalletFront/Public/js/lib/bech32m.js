@@ -2,6 +2,8 @@
 // A line-by-line counterpart of Sources/ChainCore/Address/{Bech32,Address}.swift:
 // the same errors, the same codes, the same strings out.
 
+import { NETWORKS } from "./networks.js";
+
 export const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 const REVERSE = new Int8Array(128).fill(-1);
 for (let i = 0; i < CHARSET.length; i++) REVERSE[CHARSET.charCodeAt(i)] = i;
@@ -121,7 +123,8 @@ export function convertBits(data, from, to, pad) {
 // ---------------------------------------------------------------------------
 // Cairn addresses
 
-export const ADDRESS_PREFIXES = { main: "crn", testnet: "tcrn", regtest: "rcrn" };
+/** Each network's address prefix ({main: "crn", testnet: "tcrn", regtest: "rcrn"}), from lib/networks.js. */
+export const ADDRESS_PREFIXES = Object.freeze(Object.fromEntries(Object.values(NETWORKS).map((n) => [n.name, n.prefix])));
 export const ADDRESS_VERSION = 0;
 
 /** Why an address was refused: `code` is the API's code (address-bad-checksum, …). */

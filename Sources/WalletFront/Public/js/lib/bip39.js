@@ -5,14 +5,10 @@
 // The English word list is not in this repository: the wallet front serves it as
 // /vendor/bip39-english.txt from where Debian's python3-mnemonic installs it.
 
+import { subtle, sha256 } from "./webcrypto.js";
+
 export const WORD_COUNTS = [12, 15, 18, 21, 24];
 export const SEED_ROUNDS = 2048;
-
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
-}
 
 /**
  * kind: "word-list" | "word-count" | "unknown-word" | "checksum" | "entropy".
@@ -86,10 +82,6 @@ export function suggestion(word, list) {
     if (d < bestDistance) { best = w; bestDistance = d; }
   }
   return best;
-}
-
-async function sha256(bytes) {
-  return new Uint8Array(await subtle().digest("SHA-256", bytes));
 }
 
 /** The words of `entropy` (16…32 bytes, a multiple of 4). */

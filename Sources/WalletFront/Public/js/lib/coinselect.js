@@ -5,7 +5,8 @@
 // amount + fee; change back to the sender unless it would be dust, in which case
 // it is left to the fee.
 
-import { signedTxSize, encodeTx, sighash, txid as computeTxid, toHex, MAX_MONEY, formatAmount } from "./encoding.js";
+import { signedTxSize, encodeTx, sighash, txid as computeTxid, toHex } from "./encoding.js";
+import { MAX_MONEY, formatCRN } from "./amount.js";
 import { sign } from "./keys.js";
 
 export const POLICY = {
@@ -69,7 +70,7 @@ export function plan({ coins, recipient, amount, change, feeRate = POLICY.defaul
     throw new SendError("bad-fee-rate", `the fee rate must be at least ${policy.minFeeRate} unit/byte (this node's minimum relay fee)`);
   }
   if (amount < policy.dustLimit) {
-    throw new SendError("dust", `dust: ${formatAmount(amount)} CRN is below the dust limit of ${formatAmount(policy.dustLimit)} CRN; nodes refuse such outputs`,
+    throw new SendError("dust", `dust: ${formatCRN(amount)} is below the dust limit of ${formatCRN(policy.dustLimit)}; nodes refuse such outputs`,
       { amount, limit: policy.dustLimit });
   }
   if (!coins.length) throw new SendError("no-coins", "insufficient funds: this wallet has no spendable coins", { available: 0, needed: amount });
@@ -105,7 +106,7 @@ export function plan({ coins, recipient, amount, change, feeRate = POLICY.defaul
     lastNeeded = amount + feeAlone;
   }
   throw new SendError("insufficient-funds",
-    `insufficient funds: need ${formatAmount(lastNeeded)} CRN (amount + fee), spendable ${formatAmount(total)} CRN`,
+    `insufficient funds: need ${formatCRN(lastNeeded)} (amount + fee), spendable ${formatCRN(total)}`,
     { available: total, needed: lastNeeded });
 }
 

@@ -1,38 +1,15 @@
 // Canonical encodings of docs/PROTOCOL.md §1–2 and the signature hash of §5:
 // CompactSize, transactions, txid = SHA256d displayed byte-reversed, sighash.
-// Amounts are JavaScript numbers holding integer base units: every valid amount
-// is ≤ MAX_MONEY = 2.1e15 < 2^53, so they are exact.
+// Amounts are JavaScript numbers holding integer base units (lib/amount.js: every valid
+// amount is ≤ MAX_MONEY = 2.1e15 < 2^53, so they are exact); the networks' parameters are lib/networks.js.
 
-export const MAX_MONEY = 21_000_000 * 100_000_000;
-export const UNITS_PER_COIN = 100_000_000;
+import { networkParams } from "./networks.js";
+import { sha256 } from "./webcrypto.js";
+
 export const SIGNATURE_SIZE = 64;
 export const PUBLIC_KEY_SIZE = 32;
 export const MAX_PAYLOAD = 100;
 export const MAX_TX_SIZE = 1_000_000;
-
-// ---------------------------------------------------------------------------
-// Networks (docs/PROTOCOL.md §7; Sources/ChainCore/Consensus/ChainParams.swift)
-
-export const NETWORKS = {
-  main: {
-    name: "main", magic: [0xc4, 0x1e, 0x52, 0x4e], prefix: "crn", coinbaseMaturity: 100, targetSpacing: 60,
-    genesisHash: "00000263bef69afcd4f703beb002c503baf5f39df49caf242727aa0e2962771f",
-  },
-  testnet: {
-    name: "testnet", magic: [0xc4, 0x1e, 0x54, 0x4e], prefix: "tcrn", coinbaseMaturity: 20, targetSpacing: 30,
-    genesisHash: "000040a518eb2112e5b9a4b1359d5058043e96d2ce4d5221fb641334a14f2c2f",
-  },
-  regtest: {
-    name: "regtest", magic: [0xc4, 0x1e, 0x72, 0x4e], prefix: "rcrn", coinbaseMaturity: 10, targetSpacing: 1,
-    genesisHash: "6f6a28fdd80748f269ea86cdc8e2d7477125a6638ad28cfa3b95bc5cdd637a19",
-  },
-};
-
-export function networkParams(name) {
-  const p = NETWORKS[name];
-  if (!p) throw new Error(`unknown network '${name}' (main, testnet or regtest)`);
-  return p;
-}
 
 // ---------------------------------------------------------------------------
 // Hex and base64
@@ -234,18 +211,9 @@ export function signedTxSize(inputs, outputs) {
 }
 
 // ---------------------------------------------------------------------------
-// Hashes (WebCrypto; in the browser and in node ≥ 20 alike)
+// Hashes (lib/webcrypto.js's SHA-256)
 
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
-}
-
-export async function sha256(bytes) {
-  return new Uint8Array(await subtle().digest("SHA-256", Uint8Array.from(bytes)));
-}
-
+/** SHA-256 twice: txids, block hashes and the signature hash. */
 export async function sha256d(bytes) {
   return sha256(await sha256(bytes));
 }
@@ -277,29 +245,4 @@ export function sighashPreimage(tx, spent, network) {
 /** The 32-byte message every input signs. */
 export async function sighash(tx, spent, network) {
   return sha256d(sighashPreimage(tx, spent, network));
-}
-
-// ---------------------------------------------------------------------------
-// Amounts
-
-/** Base units → "12.50000000". */
-export function formatAmount(units) {
-  if (!Number.isSafeInteger(units)) return String(units);
-  const neg = units < 0;
-  const a = Math.abs(units);
-  const whole = Math.floor(a / UNITS_PER_COIN);
-  const frac = String(a % UNITS_PER_COIN).padStart(8, "0");
-  return `${neg ? "-" : ""}${whole}.${frac}`;
-}
-
-/** "12.5" → 1250000000; null for anything that is not a plain decimal with ≤ 8 places (as Swift's Units.parse). */
-export function parseAmount(text) {
-  const s = String(text).trim();
-  const m = /^([0-9]+)(?:\.([0-9]{1,8}))?$/.exec(s);
-  if (!m) return null;
-  const whole = Number(m[1]);
-  const frac = m[2] ? Number(m[2].padEnd(8, "0")) : 0;
-  const v = whole * UNITS_PER_COIN + frac;
-  if (!Number.isSafeInteger(v) || m[1].length > 16) return null;
-  return v;
 }

@@ -3,15 +3,11 @@
 // only as PKCS#8 or JWK, so the seed is wrapped in the fixed 16-byte PKCS#8
 // prefix of docs/PROTOCOL.md ("Keystore file").
 
+import { subtle } from "./webcrypto.js";
+
 export const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
-
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
-}
 
 function b64urlDecode(s) {
   const std = s.replace(/-/g, "+").replace(/_/g, "/");

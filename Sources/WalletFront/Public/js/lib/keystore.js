@@ -6,6 +6,7 @@
 import { encodeAddress, decodeAddress } from "./bech32m.js";
 import { toHex, fromHex, toBase64, fromBase64 } from "./encoding.js";
 import { publicKeyFromSeed } from "./keys.js";
+import { subtle } from "./webcrypto.js";
 
 export const KEYSTORE_VERSION = 1;
 export const ITERATIONS = 600_000;
@@ -21,12 +22,6 @@ export class KeystoreError extends Error {
     this.name = "KeystoreError";
     this.kind = kind;
   }
-}
-
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
 }
 
 async function wrappingKey(password, salt, iterations) {

@@ -4,16 +4,9 @@
 // percent-encoded UTF-8. A parameter named `req-…` that we do not know makes the request invalid, as
 // BIP-21 says; other unknown parameters are ignored. Pure: no DOM. Tested by payuri.test.mjs.
 
-import { parseAmount } from "./encoding.js";
+import { parseAmount, plainAmount } from "./amount.js";
 
 export const SCHEME = "cairn";
-
-/** Base units → "1.5" (no trailing zeros, no grouping: the text a URI carries). */
-function coins(units) {
-  const v = BigInt(units);
-  const whole = v / 100_000_000n, frac = (v % 100_000_000n).toString().padStart(8, "0").replace(/0+$/, "");
-  return frac ? `${whole}.${frac}` : `${whole}`;
-}
 
 /** The request's URI; just `cairn:<address>` when there is neither amount nor label. */
 export function paymentURI({ address, amount = null, label = "", message = "" }) {
@@ -21,7 +14,7 @@ export function paymentURI({ address, amount = null, label = "", message = "" })
   const q = [];
   if (amount !== null && amount !== undefined) {
     if (!(Number.isSafeInteger(amount) && amount > 0)) throw new Error("the amount must be a positive number of base units");
-    q.push(`amount=${coins(amount)}`);
+    q.push(`amount=${plainAmount(amount)}`);
   }
   if (label) q.push(`label=${encodeURIComponent(label)}`);
   if (message) q.push(`message=${encodeURIComponent(message)}`);

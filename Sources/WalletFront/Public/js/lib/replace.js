@@ -7,7 +7,8 @@
 // A bump keeps the payments and takes the extra fee from the change; a cancel pays everything back to
 // this account, minus the higher fee.
 
-import { signedTxSize, fromHex, formatAmount } from "./encoding.js";
+import { signedTxSize, fromHex } from "./encoding.js";
+import { formatCRN } from "./amount.js";
 import { POLICY, SendError, feeFor } from "./coinselect.js";
 
 /** Units per byte a replacement pays on top of what it replaces (the node's Policy.incrementalFeeRate). */
@@ -59,7 +60,7 @@ export function replacementPlan({ tx, ownPublicKey, kind, feeRate = POLICY.defau
     const fee = feeAt(size);
     const back = total - fee;
     if (back < policy.dustLimit) {
-      throw new SendError("insufficient-funds", `the coins (${formatAmount(total)} CRN) cannot pay the higher fee of ${formatAmount(fee)} CRN`);
+      throw new SendError("insufficient-funds", `the coins (${formatCRN(total)}) cannot pay the higher fee of ${formatCRN(fee)}`);
     }
     return done([{ value: back, publicKey: own }], fee, back, size, back, null);
   }
@@ -77,5 +78,5 @@ export function replacementPlan({ tx, ownPublicKey, kind, feeRate = POLICY.defau
   const fee1 = total - paid;
   if (fee1 >= feeAt(size1)) return done(outputs, fee1, null, size1, paid, to);
   throw new SendError("insufficient-funds",
-    `the change (${formatAmount(Math.max(0, total - paid - tx.fee))} CRN) cannot pay the higher fee of ${formatAmount(feeAt(size1))} CRN: cancel the payment instead`);
+    `the change (${formatCRN(Math.max(0, total - paid - tx.fee))}) cannot pay the higher fee of ${formatCRN(feeAt(size1))}: cancel the payment instead`);
 }

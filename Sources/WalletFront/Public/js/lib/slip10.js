@@ -7,16 +7,11 @@
 import { publicKeyFromSeed } from "./keys.js";
 import { encodeAddress } from "./bech32m.js";
 import { phraseToSeed, wordsToEntropy } from "./bip39.js";
+import { subtle } from "./webcrypto.js";
 
 export const HARDENED = 0x80000000;
 export const COIN_TYPE = 7369;
 const CURVE_KEY = new TextEncoder().encode("ed25519 seed");
-
-function subtle() {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error("WebCrypto (crypto.subtle) is not available: it needs https or localhost");
-  return s;
-}
 
 async function hmacSha512(key, data) {
   const k = await subtle().importKey("raw", key, { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);

@@ -1,58 +1,6 @@
-// The one formatter of amounts, hashes and durations for both pages (pure: no DOM), so the wallet
-// and the explorer show the same amount the same way. Tested by Tests/WalletFrontTests/js/format.test.mjs.
-//
-// Two styles of one amount, both grouped by thousands:
-//   formatAmount(123450000000) → "1,234.50000000"   exact, 8 decimals (columns, tables, fees)
-//   formatCoins(123450000000)  → "1,234.5"          trailing zeros dropped (balances, headlines)
-//   formatCRN(123450000000)    → "1,234.5 CRN"
-// (lib/encoding.js's formatAmount is a different thing: the CLI's ungrouped text, used in library messages.)
-
-const UNITS = 100_000_000n;
-
-/** Base units (Number or BigInt) as a BigInt; null for a Number that is not a safe integer (shown as it is). */
-function units(v) {
-  if (typeof v === "bigint") return v;
-  const n = v ?? 0;
-  return Number.isSafeInteger(n) ? BigInt(n) : null;
-}
-
-function parts(v) {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  return {
-    sign: neg ? "-" : "",
-    whole: (a / UNITS).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ","),
-    frac: (a % UNITS).toString().padStart(8, "0"),
-  };
-}
-
-/** Base units → "12.34500000": 8 decimals, grouped, exact for any safe integer or BigInt. */
-export function formatAmount(value) {
-  const v = units(value);
-  if (v === null) return String(value);
-  const { sign, whole, frac } = parts(v);
-  return `${sign}${whole}.${frac}`;
-}
-
-/** Signed amount with an explicit + for incoming: "+1.25000000". */
-export function formatSigned(value) {
-  const v = units(value);
-  return (v !== null && v > 0n ? "+" : "") + formatAmount(value);
-}
-
-/** Base units as CRN without trailing zeros, grouped: 150000000 → "1.5", 2100000000000000 → "21,000,000". */
-export function formatCoins(value) {
-  const v = units(value);
-  if (v === null) return String(value);
-  const { sign, whole, frac } = parts(v);
-  const f = frac.replace(/0+$/, "");
-  return `${sign}${whole}${f ? `.${f}` : ""}`;
-}
-
-/** Coins for a headline: "2,350 CRN", "0.5 CRN". */
-export function formatCRN(value) {
-  return `${formatCoins(value)} CRN`;
-}
+// The one formatter of hashes, durations and times for the pages (pure: no DOM); amounts are
+// lib/amount.js's (the same amount shown the same way by the wallet and the explorer).
+// Tested by Tests/WalletFrontTests/js/format.test.mjs.
 
 /** "0a1b2c3d…9f8e7d6c": `head` characters, an ellipsis, `tail` characters (the whole text when that is not shorter). */
 export function shortHash(h, head = 8, tail = head) {

@@ -2,7 +2,7 @@
 // prefixes), the live/stale/offline badge and banner from the feed, REST reachability and liveness.
 
 import { routes } from "../routes.js";
-import { networkParams } from "../lib/encoding.js";
+import { networkParams } from "../lib/networks.js";
 import { staleText } from "../lib/liveness.js";
 import { show, setMessage } from "../ui/dom.js";
 import { ui } from "./ui.js";

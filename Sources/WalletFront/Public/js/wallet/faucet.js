@@ -4,7 +4,7 @@
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { show, txLink } from "../ui/dom.js";
-import { formatCoins } from "../ui/format.js";
+import { formatCoins } from "../lib/amount.js";
 import { ui } from "./ui.js";
 import { state } from "./state.js";
 import { render } from "./views.js";

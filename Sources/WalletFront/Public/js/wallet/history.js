@@ -2,8 +2,9 @@
 
 import { blocksToMaturity } from "../lib/coinselect.js";
 import { el, show, txLink, addressLink } from "../ui/dom.js";
-import { formatCoins } from "../ui/format.js";
-import { balancesFrom, txNet, confirmationsOf, isCoinbaseEsplora, historyCSV } from "./model.js";
+import { formatCoins, formatSigned } from "../lib/amount.js";
+import { historyCSV } from "./model.js";
+import { balancesFrom, netForAddress, confirmations, isCoinbase } from "../lib/esplora.js";
 import { ui, download } from "./ui.js";
 import { state, currentData, historyShown, hasOlder } from "./state.js";
 import { loadOlder } from "./refresh.js";
@@ -39,7 +40,7 @@ export function renderBalances() {
   }
   const { confirmed, pending } = balancesFrom(d.stats);
   ui["balance-confirmed"].textContent = formatCoins(confirmed);
-  ui["balance-pending"].textContent = (pending > 0 ? "+" : "") + formatCoins(pending);
+  ui["balance-pending"].textContent = formatSigned(pending);
   ui["balance-pending"].dataset.units = String(pending);
   ui["balance-confirmed"].dataset.units = String(confirmed);
   const notes = [];
@@ -56,7 +57,7 @@ export function renderBalances() {
 }
 
 function counterparty(tx, address, net) {
-  if (isCoinbaseEsplora(tx)) return "mining reward";
+  if (isCoinbase(tx)) return "mining reward";
   if (net < 0) {
     const to = tx.vout.find((o) => o.address !== address);
     return to ? ["to ", addressLink(to.address)] : "to yourself";
@@ -78,14 +79,14 @@ export function renderHistory() {
   show(ui["history-more"], hasOlder(d, state.older));
   const ownHex = ownKeyHex(d.address);
   const rows = historyShown(d, state.older).map((tx) => {
-    const net = txNet(tx, d.address);
-    const confs = confirmationsOf(tx, d.tipHeight);
+    const net = netForAddress(tx, d.address);
+    const confs = confirmations(tx.status, d.tipHeight);
     const when = tx.status?.block_time ? new Date(tx.status.block_time * 1000).toLocaleString() : "";
     const status = confs === 0
       ? el("span", { class: "badge warn" }, "pending")
       : el("span", { class: "badge ok" }, `${confs} confirmation${confs === 1 ? "" : "s"}`);
     return el("li", { class: "history-row", dataset: { txid: tx.txid, confirmations: String(confs) } },
-      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${net > 0 ? "+" : ""}${formatCoins(net)} CRN`),
+      el("span", { class: `amount ${net < 0 ? "out" : "in"}` }, `${formatSigned(net)} CRN`),
       status,
       el("span", { class: "who small" }, counterparty(tx, d.address, net)),
       el("span", { class: "tx small" }, txLink(tx.txid)),

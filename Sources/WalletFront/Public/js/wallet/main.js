@@ -9,7 +9,8 @@
 // views.js (the page from the state).
 
 import { loadConfig, restStatus } from "../api.js";
-import { Feed, pingURLFor } from "../feed.js";
+import { Feed } from "../feed.js";
+import { pingURLFor } from "../routes.js";
 import { Liveness } from "../lib/liveness.js";
 import { ed25519Supported } from "../lib/keys.js";
 import { show, setMessage } from "../ui/dom.js";

@@ -2,41 +2,9 @@
 // Tested by Tests/WalletFrontTests/js/wallet-model.test.mjs.
 
 import { POLICY } from "../lib/coinselect.js";
-import { parseAmount, MAX_MONEY, UNITS_PER_COIN } from "../lib/encoding.js";
+import { parseAmount, MAX_MONEY, UNITS_PER_COIN, formatCoins, plainAmount } from "../lib/amount.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
-import { formatCoins } from "../ui/format.js";
-
-// The amount as the wallet shows it (ui/format.js, shared with the explorer).
-export { formatCoins };
-
-/** Confirmed balance and the net pending change, from GET /api/address/:addr. */
-export function balancesFrom(stats) {
-  const cs = stats.chain_stats;
-  const ms = stats.mempool_stats;
-  return {
-    confirmed: cs.funded_txo_sum - cs.spent_txo_sum,
-    pending: ms.funded_txo_sum - ms.spent_txo_sum,
-  };
-}
-
-/** What a transaction did to an address: received outputs minus spent inputs (base units). */
-export function txNet(tx, address) {
-  let net = 0;
-  for (const o of tx.vout) if (o.address === address) net += o.value;
-  for (const i of tx.vin) if (i.prevout && i.prevout.address === address) net -= i.prevout.value;
-  return net;
-}
-
-export function isCoinbaseEsplora(tx) {
-  return tx.vin.length === 1 && !!tx.vin[0].is_coinbase;
-}
-
-/** 0 while unconfirmed; tip − height + 1 once in a block. */
-export function confirmationsOf(tx, tipHeight) {
-  if (!tx.status?.confirmed) return 0;
-  if (!Number.isInteger(tipHeight) || !Number.isInteger(tx.status.block_height)) return 1;
-  return Math.max(1, tipHeight - tx.status.block_height + 1);
-}
+import { netForAddress, isCoinbase, confirmations } from "../lib/esplora.js";
 
 /** The user-facing message for an address error of lib/bech32m.js (one per code). */
 export function addressMessage(e) {
@@ -108,23 +76,19 @@ function csvField(v) {
  * net amount for this address and the fee in CRN (exact decimals, no grouping, as a spreadsheet reads them).
  */
 export function historyCSV(txs, address, tipHeight) {
-  const crn = (units) => {
-    const neg = units < 0;
-    const a = Math.abs(units);
-    return `${neg ? "-" : ""}${Math.floor(a / UNITS_PER_COIN)}.${String(a % UNITS_PER_COIN).padStart(8, "0")}`;
-  };
+  const crn = (units) => plainAmount(units, { fixed: true });
   const rows = [["txid", "status", "confirmations", "block_height", "block_time_utc", "amount_crn", "fee_crn", "counterparty"]];
   for (const tx of txs) {
-    const net = txNet(tx, address);
+    const net = netForAddress(tx, address);
     const confirmed = !!tx.status?.confirmed;
-    const other = isCoinbaseEsplora(tx) ? "mining reward"
+    const other = isCoinbase(tx) ? "mining reward"
       : net < 0 ? (tx.vout.find((o) => o.address !== address)?.address ?? "self")
         : (tx.vin.find((i) => i.prevout && i.prevout.address !== address)?.prevout.address ?? "self");
     const spent = tx.vin.some((i) => i.prevout && i.prevout.address === address);
     rows.push([
       tx.txid,
       confirmed ? "confirmed" : "pending",
-      confirmationsOf(tx, tipHeight),
+      confirmations(tx.status, tipHeight),
       confirmed ? tx.status.block_height : "",
       confirmed && tx.status.block_time ? new Date(tx.status.block_time * 1000).toISOString() : "",
       crn(net),

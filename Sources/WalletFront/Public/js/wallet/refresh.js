@@ -6,7 +6,7 @@ import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { partitionCoins } from "../lib/coinselect.js";
 import { show } from "../ui/dom.js";
-import { isCoinbaseEsplora } from "./model.js";
+import { isCoinbase } from "../lib/esplora.js";
 import { ui } from "./ui.js";
 import { state, HISTORY_PAGE } from "./state.js";
 import { render } from "./views.js";
@@ -46,7 +46,7 @@ export async function refresh() {
     routes.addressTxs(addr),
   ]);
   if (Number.isInteger(tipHeight)) state.tipHeight = Math.max(tipHeight, state.tipHeight ?? 0);
-  for (const tx of txs) state.coinbase.set(tx.txid, isCoinbaseEsplora(tx));
+  for (const tx of txs) state.coinbase.set(tx.txid, isCoinbase(tx));
   const coins = await classifyCoins(utxos, state.tipHeight);
   if (state.current?.address !== account.address) return null;
   const partition = partitionCoins(coins, { tipHeight: state.tipHeight, maturity: state.params.coinbaseMaturity });
@@ -71,7 +71,7 @@ async function classifyCoins(utxos, tipHeight) {
   for (let i = 0; i < unknown.length; i += 4) {
     await Promise.all(unknown.slice(i, i + 4).map(async (txid) => {
       const tx = await routes.tx(txid);
-      state.coinbase.set(txid, isCoinbaseEsplora(tx));
+      state.coinbase.set(txid, isCoinbase(tx));
     }));
   }
   return utxos.map((u) => ({

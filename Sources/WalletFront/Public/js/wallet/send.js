@@ -5,11 +5,12 @@
 import { ApiError } from "../api.js";
 import { routes } from "../routes.js";
 import { decodeAddress, encodeAddress } from "../lib/bech32m.js";
-import { formatAmount, signedTxSize } from "../lib/encoding.js";
+import { signedTxSize } from "../lib/encoding.js";
 import { plan, signPlan, SendError, POLICY, feeFor } from "../lib/coinselect.js";
 import { $, el, show, setMessage, addressLink, txLink } from "../ui/dom.js";
-import { formatCoins } from "../ui/format.js";
-import { confirmationsOf, addressMessage, amountInput, contactFor } from "./model.js";
+import { formatCoins, plainAmount } from "../lib/amount.js";
+import { addressMessage, amountInput, contactFor } from "./model.js";
+import { confirmations } from "../lib/esplora.js";
 import { ui, cap } from "./ui.js";
 import { state, touch } from "./state.js";
 import { refresh, scheduleRefresh } from "./refresh.js";
@@ -81,8 +82,8 @@ function onSendMax() {
   const coins = d.partition.spendable;
   const total = coins.reduce((s, c) => s + c.value, 0);
   const max = total - feeFor(signedTxSize(coins.length, 1), fee.value);
-  // An input's value: plain digits and a dot (lib/encoding.js's CLI form), as the amount field reads it.
-  ui["send-amount"].value = max > 0 ? formatAmount(max).replace(/\.?0+$/, "") : "0";
+  // An input's value: plain digits and a dot, as the amount field reads it.
+  ui["send-amount"].value = plainAmount(Math.max(0, max));
   updatePreview();
 }
 
@@ -252,7 +253,7 @@ export function renderSendResult() {
   const tx = d?.txs.find((t) => t.txid === s.txid);
   let status;
   if (tx && tx.status?.confirmed) {
-    const n = confirmationsOf(tx, d.tipHeight);
+    const n = confirmations(tx.status, d.tipHeight);
     status = el("span", { class: "badge ok", dataset: { status: "confirmed" } }, `confirmed in block ${tx.status.block_height} (${n} confirmation${n === 1 ? "" : "s"})`);
   } else {
     status = el("span", { class: "badge warn", dataset: { status: "pending" } }, "pending: in the mempool, waiting for a block");
@@ -281,7 +282,7 @@ function takePaymentRequest() {
   let r;
   try { r = parsePaymentURI(text); } catch { return; }   // readRecipient says why
   ui["send-to"].value = r.address;
-  if (r.amount !== null) ui["send-amount"].value = formatCoins(r.amount).replaceAll(",", "");
+  if (r.amount !== null) ui["send-amount"].value = plainAmount(r.amount);
   note.dataset.address = r.address;
   note.textContent = `From a payment request${r.label ? `: “${r.label}”` : ""}${r.message ? ` (${r.message})` : ""}. Check the address and the amount, then review.`;
   show(note, true);

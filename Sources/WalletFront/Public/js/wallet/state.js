@@ -2,6 +2,8 @@
 // the accessors that read or change it as a whole. Pure: no DOM, no network.
 // Tested by Tests/WalletFrontTests/js/wallet-state.test.mjs.
 
+import { paths, isURLFor } from "../routes.js";
+
 export const MIN_PASSWORD = 8;
 export const LS_SELECTED = "cairn.wallet.selected";
 export const LS_NETWORK = "cairn.wallet.network";
@@ -136,7 +138,7 @@ export function autoLockMinutesFrom(value) {
 
 /** True when a REST answer means the node is down (not a refusal; the faucet's own 503 does not count). */
 export function restDownFrom(r) {
-  return !r.ok && (r.status === 0 || r.status === 502 || r.status === 503 || r.status === 504) && !/\/api\/faucet$/.test(r.url);
+  return !r.ok && (r.status === 0 || r.status === 502 || r.status === 503 || r.status === 504) && !isURLFor(r.url, paths.faucet());
 }
 
 /**
