@@ -261,19 +261,19 @@ extension AccountsService {
         return rows
     }
 
-    func portalMethods() -> [String: RPCRouter.Raw] {
+    func portalMethods() -> [AccountsMethod: RPCRouter.Raw] {
         [
-            "portalinfo": RPCRouter.method(Empty.self) { _ in self.portal.info },
-            "signup": RPCRouter.method(PortalCredentials.self) { p in try await self.portalSignup(p) },
-            "login": RPCRouter.method(PortalCredentials.self) { p in try await self.portalLogin(p) },
-            "logout": RPCRouter.method(PortalAuth.self) { p in try await self.store.logout(p.session); return Empty() },
-            "mykeys": RPCRouter.method(PortalAuth.self) { p in
+            .portalinfo: RPCRouter.method(Empty.self) { _ in self.portal.info },
+            .signup: RPCRouter.method(PortalCredentials.self) { p in try await self.portalSignup(p) },
+            .login: RPCRouter.method(PortalCredentials.self) { p in try await self.portalLogin(p) },
+            .logout: RPCRouter.method(PortalAuth.self) { p in try await self.store.logout(p.session); return Empty() },
+            .mykeys: RPCRouter.method(PortalAuth.self) { p in
                 try await self.store.keys(account: try await self.store.sessionAccount(p.session).id)
             },
-            "mycreatekey": RPCRouter.method(PortalNewKey.self) { p in try await self.myCreateKey(p) },
-            "myrotatekey": RPCRouter.method(PortalKeyRef.self) { p in try await self.myRotateKey(p) },
-            "myrevokekey": RPCRouter.method(PortalKeyRef.self) { p in try await self.myRevokeKey(p) },
-            "myusage": RPCRouter.method(PortalUsageQuery.self) { p in try await self.myUsage(p) },
+            .mycreatekey: RPCRouter.method(PortalNewKey.self) { p in try await self.myCreateKey(p) },
+            .myrotatekey: RPCRouter.method(PortalKeyRef.self) { p in try await self.myRotateKey(p) },
+            .myrevokekey: RPCRouter.method(PortalKeyRef.self) { p in try await self.myRevokeKey(p) },
+            .myusage: RPCRouter.method(PortalUsageQuery.self) { p in try await self.myUsage(p) },
         ]
     }
 }

@@ -165,9 +165,9 @@ public final class DataLock: Sendable {
 /// Publishes trace events on a service's PUB socket.
 public struct TraceRecorder: Sendable {
     public let publisher: Publisher
-    public let service: String
+    public let service: ServiceName
 
-    public init(publisher: Publisher, service: String) {
+    public init(publisher: Publisher, service: ServiceName) {
         self.publisher = publisher
         self.service = service
     }
