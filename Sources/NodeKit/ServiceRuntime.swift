@@ -17,6 +17,12 @@ import Synchronization
 /// ones `run` stops on SIGTERM/SIGINT, after the service's own `beforeBus` step: subscribers, then
 /// request servers, then RPC clients, then publishers (flushed first), then the context; then the
 /// service's `afterBus` step (close its database), and one "NAME stopped" line.
+///
+/// The edge keeps a prologue of its own (Sources/APIEdge/EdgeCommand.swift) and uses only
+/// `bootstrapLogging`: it keeps no data folder (no lock), binds no bus socket (no authenticator), and
+/// its ZeroMQ objects (RPC clients, subscribers, the public ZMQ notifier) belong to its `Edge`,
+/// which stops them after the HTTP server on SIGTERM/SIGINT; what it would share with `start` is
+/// logging, the network and the bus security, a few lines each.
 public final class ServiceRuntime: Sendable {
     /// What the log lines call the service: "chain store", "mempool", …
     public let name: String
