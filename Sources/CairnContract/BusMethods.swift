@@ -30,7 +30,7 @@ public enum MempoolMethod: String, BusMethod {
     case getminers, gettrace, getstatus, getpace, setpace, getspenders, getmempoolblocks, getmempoolsamples
 }
 
-/// `peer.rpc`: the peer bridge (Sources/PeerBridge/PeerBridgeCommand.swift; messages in PeerMessages.swift).
+/// `peer.rpc`: the peer bridge (Sources/PeerBridge/PeerBridgeRPC.swift; messages in PeerMessages.swift).
 public enum PeerMethod: String, BusMethod {
     case getpeers, getsync, addpeer, setnetworkactive, getstatus
 }
