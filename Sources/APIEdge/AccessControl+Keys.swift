@@ -24,7 +24,7 @@ extension AccessControl {
             record = cached.record
         } else {
             do {
-                record = try await client.call("lookupkey", KeyRef(id: id), as: KeyRecord.self)
+                record = try await client.call(AccountsMethod.lookupkey, KeyRef(id: id), as: KeyRecord.self)
             } catch let e as RPCError where e.code == "not-found" {
                 record = nil
             } catch {

@@ -60,7 +60,7 @@ extension AccessControl {
                 return (r, Self.nextReport(&s, edge: edgeID))
             }
             do {
-                let reply = try await client.call("lease", LeaseRequest(edge: edgeID, wants: [LeaseWant(key: info.id, want: want, returned: returned)],
+                let reply = try await client.call(AccountsMethod.lease, LeaseRequest(edge: edgeID, wants: [LeaseWant(key: info.id, want: want, returned: returned)],
                                                                         report: report, id: nextLeaseID()), as: LeaseReply.self)
                 let now = clock.now
                 state.withLock { s in

@@ -33,7 +33,7 @@ extension AccessControl {
         }
         guard !wants.isEmpty || report != nil else { return }
         do {
-            let reply = try await client.call("lease", LeaseRequest(edge: edgeID, wants: wants, report: report, id: nextLeaseID()), as: LeaseReply.self)
+            let reply = try await client.call(AccountsMethod.lease, LeaseRequest(edge: edgeID, wants: wants, report: report, id: nextLeaseID()), as: LeaseReply.self)
             state.withLock { s in if let ack = reply.acknowledged, s.pending?.sequence == ack { s.pending = nil } }
         } catch {
             state.withLock { s in for w in wants { s.leases[w.key]?.toReturn += w.returned } }
@@ -66,22 +66,22 @@ extension AccessControl {
 
     func usage(key: String?, since: Int?) async throws -> [UsageRow] {
         do {
-            return try await client.call("getusage", UsageQuery(key: key, since: since), as: [UsageRow].self)
+            return try await client.call(AccountsMethod.getusage, UsageQuery(key: key, since: since), as: [UsageRow].self)
         } catch let e as RPCError {
-            throw APIError.fromRPC(e, service: "the accounts service")
+            throw APIError.fromRPC(e, service: .accounts)
         } catch let e as BusError {
-            throw APIError.fromBus(e, service: "the accounts service")
+            throw APIError.fromBus(e, service: .accounts)
         }
     }
 
     /// An operator call on the accounts service, its errors mapped to the edge's.
-    func call<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ params: P, as: R.Type) async throws -> R {
+    func call<P: Encodable & Sendable, R: Codable & Sendable>(_ method: AccountsMethod, _ params: P, as: R.Type) async throws -> R {
         do {
             return try await client.call(method, params, as: R.self)
         } catch let e as RPCError {
-            throw APIError.fromRPC(e, service: "the accounts service")
+            throw APIError.fromRPC(e, service: .accounts)
         } catch let e as BusError {
-            throw APIError.fromBus(e, service: "the accounts service")
+            throw APIError.fromBus(e, service: .accounts)
         }
     }
 }

@@ -146,7 +146,7 @@ final class Edge: Sendable {
     /// stream is intact (no bus round trip per request), else asked directly.
     func currentTip() async throws -> ChainTip {
         if let t = feed.lastTip { return t }
-        return try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+        return try await backend.chain(.getchaintip, Empty(), as: ChainTip.self)
     }
 
     /// Waits until both subscriptions are synced with their publishers (tests; startup logging).

@@ -43,15 +43,15 @@ final class Backend: Sendable {
 
     var network: Network { params.network }
 
-    func chain<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ p: P, as: R.Type = R.self) async throws -> R {
-        try await call(chain, service: "chain store", method, p)
+    func chain<P: Encodable & Sendable, R: Codable & Sendable>(_ method: ChainMethod, _ p: P, as: R.Type = R.self) async throws -> R {
+        try await call(chain, service: .chainstore, method, p)
     }
 
-    func mempool<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ p: P, as: R.Type = R.self) async throws -> R {
-        try await call(mempool, service: "mempool", method, p)
+    func mempool<P: Encodable & Sendable, R: Codable & Sendable>(_ method: MempoolMethod, _ p: P, as: R.Type = R.self) async throws -> R {
+        try await call(mempool, service: .mempool, method, p)
     }
 
-    private func call<P: Encodable & Sendable, R: Codable & Sendable>(_ client: RPCClient, service: String, _ method: String, _ p: P) async throws -> R {
+    private func call<P: Encodable & Sendable, R: Codable & Sendable>(_ client: RPCClient, service: ServiceName, _ method: some BusMethod, _ p: P) async throws -> R {
         do {
             return try await client.call(method, p, as: R.self)
         } catch let e as RPCError {
@@ -69,19 +69,19 @@ final class Backend: Sendable {
     func submitTx(raw: [UInt8], receivedAt: Double?) async throws -> SubmitTxResult {
         try await submits.submit {
             guard raw.count <= SubmitBatch.maxTransactionBytes else {
-                return try await mempool("submittx", SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
+                return try await mempool(.submittx, SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
             }
             let answer: SubmitBatch.Answer
             do {
                 answer = try await batcher.submit(SubmitBatch.Item(raw: raw, receivedAt: receivedAt))
             } catch let e as RPCError {
-                throw APIError.fromRPC(e, service: "mempool")
+                throw APIError.fromRPC(e, service: .mempool)
             } catch let e as BusError {
-                throw APIError.fromBus(e, service: "mempool")
+                throw APIError.fromBus(e, service: .mempool)
             }
             switch answer.result {
             case let .success(result): return result
-            case let .failure(refusal): throw APIError.fromRPC(refusal, service: "mempool")
+            case let .failure(refusal): throw APIError.fromRPC(refusal, service: .mempool)
             }
         }
     }
@@ -90,7 +90,7 @@ final class Backend: Sendable {
     /// sent as it is with `submittx`, for the mempool to refuse as it always has.
     func submitTx(_ p: SubmitTx) async throws -> SubmitTxResult {
         if let raw = Hex.decode(p.hex) { return try await submitTx(raw: raw, receivedAt: p.receivedAt) }
-        return try await submits.submit { try await mempool("submittx", p, as: SubmitTxResult.self) }
+        return try await submits.submit { try await mempool(.submittx, p, as: SubmitTxResult.self) }
     }
 
     // MARK: lookups shared by routes
@@ -98,7 +98,7 @@ final class Backend: Sendable {
     /// The confirmed transaction, or nil if the chain store does not know it.
     func confirmedTx(_ txid: String) async throws -> ConfirmedTx? {
         do {
-            return try await chain("gettx", TxRef(txid: txid), as: ConfirmedTx.self)
+            return try await chain(.gettx, TxRef(txid: txid), as: ConfirmedTx.self)
         } catch let e as APIError where e.status == .notFound {
             return nil
         }
@@ -107,7 +107,7 @@ final class Backend: Sendable {
     /// The mempool entry, or nil if the mempool does not hold it.
     func mempoolEntry(_ txid: String) async throws -> MempoolEntry? {
         do {
-            return try await mempool("getentry", TxRef(txid: txid), as: MempoolEntry.self)
+            return try await mempool(.getentry, TxRef(txid: txid), as: MempoolEntry.self)
         } catch let e as APIError where e.status == .notFound {
             return nil
         }

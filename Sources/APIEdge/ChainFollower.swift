@@ -150,11 +150,11 @@ actor ChainFollower {
 
     /// One attempt; false when the chain changed under it (try again).
     private func catchUpOnce(reason: String) async throws -> Bool {
-        let tip = try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+        let tip = try await backend.chain(.getchaintip, Empty(), as: ChainTip.self)
         guard let tipHash = Hash256(hex: tip.hash) else { return true }
         guard !announced.isEmpty else {
             // The starting point: this edge announces what comes after it.
-            let info = try await backend.chain("getblock", BlockRef(hash: tip.hash), as: BlockInfo.self)
+            let info = try await backend.chain(.getblock, BlockRef(hash: tip.hash), as: BlockInfo.self)
             announced = [(tip.height, tipHash)]
             heights = [tipHash: tip.height]
             tipRaw = Hex.decode(info.hex) ?? []
@@ -166,7 +166,7 @@ actor ChainFollower {
         var fork: Int?
         for i in announced.indices.reversed() {
             do {
-                let header = try await backend.chain("getheader", BlockRef(hash: announced[i].hash.hex), as: HeaderInfo.self)
+                let header = try await backend.chain(.getheader, BlockRef(hash: announced[i].hash.hex), as: HeaderInfo.self)
                 if header.inBestChain { fork = i; break }
             } catch let e as APIError where e.status == .notFound {
                 continue
@@ -175,7 +175,7 @@ actor ChainFollower {
         guard let f = fork, tip.height - announced[f].height <= maxCatchUp else {
             logger.warning("cannot tell what the feed missed: announcing a resync", metadata: ["reason": "\(reason)",
                            "announced": "\(announced.last!.height)", "tip": "\(tip.height)"])
-            let info = try await backend.chain("getblock", BlockRef(hash: tip.hash), as: BlockInfo.self)
+            let info = try await backend.chain(.getblock, BlockRef(hash: tip.hash), as: BlockInfo.self)
             announced = [(tip.height, tipHash)]
             heights = [tipHash: tip.height]
             tipRaw = Hex.decode(info.hex) ?? []
@@ -194,7 +194,7 @@ actor ChainFollower {
         }
         var height = announced[f].height + 1
         while height <= tip.height {
-            let info = try await backend.chain("getblock", BlockRef(height: height), as: BlockInfo.self)
+            let info = try await backend.chain(.getblock, BlockRef(height: height), as: BlockInfo.self)
             guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw) else { return false }
             // A reorg while fetching: start again from the new fork point.
             guard block.header.previousHash == announced.last?.hash else { return false }

@@ -26,7 +26,7 @@ enum ChainReplay {
                         fetch: (Int) async throws -> Step<T>) async -> Result<[T], Stop> {
         do {
             guard let last else { return .failure(Stop(reason: "this edge has not started its feed yet")) }
-            let from = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+            let from = try await backend.chain(.getheader, BlockRef(hash: hash), as: HeaderInfo.self)
             guard from.inBestChain, last.height - from.height <= maxBlocks else {
                 return .failure(Stop(reason: from.inBestChain ? "more than \(maxBlocks) blocks since the resume cursor"
                                                              : "the resume cursor's block left the best chain"))

@@ -58,12 +58,12 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         }
     }
 
-    static func fromRPC(_ e: RPCError, service: String?) -> APIError {
+    static func fromRPC(_ e: RPCError, service: ServiceName?) -> APIError {
         switch e.code {
         case "not-found": return APIError(.notFound, "not-found", e.message)
         case "bad-params": return APIError(.badRequest, "bad-request", e.message)
         case "internal", "unknown-method":
-            let who = service.map { "\($0): " } ?? ""
+            let who = service.map { "\($0.title): " } ?? ""
             return APIError(.badGateway, "backend-error", "\(who)\(e.message)")
         case MempoolRefusal.chainUnavailable.rawValue:
             // The mempool could not reach the chain store: not the client's mistake; retry later.
@@ -72,8 +72,8 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         }
     }
 
-    static func fromBus(_ e: BusError, service: String?) -> APIError {
-        let who = service ?? "a backend service"
+    static func fromBus(_ e: BusError, service: ServiceName?) -> APIError {
+        let who = service?.title ?? "a backend service"
         switch e {
         case .unreachable, .timeout, .stopped:
             return APIError(.serviceUnavailable, "service-unavailable", "\(who) is unavailable: \(e)")

@@ -63,9 +63,9 @@ struct EsploraMapper: Sendable {
         let indices = vout.map { [$0] } ?? Array(tx.outputs.indices)
         let list = OutpointList(outpoints: indices.map { OutPoint(txid: txid, index: UInt32($0)).description })
         // An unconfirmed transaction's outputs can only be spent in the mempool.
-        async let chainSpends: [SpendInfo?] = confirmed ? backend.chain("getspends", list, as: [SpendInfo?].self)
+        async let chainSpends: [SpendInfo?] = confirmed ? backend.chain(.getspends, list, as: [SpendInfo?].self)
                                                         : Array(repeating: nil, count: indices.count)
-        async let poolSpends = backend.mempool("getspenders", list, as: [SpendInfo?].self)
+        async let poolSpends = backend.mempool(.getspenders, list, as: [SpendInfo?].self)
         let (c, m) = try await (chainSpends, poolSpends)
         guard c.count == indices.count, m.count == indices.count else {
             throw APIError(.badGateway, "backend-error", "a service answered the wrong number of outpoints")
@@ -90,7 +90,7 @@ struct EsploraMapper: Sendable {
 
     /// A page of a block's transactions.
     func blockTxs(hash: String, start: Int, count: Int = 25) async throws -> [EsploraTx] {
-        let info = try await backend.chain("getblock", BlockRef(hash: hash), as: BlockInfo.self)
+        let info = try await backend.chain(.getblock, BlockRef(hash: hash), as: BlockInfo.self)
         guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw) else {
             throw APIError(.badGateway, "backend-error", "the chain store returned an undecodable block")
         }
@@ -107,14 +107,14 @@ struct EsploraMapper: Sendable {
     }
 
     func addressMempool(_ address: Address) async throws -> [MempoolEntry] {
-        try await backend.mempool("getaddressmempool", AddressRef(publicKey: Hex.encode(address.publicKey)), as: [MempoolEntry].self)
+        try await backend.mempool(.getaddressmempool, AddressRef(publicKey: Hex.encode(address.publicKey)), as: [MempoolEntry].self)
     }
 
     /// Confirmed UTXOs minus those spent in the mempool, plus unconfirmed outputs paying the address
     /// that no mempool transaction spends.
     func utxos(_ address: Address) async throws -> [EsploraUTXO] {
         let keyHex = Hex.encode(address.publicKey)
-        async let confirmed = backend.chain("getaddressutxos", AddressRef(publicKey: keyHex), as: [CoinInfo].self)
+        async let confirmed = backend.chain(.getaddressutxos, AddressRef(publicKey: keyHex), as: [CoinInfo].self)
         async let pending = addressMempool(address)
         let (coins, entries) = try await (confirmed, pending)
         var spent = Set<String>()
@@ -133,7 +133,7 @@ struct EsploraMapper: Sendable {
     }
 
     func addressChainTxs(_ address: Address, after: String?, limit: Int = 25) async throws -> [EsploraTx] {
-        let list = try await backend.chain("getaddresstxs",
+        let list = try await backend.chain(.getaddresstxs,
                                            AddressTxsParams(publicKey: Hex.encode(address.publicKey), afterTxid: after, limit: limit),
                                            as: [AddressTx].self)
         return try await esplora(confirmedTxids: list.map(\.txid))

@@ -22,7 +22,7 @@ extension Feed {
         }
         let backend = self.backend
         switch await ChainReplay.walk(backend, after: hash, upTo: last, fetch: { height in
-            let h = try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self)
+            let h = try await backend.chain(.getheader, BlockRef(height: height), as: HeaderInfo.self)
             let text = FeedMessage.text(FeedMessage.BlockMsg(block: EsploraBlock(h), seq: seq, replay: true))
             return ChainReplay.Step(item: (text: text, blockHash: Optional(h.hash)), previousHash: h.previousHash, hash: h.hash)
         }) {
@@ -151,8 +151,8 @@ extension Feed {
         var owned = Set<OutPoint>()
         let keyHex = Hex.encode(address.publicKey)
         do {
-            async let coins = backend.chain("getaddressutxos", AddressRef(publicKey: keyHex), as: [CoinInfo].self)
-            async let entries = backend.mempool("getaddressmempool", AddressRef(publicKey: keyHex), as: [MempoolEntry].self)
+            async let coins = backend.chain(.getaddressutxos, AddressRef(publicKey: keyHex), as: [CoinInfo].self)
+            async let entries = backend.mempool(.getaddressmempool, AddressRef(publicKey: keyHex), as: [MempoolEntry].self)
             for c in try await coins { if let h = Hash256(hex: c.txid) { owned.insert(OutPoint(txid: h, index: c.index)) } }
             for e in try await entries {
                 guard let raw = Hex.decode(e.hex), let tx = try? Transaction(bytes: raw) else { continue }

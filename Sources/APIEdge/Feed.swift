@@ -78,7 +78,7 @@ final class Feed: FeedOutlet, Sendable {
 
     /// The block's header as the API shows it; built from the block itself when the chain store does not answer.
     private func header(of block: Block, height: Int, size: Int) async -> HeaderInfo {
-        if let h = try? await backend.chain("getheader", BlockRef(hash: block.hash.hex), as: HeaderInfo.self) { return h }
+        if let h = try? await backend.chain(.getheader, BlockRef(hash: block.hash.hex), as: HeaderInfo.self) { return h }
         let h = block.header
         return HeaderInfo(hash: block.hash.hex, height: height, version: h.version, previousHash: h.previousHash.hex,
                           merkleRoot: h.merkleRoot.hex, time: h.time, bits: h.bits, nonce: h.nonce, difficulty: 0, chainwork: "",

@@ -152,7 +152,7 @@ actor MempoolFollower {
     }
 
     private func catchUpOnce(reason: String) async throws {
-        let snapshot = try await backend.mempool("getrawmempool", Empty(), as: RawMempool.self)
+        let snapshot = try await backend.mempool(.getrawmempool, Empty(), as: RawMempool.self)
         let now = snapshot.txids.compactMap(Hash256.init(hex:))
         lastSequence = max(lastSequence, snapshot.mempoolSequence)
         raws.removeAll()

@@ -10,8 +10,8 @@ extension RPCMethods {
                   summary: "Returns an object containing various state info regarding blockchain processing.",
                   result: "{chain, blocks, headers, bestblockhash, difficulty, time, mediantime, verificationprogress, initialblockdownload, chainwork, pruned, warnings}",
                   resultSchema: objectSchema, weight: 2) { _, ctx in
-            async let info = ctx.backend.chain("getchaininfo", Empty(), as: ChainInfo.self)
-            async let sync = ctx.backend.withDeadline(.milliseconds(800)) { try await ctx.rpc.peerCall("getsync", Empty(), as: SyncStatus.self) }
+            async let info = ctx.backend.chain(.getchaininfo, Empty(), as: ChainInfo.self)
+            async let sync = ctx.backend.withDeadline(.milliseconds(800)) { try await ctx.rpc.peerCall(.getsync, Empty(), as: SyncStatus.self) }
             let (c, s) = try await (info, sync)
             let status = try? s.get()
             let headers = max(c.height, status?.bestPeerHeight ?? c.height)
@@ -40,7 +40,7 @@ extension RPCMethods {
             let height = args.int("height") ?? -1
             guard height >= 0 else { throw RPCFault.invalidParameter("Block height out of range") }
             do {
-                return .string(try await ctx.backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self).hash)
+                return .string(try await ctx.backend.chain(.getheader, BlockRef(height: height), as: HeaderInfo.self).hash)
             } catch let e as APIError where e.status == .notFound {
                 throw RPCFault.invalidParameter("Block height out of range")
             }
@@ -73,7 +73,7 @@ extension RPCMethods {
             async let tip = ctx.edge.currentTip()
             let info: BlockInfo
             do {
-                info = try await ctx.backend.chain("getblock", BlockRef(hash: hash), as: BlockInfo.self)
+                info = try await ctx.backend.chain(.getblock, BlockRef(hash: hash), as: BlockInfo.self)
             } catch let e as APIError where e.status == .notFound {
                 throw RPCFault.invalidAddressOrKey("Block not found")
             }
@@ -118,10 +118,10 @@ extension RPCMethods {
             let includeMempool = args.bool("include_mempool") ?? true
             let tip = try await ctx.edge.currentTip()
             let network = ctx.backend.network
-            let coins = try await ctx.backend.chain("getcoins", OutpointList(outpoints: ["\(txid):\(n)"]), as: [CoinInfo?].self)
+            let coins = try await ctx.backend.chain(.getcoins, OutpointList(outpoints: ["\(txid):\(n)"]), as: [CoinInfo?].self)
             if let coin = coins.first ?? nil {
                 if includeMempool {
-                    let spenders = try await ctx.backend.mempool("getaddressmempool", AddressRef(publicKey: coin.publicKey), as: [MempoolEntry].self)
+                    let spenders = try await ctx.backend.mempool(.getaddressmempool, AddressRef(publicKey: coin.publicKey), as: [MempoolEntry].self)
                     if spenders.contains(where: { $0.spent.contains { $0.txid.lowercased() == txid && Int($0.index) == n } }) { return .null }
                 }
                 guard let key = Hex.decode(coin.publicKey) else { throw RPCFault.internalError("undecodable coin") }
@@ -132,7 +132,7 @@ extension RPCMethods {
             let tx = try decodeTx(entry.hex)
             guard n < tx.outputs.count else { return .null }
             let out = tx.outputs[n]
-            let spenders = try await ctx.backend.mempool("getaddressmempool", AddressRef(publicKey: Hex.encode(out.publicKey)), as: [MempoolEntry].self)
+            let spenders = try await ctx.backend.mempool(.getaddressmempool, AddressRef(publicKey: Hex.encode(out.publicKey)), as: [MempoolEntry].self)
             if spenders.contains(where: { $0.spent.contains { $0.txid.lowercased() == txid && Int($0.index) == n } }) { return .null }
             return ["bestblock": .string(tip.hash), "confirmations": 0, "value": .amount(out.value),
                     "scriptPubKey": scriptPubKey(out.publicKey, network: network), "coinbase": false]

@@ -53,14 +53,14 @@ extension RPCMethods {
             guard !node.isEmpty, let parsed = URL(string: url), parsed.host != nil, parsed.port != nil else {
                 throw RPCFault(-30, "Error: invalid node address '\(node.prefix(80))': use host:port or ws://host:port")
             }
-            _ = try await ctx.rpc.peerCall("addpeer", AddPeer(url: url), as: Empty.self)
+            _ = try await ctx.rpc.peerCall(.addpeer, AddPeer(url: url), as: Empty.self)
             return .null
         },
         RPCMethod(name: .setnetworkactive, category: "Network", params: [.required("state", .bool, "true to enable networking, false to disable")],
                   summary: "Disable/enable all p2p network activity (the peer bridge drops every peer and dials none while off).",
                   result: "true|false (boolean) The value that was passed in", resultSchema: ["type": "boolean"], operatorOnly: true) { args, ctx in
             let state = args.bool("state") ?? true
-            return .bool(try await ctx.rpc.peerCall("setnetworkactive", NetworkActive(active: state), as: NetworkActive.self).active)
+            return .bool(try await ctx.rpc.peerCall(.setnetworkactive, NetworkActive(active: state), as: NetworkActive.self).active)
         },
     ]
 }

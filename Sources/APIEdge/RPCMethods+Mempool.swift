@@ -22,7 +22,7 @@ extension RPCMethods {
                 let blockHash = try args.hash("blockhash")
                 let info: BlockInfo
                 do {
-                    info = try await ctx.backend.chain("getblock", BlockRef(hash: blockHash), as: BlockInfo.self)
+                    info = try await ctx.backend.chain(.getblock, BlockRef(hash: blockHash), as: BlockInfo.self)
                 } catch let e as APIError where e.status == .notFound {
                     throw RPCFault.invalidAddressOrKey("Block hash not found")
                 }
@@ -104,7 +104,7 @@ extension RPCMethods {
                 let txid = tx.txid.hex
                 do {
                     try await checkMaxFeeRate(tx, size: raw.count, maxRate: maxRate, ctx: ctx)
-                    let r = try await ctx.backend.mempool("testtx", SubmitTx(hex: hex, receivedAt: nil), as: SubmitTxResult.self)
+                    let r = try await ctx.backend.mempool(.testtx, SubmitTx(hex: hex, receivedAt: nil), as: SubmitTxResult.self)
                     out.append(["txid": .string(txid), "allowed": true, "vsize": RPCValue(r.size), "fees": ["base": .amount(r.fee)]])
                 } catch let e as APIError where e.status == .badRequest {
                     out.append(["txid": .string(txid), "allowed": false, "reject-reason": .string(e.code)])
@@ -117,7 +117,7 @@ extension RPCMethods {
         RPCMethod(name: .getmempoolinfo, category: "Blockchain", params: [],
                   summary: "Returns details on the active state of the TX memory pool.",
                   result: "{loaded, size, bytes, total_fee, mempoolminfee, minrelaytxfee, mempool_sequence}", resultSchema: objectSchema) { _, ctx in
-            let m = try await ctx.backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+            let m = try await ctx.backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
             let minFee = perKB(m.minFeeRate)
             return ["loaded": true, "size": RPCValue(m.count), "bytes": RPCValue(m.bytes), "total_fee": .amount(m.totalFee),
                     "mempoolminfee": minFee, "minrelaytxfee": minFee, "mempool_sequence": .int(Int64(clamping: m.mempoolSequence))]
@@ -132,7 +132,7 @@ extension RPCMethods {
             let verbose = args.bool("verbose") ?? false
             let sequence = args.bool("mempool_sequence") ?? false
             if verbose && sequence { throw RPCFault.invalidParameter("Verbose results cannot contain mempool sequence values.") }
-            let snapshot = try await ctx.backend.mempool("getrawmempool", Empty(), as: RawMempool.self)
+            let snapshot = try await ctx.backend.mempool(.getrawmempool, Empty(), as: RawMempool.self)
             if sequence {
                 return ["txids": .array(snapshot.txids.map { .string($0) }), "mempool_sequence": .int(Int64(clamping: snapshot.mempoolSequence))]
             }

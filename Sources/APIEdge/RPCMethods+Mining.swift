@@ -13,12 +13,12 @@ extension RPCMethods {
         do {
             return try TemplateRPC.parse(try await ctx.backend.mempool.callBinary(TemplateRPC.method, JSON.encode(request)))
         } catch let e as RPCError where e.code == "unknown-method" {
-            let t = try await ctx.backend.mempool("getblocktemplate", request, as: BlockTemplate.self)
+            let t = try await ctx.backend.mempool(.getblocktemplate, request, as: BlockTemplate.self)
             return (TemplateRPC.Header(t), TemplateRPC.result(t)[...])
         } catch let e as RPCError {
-            throw APIError.fromRPC(e, service: "mempool")
+            throw APIError.fromRPC(e, service: .mempool)
         } catch let e as BusError {
-            throw APIError.fromBus(e, service: "mempool")
+            throw APIError.fromBus(e, service: .mempool)
         }
     }
 
@@ -40,9 +40,9 @@ extension RPCMethods {
                 }
             }
             if ctx.backend.network == .main {
-                let peers = try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self)
+                let peers = try await ctx.rpc.peerCall(.getpeers, Empty(), as: PeerList.self)
                 if peers.peers.isEmpty { throw RPCFault(RPCFault.clientNotConnectedCode, "Cairn is not connected!") }
-                let sync = try await ctx.rpc.peerCall("getsync", Empty(), as: SyncStatus.self)
+                let sync = try await ctx.rpc.peerCall(.getsync, Empty(), as: SyncStatus.self)
                 if sync.bestPeerHeight > sync.height { throw RPCFault(RPCFault.clientInInitialDownloadCode, "Cairn is in initial sync and waiting for blocks...") }
             }
             let request = TemplateRequest(minerID: "rpc-getblocktemplate", address: "", hashrate: 0, threads: 0)
@@ -70,7 +70,7 @@ extension RPCMethods {
                 throw RPCFault.deserialization("Block decode failed")
             }
             guard block.transactions.first?.isCoinbase == true else { throw RPCFault.deserialization("Block does not start with a coinbase") }
-            let r = try await ctx.backend.chain("submitblock", SubmitBlock(hex: Hex.encode(raw), source: "rpc"), as: SubmitBlockResult.self)
+            let r = try await ctx.backend.chain(.submitblock, SubmitBlock(hex: Hex.encode(raw), source: "rpc"), as: SubmitBlockResult.self)
             // BIP 22: null only for a block that became the tip; "inconclusive" for one stored on a side branch.
             if let reason = r.reason { return .string(reason) }
             return r.accepted ? .null : .string("rejected")
@@ -78,9 +78,9 @@ extension RPCMethods {
         RPCMethod(name: .getmininginfo, category: "Mining", params: [],
                   summary: "Returns a json object containing mining-related information.",
                   result: "{blocks, difficulty, networkhashps, pooledtx, chain, warnings}", resultSchema: objectSchema, weight: 2) { _, ctx in
-            async let info = ctx.backend.chain("getchaininfo", Empty(), as: ChainInfo.self)
-            async let pool = ctx.backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
-            async let recent = ctx.backend.chain("getblocks", BlockRange(startHeight: nil, count: 121), as: [HeaderInfo].self)
+            async let info = ctx.backend.chain(.getchaininfo, Empty(), as: ChainInfo.self)
+            async let pool = ctx.backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
+            async let recent = ctx.backend.chain(.getblocks, BlockRange(startHeight: nil, count: 121), as: [HeaderInfo].self)
             let (c, m, headers) = try await (info, pool, recent)
             return ["blocks": RPCValue(c.height), "difficulty": .double(c.difficulty), "networkhashps": .double(networkHashRate(headers)),
                     "pooledtx": RPCValue(m.count), "chain": .string(chainName(c.network)), "warnings": ""]
@@ -97,7 +97,7 @@ extension RPCMethods {
             guard ["unset", "economical", "conservative"].contains(mode) else {
                 throw RPCFault.invalidParameter("Invalid estimate_mode parameter, must be one of: \"unset\", \"economical\", \"conservative\"")
             }
-            let m = try await ctx.backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+            let m = try await ctx.backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
             let estimates = FeeEstimator.estimates(histogram: m.feeHistogram, minFeeRate: m.minFeeRate)
             let blocks = FeeEstimator.targets.first { $0 >= target } ?? FeeEstimator.targets.last!
             guard let rate = estimates[String(blocks)] else { return ["errors": ["Insufficient data or no feerate found"], "blocks": RPCValue(blocks)] }

@@ -10,9 +10,9 @@ extension RPCMethods {
                   summary: "Returns an object containing various state info regarding P2P networking (the peer bridge's).",
                   result: "{version, subversion, connections, connections_in, connections_out, relayfee, incrementalfee, localaddresses, warnings}",
                   resultSchema: objectSchema, weight: 2) { _, ctx in
-            async let pool = ctx.backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+            async let pool = ctx.backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
             let peers: PeerList?
-            do { peers = try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self) } catch let f as RPCFault where f.code == RPCFault.p2pDisabledCode { peers = nil }
+            do { peers = try await ctx.rpc.peerCall(.getpeers, Empty(), as: PeerList.self) } catch let f as RPCFault where f.code == RPCFault.p2pDisabledCode { peers = nil }
             let m = try await pool
             let list = peers?.peers ?? []
             let inbound = list.filter { $0.direction == "inbound" }.count
@@ -30,7 +30,7 @@ extension RPCMethods {
                   summary: "Returns data about each connected network peer as a json array of objects.",
                   result: "[{id, addr, inbound, connection_type, conntime, lastrecv, bytessent, bytesrecv, pingtime, version, subver, startingheight, synced_blocks, banscore}]",
                   resultSchema: ["type": "array"], weight: 2) { _, ctx in
-            let peers = try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self)
+            let peers = try await ctx.rpc.peerCall(.getpeers, Empty(), as: PeerList.self)
             return .array(peers.peers.map { p in
                 var o: [String: RPCValue] = [
                     "id": RPCValue(p.id), "addr": .string(p.address), "inbound": .bool(p.direction == "inbound"),
@@ -47,7 +47,7 @@ extension RPCMethods {
         RPCMethod(name: .getconnectioncount, category: "Network", params: [],
                   summary: "Returns the number of connections to other nodes.", result: "n (numeric) The connection count",
                   resultSchema: ["type": "integer"]) { _, ctx in
-            RPCValue(try await ctx.rpc.peerCall("getpeers", Empty(), as: PeerList.self).peers.count)
+            RPCValue(try await ctx.rpc.peerCall(.getpeers, Empty(), as: PeerList.self).peers.count)
         },
     ]
 }

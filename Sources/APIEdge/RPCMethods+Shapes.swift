@@ -21,7 +21,7 @@ extension RPCMethods {
 
     static func header(_ ctx: RPCContext, _ hash: String) async throws -> HeaderInfo {
         do {
-            return try await ctx.backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+            return try await ctx.backend.chain(.getheader, BlockRef(hash: hash), as: HeaderInfo.self)
         } catch let e as APIError where e.status == .notFound {
             throw RPCFault.invalidAddressOrKey("Block not found")
         }

@@ -50,7 +50,7 @@ final class RPCServer: Sendable {
     }
 
     /// A peer bridge method; a bridge that does not answer is Bitcoin Core's "P2P disabled" (-31).
-    func peerCall<P: Encodable & Sendable, R: Codable & Sendable>(_ method: String, _ params: P, as: R.Type = R.self) async throws -> R {
+    func peerCall<P: Encodable & Sendable, R: Codable & Sendable>(_ method: PeerMethod, _ params: P, as: R.Type = R.self) async throws -> R {
         do {
             return try await peer.call(method, params, as: R.self)
         } catch let e as RPCError {

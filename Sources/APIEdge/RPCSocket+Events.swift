@@ -20,7 +20,7 @@ extension RPCSubscriptions {
             item.blockHash = hash
             state.withLock { $0.lastBlock = (height, hash) }
         case let .disconnected(height, hash, previous):
-            if let h = try? await backend.chain("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self) {
+            if let h = try? await backend.chain(.getheader, BlockRef(hash: hash.hex), as: HeaderInfo.self) {
                 item.head = Self.head(h, removed: true)
             } else {
                 item.head = ["hash": .string(hash.hex), "height": RPCValue(height), "previousblockhash": .string(previous.hex), "removed": .bool(true)]

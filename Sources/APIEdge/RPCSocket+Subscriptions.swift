@@ -145,7 +145,7 @@ extension RPCSubscriptions {
         }
         let backend = self.backend
         let walked = await ChainReplay.walk(backend, after: hash, upTo: last.map { ($0.height, Optional($0.hash)) }, fetch: { height in
-            let info = try await backend.chain("getblock", BlockRef(height: height), as: BlockInfo.self)
+            let info = try await backend.chain(.getblock, BlockRef(height: height), as: BlockInfo.self)
             guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw) else {
                 throw ChainReplay.Stop(reason: "the chain store sent a block that does not decode")
             }

@@ -15,7 +15,7 @@ enum AddressRoutes {
                   RouteDoc(summary: "Confirmed and unconfirmed statistics of an address", tag: "addresses", params: [addrParam],
                            response: .json(Schema.ref("Address")), errors: errors)) { _, context in
                 let address = try Param.address(context, "addr", network: network)
-                async let chainStats = backend.chain("getaddress", AddressRef(publicKey: Hex.encode(address.publicKey)), as: AddressStats.self)
+                async let chainStats = backend.chain(.getaddress, AddressRef(publicKey: Hex.encode(address.publicKey)), as: AddressStats.self)
                 async let pending = explorer.addressMempool(address)
                 let (stats, entries) = try await (chainStats, pending)
                 return Reply.json(EsploraAddress(address: address.string, chainStats: EsploraAddressStats(stats),

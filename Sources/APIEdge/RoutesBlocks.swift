@@ -24,7 +24,7 @@ enum BlockRoutes {
             Route(.get, "/api/blocks",
                   RouteDoc(summary: "The 10 newest blocks", tag: "blocks", response: .json(Schema.array(Schema.ref("Block"))),
                            errors: [502, 503])) { _, _ in
-                let list = try await backend.chain("getblocks", BlockRange(startHeight: nil, count: 10), as: [HeaderInfo].self)
+                let list = try await backend.chain(.getblocks, BlockRange(startHeight: nil, count: 10), as: [HeaderInfo].self)
                 return Reply.json(list.map(EsploraBlock.init))
             },
             Route(.get, "/api/blocks/:start_height",
@@ -32,7 +32,7 @@ enum BlockRoutes {
                            params: [("start_height", Schema.height, "newest height to list (clamped to the tip)")],
                            response: .json(Schema.array(Schema.ref("Block"))), errors: [400, 502, 503])) { _, context in
                 let start = try Param.nonNegative(context, "start_height", what: "height")
-                let list = try await backend.chain("getblocks", BlockRange(startHeight: start, count: 10), as: [HeaderInfo].self)
+                let list = try await backend.chain(.getblocks, BlockRange(startHeight: start, count: 10), as: [HeaderInfo].self)
                 return Reply.json(list.map(EsploraBlock.init))
             },
             Route(.get, "/api/charts/blocks/:count",
@@ -41,20 +41,20 @@ enum BlockRoutes {
                            response: .json(Schema.array(Schema.ref("BlockStats"))), errors: [400, 502, 503])) { _, context in
                 let count = try Param.nonNegative(context, "count", what: "count")
                 guard (1...10_000).contains(count) else { throw APIError.badRequest("bad-count", "count must be 1 to 10,000, not \(count)") }
-                let list = try await backend.chain("getblockstats", BlockStatsRequest(count: count), as: [BlockStats].self)
+                let list = try await backend.chain(.getblockstats, BlockStatsRequest(count: count), as: [BlockStats].self)
                 return Reply.json(list.map(ChartBlock.init))
             },
             Route(.get, "/api/block/:hash",
                   RouteDoc(summary: "A block's header data", tag: "blocks", params: [hashParam],
                            response: .json(Schema.ref("Block")), errors: heightError)) { _, context in
                 let hash = try Param.hash(context, "hash", what: "block-hash")
-                return Reply.json(EsploraBlock(try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)))
+                return Reply.json(EsploraBlock(try await backend.chain(.getheader, BlockRef(hash: hash), as: HeaderInfo.self)))
             },
             Route(.get, "/api/block/:hash/status",
                   RouteDoc(summary: "Whether a block is on the best chain, and its successor", tag: "blocks", params: [hashParam],
                            response: .json(Schema.ref("BlockStatus")), errors: heightError)) { _, context in
                 let hash = try Param.hash(context, "hash", what: "block-hash")
-                let h = try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+                let h = try await backend.chain(.getheader, BlockRef(hash: hash), as: HeaderInfo.self)
                 return Reply.json(EsploraBlockStatus(inBestChain: h.inBestChain, height: h.height, nextBest: h.nextHash))
             },
             Route(.get, "/api/block/:hash/txs",
@@ -75,7 +75,7 @@ enum BlockRoutes {
                   RouteDoc(summary: "A block's txids in order", tag: "blocks", params: [hashParam],
                            response: .json(Schema.array(Schema.hash)), errors: heightError)) { _, context in
                 let hash = try Param.hash(context, "hash", what: "block-hash")
-                let info = try await backend.chain("getblock", BlockRef(hash: hash), as: BlockInfo.self)
+                let info = try await backend.chain(.getblock, BlockRef(hash: hash), as: BlockInfo.self)
                 guard let raw = Hex.decode(info.hex), let block = try? Block(bytes: raw) else {
                     throw APIError(.badGateway, "backend-error", "the chain store returned an undecodable block")
                 }
@@ -85,13 +85,13 @@ enum BlockRoutes {
                   RouteDoc(summary: "The serialized block, hex", tag: "blocks", params: [hashParam],
                            response: .text(Schema.hex), errors: heightError)) { _, context in
                 let hash = try Param.hash(context, "hash", what: "block-hash")
-                return Reply.text(try await backend.chain("getblock", BlockRef(hash: hash), as: BlockInfo.self).hex)
+                return Reply.text(try await backend.chain(.getblock, BlockRef(hash: hash), as: BlockInfo.self).hex)
             },
             Route(.get, "/api/block-height/:height",
                   RouteDoc(summary: "Hash of the best-chain block at a height", tag: "blocks",
                            params: [("height", Schema.height, "block height")], response: .text(Schema.hash), errors: heightError)) { _, context in
                 let height = try Param.nonNegative(context, "height", what: "height")
-                return Reply.text(try await backend.chain("getheader", BlockRef(height: height), as: HeaderInfo.self).hash)
+                return Reply.text(try await backend.chain(.getheader, BlockRef(height: height), as: HeaderInfo.self).hash)
             },
         ]
     }

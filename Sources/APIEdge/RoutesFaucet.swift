@@ -67,8 +67,8 @@ enum FaucetRoutes {
     static func purse(_ faucet: Faucet, edge: Edge) async throws -> (coins: [CoinInfo], tipHeight: Int, spentInPool: Set<OutPoint>) {
         let ref = AddressRef(publicKey: Hex.encode(faucet.publicKey))
         async let tip = edge.currentTip()
-        async let coins = edge.backend.chain("getaddressutxos", ref, as: [CoinInfo].self)
-        async let pool = edge.backend.mempool("getaddressmempool", ref, as: [MempoolEntry].self)
+        async let coins = edge.backend.chain(.getaddressutxos, ref, as: [CoinInfo].self)
+        async let pool = edge.backend.mempool(.getaddressmempool, ref, as: [MempoolEntry].self)
         let (t, c, p) = try await (tip, coins, pool)
         var spent = Set<OutPoint>()
         for entry in p {

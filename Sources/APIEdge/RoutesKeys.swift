@@ -72,7 +72,7 @@ enum KeyRoutes {
                   RouteDoc(summary: "Operator only: every API key (never the secrets)", tag: "keys",
                            response: .json(Schema.array(keyInfo)), errors: [401, 503])) { request, _ in
                 try await OperatorRoutes.authorize(request, auth: auth)
-                return Reply.json(try await access.call("listkeys", KeyFilter(), as: [KeyInfo].self))
+                return Reply.json(try await access.call(.listkeys, KeyFilter(), as: [KeyInfo].self))
             },
             Route(.post, "/api/operator/keys",
                   RouteDoc(summary: "Operator only: create an API key (the secret is in this answer only)", tag: "keys",
@@ -89,19 +89,19 @@ enum KeyRoutes {
                 }
                 let key = NewKey(name: body.name, account: body.account, accountName: body.accountName, rps: body.rps ?? 0,
                                  daily: body.daily ?? 0, origins: body.origins ?? [], methods: body.methods ?? [])
-                return Reply.json(try await access.call("createkey", key, as: CreatedKey.self), status: .created)
+                return Reply.json(try await access.call(.createkey, key, as: CreatedKey.self), status: .created)
             },
             Route(.post, "/api/operator/keys/:id/revoke",
                   RouteDoc(summary: "Operator only: revoke a key (every edge refuses it at once)", tag: "keys",
                            params: [("id", ["type": "string"], "key id")], response: .json(keyInfo), errors: [400, 401, 404, 503])) { request, context in
                 try await OperatorRoutes.authorize(request, auth: auth)
-                return Reply.json(try await access.call("revokekey", KeyRef(id: try keyID(context)), as: KeyInfo.self))
+                return Reply.json(try await access.call(.revokekey, KeyRef(id: try keyID(context)), as: KeyInfo.self))
             },
             Route(.post, "/api/operator/keys/:id/rotate",
                   RouteDoc(summary: "Operator only: a new secret for a key (same id, limits and usage; the old secret stops at once)", tag: "keys",
                            params: [("id", ["type": "string"], "key id")], response: .json(created), errors: [400, 401, 404, 503])) { request, context in
                 try await OperatorRoutes.authorize(request, auth: auth)
-                return Reply.json(try await access.call("rotatekey", KeyRef(id: try keyID(context)), as: CreatedKey.self))
+                return Reply.json(try await access.call(.rotatekey, KeyRef(id: try keyID(context)), as: CreatedKey.self))
             },
             Route(.get, "/api/operator/usage",
                   RouteDoc(summary: "Operator only: every key's usage per method and hour, and per UTC day; `since` a Unix time", tag: "keys",

@@ -77,7 +77,7 @@ enum LearningRoutes {
         let auth = edge.rpc.auth
         let backend = edge.backend, network = edge.config.params.network
         @Sendable func current() async throws -> Response {
-            Reply.json(View(try await backend.mempool("getpace", Empty(), as: MiningPace.self), network: network))
+            Reply.json(View(try await backend.mempool(.getpace, Empty(), as: MiningPace.self), network: network))
         }
         @Sendable func apply(_ changes: [PaceChange]) async throws -> Response {
             guard network == .regtest else {
@@ -86,7 +86,7 @@ enum LearningRoutes {
             var pace: MiningPace?
             for c in changes {
                 do {
-                    pace = try await backend.mempool("setpace", c, as: MiningPace.self)
+                    pace = try await backend.mempool(.setpace, c, as: MiningPace.self)
                 } catch let e as RPCError where e.code == "not-regtest" {
                     throw APIError(.conflict, e.code, e.message)
                 }

@@ -33,7 +33,7 @@ enum LookupRoutes {
 
     static func header(_ hash: String, backend: Backend) async throws -> HeaderInfo? {
         do {
-            return try await backend.chain("getheader", BlockRef(hash: hash), as: HeaderInfo.self)
+            return try await backend.chain(.getheader, BlockRef(hash: hash), as: HeaderInfo.self)
         } catch let e as APIError where e.status == .notFound {
             return nil
         }

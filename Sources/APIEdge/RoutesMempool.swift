@@ -10,13 +10,13 @@ enum MempoolRoutes {
             Route(.get, "/api/mempool",
                   RouteDoc(summary: "Mempool size, fees and fee histogram", tag: "mempool", response: .json(Schema.ref("Mempool")),
                            errors: [502, 503])) { _, _ in
-                let info = try await backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+                let info = try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
                 return Reply.json(EsploraMempool(count: info.count, vsize: info.bytes, totalFee: info.totalFee, feeHistogram: info.feeHistogram))
             },
             Route(.get, "/api/mempool/txids",
                   RouteDoc(summary: "Every txid in the mempool; with ?mempool_sequence=true {txids, mempool_sequence}: the snapshot for the Clone pattern (apply the feed's sequence A/R above it)",
                            tag: "mempool", response: .json(Schema.array(Schema.hash)), errors: [400, 502, 503])) { request, _ in
-                let snapshot = try await backend.mempool("getrawmempool", Empty(), as: RawMempool.self)
+                let snapshot = try await backend.mempool(.getrawmempool, Empty(), as: RawMempool.self)
                 switch request.uri.queryParameters["mempool_sequence"].map(String.init) {
                 case nil, "false", "0": return Reply.json(snapshot.txids)
                 case "true", "1": return Reply.json(MempoolSnapshot(txids: snapshot.txids, mempoolSequence: snapshot.mempoolSequence))
@@ -26,14 +26,14 @@ enum MempoolRoutes {
             Route(.get, "/api/v1/fees/mempool-blocks",
                   RouteDoc(summary: "The next blocks as the node's block assembly would fill them from the mempool now (mempool.space's shape; the last holds the rest)",
                            tag: "mempool", response: .json(Schema.array(Schema.ref("MempoolBlock"))), errors: [502, 503])) { _, _ in
-                Reply.json(try await backend.mempool("getmempoolblocks", MempoolBlocksRequest(), as: MempoolBlocks.self).blocks)
+                Reply.json(try await backend.mempool(.getmempoolblocks, MempoolBlocksRequest(), as: MempoolBlocks.self).blocks)
             },
             Route(.get, "/api/mempool/position/:txid",
                   RouteDoc(summary: "Which projected block holds a pending transaction (0: the next block)", tag: "mempool",
                            params: [TxRoutes.txidParam], response: .json(Schema.ref("MempoolPosition")),
                            errors: [400, 404, 502, 503])) { _, context in
                 let txid = try Param.hash(context, "txid", what: "txid")
-                let projection = try await backend.mempool("getmempoolblocks", MempoolBlocksRequest(txid: txid), as: MempoolBlocks.self)
+                let projection = try await backend.mempool(.getmempoolblocks, MempoolBlocksRequest(txid: txid), as: MempoolBlocks.self)
                 guard let block = projection.txBlock else { throw APIError.notFound("transaction \(txid) is not in the mempool") }
                 return Reply.json(MempoolPosition(txid: txid, block: block, blocks: projection.blocks.count))
             },
@@ -44,13 +44,13 @@ enum MempoolRoutes {
                 let seconds = try Param.nonNegative(context, "seconds", what: "seconds")
                 guard (1...86_400).contains(seconds) else { throw APIError.badRequest("bad-seconds", "seconds must be 1 to 86,400, not \(seconds)") }
                 let since = ServiceSupport.now() - Double(seconds)
-                let list = try await backend.mempool("getmempoolsamples", MempoolSamplesRequest(since: since), as: [MempoolSample].self)
+                let list = try await backend.mempool(.getmempoolsamples, MempoolSamplesRequest(since: since), as: [MempoolSample].self)
                 return Reply.json(list.map(ChartMempoolSample.init))
             },
             Route(.get, "/api/fee-estimates",
                   RouteDoc(summary: "Fee rate (units/byte) to confirm within 1, 3, 6 or 25 blocks", tag: "mempool",
                            response: .json(Schema.ref("FeeEstimates")), errors: [502, 503])) { _, _ in
-                let info = try await backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+                let info = try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
                 return Reply.json(FeeEstimator.estimates(histogram: info.feeHistogram, minFeeRate: info.minFeeRate))
             },
         ]

@@ -72,8 +72,8 @@ enum NodeRoutes {
         return [
             Route(.get, "/api/chain",
                   RouteDoc(summary: "Chain and mempool summary", tag: "node", response: .json(Schema.ref("Chain")), errors: [502, 503])) { _, _ in
-                async let chainInfo = backend.chain("getchaininfo", Empty(), as: ChainInfo.self)
-                async let poolInfo = backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
+                async let chainInfo = backend.chain(.getchaininfo, Empty(), as: ChainInfo.self)
+                async let poolInfo = backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
                 let (c, m) = try await (chainInfo, poolInfo)
                 edge.metrics.height.set(Int64(c.height))
                 return Reply.json(ChainReply(network: c.network, height: c.height, tip: c.tipHash, tipTime: c.tipTime, difficulty: c.difficulty,
@@ -83,7 +83,7 @@ enum NodeRoutes {
             Route(.get, "/api/miners",
                   RouteDoc(summary: "Miners that asked for work in the last minute", tag: "node",
                            response: .json(Schema.array(Schema.ref("Miner"))), errors: [502, 503])) { _, _ in
-                Reply.json(try await backend.mempool("getminers", Empty(), as: [MinerInfo].self).map(MinerReply.init))
+                Reply.json(try await backend.mempool(.getminers, Empty(), as: [MinerInfo].self).map(MinerReply.init))
             },
             Route(.get, "/api/node",
                   RouteDoc(summary: "Network, version and the service endpoints a miner attaches to", tag: "node",
@@ -124,9 +124,9 @@ enum NodeRoutes {
     static func health(_ edge: Edge) async throws -> Response {
         let backend = edge.backend
         let deadline = Duration.seconds(3)
-        async let chainStatus = edge.backend.withDeadline(deadline) { try await backend.chain("getstatus", Empty(), as: ServiceStatus.self) }
-        async let poolStatus = edge.backend.withDeadline(deadline) { try await backend.mempool("getstatus", Empty(), as: ServiceStatus.self) }
-        async let minerList = edge.backend.withDeadline(deadline) { try await backend.mempool("getminers", Empty(), as: [MinerInfo].self) }
+        async let chainStatus = edge.backend.withDeadline(deadline) { try await backend.chain(.getstatus, Empty(), as: ServiceStatus.self) }
+        async let poolStatus = edge.backend.withDeadline(deadline) { try await backend.mempool(.getstatus, Empty(), as: ServiceStatus.self) }
+        async let minerList = edge.backend.withDeadline(deadline) { try await backend.mempool(.getminers, Empty(), as: [MinerInfo].self) }
         let (c, m, miners) = await (chainStatus, poolStatus, minerList)
 
         var services = [String: ServiceHealth]()

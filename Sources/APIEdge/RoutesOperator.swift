@@ -33,12 +33,12 @@ enum OperatorRoutes {
                                                      curve: bus.client(of: .mempool))
                 // A service that is down is reported at once (the API's usual retries), not after the long timeout.
                 async let chain = part {
-                    _ = try await backend.chain("getchaintip", Empty(), as: ChainTip.self)
-                    return try await chainRPC.call("verifyutxo", Empty(), as: UTXOCheck.self)
+                    _ = try await backend.chain(.getchaintip, Empty(), as: ChainTip.self)
+                    return try await chainRPC.call(ChainMethod.verifyutxo, Empty(), as: UTXOCheck.self)
                 } ok: { $0.ok }
                 async let pool = part {
-                    _ = try await backend.mempool("getmempoolinfo", Empty(), as: MempoolInfo.self)
-                    return try await mempoolRPC.call("checkmempool", Empty(), as: MempoolCheck.self)
+                    _ = try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
+                    return try await mempoolRPC.call(MempoolMethod.checkmempool, Empty(), as: MempoolCheck.self)
                 } ok: { $0.ok }
                 let (c, m) = await (chain, pool)
                 await chainRPC.stop()

@@ -29,12 +29,12 @@ enum PeerRoutes {
             Route(.get, "/api/peers",
                   RouteDoc(summary: "Peers of this node (the peer bridge): connections, scores, bans, known addresses", tag: "node",
                            response: .json(peers), errors: [502, 503])) { _, _ in
-                snakeJSON(try await link.call("getpeers", as: PeerList.self))
+                snakeJSON(try await link.call(.getpeers, as: PeerList.self))
             },
             Route(.get, "/api/sync",
                   RouteDoc(summary: "Headers-first sync progress of this node against its peers", tag: "node",
                            response: .json(sync), errors: [502, 503])) { _, _ in
-                snakeJSON(try await link.call("getsync", as: SyncStatus.self))
+                snakeJSON(try await link.call(.getsync, as: SyncStatus.self))
             },
         ]
     }
@@ -63,7 +63,7 @@ actor PeerLink {
         self.curve = curve
     }
 
-    func call<R: Codable & Sendable>(_ method: String, as: R.Type) async throws -> R {
+    func call<R: Codable & Sendable>(_ method: PeerMethod, as: R.Type) async throws -> R {
         let c: RPCClient
         if let client {
             c = client
@@ -78,7 +78,7 @@ actor PeerLink {
         do {
             return try await c.call(method, Empty(), as: R.self)
         } catch let e as RPCError {
-            throw APIError.fromRPC(e, service: "peer bridge")
+            throw APIError.fromRPC(e, service: .peerbridge)
         } catch is BusError {
             throw APIError(.serviceUnavailable, "peerbridge-unavailable",
                            "the peer bridge is not running or not answering at \(endpoint) (start the node with `cairn up`, which runs it)")

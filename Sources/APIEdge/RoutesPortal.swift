@@ -30,7 +30,7 @@ enum PortalRoutes {
 
     /// The accounts service's answer (through the edge's accounts client), its errors mapped to the
     /// edge's: 401, 403 sign-up closed, 404, 409 name taken or too many keys, 429, 400, 503.
-    static func call<P: Encodable & Sendable, R: Codable & Sendable>(_ access: AccessControl, _ method: String, _ params: P, as: R.Type) async throws -> R {
+    static func call<P: Encodable & Sendable, R: Codable & Sendable>(_ access: AccessControl, _ method: AccountsMethod, _ params: P, as: R.Type) async throws -> R {
         do {
             return try await access.call(method, params, as: R.self)
         } catch let e as APIError {
@@ -80,7 +80,7 @@ enum PortalRoutes {
 
     /// Sign-up and login derive a password hash (PBKDF2, a fraction of a second): a client of their
     /// own with a longer wait than the key lookups' (closed after the call).
-    static func slowCall<P: Encodable & Sendable>(_ edge: Edge, _ method: String, _ params: P) async throws -> PortalSession {
+    static func slowCall<P: Encodable & Sendable>(_ edge: Edge, _ method: AccountsMethod, _ params: P) async throws -> PortalSession {
         let client = try await RPCClient(context: edge.context, endpoint: edge.config.accounts.rpc, timeout: .seconds(5), retries: 2,
                                          curve: edge.config.bus.client(of: .accounts))
         do {
@@ -89,10 +89,10 @@ enum PortalRoutes {
             return session
         } catch let e as RPCError {
             await client.stop()
-            throw remap(APIError.fromRPC(e, service: "the accounts service"))
+            throw remap(APIError.fromRPC(e, service: .accounts))
         } catch let e as BusError {
             await client.stop()
-            throw remap(APIError.fromBus(e, service: "the accounts service"))
+            throw remap(APIError.fromBus(e, service: .accounts))
         } catch {
             await client.stop()
             throw error
@@ -105,20 +105,20 @@ enum PortalRoutes {
             Route(.get, "/api/portal",
                   RouteDoc(summary: "The developer portal: whether sign-up is open on this node, and the limits of a key made on the portal",
                            tag: "portal", response: .json(info), errors: [503])) { _, _ in
-                Reply.json(try await call(access, "portalinfo", Empty(), as: PortalInfo.self))
+                Reply.json(try await call(access, .portalinfo, Empty(), as: PortalInfo.self))
             },
             Route(.post, "/api/portal/signup",
                   RouteDoc(summary: "Create an account with a name and a password (where the operator allows it) and log in: the session is in this answer only",
                            tag: "portal", response: .json(session), errors: [400, 403, 409, 503], jsonBody: credentials)) { request, _ in
                 let b = try await body(request, as: CredentialsBody.self, shape: "{name, password}")
-                return Reply.json(try await slowCall(edge, "signup", PortalCredentials(name: b.name, password: b.password)), status: .created)
+                return Reply.json(try await slowCall(edge, .signup, PortalCredentials(name: b.name, password: b.password)), status: .created)
             },
             Route(.post, "/api/portal/login",
                   RouteDoc(summary: "Log in: a session (Authorization: Bearer) for the portal's other routes; a wrong name or password waits, then 401; repeated failures of a name: 429",
                            tag: "portal", response: .json(session), errors: [400, 401, 429, 503], jsonBody: credentials)) { request, _ in
                 let b = try await body(request, as: CredentialsBody.self, shape: "{name, password}")
                 do {
-                    return Reply.json(try await slowCall(edge, "login", PortalCredentials(name: b.name, password: b.password)))
+                    return Reply.json(try await slowCall(edge, .login, PortalCredentials(name: b.name, password: b.password)))
                 } catch let e as APIError where e.status == .unauthorized {
                     try await Task.sleep(for: OperatorAuth.wrongCredentialsDelay)
                     throw e
@@ -126,13 +126,13 @@ enum PortalRoutes {
             },
             Route(.post, "/api/portal/logout",
                   RouteDoc(summary: "End the session", tag: "portal", response: .json(Schema.object([:])), errors: [401, 503])) { request, _ in
-                _ = try await call(access, "logout", PortalAuth(session: try session(request)), as: Empty.self)
+                _ = try await call(access, .logout, PortalAuth(session: try session(request)), as: Empty.self)
                 return Reply.json(Empty())
             },
             Route(.get, "/api/portal/keys",
                   RouteDoc(summary: "The session's account's keys (never the secrets), revoked ones too", tag: "portal",
                            response: .json(Schema.array(KeyRoutes.keyInfo)), errors: [401, 503])) { request, _ in
-                Reply.json(try await call(access, "mykeys", PortalAuth(session: try session(request)), as: [KeyInfo].self))
+                Reply.json(try await call(access, .mykeys, PortalAuth(session: try session(request)), as: [KeyInfo].self))
             },
             Route(.post, "/api/portal/keys",
                   RouteDoc(summary: "A new key of the session's account, with the portal's limits (the secret is in this answer only)", tag: "portal",
@@ -140,20 +140,20 @@ enum PortalRoutes {
                            jsonBody: Schema.object(["name": ["type": "string"]]))) { request, _ in
                 let token = try session(request)
                 let b = try await body(request, as: KeyBody.self, shape: "{name}")
-                return Reply.json(try await call(access, "mycreatekey", PortalNewKey(session: token, name: b.name), as: CreatedKey.self),
+                return Reply.json(try await call(access, .mycreatekey, PortalNewKey(session: token, name: b.name), as: CreatedKey.self),
                                   status: .created)
             },
             Route(.post, "/api/portal/keys/:id/rotate",
                   RouteDoc(summary: "A new secret for one of the account's keys (same id, limits and usage; the old secret stops at once)", tag: "portal",
                            params: keyID, response: .json(KeyRoutes.created), errors: [400, 401, 404, 409, 503])) { request, context in
                 let ref = PortalKeyRef(session: try session(request), id: try keyID(context))
-                return Reply.json(try await call(access, "myrotatekey", ref, as: CreatedKey.self))
+                return Reply.json(try await call(access, .myrotatekey, ref, as: CreatedKey.self))
             },
             Route(.delete, "/api/portal/keys/:id",
                   RouteDoc(summary: "Revoke one of the account's keys (every edge refuses it at once)", tag: "portal",
                            params: keyID, response: .json(KeyRoutes.keyInfo), errors: [400, 401, 404, 503])) { request, context in
                 let ref = PortalKeyRef(session: try session(request), id: try keyID(context))
-                return Reply.json(try await call(access, "myrevokekey", ref, as: KeyInfo.self))
+                return Reply.json(try await call(access, .myrevokekey, ref, as: KeyInfo.self))
             },
             Route(.get, "/api/portal/usage",
                   RouteDoc(summary: "Usage of the account's keys (or of `key`): per key, method and hour, and per UTC day; `since` a Unix time (default the last 24 hours)",
@@ -161,7 +161,7 @@ enum PortalRoutes {
                 let token = try session(request)
                 let key = request.uri.queryParameters["key"].map(String.init)
                 if let key, !APIKeyFormat.isID(key) { throw APIError.badRequest("bad-key-id", "'\(key.prefix(40))' is not a key id (16 hex digits)") }
-                let rows = try await call(access, "myusage", PortalUsageQuery(session: token, key: key, since: try KeyRoutes.since(request)),
+                let rows = try await call(access, .myusage, PortalUsageQuery(session: token, key: key, since: try KeyRoutes.since(request)),
                                           as: [UsageRow].self)
                 return Reply.json(KeyRoutes.summarize(rows))
             },

@@ -69,8 +69,8 @@ enum TxRoutes {
                   RouteDoc(summary: "The transaction's path through the services (edge, mempool, miners, chain store)",
                            tag: "transactions", params: [txidParam], response: .json(Schema.ref("Trace")), errors: lookupErrors)) { _, context in
                 let txid = try Param.hash(context, "txid", what: "txid")
-                async let chainEvents = backend.chain("gettrace", TxRef(txid: txid), as: [TraceEvent].self)
-                async let poolEvents = backend.mempool("gettrace", TxRef(txid: txid), as: [TraceEvent].self)
+                async let chainEvents = backend.chain(.gettrace, TxRef(txid: txid), as: [TraceEvent].self)
+                async let poolEvents = backend.mempool(.gettrace, TxRef(txid: txid), as: [TraceEvent].self)
                 let merged = TraceStamps.merge(try await chainEvents + poolEvents + edge.stamps.events(txid))
                 guard !merged.isEmpty else { throw APIError.notFound("no trace for transaction \(txid)") }
                 return Reply.json(TraceReply(txid: txid, events: merged.map { .init(stage: $0.stage.rawValue, service: $0.service, time: $0.time, detail: $0.detail) }))

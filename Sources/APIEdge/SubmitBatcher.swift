@@ -118,7 +118,7 @@ final class SubmitBatcher: Sendable {
             throw RPCError("internal", "a batch of \(items.count) transactions breaks submittxs's limits")
         }
         do {
-            return try SubmitBatch.decodeAnswers(try await mempool.callBinary("submittxs", payload), count: items.count)
+            return try SubmitBatch.decodeAnswers(try await mempool.callBinary(MempoolMethod.submittxs, payload), count: items.count)
         } catch let e as RPCError where e.code != "internal" {
             throw RPCError("internal", "submittxs refused the batch: \(e)")
         }

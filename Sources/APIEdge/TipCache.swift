@@ -20,6 +20,6 @@ extension Feed {
 
     func currentTipOrAsk() async -> ChainTip? {
         if let t = lastTip { return t }
-        return try? await backend.chain("getchaintip", Empty(), as: ChainTip.self)
+        return try? await backend.chain(.getchaintip, Empty(), as: ChainTip.self)
     }
 }

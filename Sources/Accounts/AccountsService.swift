@@ -58,41 +58,41 @@ final class AccountsService: Sendable {
     }
 
     func router() -> RPCRouter {
-        RPCRouter(portalMethods().merging([
-            "createaccount": RPCRouter.method(NewAccount.self) { p in try await self.store.createAccount(name: p.name) },
-            "listaccounts": RPCRouter.method(Empty.self) { _ in try await self.store.accounts() },
-            "createkey": RPCRouter.method(NewKey.self) { p in
+        RPCRouter(AccountsMethod.self, portalMethods().merging([
+            .createaccount: RPCRouter.method(NewAccount.self) { p in try await self.store.createAccount(name: p.name) },
+            .listaccounts: RPCRouter.method(Empty.self) { _ in try await self.store.accounts() },
+            .createkey: RPCRouter.method(NewKey.self) { p in
                 let created = try await self.store.createKey(p)
                 self.announce("created", created.info.id)
                 self.logger.info("key created", metadata: ["key": "\(created.info.id)", "account": "\(created.info.account)"])
                 return created
             },
-            "listkeys": RPCRouter.method(KeyFilter.self) { p in try await self.store.keys(account: p.account) },
-            "lookupkey": RPCRouter.method(KeyRef.self) { p in
+            .listkeys: RPCRouter.method(KeyFilter.self) { p in try await self.store.keys(account: p.account) },
+            .lookupkey: RPCRouter.method(KeyRef.self) { p in
                 guard let r = try await self.store.record(id: try Self.keyID(p.id)) else { throw RPCError.notFound("no key \(p.id)") }
                 return r
             },
-            "revokekey": RPCRouter.method(KeyRef.self) { p in
+            .revokekey: RPCRouter.method(KeyRef.self) { p in
                 let info = try await self.store.revoke(id: try Self.keyID(p.id))
                 await self.limiter.forget(info.id)
                 self.announce("revoked", info.id)
                 self.logger.info("key revoked", metadata: ["key": "\(info.id)"])
                 return info
             },
-            "rotatekey": RPCRouter.method(KeyRef.self) { p in
+            .rotatekey: RPCRouter.method(KeyRef.self) { p in
                 let created = try await self.store.rotate(id: try Self.keyID(p.id))
                 self.announce("rotated", created.info.id)
                 self.logger.info("key rotated", metadata: ["key": "\(created.info.id)"])
                 return created
             },
-            "lease": RPCRouter.method(LeaseRequest.self) { p in try await self.lease(p) },
-            "getusage": RPCRouter.method(UsageQuery.self) { p in
+            .lease: RPCRouter.method(LeaseRequest.self) { p in try await self.lease(p) },
+            .getusage: RPCRouter.method(UsageQuery.self) { p in
                 let since = p.since.map { $0 / 3600 * 3600 } ?? (Int(ServiceSupport.now()) / 3600 - 23) * 3600
                 return try await self.store.usage(key: try p.key.map(Self.keyID), since: since)
             },
-            "getstatus": RPCRouter.method(Empty.self) { _ in
+            .getstatus: RPCRouter.method(Empty.self) { _ in
                 let keys = try await self.store.keys(account: nil)
-                return ServiceStatus(service: "accounts", pid: getpid(), startedAt: self.started, tipHeight: -1, tipHash: "",
+                return ServiceStatus(service: .accounts, pid: getpid(), startedAt: self.started, tipHeight: -1, tipHash: "",
                                      details: ["keys": "\(keys.count)", "active": "\(keys.filter { $0.revoked == nil }.count)",
                                                "portal-signup": self.portal.signup ? "on" : "off"])
             },

@@ -1,68 +1,10 @@
-import Crypto
-import _CryptoExtras
-import Dispatch
 import Foundation
-import GRDB
 import Logging
 import NodeKit
 
-/// Portal passwords: PBKDF2-HMAC-SHA256 (swift-crypto, as the wallet's keystore) over a random
-/// 16-byte salt, `iterations` rounds, 32 bytes, stored as
-/// `pbkdf2-sha256$<iterations>$<salt base64>$<derived base64>`; never the password itself.
-/// The count is in each stored value, so raising `iterations` later keeps old passwords working.
-enum PasswordHash {
-    static let name = "pbkdf2-sha256"
-    /// OWASP's figure for PBKDF2-HMAC-SHA256 (the same as the wallet's keystore).
-    static let iterations = 600_000
-    /// swift-crypto refuses fewer (and so does `verify`, for a stored value).
-    static let minIterations = 210_000
-    static let saltSize = 16
-    static let minLength = 8
-    static let maxBytes = 1024
-    /// Derivations run here, one at a time: a fraction of a second of CPU each, never on the
-    /// cooperative pool, and a flood of logins can take at most one core.
-    private static let queue = DispatchQueue(label: "cairn.accounts.pbkdf2")
-
-    static func derive(_ password: String, salt: [UInt8], iterations: Int) throws -> [UInt8] {
-        let key = try KDF.Insecure.PBKDF2.deriveKey(from: Array(password.utf8), salt: salt, using: .sha256,
-                                                    outputByteCount: 32, rounds: iterations)
-        return key.withUnsafeBytes { Array($0) }
-    }
-
-    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in queue.async { c.resume(with: Result { try work() }) } }
-    }
-
-    static func check(_ password: String) throws {
-        guard password.count >= minLength, password.utf8.count <= maxBytes else {
-            throw RPCError.badParams("a password has at least \(minLength) characters (and at most \(maxBytes) bytes)")
-        }
-    }
-
-    static func make(_ password: String, iterations: Int = iterations) async throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let salt = (0..<saltSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let derived = try await offPool { try derive(password, salt: salt, iterations: iterations) }
-        return "\(name)$\(iterations)$\(Data(salt).base64EncodedString())$\(Data(derived).base64EncodedString())"
-    }
-
-    /// Whether `password` matches `stored`. Without a usable stored value (no such account, or one
-    /// the operator made, without a password) it derives against a dummy all the same, so that the
-    /// answer takes as long and does not tell which names exist.
-    static func verify(_ password: String, stored: String?) async throws -> Bool {
-        let parts = (stored ?? "").split(separator: "$").map(String.init)
-        guard parts.count == 4, parts[0] == name, let n = Int(parts[1]), (minIterations...10_000_000).contains(n),
-              let salt = Data(base64Encoded: parts[2]), let expected = Data(base64Encoded: parts[3]) else {
-            _ = try await offPool { try derive(password, salt: [UInt8](repeating: 0, count: saltSize), iterations: iterations) }
-            return false
-        }
-        let derived = try await offPool { try derive(password, salt: Array(salt), iterations: n) }
-        guard derived.count == expected.count else { return false }
-        var diff: UInt8 = 0
-        for (a, b) in zip(derived, expected) { diff |= a ^ b }
-        return diff == 0
-    }
-}
+// The developer portal ("Hosted access" in docs/ARCHITECTURE.md): what the operator allows, the
+// login throttle, and the `accounts.rpc` methods the edge's portal routes call. Its SQL is in
+// Store+Portal.swift, its password hashing in PasswordHash.swift.
 
 /// Failed logins per account name: after `maxFailures` within `window` seconds the name is refused
 /// (even with the right password) until the oldest of them is `window` old. In memory: a restart
@@ -107,88 +49,6 @@ struct PortalPolicy: Sendable {
 
     var info: PortalInfo {
         PortalInfo(signup: signup, keyRPS: keyRPS, keyDaily: keyDaily, maxKeys: maxKeys, sessionSeconds: sessionSeconds)
-    }
-}
-
-extension Store {
-    static let sessionPrefix = "cs_"
-    /// Names an account made on the portal may not take (`operator` holds the operator's keys).
-    static let reservedNames: Set<String> = ["operator"]
-
-    static func unauthorized(_ message: String) -> RPCError { RPCError(.unauthorized, message) }
-
-    /// A new account with a password, and its first session.
-    func signup(name: String, password: String, sessionSeconds: Int, iterations: Int = PasswordHash.iterations,
-                now: Double = ServiceSupport.now()) async throws -> PortalSession {
-        let name = try Self.checkName(name, what: "account name")
-        guard !Self.reservedNames.contains(name.lowercased()) else { throw RPCError(.accountExists, "the name '\(name)' is reserved") }
-        try PasswordHash.check(password)
-        let taken = try await db.read { db in try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil }
-        guard !taken else { throw RPCError(.accountExists, "an account named '\(name)' exists already") }
-        let stored = try await PasswordHash.make(password, iterations: iterations)
-        let token = Self.sessionPrefix + Self.randomSecret()
-        return try await db.write { db in
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil {
-                throw RPCError(.accountExists, "an account named '\(name)' exists already")
-            }
-            let a = AccountInfo(id: Self.randomHex(8), name: name, created: now)
-            try db.execute(sql: "INSERT INTO account (id, name, created, password) VALUES (?, ?, ?, ?)",
-                           arguments: [a.id, a.name, a.created, stored])
-            return try Self.insertSession(db, token: token, account: a, seconds: sessionSeconds, now: now)
-        }
-    }
-
-    /// A session for the account when the password is its own; "unauthorized" otherwise (the same
-    /// answer for an unknown name, a wrong password and an account without a password).
-    func login(name: String, password: String, sessionSeconds: Int, now: Double = ServiceSupport.now()) async throws -> PortalSession {
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        let row = try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, name, created, password FROM account WHERE name = ?", arguments: [name])
-        }
-        guard password.utf8.count <= PasswordHash.maxBytes,
-              try await PasswordHash.verify(password, stored: row?["password"]), let row else {
-            throw Self.unauthorized("wrong account name or password")
-        }
-        let account = AccountInfo(id: row["id"], name: row["name"], created: row["created"])
-        let token = Self.sessionPrefix + Self.randomSecret()
-        return try await db.write { db in
-            try db.execute(sql: "DELETE FROM session WHERE expires <= ?", arguments: [now])
-            return try Self.insertSession(db, token: token, account: account, seconds: sessionSeconds, now: now)
-        }
-    }
-
-    private static func insertSession(_ db: Database, token: String, account: AccountInfo, seconds: Int, now: Double) throws -> PortalSession {
-        let expires = now + Double(seconds)
-        try db.execute(sql: "INSERT INTO session (token_hash, account, created, expires) VALUES (?, ?, ?, ?)",
-                       arguments: [hash(token), account.id, now, expires])
-        return PortalSession(token: token, account: account, expires: expires)
-    }
-
-    /// The account of a live session; "unauthorized" for an unknown, ended or expired one.
-    func sessionAccount(_ token: String, now: Double = ServiceSupport.now()) async throws -> AccountInfo {
-        guard token.hasPrefix(Self.sessionPrefix), token.utf8.count == Self.sessionPrefix.utf8.count + APIKeyFormat.secretLength else {
-            throw Self.unauthorized("not a portal session: log in")
-        }
-        let row = try await db.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT a.id, a.name, a.created FROM session s JOIN account a ON a.id = s.account
-                WHERE s.token_hash = ? AND s.expires > ?
-                """, arguments: [Self.hash(token), now])
-        }
-        guard let row else { throw Self.unauthorized("the session has ended or expired: log in again") }
-        return AccountInfo(id: row["id"], name: row["name"], created: row["created"])
-    }
-
-    func logout(_ token: String) async throws {
-        try await db.write { db in try db.execute(sql: "DELETE FROM session WHERE token_hash = ?", arguments: [Self.hash(token)]) }
-    }
-
-    /// The key when it belongs to the account; "not-found" for another account's key as for a key
-    /// that does not exist (an account cannot even learn that another's key id exists).
-    func ownKey(account: String, id: String) async throws -> KeyInfo {
-        guard APIKeyFormat.isID(id) else { throw RPCError.badParams("'\(id.prefix(40))' is not a key id (16 hex digits)") }
-        guard let record = try await record(id: id), record.info.account == account else { throw RPCError.notFound("no key \(id) in this account") }
-        return record.info
     }
 }
 
@@ -261,19 +121,19 @@ extension AccountsService {
         return rows
     }
 
-    func portalMethods() -> [String: RPCRouter.Raw] {
+    func portalMethods() -> [AccountsMethod: RPCRouter.Raw] {
         [
-            "portalinfo": RPCRouter.method(Empty.self) { _ in self.portal.info },
-            "signup": RPCRouter.method(PortalCredentials.self) { p in try await self.portalSignup(p) },
-            "login": RPCRouter.method(PortalCredentials.self) { p in try await self.portalLogin(p) },
-            "logout": RPCRouter.method(PortalAuth.self) { p in try await self.store.logout(p.session); return Empty() },
-            "mykeys": RPCRouter.method(PortalAuth.self) { p in
+            .portalinfo: RPCRouter.method(Empty.self) { _ in self.portal.info },
+            .signup: RPCRouter.method(PortalCredentials.self) { p in try await self.portalSignup(p) },
+            .login: RPCRouter.method(PortalCredentials.self) { p in try await self.portalLogin(p) },
+            .logout: RPCRouter.method(PortalAuth.self) { p in try await self.store.logout(p.session); return Empty() },
+            .mykeys: RPCRouter.method(PortalAuth.self) { p in
                 try await self.store.keys(account: try await self.store.sessionAccount(p.session).id)
             },
-            "mycreatekey": RPCRouter.method(PortalNewKey.self) { p in try await self.myCreateKey(p) },
-            "myrotatekey": RPCRouter.method(PortalKeyRef.self) { p in try await self.myRotateKey(p) },
-            "myrevokekey": RPCRouter.method(PortalKeyRef.self) { p in try await self.myRevokeKey(p) },
-            "myusage": RPCRouter.method(PortalUsageQuery.self) { p in try await self.myUsage(p) },
+            .mycreatekey: RPCRouter.method(PortalNewKey.self) { p in try await self.myCreateKey(p) },
+            .myrotatekey: RPCRouter.method(PortalKeyRef.self) { p in try await self.myRotateKey(p) },
+            .myrevokekey: RPCRouter.method(PortalKeyRef.self) { p in try await self.myRevokeKey(p) },
+            .myusage: RPCRouter.method(PortalUsageQuery.self) { p in try await self.myUsage(p) },
         ]
     }
 }

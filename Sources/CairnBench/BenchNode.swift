@@ -128,9 +128,9 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
 
     func height() async -> Int { Int((try? await get("/api/blocks/tip/height")) ?? "") ?? -1 }
 
-    func mempoolInfo() async throws -> MempoolInfo { try await mempool.call("getmempoolinfo", Empty(), as: MempoolInfo.self) }
+    func mempoolInfo() async throws -> MempoolInfo { try await mempool.call(MempoolMethod.getmempoolinfo, Empty(), as: MempoolInfo.self) }
 
-    func chainInfo() async throws -> ChainInfo { try await chain.call("getchaininfo", Empty(), as: ChainInfo.self) }
+    func chainInfo() async throws -> ChainInfo { try await chain.call(ChainMethod.getchaininfo, Empty(), as: ChainInfo.self) }
 
     // MARK: transactions and blocks of the bench's own
 
@@ -177,7 +177,7 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
         let hex = Hex.encode(block.encoded)
         let clock = ContinuousClock()
         let start = clock.now
-        let r = try await chain.call("submitblock", SubmitBlock(hex: hex, source: "cli"), as: SubmitBlockResult.self)
+        let r = try await chain.call(ChainMethod.submitblock, SubmitBlock(hex: hex, source: "cli"), as: SubmitBlockResult.self)
         let seconds = (clock.now - start).seconds
         guard r.accepted || r.reason == "inconclusive" else {
             throw NodeBench.BenchError(message: "submitblock at \(height): \(r.reason ?? "rejected") \(r.message ?? "")")

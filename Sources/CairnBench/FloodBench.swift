@@ -39,7 +39,7 @@ enum FloodBench {
                   note: "\(Int(cores)) cores × Ed25519 verify")
         print("  POST /api/tx: \(shared.accepted.load(ordering: .relaxed)) accepted, \(shared.refused.load(ordering: .relaxed)) refused in \(String(format2: elapsed)) s")
         // How the edge's submissions reached the mempool (submittxs batches; counted since the node started).
-        if let status = try? await node.mempool.call("getstatus", Empty(), as: ServiceStatus.self),
+        if let status = try? await node.mempool.call(MempoolMethod.getstatus, Empty(), as: ServiceStatus.self),
            let batches = status.details["submitBatches"].flatMap({ Int($0) }), batches > 0,
            let batched = status.details["submitBatchTransactions"].flatMap({ Int($0) }) {
             print("  edge → mempool: \(batched) transactions in \(batches) submittxs requests (\(String(format2: Double(batched) / Double(batches))) a request, the largest \(status.details["largestSubmitBatch"] ?? "?"))")

@@ -109,12 +109,12 @@ enum GrowthBench {
             for _ in 0..<3 {
                 await change()
                 let t = clock.now
-                _ = try await node.mempool.call("getblocktemplate", request, as: BlockTemplate.self)
+                _ = try await node.mempool.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
                 busTimes.append((clock.now - t).seconds)
             }
             let busMS = busTimes.sorted()[1] * 1000
             t0 = clock.now
-            _ = try await node.mempool.call("getblocktemplate", request, as: BlockTemplate.self)
+            _ = try await node.mempool.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
             let busRepeatMS = (clock.now - t0).seconds * 1000
             // A stretch cut short by the budget just after a size was measured adds no point of its own.
             if short, let last = points.last, count < last.size + last.size / 10 {
@@ -210,7 +210,7 @@ enum GrowthBench {
             for _ in 0..<2_000 {
                 let op = randomCoin()
                 let t = clock.now
-                let r = try await node.chain.call("getcoins", OutpointList(outpoints: ["\(op.txid.hex):\(op.index)"]), as: [CoinInfo?].self)
+                let r = try await node.chain.call(ChainMethod.getcoins, OutpointList(outpoints: ["\(op.txid.hex):\(op.index)"]), as: [CoinInfo?].self)
                 lookups.append((clock.now - t).seconds)
                 if r.first ?? nil != nil { found += 1 }
             }

@@ -107,7 +107,7 @@ enum NetBench {
         let clock = ContinuousClock()
         let t0 = clock.now
         for b in blocks.dropFirst() {
-            let r = try await rpc.call("submitblock", SubmitBlock(hex: Hex.encode(b.encoded), source: "bench"), as: SubmitBlockResult.self)
+            let r = try await rpc.call(ChainMethod.submitblock, SubmitBlock(hex: Hex.encode(b.encoded), source: "bench"), as: SubmitBlockResult.self)
             guard r.accepted else { throw NodeBench.BenchError(message: "block refused: \(r)") }
         }
         let local = (clock.now - t0).seconds
@@ -121,7 +121,7 @@ enum NetBench {
         let ctxB = try ZMQContext()
         let peerB = try await RPCClient(context: ctxB, endpoint: PeerEndpoints.loopback(portOffset: base + 10).rpc, timeout: .seconds(10), retries: 1)
         let t1 = clock.now
-        _ = try await peerB.call("addpeer", AddPeer(url: a.peerURL), as: Empty.self)
+        _ = try await peerB.call(PeerMethod.addpeer, AddPeer(url: a.peerURL), as: Empty.self)
         try await waitFor("node B to sync", every: .milliseconds(20)) { await b.get("/api/blocks/tip/hash") == tipHex }
         let synced = (clock.now - t1).seconds
         await peerB.stop()
@@ -158,7 +158,7 @@ enum NetBench {
         for r in 1...rounds {
             let block = blocks[r]
             let sent = clock.now
-            _ = try await rpc0.call("submitblock", SubmitBlock(hex: Hex.encode(block.encoded), source: "bench"), as: SubmitBlockResult.self)
+            _ = try await rpc0.call(ChainMethod.submitblock, SubmitBlock(hex: Hex.encode(block.encoded), source: "bench"), as: SubmitBlockResult.self)
             var arrivals = [ContinuousClock.Instant]()
             for i in 0..<5 {
                 while true {

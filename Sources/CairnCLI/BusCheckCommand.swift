@@ -13,7 +13,7 @@ struct BusCheck: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(name: .customLong("as"), help: "The certificate to present, NAME.key in --bus-keys (\(BusRole.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(name: .customLong("as"), help: "The certificate to present, NAME.key in --bus-keys (\(ServiceName.onBus.map(\.rawValue).joined(separator: ", "))).")
     var role: String = "edge"
 
     @Option(help: "Seconds to wait for each answer.")
@@ -21,7 +21,7 @@ struct BusCheck: AsyncParsableCommand {
 
     func run() async throws {
         let endpoints = common.endpoints
-        guard let busRole = BusRole(rawValue: role) else { throw ValidationError("--as \(role): one of \(BusRole.allCases.map(\.rawValue))") }
+        guard let busRole = ServiceName(rawValue: role), ServiceName.onBus.contains(busRole) else { throw ValidationError("--as \(role): one of \(ServiceName.onBus.map(\.rawValue))") }
         let security: BusSecurity = if let folder = common.busKeys ?? ProcessInfo.processInfo.environment["CAIRN_BUS_KEYS"], !folder.isEmpty {
             try BusSecurity.load(role: busRole, folder: URL(fileURLWithPath: folder, isDirectory: true))
         } else {
@@ -35,7 +35,7 @@ struct BusCheck: AsyncParsableCommand {
 
         let rpc = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: wait, retries: 1, curve: curve)
         do {
-            let tip = try await rpc.call("getchaintip", Empty(), as: ChainTip.self)
+            let tip = try await rpc.call(ChainMethod.getchaintip, Empty(), as: ChainTip.self)
             print("rpc \(endpoints.chainRPC) (\(how)): ok, height \(tip.height)")
         } catch {
             ok = false

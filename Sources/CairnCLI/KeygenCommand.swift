@@ -18,7 +18,7 @@ struct Keygen: ParsableCommand {
     @Option(help: "Folder to write the certificates into (made if missing, mode 0700).")
     var out: String
 
-    @Option(name: .customLong("name"), help: "A certificate to make (repeatable; default: \(BusRole.allCases.map(\.rawValue).joined(separator: ", "))).")
+    @Option(name: .customLong("name"), help: "A certificate to make (repeatable; default: \(ServiceName.onBus.map(\.rawValue).joined(separator: ", "))).")
     var names: [String] = []
 
     @Flag(help: "Replace certificates that already exist.")
@@ -34,7 +34,7 @@ struct Keygen: ParsableCommand {
         let fm = FileManager.default
         let folder = URL(fileURLWithPath: out, isDirectory: true)
         try fm.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for name in names.isEmpty ? BusRole.allCases.map(\.rawValue) : names {
+        for name in names.isEmpty ? ServiceName.onBus.map(\.rawValue) : names {
             let secretURL = folder.appendingPathComponent("\(name).key")
             let publicURL = folder.appendingPathComponent("\(name).pub")
             if !force, fm.fileExists(atPath: secretURL.path), fm.fileExists(atPath: publicURL.path) {

@@ -227,34 +227,34 @@ struct Up: AsyncParsableCommand {
         if let submitLimit { edge += ["--submit-limit", String(submitLimit)] }
         if let peer { edge += ["--peer-rpc", peer.endpoints.rpc, "--peer-pub", peer.endpoints.pub] }
         var specs = [
-            ChildSpec(name: "chainstore", executable: binaries.path("cairn-chainstore"), arguments: common),
-            ChildSpec(name: "mempool", executable: binaries.path("cairn-mempool"), arguments: common),
+            ChildSpec(.chainstore, in: binaries, arguments: common),
+            ChildSpec(.mempool, in: binaries, arguments: common),
         ]
         // The accounts service before the edge: API keys, their limits and usage (accounts.sqlite).
         if let accounts {
-            specs.append(ChildSpec(name: "accounts", executable: binaries.path("cairn-accounts"),
+            specs.append(ChildSpec(.accounts, in: binaries,
                                    arguments: common + ["--accounts-rpc", accounts.rpc, "--accounts-pub", accounts.pub]
                                        + (portalSignup.map { ["--portal-signup", $0] } ?? [])))
         }
         specs += [
-            ChildSpec(name: "edge", executable: binaries.path("cairn-edge"), arguments: edge),
+            ChildSpec(.edge, in: binaries, arguments: edge),
         ]
         if let peer {
             var args = common + ["--listen", "\(peer.host):\(peer.port)", "--peer-rpc", peer.endpoints.rpc,
                                  "--peer-pub", peer.endpoints.pub, "--http-port", String(httpPort)]
             for p in peer.peers { args += ["--peer", p] }
-            specs.append(ChildSpec(name: "peerbridge", executable: binaries.path("cairn-peerbridge"), arguments: args))
+            specs.append(ChildSpec(.peerbridge, in: binaries, arguments: args))
         }
         if let wallet {
             var args = ["--host", "127.0.0.1", "--port", String(wallet.port), "--edge", wallet.edgeURL]
             if let logLevel { args += ["--log-level", logLevel] }
-            specs.append(ChildSpec(name: "walletfront", executable: binaries.path("cairn-walletfront"), arguments: args))
+            specs.append(ChildSpec(.walletfront, in: binaries, arguments: args))
         }
         if let payout {
             var miner = common + ["--address", payout]
             if let minerThreads { miner += ["--threads", String(minerThreads)] }
             if let blockInterval { miner += ["--block-interval", String(blockInterval)] }
-            specs.append(ChildSpec(name: "miner", executable: binaries.path("cairn-miner"), arguments: miner))
+            specs.append(ChildSpec(.miner, in: binaries, arguments: miner))
         }
         return specs
     }
@@ -302,5 +302,12 @@ struct PeerBridgeSpec: Sendable, Equatable {
     var url: String {
         let h = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
         return "ws://\(h.contains(":") ? "[\(h)]" : h):\(port)"
+    }
+}
+
+extension ChildSpec {
+    /// The child running `service`'s executable, `cairn-NAME` in `binaries`, named after it (its log is `NAME.log`).
+    init(_ service: ServiceName, in binaries: Binaries, arguments: [String]) {
+        self.init(name: service.rawValue, executable: binaries.path("cairn-\(service.rawValue)"), arguments: arguments)
     }
 }

@@ -42,8 +42,8 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
     public var tipHash: String
     public var details: [String: String]
 
-    public init(service: String, pid: Int32, startedAt: Double, tipHeight: Int, tipHash: String, details: [String: String]) {
-        self.service = service; self.pid = pid; self.startedAt = startedAt; self.tipHeight = tipHeight
+    public init(service: ServiceName, pid: Int32, startedAt: Double, tipHeight: Int, tipHash: String, details: [String: String]) {
+        self.service = service.rawValue; self.pid = pid; self.startedAt = startedAt; self.tipHeight = tipHeight
         self.tipHash = tipHash; self.details = details
     }
 }

@@ -12,8 +12,8 @@ import ChainCore
 /// The result is compact JSON with every object's keys in ascending order, the bytes the edge's
 /// own encoder (`RPCValue.encoded()`) writes for the same value (TemplateResultTests pin it).
 public enum TemplateRPC {
-    /// The bus method.
-    public static let method = "getblocktemplaterpc"
+    /// The bus method's name (`MempoolMethod.getblocktemplaterpc`).
+    public static let method = MempoolMethod.getblocktemplaterpc.rawValue
 
     /// What the edge reads of the template before handing the result out: the long poll's id and
     /// the learning mode's pace.

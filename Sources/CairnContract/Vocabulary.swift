@@ -131,10 +131,25 @@ public enum TraceStage: String, Codable, Sendable, CaseIterable {
     case relayed
 }
 
-/// The services that stamp trace events and answer on the bus. A miner stamps as `miner:<id>`.
+/// The node's processes, by the names that stamp trace events, name bus certificates (`NAME.key`,
+/// `NAME.pub`), the children of `cairn up` and their executables (`cairn-NAME`). A miner stamps as
+/// `miner:<id>`. The wallet front serves the browser wallet and is not on the bus.
 public enum ServiceName: String, Codable, Sendable, CaseIterable {
-    case edge, mempool, chainstore, peerbridge, accounts, miner
+    case edge, mempool, chainstore, peerbridge, accounts, miner, walletfront
 
     /// The `service` text of a miner's stamp.
     public static func miner(id: String) -> String { "\(ServiceName.miner.rawValue):\(id)" }
+
+    /// What messages call it: "chain store", "peer bridge", …
+    public var title: String {
+        switch self {
+        case .edge: "edge"
+        case .mempool: "mempool"
+        case .chainstore: "chain store"
+        case .peerbridge: "peer bridge"
+        case .accounts: "accounts service"
+        case .miner: "miner"
+        case .walletfront: "wallet front"
+        }
+    }
 }

@@ -42,16 +42,16 @@ enum PeerRPC {
         }
     }
 
-    static func routes(chain: Chain) -> [String: RPCRouter.Raw] {
+    static func routes(chain: Chain) -> [ChainMethod: RPCRouter.Raw] {
         [
-            "getheaders": RPCRouter.method(HeadersRequest.self) { p in
+            .getheaders: RPCRouter.method(HeadersRequest.self) { p in
                 let locator = try hashes(p.locator, limit: 101)
                 let stop = try p.stop.map { try hashes([$0], limit: 1)[0] }
                 let count = max(0, min(p.count, 2000))
                 let (start, headers) = await chain.headers(after: locator, stop: stop, count: count)
                 return HeadersReply(startHeight: start, headers: headers.map { Hex.encode($0.encoded) })
             },
-            "getblockstates": RPCRouter.method(HashList.self) { p in
+            .getblockstates: RPCRouter.method(HashList.self) { p in
                 await chain.blockStates(try hashes(p.hashes, limit: 2000))
             },
         ]

@@ -77,7 +77,7 @@ struct MempoolCommand: ServiceCommand {
         var loaded = false
         while !loaded {
             do {
-                _ = try await chainRPC.call("getchaintip", Empty(), as: ChainTip.self)
+                _ = try await chainRPC.call(ChainMethod.getchaintip, Empty(), as: ChainTip.self)
                 try await pool.loadPersisted()
                 loaded = true
             } catch {

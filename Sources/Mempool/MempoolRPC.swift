@@ -21,12 +21,12 @@ enum MempoolRPC {
 
     static func router(pool: Pool, templates: TemplateGenerator, pacer: Pacer, samples: MempoolSamples, started: Double,
                        batches: BatchSubmit.Stats = BatchSubmit.Stats()) -> RPCRouter {
-        RPCRouter([
+        RPCRouter(MempoolMethod.self, [
             // many raw transactions in one binary request, one answer each (BatchSubmit.swift)
-            "submittxs": RPCRouter.binaryMethod { payload throws(RPCError) in
+            .submittxs: RPCRouter.binaryMethod { payload throws(RPCError) in
                 try await BatchSubmit.serve(payload, pool: pool, stats: batches)
             },
-            "submittx": RPCRouter.method(SubmitTx.self) { p in
+            .submittx: RPCRouter.method(SubmitTx.self) { p in
                 do {
                     let e = try await pool.submit(hex: p.hex, receivedAt: p.receivedAt)
                     return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
@@ -34,7 +34,7 @@ enum MempoolRPC {
                     throw RPCError(refusal.code, refusal.message)
                 }
             },
-            "testtx": RPCRouter.method(SubmitTx.self) { p in
+            .testtx: RPCRouter.method(SubmitTx.self) { p in
                 do {
                     let e = try await pool.test(hex: p.hex)
                     return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
@@ -42,25 +42,25 @@ enum MempoolRPC {
                     throw RPCError(refusal.code, refusal.message)
                 }
             },
-            "getmempoolinfo": RPCRouter.method(Empty.self) { _ in pool.info() },
-            "getrawmempool": RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
-            "checkmempool": RPCRouter.method(Empty.self) { _ in await pool.check() },
-            "getentry": RPCRouter.method(TxRef.self) { p in
+            .getmempoolinfo: RPCRouter.method(Empty.self) { _ in pool.info() },
+            .getrawmempool: RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
+            .checkmempool: RPCRouter.method(Empty.self) { _ in await pool.check() },
+            .getentry: RPCRouter.method(TxRef.self) { p in
                 guard let e = await pool.entry(try txid(p.txid)) else { throw RPCError.notFound("\(p.txid) is not in the mempool") }
                 return entryInfo(e)
             },
-            "getaddressmempool": RPCRouter.method(AddressRef.self) { p in
+            .getaddressmempool: RPCRouter.method(AddressRef.self) { p in
                 guard let key = Hex.decode(p.publicKey), key.count == 32 else { throw RPCError.badParams("public key must be 64 hex digits") }
                 return await pool.entries(touching: key).map(entryInfo)
             },
-            "getblocktemplate": templateRoute(templates: templates, pacer: pacer),
+            .getblocktemplate: templateRoute(templates: templates, pacer: pacer),
             // the same template's JSON-RPC result, pre-rendered for the edge (binary; TemplateRPC.swift)
-            TemplateRPC.method: rpcTemplateRoute(templates: templates, pacer: pacer),
-            "getpace": RPCRouter.method(Empty.self) { _ in await pacer.pace },
-            "setpace": RPCRouter.method(PaceChange.self) { change in
+            .getblocktemplaterpc: rpcTemplateRoute(templates: templates, pacer: pacer),
+            .getpace: RPCRouter.method(Empty.self) { _ in await pacer.pace },
+            .setpace: RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)
             },
-            "getspenders": RPCRouter.method(OutpointList.self) { p in
+            .getspenders: RPCRouter.method(OutpointList.self) { p in
                 guard p.outpoints.count <= 10_000 else { throw RPCError.badParams("at most 10,000 outpoints per call") }
                 let ops = try p.outpoints.map { text in
                     guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
@@ -68,13 +68,13 @@ enum MempoolRPC {
                 }
                 return await pool.spenders(of: ops)
             },
-            "getmempoolblocks": RPCRouter.method(MempoolBlocksRequest.self) { await pool.projectedBlocks($0) },
-            "getmempoolsamples": RPCRouter.method(MempoolSamplesRequest.self) { try await samples.since($0.since) },
-            "getminers": RPCRouter.method(Empty.self) { _ in await templates.activeMiners() },
-            "gettrace": RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
-            "getstatus": RPCRouter.method(Empty.self) { _ in
+            .getmempoolblocks: RPCRouter.method(MempoolBlocksRequest.self) { await pool.projectedBlocks($0) },
+            .getmempoolsamples: RPCRouter.method(MempoolSamplesRequest.self) { try await samples.since($0.since) },
+            .getminers: RPCRouter.method(Empty.self) { _ in await templates.activeMiners() },
+            .gettrace: RPCRouter.method(TxRef.self) { try await pool.trace($0.txid) },
+            .getstatus: RPCRouter.method(Empty.self) { _ in
                 let tip = await pool.tip
-                return ServiceStatus(service: "mempool", pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
+                return ServiceStatus(service: .mempool, pid: getpid(), startedAt: started, tipHeight: tip?.height ?? -1,
                                      tipHash: tip?.hash ?? "", details: ["count": "\(await pool.entries.count)",
                                                                          "bytes": "\(await pool.bytes)",
                                                                          "coinView": "\(await pool.coinView.count)",

@@ -8,7 +8,7 @@ struct RemoteChain: ChainSource {
 
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         guard !outpoints.isEmpty else { return [:] }
-        let found = try await rpc.call("getcoins", OutpointList(outpoints: outpoints.map(\.description)), as: [CoinInfo?].self)
+        let found = try await rpc.call(ChainMethod.getcoins, OutpointList(outpoints: outpoints.map(\.description)), as: [CoinInfo?].self)
         var out = [OutPoint: Coin]()
         for (op, info) in zip(outpoints, found) {
             if let info, let key = Hex.decode(info.publicKey) {
@@ -20,12 +20,12 @@ struct RemoteChain: ChainSource {
 
     func isConfirmed(_ txid: Hash256) async throws -> Bool {
         do {
-            _ = try await rpc.call("gettx", TxRef(txid: txid.hex), as: ConfirmedTx.self)
+            _ = try await rpc.call(ChainMethod.gettx, TxRef(txid: txid.hex), as: ConfirmedTx.self)
             return true
         } catch let e as RPCError where e.code == "not-found" {
             return false
         }
     }
 
-    func tip() async throws -> ChainTip { try await rpc.call("getchaintip", Empty(), as: ChainTip.self) }
+    func tip() async throws -> ChainTip { try await rpc.call(ChainMethod.getchaintip, Empty(), as: ChainTip.self) }
 }

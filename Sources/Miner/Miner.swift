@@ -110,7 +110,7 @@ actor Miner {
     private func fetchWork() async throws {
         let request = TemplateRequest(minerID: idHex, address: payout.string, hashrate: hashrate, threads: threads)
         let asked = generation
-        let t = try await mempoolRPC.call("getblocktemplate", request, as: BlockTemplate.self)
+        let t = try await mempoolRPC.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
         // A block found while this template was on its way: the template was built before that block
         // (same parent, same transactions), and mining it in the same second finds that very block
         // again, which the chain store then refuses as a duplicate. `found` wakes us for fresh work.
@@ -197,7 +197,7 @@ actor Miner {
         lastFound = .now
         let hash = f.block.hash
         do {
-            let r = try await chainRPC.call("submitblock", SubmitBlock(hex: Hex.encode(f.block.encoded), source: "miner:\(idHex)"),
+            let r = try await chainRPC.call(ChainMethod.submitblock, SubmitBlock(hex: Hex.encode(f.block.encoded), source: "miner:\(idHex)"),
                                             as: SubmitBlockResult.self)
             if r.accepted {
                 blocksFound += 1

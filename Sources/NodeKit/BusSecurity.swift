@@ -14,11 +14,15 @@ import Logging
 ///
 /// On loopback (`tcp://127.x`, `localhost`, `[::1]`, `ipc://`, `inproc://`) the bus may run without
 /// keys; a process whose bus endpoints leave loopback refuses to start without them.
-public enum BusRole: String, Sendable, CaseIterable {
-    case chainstore, mempool, peerbridge, edge, miner, accounts
-
-    /// The roles that bind bus sockets (CURVE servers).
+///
+/// A process's role on the bus is its `ServiceName` (Sources/CairnContract/Vocabulary.swift).
+extension ServiceName {
+    /// The services that bind bus sockets (CURVE servers).
     public var isAuthority: Bool { self == .chainstore || self == .mempool || self == .peerbridge || self == .accounts }
+
+    /// The services on the bus, each with a certificate of its own (all but the wallet front, which
+    /// talks to the edge over HTTP), in the order `cairn keygen` makes them.
+    public static let onBus: [ServiceName] = [.chainstore, .mempool, .peerbridge, .edge, .miner, .accounts]
 }
 
 /// A ZeroMQ certificate file, in the format of czmq's `zcert` (ZPL text with a `curve` section).
@@ -94,13 +98,13 @@ public struct CurveCertificate: Sendable, Equatable {
 
 /// The bus security of one process: off (loopback) or CURVE with this process's keys.
 public struct BusSecurity: Sendable {
-    public let role: BusRole
+    public let role: ServiceName
     /// This process's own key pair; nil when CURVE is off.
     public let own: CurveKeyPair?
     /// Public keys by certificate name (every `*.pub` in the folder).
     public let publicKeys: [String: String]
 
-    public static func off(_ role: BusRole) -> BusSecurity { BusSecurity(role: role, own: nil, publicKeys: [:]) }
+    public static func off(_ role: ServiceName) -> BusSecurity { BusSecurity(role: role, own: nil, publicKeys: [:]) }
 
     public var enabled: Bool { own != nil }
 
@@ -108,7 +112,7 @@ public struct BusSecurity: Sendable {
     public var server: CurveKeyPair? { own }
 
     /// The client security for connecting to `authority`'s sockets (nil: plain).
-    public func client(of authority: BusRole) throws -> CurveSecurity? {
+    public func client(of authority: ServiceName) throws -> CurveSecurity? {
         guard let own else { return nil }
         guard let serverKey = publicKeys[authority.rawValue] else {
             throw ValidationError("bus keys: no \(authority.rawValue).pub (the \(authority.rawValue)'s public certificate) in the key folder")
@@ -126,7 +130,7 @@ public struct BusSecurity: Sendable {
     }
 
     /// Loads `ROLE.key` and every `*.pub` from `folder`.
-    public static func load(role: BusRole, folder: URL) throws -> BusSecurity {
+    public static func load(role: ServiceName, folder: URL) throws -> BusSecurity {
         let fm = FileManager.default
         let ownURL = folder.appendingPathComponent("\(role.rawValue).key")
         guard let ownText = try? String(contentsOf: ownURL, encoding: .utf8) else {
@@ -165,7 +169,7 @@ extension CommonOptions {
     /// The bus security for `role`, whose sockets bind or connect to `endpoints`: CURVE with the
     /// keys of `--bus-keys` / `CAIRN_BUS_KEYS`, or off when every endpoint is on loopback.
     /// Leaving loopback without keys is a configuration error.
-    public func busSecurity(role: BusRole, endpoints: [String]) throws -> BusSecurity {
+    public func busSecurity(role: ServiceName, endpoints: [String]) throws -> BusSecurity {
         if let folder = busKeys ?? env["CAIRN_BUS_KEYS"], !folder.isEmpty {
             return try BusSecurity.load(role: role, folder: URL(fileURLWithPath: folder, isDirectory: true))
         }

@@ -53,7 +53,7 @@ public enum NodeIdentity {
                 attempt += 1
                 let answer: String?
                 do {
-                    answer = try await a.client.call("getnodeid", Empty(), as: Reply.self).nodeId
+                    answer = try await a.client.call(AuthorityMethod.getnodeid, Empty(), as: Reply.self).nodeId
                 } catch let e as RPCError where e.code == "unknown-method" {
                     answer = nil
                 } catch {
@@ -77,7 +77,7 @@ public enum NodeIdentity {
 extension RPCRouter {
     /// This router with `getnodeid` answering `nodeID` (see `NodeIdentity`).
     public func identified(by nodeID: String?) -> RPCRouter {
-        RPCRouter(routes.merging(["getnodeid": NodeIdentity.method(nodeID)]) { own, _ in own })
+        RPCRouter(routes.merging([AuthorityMethod.getnodeid.rawValue: NodeIdentity.method(nodeID)]) { own, _ in own })
     }
 }
 

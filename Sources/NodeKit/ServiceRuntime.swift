@@ -17,6 +17,12 @@ import Synchronization
 /// ones `run` stops on SIGTERM/SIGINT, after the service's own `beforeBus` step: subscribers, then
 /// request servers, then RPC clients, then publishers (flushed first), then the context; then the
 /// service's `afterBus` step (close its database), and one "NAME stopped" line.
+///
+/// The edge keeps a prologue of its own (Sources/APIEdge/EdgeCommand.swift) and uses only
+/// `bootstrapLogging`: it keeps no data folder (no lock), binds no bus socket (no authenticator), and
+/// its ZeroMQ objects (RPC clients, subscribers, the public ZMQ notifier) belong to its `Edge`,
+/// which stops them after the HTTP server on SIGTERM/SIGINT; what it would share with `start` is
+/// logging, the network and the bus security, a few lines each.
 public final class ServiceRuntime: Sendable {
     /// What the log lines call the service: "chain store", "mempool", …
     public let name: String
@@ -47,7 +53,7 @@ public final class ServiceRuntime: Sendable {
     /// The prologue. `label` is the logger's label (`cairn.chainstore`), `lockName` the data folder's lock
     /// file (nil: the service keeps no data), `bus` every endpoint the service binds or connects to (they
     /// decide whether the bus must run CURVE).
-    public static func start(_ common: CommonOptions, name: String, label: String, role: BusRole, lockName: String?,
+    public static func start(_ common: CommonOptions, name: String, label: String, role: ServiceName, lockName: String?,
                              bus: (Endpoints) -> [String]) async throws -> ServiceRuntime {
         bootstrapLogging(common)
         let logger = Logger(label: label)
@@ -86,14 +92,14 @@ public final class ServiceRuntime: Sendable {
     }
 
     /// An RPC client of `authority`'s request endpoint.
-    public func client(of authority: BusRole, at endpoint: String) async throws -> RPCClient {
+    public func client(of authority: ServiceName, at endpoint: String) async throws -> RPCClient {
         let c = try await RPCClient(context: context, endpoint: endpoint, curve: security.client(of: authority))
         parts.withLock { $0.clients.append(c) }
         return c
     }
 
     /// A subscriber to `authority`'s publish endpoint.
-    public func subscriber(of authority: BusRole, at endpoint: String, topics: [String], hwm: Int32 = 1000) async throws -> Subscriber {
+    public func subscriber(of authority: ServiceName, at endpoint: String, topics: [String], hwm: Int32 = 1000) async throws -> Subscriber {
         let s = try await Subscriber(context: context, connect: [endpoint], topics: topics, hwm: hwm,
                                      curve: security.client(of: authority), logger: logger)
         parts.withLock { $0.subscribers.append(s) }

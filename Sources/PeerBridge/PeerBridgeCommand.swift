@@ -70,7 +70,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints
 
         let publisher = try await runtime.publisher(at: peerEndpoints.pub)
-        let recorder = TraceRecorder(publisher: publisher, service: ServiceName.peerbridge.rawValue)
+        let recorder = TraceRecorder(publisher: publisher, service: .peerbridge)
         let chainRPC = try await runtime.client(of: .chainstore, at: endpoints.chainRPC)
         let mempoolRPC = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
         let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)
@@ -135,27 +135,7 @@ struct PeerBridgeCommand: ServiceCommand {
         ]
 
         let started = ServiceSupport.now()
-        let router = RPCRouter([
-            "getpeers": RPCRouter.method(Empty.self) { _ in await bridge.peerList() },
-            "getsync": RPCRouter.method(Empty.self) { _ in await bridge.syncStatus() },
-            "addpeer": RPCRouter.method(AddPeer.self) { p in
-                guard Self.validPeerURL(p.url) else { throw RPCError.badParams("expected ws://host:port") }
-                await bridge.addConfigured(p.url)
-                dialer.keepConnected(p.url)
-                return Empty()
-            },
-            "setnetworkactive": RPCRouter.method(NetworkActive.self) { p in
-                await bridge.setNetworkActive(p.active)
-                return p
-            },
-            "getstatus": RPCRouter.method(Empty.self) { _ in
-                let s = await bridge.syncStatus()
-                let list = await bridge.peerList()
-                return ServiceStatus(service: "peerbridge", pid: getpid(), startedAt: started, tipHeight: s.height, tipHash: s.tipHash,
-                                     details: ["peers": "\(list.peers.filter(\.handshaken).count)", "sync": s.state,
-                                               "listen": list.listen])
-            },
-        ]).identified(by: try runtime.nodeID)
+        let router = PeerBridgeRPC.router(bridge: bridge, dialer: dialer, started: started).identified(by: try runtime.nodeID)
         let server = try await runtime.server(at: peerEndpoints.rpc, router: router)
 
         for url in allPeers {

@@ -148,7 +148,7 @@ final class FakeChainStore: Sendable {
                                    detail: "block \(l.block.hash.hex) height \(l.height)")]
             },
             "getstatus": RPCRouter.method(Empty.self) { _ in
-                ServiceStatus(service: "chainstore", pid: 4242, startedAt: 1, tipHeight: tipHeight, tipHash: tip.hash, details: [:])
+                ServiceStatus(service: .chainstore, pid: 4242, startedAt: 1, tipHeight: tipHeight, tipHash: tip.hash, details: [:])
             },
         ])
     }
@@ -243,7 +243,7 @@ final class FakeMempool: Sendable {
                 return [TraceEvent(id: e.txid, kind: .tx, stage: .accepted, service: .mempool, time: 1_795_565_000, detail: "fee 10000")]
             },
             "getstatus": RPCRouter.method(Empty.self) { _ in
-                ServiceStatus(service: "mempool", pid: 4343, startedAt: 1, tipHeight: f.blocks.count - 1, tipHash: f.blocks.last!.hash.hex,
+                ServiceStatus(service: .mempool, pid: 4343, startedAt: 1, tipHeight: f.blocks.count - 1, tipHash: f.blocks.last!.hash.hex,
                               details: ["count": "1"])
             },
         ])

@@ -62,6 +62,52 @@ import Testing
         #expect(RPCMethodName(rawValue: "getblocks") == nil)
     }
 
+    /// The bus methods the "Request/reply" list names in the bullet that starts with `- heading` (up to
+    /// the next bullet or blank line): the first word of each code span that is a plain
+    /// lowercase word (`getblock {hash|height}` names `getblock`; `POST /api/tx`, `mempool-busy`,
+    /// `notBefore` and file names are not methods); the edge's JSON-RPC names the text refers to
+    /// (`sendrawtransaction`) are left out unless they are also the service's.
+    static func documentedBusMethods(_ heading: String, known: Set<String>) -> Set<String> {
+        guard let start = architecture.range(of: "\n- \(heading)") else { return [] }
+        let rest = architecture[start.upperBound...]
+        let end = [rest.range(of: "\n- ")?.lowerBound, rest.range(of: "\n\n")?.lowerBound].compactMap { $0 }.min() ?? rest.endIndex
+        let jsonRPC = Set(RPCMethodName.allCases.map(\.rawValue))
+        var out = Set<String>()
+        for span in backticked(rest[..<end]) {
+            let word = String(span.prefix { $0 != " " && $0 != "{" })
+            guard !word.isEmpty, word.allSatisfy({ $0.isASCII && $0.isLowercase }) else { continue }
+            if jsonRPC.contains(word) && !known.contains(word) { continue }
+            out.insert(word)
+        }
+        return out
+    }
+
+    static func check<M: BusMethod>(_ service: String, _ methods: M.Type, heading: String? = nil) {
+        let names = Set(M.allCases.map(\.rawValue))
+        let documented = documentedBusMethods(heading ?? "**\(service)**", known: names)
+        #expect(!documented.isEmpty, "no list for \(service) found")
+        #expect(documented.subtracting(names).sorted() == [], "\(service): documented but not in \(M.self)")
+        #expect(names.subtracting(documented).sorted() == [], "\(service): in \(M.self) but not documented")
+    }
+
+    @Test func theBusMethodListsNameEachServicesMethodsAndNoOther() {
+        Self.check("chain.rpc", ChainMethod.self)
+        Self.check("mempool.rpc", MempoolMethod.self)
+        Self.check("peer.rpc", PeerMethod.self)
+        Self.check("accounts.rpc", AccountsMethod.self)
+        Self.check("every authority", AuthorityMethod.self, heading: "every authority")
+    }
+
+    @Test func aBusMethodTravelsAsItsWireNameAndNoServiceNamesOneTwice() {
+        #expect(ChainMethod(rawValue: "getrawblocks") == .getrawblocks && "\(ChainMethod.getrawblocks)" == "getrawblocks")
+        #expect(MempoolMethod.getblocktemplaterpc.rawValue == TemplateRPC.method)
+        for names in [ChainMethod.allCases.map(\.rawValue), MempoolMethod.allCases.map(\.rawValue),
+                      PeerMethod.allCases.map(\.rawValue), AccountsMethod.allCases.map(\.rawValue)] {
+            #expect(Set(names).count == names.count)
+            #expect(!names.contains(AuthorityMethod.getnodeid.rawValue), "getnodeid is every authority's, added by NodeIdentity")
+        }
+    }
+
     @Test func theTraceSectionNamesEveryStage() {
         let words = Self.backticked(Self.section("The path of a transaction (trace)"))
         let missing = TraceStage.allCases.map(\.rawValue).filter { !words.contains($0) }
@@ -81,5 +127,11 @@ import Testing
         #expect(TraceEvent(id: "ab", kind: "tx", stage: "teleported", service: "edge", time: 1, detail: nil) == nil)
         #expect(TraceEvent(id: "ab", kind: "tx", stage: "accepted", service: "mempool", time: 1, detail: nil)?.stage == .accepted)
         #expect(ServiceName.miner(id: "0abc") == "miner:0abc")
+    }
+
+    @Test func aStatusNamesItsServiceByItsRawValue() throws {
+        let s = ServiceStatus(service: .peerbridge, pid: 1, startedAt: 0, tipHeight: 0, tipHash: "", details: [:])
+        #expect(s.service == "peerbridge")
+        #expect(ServiceName.chainstore.title == "chain store")
     }
 }

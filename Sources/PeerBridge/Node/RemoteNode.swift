@@ -7,27 +7,27 @@ struct RemoteNode: LocalNode {
     let chain: RPCClient
     let mempool: RPCClient
 
-    func tip() async throws -> ChainTip { try await chain.call("getchaintip", Empty(), as: ChainTip.self) }
+    func tip() async throws -> ChainTip { try await chain.call(ChainMethod.getchaintip, Empty(), as: ChainTip.self) }
 
     func locator() async throws -> [Hash256] {
-        try await chain.call("getlocator", Empty(), as: [String].self).compactMap(Hash256.init(hex:))
+        try await chain.call(ChainMethod.getlocator, Empty(), as: [String].self).compactMap(Hash256.init(hex:))
     }
 
     func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?] {
         guard !hashes.isEmpty else { return [] }
-        return try await chain.call("getblockstates", HashList(hashes: hashes.map(\.hex)), as: [BlockState?].self)
+        return try await chain.call(ChainMethod.getblockstates, HashList(hashes: hashes.map(\.hex)), as: [BlockState?].self)
     }
 
     func heightOf(_ hash: Hash256) async throws -> Int? {
         do {
-            return try await chain.call("getheader", BlockRef(hash: hash.hex), as: HeaderInfo.self).height
+            return try await chain.call(ChainMethod.getheader, BlockRef(hash: hash.hex), as: HeaderInfo.self).height
         } catch let e as RPCError where e.code == "not-found" {
             return nil
         }
     }
 
     func headers(after locator: [Hash256], stop: Hash256?, count: Int) async throws -> [BlockHeader] {
-        let reply = try await chain.call("getheaders", HeadersRequest(locator: locator.map(\.hex), stop: stop?.hex, count: count),
+        let reply = try await chain.call(ChainMethod.getheaders, HeadersRequest(locator: locator.map(\.hex), stop: stop?.hex, count: count),
                                          as: HeadersReply.self)
         return reply.headers.compactMap { Hex.decode($0).flatMap { try? BlockHeader(bytes: $0) } }
     }
@@ -35,7 +35,7 @@ struct RemoteNode: LocalNode {
     func blocks(_ hashes: [Hash256]) async throws -> (found: [Hash256: [UInt8]], looked: Int) {
         let asked = Array(hashes.prefix(RawBlocksRequest.maxHashes))
         guard !asked.isEmpty else { return ([:], 0) }
-        let reply = try await chain.call("getrawblocks", RawBlocksRequest(hashes: asked.map(\.hex)), as: RawBlocks.self)
+        let reply = try await chain.call(ChainMethod.getrawblocks, RawBlocksRequest(hashes: asked.map(\.hex)), as: RawBlocks.self)
         var found = [Hash256: [UInt8]]()
         for b in reply.blocks {
             guard let hash = Hash256(hex: b.hash), let raw = Hex.decode(b.hex) else { continue }
@@ -45,12 +45,12 @@ struct RemoteNode: LocalNode {
     }
 
     func submitBlock(_ block: Block, source: String) async throws -> SubmitBlockResult {
-        try await chain.call("submitblock", SubmitBlock(hex: Hex.encode(block.encoded), source: source), as: SubmitBlockResult.self)
+        try await chain.call(ChainMethod.submitblock, SubmitBlock(hex: Hex.encode(block.encoded), source: source), as: SubmitBlockResult.self)
     }
 
     func mempoolTx(_ txid: Hash256) async throws -> [UInt8]? {
         do {
-            return Hex.decode(try await mempool.call("getentry", TxRef(txid: txid.hex), as: MempoolEntry.self).hex)
+            return Hex.decode(try await mempool.call(MempoolMethod.getentry, TxRef(txid: txid.hex), as: MempoolEntry.self).hex)
         } catch let e as RPCError where e.code == "not-found" {
             return nil
         }
@@ -58,7 +58,7 @@ struct RemoteNode: LocalNode {
 
     func submitTx(_ tx: Transaction) async throws -> Result<SubmitTxResult, RPCError> {
         do {
-            return .success(try await mempool.call("submittx", SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
+            return .success(try await mempool.call(MempoolMethod.submittx, SubmitTx(hex: Hex.encode(tx.encoded), receivedAt: ServiceSupport.now()),
                                                    as: SubmitTxResult.self))
         } catch let e as RPCError {
             return .failure(e)
