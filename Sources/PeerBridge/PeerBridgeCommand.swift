@@ -90,7 +90,7 @@ struct PeerBridgeCommand: ServiceCommand {
         // Where we are, before talking to anyone (waits for the chain store).
         while true {
             do {
-                await bridge.tipChanged(try await node.tip())
+                try await bridge.refreshTip()
                 break
             } catch {
                 logger.warning("waiting for the chain store", metadata: ["error": "\(error)"])
@@ -104,7 +104,7 @@ struct PeerBridgeCommand: ServiceCommand {
             Task {
                 for await event in chainSub.events {
                     guard case let .message(topic, body, _) = event else {
-                        if let t = try? await node.tip() { await bridge.tipChanged(t) }
+                        try? await bridge.refreshTip()
                         continue
                     }
                     if topic == Topic.connected, let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) {

@@ -137,8 +137,19 @@ struct BridgeTests {
         var config = BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342")
         configure(&config)
         let b = Bridge(config: config, node: node, logger: Self.logger)
-        await b.tipChanged(try! await node.tip())
+        try! await b.refreshTip()
         return b
+    }
+
+    @Test("refreshTip: the bridge asks the node for its tip itself (the only code that awaits the node)")
+    func refreshTipAsksTheNode() async throws {
+        let node = FakeNode(blocks: Self.chain(3))
+        let b = Bridge(config: BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342"),
+                       node: node, logger: Self.logger)
+        #expect(await b.syncStatus().height == 0)
+        try await b.refreshTip()
+        #expect(await b.syncStatus().height == 3)
+        #expect(await b.syncStatus().tipHash == (try await node.tip()).hash)
     }
 
     /// Connects a fake peer and completes the handshake; returns its wiretap.

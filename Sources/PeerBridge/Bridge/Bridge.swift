@@ -32,6 +32,8 @@ actor Bridge {
     // Sync
     var tipHeight = 0
     var tipHash = Hash256.zero
+    /// Counts `tipChanged` calls, so `refreshTip` can tell its answer was overtaken while it waited.
+    var tipChanges = 0
     /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
     var bestPeerHeight: Int { peers.bestHeight }
     var headerTree: HeaderTree
