@@ -98,8 +98,8 @@ struct PeerBridgeCommand: ServiceCommand {
             }
         }
 
-        let chainSub = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.connected, Topic.tip], hwm: 100_000)
-        let mempoolSub = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.rawtx], hwm: 100_000)
+        let chainSub = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.connected, Topic.tip], hwm: BridgeConfig.followerHWM)
+        let mempoolSub = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.rawtx], hwm: BridgeConfig.followerHWM)
         let followers = [
             Task {
                 for await event in chainSub.events {

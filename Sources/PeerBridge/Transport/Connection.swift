@@ -34,6 +34,10 @@ final class Connection: Sendable {
     /// even when its writer is stuck on a peer that never reads (the writer is then cancelled).
     static let closeDeadline: Duration = .seconds(5)
 
+    /// After our close, how long the reader drains what the peer still sends while waiting for its
+    /// close frame: long enough for a peer on a loaded link to read our reject and answer (a reset
+    /// would destroy the reject), short enough that a peer that never answers holds nothing for long.
+    static let closeDrain: Duration = .seconds(3)
     init(id: Int, direction: Direction, remoteHost: String, remotePort: Int, dialURL: String?) {
         self.id = id
         self.direction = direction
@@ -139,7 +143,7 @@ final class Connection: Sendable {
             // The writer ends after a close; then the reader drains until the peer answers the close,
             // for at most a few seconds (a peer that never answers is not waited for).
             _ = await group.next()
-            group.addTask { try? await Task.sleep(for: .seconds(3)) }
+            group.addTask { try? await Task.sleep(for: Self.closeDrain) }
             _ = await group.next()
             group.cancelAll()
         }
