@@ -33,11 +33,11 @@ final class Connection: Sendable {
     /// A closing connection is detached from the bridge at most this long after the close began,
     /// even when its writer is stuck on a peer that never reads (the writer is then cancelled).
     static let closeDeadline: Duration = .seconds(5)
-
     /// After our close, how long the reader drains what the peer still sends while waiting for its
     /// close frame: long enough for a peer on a loaded link to read our reject and answer (a reset
     /// would destroy the reject), short enough that a peer that never answers holds nothing for long.
     static let closeDrain: Duration = .seconds(3)
+
     init(id: Int, direction: Direction, remoteHost: String, remotePort: Int, dialURL: String?) {
         self.id = id
         self.direction = direction
@@ -126,9 +126,8 @@ final class Connection: Sendable {
                     }
                     conn.close("the peer closed the connection")
                 } catch {
-                    let text = "\(error)"
-                    let offence: Offence = text.lowercased().contains("toolarge") || text.contains("invalidFrameLength") ? .oversized : .malformed
-                    if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(text)") }
+                    let offence = Offence(transportError: error)
+                    if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(error)") }
                     conn.close("transport error")
                 }
             }
@@ -148,6 +147,29 @@ final class Connection: Sendable {
             group.cancelAll()
         }
         await bridge.detach(conn)
+    }
+}
+
+extension Offence {
+    /// The offence of an error the WebSocket transport ended a peer's input with, by the error's type:
+    /// a frame over `Wire.maxFrameSize` (NIO's frame decoder throws `NIOWebSocketError.invalidFrameLength`)
+    /// or a message over `Wire.maxMessageSize` (the WebSocket stream closes with the code
+    /// `.messageTooLarge`) is oversized; anything else the transport could not read is malformed.
+    init(transportError error: any Error) {
+        self = Self.isTooLarge(error, depth: 3) ? .oversized : .malformed
+    }
+
+    /// Whether `error`, or an error or close code it carries, says "too large". The stream's own error
+    /// type is not public (`WebSocketHandler.InternalError.close(WebSocketErrorCode)`, package access);
+    /// the code it carries is, so the payloads are looked at by type (a few levels deep).
+    private static func isTooLarge(_ value: Any, depth: Int) -> Bool {
+        switch value {
+        case let e as NIOWebSocketError: return e == .invalidFrameLength
+        case let code as WebSocketErrorCode: return code == .messageTooLarge
+        default:
+            guard depth > 0 else { return false }
+            return Mirror(reflecting: value).children.contains { isTooLarge($0.value, depth: depth - 1) }
+        }
     }
 }
 
