@@ -75,7 +75,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let mempoolRPC = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
         let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)
 
-        var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+        var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(Endpoints.urlHost(host)):\(port)")
         config.maxInbound = maxInbound
         config.maxOutbound = maxOutbound
         config.pingInterval = .milliseconds(Int(pingInterval * 1000))

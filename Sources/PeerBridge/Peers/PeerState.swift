@@ -62,5 +62,5 @@ struct PeerState {
 
 extension Connection {
     /// The remote host as it appears in a URL (an IPv6 address bracketed).
-    var urlHost: String { remoteHost.contains(":") ? "[\(remoteHost)]" : remoteHost }
+    var urlHost: String { Endpoints.urlHost(remoteHost) }
 }

@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import NodeKit
 import Synchronization
 
 /// One WebSocket connection to a peer, either direction. Everything sent goes
@@ -53,7 +54,7 @@ final class Connection: Sendable {
     var queuedBytes: Int { state.withLock { $0.queuedBytes } }
     /// When the close began (nil while open).
     var closingSince: ContinuousClock.Instant? { state.withLock { $0.closingSince } }
-    var remote: String { remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)" }
+    var remote: String { "\(Endpoints.urlHost(remoteHost)):\(remotePort)" }
 
     /// Queues a message; false when the connection is closing or the peer is too far behind.
     @discardableResult
