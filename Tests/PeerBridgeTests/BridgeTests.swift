@@ -366,17 +366,14 @@ struct BridgeTests {
         _ = await t2.drain()
         await b.received(p1, Wire.encode(.pong(n)))
         #expect(await b.peerList().peers.first { $0.id == p1.id }?.pingTime != nil)
-        // Until the silent one's ping is older than two intervals (bounded wait on the condition).
-        let deadline = ContinuousClock.now + .seconds(30)
-        var dropped = false
-        while !dropped && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
+        // Until the silent one's ping is older than two intervals.
+        #expect(await eventually("the silent peer is dropped for ping-timeout", timeout: 30, every: 0.005) {
             await b.pingAll()
-            dropped = await t2.drain().contains { if case .reject(let code, _) = $0 { return code == "ping-timeout" } else { return false } }
+            let dropped = await t2.drain().contains { if case .reject(let code, _) = $0 { return code == "ping-timeout" } else { return false } }
             // p1 keeps answering.
             for m in await t1.drain() { if case .ping(let n) = m { await b.received(p1, Wire.encode(.pong(n))) } }
-        }
-        #expect(dropped)
+            return dropped
+        })
         #expect(!t1.closed, "the answering peer stays")
     }
 
