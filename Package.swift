@@ -106,7 +106,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The five services, one executable each.
+        // The node's seven services, one executable each: these four, then the accounts service, the
+        // wallet front and the peer bridge below.
         .executableTarget(
             name: "ChainStore",
             dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift")],

@@ -35,7 +35,7 @@ extension AccessControl {
         return state.withLock { s in
             if s.anonymous.count > 100_000 { s.anonymous.removeAll() }
             var b = s.anonymous[ip] ?? (Double(rps), now)
-            let elapsed = Double((now - b.last).components.seconds) + Double((now - b.last).components.attoseconds) / 1e18
+            let elapsed = (now - b.last).inSeconds
             b.tokens = min(Double(rps), b.tokens + elapsed * Double(rps))
             b.last = now
             defer { s.anonymous[ip] = b }

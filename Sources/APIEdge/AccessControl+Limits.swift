@@ -36,7 +36,7 @@ extension AccessControl {
                     return .done(.admitted)
                 }
                 if let until = l.closedUntil, now < until {
-                    let left = Double((until - now).components.seconds) + Double((until - now).components.attoseconds) / 1e18
+                    let left = (until - now).inSeconds
                     return .done(.refused(kind: l.refusal, retryAfter: max(left, 0.001), remaining: 0, dailyRemaining: l.dailyRemaining))
                 }
                 if l.refill == nil { l.refill = refill(info, atLeast: count) }

@@ -14,13 +14,7 @@ enum KeyRoutes {
         var methods: [String]?
     }
 
-    /// A key's usage: rows per method and hour, and totals per UTC day.
-    struct UsageReply: Codable, Sendable {
-        struct Day: Codable, Sendable { var day: String; var key: String; var requests: Int; var errors: Int; var refused: Int; var credits = 0 }
-        var hours: [UsageRow]
-        var days: [Day]
-    }
-
+    /// A key's usage (`UsageReply`, CairnContract/EdgeShapes.swift): rows per method and hour, and totals per UTC day.
     static func summarize(_ rows: [UsageRow]) -> UsageReply {
         var days: [String: UsageReply.Day] = [:]
         let f = DateFormatter()

@@ -7,25 +7,8 @@ import NodeKit
 /// obeys. Anyone may read it (`GET /api/mining`); changing it takes the operator token
 /// (`Authorization: Bearer`, as the other operator routes).
 enum LearningRoutes {
-    /// What the explorer and `cairn mining` show.
-    struct View: Codable, Sendable, Equatable {
-        /// "running", "paused" or "stepping" (paused, one block let through).
-        var state: String
-        /// Seconds after the tip's time before the next block may be mined (0: none).
-        var minInterval: Double
-        /// While stepping: the height of the one block let through.
-        var stepHeight: Int?
-        /// Whether the pace can be changed on this node (regtest only).
-        var available: Bool
-        var network: String
-        var revision: UInt64
-        var updatedAt: Double
-
-        init(_ p: MiningPace, network: Network) {
-            state = p.display; minInterval = p.minInterval; stepHeight = p.stepHeight; available = network == .regtest
-            self.network = network.rawValue; revision = p.revision; updatedAt = p.updatedAt
-        }
-    }
+    /// What the explorer and `cairn mining` show: `MiningView` (CairnContract/EdgeShapes.swift).
+    typealias View = MiningView
 
     /// `POST /api/operator/mining`: either or both.
     struct Change: Codable, Sendable {

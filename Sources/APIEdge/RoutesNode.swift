@@ -6,48 +6,7 @@ import NodeKit
 enum NodeRoutes {
     static let version = "0.1.0"
 
-    struct ChainReply: Codable, Sendable {
-        var network: String
-        var height: Int
-        var tip: String
-        var tipTime: UInt32
-        var difficulty: Double
-        var bits: UInt32
-        var chainwork: String
-        var supply: UInt64
-        var supplyCRN: String
-        var utxoCount: Int
-        var mempoolSize: Int
-        var mempoolBytes: Int
-
-        enum CodingKeys: String, CodingKey {
-            case network, height, tip, difficulty, bits, chainwork, supply
-            case tipTime = "tip_time", supplyCRN = "supply_crn", utxoCount = "utxo_count"
-            case mempoolSize = "mempool_size", mempoolBytes = "mempool_bytes"
-        }
-    }
-
-    struct MinerReply: Codable, Sendable {
-        var id: String
-        var address: String
-        var hashrate: Double
-        var threads: Int
-        var lastSeen: Double
-        enum CodingKeys: String, CodingKey { case id, address, hashrate, threads, lastSeen = "last_seen" }
-        init(_ m: MinerInfo) { id = m.id; address = m.address; hashrate = m.hashrate; threads = m.threads; lastSeen = m.lastSeen }
-    }
-
-    struct NodeReply: Codable, Sendable {
-        struct EndpointsReply: Codable, Sendable {
-            var chainRPC: String, chainPub: String, mempoolRPC: String, mempoolPub: String
-            enum CodingKeys: String, CodingKey {
-                case chainRPC = "chain_rpc", chainPub = "chain_pub", mempoolRPC = "mempool_rpc", mempoolPub = "mempool_pub"
-            }
-        }
-        var network: String
-        var version: String
-        var endpoints: EndpointsReply
-    }
+    // ChainReply, MinerReply, NodeReply: CairnContract/EdgeShapes.swift (the CLI reads them too).
 
     struct ServiceHealth: Codable, Sendable {
         var ok: Bool

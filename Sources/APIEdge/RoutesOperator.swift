@@ -7,16 +7,7 @@ import NodeKit
 /// the token `--rpc-token`, alias `--operator-token`), as HTTP Basic or Bearer. Anything else: 401.
 enum OperatorRoutes {
 
-    struct VerifyReply: Codable, Sendable {
-        struct Part<T: Codable & Sendable>: Codable, Sendable {
-            var ok: Bool
-            var result: T?
-            var error: String?
-        }
-        var ok: Bool
-        var chain: Part<UTXOCheck>
-        var mempool: Part<MempoolCheck>
-    }
+    // VerifyReply: CairnContract/EdgeShapes.swift (`cairn verify` reads it too).
 
     static func routes(_ edge: Edge) -> [Route] {
         let auth = edge.rpc.auth
@@ -48,7 +39,7 @@ enum OperatorRoutes {
         ] + LearningRoutes.routes(edge)   // the learning mode: GET /api/mining, /api/operator/mining(/step)
     }
 
-    static func part<T: Codable & Sendable>(_ run: () async throws -> T, ok: (T) -> Bool) async -> VerifyReply.Part<T> {
+    static func part<T: Codable & Sendable & Equatable>(_ run: () async throws -> T, ok: (T) -> Bool) async -> VerifyReply.Part<T> {
         do {
             let r = try await run()
             return .init(ok: ok(r), result: r, error: nil)

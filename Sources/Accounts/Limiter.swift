@@ -59,7 +59,7 @@ actor Limiter {
         }
         if b.day != day { b.day = day; b.dailyUsed = 0 }
         // Refill, then take back what an edge did not use (never above one second's burst).
-        let elapsed = Double((now - b.last).components.seconds) + Double((now - b.last).components.attoseconds) / 1e18
+        let elapsed = (now - b.last).inSeconds
         b.last = now
         let returned = max(0, want.returned)
         if info.rps > 0 { b.tokens = min(Double(info.rps), b.tokens + elapsed * Double(info.rps) + Double(returned)) }

@@ -98,37 +98,6 @@ extension EsploraTx {
     }
 }
 
-struct ChainSummary: Codable, Sendable {
-    var network: String
-    var height: Int
-    var tip: String?
-    var difficulty: Double?
-    var supply: UInt64?
-    var mempoolSize: Int?
-    enum CodingKeys: String, CodingKey { case network, height, tip, difficulty, supply, mempoolSize = "mempool_size" }
-}
-
-struct MinerEntry: Codable, Sendable {
-    var id: String
-    var address: String?
-    var hashrate: Double?
-    var threads: Int?
-    var lastSeen: Double?
-    enum CodingKeys: String, CodingKey { case id, address, hashrate, threads, lastSeen = "last_seen" }
-}
-
-struct NodeSummary: Codable, Sendable {
-    struct Endpoints: Codable, Sendable {
-        var chainRPC: String
-        var chainPub: String
-        var mempoolRPC: String
-        var mempoolPub: String
-        enum CodingKeys: String, CodingKey { case chainRPC = "chain_rpc", chainPub = "chain_pub", mempoolRPC = "mempool_rpc", mempoolPub = "mempool_pub" }
-    }
-    var network: String
-    var endpoints: Endpoints
-}
-
 /// Any JSON value (for `/healthz`, whose details vary by service).
 enum JSONValue: Codable, Sendable, Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])

@@ -163,15 +163,10 @@ struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every key's usage per UTC day (--json: per method and hour too).")
         @OptionGroup var options: OperatorOptions
 
-        struct Reply: Decodable {
-            struct Day: Decodable { var day: String; var key: String; var requests: Int; var errors: Int; var refused: Int }
-            var days: [Day]
-        }
-
         func run() async throws {
             let data = try await options.call("/api/operator/usage")
             guard !options.json else { return }
-            for d in try options.decode(Reply.self, data, path: "/api/operator/usage").days {
+            for d in try options.decode(UsageReply.self, data, path: "/api/operator/usage").days {
                 print("\(d.day)  \(d.key)  requests \(d.requests)  errors \(d.errors)  refused \(d.refused)")
             }
         }

@@ -52,7 +52,7 @@ struct MinerAttach: AsyncParsableCommand {
         if edge != nil || !explicit {
             let client = EdgeClient(edge)
             do {
-                let node = try await client.get("/api/node", as: NodeSummary.self)
+                let node = try await client.get("/api/node", as: NodeReply.self)
                 endpoints = Endpoints(chainRPC: node.endpoints.chainRPC, chainPub: node.endpoints.chainPub,
                                       mempoolRPC: node.endpoints.mempoolRPC, mempoolPub: node.endpoints.mempoolPub)
                 if let n = net, n != node.network {
@@ -117,24 +117,20 @@ struct Status: AsyncParsableCommand {
             Output.error("\(e)")
             throw ExitCode.failure
         }
-        let chain = try? await client.get("/api/chain", as: ChainSummary.self)
-        let miners = (try? await client.get("/api/miners", as: [MinerEntry].self)) ?? []
+        let chain = try? await client.get("/api/chain", as: ChainReply.self)
+        let miners = (try? await client.get("/api/miners", as: [MinerReply].self)) ?? []
         let sync = try? await client.get("/api/sync", as: JSONValue.self)
         let peers = try? await client.get("/api/peers", as: JSONValue.self)
         print(Self.render(edge: client.base, health: health, chain: chain, miners: miners, sync: sync, peers: peers))
         if health["status"]?.string.map({ $0 != "ok" }) ?? false { throw ExitCode(1) }
     }
 
-    static func render(edge: String, health: JSONValue, chain: ChainSummary?, miners: [MinerEntry],
+    static func render(edge: String, health: JSONValue, chain: ChainReply?, miners: [MinerReply],
                        sync: JSONValue? = nil, peers: JSONValue? = nil) -> String {
         var lines = ["node at \(edge): \(health["status"]?.text ?? "?")"]
         if let chain {
-            lines.append("network \(chain.network), height \(chain.height)\(chain.tip.map { ", tip \($0)" } ?? "")")
-            var extra: [String] = []
-            if let d = chain.difficulty { extra.append("difficulty \(d)") }
-            if let s = chain.supply { extra.append("supply \(Units.format(s)) CRN") }
-            if let m = chain.mempoolSize { extra.append("mempool \(m) tx") }
-            if !extra.isEmpty { lines.append(extra.joined(separator: ", ")) }
+            lines.append("network \(chain.network), height \(chain.height), tip \(chain.tip)")
+            lines.append("difficulty \(chain.difficulty), supply \(Units.format(chain.supply)) CRN, mempool \(chain.mempoolSize) tx")
         }
         lines.append("services:")
         let services = health["services"]?.object ?? [:]
@@ -163,8 +159,7 @@ struct Status: AsyncParsableCommand {
         }
         lines.append("miners: \(miners.count)")
         for m in miners {
-            let rate = Self.hashRate(m.hashrate ?? 0)
-            lines.append("  \(m.id)  \(rate)\(m.threads.map { ", \($0) threads" } ?? "")\(m.address.map { ", pays \($0)" } ?? "")")
+            lines.append("  \(m.id)  \(Self.hashRate(m.hashrate)), \(m.threads) threads\(m.address.isEmpty ? "" : ", pays \(m.address)")")
         }
         return lines.joined(separator: "\n")
     }

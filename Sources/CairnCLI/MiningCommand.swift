@@ -37,14 +37,6 @@ struct Mining: AsyncParsableCommand {
     @Flag(help: "Print the edge's JSON answer as it is.")
     var json = false
 
-    struct View: Decodable {
-        var state: String
-        var minInterval: Double
-        var stepHeight: Int?
-        var available: Bool
-        var network: String
-    }
-
     func validate() throws {
         switch action {
         case "status", "pause", "resume", "step":
@@ -102,7 +94,7 @@ struct Mining: AsyncParsableCommand {
             print(String(decoding: answer, as: UTF8.self))
             return
         }
-        guard let v = try? JSONDecoder().decode(View.self, from: answer) else {
+        guard let v = try? JSONDecoder().decode(MiningView.self, from: answer) else {
             Output.error("\(EdgeClient.Failure.undecodable(path, "not a mining pace"))")
             throw ExitCode.failure
         }

@@ -143,7 +143,7 @@ struct Up: AsyncParsableCommand {
         let faucetKey = params.network == .regtest ? dir.appendingPathComponent(NodeKey.fileName).path : nil
 
         let hostForURL = httpHost == "0.0.0.0" || httpHost == "::" ? "127.0.0.1" : httpHost
-        let edgeURL = "http://\(hostForURL.contains(":") ? "[\(hostForURL)]" : hostForURL):\(port)"
+        let edgeURL = "http://\(Endpoints.urlHost(hostForURL)):\(port)"
         // The wallet front server on loopback; the edge grants CORS to its origins (and to any given with --cors-origin).
         let wallet: WalletFrontSpec? = walletPort.map { WalletFrontSpec(port: $0, edgeURL: edgeURL) }
         let origins = corsOrigins + (wallet?.origins ?? []).filter { !corsOrigins.contains($0) }
@@ -301,7 +301,7 @@ struct PeerBridgeSpec: Sendable, Equatable {
     var peers: [String]
     var url: String {
         let h = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-        return "ws://\(h.contains(":") ? "[\(h)]" : h):\(port)"
+        return "ws://\(Endpoints.urlHost(h)):\(port)"
     }
 }
 

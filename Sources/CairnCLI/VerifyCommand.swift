@@ -23,13 +23,6 @@ struct Verify: AsyncParsableCommand {
     @Flag(help: "Print the edge's JSON answer as it is.")
     var json = false
 
-    struct Reply: Decodable {
-        struct Part<T: Decodable>: Decodable { var ok: Bool; var result: T?; var error: String? }
-        var ok: Bool
-        var chain: Part<UTXOCheck>
-        var mempool: Part<MempoolCheck>
-    }
-
     func operatorCredentials() throws -> String {
         guard let header = OperatorCredentials.header(data: data, token: token) else {
             throw ValidationError("no operator credentials: give --token (or CAIRN_RPC_TOKEN), or --data pointing at the node's data folder (\(OperatorCredentials.cookiePath(data: data)) is not readable)")
@@ -60,7 +53,7 @@ struct Verify: AsyncParsableCommand {
         if json {
             print(String(decoding: body, as: UTF8.self))
         }
-        guard let reply = try? JSONDecoder().decode(Reply.self, from: body) else {
+        guard let reply = try? JSONDecoder().decode(VerifyReply.self, from: body) else {
             print(EdgeClient.Failure.undecodable(path, "not a verify answer"))
             throw ExitCode(2)
         }

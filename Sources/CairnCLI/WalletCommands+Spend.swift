@@ -34,7 +34,7 @@ extension Wallet {
                     throw CLIError("--amount '\(amount)' is not a CRN amount (digits, at most 8 decimal places, e.g. 1.5)")
                 }
                 let utxos = try await options.client.get("/api/address/\(address.string)/utxo", as: [EsploraUTXO].self)
-                let tip = try await options.client.get("/api/chain", as: ChainSummary.self).height
+                let tip = try await options.client.get("/api/chain", as: ChainReply.self).height
                 // A coinbase can be spent only once mature (a block at tip + 1 must be `maturity` past it).
                 let mature = utxos.filter { u in
                     guard u.coinbase, let h = u.status.blockHeight else { return true }

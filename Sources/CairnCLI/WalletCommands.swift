@@ -145,7 +145,7 @@ struct Wallet: AsyncParsableCommand {
                     txs += page
                 }
                 txs = Array(txs.prefix(limit))
-                let height = (try? await client.get("/api/chain", as: ChainSummary.self))?.height
+                let height = (try? await client.get("/api/chain", as: ChainReply.self))?.height
                 if txs.isEmpty { print("no transactions"); return }
                 for tx in txs {
                     print(Self.line(tx, address: address.string, tipHeight: height))

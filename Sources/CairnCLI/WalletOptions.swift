@@ -24,7 +24,7 @@ struct WalletOptions: ParsableArguments {
     /// For a new wallet: --network, else the edge's, else regtest.
     func newWalletNetwork() async throws -> Network {
         var net = network
-        if net == nil, let node = try? await client.get("/api/node", as: NodeSummary.self) { net = node.network }
+        if net == nil, let node = try? await client.get("/api/node", as: NodeReply.self) { net = node.network }
         let name = net ?? "regtest"
         guard let network = Network(rawValue: name) else { throw CLIError("unknown network '\(name)'") }
         return network
@@ -48,7 +48,7 @@ struct WalletOptions: ParsableArguments {
         if let n = network, n != file.network {
             throw CLIError("--network \(n), but \(path) holds a \(file.network) wallet")
         }
-        if checkEdge, let node = try? await client.get("/api/node", as: NodeSummary.self), node.network != file.network {
+        if checkEdge, let node = try? await client.get("/api/node", as: NodeReply.self), node.network != file.network {
             throw CLIError("\(path) holds a \(file.network) wallet, but the edge at \(client.base) runs \(node.network)")
         }
         return (file, address, address.network.params)

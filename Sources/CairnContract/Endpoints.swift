@@ -151,3 +151,9 @@ public struct PeerEndpoints: Sendable, Codable, Equatable {
         return (host, port)
     }
 }
+
+extension Endpoints {
+    /// `host` as written in a URL or a `host:port`: an IPv6 address bracketed (RFC 3986 §3.2.2),
+    /// anything else as it is.
+    public static func urlHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+}

@@ -6,6 +6,15 @@ import Foundation
 ///   addpeer AddPeer → Empty                 getstatus Empty → ServiceStatus
 ///   setnetworkactive NetworkActive → NetworkActive  (false: drop every peer, dial none, refuse inbound)
 
+/// Bounds shared by the peer bridge and the chain store's peer queries.
+public enum PeerLimits {
+    /// Headers in one `headers` message (PROTOCOL §9) and so in one `getheaders` answer, and hashes in
+    /// one `getblockstates` (the bridge asks the states of one message's headers at once): Bitcoin
+    /// Core's `MAX_HEADERS_RESULTS`, 2000 × 80 bytes = 160 kB, well under a frame, and a sync of
+    /// 100,000 blocks takes 50 round trips.
+    public static let maxHeaders = 2000
+}
+
 /// `getheaders`: a block locator (display hex, newest first), an optional stop hash, how many.
 public struct HeadersRequest: Codable, Sendable {
     public var locator: [String]

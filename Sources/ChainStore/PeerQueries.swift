@@ -47,12 +47,12 @@ enum PeerRPC {
             .getheaders: RPCRouter.method(HeadersRequest.self) { p in
                 let locator = try hashes(p.locator, limit: 101)
                 let stop = try p.stop.map { try hashes([$0], limit: 1)[0] }
-                let count = max(0, min(p.count, 2000))
+                let count = max(0, min(p.count, PeerLimits.maxHeaders))
                 let (start, headers) = await chain.headers(after: locator, stop: stop, count: count)
                 return HeadersReply(startHeight: start, headers: headers.map { Hex.encode($0.encoded) })
             },
             .getblockstates: RPCRouter.method(HashList.self) { p in
-                await chain.blockStates(try hashes(p.hashes, limit: 2000))
+                await chain.blockStates(try hashes(p.hashes, limit: PeerLimits.maxHeaders))
             },
         ]
     }

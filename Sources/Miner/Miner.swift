@@ -219,7 +219,7 @@ actor Miner {
             try? await Task.sleep(for: .seconds(5))
             let h = hashers.totalHashes
             let now = ContinuousClock.now
-            let secs = Double((now - lastTime).components.seconds) + Double((now - lastTime).components.attoseconds) / 1e18
+            let secs = (now - lastTime).inSeconds
             hashrate = Double(h - lastHashes) / max(secs, 0.001)
             lastHashes = h
             lastTime = now

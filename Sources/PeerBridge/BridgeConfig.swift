@@ -35,4 +35,17 @@ struct BridgeConfig: Sendable {
     var inventoryRate = 1000.0
     /// Seconds of rate a peer may spend at once.
     var burstSeconds = 4.0
+    /// A learned address whose one dial did not keep a connection this long is forgotten (learned
+    /// again if peers still announce it): a node that takes us and drops us within a minute is not
+    /// worth a slot, while any healthy link outlasts several ping intervals (20 s each).
+    var learnedDialMinimum: Duration = .seconds(60)
+    /// The sync's progress is logged at most this often: a line a block would flood the log during a
+    /// sync (hundreds of blocks a second), and five seconds still shows a stalled one.
+    var progressLogInterval: Duration = .seconds(5)
+
+    /// High-water mark of the bridge's subscriptions to the chain store's and the mempool's feeds
+    /// (messages queued before ZeroMQ drops): a sync connects thousands of blocks and a flood relays
+    /// thousands of transactions a second, and the bridge may be busy with peers meanwhile; what is
+    /// dropped beyond it shows as a gap, after which the bridge asks the node its tip again.
+    static let followerHWM: Int32 = 100_000
 }

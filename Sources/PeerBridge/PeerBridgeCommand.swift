@@ -75,7 +75,7 @@ struct PeerBridgeCommand: ServiceCommand {
         let mempoolRPC = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
         let node = RemoteNode(chain: chainRPC, mempool: mempoolRPC)
 
-        var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)")
+        var config = BridgeConfig(params: params, listenPort: UInt16(port), listenAddress: "ws://\(Endpoints.urlHost(host)):\(port)")
         config.maxInbound = maxInbound
         config.maxOutbound = maxOutbound
         config.pingInterval = .milliseconds(Int(pingInterval * 1000))
@@ -90,7 +90,7 @@ struct PeerBridgeCommand: ServiceCommand {
         // Where we are, before talking to anyone (waits for the chain store).
         while true {
             do {
-                await bridge.tipChanged(try await node.tip())
+                try await bridge.refreshTip()
                 break
             } catch {
                 logger.warning("waiting for the chain store", metadata: ["error": "\(error)"])
@@ -98,13 +98,13 @@ struct PeerBridgeCommand: ServiceCommand {
             }
         }
 
-        let chainSub = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.connected, Topic.tip], hwm: 100_000)
-        let mempoolSub = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.rawtx], hwm: 100_000)
+        let chainSub = try await runtime.subscriber(of: .chainstore, at: endpoints.chainPub, topics: [Topic.connected, Topic.tip], hwm: BridgeConfig.followerHWM)
+        let mempoolSub = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.rawtx], hwm: BridgeConfig.followerHWM)
         let followers = [
             Task {
                 for await event in chainSub.events {
                     guard case let .message(topic, body, _) = event else {
-                        if let t = try? await node.tip() { await bridge.tipChanged(t) }
+                        try? await bridge.refreshTip()
                         continue
                     }
                     if topic == Topic.connected, let (height, raw) = HeightPrefixed.decode(body), let block = try? Block(bytes: raw) {

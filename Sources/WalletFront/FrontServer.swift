@@ -1,3 +1,4 @@
+import CairnContract
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -21,7 +22,7 @@ struct EdgeOrigin: Sendable, Equatable {
         guard host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:".contains($0) }) else {
             throw FrontError("--edge has an unusable host '\(host)'")
         }
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let hostPart = Endpoints.urlHost(host)
         let portPart = u.port.map { ":\($0)" } ?? ""
         var path = u.path
         while path.hasSuffix("/") { path.removeLast() }

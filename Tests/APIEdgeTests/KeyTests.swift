@@ -55,9 +55,8 @@ struct KeyTests {
                 #expect(try await c.execute(uri: "/v1/\(key)\(Self.tip)", method: .get).status == .ok)
                 try await s.edge.access.ready(timeout: .seconds(10))
                 s.accounts.notice("revoked", id)
-                _ = try await withHangGuard("the revocation notice") {
-                    while try await c.execute(uri: "/v1/\(key)\(Self.tip)", method: .get).status == .ok { try await Task.sleep(for: .milliseconds(20)) }
-                    return true
+                try await waitUntil("the revocation notice closes the key", timeout: 30, every: 0.02) {
+                    try await c.execute(uri: "/v1/\(key)\(Self.tip)", method: .get).status != .ok
                 }
                 expectError(try await c.execute(uri: "/v1/\(key)\(Self.tip)", method: .get), .unauthorized, "invalid-api-key")
             }

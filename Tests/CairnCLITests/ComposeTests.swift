@@ -1,4 +1,5 @@
 import Foundation
+import NodeKit
 import Testing
 import TestSupport
 import Yams
@@ -138,9 +139,9 @@ import Yams
                   let h = try? JSONDecoder().decode(JSONValue.self, from: r.body) else { return false }
             return h["services"]?["chainstore"]?["ok"]?.bool == true && h["services"]?["mempool"]?["ok"]?.bool == true
         }, "edge log: \(running[2].stderr.suffix(2000))")
-        let start = (try? await edge.get("/api/chain", as: ChainSummary.self).height) ?? 0
+        let start = (try? await edge.get("/api/chain", as: ChainReply.self).height) ?? 0
         #expect(await eventually("the chain grows (the miner works)") {
-            ((try? await edge.get("/api/chain", as: ChainSummary.self).height) ?? 0) > start
+            ((try? await edge.get("/api/chain", as: ChainReply.self).height) ?? 0) > start
         }, "miner log: \(running[3].stderr.suffix(2000))")
         // The wallet front serves the page and points it at the edge.
         let front = EdgeClient("http://127.0.0.1:\(8341 + offset)")

@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import NodeKit
 import Testing
 import TestSupport
 @testable import CairnCLI
@@ -23,7 +24,7 @@ import TestSupport
     }
 
     func height(_ port: Int) async -> Int? {
-        try? await EdgeClient("http://127.0.0.1:\(port)").get("/api/chain", as: ChainSummary.self).height
+        try? await EdgeClient("http://127.0.0.1:\(port)").get("/api/chain", as: ChainReply.self).height
     }
 
     @Test func secondUpOnTheSameFolderFailsWithInUse() async throws {
@@ -140,7 +141,7 @@ import TestSupport
         #expect(Status.hashRate(9_870_000) == "9.87 MH/s")
         #expect(Status.hashRate(2.5e9) == "2.50 GH/s")
         let text = Status.render(edge: "http://x", health: JSONValue.object(["status": .string("ok")]), chain: nil,
-                                 miners: [MinerEntry(id: "abc", address: nil, hashrate: 4.0, threads: 1)])
+                                 miners: [MinerReply(id: "abc", address: "", hashrate: 4.0, threads: 1, lastSeen: 0)])
         #expect(text.contains("abc  4.00 H/s"), "\(text)")
     }
 

@@ -45,12 +45,7 @@ final class Node: TestNode, @unchecked Sendable {
             + logTails(["chainstore", "mempool", "peerbridge", "miner"], lines: 12, skipIndented: true)
     }
 
-    // MARK: HTTP
-
-    func request(_ path: String, method: String = "GET", body: String? = nil) async throws -> (Int, String) {
-        let (status, text, _) = try await fetch(path, method: method, body: body)
-        return (status, text)
-    }
+    // MARK: HTTP (`request`, `fetch`, `submit`: TestNode)
 
     func tipHash() async throws -> String {
         try await request("/api/blocks/tip/hash").1.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -59,10 +54,6 @@ final class Node: TestNode, @unchecked Sendable {
     func hash(at height: Int) async throws -> String? {
         let (status, text) = try await request("/api/block-height/\(height)")
         return status == 200 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : nil
-    }
-
-    func submit(_ tx: Transaction) async throws -> (Int, String) {
-        try await request("/api/tx", method: "POST", body: Hex.encode(tx.encoded))
     }
 
     /// Confirmed: the block height holding it on this node's best chain; nil when unconfirmed or unknown.

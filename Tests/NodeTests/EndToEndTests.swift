@@ -83,7 +83,7 @@ import TestSupport
         let (_, aliceStats) = try await stack.get("/api/address/\(alice)")
         let chainStats = aliceStats["chain_stats"] as? [String: Any] ?? [:]
         #expect((chainStats["funded_txo_count"] as? Int ?? 0) > 0, "the first miner's coinbases are there too")
-        let (_, miners, _) = try await stack.request("/api/miners")
+        let (_, miners, _) = try await stack.fetch("/api/miners")
         #expect(miners.contains(bob) && miners.contains(alice), "miners: \(miners)")
         second.signal(SIGTERM)
     }
@@ -145,7 +145,7 @@ import TestSupport
         ]
         var codes = Set<String>()
         for (method, path, body, expected) in cases {
-            let (status, text, headers) = try await stack.request(path, method: method, body: body)
+            let (status, text, headers) = try await stack.fetch(path, method: method, body: body)
             #expect(status == expected, "\(method) \(path.prefix(80)) → \(status) \(text.prefix(200))")
             #expect(headers["content-type"]?.contains("json") == true, "\(path.prefix(80)) content type")
             let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]

@@ -46,7 +46,7 @@ import TestSupport
         let (refused, body) = try await stack.submit(cheap)
         #expect(refused == 400 && errorCode(body) == "insufficient-fee", "\(refused) \(body)")
         let rpc = #"{"jsonrpc":"2.0","id":1,"method":"sendrawtransaction","params":["\#(Hex.encode(cheap.encoded))"]}"#
-        let (_, rpcText, _) = try await stack.request("/rpc", method: "POST", body: rpc, headers: [("Content-Type", "application/json")])
+        let (_, rpcText, _) = try await stack.fetch("/rpc", method: "POST", body: rpc, headers: [("Content-Type", "application/json")])
         #expect(rpcText.contains("-26") && rpcText.contains("insufficient-fee"), "\(rpcText)")
 
         // The bump: same coin, same payment, a higher fee.
@@ -58,7 +58,7 @@ import TestSupport
         let (_, trace) = try await stack.get("/api/tx/\(original.txid.hex)/trace")
         let events = (trace["events"] as? [[String: Any]]) ?? []
         #expect(events.contains { $0["stage"] as? String == "replaced" && ($0["detail"] as? String ?? "").contains(bump.txid.hex) }, "\(events)")
-        let (_, pool, _) = try await stack.request("/api/mempool/txids")
+        let (_, pool, _) = try await stack.fetch("/api/mempool/txids")
         #expect(pool.contains(bump.txid.hex) && !pool.contains(original.txid.hex), "\(pool)")
 
         // A miner attaches: the replacement confirms, the original never does.
@@ -72,7 +72,7 @@ import TestSupport
         // the payee holds the replacement's output, none of the original's
         let utxos = try await stack.getArray("/api/address/\(them.address().string)/utxo")
         #expect(utxos.map { $0["txid"] as? String } == [bump.txid.hex], "\(utxos)")
-        let (_, check, _) = try await stack.request("/api/mempool")
+        let (_, check, _) = try await stack.fetch("/api/mempool")
         #expect(!check.contains(original.txid.hex))
         try await Self.stop(miner)
     }

@@ -234,7 +234,7 @@ import TestSupport
         // The flood's transactions of the disconnected blocks are back, unconfirmed.
         var notBack = returning
         try? await waitUntil("the disconnected blocks' transactions are back in the mempool", timeout: 90, every: 0.5) {
-            let (_, text, _) = try await stack.request("/api/mempool/txids")
+            let (_, text, _) = try await stack.fetch("/api/mempool/txids")
             let pool = Set(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] ?? [])
             notBack = notBack.filter { !pool.contains($0) }
             return notBack.isEmpty

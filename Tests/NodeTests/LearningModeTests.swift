@@ -27,7 +27,7 @@ import TestSupport
         // Anyone can read the pace; changing it takes the operator token.
         let (_, view) = try await stack.get("/api/mining")
         #expect(view["state"] as? String == "running")
-        let (denied, _, _) = try await stack.request("/api/operator/mining/step", method: "POST")
+        let (denied, _, _) = try await stack.fetch("/api/operator/mining/step", method: "POST")
         #expect(denied == 401)
 
         let (paused, out) = try await mining(["pause"])

@@ -30,18 +30,7 @@ final class Stack: TestNode, @unchecked Sendable {
         ((try? String(contentsOf: upLog, encoding: .utf8)) ?? "") + logTails(["chainstore", "mempool", "edge", "miner"], lines: 15)
     }
 
-    // MARK: HTTP
-
-    /// (status, body, headers with lower-cased names)
-    func request(_ path: String, method: String = "GET", body: String? = nil, headers: [(String, String)] = []) async throws -> (Int, String, [String: String]) {
-        try await fetch(path, method: method, body: body, headers: headers)
-    }
-
-    /// POSTs a transaction; the txid when the node acknowledged it.
-    func submit(_ tx: Transaction) async throws -> (Int, String) {
-        let (status, text, _) = try await request("/api/tx", method: "POST", body: Hex.encode(tx.encoded))
-        return (status, text)
-    }
+    // MARK: HTTP (`request`, `fetch`, `submit`: TestNode)
 
     /// Confirmed, spendable outputs of `wallet` (mature coinbases only).
     func spendable(_ wallet: TestWallet, tip: Int) async throws -> [(OutPoint, TxOutput)] {

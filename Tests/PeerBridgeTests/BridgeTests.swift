@@ -137,8 +137,19 @@ struct BridgeTests {
         var config = BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342")
         configure(&config)
         let b = Bridge(config: config, node: node, logger: Self.logger)
-        await b.tipChanged(try! await node.tip())
+        try! await b.refreshTip()
         return b
+    }
+
+    @Test("refreshTip: the bridge asks the node for its tip itself (the only code that awaits the node)")
+    func refreshTipAsksTheNode() async throws {
+        let node = FakeNode(blocks: Self.chain(3))
+        let b = Bridge(config: BridgeConfig(params: Self.params, listenPort: 8342, listenAddress: "ws://127.0.0.1:8342"),
+                       node: node, logger: Self.logger)
+        #expect(await b.syncStatus().height == 0)
+        try await b.refreshTip()
+        #expect(await b.syncStatus().height == 3)
+        #expect(await b.syncStatus().tipHash == (try await node.tip()).hash)
     }
 
     /// Connects a fake peer and completes the handshake; returns its wiretap.
@@ -355,17 +366,14 @@ struct BridgeTests {
         _ = await t2.drain()
         await b.received(p1, Wire.encode(.pong(n)))
         #expect(await b.peerList().peers.first { $0.id == p1.id }?.pingTime != nil)
-        // Until the silent one's ping is older than two intervals (bounded wait on the condition).
-        let deadline = ContinuousClock.now + .seconds(30)
-        var dropped = false
-        while !dropped && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
+        // Until the silent one's ping is older than two intervals.
+        #expect(await eventually("the silent peer is dropped for ping-timeout", timeout: 30, every: 0.005) {
             await b.pingAll()
-            dropped = await t2.drain().contains { if case .reject(let code, _) = $0 { return code == "ping-timeout" } else { return false } }
+            let dropped = await t2.drain().contains { if case .reject(let code, _) = $0 { return code == "ping-timeout" } else { return false } }
             // p1 keeps answering.
             for m in await t1.drain() { if case .ping(let n) = m { await b.received(p1, Wire.encode(.pong(n))) } }
-        }
-        #expect(dropped)
+            return dropped
+        })
         #expect(!t1.closed, "the answering peer stays")
     }
 

@@ -116,6 +116,17 @@ open class TestNode: @unchecked Sendable {
         return (Int(resp.status.code), String(buffer: bytes), headers)
     }
 
+    /// (status, body): `fetch` without the headers.
+    public func request(_ path: String, method: String = "GET", body: String? = nil) async throws -> (Int, String) {
+        let (status, text, _) = try await fetch(path, method: method, body: body)
+        return (status, text)
+    }
+
+    /// POSTs a transaction to `/api/tx`: the status, and the body (the txid when the node acknowledged it).
+    public func submit(_ tx: Transaction) async throws -> (Int, String) {
+        try await request("/api/tx", method: "POST", body: Hex.encode(tx.encoded))
+    }
+
     public func get(_ path: String) async throws -> (Int, [String: Any]) {
         let (status, text, _) = try await fetch(path)
         return (status, (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:])

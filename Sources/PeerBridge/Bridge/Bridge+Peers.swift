@@ -73,13 +73,13 @@ extension Bridge {
         guard addressBook.node(at: url) != nonce else { return }
         // A node we are connected to another way (it dialled us; our dial was the duplicate) is alive: keep it.
         if peers.connects(url, nodeAtURL: addressBook.node(at: url)) { return }
-        if lasted.map({ $0 < .seconds(60) }) ?? true { forgetLearned(url) }
+        if lasted.map({ $0 < config.learnedDialMinimum }) ?? true { forgetLearned(url) }
     }
 
     func logProgress() {
         let now = ContinuousClock.now
         let syncing = !blockDownload.isIdle || !orphans.isEmpty
-        guard syncing || tipHeight != lastLoggedHeight, now - lastProgressLog >= .seconds(5) else { return }
+        guard syncing || tipHeight != lastLoggedHeight, now - lastProgressLog >= config.progressLogInterval else { return }
         lastProgressLog = now
         lastLoggedHeight = tipHeight
         let s = syncStatus()

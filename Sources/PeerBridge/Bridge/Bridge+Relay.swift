@@ -113,10 +113,21 @@ extension Bridge {
 
     func tipChanged(_ tip: ChainTip) {
         guard let h = Hash256(hex: tip.hash) else { return }
+        tipChanges &+= 1
         tipHeight = tip.height
         tipHash = h
         headerTree.nextBits = (h, tip.nextBits)
         logProgress()
+    }
+
+    /// Asks the local node for its tip and takes it (at start-up, and when the chain store's feed
+    /// reconnected or lost messages); throws when the node does not answer. A tip the feed delivered
+    /// meanwhile is newer than this answer, which is then dropped.
+    func refreshTip() async throws {
+        let before = tipChanges
+        let tip = try await node.tip()
+        guard tipChanges == before else { return }
+        tipChanged(tip)
     }
 
     func blockConnected(_ block: Block, height: Int) {

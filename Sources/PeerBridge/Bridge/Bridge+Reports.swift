@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import NodeKit
 
-/// Reports for `peer.rpc` (`getsyncstatus`, `getpeerinfo`) and operator switches.
+/// Reports for `peer.rpc` (`getsync`, `getpeers`) and operator switches (`setnetworkactive`).
 extension Bridge {
     // MARK: reports
 

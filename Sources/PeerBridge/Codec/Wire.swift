@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import NodeKit
 
 /// The peer protocol's messages and their binary encoding (docs/PROTOCOL.md, "Peer protocol").
 ///
@@ -25,7 +26,7 @@ enum Wire {
     static let maxFrameSize = 4 << 20
     static let maxInventory = 1000
     static let maxLocator = 64
-    static let maxHeaders = 2000
+    static let maxHeaders = PeerLimits.maxHeaders
     static let maxAddresses = 100
     static let maxAddressLength = 200
     static let maxUserAgent = 256

@@ -12,9 +12,17 @@ struct PeerState {
     var score = 0
     var bestHeight = -1
     /// Blocks and transactions it has (announced, sent, or was told of): never announced to it again.
-    var knownInventory = RecentSet<Hash256>(limit: 20_000)
+    var knownInventory = RecentSet<Hash256>(limit: Self.knownInventoryLimit)
     /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.
-    var blocksAsked = RecentSet<Hash256>(limit: 4096)
+    var blocksAsked = RecentSet<Hash256>(limit: Self.blocksAskedLimit)
+    /// Per peer, so bounded tighter than the seen-sets (up to 40 peers): a flood's few seconds of
+    /// transactions (thousands a second) and the blocks around them, after which an item already
+    /// relayed is long out of every mempool's announcements (a repeat costs one `inv` entry).
+    static let knownInventoryLimit = 20_000
+    /// Sixteen download windows (`BridgeConfig.downloadWindow`, 256 heights) of blocks asked of one
+    /// peer: a block we asked for is still recognised as asked when it arrives late, after its
+    /// parent's sync moved on, at 32 bytes a hash.
+    static let blocksAskedLimit = 4096
     var messages: TokenBucket
     var inventory: TokenBucket
     var pingNonce: UInt64?
@@ -54,5 +62,5 @@ struct PeerState {
 
 extension Connection {
     /// The remote host as it appears in a URL (an IPv6 address bracketed).
-    var urlHost: String { remoteHost.contains(":") ? "[\(remoteHost)]" : remoteHost }
+    var urlHost: String { Endpoints.urlHost(remoteHost) }
 }

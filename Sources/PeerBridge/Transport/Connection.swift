@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import NodeKit
 import Synchronization
 
 /// One WebSocket connection to a peer, either direction. Everything sent goes
@@ -33,6 +34,10 @@ final class Connection: Sendable {
     /// A closing connection is detached from the bridge at most this long after the close began,
     /// even when its writer is stuck on a peer that never reads (the writer is then cancelled).
     static let closeDeadline: Duration = .seconds(5)
+    /// After our close, how long the reader drains what the peer still sends while waiting for its
+    /// close frame: long enough for a peer on a loaded link to read our reject and answer (a reset
+    /// would destroy the reject), short enough that a peer that never answers holds nothing for long.
+    static let closeDrain: Duration = .seconds(3)
 
     init(id: Int, direction: Direction, remoteHost: String, remotePort: Int, dialURL: String?) {
         self.id = id
@@ -49,7 +54,7 @@ final class Connection: Sendable {
     var queuedBytes: Int { state.withLock { $0.queuedBytes } }
     /// When the close began (nil while open).
     var closingSince: ContinuousClock.Instant? { state.withLock { $0.closingSince } }
-    var remote: String { remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)" }
+    var remote: String { "\(Endpoints.urlHost(remoteHost)):\(remotePort)" }
 
     /// Queues a message; false when the connection is closing or the peer is too far behind.
     @discardableResult
@@ -122,9 +127,8 @@ final class Connection: Sendable {
                     }
                     conn.close("the peer closed the connection")
                 } catch {
-                    let text = "\(error)"
-                    let offence: Offence = text.lowercased().contains("toolarge") || text.contains("invalidFrameLength") ? .oversized : .malformed
-                    if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(text)") }
+                    let offence = Offence(transportError: error)
+                    if !conn.isClosing { await bridge.misbehaved(conn, offence, "transport error: \(error)") }
                     conn.close("transport error")
                 }
             }
@@ -139,11 +143,34 @@ final class Connection: Sendable {
             // The writer ends after a close; then the reader drains until the peer answers the close,
             // for at most a few seconds (a peer that never answers is not waited for).
             _ = await group.next()
-            group.addTask { try? await Task.sleep(for: .seconds(3)) }
+            group.addTask { try? await Task.sleep(for: Self.closeDrain) }
             _ = await group.next()
             group.cancelAll()
         }
         await bridge.detach(conn)
+    }
+}
+
+extension Offence {
+    /// The offence of an error the WebSocket transport ended a peer's input with, by the error's type:
+    /// a frame over `Wire.maxFrameSize` (NIO's frame decoder throws `NIOWebSocketError.invalidFrameLength`)
+    /// or a message over `Wire.maxMessageSize` (the WebSocket stream closes with the code
+    /// `.messageTooLarge`) is oversized; anything else the transport could not read is malformed.
+    init(transportError error: any Error) {
+        self = Self.isTooLarge(error, depth: 3) ? .oversized : .malformed
+    }
+
+    /// Whether `error`, or an error or close code it carries, says "too large". The stream's own error
+    /// type is not public (`WebSocketHandler.InternalError.close(WebSocketErrorCode)`, package access);
+    /// the code it carries is, so the payloads are looked at by type (a few levels deep).
+    private static func isTooLarge(_ value: Any, depth: Int) -> Bool {
+        switch value {
+        case let e as NIOWebSocketError: return e == .invalidFrameLength
+        case let code as WebSocketErrorCode: return code == .messageTooLarge
+        default:
+            guard depth > 0 else { return false }
+            return Mirror(reflecting: value).children.contains { isTooLarge($0.value, depth: depth - 1) }
+        }
     }
 }
 
