@@ -406,30 +406,6 @@ actor Chain {
 
     // MARK: helpers
 
-    static func spentOutpoints(_ block: Block) -> [OutPoint] {
-        block.transactions.dropFirst().flatMap { $0.inputs.map(\.previousOutput) }
-    }
-
-    /// Per-transaction fees, from the coins spent (in the order `connect` spends them) and outputs created earlier in the block.
-    static func fees(_ block: Block, txids: [Hash256], _ connection: BlockConnection) -> [Amount] {
-        var values = [OutPoint: Amount](minimumCapacity: connection.spent.count + connection.created.count)
-        for s in connection.spent { values[s.outpoint] = s.coin.output.value }
-        var fees = [Amount]()
-        fees.reserveCapacity(block.transactions.count)
-        for (i, tx) in block.transactions.enumerated() {
-            let txid = txids[i]
-            if i == 0 {
-                fees.append(0)
-            } else {
-                let inSum = tx.inputs.reduce(Amount(0)) { $0 + (values[$1.previousOutput] ?? 0) }
-                let outSum = tx.outputs.reduce(Amount(0)) { $0 + $1.value }
-                fees.append(inSum >= outSum ? inSum - outSum : 0)
-            }
-            for (j, o) in tx.outputs.enumerated() { values[OutPoint(txid: txid, index: UInt32(j))] = o.value }
-        }
-        return fees
-    }
-
     private func loadBlock(_ hash: Hash256) async throws -> Block {
         guard let raw = try await db.read({ db in try ChainStorage.block(db, hash) }) else {
             throw ChainStoreError.corrupt("block \(hash.hex) missing")
@@ -498,22 +474,6 @@ actor Chain {
         out.append(active[0].hex)
         return out
     }
-}
-
-/// The UTXO view a branch is validated against: prefetched coins from the
-/// database plus the changes of the blocks disconnected and connected so far.
-struct OverlayView: CoinView {
-    var base: [OutPoint: Coin] = [:]
-    private var changes: [OutPoint: Coin?] = [:]
-
-    func coin(_ outpoint: OutPoint) -> Coin? {
-        if let change = changes[outpoint] { return change }
-        return base[outpoint]
-    }
-
-    func knows(_ outpoint: OutPoint) -> Bool { changes[outpoint] != nil || base[outpoint] != nil }
-    mutating func put(_ op: OutPoint, _ coin: Coin) { changes[op] = .some(coin) }
-    mutating func remove(_ op: OutPoint) { changes[op] = .some(nil) }
 }
 
 enum ChainStoreError: Error, CustomStringConvertible {

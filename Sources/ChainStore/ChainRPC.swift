@@ -1,6 +1,5 @@
 import ChainCore
 import Foundation
-import GRDB
 import NodeKit
 
 /// The methods of `chain.rpc` (their messages are in CairnContract/ChainMessages.swift).
@@ -36,29 +35,5 @@ enum ChainRPC {
                                      tipHash: tip.hash.hex, details: ["headers": "\(await chain.index.count)"])
             },
         ].merging(PeerRPC.routes(chain: chain)) { own, _ in own })
-    }
-}
-
-extension ChainQueries {
-    /// `getrawblocks`: the stored bodies of the blocks the index knows among `hashes`, in request order,
-    /// read in one database snapshot; stops before the block that would take the reply past
-    /// `RawBlocksRequest.maxBytes` (the first block found is always given).
-    func rawBlocks(_ request: RawBlocksRequest, maxBytes: Int = RawBlocksRequest.maxBytes) async throws -> RawBlocks {
-        let hashes = try PeerRPC.hashes(request.hashes, limit: RawBlocksRequest.maxHashes)
-        let known = zip(hashes, await chain.blockStates(hashes)).map { $1 != nil }
-        let (found, looked) = try await db.read { db -> ([(Hash256, Data)], Int) in
-            let stmt = try db.cachedStatement(sql: "SELECT raw FROM block WHERE hash = ?")
-            var found = [(Hash256, Data)](), bytes = 0, looked = 0
-            for (hash, isKnown) in zip(hashes, known) {
-                if isKnown, let raw = try Data.fetchOne(stmt, arguments: [Data(hash.bytes)]) {
-                    if !found.isEmpty && bytes + raw.count > maxBytes { break }
-                    found.append((hash, raw))
-                    bytes += raw.count
-                }
-                looked += 1
-            }
-            return (found, looked)
-        }
-        return RawBlocks(blocks: found.map { RawBlock(hash: $0.0.hex, hex: Hex.encode($0.1)) }, looked: looked)
     }
 }

@@ -1,0 +1,44 @@
+import ChainCore
+import NodeKit
+
+/// The chain store's trace events, each built once: stored in the `trace` table and published
+/// on `chain.pub` `trace` with the same text and time.
+enum ChainTrace {
+    static let service = ServiceName.chainstore
+
+    static func received(_ entry: HeaderEntry, source: String, time: Double) -> TraceEvent {
+        TraceEvent(id: entry.hash.hex, kind: .block, stage: .received, service: service, time: time,
+                   detail: "from \(source), height \(entry.height)")
+    }
+
+    static func rejected(_ entry: HeaderEntry, reason: ValidationError, time: Double) -> TraceEvent {
+        TraceEvent(id: entry.hash.hex, kind: .block, stage: .rejected, service: service, time: time, detail: reason.description)
+    }
+
+    /// The block, then each of its transactions with its position.
+    /// `txids`: the block's.
+    static func connected(_ block: Block, txids: [Hash256], height: Int, source: String?, time: Double) -> [TraceEvent] {
+        let by = source.map { ", from \($0)" } ?? ""
+        let hash = block.hash.hex
+        let service = service.rawValue
+        // Built once per block, not per transaction (a block of 5,000 makes 5,001 events).
+        let prefix = "block \(hash) height \(height) position "
+        var events = [TraceEvent]()
+        events.reserveCapacity(txids.count + 1)
+        events.append(TraceEvent(id: hash, kind: .block, stage: .connected, service: service, time: time, detail: "height \(height)\(by)"))
+        for (pos, txid) in txids.enumerated() {
+            events.append(TraceEvent(id: txid.hex, kind: .tx, stage: .connected, service: service, time: time,
+                                     detail: prefix + String(pos) + by))
+        }
+        return events
+    }
+
+    /// Each transaction, then the block.
+    static func disconnected(_ block: Block, time: Double) -> [TraceEvent] {
+        let hash = block.hash.hex
+        return block.txids.map { txid in
+            TraceEvent(id: txid.hex, kind: .tx, stage: .disconnected, service: service, time: time,
+                       detail: "block \(hash) left the best chain")
+        } + [TraceEvent(id: hash, kind: .block, stage: .disconnected, service: service, time: time, detail: nil)]
+    }
+}
