@@ -51,8 +51,8 @@ enum FloodBench {
         let during = await reads
         table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s; aim ≥ 5,000)", rate, verifyRate * cores,
                   note: "\(Int(cores)) cores × Ed25519 verify")
-        print("  POST /api/tx: \(accepted) accepted, \(refused) refused in \(String(format2: elapsed)) s (48 connections)")
-        if accepted + refused >= flood.count { print("  (the pre-signed transactions ran out before the window's end)") }
+        print("  POST /api/tx: \(accepted) accepted, \(refused) refused in \(String(format2: elapsed)) s (48 connections, \(flood.endedEarly.load(ordering: .relaxed)) of them ended before the window's end)")
+        if flood.queued == 0 { print("  (no pre-signed transaction was left to send at the window's end)") }
         if let cpuBefore, let cpuAfter, accepted + refused > 0 {
             // The bench process over the window: sending, reading the answers, and the read probes.
             print("  load generator: \(String(format2: (cpuAfter - cpuBefore) / Double(accepted + refused) * 1e6)) µs of CPU per transaction sent (signing done before the window)")
@@ -224,6 +224,9 @@ final class PresignedFlood: Sendable {
     let chainDepth: Int
     let accepted = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
+    /// Connections that stopped before the deadline (nothing queued at that moment, or closed by
+    /// the edge): printed, since fewer connections send less.
+    let endedEarly = Atomic<Int>(0)
     /// What to send next, in order.
     private let queue: Mutex<ArraySlice<Step>>
     /// Chains whose pre-signed transactions were all accepted before `chainDepth`: their next coin.
@@ -269,6 +272,9 @@ final class PresignedFlood: Sendable {
 
     /// The next request to send, if any is left.
     func take() -> Step? { queue.withLock { $0.popFirst() } }
+
+    /// How many requests wait to be sent.
+    var queued: Int { queue.withLock { $0.count } }
 
     func body(_ s: Step) -> ByteBuffer { bodies[Int(s.chain)][Int(s.index)] }
 
@@ -371,7 +377,10 @@ private final class FloodConnection: ChannelInboundHandler {
     }
 
     private func finish() {
-        if !finished { finished = true; done.succeed(()) }
+        guard !finished else { return }
+        finished = true
+        if ContinuousClock.now < deadline { flood.endedEarly.add(1, ordering: .relaxed) }
+        done.succeed(())
     }
 
     private func sendNext(_ context: ChannelHandlerContext) {

@@ -147,7 +147,7 @@ public enum ServiceName: String, Codable, Sendable, CaseIterable {
         case .mempool: "mempool"
         case .chainstore: "chain store"
         case .peerbridge: "peer bridge"
-        case .accounts: "accounts service"
+        case .accounts: "the accounts service"
         case .miner: "miner"
         case .walletfront: "wallet front"
         }

@@ -133,5 +133,8 @@ import Testing
         let s = ServiceStatus(service: .peerbridge, pid: 1, startedAt: 0, tipHeight: 0, tipHash: "", details: [:])
         #expect(s.service == "peerbridge")
         #expect(ServiceName.chainstore.title == "chain store")
+        // The edge's error texts name the service as before the enum: "the accounts service is unavailable".
+        #expect(ServiceName.accounts.title == "the accounts service")
+        #expect(ServiceName.peerbridge.title == "peer bridge" && ServiceName.mempool.title == "mempool")
     }
 }

@@ -136,7 +136,8 @@ extension Bridge {
         seen.storedBlocks.insert(hash)
         for tx in block.transactions { seen.txs.insert(tx.txid) }
         headerTree.remove(hash)
-        if height > tipHeight { tipHeight = height; tipHash = hash }
+        // A tip moved forward counts as a change, so a `refreshTip` answer older than it is dropped.
+        if height > tipHeight { tipHeight = height; tipHash = hash; tipChanges &+= 1 }
         // Peers that announced or sent it have it: their best height is at least this.
         for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
         let told = announce(Wire.InvItem(.block, hash))

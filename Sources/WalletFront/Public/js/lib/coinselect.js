@@ -1,7 +1,7 @@
 // Coin selection, fees and signing against this node's relay policy
 // (Sources/Mempool/Policy.swift: min relay fee 1 unit/byte, dust 1,000 units,
 // 100 kB transactions). The same algorithm as `cairn wallet send`
-// (Sources/CairnCLI/TxBuilder.swift): largest coins first until they cover
+// (Sources/Wallet/TxBuilder.swift): largest coins first until they cover
 // amount + fee; change back to the sender unless it would be dust, in which case
 // it is left to the fee.
 
