@@ -245,6 +245,43 @@ extension Pool {
         return entry
     }
 
+    /// A batch's stages inside the gate (`admit` for each), in one pass of the gate, then every
+    /// acknowledgement awaited; answered in order.
+    func admit(batch: [(tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)]) async -> [Result<PoolEntry, Refusal>] {
+        let times = StageTimes.shared, asked = StageTimes.now()
+        var taken = [Result<(PoolEntry, UInt64), Refusal>]()
+        taken.reserveCapacity(batch.count)
+        await exclusively {
+            times.record(.gateWait, StageTimes.now() - asked)
+            for b in batch {
+                let entered = StageTimes.now()
+                do throws(Refusal) {
+                    taken.append(.success(try await submitNow(b.tx, raw: b.raw, receivedAt: b.receivedAt, prechecked: b.prechecked)))
+                } catch {
+                    taken.append(.failure(error))
+                }
+                times.record(.gateHold, since: entered)
+            }
+        }
+        let left = StageTimes.now()
+        var out = [Result<PoolEntry, Refusal>]()
+        out.reserveCapacity(batch.count)
+        for (b, t) in zip(batch, taken) {
+            switch t {
+            case let .failure(refusal): out.append(.failure(refusal))
+            case let .success((entry, ticket)):
+                if let refusal = await acknowledgement(ticket) {
+                    await rejected(entry.txid, refusal, receivedAt: b.receivedAt)
+                    out.append(.failure(refusal))
+                } else {
+                    out.append(.success(entry))
+                }
+                times.record(.ackWait, since: left)
+            }
+        }
+        return out
+    }
+
     private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
         let txid = tx.txid
         let now = ServiceSupport.now()

@@ -82,6 +82,31 @@ struct BatchSubmitTests {
         }
     }
 
+    @Test("a batch is judged in its order with one getcoins for all: a child after its parent is accepted, a second spend of one coin refused; the signatures checked before the gate are reused")
+    func batchSharesItsWork() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let a = h.pay(h.spendable[0]), b = h.pay(h.spendable[1])
+            let child = h.wallet.spend([(OutPoint(txid: a.txid, index: 1), a.outputs[1])], to: [h.wallet.output(a.outputs[1].value - 1_000)])
+            let doubleSpend = h.pay(h.spendable[1], fee: 1_000, to: Units.perCoin / 2)
+            let calls = h.chain.coinCalls.load(ordering: .relaxed)
+            let answers = try await Self.serve([a, child, b, doubleSpend].map { SubmitBatch.Item(raw: $0.encoded, receivedAt: 1_795_565_000) }, pool: pool)
+            #expect(answers.map { $0.result.failure?.code } == [nil, nil, nil, "insufficient-fee"])
+            #expect(answers[1] == .accepted(txid: child.txid, fee: 1_000, size: child.encodedSize))
+            #expect(h.chain.coinCalls.load(ordering: .relaxed) - calls == 1)
+            // a and b verified before the gate; the child's parent was not in the pool then: verified in it
+            #expect(await pool.signaturesReused == 2)
+            #expect(await pool.signaturesVerifiedInGate == 1)
+            #expect(Set(await pool.entries.keys) == [a.txid, child.txid, b.txid])
+            // announced in the batch's order, each with its received row
+            #expect(h.events.log.withLock { $0 } == ["A \(a.txid.hex) 1", "A \(child.txid.hex) 2", "A \(b.txid.hex) 3"])
+            #expect(try await pool.trace(child.txid.hex).map(\.stage) == [.received, .accepted])
+            #expect(try await pool.trace(doubleSpend.txid.hex).map(\.stage) == [.received, .rejected])
+            #expect(await pool.check().ok)
+        }
+    }
+
     @Test("a malformed batch is refused as a whole, nothing admitted")
     func malformedBatch() async throws {
         let h = try await PoolHarness()
