@@ -54,20 +54,21 @@ extension Pool {
     nonisolated func submit(batch items: [(raw: [UInt8], receivedAt: Double?)]) async -> [Result<PoolEntry, Refusal>] {
         let started = StageTimes.now()
         var results = [Result<PoolEntry, Refusal>?](repeating: nil, count: items.count)
-        var decoded = [(index: Int, tx: Transaction)]()
+        var decoded = [(index: Int, tx: Transaction, txid: Hash256)]()
         decoded.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
             do throws(Refusal) {
-                decoded.append((i, try Admission.decode(raw: item.raw, policy: policy)))
+                let tx = try Admission.decode(raw: item.raw, policy: policy)
+                decoded.append((i, tx, tx.txid))
             } catch {
                 results[i] = .failure(error)
             }
         }
         let prechecked = await precheck(batch: decoded.map { ($0.tx, items[$0.index].raw) })
         StageTimes.shared.record(.precheck, since: started)
-        for d in decoded { await announceReceived(d.tx.txid, receivedAt: items[d.index].receivedAt) }
+        for d in decoded { await announceReceived(d.txid, receivedAt: items[d.index].receivedAt) }
         let gated = await admit(batch: decoded.enumerated().map { k, d in
-            (d.tx, items[d.index].raw, items[d.index].receivedAt, prechecked[k])
+            (d.tx, d.txid, items[d.index].raw, items[d.index].receivedAt, prechecked[k])
         })
         for (d, result) in zip(decoded, gated) { results[d.index] = result }
         StageTimes.shared.record(.total, since: started)
@@ -81,7 +82,7 @@ extension Pool {
         var found = await prefetchCoins(batch: batch.map(\.tx), skipping: passing.map { !$0 })
         let work = found.indices.filter { found[$0].spent != nil }
         guard !work.isEmpty else { return found.map(\.found) }
-        let slices = min(work.count, SignatureBatch.defaultParallelism)
+        let slices = min(work.count, Admission.cores)
         let params = self.params
         let verdicts = await withTaskGroup(of: [(Int, Admission.SignatureVerdict)].self) { group in
             for s in 0..<slices {

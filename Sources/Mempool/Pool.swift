@@ -27,6 +27,12 @@ protocol PoolEvents: Sendable {
     func removed(_ txid: Hash256, sequence: UInt64, reason: String) async
     func templateChanged(sequence: UInt64, count: Int) async
     func trace(_ event: TraceEvent) async
+    /// Whether a live trace event would reach anyone now (false: the caller may skip making it).
+    var tracesWanted: Bool { get }
+}
+
+extension PoolEvents {
+    var tracesWanted: Bool { true }
 }
 
 /// The mempool: validates against the chain's UTXO set and its own
@@ -211,11 +217,7 @@ actor Pool: TxSource {
         insert(e)
         sequence += 1
         publications.append(.added(e, sequence: sequence))
-        var detail = "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"
-        if let plan {
-            detail += "; replaces \(plan.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(plan.fees) units)"
-        }
-        publications.append(.trace(TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail)))
+        publications.append(.accepted(e, replacing: plan.map { p in (p.evicted.map(\.txid), p.fees) }))
         let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
         let ticket = acknowledged ? writer.newTicket() : nil
         enqueue(WriteQueue.Item(writes: [.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)],

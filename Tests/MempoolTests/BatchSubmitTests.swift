@@ -2,6 +2,7 @@ import ChainCore
 import Foundation
 import GRDB
 import NodeKit
+import Synchronization
 import Testing
 import TestSupport
 @testable import Mempool
@@ -104,6 +105,32 @@ struct BatchSubmitTests {
             #expect(try await pool.trace(child.txid.hex).map(\.stage) == [.received, .accepted])
             #expect(try await pool.trace(doubleSpend.txid.hex).map(\.stage) == [.received, .rejected])
             #expect(await pool.check().ok)
+        }
+    }
+
+    /// Events for nobody: no live trace event is wanted.
+    final class UnwatchedEvents: PoolEvents {
+        let log = Mutex<[String]>([])
+        func added(_ entry: PoolEntry, sequence: UInt64) async { log.withLock { $0.append("A \(entry.txid.hex) \(sequence)") } }
+        func removed(_ txid: Hash256, sequence: UInt64, reason: String) async {}
+        func templateChanged(sequence: UInt64, count: Int) async {}
+        func trace(_ event: TraceEvent) async { log.withLock { $0.append("trace \(event.stage.rawValue)") } }
+        var tracesWanted: Bool { false }
+    }
+
+    @Test("with nobody watching the live trace, no received or accepted event is made; the trace rows are stored all the same")
+    func noTraceEventsForNobody() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let db = try DatabasePool(path: h.dir.appendingPathComponent("mempool.sqlite").path)
+            try MempoolStore.migrator().migrate(db)
+            let events = UnwatchedEvents()
+            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: events, logger: .init(label: "test"))
+            let tx = h.pay(h.spendable[0])
+            let answers = try await Self.serve([SubmitBatch.Item(raw: tx.encoded, receivedAt: 1_795_565_000)], pool: pool)
+            #expect(answers == [.accepted(txid: tx.txid, fee: 1_000, size: tx.encodedSize)])
+            #expect(events.log.withLock { $0 } == ["A \(tx.txid.hex) 1"])
+            #expect(try await pool.trace(tx.txid.hex).map(\.stage) == [.received, .accepted])
         }
     }
 
