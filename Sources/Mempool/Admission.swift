@@ -144,9 +144,13 @@ enum Admission {
     /// threads than the machine's cores.
     @concurrent
     static func verdict(_ tx: Transaction, spent: [Coin], params: ChainParams) async -> SignatureVerdict {
-        let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params))
+        let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params), parallelism: cores)
         return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
     }
+
+    /// The cores, read once (`SignatureBatch.defaultParallelism` asks the system, which reads a
+    /// file under /sys, at every call: a tenth of a submission's work outside the signatures).
+    static let cores = SignatureBatch.defaultParallelism
 
     /// Stage 5 as one step: verified, and refused on the first failing input.
     static func verifySignatures(_ tx: Transaction, spent: [Coin], params: ChainParams) async throws(Refusal) {
@@ -185,7 +189,7 @@ extension Pool {
     /// The edge's `received` trace event, published before the gate (off the actor: never a hop
     /// while the gate is held); its row is written with the entry, or with the refusal.
     nonisolated func announceReceived(_ txid: Hash256, receivedAt: Double?) async {
-        guard let receivedAt else { return }
+        guard let receivedAt, events.tracesWanted else { return }
         await events.trace(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "POST /api/tx"))
     }
 
@@ -245,8 +249,45 @@ extension Pool {
         return entry
     }
 
-    private func submitNow(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
-        let txid = tx.txid
+    /// A batch's stages inside the gate (`admit` for each), in one pass of the gate, then every
+    /// acknowledgement awaited; answered in order.
+    func admit(batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)]) async -> [Result<PoolEntry, Refusal>] {
+        let times = StageTimes.shared, asked = StageTimes.now()
+        var taken = [Result<(PoolEntry, UInt64), Refusal>]()
+        taken.reserveCapacity(batch.count)
+        await exclusively {
+            times.record(.gateWait, StageTimes.now() - asked)
+            for b in batch {
+                let entered = StageTimes.now()
+                do throws(Refusal) {
+                    taken.append(.success(try await submitNow(b.tx, txid: b.txid, raw: b.raw, receivedAt: b.receivedAt, prechecked: b.prechecked)))
+                } catch {
+                    taken.append(.failure(error))
+                }
+                times.record(.gateHold, since: entered)
+            }
+        }
+        let left = StageTimes.now()
+        var out = [Result<PoolEntry, Refusal>]()
+        out.reserveCapacity(batch.count)
+        for (b, t) in zip(batch, taken) {
+            switch t {
+            case let .failure(refusal): out.append(.failure(refusal))
+            case let .success((entry, ticket)):
+                if let refusal = await acknowledgement(ticket) {
+                    await rejected(entry.txid, refusal, receivedAt: b.receivedAt)
+                    out.append(.failure(refusal))
+                } else {
+                    out.append(.success(entry))
+                }
+                times.record(.ackWait, since: left)
+            }
+        }
+        return out
+    }
+
+    private func submitNow(_ tx: Transaction, txid: Hash256? = nil, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
+        let txid = txid ?? tx.txid
         let now = ServiceSupport.now()
         do {
             try checkWriterRoom()

@@ -154,9 +154,10 @@ extension Pool {
         let (included, conflicts) = ChainFollower.effects(of: block, on: graph)
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
         for t in included { graph.confirm(t) }
-        remove(included, reason: "included in block \(block.hash.hex)", publish: false)
         let minedAt = ServiceSupport.now(), detail = "in block \(block.hash.hex) at height \(height)"
-        persistTraces(included.map { TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: minedAt, detail: detail) })
+        remove(included, reason: "included in block \(block.hash.hex)", publish: false) {
+            TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: minedAt, detail: detail)
+        }
         let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
         remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
         if let t = tip, t.height < height { tip = nil }
@@ -282,9 +283,10 @@ extension Pool {
     /// Transactions that left because a block holds them: deleted quietly (the block's C says it), with a trace row.
     private func removeMined(_ mined: [PoolEntry], why: String) async {
         guard !mined.isEmpty else { return }
-        remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false)
         let now = ServiceSupport.now(), detail = "found in the chain \(why)"
-        persistTraces(mined.map { TraceEvent(id: $0.txid.hex, kind: .tx, stage: .mined, service: .mempool, time: now, detail: detail) })
+        remove(mined.map(\.txid), reason: "included in a block", publish: false, keepInMemoryFirst: false) {
+            TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: now, detail: detail)
+        }
     }
 
     /// Loads what was persisted (after a crash or a restart) and re-checks it.

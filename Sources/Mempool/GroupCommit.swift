@@ -106,6 +106,18 @@ struct WriteQueue {
         case added(PoolEntry, sequence: UInt64)
         case removed(Hash256, sequence: UInt64, reason: String)
         case trace(TraceEvent)
+        /// The `accepted` trace event of an admission (with what it replaced and their fees), made
+        /// only when someone subscribes to the live trace (`PoolEvents.tracesWanted`).
+        case accepted(PoolEntry, replacing: (txids: [Hash256], fees: Amount)?)
+
+        /// The `accepted` trace event.
+        static func acceptedEvent(_ e: PoolEntry, replacing: (txids: [Hash256], fees: Amount)?) -> TraceEvent {
+            var detail = "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"
+            if let replacing {
+                detail += "; replaces \(replacing.txids.map(\.hex).joined(separator: ", ")) (fees \(replacing.fees) units)"
+            }
+            return TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail)
+        }
     }
 
     /// Rows of deferrable items (`Item.deferrable`) a commit takes at most: a block's ~900
@@ -295,6 +307,7 @@ extension Pool {
             case let .added(e, sequence): await events.added(e, sequence: sequence)
             case let .removed(t, sequence, reason): await events.removed(t, sequence: sequence, reason: reason)
             case let .trace(e): await events.trace(e)
+            case let .accepted(e, replacing): if events.tracesWanted { await events.trace(WriteQueue.Publication.acceptedEvent(e, replacing: replacing)) }
             }
         }
     }

@@ -17,7 +17,9 @@ struct MempoolStore: Sendable {
     static func configuration() -> Configuration {
         var config = Configuration()
         config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // temp_store in memory: a multi-row statement's statement journal is no temporary file to create,
+        // unlink and close on every commit.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY") }
         return config
     }
 
@@ -37,6 +39,22 @@ struct MempoolStore: Sendable {
         // increment stores a value at least as high as the sequence it leads to.
         m.registerMigration("v2") { db in
             try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID")
+        }
+        // Fewer pages written per admitted transaction (issue 11: under a flood the writer's and the
+        // checkpointer's page writes were the mempool's largest cost after the signatures). An
+        // admission's `received` and `accepted` trace rows wait in its `tx` row (`received`, and
+        // `pending` = 1) and join `trace` when the row is deleted (mined, replaced, removed), in the
+        // commit that deletes it: one random page of `tx` at admission instead of that and two of
+        // the trace index, and at deletion the transaction's rows sit together in the index. The
+        // index keys the first 16 hex digits of the id (an expression index: a quarter of the
+        // bytes of the full id, so more keys a page). Rows written before stay as they are.
+        m.registerMigration("v3-pending-trace") { db in
+            try db.execute(sql: """
+                ALTER TABLE tx ADD COLUMN received REAL;
+                ALTER TABLE tx ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+                DROP INDEX trace_id;
+                CREATE INDEX trace_key ON trace(substr(id, 1, 16));
+                """)
         }
         return m
     }
@@ -110,12 +128,8 @@ struct MempoolStore: Sendable {
                     try batch.delete(t, db)
                     batch.trace(event)
                 }
-                try batch.insert(e, db)
-                let id = e.txid.hex
-                if let receivedAt {
-                    batch.trace(id: id, stage: TraceStage.received.rawValue, service: ServiceName.edge.rawValue, time: receivedAt, detail: "POST /api/tx")
-                }
-                batch.trace(id: id, stage: TraceStage.accepted.rawValue, service: ServiceName.mempool.rawValue, time: e.time, detail: nil)
+                // its `received` and `accepted` trace rows wait in its row (`pendingRows`)
+                try batch.insert(e, receivedAt: receivedAt, db)
                 batch.sequence(sequence)
             case let .delete(txids, sequence):
                 for t in txids { try batch.delete(t, db) }
@@ -133,15 +147,15 @@ struct MempoolStore: Sendable {
     struct Batch {
         private enum Run { case none, inserts, deletes }
         private var run = Run.none
-        private var txRows: [(Data, Data, Int64, Double)] = []
+        private var txRows: [(Data, Data, Int64, Double, Double?)] = []
         private var deletes: [Data] = []
         private var traces: [(id: String, kind: String, stage: String, service: String, time: Double, detail: String?)] = []
         private var sequence: UInt64?
 
-        mutating func insert(_ e: PoolEntry, _ db: Database) throws {
+        mutating func insert(_ e: PoolEntry, receivedAt: Double?, _ db: Database) throws {
             if run == .deletes { try flushTx(db) }
             run = .inserts
-            txRows.append((Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time))
+            txRows.append((Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time, receivedAt))
         }
 
         mutating func delete(_ txid: Hash256, _ db: Database) throws {
@@ -176,14 +190,19 @@ struct MempoolStore: Sendable {
             switch run {
             case .none: break
             case .inserts:
-                try MempoolStore.chunked(txRows.count, db, sql: { "INSERT OR REPLACE INTO tx VALUES " + MempoolStore.placeholders($0, columns: 4) }) { range in
+                // (a row replaced keeps its waiting trace rows: they join `trace` first)
+                for row in try MempoolStore.pendingRows(txRows.map(\.0), db) { trace(row) }
+                try MempoolStore.chunked(txRows.count, db, sql: {
+                    "INSERT OR REPLACE INTO tx (txid, raw, fee, time, received, pending) VALUES " + MempoolStore.placeholders($0, columns: 6)
+                }) { range in
                     var values = [(any DatabaseValueConvertible)?]()
-                    values.reserveCapacity(range.count * 4)
-                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3] }
+                    values.reserveCapacity(range.count * 6)
+                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3, r.4, 1] }
                     return StatementArguments(values)
                 }
                 txRows = []
             case .deletes:
+                for row in try MempoolStore.pendingRows(deletes, db) { trace(row) }
                 try MempoolStore.chunked(deletes.count, db, sql: { n in
                     "DELETE FROM tx WHERE txid IN (" + Array(repeating: "?", count: n).joined(separator: ", ") + ")"
                 }) { range in StatementArguments(Array(deletes[range]) as [(any DatabaseValueConvertible)?]) }
@@ -210,6 +229,36 @@ struct MempoolStore: Sendable {
         }
     }
 
+    /// The trace rows waiting in the `tx` rows of `txids` (those stored with `pending` = 1): its
+    /// `received` row (when the edge gave the time) and its `accepted` row, as the admission would
+    /// have written them.
+    static func pendingRows(_ txids: [Data], _ db: Database) throws -> [TraceEvent] {
+        var out = [TraceEvent]()
+        var start = 0
+        while start < txids.count {
+            let n = chunkSizes.first { $0 <= txids.count - start }!
+            let statement = try db.cachedStatement(sql: "SELECT txid, received, time FROM tx WHERE pending = 1 AND txid IN ("
+                + Array(repeating: "?", count: n).joined(separator: ", ") + ")")
+            let rows = try GRDB.Row.fetchCursor(statement, arguments: StatementArguments(Array(txids[start..<start + n]) as [(any DatabaseValueConvertible)?]))
+            while let row = try rows.next() {
+                out += pendingEvents(txid: Hash256(bytes: Array(row[0] as Data)), received: row[1], accepted: row[2])
+            }
+            start += n
+        }
+        return out
+    }
+
+    /// The `received` and `accepted` rows a `tx` row holds while `pending`.
+    static func pendingEvents(txid: Hash256, received: Double?, accepted: Double) -> [TraceEvent] {
+        let id = txid.hex
+        var out = [TraceEvent]()
+        if let received {
+            out.append(TraceEvent(id: id, kind: .tx, stage: .received, service: .edge, time: received, detail: "POST /api/tx"))
+        }
+        out.append(TraceEvent(id: id, kind: .tx, stage: .accepted, service: .mempool, time: accepted, detail: nil))
+        return out
+    }
+
     /// "(?, ?, …), (…)": `rows` groups of `columns` placeholders.
     static func placeholders(_ rows: Int, columns: Int) -> String {
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
@@ -234,14 +283,27 @@ struct MempoolStore: Sendable {
         try await db.read { db in try Data.fetchAll(db, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) } }
     }
 
-    /// A transaction's (or any id's) trace rows, in order.
+    /// A transaction's (or any id's) trace rows, in order: those of `trace` and those still waiting
+    /// in its `tx` row (`pendingRows`), by time (a tie in written order, the waiting ones first).
     func trace(_ id: String) async throws -> [TraceEvent] {
-        try await db.read { db in
-            try GRDB.Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid",
-                                  arguments: [id]).compactMap {
-                TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
-            }
+        try await db.read { db in try Self.trace(id, db) }
+    }
+
+    /// The query's plan uses the index `trace_key` (the `+` keeps the planner from preferring a scan
+    /// for the full id's equality).
+    static let traceSQL = "SELECT id, kind, stage, service, time, detail FROM trace WHERE substr(id, 1, 16) = ? AND +id = ? ORDER BY time, rowid"
+
+    static func trace(_ id: String, _ db: Database) throws -> [TraceEvent] {
+        var pending = [TraceEvent]()
+        if let txid = Hash256(hex: id), txid.hex == id,
+           let row = try GRDB.Row.fetchOne(db, sql: "SELECT received, time FROM tx WHERE txid = ? AND pending = 1", arguments: [Data(txid.bytes)]) {
+            pending = pendingEvents(txid: txid, received: row[0], accepted: row[1])
         }
+        let stored = try GRDB.Row.fetchAll(db, sql: traceSQL, arguments: [String(id.prefix(16)), id]).compactMap {
+            TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
+        }
+        guard !pending.isEmpty else { return stored }
+        return (pending + stored).enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
     }
 
     // MARK: samples (`MempoolSamples`)

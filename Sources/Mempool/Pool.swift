@@ -27,6 +27,12 @@ protocol PoolEvents: Sendable {
     func removed(_ txid: Hash256, sequence: UInt64, reason: String) async
     func templateChanged(sequence: UInt64, count: Int) async
     func trace(_ event: TraceEvent) async
+    /// Whether a live trace event would reach anyone now (false: the caller may skip making it).
+    var tracesWanted: Bool { get }
+}
+
+extension PoolEvents {
+    var tracesWanted: Bool { true }
 }
 
 /// The mempool: validates against the chain's UTXO set and its own
@@ -211,11 +217,7 @@ actor Pool: TxSource {
         insert(e)
         sequence += 1
         publications.append(.added(e, sequence: sequence))
-        var detail = "fee \(e.fee) units, \(e.size) bytes, \(String(format: "%.2f", e.feeRate)) units/byte"
-        if let plan {
-            detail += "; replaces \(plan.evicted.map(\.txid.hex).joined(separator: ", ")) (fees \(plan.fees) units)"
-        }
-        publications.append(.trace(TraceEvent(id: e.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: e.time, detail: detail)))
+        publications.append(.accepted(e, replacing: plan.map { p in (p.evicted.map(\.txid), p.fees) }))
         let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
         let ticket = acknowledged ? writer.newTicket() : nil
         enqueue(WriteQueue.Item(writes: [.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)],
@@ -270,11 +272,16 @@ actor Pool: TxSource {
     /// after any write of them queued before); publishes R for each unless included in a block,
     /// once the deletion is on disk. With `keepInMemoryFirst: false` the transactions need not be
     /// in memory (they failed re-admission): their rows are deleted and R is published all the same.
-    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true) {
-        changingSummary { removeNow(txids, reason: reason, publish: publish, keepInMemoryFirst: keepInMemoryFirst) }
+    /// `mined`: quiet removals (`publish` false) of a block's transactions, with the `mined` trace
+    /// row of each written in the commit that deletes its row: a slice of the rows and of their trace
+    /// rows per change, so each transaction's trace rows (those that waited in its row and this one)
+    /// reach the trace index together.
+    func remove(_ txids: [Hash256], reason: String, publish: Bool = true, keepInMemoryFirst: Bool = true,
+                mined: ((Hash256) -> TraceEvent)? = nil) {
+        changingSummary { removeNow(txids, reason: reason, publish: publish, keepInMemoryFirst: keepInMemoryFirst, mined: mined) }
     }
 
-    private func removeNow(_ txids: [Hash256], reason: String, publish: Bool, keepInMemoryFirst: Bool) {
+    private func removeNow(_ txids: [Hash256], reason: String, publish: Bool, keepInMemoryFirst: Bool, mined: ((Hash256) -> TraceEvent)?) {
         var gone = [Hash256]()
         for t in txids {
             guard detach(t) else {
@@ -284,6 +291,14 @@ actor Pool: TxSource {
             gone.append(t)
         }
         guard !gone.isEmpty else { return }
+        if !publish, let mined {
+            let slice = WriteQueue.deferrableRows / 2
+            for start in stride(from: 0, to: gone.count, by: slice) {
+                let part = Array(gone[start..<min(start + slice, gone.count)])
+                enqueue(WriteQueue.Item(writes: [.delete(part, sequence: nil), .trace(part.map(mined))]))
+            }
+            return
+        }
         var publications = [WriteQueue.Publication]()
         var traces = [TraceEvent]()
         if publish {

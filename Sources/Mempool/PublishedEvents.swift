@@ -30,5 +30,9 @@ struct PublishedEvents: PoolEvents {
         _ = try? publisher.publish(topic: Topic.trace, ifSubscribed: { try JSON.encode(event) })
     }
 
+    /// Someone subscribes to `trace` (as this publisher's thread has seen the subscriptions): the
+    /// pool makes no live trace event for nobody (a txid's hex and a formatted detail each).
+    var tracesWanted: Bool { publisher.hasSubscriber(Topic.trace) }
+
     private func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 }

@@ -17,7 +17,7 @@ final class WALCheckpointer: Sendable {
     private let task: Task<Void, Never>
 
     /// Turns the writer's automatic checkpoint off and starts checkpointing every `interval`.
-    init(db: DatabasePool, interval: Duration = .milliseconds(200), logger: Logger) async throws {
+    init(db: DatabasePool, interval: Duration = .seconds(1), logger: Logger) async throws {
         try await db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         var config = Configuration()
         config.busyMode = .timeout(10)

@@ -105,6 +105,48 @@ struct AckTailTests {
         }
     }
 
+    @Test("a block's transactions leave a slice a change, each slice deleting its rows and writing their mined rows: a transaction's trace rows reach the index in one commit")
+    func minedRowsGoWithTheirDeletion() async throws {
+        try await withHangGuard(seconds: 300) {
+            let h = try await PoolHarness()
+            var config = MempoolStore.configuration()
+            config.busyMode = .timeout(120)
+            let path = h.dir.appendingPathComponent("mempool.sqlite").path
+            let db = try DatabasePool(path: path, configuration: config)
+            try MempoolStore.migrator().migrate(db)
+            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: h.events, logger: .init(label: "test"))
+            let count = WriteQueue.deferrableRows
+            let coin = h.spendable[0]
+            let each = (coin.1.value - 20_000) / Amount(count)
+            let parent = h.wallet.spend([coin], to: (0..<count).map { _ in h.wallet.output(each) })
+            _ = try await pool.submit(hex: Hex.encode(parent.encoded), receivedAt: 1_795_565_000)
+            let children = (0..<count).map { i in
+                h.wallet.spend([(OutPoint(txid: parent.txid, index: UInt32(i)), parent.outputs[i])], to: [h.wallet.output(each - 1_000)])
+            }
+            for c in children { _ = try await pool.submit(hex: Hex.encode(c.encoded), receivedAt: nil) }
+            let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet,
+                                           transactions: [parent] + children)
+            let lock = try await WriteLockHolder(path: path)
+            let connect = Task { await pool.blockConnected(block, height: h.blocks.count) }
+            try await waitUntil("the block applied in memory") { await pool.entries.isEmpty }
+            let writer = await pool.writer
+            let slices = (writer.inFlight + writer.items).filter { !$0.deleted.isEmpty }
+            #expect(slices.count >= 2)
+            #expect(Set(slices.flatMap(\.deleted)) == Set([parent.txid] + children.map(\.txid)))
+            for slice in slices {
+                let mined = slice.writes.flatMap { w -> [String] in
+                    if case let .trace(events) = w { events.filter { $0.stage == .mined }.map(\.id) } else { [] }
+                }
+                #expect(mined == slice.deleted.map(\.hex))
+            }
+            try await lock.release()
+            await connect.value
+            #expect(try await pool.trace(parent.txid.hex).map(\.stage) == [.received, .accepted, .mined])
+            #expect(try await pool.trace(children[0].txid.hex).map(\.stage) == [.accepted, .mined])
+            #expect(await pool.check().ok)
+        }
+    }
+
     @Test("getmempoolinfo's summary matches the pool after admissions, a replacement and a removal")
     func theSummaryFollowsThePool() async throws {
         let h = try await PoolHarness()

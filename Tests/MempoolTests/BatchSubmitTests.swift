@@ -2,6 +2,7 @@ import ChainCore
 import Foundation
 import GRDB
 import NodeKit
+import Synchronization
 import Testing
 import TestSupport
 @testable import Mempool
@@ -79,6 +80,57 @@ struct BatchSubmitTests {
             #expect(answers == txs.map { .accepted(txid: $0.txid, fee: 1_000, size: $0.encodedSize) })
             let stored = try await DatabaseQueue(path: path).read { Set(try Data.fetchAll($0, sql: "SELECT txid FROM tx").map { Hash256(bytes: Array($0)) }) }
             #expect(stored == Set(txs.map(\.txid)))
+        }
+    }
+
+    @Test("a batch is judged in its order with one getcoins for all: a child after its parent is accepted, a second spend of one coin refused; the signatures checked before the gate are reused")
+    func batchSharesItsWork() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let a = h.pay(h.spendable[0]), b = h.pay(h.spendable[1])
+            let child = h.wallet.spend([(OutPoint(txid: a.txid, index: 1), a.outputs[1])], to: [h.wallet.output(a.outputs[1].value - 1_000)])
+            let doubleSpend = h.pay(h.spendable[1], fee: 1_000, to: Units.perCoin / 2)
+            let calls = h.chain.coinCalls.load(ordering: .relaxed)
+            let answers = try await Self.serve([a, child, b, doubleSpend].map { SubmitBatch.Item(raw: $0.encoded, receivedAt: 1_795_565_000) }, pool: pool)
+            #expect(answers.map { $0.result.failure?.code } == [nil, nil, nil, "insufficient-fee"])
+            #expect(answers[1] == .accepted(txid: child.txid, fee: 1_000, size: child.encodedSize))
+            #expect(h.chain.coinCalls.load(ordering: .relaxed) - calls == 1)
+            // a and b verified before the gate; the child's parent was not in the pool then: verified in it
+            #expect(await pool.signaturesReused == 2)
+            #expect(await pool.signaturesVerifiedInGate == 1)
+            #expect(Set(await pool.entries.keys) == [a.txid, child.txid, b.txid])
+            // announced in the batch's order, each with its received row
+            #expect(h.events.log.withLock { $0 } == ["A \(a.txid.hex) 1", "A \(child.txid.hex) 2", "A \(b.txid.hex) 3"])
+            #expect(try await pool.trace(child.txid.hex).map(\.stage) == [.received, .accepted])
+            #expect(try await pool.trace(doubleSpend.txid.hex).map(\.stage) == [.received, .rejected])
+            #expect(await pool.check().ok)
+        }
+    }
+
+    /// Events for nobody: no live trace event is wanted.
+    final class UnwatchedEvents: PoolEvents {
+        let log = Mutex<[String]>([])
+        func added(_ entry: PoolEntry, sequence: UInt64) async { log.withLock { $0.append("A \(entry.txid.hex) \(sequence)") } }
+        func removed(_ txid: Hash256, sequence: UInt64, reason: String) async {}
+        func templateChanged(sequence: UInt64, count: Int) async {}
+        func trace(_ event: TraceEvent) async { log.withLock { $0.append("trace \(event.stage.rawValue)") } }
+        var tracesWanted: Bool { false }
+    }
+
+    @Test("with nobody watching the live trace, no received or accepted event is made; the trace rows are stored all the same")
+    func noTraceEventsForNobody() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let db = try DatabasePool(path: h.dir.appendingPathComponent("mempool.sqlite").path)
+            try MempoolStore.migrator().migrate(db)
+            let events = UnwatchedEvents()
+            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: events, logger: .init(label: "test"))
+            let tx = h.pay(h.spendable[0])
+            let answers = try await Self.serve([SubmitBatch.Item(raw: tx.encoded, receivedAt: 1_795_565_000)], pool: pool)
+            #expect(answers == [.accepted(txid: tx.txid, fee: 1_000, size: tx.encodedSize)])
+            #expect(events.log.withLock { $0 } == ["A \(tx.txid.hex) 1"])
+            #expect(try await pool.trace(tx.txid.hex).map(\.stage) == [.received, .accepted])
         }
     }
 

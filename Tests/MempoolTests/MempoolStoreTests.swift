@@ -108,4 +108,62 @@ struct MempoolStoreTests {
         #expect(try await store.trace(c.txid.hex).map(\.stage) == [.received, .accepted, .replaced])
         #expect(try await store.trace(bump.txid.hex).map(\.stage) == [.accepted])
     }
+
+    @Test("an admission's received and accepted rows wait in its tx row and join the trace table in the commit that deletes it")
+    func pendingTraceRows() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = Self.entry(1, time: 10), b = Self.entry(2, time: 12)
+        try await store.admit(a, receivedAt: 9, replacing: [], sequence: 1)
+        try await store.admit(b, receivedAt: nil, replacing: [], sequence: 2)
+        func traceTable() async throws -> [String] {
+            try await store.db.read { try String.fetchAll($0, sql: "SELECT stage FROM trace ORDER BY time, rowid") }
+        }
+        #expect(try await traceTable().isEmpty)
+        #expect(try await store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx WHERE pending = 1") } == 2)
+        let expected = [TraceEvent(id: a.txid.hex, kind: .tx, stage: .received, service: .edge, time: 9, detail: "POST /api/tx"),
+                        TraceEvent(id: a.txid.hex, kind: .tx, stage: .accepted, service: .mempool, time: 10, detail: nil)]
+        #expect(try await store.trace(a.txid.hex) == expected)
+        // mined: deleted quietly with its `mined` row; the waiting rows join in the same commit
+        let mined = TraceEvent(id: a.txid.hex, kind: .tx, stage: .mined, service: .mempool, time: 11, detail: "in block")
+        try await store.commit([.delete([a.txid], sequence: nil), .trace([mined])])
+        #expect(try await traceTable() == ["received", "accepted", "mined"])
+        #expect(try await store.trace(a.txid.hex) == expected + [mined])
+        #expect(try await store.txids() == [b.txid])
+        // a row written again keeps what waited in it (its rows join the trace table first)
+        try await store.admit(b, receivedAt: 13, replacing: [], sequence: 3)
+        #expect(try await store.trace(b.txid.hex).map(\.stage) == [.accepted, .accepted, .received])
+        #expect(try await traceTable() == ["received", "accepted", "mined", "accepted"])
+    }
+
+    @Test("the trace query reads the index on the id's first 16 hex digits")
+    func traceQueryUsesIndex() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plan = try await store.db.read { db in
+            try GRDB.Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + MempoolStore.traceSQL, arguments: ["ab", "abab"]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX trace_key") }, "\(plan)")
+    }
+
+    @Test("a data folder from before v3: its rows and trace rows read as before, nothing waits in its tx rows")
+    func migrationFromV2() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mempoolstore-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path)
+        try MempoolStore.migrator().migrate(db, upTo: "v2")
+        let a = Self.entry(1, time: 10)
+        try await db.write { db in
+            try db.execute(sql: "INSERT INTO tx VALUES (?, ?, ?, ?)", arguments: [Data(a.txid.bytes), Data(a.raw), Int64(a.fee), a.time])
+            try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', 9, 'POST /api/tx'), (?, 'tx', 'accepted', 'mempool', 10, NULL)",
+                           arguments: [a.txid.hex, a.txid.hex])
+        }
+        try MempoolStore.migrator().migrate(db)
+        let store = MempoolStore(db: db)
+        #expect(try await store.load().rows.map(\.raw) == [a.raw])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted])
+        try await store.delete([a.txid])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted])   // not twice
+    }
 }

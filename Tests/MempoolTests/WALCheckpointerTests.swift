@@ -22,7 +22,7 @@ struct WALCheckpointerTests {
         // 1,200 commits of a page or more each: SQLite's default would have checkpointed at 1,000 pages
         let blob = Data(repeating: 7, count: 3_000)
         for i in 0..<1_200 {
-            try await db.write { try $0.execute(sql: "INSERT INTO tx VALUES (?, ?, 1, 0)", arguments: [Data("k\(i)".utf8), blob]) }
+            try await db.write { try $0.execute(sql: "INSERT INTO tx (txid, raw, fee, time) VALUES (?, ?, 1, 0)", arguments: [Data("k\(i)".utf8), blob]) }
         }
         let first = try await checkpointer.checkpointNow()
         #expect(first.walFrameCount >= 1_200)
