@@ -148,8 +148,7 @@ enum Admission {
         return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
     }
 
-    /// The cores, read once (`SignatureBatch.defaultParallelism` asks the system, which reads a
-    /// file under /sys, at every call: a tenth of a submission's work outside the signatures).
+    /// The cores the signature checks are spread over (`SignatureBatch.defaultParallelism`, read once).
     static let cores = SignatureBatch.defaultParallelism
 
     /// Stage 5 as one step: verified, and refused on the first failing input.

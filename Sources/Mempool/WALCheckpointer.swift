@@ -18,7 +18,7 @@ final class WALCheckpointer: Sendable {
 
     /// Turns the writer's automatic checkpoint off and starts checkpointing every `interval`.
     init(db: DatabasePool, interval: Duration = .seconds(1), logger: Logger) async throws {
-        try await db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+        try await db.writeWithoutTransaction { try MempoolStore.disableAutomaticCheckpoint($0) }
         var config = Configuration()
         config.busyMode = .timeout(10)
         let connection = try DatabaseQueue(path: db.path, configuration: config)
