@@ -63,12 +63,8 @@ struct BatchSubmitTests {
     func answeredAfterTheCommit() async throws {
         try await withHangGuard(seconds: 120) {
             let h = try await PoolHarness()
-            var config = MempoolStore.configuration()
-            config.busyMode = .timeout(120)
-            let path = h.dir.appendingPathComponent("mempool.sqlite").path
-            let db = try DatabasePool(path: path, configuration: config)
-            try MempoolStore.migrator().migrate(db)
-            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: h.events, logger: .init(label: "test"))
+            let path = h.poolPath
+            let pool = try h.openPatient()
             let txs = (0..<3).map { h.pay(h.spendable[$0]) }
             let lock = try await WriteLockHolder(path: path)
             let reply = Task { try await Self.serve(txs.map { SubmitBatch.Item(raw: $0.encoded, receivedAt: nil) }, pool: pool) }

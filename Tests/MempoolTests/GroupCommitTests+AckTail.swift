@@ -109,12 +109,8 @@ struct AckTailTests {
     func minedRowsGoWithTheirDeletion() async throws {
         try await withHangGuard(seconds: 300) {
             let h = try await PoolHarness()
-            var config = MempoolStore.configuration()
-            config.busyMode = .timeout(120)
-            let path = h.dir.appendingPathComponent("mempool.sqlite").path
-            let db = try DatabasePool(path: path, configuration: config)
-            try MempoolStore.migrator().migrate(db)
-            let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: h.events, logger: .init(label: "test"))
+            let path = h.poolPath
+            let pool = try h.openPatient()
             let count = WriteQueue.deferrableRows
             let coin = h.spendable[0]
             let each = (coin.1.value - 20_000) / Amount(count)

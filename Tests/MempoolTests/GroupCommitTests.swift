@@ -48,13 +48,7 @@ struct GroupCommitTests {
     func path(_ h: PoolHarness) -> String { h.dir.appendingPathComponent("mempool.sqlite").path }
 
     /// A pool whose commits wait for a held write lock rather than fail at once.
-    func open(_ h: PoolHarness) throws -> Pool {
-        var config = MempoolStore.configuration()
-        config.busyMode = .timeout(120)
-        let db = try DatabasePool(path: path(h), configuration: config)
-        try MempoolStore.migrator().migrate(db)
-        return Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain, events: h.events, logger: Logger(label: "test"))
-    }
+    func open(_ h: PoolHarness) throws -> Pool { try h.openPatient() }
 
     func storedTxids(_ h: PoolHarness) async throws -> Set<Hash256> {
         let db = try DatabaseQueue(path: path(h))

@@ -81,6 +81,17 @@ final class PoolHarness: Sendable {
         return Pool(params: .regtest, policy: policy, db: db, chain: through ?? chain, events: events, logger: Logger(label: "test"))
     }
 
+    var poolPath: String { dir.appendingPathComponent("mempool.sqlite").path }
+
+    /// A pool whose commits wait for a held write lock (`WriteLockHolder`) rather than fail at once.
+    func openPatient() throws -> Pool {
+        var config = MempoolStore.configuration()
+        config.busyMode = .timeout(120)
+        let db = try DatabasePool(path: poolPath, configuration: config)
+        try MempoolStore.migrator().migrate(db)
+        return Pool(params: .regtest, policy: Policy(), db: db, chain: chain, events: events, logger: Logger(label: "test"))
+    }
+
     /// The chain store is at `block`'s parent (what a reorg that disconnects `block` leaves, as far
     /// as this fake's tip goes): the pool's revalidation waits until it has followed that far.
     func atTipBelow(_ block: Block) {
