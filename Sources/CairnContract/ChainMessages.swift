@@ -143,6 +143,8 @@ public struct ConfirmedTx: Codable, Sendable, Equatable {
 
 /// Outpoints as "txid:index".
 public struct OutpointList: Codable, Sendable {
+    /// The most outpoints one `getcoins` or `getspends` call takes; a caller with more splits them.
+    public static let maxCount = 10_000
     public var outpoints: [String]
     public init(outpoints: [String]) { self.outpoints = outpoints }
 }

@@ -111,7 +111,7 @@ struct ChainQueries: Sendable {
     }
 
     func coins(_ list: OutpointList) async throws -> [CoinInfo?] {
-        guard list.outpoints.count <= 10_000 else { throw RPCError.badParams("at most 10,000 outpoints per call") }
+        guard list.outpoints.count <= OutpointList.maxCount else { throw RPCError.badParams("at most \(OutpointList.maxCount) outpoints per call") }
         var ops = [OutPoint]()
         for text in list.outpoints {
             guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
@@ -126,7 +126,7 @@ struct ChainQueries: Sendable {
 
     /// The best chain's spender of each outpoint (nil: unspent, or not an output of the chain), in order.
     func spends(_ list: OutpointList) async throws -> [SpendInfo?] {
-        guard list.outpoints.count <= 10_000 else { throw RPCError.badParams("at most 10,000 outpoints per call") }
+        guard list.outpoints.count <= OutpointList.maxCount else { throw RPCError.badParams("at most \(OutpointList.maxCount) outpoints per call") }
         var ops = [OutPoint]()
         for text in list.outpoints {
             guard let op = OutPoint(text: text) else { throw RPCError.badParams("'\(text)' is not txid:index") }
