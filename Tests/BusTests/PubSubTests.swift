@@ -38,6 +38,7 @@ struct PubSubTests {
             for i in 0..<100 { publisher.publish(topic: "tick", body: BusFraming.le32(UInt32(i))) }
             await publisher.flush()
             let stop = Flag()
+            defer { stop.set() }  // a failure below must not leave the producer spinning in the test process
             let producer = Task {
                 var sequence: UInt32 = 100
                 while !stop.isSet {

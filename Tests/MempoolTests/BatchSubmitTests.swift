@@ -104,6 +104,51 @@ struct BatchSubmitTests {
         }
     }
 
+    @Test("a child placed before its parent in one batch is refused as submittx would refuse it then (missing inputs), and the parent is admitted")
+    func childBeforeParent() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let parent = h.pay(h.spendable[0])
+            let child = h.wallet.spend([(OutPoint(txid: parent.txid, index: 1), parent.outputs[1])], to: [h.wallet.output(parent.outputs[1].value - 1_000)])
+            let answers = try await Self.serve([child, parent].map { SubmitBatch.Item(raw: $0.encoded, receivedAt: nil) }, pool: pool)
+            #expect(answers.map { $0.result.failure?.code } == ["bad-txns-inputs-missingorspent", nil])
+            #expect(Set(await pool.entries.keys) == [parent.txid])
+            // sent again now that its parent is in, the child is admitted
+            let again = try await Self.serve([SubmitBatch.Item(raw: child.encoded, receivedAt: nil)], pool: pool)
+            #expect(again == [.accepted(txid: child.txid, fee: 1_000, size: child.encodedSize)])
+            #expect(await pool.check().ok)
+        }
+    }
+
+    @Test("batches served at once, each spending the same coins in another way: every coin is spent by exactly one admitted transaction")
+    func concurrentBatchesSpendingOneCoin() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            // four batches; batch k pays coin i to a different amount, so no two spends are the same transaction
+            let batches: [[Transaction]] = (0..<4).map { k in
+                (0..<3).map { i in h.pay(h.spendable[i], fee: 1_000, to: Units.perCoin / 2 + Amount(k) * 1_000) }
+            }
+            let answers = await withTaskGroup(of: [SubmitBatch.Answer].self) { group in
+                for batch in batches {
+                    group.addTask { (try? await Self.serve(batch.map { SubmitBatch.Item(raw: $0.encoded, receivedAt: nil) }, pool: pool)) ?? [] }
+                }
+                return await group.reduce(into: [[SubmitBatch.Answer]]()) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.count == 3 })
+            let accepted = answers.flatMap { $0 }.filter { $0.result.failure == nil }.count
+            #expect(accepted == 3, "one spend of each of the 3 coins")
+            let entries = await pool.entries
+            #expect(entries.count == 3)
+            for i in 0..<3 {
+                let spenders = batches.map { $0[i].txid }.filter { entries[$0] != nil }
+                #expect(spenders.count == 1, "coin \(i) spent by \(spenders.count) admitted transactions")
+            }
+            #expect(await pool.check().ok)
+        }
+    }
+
     /// Events for nobody: no live trace event is wanted.
     final class UnwatchedEvents: PoolEvents {
         let log = Mutex<[String]>([])
