@@ -144,12 +144,9 @@ enum Admission {
     /// threads than the machine's cores.
     @concurrent
     static func verdict(_ tx: Transaction, spent: [Coin], params: ChainParams) async -> SignatureVerdict {
-        let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params), parallelism: cores)
+        let bad = await SignatureBatch.firstFailure(TransactionRules.signatureChecks(tx, coins: spent, params: params))
         return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
     }
-
-    /// The cores the signature checks are spread over (`SignatureBatch.defaultParallelism`, read once).
-    static let cores = SignatureBatch.defaultParallelism
 
     /// Stage 5 as one step: verified, and refused on the first failing input.
     static func verifySignatures(_ tx: Transaction, spent: [Coin], params: ChainParams) async throws(Refusal) {

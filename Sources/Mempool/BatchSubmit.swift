@@ -82,7 +82,7 @@ extension Pool {
         var found = await prefetchCoins(batch: batch.map(\.tx), skipping: passing.map { !$0 })
         let work = found.indices.filter { found[$0].spent != nil }
         guard !work.isEmpty else { return found.map(\.found) }
-        let slices = min(work.count, Admission.cores)
+        let slices = min(work.count, SignatureBatch.defaultParallelism)
         let params = self.params
         let verdicts = await withTaskGroup(of: [(Int, Admission.SignatureVerdict)].self) { group in
             for s in 0..<slices {
