@@ -22,8 +22,8 @@ class Stack(CairnUp):
     def __init__(self, extra=()):
         super().__init__("BrowserTests", "cairn-browser-", ["--block-interval", "1", *extra],
                          binaries=("cairn", "cairn-edge", "cairn-walletfront"))
-        eventually("the edge", lambda: http_json(self.edge + "/api/chain")[0] == 200, timeout=120)
-        eventually("the wallet front", lambda: http_json(self.wallet + "/config.json")[0] == 200, timeout=60)
+        self.ready("the edge", lambda: http_json(self.edge + "/api/chain")[0] == 200)
+        self.ready("the wallet front", lambda: http_json(self.wallet + "/config.json")[0] == 200, timeout=60)
 
     def stop(self):
         super().stop()

@@ -22,12 +22,21 @@ BIN = Path(os.environ.get("CAIRN_BIN", REPO / ".build" / "debug"))
 PORTS_FILE = REPO / "Tests" / "ports.json"
 
 
+_next_slot = {}
+
+
 def port_offset(suite):
     """A port offset (`cairn up --port-offset`) from `suite`'s range of Tests/ports.json, the one
-    table the Swift suites read too: ranges never share a port."""
+    table the Swift suites read too: ranges never share a port. As Tests/TestSupport/Ports.swift
+    does, a random first slot per test process, then one after the other, so two nodes of one run
+    never draw the same offset (a node whose ports were taken would leave its harness talking to
+    the other node)."""
     table = json.loads(PORTS_FILE.read_text())
     r = table["ranges"][suite]
-    return r["first"] + table["step"] * random.randrange(0, (r["last"] - r["first"]) // table["step"] + 1)
+    slots = (r["last"] - r["first"]) // table["step"] + 1
+    slot = _next_slot.get(suite, random.randrange(0, slots))
+    _next_slot[suite] = (slot + 1) % slots
+    return r["first"] + table["step"] * slot
 
 
 def port_block(suite, tries=50):
@@ -74,13 +83,24 @@ class CairnUp:
                 pytest.fail(f"{BIN / name} is missing: build first (swift build --build-tests)")
         self.dir = tempfile.mkdtemp(prefix=prefix)
         self.data = os.path.join(self.dir, "data")
-        self.offset = port_offset(suite)
+        self.offset = port_block(suite)
         self.edge = f"http://127.0.0.1:{8340 + self.offset}"
         self.wallet = f"http://127.0.0.1:{8341 + self.offset}"
         self.log = open(os.path.join(self.dir, "cairn-up.log"), "w")
         self.proc = subprocess.Popen(
             [str(BIN / "cairn"), "up", "--data", self.data, "--port-offset", str(self.offset), *args],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def ready(self, what, check, timeout=120):
+        """Polls `check` as `eventually` does, but fails at once if `cairn up` has exited (a port
+        taken, say): an answer then could only come from some other node."""
+        def mine():
+            if self.proc.poll() is not None:
+                self.log.flush()
+                tail = Path(self.dir, "cairn-up.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"cairn up exited ({self.proc.returncode}) before {what}:\n{tail}\n{self.logs()}")
+            return check()
+        return eventually(what, mine, timeout=timeout)
 
     def logs(self):
         """The last 3,000 characters of each service's log."""

@@ -17,7 +17,7 @@ class Node(CairnUp):
     def __init__(self):
         super().__init__("RPCTests", "cairn-rpc-", ["--block-interval", "1", "--no-wallet"],
                          binaries=("cairn", "cairn-edge", "cairn-chainstore", "cairn-mempool", "cairn-miner"))
-        eventually("the edge", lambda: requests.get(self.edge + "/api/chain", timeout=5).status_code == 200, timeout=120)
+        self.ready("the edge", lambda: requests.get(self.edge + "/api/chain", timeout=5).status_code == 200)
         self.cookie_path = os.path.join(self.data, ".cookie")
         eventually("the operator cookie", lambda: os.path.exists(self.cookie_path), timeout=30)
         # Mature coins for the faucet: the node key's coinbases need the regtest maturity.
