@@ -22,6 +22,19 @@ import TestSupport
         text.split(whereSeparator: { !$0.isHexDigit }).map(String.init).first { $0.count == 64 }
     }
 
+    /// A second node on a taken port offset: its cairn up refuses and the harness says so at once,
+    /// instead of going on with the first node's answers (the fee-bump browser test once did).
+    @Test func aNodeWhoseCairnUpExitsIsNotReady() async throws {
+        let first = try await Stack(extra: ["--no-miner"])
+        defer { first.stop() }
+        // A timeout would throw TimedOut: CairnUpExited says the exit was noticed.
+        await #expect(throws: TestNode.CairnUpExited.self) {
+            let second = try await TestNode(name: "second", offset: first.offset, folderPrefix: "cairn-node-second",
+                                            arguments: ["--no-miner"], what: "the second node answers", timeout: 60) { try await $0.healthy() }
+            second.stop()
+        }
+    }
+
     @Test func mineSendConfirmTraceAndAttachASecondMiner() async throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wallets-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)

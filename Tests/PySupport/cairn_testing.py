@@ -92,14 +92,14 @@ class CairnUp:
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def ready(self, what, check, timeout=120):
-        """Polls `check` as `eventually` does, but fails at once if `cairn up` has exited (a port
-        taken, say): an answer then could only come from some other node."""
+        """Polls `check` as `eventually` does, once `cairn up` has said its own edge answers ("…
+        node is up": it checks the edge's node id, as another node may answer on these ports), and
+        fails at once if `cairn up` has exited (its ports taken, say)."""
         def mine():
+            said = Path(self.dir, "cairn-up.log").read_text(errors="replace")
             if self.proc.poll() is not None:
-                self.log.flush()
-                tail = Path(self.dir, "cairn-up.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"cairn up exited ({self.proc.returncode}) before {what}:\n{tail}\n{self.logs()}")
-            return check()
+                pytest.fail(f"cairn up exited ({self.proc.returncode}) before {what}:\n{said[-2000:]}\n{self.logs()}")
+            return " node is up\n" in said and check()
         return eventually(what, mine, timeout=timeout)
 
     def logs(self):

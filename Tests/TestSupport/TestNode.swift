@@ -35,13 +35,36 @@ open class TestNode: @unchecked Sendable {
         let log = dir.appendingPathComponent("up.log").path
         runner = try await ProcessRunner(Build.path("cairn"), ["up", "--data", dir.path, "--port-offset", "\(offset)"] + arguments,
                                    stdout: log, stderr: log)
+        let started = runner
         do {
-            try await waitUntil(what, timeout: timeout) { try await ready(self) }
+            // Another node may answer on these ports (cairn up then exits: its ports are taken), so
+            // the node is ready only once cairn up says its own edge answers ("… node is up": it
+            // checks the edge's node id) and `ready` holds.
+            var exited: Int32?
+            try await waitUntil(what, timeout: timeout) {
+                if let status = started?.exitStatus { exited = status; return true }
+                guard (try? String(contentsOfFile: log, encoding: .utf8))?.contains(" node is up\n") == true else { return false }
+                return try await ready(self)
+            }
+            if let exited {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw CairnUpExited(status: exited, what: what, said: "offset \(offset); cairn up said: \(text.suffix(3000))")
+            }
+        } catch let error as CairnUpExited {
+            throw error
         } catch {
             // Say why: cairn up's own output (a port in use, a service that would not start).
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             throw TimedOut(what: "\(what) (offset \(offset); cairn up said: \(text.suffix(3000)))")
         }
+    }
+
+    /// `cairn up` ended before the node was ready.
+    public struct CairnUpExited: Error, CustomStringConvertible {
+        public let status: Int32
+        public let what: String
+        public let said: String
+        public var description: String { "cairn up exited with status \(status) before \(what) (\(said))" }
     }
 
     /// A handle on a node another process started.
