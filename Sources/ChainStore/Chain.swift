@@ -38,8 +38,12 @@ actor Chain {
     /// Trace events stored outside a change of the tip (a block received, a block found invalid).
     private let onTrace: @Sendable ([TraceEvent]) async -> Void
     private let clock: @Sendable () -> Int64
+    /// The txids whose signatures this node's mempool verified (nil: off, `--no-signature-cache`):
+    /// their checks are skipped at connect (SignatureCache.swift).
+    let signatureCache: SignatureCache?
 
     init(db: DatabasePool, params: ChainParams, logger: Logger,
+         signatureCache: SignatureCache? = nil,
          clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
          onTrace: @escaping @Sendable ([TraceEvent]) async -> Void = { _ in },
          onChange: @escaping @Sendable (TipChange, ChainTip) async -> Void) async throws {
@@ -47,6 +51,7 @@ actor Chain {
         self.params = params
         self.logger = logger
         self.clock = clock
+        self.signatureCache = signatureCache
         self.onTrace = onTrace
         self.onChange = onChange
         try await load()
@@ -196,7 +201,8 @@ actor Chain {
         index.values.filter { $0.status != .invalid }.max { a, b in a.work < b.work }
     }
 
-    /// A block on the tip, checked against the UTXO set but for its signatures, which are verifying.
+    /// A block on the tip, checked against the UTXO set but for its signatures, which are verifying
+    /// (those of the transactions the signature cache holds are not verified again).
     private struct Prepared {
         let hash: Hash256
         /// The coins its inputs spend, as the tip's UTXO set holds them.
@@ -214,7 +220,8 @@ actor Chain {
         var view = OverlayView()
         view.base = coins
         do {
-            let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids)
+            let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids,
+                                                                    signaturesVerified: signatureCache?.verified(txids))
             return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: SignatureVerification(pending.checks))
         } catch {
             return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil)
@@ -296,7 +303,8 @@ actor Chain {
                 } else {
                     let needed = Self.spentOutpoints(block).filter { !overlay.knows($0) }
                     overlay.base.merge(try await fetchCoins(needed)) { a, _ in a }
-                    pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids)
+                    pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids,
+                                                                        signaturesVerified: signatureCache?.verified(txids))
                 }
             } catch let error as ValidationError {
                 // An earlier block of the branch with a bad signature is the one refused.

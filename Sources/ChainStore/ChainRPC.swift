@@ -5,7 +5,8 @@ import NodeKit
 /// The methods of `chain.rpc` (their messages are in CairnContract/ChainMessages.swift).
 enum ChainRPC {
     static func router(chain: Chain, queries: ChainQueries, started: Double) -> RPCRouter {
-        RPCRouter(ChainMethod.self, [
+        let cache = chain.signatureCache
+        return RPCRouter(ChainMethod.self, [
             .getchaininfo: RPCRouter.method(Empty.self) { _ in try await queries.chainInfo() },
             .submitblock: RPCRouter.method(SubmitBlock.self) { p in
                 guard p.hex.utf8.count <= 2 * Limits.maxBlockSize else {
@@ -32,7 +33,7 @@ enum ChainRPC {
             .getstatus: RPCRouter.method(Empty.self) { _ in
                 let tip = await chain.tip
                 return ServiceStatus(service: .chainstore, pid: getpid(), startedAt: started, tipHeight: tip.height,
-                                     tipHash: tip.hash.hex, details: ["headers": "\(await chain.index.count)"])
+                                     tipHash: tip.hash.hex, details: ["headers": "\(await chain.index.count)"].merging(SignatureCache.statusDetails(cache)) { a, _ in a })
             },
         ].merging(PeerRPC.routes(chain: chain)) { own, _ in own })
     }

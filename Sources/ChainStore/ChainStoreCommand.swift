@@ -15,9 +15,25 @@ struct ChainStoreCommand: ServiceCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Flag(name: .customLong("no-signature-cache"),
+          help: "Verify every signature of a block at connect, also those of the transactions this node's mempool already verified (env CAIRN_SIGNATURE_CACHE=off). By default the chain store learns them from the mempool's hashtx and skips their checks.")
+    var noSignatureCache = false
+
+    @Option(name: .customLong("signature-cache-size"), help: "How many txids the signature cache holds at most (32 bytes each).")
+    var signatureCacheSize = SignatureCache.defaultCapacity
+
+    /// The environment's switch for the signature cache (`off` or `0` turns it off), for a chain store started by `cairn up`.
+    static let signatureCacheEnv = "CAIRN_SIGNATURE_CACHE"
+
+    var signatureCacheEnabled: Bool {
+        let env = ProcessInfo.processInfo.environment[Self.signatureCacheEnv]?.lowercased()
+        return !noSignatureCache && env != "off" && env != "0"
+    }
+
     func run() async throws {
+        let cacheWanted = signatureCacheEnabled
         let runtime = try await ServiceRuntime.start(common, name: "chain store", label: "cairn.chainstore", role: .chainstore,
-                                                     lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] }
+                                                     lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] + (cacheWanted ? [$0.mempoolPub] : []) }
         let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
 
         var config = Configuration()
@@ -27,7 +43,21 @@ struct ChainStoreCommand: ServiceCommand {
 
         let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
-        let chain = try await Chain(db: db, params: params, logger: logger, onTrace: { notifier.trace($0) }) { change, tip in
+        // The signature cache, filled from the mempool's hashtx (SignatureCache.swift); never waited for.
+        var signatureCache: SignatureCache?
+        var cacheFiller: Task<Void, Never>?
+        if cacheWanted {
+            do {
+                let subscriber = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.hashtx], hwm: 100_000)
+                let cache = SignatureCache(capacity: max(2, signatureCacheSize))
+                cacheFiller = Task { await cache.follow(subscriber.events, logger: logger) }
+                signatureCache = cache
+            } catch {
+                logger.warning("signature cache off: cannot subscribe to the mempool's hashtx", metadata: ["error": "\(error)"])
+            }
+        }
+        let chain = try await Chain(db: db, params: params, logger: logger, signatureCache: signatureCache,
+                                    onTrace: { notifier.trace($0) }) { change, tip in
             await notifier.publish(change, tip: tip)
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)
@@ -40,7 +70,11 @@ struct ChainStoreCommand: ServiceCommand {
         logger.notice("chain store ready", metadata: [
             "network": "\(params.network.rawValue)", "height": "\(tip.height)",
             "rpc": "\(server.endpoints.joined(separator: ","))", "pub": "\(publisher.endpoints.joined(separator: ","))",
-            "data": "\(dir.path)"])
-        try await runtime.run(afterBus: { try? db.close() })
+            "data": "\(dir.path)", "signature-cache": "\(signatureCache.map { "\($0.capacity) txids from \(endpoints.mempoolPub)" } ?? "off")"])
+        let filler = cacheFiller
+        let cache = signatureCache
+        try await runtime.run(beforeBus: { filler?.cancel() }, afterBus: { try? db.close() }, stopped: {
+            SignatureCache.statusDetails(cache).mapValues { .string($0) }
+        })
     }
 }

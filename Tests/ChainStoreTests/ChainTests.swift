@@ -37,10 +37,10 @@ final class StoreHarness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    func open() async throws -> (Chain, ChainQueries) {
+    func open(signatureCache: SignatureCache? = nil) async throws -> (Chain, ChainQueries) {
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path)
         try Schema.migrator().migrate(db)
-        let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test"),
+        let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test"), signatureCache: signatureCache,
                                     onTrace: { [self] events in published.withLock { $0 += events } }) { [self] change, _ in
             changes.withLock { $0.append(change) }
             published.withLock { $0 += change.disconnected.flatMap(\.trace) + change.connected.flatMap(\.trace) }

@@ -118,10 +118,17 @@ public enum BlockRules {
     /// Every rule of `connect` but the signatures, checked in the same order; the signature checks
     /// come back (in block order) for the caller to verify, where a failure is `signatureError(_:)`
     /// of the first failing one. A block is valid only once they all verify.
+    ///
+    /// `signaturesVerified`, when given (one per transaction), marks the transactions whose every
+    /// signature is already known to verify (the chain store's signature cache, keyed by txid, which
+    /// covers the signatures and, through the outpoints, the outputs they spend): their checks are
+    /// not made, their sighash not even computed; every other rule applies to them as to the rest.
     public static func connectDeferringSignatures(_ block: Block, height: Int, view: some CoinView, params: ChainParams,
-                                                  txids: [Hash256]? = nil) throws(ValidationError) -> PendingConnection {
+                                                  txids: [Hash256]? = nil,
+                                                  signaturesVerified: [Bool]? = nil) throws(ValidationError) -> PendingConnection {
         let txids = txids ?? block.txids
         precondition(txids.count == block.transactions.count, "one txid per transaction")
+        precondition(signaturesVerified.map { $0.count == block.transactions.count } ?? true, "one mark per transaction")
         let coinbase = block.transactions[0]
         guard coinbaseHeight(coinbase) == height else {
             throw ValidationError(.coinbaseHeight, "coinbase commits to height \(coinbaseHeight(coinbase).map(String.init) ?? "none"), block is at \(height)")
@@ -165,7 +172,9 @@ public enum BlockRules {
             let fee = try TransactionRules.checkInputs(tx, coins: coins, spendHeight: height, params: params)
             fees += fee
             guard fees <= ChainParams.maxMoney else { throw ValidationError(.feeOutOfRange, "fees add up to more than the money supply") }
-            checks += TransactionRules.signatureChecks(tx, coins: coins, params: params, txIndex: index)
+            if signaturesVerified?[index] != true {
+                checks += TransactionRules.signatureChecks(tx, coins: coins, params: params, txIndex: index)
+            }
             addOutputs(tx, txid: txids[index], isCoinbase: false)
         }
 
@@ -187,7 +196,7 @@ public enum BlockRules {
 /// A block's effect on the UTXO set, valid once its signature checks verify (`BlockRules.connectDeferringSignatures`).
 public struct PendingConnection: Sendable {
     public let connection: BlockConnection
-    /// One per input of every non-coinbase transaction, in block order.
+    /// One per input of every non-coinbase transaction not marked as verified, in block order.
     public let checks: [SignatureCheck]
 }
 
