@@ -67,9 +67,19 @@ final class Backend: Sendable {
     /// mapped as every mempool answer is (`APIError.fromRPC`); the rare one too big for a batch
     /// goes alone with `submittx`.
     func submitTx(raw: [UInt8], receivedAt: Double?) async throws -> SubmitTxResult {
+        let (txid, fee, size) = try await submitRaw(raw, receivedAt: receivedAt)
+        return SubmitTxResult(txid: txid.hex, fee: fee, size: size)
+    }
+
+    /// `submitTx(raw:receivedAt:)` with the txid as the batch's answer carries it (not as hex).
+    func submitRaw(_ raw: [UInt8], receivedAt: Double?) async throws -> (txid: Hash256, fee: UInt64, size: Int) {
         try await submits.submit {
             guard raw.count <= SubmitBatch.maxTransactionBytes else {
-                return try await mempool(.submittx, SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
+                let result = try await mempool(.submittx, SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
+                guard let txid = Hash256(hex: result.txid) else {
+                    throw APIError(.badGateway, "backend-error", "mempool: submittx answered a txid that is not 64 hex digits: \(result.txid)")
+                }
+                return (txid, result.fee, result.size)
             }
             let answer: SubmitBatch.Answer
             do {
@@ -79,9 +89,9 @@ final class Backend: Sendable {
             } catch let e as BusError {
                 throw APIError.fromBus(e, service: .mempool)
             }
-            switch answer.result {
-            case let .success(result): return result
-            case let .failure(refusal): throw APIError.fromRPC(refusal, service: .mempool)
+            switch answer {
+            case let .accepted(txid, fee, size): return (txid, fee, size)
+            case let .refused(refusal): throw APIError.fromRPC(refusal, service: .mempool)
             }
         }
     }

@@ -127,7 +127,8 @@ struct EdgeCommand: ServiceCommand {
 
     func run() async throws {
         ServiceRuntime.bootstrapLogging(common)
-        let logger = Logger(label: "cairn.edge")
+        // Hummingbird sets each request's id in its logger's metadata: rendered only when a line is written.
+        let logger = DeferredMetadataLogHandler.logger(label: "cairn.edge")
         let config = try config()
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -74,7 +74,7 @@ extension RPCMethods {
             let edge = ctx.edge
             let receivedAt = ServiceSupport.now()
             edge.metrics.txSubmitted.increment()
-            edge.stamps.record(TraceEvent(id: txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt, detail: "rpc sendrawtransaction"))
+            edge.stamps.received(txid, at: receivedAt, detail: "rpc sendrawtransaction")
             do {
                 let result = try await ctx.backend.submitTx(raw: raw, receivedAt: receivedAt)
                 edge.metrics.txAccepted.increment()

@@ -120,9 +120,7 @@ enum FaucetRoutes {
                 throw APIError(.serviceUnavailable, "faucet-empty",
                                "the faucet cannot pay \(Units.format(faucet.amount)) CRN: \(what) (its coins come from the node's miner and mature after \(faucet.params.coinbaseMaturity) blocks)")
             }
-            let txid = tx.txid.hex
-            edge.stamps.record(TraceEvent(id: txid, kind: .tx, stage: .received, service: .edge, time: ServiceSupport.now(),
-                                          detail: "POST /api/faucet"))
+            edge.stamps.received(tx.txid, at: ServiceSupport.now(), detail: "POST /api/faucet")
             do {
                 let result = try await edge.backend.submitTx(raw: tx.encoded, receivedAt: ServiceSupport.now())
                 edge.metrics.txAccepted.increment()

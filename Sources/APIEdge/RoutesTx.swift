@@ -97,12 +97,25 @@ enum TxRoutes {
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
+    /// Whether the request's Content-Type names JSON (any case): as `lowercased().contains("json")`,
+    /// on the header's bytes (Foundation's `contains` took the NSString path on every request).
+    static func isJSONContentType(_ value: String?) -> Bool {
+        guard let value else { return false }
+        let json: [UInt8] = [0x6A, 0x73, 0x6F, 0x6E]   // "json"
+        var utf8 = value.utf8[...]
+        while utf8.count >= 4 {
+            if zip(utf8.prefix(4), json).allSatisfy({ $0 | 0x20 == $1 }) { return true }
+            utf8 = utf8.dropFirst()
+        }
+        return false
+    }
+
     static func submit(_ request: Request, edge: Edge) async throws -> Response {
         var request = request
         let receivedAt = ServiceSupport.now()
         let buffer = try await request.collectBody(upTo: edge.config.maxBody)
         let body = trimmed(buffer)
-        let isJSON = request.headers[.contentType]?.lowercased().contains("json") == true || body.hasPrefix("{")
+        let isJSON = isJSONContentType(request.headers[.contentType]) || body.hasPrefix("{")
         var hex = body
         if isJSON {
             do {
@@ -114,66 +127,109 @@ enum TxRoutes {
         guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
         edge.metrics.txSubmitted.increment()
         let raw = Hex.decode(hex)
-        let decoded = raw.flatMap { try? Transaction(bytes: $0) }
-        if let tx = decoded {
-            edge.stamps.record(TraceEvent(id: tx.txid.hex, kind: .tx, stage: .received, service: .edge, time: receivedAt,
-                                          detail: "POST /api/tx"))
-        }
+        // The edge's trace stamp (received at `receivedAt`) is recorded once the mempool has answered:
+        // accepted, with the txid it answers (the transaction is not decoded here, nor hashed: under
+        // a flood that was a tenth of this route's own work); otherwise with the txid of the bytes
+        // when they are a transaction, as before.
+        let txid: Hash256, fee: UInt64
         do {
             // The bytes in the next batch to the mempool; what is not hex goes as it came, for the mempool to refuse.
-            let result = if let raw {
-                try await edge.backend.submitTx(raw: raw, receivedAt: receivedAt)
+            if let raw {
+                (txid, fee, _) = try await edge.backend.submitRaw(raw, receivedAt: receivedAt)
             } else {
-                try await edge.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
+                let result = try await edge.backend.submitTx(SubmitTx(hex: hex, receivedAt: receivedAt))
+                guard let id = Hash256(hex: result.txid) else {
+                    throw APIError(.badGateway, "backend-error", "mempool: submittx answered a txid that is not 64 hex digits")
+                }
+                (txid, fee) = (id, result.fee)
             }
-            edge.metrics.txAccepted.increment()
-            // Debug, not info: a line per transaction was a tenth of the edge's work under a flood
-            // (the trace keeps each transaction's path: `GET /api/tx/:txid/trace`).
-            edge.logger.debug("transaction accepted", metadata: ["txid": "\(result.txid)", "fee": "\(result.fee)"])
-            return Reply.text(result.txid)
-        } catch let e as APIError where e.status == .badRequest {
+        } catch {
+            let decoded = raw.flatMap { try? Transaction(bytes: $0) }
+            let id = decoded?.txid
+            if let id { edge.stamps.received(id, at: receivedAt, detail: "POST /api/tx") }
+            guard let e = error as? APIError, e.status == .badRequest else { throw error }
             // Already in the mempool: the txid, as bitcoind's sendrawtransaction (behind Esplora's
             // POST /tx) answers; a client retrying a submission whose answer it lost is told it holds.
-            if e.code == MempoolRefusal.alreadyInPool.rawValue, let tx = decoded { return Reply.text(tx.txid.hex) }
+            if e.code == MempoolRefusal.alreadyInPool.rawValue, let id { return Reply.text(id.hex) }
             edge.metrics.txRejected(code: e.code)
             throw e
         }
+        edge.stamps.received(txid, at: receivedAt, detail: "POST /api/tx")
+        edge.metrics.txAccepted.increment()
+        let text = txid.hex
+        // Debug, not info: a line per transaction was a tenth of the edge's work under a flood
+        // (the trace keeps each transaction's path: `GET /api/tx/:txid/trace`).
+        edge.logger.debug("transaction accepted", metadata: ["txid": "\(text)", "fee": "\(fee)"])
+        return Reply.text(text)
     }
 }
 
-/// The edge's own trace stamps (when it received a transaction), kept for a bounded number of txids.
+/// The edge's own trace stamps (when it received a transaction), kept for the last `limit` txids
+/// stamped. Keyed by the txid itself (not its hex), in a ring of `limit` slots: a stamp costs a
+/// dictionary insert and, once full, the removal of the oldest txid, without allocating (the
+/// string-keyed map and its compacted order list were a few percent of the edge under a flood).
 final class TraceStamps: Sendable {
-    private struct State {
-        var events: [String: [TraceEvent]] = [:]
-        /// The ids in the order first stamped; those before `head` are forgotten already (the
-        /// array is compacted once `head` passes `limit`: amortised O(1) per stamp, where
-        /// dropping the first of 10,000 at each stamp moved them all).
-        var order: [String] = []
-        var head = 0
+    private struct Stamp {
+        var stage: TraceStage
+        var time: Double
+        var detail: String?
     }
-    private let state = Mutex(State())
-    private let limit: Int
+    private struct Entry {
+        var first: Stamp
+        var more: [Stamp] = []
+    }
+    private struct State {
+        var entries: [Hash256: Entry] = [:]
+        /// The txids in the order first stamped, `limit` slots at most, reused in turn from `next`.
+        var ring: [Hash256] = []
+        var next = 0
+    }
+    private let state: Mutex<State>
+    let limit: Int
 
-    init(limit: Int = 10_000) { self.limit = limit }
+    init(limit: Int = 10_000) {
+        self.limit = max(1, limit)
+        var s = State()
+        s.entries.reserveCapacity(self.limit)
+        s.ring.reserveCapacity(self.limit)
+        state = Mutex(s)
+    }
 
-    func record(_ e: TraceEvent) {
+    /// The edge received the transaction `txid` at `time` (Unix seconds): a `received` stamp.
+    func received(_ txid: Hash256, at time: Double, detail: String) {
+        record(txid, Stamp(stage: .received, time: time, detail: detail))
+    }
+
+    private func record(_ txid: Hash256, _ stamp: Stamp) {
         state.withLock { s in
-            if s.events[e.id] == nil {
-                s.order.append(e.id)
-                while s.order.count - s.head > limit {
-                    s.events[s.order[s.head]] = nil
-                    s.head += 1
-                }
-                if s.head > limit {
-                    s.order.removeFirst(s.head)
-                    s.head = 0
-                }
+            if s.entries[txid] != nil {
+                s.entries[txid]!.more.append(stamp)
+                return
             }
-            s.events[e.id, default: []].append(e)
+            if s.ring.count < limit {
+                s.ring.append(txid)
+            } else {
+                s.entries[s.ring[s.next]] = nil
+                s.ring[s.next] = txid
+                s.next = (s.next + 1) % limit
+            }
+            s.entries[txid] = Entry(first: stamp)
         }
     }
 
-    func events(_ id: String) -> [TraceEvent] { state.withLock { $0.events[id.lowercased()] ?? [] } }
+    /// The stamps of `txid` (display hex, any case), oldest first; none for an id that is not a txid.
+    func events(_ id: String) -> [TraceEvent] {
+        guard let txid = Hash256(hex: id.lowercased()) else { return [] }
+        return events(txid)
+    }
+
+    func events(_ txid: Hash256) -> [TraceEvent] {
+        guard let entry = state.withLock({ $0.entries[txid] }) else { return [] }
+        let hex = txid.hex
+        return ([entry.first] + entry.more).map {
+            TraceEvent(id: hex, kind: .tx, stage: $0.stage, service: .edge, time: $0.time, detail: $0.detail)
+        }
+    }
 
     /// Sorted by time; the same step reported twice (the mempool also records the edge's stamp) kept once.
     static func merge(_ events: [TraceEvent]) -> [TraceEvent] {

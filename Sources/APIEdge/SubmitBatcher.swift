@@ -15,7 +15,9 @@ import Synchronization
 /// caller's in that batch. The bound on submissions in flight is `SubmitQueue`'s, around this.
 final class SubmitBatcher: Sendable {
     typealias Send = @Sendable ([SubmitBatch.Item]) async throws -> [SubmitBatch.Answer]
-    private typealias Waiter = CheckedContinuation<SubmitBatch.Answer, any Error>
+    /// Unchecked: `deliver` resumes every waiter of a batch exactly once (the checked kind cost an
+    /// object per submission).
+    private typealias Waiter = UnsafeContinuation<SubmitBatch.Answer, any Error>
     private typealias Waiting = (item: SubmitBatch.Item, waiter: Waiter)
 
     /// Transactions per batch at most, by default: a few milliseconds of the mempool's work, so a
@@ -55,7 +57,7 @@ final class SubmitBatcher: Sendable {
     /// `SubmitBatch.maxTransactionBytes`). Throws what the whole batch's request threw.
     func submit(_ item: SubmitBatch.Item) async throws -> SubmitBatch.Answer {
         precondition(item.raw.count <= SubmitBatch.maxTransactionBytes, "a transaction too big for a batch goes with submittx")
-        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
+        return try await withUnsafeThrowingContinuation { (waiter: Waiter) in
             let batch = state.withLock { s -> [Waiting]? in
                 s.waiting.append((item, waiter))
                 s.waitingBytes += item.encodedSize

@@ -212,6 +212,15 @@ struct RouteTests {
                 let refused = try await c.execute(uri: "/api/tx", method: .post, body: ByteBuffer(string: Hex.encode(f.orphan.encoded)))
                 expectError(refused, .badRequest, "bad-txns-inputs-missingorspent")
 
+                // The edge's received stamps: the accepted transaction's (with the txid the mempool
+                // answered) and the refused one's (from its own bytes), each at the time it was received.
+                for (txid, count) in [(f.pending.txid, 2), (f.orphan.txid, 1)] {
+                    let trace = try await c.execute(uri: "/api/tx/\(txid.hex)/trace", method: .get).object
+                    let edge = (trace["events"] as? [[String: Any]] ?? []).filter { $0["service"] as? String == "edge" }
+                    #expect(edge.count == count)
+                    #expect(edge.allSatisfy { $0["stage"] as? String == "received" && $0["detail"] as? String == "POST /api/tx" })
+                }
+
                 let garbage = try await c.execute(uri: "/api/tx", method: .post, body: ByteBuffer(string: "zz"))
                 expectError(garbage, .badRequest, "bad-encoding")
 

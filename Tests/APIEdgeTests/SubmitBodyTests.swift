@@ -12,4 +12,10 @@ struct SubmitBodyTests {
     func trimsAsFoundationDoes(_ text: String) {
         #expect(TxRoutes.trimmed(ByteBuffer(string: text)) == text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
+
+    @Test(arguments: [nil, "", "text/plain", "application/json", "Application/JSON; charset=utf-8", "application/problem+json",
+                      "jso", "application/jsn", "text/JSON", "application/x-ndjson", "é/jsonX"])
+    func jsonContentTypeAsLowercasedContains(_ value: String?) {
+        #expect(TxRoutes.isJSONContentType(value) == (value?.lowercased().contains("json") == true))
+    }
 }
