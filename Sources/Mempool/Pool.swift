@@ -29,10 +29,25 @@ protocol PoolEvents: Sendable {
     func trace(_ event: TraceEvent) async
     /// Whether a live trace event would reach anyone now (false: the caller may skip making it).
     var tracesWanted: Bool { get }
+    /// A batch's announcements, in order (each as `added`, `removed` or `trace` would make it): a
+    /// publisher may hand them over in one go (`PublishedEvents`).
+    func announce(_ publications: [WriteQueue.Publication]) async
 }
 
 extension PoolEvents {
     var tracesWanted: Bool { true }
+
+    /// One at a time, in order.
+    func announce(_ publications: [WriteQueue.Publication]) async {
+        for p in publications {
+            switch p {
+            case let .added(e, sequence): await added(e, sequence: sequence)
+            case let .removed(t, sequence, reason): await removed(t, sequence: sequence, reason: reason)
+            case let .trace(e): await trace(e)
+            case let .accepted(e, replacing): if tracesWanted { await trace(WriteQueue.Publication.acceptedEvent(e, replacing: replacing)) }
+            }
+        }
+    }
 }
 
 /// The mempool: validates against the chain's UTXO set and its own
