@@ -264,19 +264,23 @@ extension Pool {
             }
         }
         let left = StageTimes.now()
+        // One wait for every admitted one's commit (resumed once), each answered by its own commit.
+        let tickets = taken.compactMap { t -> UInt64? in if case let .success((_, ticket)) = t { ticket } else { nil } }
+        var outcomes = await acknowledgements(tickets).makeIterator()
+        let waited = StageTimes.now() - left
         var out = [Result<PoolEntry, Refusal>]()
         out.reserveCapacity(batch.count)
         for (b, t) in zip(batch, taken) {
             switch t {
             case let .failure(refusal): out.append(.failure(refusal))
-            case let .success((entry, ticket)):
-                if let refusal = await acknowledgement(ticket) {
+            case let .success((entry, _)):
+                if let refusal = outcomes.next()! {
                     await rejected(entry.txid, refusal, receivedAt: b.receivedAt)
                     out.append(.failure(refusal))
                 } else {
                     out.append(.success(entry))
                 }
-                times.record(.ackWait, since: left)
+                times.record(.ackWait, waited)
             }
         }
         return out

@@ -147,6 +147,17 @@ struct WriteQueue {
     private var waiters: [UInt64: CheckedContinuation<Pool.Refusal?, Never>] = [:]
     /// Outcomes settled before their caller came to wait.
     private var settled: [UInt64: Pool.Refusal?] = [:]
+    /// Callers waiting for several tickets at once (`waitAll`: a batch's admissions), by the ticket
+    /// that answers them (the group's first one), and that ticket for each of the group's tickets.
+    private var groups: [UInt64: Group] = [:]
+    private var groupOf: [UInt64: UInt64] = [:]
+
+    /// A caller waiting for every ticket of a batch: resumed once, when the last is settled.
+    private struct Group {
+        var tickets: [UInt64]
+        var outcomes: [UInt64: Pool.Refusal?]
+        let waiter: CheckedContinuation<[Pool.Refusal?], Never>
+    }
 
     mutating func newTicket() -> UInt64 {
         nextTicket += 1
@@ -207,9 +218,38 @@ struct WriteQueue {
         guard let ticket else { return }
         if let waiter = waiters.removeValue(forKey: ticket) {
             waiter.resume(returning: outcome)
+        } else if let key = groupOf.removeValue(forKey: ticket) {
+            groups[key]!.outcomes[ticket] = outcome
+            if let group = groups[key], group.outcomes.count == group.tickets.count {
+                groups[key] = nil
+                group.waiter.resume(returning: group.tickets.map { group.outcomes[$0]! })
+            }
         } else {
             settled[ticket] = outcome
         }
+    }
+
+    /// The outcomes of `tickets`, in order, if every one is settled already (then taken); else nil
+    /// and nothing taken.
+    mutating func takeSettled(_ tickets: [UInt64]) -> [Pool.Refusal?]? {
+        guard tickets.allSatisfy({ settled[$0] != nil }) else { return nil }
+        return tickets.map { settled.removeValue(forKey: $0)! }
+    }
+
+    /// Waits for every ticket of `tickets` (distinct, each waited for by no one else): `waiter` is
+    /// resumed once, with their outcomes in order, when the last of them is settled.
+    mutating func waitAll(_ tickets: [UInt64], _ waiter: CheckedContinuation<[Pool.Refusal?], Never>) {
+        var outcomes = [UInt64: Pool.Refusal?](minimumCapacity: tickets.count)
+        var open = [UInt64]()
+        for t in tickets {
+            if let outcome = settled.removeValue(forKey: t) { outcomes[t] = outcome } else { open.append(t) }
+        }
+        guard let key = open.first else {
+            waiter.resume(returning: tickets.map { outcomes[$0]! })
+            return
+        }
+        groups[key] = Group(tickets: tickets, outcomes: outcomes, waiter: waiter)
+        for t in open { groupOf[t] = key }
     }
 
     /// The outcome if settled already (taken), else nil and the waiter is kept.
@@ -233,6 +273,15 @@ extension Pool {
     /// Waits until the change holding `ticket` is committed (nil) or refused. Never inside the gate.
     func acknowledgement(_ ticket: UInt64) async -> Refusal? {
         await withCheckedContinuation { writer.wait(ticket, $0) }
+    }
+
+    /// `acknowledgement` for each of `tickets` (a batch's admissions), in order, with one wait for
+    /// all (one continuation resumed once, when the last of them is settled, instead of one each):
+    /// each outcome is still that of the commit holding its own write. Never inside the gate.
+    func acknowledgements(_ tickets: [UInt64]) async -> [Refusal?] {
+        guard !tickets.isEmpty else { return [] }
+        if let all = writer.takeSettled(tickets) { return all }
+        return await withCheckedContinuation { writer.waitAll(tickets, $0) }
     }
 
     /// Waits until everything queued so far is on disk (or its failure handled). Never inside the gate.
@@ -300,16 +349,10 @@ extension Pool {
         await Self.announce(publications, to: events)
     }
 
-    /// The announcements, in order (nonisolated: off the actor in one go).
+    /// The announcements, in order (nonisolated: off the actor in one go; handed to the publisher's
+    /// thread in one go, `PoolEvents.announce`).
     static func announce(_ publications: [WriteQueue.Publication], to events: any PoolEvents) async {
-        for p in publications {
-            switch p {
-            case let .added(e, sequence): await events.added(e, sequence: sequence)
-            case let .removed(t, sequence, reason): await events.removed(t, sequence: sequence, reason: reason)
-            case let .trace(e): await events.trace(e)
-            case let .accepted(e, replacing): if events.tracesWanted { await events.trace(WriteQueue.Publication.acceptedEvent(e, replacing: replacing)) }
-            }
-        }
+        await events.announce(publications)
     }
 
     /// A failed commit, behind the gate: its admissions (and what spends them, queued behind) out

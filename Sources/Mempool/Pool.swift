@@ -29,10 +29,25 @@ protocol PoolEvents: Sendable {
     func trace(_ event: TraceEvent) async
     /// Whether a live trace event would reach anyone now (false: the caller may skip making it).
     var tracesWanted: Bool { get }
+    /// A batch's announcements, in order (each as `added`, `removed` or `trace` would make it): a
+    /// publisher may hand them over in one go (`PublishedEvents`).
+    func announce(_ publications: [WriteQueue.Publication]) async
 }
 
 extension PoolEvents {
     var tracesWanted: Bool { true }
+
+    /// One at a time, in order.
+    func announce(_ publications: [WriteQueue.Publication]) async {
+        for p in publications {
+            switch p {
+            case let .added(e, sequence): await added(e, sequence: sequence)
+            case let .removed(t, sequence, reason): await removed(t, sequence: sequence, reason: reason)
+            case let .trace(e): await trace(e)
+            case let .accepted(e, replacing): if tracesWanted { await trace(WriteQueue.Publication.acceptedEvent(e, replacing: replacing)) }
+            }
+        }
+    }
 }
 
 /// The mempool: validates against the chain's UTXO set and its own
@@ -93,8 +108,13 @@ actor Pool: TxSource {
     /// The ordered writer to `mempool.sqlite` (group commit, GroupCommit.swift): every write of the
     /// pool's transactions and sequence is queued there, behind the gate.
     var writer = WriteQueue()
-    /// What was put in a template at least once (its `template` trace row is written once).
-    private var templated = Set<Hash256>()
+    /// What was put in a template at least once, with its `template` trace event's time and detail
+    /// (one each, the first time): the row is written with the deletion of the transaction's row
+    /// (`templateRows`), in the commit that writes its other waiting trace rows, not when the
+    /// template is made (issue 11: a row a transaction on a random page of the trace index, a
+    /// quarter of the mempool's page writes under a flood). Until then `trace` answers it from
+    /// here; a restart forgets it and the next template stamps it again.
+    private var templated: [Hash256: (time: Double, detail: String)] = [:]
 
     /// One state change at a time: the actor is reentrant at every await, and a
     /// check done before an await (no conflict, not already here) must still
@@ -209,6 +229,7 @@ actor Pool: TxSource {
     private func takeNow(_ e: PoolEntry, replacing plan: Replacement?, receivedAt: Double?, acknowledged: Bool) -> UInt64? {
         var publications = [WriteQueue.Publication]()
         for old in plan?.evicted ?? [] { detach(old.txid) }
+        let templateRows = self.templateRows(plan?.evicted.map(\.txid) ?? []).flatMap(\.value)
         for old in plan?.evicted ?? [] {
             sequence += 1
             publications.append(.removed(old.txid, sequence: sequence, reason: "replaced by \(e.txid.hex)"))
@@ -220,7 +241,8 @@ actor Pool: TxSource {
         publications.append(.accepted(e, replacing: plan.map { p in (p.evicted.map(\.txid), p.fees) }))
         let gone = plan.map { p in p.evicted.map { ($0.txid, p.replacedEvent($0, by: e)) } } ?? []
         let ticket = acknowledged ? writer.newTicket() : nil
-        enqueue(WriteQueue.Item(writes: [.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)],
+        enqueue(WriteQueue.Item(writes: [.admit(e, receivedAt: receivedAt, replacing: gone, sequence: sequence)]
+                                    + (templateRows.isEmpty ? [] : [.trace(templateRows)]),
                                 publications: publications, admitted: [e], replaced: plan?.evicted ?? [], ticket: ticket))
         scheduleTemplateNotice()
         return ticket
@@ -263,9 +285,20 @@ actor Pool: TxSource {
     /// Memory only: takes the entry and its links out; false if it was not there.
     @discardableResult
     private func detach(_ t: Hash256) -> Bool {
-        guard graph.remove(t) != nil else { return false }
-        templated.remove(t)
-        return true
+        graph.remove(t) != nil
+    }
+
+    /// The `template` trace rows waiting for these transactions (taken: their rows are being deleted).
+    private func templateRows(_ txids: [Hash256]) -> [Hash256: [TraceEvent]] {
+        var out = [Hash256: [TraceEvent]]()
+        for t in txids {
+            if let mark = templated.removeValue(forKey: t) { out[t] = [Self.templateEvent(t, mark)] }
+        }
+        return out
+    }
+
+    private static func templateEvent(_ t: Hash256, _ mark: (time: Double, detail: String)) -> TraceEvent {
+        TraceEvent(id: t.hex, kind: .tx, stage: .template, service: .mempool, time: mark.time, detail: mark.detail)
     }
 
     /// Removes transactions from memory, and queues the deletion of their rows (GroupCommit.swift:
@@ -291,16 +324,19 @@ actor Pool: TxSource {
             gone.append(t)
         }
         guard !gone.isEmpty else { return }
+        let waiting = templateRows(gone)
         if !publish, let mined {
-            let slice = WriteQueue.deferrableRows / 2
+            // (a third of a commit's rows: each transaction's deletion, its `mined` row and its waiting
+            // `template` row stay in one change, so in one commit)
+            let slice = WriteQueue.deferrableRows / 3
             for start in stride(from: 0, to: gone.count, by: slice) {
                 let part = Array(gone[start..<min(start + slice, gone.count)])
-                enqueue(WriteQueue.Item(writes: [.delete(part, sequence: nil), .trace(part.map(mined))]))
+                enqueue(WriteQueue.Item(writes: [.delete(part, sequence: nil), .trace(part.map(mined) + part.flatMap { waiting[$0] ?? [] })]))
             }
             return
         }
         var publications = [WriteQueue.Publication]()
-        var traces = [TraceEvent]()
+        var traces = gone.flatMap { waiting[$0] ?? [] }
         if publish {
             for t in gone {
                 sequence += 1
@@ -352,16 +388,18 @@ actor Pool: TxSource {
         return TemplateState(changes: graphChanges, tipHash: t.hash)
     }
 
-    /// First time in a template: one trace row each, written in one transaction (what has left the
-    /// pool since the snapshot is skipped).
+    /// First time in a template: its `template` trace event, kept until its row is deleted
+    /// (`templated`), and published live when someone listens (what has left the pool since the
+    /// snapshot is skipped).
     func didTemplate(_ txids: [Hash256], height: Int, minerID: String) async {
-        let detail = "in a template for height \(height), asked by miner \(minerID)"
-        let fresh = txids.filter { graph.contains($0) && templated.insert($0).inserted }.map {
-            TraceEvent(id: $0.hex, kind: .tx, stage: .template, service: .mempool, time: ServiceSupport.now(), detail: detail)
+        let mark = (time: ServiceSupport.now(), detail: "in a template for height \(height), asked by miner \(minerID)")
+        var fresh = [Hash256]()
+        for t in txids where templated[t] == nil && graph.contains(t) {
+            templated[t] = mark
+            fresh.append(t)
         }
-        guard !fresh.isEmpty else { return }
-        await Self.announce(fresh.map { .trace($0) }, to: events)
-        persistTraces(fresh)
+        guard !fresh.isEmpty, events.tracesWanted else { return }
+        await Self.announce(fresh.map { .trace(Self.templateEvent($0, mark)) }, to: events)
     }
 
     // MARK: trace
@@ -386,9 +424,17 @@ actor Pool: TxSource {
         enqueue(WriteQueue.Item(writes: [.trace(events)]))
     }
 
-    /// A transaction's trace rows, once what is queued is written.
+    /// A transaction's trace rows, once what is queued is written, with its `template` row while it
+    /// waits here (`templated`; read before and after the store, so a row written meanwhile is
+    /// counted once).
     func trace(_ id: String) async throws -> [TraceEvent] {
+        let id = id.lowercased()
         await flushed()
-        return try await store.trace(id.lowercased())
+        let txid = Hash256(hex: id).flatMap { $0.hex == id ? $0 : nil }
+        let before = txid.flatMap { templated[$0] }
+        let stored = try await store.trace(id)
+        guard let txid, let mark = templated[txid] ?? before, !stored.contains(where: { $0.stage == .template }) else { return stored }
+        return (stored + [Self.templateEvent(txid, mark)]).enumerated()
+            .sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
     }
 }

@@ -1,0 +1,62 @@
+import ChainCore
+import Foundation
+import GRDB
+import NodeKit
+import Testing
+import TestSupport
+@testable import Mempool
+
+/// A transaction's `template` trace row waits in memory until its row is deleted (issue 11: no
+/// random page of the trace index written per transaction when a template is made).
+@Suite("Template trace rows")
+struct TemplateTraceTests {
+    func storedTemplateRows(_ h: PoolHarness, _ txid: Hash256) async throws -> Int {
+        let db = try DatabaseQueue(path: h.poolPath)
+        return try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM trace WHERE id = ? AND stage = 'template'", arguments: [txid.hex]) ?? 0 }
+    }
+
+    @Test("the template row is answered from memory while the transaction waits, and written once with its deletion (mined or removed)")
+    func writtenWithTheDeletion() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let mined = h.pay(h.spendable[0]), dropped = h.pay(h.spendable[1])
+            for tx in [mined, dropped] { _ = try await pool.submit(hex: Hex.encode(tx.encoded), receivedAt: 1_795_565_000) }
+            let generator = TemplateGenerator(source: pool, params: .regtest)
+            let request = TemplateRequest(minerID: "m1", address: "a", hashrate: 0, threads: 1)
+            #expect(try await generator.template(for: request).txids.count == 2)
+            #expect(try await pool.trace(mined.txid.hex).map(\.stage) == [.received, .accepted, .template])
+            #expect(try await storedTemplateRows(h, mined.txid) == 0)
+            // A second template stamps nothing again.
+            _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m2", address: "a", hashrate: 0, threads: 1))
+            let template = try #require(try await pool.trace(mined.txid.hex).first { $0.stage == .template })
+            #expect(template.detail?.contains("miner m1") == true)
+
+            await pool.remove([mined.txid], reason: "included in a block", publish: false) {
+                TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: ServiceSupport.now(), detail: "test")
+            }
+            await pool.remove([dropped.txid], reason: "test: removed")
+            await pool.flushed()
+            #expect(try await storedTemplateRows(h, mined.txid) == 1)
+            #expect(try await storedTemplateRows(h, dropped.txid) == 1)
+            #expect(try await pool.trace(mined.txid.hex).map(\.stage) == [.received, .accepted, .template, .mined])
+            #expect(try await pool.trace(dropped.txid.hex).map(\.stage) == [.received, .accepted, .template, .removed])
+        }
+    }
+
+    @Test("a replaced transaction's template row is written with its replacement")
+    func writtenWithTheReplacement() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let first = h.pay(h.spendable[0], fee: 1_000)
+            _ = try await pool.submit(hex: Hex.encode(first.encoded), receivedAt: nil)
+            _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+            let second = h.pay(h.spendable[0], fee: 50_000)
+            _ = try await pool.submit(hex: Hex.encode(second.encoded), receivedAt: nil)
+            #expect(await pool.entries[first.txid] == nil)
+            #expect(try await storedTemplateRows(h, first.txid) == 1)
+            #expect(try await pool.trace(first.txid.hex).filter { $0.stage == .template }.count == 1)
+        }
+    }
+}
