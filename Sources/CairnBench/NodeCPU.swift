@@ -70,12 +70,19 @@ struct CPUSample {
         for name in names {
             guard let a = after.processes[name] else { continue }
             guard let b = before.processes[name], b.pid == a.pid else {
-                print("    \(name): restarted during the window (pid \(before.processes[name].map { String($0.pid) } ?? "-") → \(a.pid)), left out")
+                if let b = before.processes[name] {
+                    print("    \(name): restarted during the window (pid \(b.pid) → \(a.pid)), left out")
+                } else {
+                    print("    \(name): not running at the window's start (pid \(a.pid) at its end), left out")
+                }
                 continue
             }
             let cpu = a.seconds - b.seconds
             sum += cpu
             line(name == "chainstore" ? "chain store" : name == "generator" ? "generator (the bench)" : name, cpu)
+        }
+        for (name, b) in before.processes where after.processes[name] == nil {
+            print("    \(name): exited during the window (pid \(b.pid)), left out")
         }
         line("sum", sum)
         if let a = after.machineBusy, let b = before.machineBusy {
