@@ -201,6 +201,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The bench's load generators and CPU readings (not its figures): a local HTTP server, no node.
+        .testTarget(
+            name: "CairnBenchTests",
+            dependencies: ["CairnBench", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strict
+        ),
         // What every test target shares: wallets, signed transactions and mined regtest blocks; the
         // one polling helper and hang guard, the process runner, the `cairn up` harness, the port table.
         .target(

@@ -8,8 +8,14 @@
 #   POST /api/tx accepted/s sustained (60 s; CAIRN_BENCH_TX_SECONDS) and JSON-RPC
 #   sendrawtransaction batches of 100 on /rpc, both as a fraction of cores ×
 #   Ed25519 verify rate; acknowledgement latency p50/p99 at 80% of that rate (an
-#   open-loop paced load); the tip route and /api/mempool p50/p99 during the flood
-#   against the same routes idle;
+#   open-loop paced load, signed before its window and sent on a fixed schedule over
+#   kept-alive connections, latency from each request's scheduled time;
+#   CAIRN_BENCH_PACED_RATE a fixed rate instead, CAIRN_BENCH_PACED_CONNECTIONS the
+#   connections, 128); for both windows each node process's and the generator's CPU
+#   µs per accepted transaction (/proc/<pid>/stat) against the cores' budget;
+#   the tip route and /api/mempool p50/p99 during the flood against the same routes
+#   idle (CAIRN_BENCH_SKIP_RPC=1 skips the /rpc part, CAIRN_BENCH_TX_ONLY=1 stops
+#   after the POST /api/tx figure);
 # - the edge (wrk): GET /api/blocks/tip/height (keyless and /v1/<key>/…), POST /rpc
 #   getblockcount and a batch of 1,000, each vs a trivial route;
 # - how cost grows with work: acceptance rate and getblocktemplate time at mempool

@@ -61,6 +61,9 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
         self.http = http; self.chain = chain; self.mempool = mempool; self.up = up
     }
 
+    /// The process id of `cairn up` (the services are its children).
+    var upPID: Int32 { up.processIdentifier }
+
     func stop() async {
         await chain.stop()
         await mempool.stop()

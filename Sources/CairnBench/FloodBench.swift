@@ -1,5 +1,6 @@
 import ChainCore
 import Foundation
+import NIOCore
 import NodeKit
 import Synchronization
 
@@ -8,8 +9,9 @@ import Synchronization
 /// flood runs. The node's own miner mines a block every 0.5 s meanwhile, as in production. The
 /// load generator runs on the same machine (its CPU is taken from the node's two cores), but, as a
 /// real client signs on its own machine, every transaction is signed before the timed windows (the
-/// closed loop's on every core, `PresignedFlood`), and the closed loop's client is a set of
-/// kept-alive NIO connections; the generator's own CPU per transaction is printed.
+/// closed loop's on every core, `PresignedFlood`), and both the closed loop's client and the paced
+/// one (`PacedFlood`) are sets of kept-alive NIO connections; the generator's own CPU per transaction
+/// is printed, and for both windows each node process's CPU per accepted transaction (`CPUSample`).
 enum FloodBench {
     static let closedLoopStarts = 24_000
     static let pacedStarts = 4_000
@@ -37,12 +39,14 @@ enum FloodBench {
         // The read path at rest, then during the flood.
         let idle = await readProbes(node: node, until: ContinuousClock.now + .seconds(3))
         let cpuBefore = ProcessCPU.seconds()
+        let nodeBefore = CPUSample.take(node: node)
         let start = clock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
         async let reads = readProbes(node: node, until: deadline)
         try await flood.send(host: "127.0.0.1", port: Endpoints.defaultHTTPPort + node.offset, connections: 48, until: deadline)
         let elapsed = (clock.now - start).seconds
         let cpuAfter = ProcessCPU.seconds()
+        let nodeAfter = CPUSample.take(node: node)
         let accepted = flood.accepted.load(ordering: .relaxed), refused = flood.refused.load(ordering: .relaxed)
         let rate = Double(accepted) / elapsed
         let during = await reads
@@ -54,6 +58,7 @@ enum FloodBench {
             // The bench process over the window: sending, reading the answers, and the read probes.
             print("  load generator: \(String(format2: (cpuAfter - cpuBefore) / Double(accepted + refused) * 1e6)) µs of CPU per transaction sent (signing done before the window)")
         }
+        CPUSample.report("closed loop", before: nodeBefore, after: nodeAfter, accepted: accepted, cores: Int(cores))
         // The /rpc part goes on from where the chains stopped.
         let shared = NodeBench.Stream(flood.remaining())
         // How the edge's submissions reached the mempool (submittxs batches; counted since the node started).
@@ -111,48 +116,48 @@ enum FloodBench {
         print("  /rpc batches: \(rpcTally.accepted.load(ordering: .relaxed)) accepted, \(rpcTally.refused.load(ordering: .relaxed)) refused in \(String(format2: rpcElapsed)) s")
         }
 
-        // Acknowledgement latency at 80% of the POST rate: an open-loop paced generator (each request
-        // sent at its scheduled time whether or not earlier ones were answered; latency counted from
-        // the scheduled time, so a stalled node is not hidden by a stalled generator).
-        // (CAIRN_BENCH_PACED_RATE: a fixed rate instead, so that runs on a shared machine compare.)
+        // Acknowledgement latency at 80% of the POST rate: an open-loop paced generator (`PacedFlood`:
+        // request i scheduled at start + i / rate and sent then whether or not earlier ones were answered,
+        // over kept-alive NIO connections; latency counted from the scheduled time, so a stalled node is
+        // not hidden by a stalled generator, and a request waiting for a free connection waits on the clock).
+        // (CAIRN_BENCH_PACED_RATE: a fixed rate instead, so that runs on a shared machine compare;
+        // CAIRN_BENCH_PACED_CONNECTIONS: the connections, 128 by default.)
         let target = environment["CAIRN_BENCH_PACED_RATE"].flatMap(Double.init) ?? max(10, rate * 0.8)
+        let connections = environment["CAIRN_BENCH_PACED_CONNECTIONS"].flatMap(Int.init).map { max(1, $0) } ?? 128
         var pacedSeconds = max(10, seconds / 3)
         let total = min(Int(target * pacedSeconds), pacedCoins.count * chainDepth)
         pacedSeconds = Double(total) / target
         let chains = min(pacedCoins.count, max(1, total))
-        // Pre-signed (the generator's signing off the clock): request i is chain i % chains, step i / chains.
-        var txs = [Transaction?](repeating: nil, count: total)
-        for c in 0..<chains {
-            var (op, out) = pacedCoins[c]
-            var i = c
-            while i < total {
-                let tx = node.spend(op, out, to: [TxOutput(value: out.value - fee, publicKey: node.pub)])
-                txs[i] = tx
-                op = OutPoint(txid: tx.txid, index: 0); out = tx.outputs[0]
-                i += chains
-            }
+        // Signed before the window on every core, as the closed loop's: request i is chain i % chains, step i / chains.
+        let pacedSigned = await PresignedFlood(node: node, roots: Array(pacedCoins.prefix(chains)), total: total, fee: fee,
+                                               chainDepth: chainDepth, cores: Int(cores))
+        var bodies = [ByteBuffer]()
+        bodies.reserveCapacity(total)
+        var step = 0
+        while bodies.count < total {
+            for c in 0..<chains where bodies.count < total && step < pacedSigned.bodies[c].count { bodies.append(pacedSigned.bodies[c][step]) }
+            step += 1
         }
-        let paced = txs.compactMap { $0 }
-        let pacedTally = Tally()
-        let pacedStart = clock.now + .milliseconds(100)
         let pacedWallStart = Date().timeIntervalSince1970
-        async let pacedReads = readProbes(node: node, until: pacedStart + .milliseconds(Int(pacedSeconds * 1000)))
-        await withTaskGroup(of: Void.self) { group in
-            for (i, tx) in paced.enumerated() {
-                let scheduled = pacedStart + .microseconds(Int(Double(i) / target * 1e6))
-                if scheduled > clock.now { try? await Task.sleep(until: scheduled, clock: clock) }
-                group.addTask {
-                    let ok = await node.postTx(tx)
-                    let took = (clock.now - scheduled).seconds
-                    if ok { pacedTally.latencies.withLock { $0.append(took) } } else { pacedTally.refused.add(1, ordering: .relaxed) }
-                }
-            }
-        }
-        let acks = Latencies(pacedTally.latencies.withLock { $0 })
-        let achieved = Double(acks.count) / (clock.now - pacedStart).seconds
+        let pacedCPUBefore = ProcessCPU.seconds()
+        let pacedNodeBefore = CPUSample.take(node: node)
+        async let pacedReads = readProbes(node: node, until: clock.now + .milliseconds(100 + Int(pacedSeconds * 1000)))
+        let paced = try await PacedFlood(bodies: bodies, rate: target)
+            .run(host: "127.0.0.1", port: Endpoints.defaultHTTPPort + node.offset, connections: connections)
+        let pacedCPUAfter = ProcessCPU.seconds()
+        let pacedNodeAfter = CPUSample.take(node: node)
+        let acks = Latencies(paced.latencies)
+        let achieved = Double(acks.count) / (Double((paced.end - paced.start).nanoseconds) / 1e9)
         table.row("acknowledgement p50 at 80% of that rate (ms)", acks.ms(0.5), nil)
         table.row("acknowledgement p99 at 80% of that rate (ms; aim ≤ 20)", acks.ms(0.99), nil)
-        print("  paced load: \(paced.count) sent at \(Int(target)) tx/s over \(String(format2: pacedSeconds)) s, \(acks.count) acknowledged (\(Int(achieved)) tx/s), \(pacedTally.refused.load(ordering: .relaxed)) refused")
+        print("  paced load: \(bodies.count) scheduled at \(Int(target)) tx/s over \(String(format2: pacedSeconds)) s on \(connections) kept-alive connections, sent at \(Int(paced.sendRate.rounded())) tx/s, \(acks.count) acknowledged (\(Int(achieved)) tx/s), \(paced.refused) refused, \(paced.unanswered) unanswered")
+        print("  paced acknowledgement (from the scheduled time): p50 \(String(format2: acks.ms(0.5))) ms, p90 \(String(format2: acks.ms(0.9))) ms, p99 \(String(format2: acks.ms(0.99))) ms, max \(String(format2: acks.ms(1))) ms")
+        let lags = Latencies(paced.sendLags)
+        print("  paced sends behind schedule: p50 \(String(format2: lags.ms(0.5))) ms, p99 \(String(format2: lags.ms(0.99))) ms, max \(String(format2: lags.ms(1))) ms; \(paced.waited) waited for a free connection, \(paced.connectionsLost) connections closed")
+        if let pacedCPUBefore, let pacedCPUAfter, paced.sent > 0 {
+            print("  paced load generator: \(String(format2: (pacedCPUAfter - pacedCPUBefore) / Double(paced.sent) * 1e6)) µs of CPU per transaction sent (signing done before the window; the read probes included)")
+        }
+        CPUSample.report("paced load", before: pacedNodeBefore, after: pacedNodeAfter, accepted: acks.count, cores: Int(cores))
         print("  paced load from t=\(String(format: "%.1f", pacedWallStart)) to t=\(String(format: "%.1f", Date().timeIntervalSince1970)) (Unix seconds)")
         let readsPaced = await pacedReads
         for (name, path) in [("GET /api/blocks/tip/height", "/api/blocks/tip/height"), ("GET /api/mempool", "/api/mempool")] {
