@@ -186,6 +186,8 @@ final class TraceStamps: Sendable {
     }
     private let state: Mutex<State>
     let limit: Int
+    /// Stamps kept per txid past its first (a client re-posting one transaction cannot grow the store).
+    static let moreLimit = 8
 
     init(limit: Int = 10_000) {
         self.limit = max(1, limit)
@@ -203,6 +205,8 @@ final class TraceStamps: Sendable {
     private func record(_ txid: Hash256, _ stamp: Stamp) {
         state.withLock { s in
             if s.entries[txid] != nil {
+                // A transaction posted again and again keeps its first stamp and its latest few.
+                if s.entries[txid]!.more.count >= Self.moreLimit { s.entries[txid]!.more.removeFirst() }
                 s.entries[txid]!.more.append(stamp)
                 return
             }

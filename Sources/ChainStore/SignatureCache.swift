@@ -18,7 +18,7 @@ import Synchronization
 /// Filled from the mempool's `hashtx` publications (on entry to the pool, after its signatures
 /// verified; `follow(_:)`). Bounded by generations: inserts go to the current set; when it holds
 /// half the capacity it becomes the previous one and the one before is dropped, so at most
-/// `capacity` txids are held (32 bytes each: 300,000 are about 10 MB) and the newest half always
+/// `capacity` txids are held (32 bytes each; 300,000 take about 17 MB with the sets' tables) and the newest half always
 /// stays. A miss only means the signatures are verified, as without the cache; a lost publication, a
 /// mempool that restarted or none at all changes nothing but the hit rate, and nothing here waits.
 final class SignatureCache: Sendable {

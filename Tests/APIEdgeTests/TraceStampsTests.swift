@@ -33,4 +33,12 @@ struct TraceStampsTests {
         // An id that is not a txid has none.
         #expect(stamps.events("tx999").isEmpty)
     }
+
+    @Test("one txid posted again and again keeps its first stamp and its latest few, no more")
+    func repeatsBounded() {
+        let stamps = TraceStamps(limit: 3)
+        for t in 1...100 { Self.stamp(stamps, 5, time: Double(t)) }
+        let times = Self.events(stamps, 5).map(\.time)
+        #expect(times == [1] + (100 - TraceStamps.moreLimit + 1...100).map(Double.init))
+    }
 }
