@@ -43,7 +43,9 @@ enum FloodBench {
         let start = clock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
         async let reads = readProbes(node: node, until: deadline)
-        try await flood.send(host: "127.0.0.1", port: Endpoints.defaultHTTPPort + node.offset, connections: 48, until: deadline)
+        // CAIRN_BENCH_CONNECTIONS: the closed loop's kept-alive connections (96 by default: 48 left about 10% of the cores idle, the edge's batches half as large).
+        let closedConnections = environment["CAIRN_BENCH_CONNECTIONS"].flatMap(Int.init).map { max(1, $0) } ?? 96
+        try await flood.send(host: "127.0.0.1", port: Endpoints.defaultHTTPPort + node.offset, connections: closedConnections, until: deadline)
         let elapsed = (clock.now - start).seconds
         let cpuAfter = ProcessCPU.seconds()
         let nodeAfter = CPUSample.take(node: node)
@@ -52,7 +54,7 @@ enum FloodBench {
         let during = await reads
         table.row("POST /api/tx accepted, sustained \(Int(elapsed.rounded())) s (tx/s; aim ≥ 5,000)", rate, verifyRate * cores,
                   note: "\(Int(cores)) cores × Ed25519 verify")
-        print("  POST /api/tx: \(accepted) accepted, \(refused) refused in \(String(format2: elapsed)) s (48 connections, \(flood.endedEarly.load(ordering: .relaxed)) of them ended before the window's end)")
+        print("  POST /api/tx: \(accepted) accepted, \(refused) refused in \(String(format2: elapsed)) s (\(closedConnections) connections, \(flood.endedEarly.load(ordering: .relaxed)) of them ended before the window's end)")
         if flood.queued == 0 { print("  (no pre-signed transaction was left to send at the window's end)") }
         if let cpuBefore, let cpuAfter, accepted + refused > 0 {
             // The bench process over the window: sending, reading the answers, and the read probes.
