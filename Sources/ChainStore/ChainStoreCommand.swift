@@ -22,16 +22,30 @@ struct ChainStoreCommand: ServiceCommand {
     @Option(name: .customLong("signature-cache-size"), help: "How many txids the signature cache holds at most (32 bytes each).")
     var signatureCacheSize = SignatureCache.defaultCapacity
 
-    /// The environment's switch for the signature cache (`off` or `0` turns it off), for a chain store started by `cairn up`.
+    /// The environment's switch for the signature cache, for a chain store started by `cairn up`.
     static let signatureCacheEnv = "CAIRN_SIGNATURE_CACHE"
 
+    /// The environment's switch read: unset or empty is on; on/1/true/yes and off/0/false/no (any
+    /// case); anything else is a mistake the chain store refuses to start with, rather than guess.
+    static func signatureCacheSwitch(_ value: String?) throws -> Bool {
+        switch value?.lowercased() {
+        case nil, "", "on", "1", "true", "yes": return true
+        case "off", "0", "false", "no": return false
+        case let other?: throw ValidationError("\(signatureCacheEnv) is on or off, not '\(other.prefix(40))'")
+        }
+    }
+
     var signatureCacheEnabled: Bool {
-        let env = ProcessInfo.processInfo.environment[Self.signatureCacheEnv]?.lowercased()
-        return !noSignatureCache && env != "off" && env != "0"
+        get throws { try !noSignatureCache && Self.signatureCacheSwitch(ProcessInfo.processInfo.environment[Self.signatureCacheEnv]) }
+    }
+
+    func validate() throws {
+        guard signatureCacheSize >= 2 else { throw ValidationError("--signature-cache-size must be at least 2, not \(signatureCacheSize)") }
+        _ = try signatureCacheEnabled
     }
 
     func run() async throws {
-        let cacheWanted = signatureCacheEnabled
+        let cacheWanted = try signatureCacheEnabled
         let runtime = try await ServiceRuntime.start(common, name: "chain store", label: "cairn.chainstore", role: .chainstore,
                                                      lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] + (cacheWanted ? [$0.mempoolPub] : []) }
         let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
@@ -49,7 +63,7 @@ struct ChainStoreCommand: ServiceCommand {
         if cacheWanted {
             do {
                 let subscriber = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.hashtx], hwm: 100_000)
-                let cache = SignatureCache(capacity: max(2, signatureCacheSize))
+                let cache = SignatureCache(capacity: signatureCacheSize)
                 cacheFiller = Task { await cache.follow(subscriber.events, logger: logger) }
                 signatureCache = cache
             } catch {

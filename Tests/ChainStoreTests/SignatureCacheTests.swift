@@ -200,3 +200,19 @@ import TestSupport
         #expect(!r.accepted && r.reason == "bad-txns-signature", "\(r)")
     }
 }
+
+/// The switches: the environment's values are read strictly, and a size below 2 is refused.
+@Suite struct SignatureCacheSwitchTests {
+    @Test func theEnvironmentSwitchReadsOnAndOffAndRefusesAnythingElse() throws {
+        for on in [nil, "", "on", "1", "TRUE", "yes"] { #expect(try ChainStoreCommand.signatureCacheSwitch(on) == true) }
+        for off in ["off", "OFF", "0", "false", "No"] { #expect(try ChainStoreCommand.signatureCacheSwitch(off) == false) }
+        for bad in ["disable", "nope", "2"] { #expect(throws: (any Error).self) { try ChainStoreCommand.signatureCacheSwitch(bad) } }
+    }
+
+    @Test func optionsAreValidated() throws {
+        #expect(throws: (any Error).self) { try ChainStoreCommand.parse(["--signature-cache-size", "1"]) }
+        #expect(throws: (any Error).self) { try ChainStoreCommand.parse(["--signature-cache-size", "-5"]) }
+        let ok = try ChainStoreCommand.parse(["--no-signature-cache", "--signature-cache-size", "1000"])
+        #expect(ok.noSignatureCache && ok.signatureCacheSize == 1000)
+    }
+}
