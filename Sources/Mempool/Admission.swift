@@ -43,6 +43,9 @@ enum Admission {
         var answered: [OutPoint: Coin] = [:]
         var generation: UInt64?
         var signatures: SignatureVerdict?
+        /// The context-free checks passed before the gate (a pure function of the transaction, its
+        /// bytes and the policy: not run again inside it).
+        var contextFree = false
 
         /// The chain's coins for `outpoints` from the answer, if it covers them all and no block
         /// event, gap or restart has been applied since it was asked (`generation` unchanged).
@@ -148,6 +151,15 @@ enum Admission {
         return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
     }
 
+    /// `verdict` on the caller's task, with no suspension when the transaction has fewer inputs
+    /// than `SignatureBatch.parallelThreshold` (the usual case): a batch's slices already run in
+    /// parallel (BatchSubmit.swift), so each transaction in them is one plain call.
+    static func verdictNow(_ tx: Transaction, spent: [Coin], params: ChainParams) async -> SignatureVerdict {
+        let checks = TransactionRules.signatureChecks(tx, coins: spent, params: params)
+        let bad = checks.count < SignatureBatch.parallelThreshold ? checks.first { !$0.verify() } : await SignatureBatch.firstFailure(checks)
+        return SignatureVerdict(spent: spent.map(\.output), failingInput: bad?.inputIndex)
+    }
+
     /// Stage 5 as one step: verified, and refused on the first failing input.
     static func verifySignatures(_ tx: Transaction, spent: [Coin], params: ChainParams) async throws(Refusal) {
         try refuse(await verdict(tx, spent: spent, params: params))
@@ -196,6 +208,7 @@ extension Pool {
     nonisolated func precheck(_ tx: Transaction, raw: [UInt8]) async -> Admission.Prechecked {
         guard (try? Admission.checkContextFree(tx, raw: raw, policy: policy)) != nil else { return Admission.Prechecked() }
         var pre = await prefetchCoins(tx)
+        pre.found.contextFree = true
         if let spent = pre.spent {
             pre.found.signatures = await Admission.verdict(tx, spent: spent, params: params)
         }
@@ -228,16 +241,10 @@ extension Pool {
 
     /// The stages inside the gate, then store and publish (queued for the group commit); answered
     /// once the commit holding its write has returned (GroupCommit.swift), outside the gate.
-    func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
-        let times = StageTimes.shared, asked = StageTimes.now()
-        let (entry, ticket) = try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
-            let entered = StageTimes.now()
-            times.record(.gateWait, entered - asked)
-            defer { times.record(.gateHold, since: entered) }
-            return try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
-        }
+    nonisolated func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+        let (entry, ticket) = try await gated(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked, asked: StageTimes.now())
         let left = StageTimes.now()
-        defer { times.record(.ackWait, since: left) }
+        defer { StageTimes.shared.record(.ackWait, since: left) }
         if let refusal = await acknowledgement(ticket) {
             await rejected(entry.txid, refusal, receivedAt: receivedAt)
             throw refusal
@@ -245,24 +252,24 @@ extension Pool {
         return entry
     }
 
-    /// A batch's stages inside the gate (`admit` for each), in one pass of the gate, then every
-    /// acknowledgement awaited; answered in order.
-    func admit(batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)]) async -> [Result<PoolEntry, Refusal>] {
-        let times = StageTimes.shared, asked = StageTimes.now()
-        var taken = [Result<(PoolEntry, UInt64), Refusal>]()
-        taken.reserveCapacity(batch.count)
-        await exclusively {
-            times.record(.gateWait, StageTimes.now() - asked)
-            for b in batch {
-                let entered = StageTimes.now()
-                do throws(Refusal) {
-                    taken.append(.success(try await submitNow(b.tx, txid: b.txid, raw: b.raw, receivedAt: b.receivedAt, prechecked: b.prechecked)))
-                } catch {
-                    taken.append(.failure(error))
-                }
-                times.record(.gateHold, since: entered)
-            }
+    /// `admit`'s part on the actor: the gated stages, its write queued; the wait for the commit
+    /// is off the actor (`acknowledgement`), so its answer leaves without queueing for the actor.
+    private func gated(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked,
+                       asked: Double) async throws(Refusal) -> (PoolEntry, UInt64) {
+        let times = StageTimes.shared
+        return try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
+            let entered = StageTimes.now()
+            times.record(.gateWait, entered - asked)
+            defer { times.record(.gateHold, since: entered) }
+            return try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
         }
+    }
+
+    /// A batch's stages inside the gate (`admit` for each), in one pass of the gate, then every
+    /// acknowledgement awaited (off the actor, in one wait); answered in order.
+    nonisolated func admit(batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)]) async -> [Result<PoolEntry, Refusal>] {
+        let times = StageTimes.shared
+        let taken = await gatePass(batch, asked: StageTimes.now())
         let left = StageTimes.now()
         // One wait for every admitted one's commit (resumed once), each answered by its own commit.
         let tickets = taken.compactMap { t -> UInt64? in if case let .success((_, ticket)) = t { ticket } else { nil } }
@@ -284,6 +291,30 @@ extension Pool {
             }
         }
         return out
+    }
+
+    /// A batch's one pass of the gate: each taken (with the ticket of its write) or refused, in order.
+    private func gatePass(_ batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)],
+                          asked: Double) async -> [Result<(PoolEntry, UInt64), Refusal>] {
+        let times = StageTimes.shared
+        var taken = [Result<(PoolEntry, UInt64), Refusal>]()
+        taken.reserveCapacity(batch.count)
+        await exclusively {
+            times.record(.gateWait, StageTimes.now() - asked)
+            // (the summary that `info()` reads set once, after the batch)
+            beginSummaryHold()
+            defer { endSummaryHold() }
+            for b in batch {
+                let entered = StageTimes.now()
+                do throws(Refusal) {
+                    taken.append(.success(try await submitNow(b.tx, txid: b.txid, raw: b.raw, receivedAt: b.receivedAt, prechecked: b.prechecked)))
+                } catch {
+                    taken.append(.failure(error))
+                }
+                times.record(.gateHold, since: entered)
+            }
+        }
+        return taken
     }
 
     private func submitNow(_ tx: Transaction, txid: Hash256? = nil, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
@@ -325,7 +356,7 @@ extension Pool {
     /// the gate; `prechecked` is what the stages before it found, used only where still true.
     private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool,
                        prechecked: Admission.Prechecked = Admission.Prechecked()) async throws(Refusal) -> (PoolEntry, Replacement?) {
-        try Admission.checkContextFree(tx, raw: raw, policy: policy)
+        if !prechecked.contextFree { try Admission.checkContextFree(tx, raw: raw, policy: policy) }
         try Admission.checkNotInPool(txid, in: graph)
         if !replacing { try ReplacementPolicy.refuseConflicts(tx, in: graph) }
         if replacing, follower.touchesReturning(tx, txid: txid) {

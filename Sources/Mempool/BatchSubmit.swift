@@ -80,20 +80,29 @@ extension Pool {
     nonisolated func precheck(batch: [(tx: Transaction, raw: [UInt8])]) async -> [Admission.Prechecked] {
         let passing = batch.map { (try? Admission.checkContextFree($0.tx, raw: $0.raw, policy: policy)) != nil }
         var found = await prefetchCoins(batch: batch.map(\.tx), skipping: passing.map { !$0 })
+        for i in found.indices where passing[i] { found[i].found.contextFree = true }
         let work = found.indices.filter { found[$0].spent != nil }
         guard !work.isEmpty else { return found.map(\.found) }
         let slices = min(work.count, SignatureBatch.defaultParallelism)
         let params = self.params
+        // One child task per slice, each verifying its transactions one after another without a
+        // suspension (`Admission.verdictNow`), the last slice on this task: one task made per core
+        // but one, not an async call per transaction.
+        func slice(_ s: Int) -> [(Int, Transaction, [Coin])] {
+            stride(from: s, to: work.count, by: slices).map { k in (work[k], batch[work[k]].tx, found[work[k]].spent!) }
+        }
+        func verify(_ mine: [(Int, Transaction, [Coin])]) async -> [(Int, Admission.SignatureVerdict)] {
+            var out = [(Int, Admission.SignatureVerdict)]()
+            out.reserveCapacity(mine.count)
+            for (i, tx, spent) in mine { out.append((i, await Admission.verdictNow(tx, spent: spent, params: params))) }
+            return out
+        }
         let verdicts = await withTaskGroup(of: [(Int, Admission.SignatureVerdict)].self) { group in
-            for s in 0..<slices {
-                let mine = stride(from: s, to: work.count, by: slices).map { k in (work[k], batch[work[k]].tx, found[work[k]].spent!) }
-                group.addTask {
-                    var out = [(Int, Admission.SignatureVerdict)]()
-                    for (i, tx, spent) in mine { out.append((i, await Admission.verdict(tx, spent: spent, params: params))) }
-                    return out
-                }
+            for s in 1..<slices {
+                let mine = slice(s)
+                group.addTask { await verify(mine) }
             }
-            var all = [(Int, Admission.SignatureVerdict)]()
+            var all = await verify(slice(0))
             for await part in group { all += part }
             return all
         }

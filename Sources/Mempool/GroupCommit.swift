@@ -1,6 +1,7 @@
 import ChainCore
 import Foundation
 import NodeKit
+import Synchronization
 
 /// Group commit (issue 11): the pool's one ordered writer to `mempool.sqlite`.
 ///
@@ -143,26 +144,30 @@ struct WriteQueue {
     /// Admissions queued or in flight (for `limit`).
     var pendingAdmissions = 0
 
-    private var nextTicket: UInt64 = 0
-    private var waiters: [UInt64: CheckedContinuation<Pool.Refusal?, Never>] = [:]
-    /// Outcomes settled before their caller came to wait.
-    private var settled: [UInt64: Pool.Refusal?] = [:]
-    /// Callers waiting for several tickets at once (`waitAll`: a batch's admissions), by the ticket
-    /// that answers them (the group's first one), and that ticket for each of the group's tickets.
-    private var groups: [UInt64: Group] = [:]
-    private var groupOf: [UInt64: UInt64] = [:]
+    /// Who waits for which ticket, and the outcomes settled before their caller came to wait: behind
+    /// a lock, not the pool's actor, so a caller waiting for its commit is resumed by the writer
+    /// and goes on without a hop onto the actor (`Pool.acknowledgements`).
+    let acks: Acknowledgements
 
-    /// A caller waiting for every ticket of a batch: resumed once, when the last is settled.
-    private struct Group {
-        var tickets: [UInt64]
-        var outcomes: [UInt64: Pool.Refusal?]
-        let waiter: CheckedContinuation<[Pool.Refusal?], Never>
+    init(acks: Acknowledgements = Acknowledgements()) {
+        self.acks = acks
     }
 
-    mutating func newTicket() -> UInt64 {
-        nextTicket += 1
-        return nextTicket
-    }
+    func newTicket() -> UInt64 { acks.newTicket() }
+
+    /// Answers the caller holding `ticket` (nil: committed), now or when it comes to wait.
+    func settle(_ ticket: UInt64?, _ outcome: Pool.Refusal?) { acks.settle(ticket, outcome) }
+
+    /// The outcomes of `tickets`, in order, if every one is settled already (then taken); else nil
+    /// and nothing taken.
+    func takeSettled(_ tickets: [UInt64]) -> [Pool.Refusal?]? { acks.takeSettled(tickets) }
+
+    /// Waits for every ticket of `tickets` (distinct, each waited for by no one else): `waiter` is
+    /// resumed once, with their outcomes in order, when the last of them is settled.
+    func waitAll(_ tickets: [UInt64], _ waiter: CheckedContinuation<[Pool.Refusal?], Never>) { acks.waitAll(tickets, waiter) }
+
+    /// The outcome if settled already (taken), else nil and the waiter is kept.
+    func wait(_ ticket: UInt64, _ waiter: CheckedContinuation<Pool.Refusal?, Never>) { acks.wait(ticket, waiter) }
 
     /// The transactions whose rows are queued or being written or deleted: memory and disk may
     /// differ for them (`checkmempool` allows for it).
@@ -212,53 +217,106 @@ struct WriteQueue {
         items = deferred + items[rest...]
         return batch
     }
+}
+
+/// The callers waiting for their changes' commits (`WriteQueue`'s tickets), behind a lock: the
+/// writer settles a ticket and its caller goes on where it waits, off the pool's actor (a batch's
+/// answers leave without queueing for the actor behind the gate). A continuation is resumed
+/// outside the lock.
+final class Acknowledgements: Sendable {
+    private struct State {
+        var nextTicket: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Pool.Refusal?, Never>] = [:]
+        /// Outcomes settled before their caller came to wait.
+        var settled: [UInt64: Pool.Refusal?] = [:]
+        /// Callers waiting for several tickets at once (`waitAll`: a batch's admissions), by the
+        /// ticket that answers them (the group's first open one), and that ticket for each of the
+        /// group's open tickets.
+        var groups: [UInt64: Group] = [:]
+        var groupOf: [UInt64: UInt64] = [:]
+    }
+
+    /// A caller waiting for every ticket of a batch: resumed once, when the last is settled.
+    private struct Group {
+        var tickets: [UInt64]
+        var outcomes: [UInt64: Pool.Refusal?]
+        let waiter: CheckedContinuation<[Pool.Refusal?], Never>
+    }
+
+    private enum Resume {
+        case none
+        case one(CheckedContinuation<Pool.Refusal?, Never>)
+        case all(CheckedContinuation<[Pool.Refusal?], Never>, [Pool.Refusal?])
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    func newTicket() -> UInt64 {
+        state.withLock { s in
+            s.nextTicket += 1
+            return s.nextTicket
+        }
+    }
 
     /// Answers the caller holding `ticket` (nil: committed), now or when it comes to wait.
-    mutating func settle(_ ticket: UInt64?, _ outcome: Pool.Refusal?) {
+    func settle(_ ticket: UInt64?, _ outcome: Pool.Refusal?) {
         guard let ticket else { return }
-        if let waiter = waiters.removeValue(forKey: ticket) {
-            waiter.resume(returning: outcome)
-        } else if let key = groupOf.removeValue(forKey: ticket) {
-            groups[key]!.outcomes[ticket] = outcome
-            if let group = groups[key], group.outcomes.count == group.tickets.count {
-                groups[key] = nil
-                group.waiter.resume(returning: group.tickets.map { group.outcomes[$0]! })
+        let resume = state.withLock { s -> Resume in
+            if let waiter = s.waiters.removeValue(forKey: ticket) { return .one(waiter) }
+            if let key = s.groupOf.removeValue(forKey: ticket) {
+                s.groups[key]!.outcomes[ticket] = outcome
+                if let group = s.groups[key], group.outcomes.count == group.tickets.count {
+                    s.groups[key] = nil
+                    return .all(group.waiter, group.tickets.map { group.outcomes[$0]! })
+                }
+                return .none
             }
-        } else {
-            settled[ticket] = outcome
+            s.settled[ticket] = outcome
+            return .none
+        }
+        switch resume {
+        case .none: break
+        case let .one(waiter): waiter.resume(returning: outcome)
+        case let .all(waiter, outcomes): waiter.resume(returning: outcomes)
         }
     }
 
     /// The outcomes of `tickets`, in order, if every one is settled already (then taken); else nil
     /// and nothing taken.
-    mutating func takeSettled(_ tickets: [UInt64]) -> [Pool.Refusal?]? {
-        guard tickets.allSatisfy({ settled[$0] != nil }) else { return nil }
-        return tickets.map { settled.removeValue(forKey: $0)! }
+    func takeSettled(_ tickets: [UInt64]) -> [Pool.Refusal?]? {
+        state.withLock { s in
+            guard tickets.allSatisfy({ s.settled[$0] != nil }) else { return nil }
+            return tickets.map { s.settled.removeValue(forKey: $0)! }
+        }
     }
 
     /// Waits for every ticket of `tickets` (distinct, each waited for by no one else): `waiter` is
     /// resumed once, with their outcomes in order, when the last of them is settled.
-    mutating func waitAll(_ tickets: [UInt64], _ waiter: CheckedContinuation<[Pool.Refusal?], Never>) {
-        var outcomes = [UInt64: Pool.Refusal?](minimumCapacity: tickets.count)
-        var open = [UInt64]()
-        for t in tickets {
-            if let outcome = settled.removeValue(forKey: t) { outcomes[t] = outcome } else { open.append(t) }
+    func waitAll(_ tickets: [UInt64], _ waiter: CheckedContinuation<[Pool.Refusal?], Never>) {
+        let ready = state.withLock { s -> [Pool.Refusal?]? in
+            var outcomes = [UInt64: Pool.Refusal?](minimumCapacity: tickets.count)
+            var open = [UInt64]()
+            for t in tickets {
+                if let outcome = s.settled.removeValue(forKey: t) { outcomes[t] = outcome } else { open.append(t) }
+            }
+            guard let key = open.first else { return tickets.map { outcomes[$0]! } }
+            s.groups[key] = Group(tickets: tickets, outcomes: outcomes, waiter: waiter)
+            for t in open { s.groupOf[t] = key }
+            return nil
         }
-        guard let key = open.first else {
-            waiter.resume(returning: tickets.map { outcomes[$0]! })
-            return
-        }
-        groups[key] = Group(tickets: tickets, outcomes: outcomes, waiter: waiter)
-        for t in open { groupOf[t] = key }
+        if let ready { waiter.resume(returning: ready) }
     }
 
     /// The outcome if settled already (taken), else nil and the waiter is kept.
-    mutating func wait(_ ticket: UInt64, _ waiter: CheckedContinuation<Pool.Refusal?, Never>) {
-        if let outcome = settled.removeValue(forKey: ticket) {
-            waiter.resume(returning: outcome)
-        } else {
-            waiters[ticket] = waiter
+    func wait(_ ticket: UInt64, _ waiter: CheckedContinuation<Pool.Refusal?, Never>) {
+        let ready = state.withLock { s -> Pool.Refusal?? in
+            if let outcome = s.settled.removeValue(forKey: ticket) { return .some(outcome) }
+            s.waiters[ticket] = waiter
+            return nil
         }
+        if let ready { waiter.resume(returning: ready) }
     }
 }
 
@@ -271,17 +329,18 @@ extension Pool {
     }
 
     /// Waits until the change holding `ticket` is committed (nil) or refused. Never inside the gate.
-    func acknowledgement(_ ticket: UInt64) async -> Refusal? {
-        await withCheckedContinuation { writer.wait(ticket, $0) }
+    /// Off the actor (`Acknowledgements`): the caller goes on where the writer resumes it.
+    nonisolated func acknowledgement(_ ticket: UInt64) async -> Refusal? {
+        await withCheckedContinuation { acks.wait(ticket, $0) }
     }
 
     /// `acknowledgement` for each of `tickets` (a batch's admissions), in order, with one wait for
     /// all (one continuation resumed once, when the last of them is settled, instead of one each):
     /// each outcome is still that of the commit holding its own write. Never inside the gate.
-    func acknowledgements(_ tickets: [UInt64]) async -> [Refusal?] {
+    nonisolated func acknowledgements(_ tickets: [UInt64]) async -> [Refusal?] {
         guard !tickets.isEmpty else { return [] }
-        if let all = writer.takeSettled(tickets) { return all }
-        return await withCheckedContinuation { writer.waitAll(tickets, $0) }
+        if let all = acks.takeSettled(tickets) { return all }
+        return await withCheckedContinuation { acks.waitAll(tickets, $0) }
     }
 
     /// Waits until everything queued so far is on disk (or its failure handled). Never inside the gate.
@@ -331,10 +390,12 @@ extension Pool {
             let committed = StageTimes.now()
             times.record(.commit, committed - began)
             times.record(.commitSize, Double(batch.count))
-            // The batch's announcements in queue order, in one call off the actor (one hop, not two
-            // per announcement behind every job waiting for the actor), then its callers answered.
+            // The batch's announcements in queue order, handed to the publisher here when it takes
+            // them without a suspension (`PoolEvents.announceNow`: no hop off the actor and back
+            // behind every job waiting for it), else in one call off the actor; then its callers
+            // answered (they go on off the actor, `Acknowledgements`).
             let publications = batch.flatMap(\.publications)
-            if !publications.isEmpty { await Self.announce(publications, to: events) }
+            if !publications.isEmpty, !events.announceNow(publications) { await Self.announce(publications, to: events) }
             for item in batch {
                 if !item.admitted.isEmpty { writer.pendingAdmissions -= 1 }
                 writer.settle(item.ticket, nil)

@@ -32,10 +32,15 @@ protocol PoolEvents: Sendable {
     /// A batch's announcements, in order (each as `added`, `removed` or `trace` would make it): a
     /// publisher may hand them over in one go (`PublishedEvents`).
     func announce(_ publications: [WriteQueue.Publication]) async
+    /// `announce` without a suspension, when this publisher can (true: done); false: nothing was
+    /// done, call `announce`.
+    func announceNow(_ publications: [WriteQueue.Publication]) -> Bool
 }
 
 extension PoolEvents {
     var tracesWanted: Bool { true }
+
+    func announceNow(_ publications: [WriteQueue.Publication]) -> Bool { false }
 
     /// One at a time, in order.
     func announce(_ publications: [WriteQueue.Publication]) async {
@@ -107,7 +112,9 @@ actor Pool: TxSource {
     var signaturesVerifiedInGate = 0
     /// The ordered writer to `mempool.sqlite` (group commit, GroupCommit.swift): every write of the
     /// pool's transactions and sequence is queued there, behind the gate.
-    var writer = WriteQueue()
+    var writer: WriteQueue
+    /// The writer's callers waiting for their commits (shared with `writer`), read off the actor.
+    nonisolated let acks: Acknowledgements
     /// What was put in a template at least once, with its `template` trace event's time and detail
     /// (one each, the first time): the row is written with the deletion of the transaction's row
     /// (`templateRows`), in the commit that writes its other waiting trace rows, not when the
@@ -146,6 +153,9 @@ actor Pool: TxSource {
         self.chain = chain
         self.events = events
         self.logger = logger
+        let acks = Acknowledgements()
+        self.acks = acks
+        self.writer = WriteQueue(acks: acks)
     }
 
     /// The subscription to the chain's publications is synced: from now on every block reaches the
@@ -178,6 +188,16 @@ actor Pool: TxSource {
         summary.withLock { $0 = now }
     }
 
+    /// Several changes, across suspensions, that set `summary` once at their end (`endSummaryHold`):
+    /// a batch's admissions in one pass of the gate. Every change still goes through the gate, so a
+    /// reader sees the state before the batch or after it.
+    func beginSummaryHold() { summaryHeld += 1 }
+
+    func endSummaryHold() {
+        summaryHeld -= 1
+        if summaryHeld == 0 { updateSummary() }
+    }
+
     /// Runs `body` (several changes of the graph and the sequence in one step, no suspension) and
     /// sets `summary` once after it: a reader sees the state before or after, never one between.
     func changingSummary<T>(_ body: () throws -> T) rethrows -> T {
@@ -199,8 +219,10 @@ actor Pool: TxSource {
     /// Evicts the lowest fee rates (with their descendants) until `entry` fits, or refuses it.
     /// `freeing`: what the entry replaces, gone when it enters (not evicted here, and its bytes count as free).
     func makeRoom(for entry: PoolEntry, freeing: Set<Hash256> = []) async throws(Refusal) {
-        let ancestors = graph.ancestors(of: entry.parents)
         func freed() -> Int { freeing.reduce(0) { $0 + (entries[$1]?.size ?? 0) } }
+        // (the ancestors walked only when something must go: a pool with room, the usual case, asks nothing of the graph)
+        guard bytes - freed() + entry.size > policy.maxPoolBytes else { return }
+        let ancestors = graph.ancestors(of: entry.parents)
         while bytes - freed() + entry.size > policy.maxPoolBytes {
             guard let lowest = graph.lowestFeeRate(excluding: freeing),
                   lowest.feeRate < entry.feeRate else {

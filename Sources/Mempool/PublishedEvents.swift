@@ -22,8 +22,15 @@ struct PublishedEvents: PoolEvents {
     /// order (hashtx, rawtx, sequence A of each entry, as `added` makes them; sequence R as
     /// `removed`; the trace events only when someone subscribes to `trace`).
     func announce(_ publications: [WriteQueue.Publication]) async {
+        _ = announceNow(publications)
+    }
+
+    /// `publish` hands over without waiting (a lock and a wake of the publisher's thread): the
+    /// writer calls this on the pool's actor, with no hop off it and back.
+    func announceNow(_ publications: [WriteQueue.Publication]) -> Bool {
         let messages = Self.messages(publications, traces: tracesWanted)
         if !messages.isEmpty { publisher.publish(messages) }
+        return true
     }
 
     /// The messages `announce` publishes, in order.
