@@ -110,23 +110,65 @@ enum TxRoutes {
         return false
     }
 
+    /// The bytes of a body that is hex and nothing else (ASCII whitespace around it allowed), decoded
+    /// straight from the buffer: what `Hex.decode(trimmed(buffer))` gives for such a body, without
+    /// the String and the array of its UTF-8 made on the way. Nil for anything else (empty, odd
+    /// length, JSON, another character): the caller then takes the general path.
+    static func hexBody(_ buffer: ByteBuffer) -> [UInt8]? {
+        buffer.withUnsafeReadableBytes { bytes -> [UInt8]? in
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+            func nibble(_ c: UInt8) -> UInt8? {
+                switch c {
+                case 0x30...0x39: return c &- 0x30
+                case 0x61...0x66: return c &- 0x61 &+ 10
+                case 0x41...0x46: return c &- 0x41 &+ 10
+                default: return nil
+                }
+            }
+            var start = 0, end = bytes.count
+            while start < end, isSpace(bytes[start]) { start += 1 }
+            while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+            let count = end - start
+            guard count > 0, count % 2 == 0 else { return nil }
+            var ok = true
+            let out = [UInt8](unsafeUninitializedCapacity: count / 2) { out, written in
+                var i = start, j = 0
+                while i < end {
+                    guard let hi = nibble(bytes[i]), let lo = nibble(bytes[i + 1]) else { ok = false; break }
+                    out[j] = hi << 4 | lo
+                    i += 2
+                    j += 1
+                }
+                written = j
+            }
+            return ok ? out : nil
+        }
+    }
+
     static func submit(_ request: Request, edge: Edge) async throws -> Response {
         var request = request
         let receivedAt = ServiceSupport.now()
         let buffer = try await request.collectBody(upTo: edge.config.maxBody)
-        let body = trimmed(buffer)
-        let isJSON = isJSONContentType(request.headers[.contentType]) || body.hasPrefix("{")
-        var hex = body
-        if isJSON {
-            do {
-                hex = try JSONDecoder().decode(HexBody.self, from: Data(body.utf8)).hex.trimmingCharacters(in: .whitespacesAndNewlines)
-            } catch {
-                throw APIError.badRequest("bad-json", "expected {\"hex\": \"<raw transaction hex>\"}")
+        let raw: [UInt8]?
+        var hex = ""
+        if !isJSONContentType(request.headers[.contentType]), let bytes = hexBody(buffer) {
+            // A bare hex body (what clients send): decoded from its bytes, no String on the way.
+            raw = bytes
+        } else {
+            let body = trimmed(buffer)
+            let isJSON = isJSONContentType(request.headers[.contentType]) || body.hasPrefix("{")
+            hex = body
+            if isJSON {
+                do {
+                    hex = try JSONDecoder().decode(HexBody.self, from: Data(body.utf8)).hex.trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw APIError.badRequest("bad-json", "expected {\"hex\": \"<raw transaction hex>\"}")
+                }
             }
+            guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
+            raw = Hex.decode(hex)
         }
-        guard !hex.isEmpty else { throw APIError.badRequest("bad-encoding", "empty body: send the raw transaction as hex") }
         edge.metrics.txSubmitted.increment()
-        let raw = Hex.decode(hex)
         // The edge's trace stamp (received at `receivedAt`) is recorded once the mempool has answered:
         // accepted, with the txid it answers (the transaction is not decoded here, nor hashed: under
         // a flood that was a tenth of this route's own work); otherwise with the txid of the bytes

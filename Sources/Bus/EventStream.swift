@@ -30,12 +30,12 @@ final class Backpressure: Sendable {
         }
     }
 
-    func produced() { state.withLock { $0.undelivered += 1 } }
+    func produced(_ n: Int = 1) { state.withLock { $0.undelivered += n } }
 
-    /// Consumer: one element taken out of the stream.
-    func consumed() {
+    /// Consumer: `n` elements taken out of the stream (one by default).
+    func consumed(_ n: Int = 1) {
         let wakeUp = state.withLock { state -> Bool in
-            state.undelivered -= 1
+            state.undelivered -= n
             if state.paused && state.undelivered <= capacity / 2 {
                 state.paused = false
                 return true
@@ -54,23 +54,48 @@ final class Backpressure: Sendable {
 
 /// An `AsyncSequence` of a socket thread's output with backpressure (nothing is dropped silently).
 /// Single consumer: iterate it from one task only.
+///
+/// The thread hands its output over in batches (what one wake of the thread read, in order), so a
+/// burst of publications costs the consumer one resumption instead of one per message; the
+/// iterator gives them out one at a time, in the order produced, and counts each as consumed as it
+/// gives it out (so the bound above counts elements, batched or not).
 public struct EventStream<Element: Sendable>: AsyncSequence, Sendable {
-    let stream: AsyncStream<Element>
+    let stream: AsyncStream<[Element]>
     let flow: Backpressure
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<Element>.Iterator
+        var base: AsyncStream<[Element]>.Iterator
         let flow: Backpressure
+        /// The batch being given out, from `index`.
+        var batch: [Element] = []
+        var index = 0
 
         public mutating func next() async -> Element? {
-            let element = await base.next()
-            if element != nil { flow.consumed() }
-            return element
+            if index == batch.count {
+                guard let next = await base.next() else { return nil }
+                batch = next
+                index = 0
+            }
+            return take()
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
-            let element = await base.next(isolation: actor)
-            if element != nil { flow.consumed() }
+            if index == batch.count {
+                guard let next = await base.next(isolation: actor) else { return nil }
+                batch = next
+                index = 0
+            }
+            return take()
+        }
+
+        private mutating func take() -> Element {
+            let element = batch[index]
+            index += 1
+            if index == batch.count {
+                batch = []
+                index = 0
+            }
+            flow.consumed()
             return element
         }
     }
@@ -82,20 +107,24 @@ public struct EventStream<Element: Sendable>: AsyncSequence, Sendable {
 
 /// The producing side of an `EventStream`, used by the socket thread.
 struct EventSink<Element: Sendable>: Sendable {
-    let continuation: AsyncStream<Element>.Continuation
+    let continuation: AsyncStream<[Element]>.Continuation
     let flow: Backpressure
 
     static func make(capacity: Int, wake: @escaping @Sendable () -> Void) -> (EventStream<Element>, EventSink<Element>) {
         let flow = Backpressure(capacity: capacity, wake: wake)
-        let (stream, continuation) = AsyncStream<Element>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream<[Element]>.makeStream(bufferingPolicy: .unbounded)
         continuation.onTermination = { _ in flow.abandon() }
         return (EventStream(stream: stream, flow: flow), EventSink(continuation: continuation, flow: flow))
     }
 
-    func yield(_ element: Element) {
-        flow.produced()
-        if case .enqueued = continuation.yield(element) { return }
-        flow.consumed()
+    func yield(_ element: Element) { yield(contentsOf: [element]) }
+
+    /// Hands over `elements` as one batch, in order (nothing when empty).
+    func yield(contentsOf elements: [Element]) {
+        guard !elements.isEmpty else { return }
+        flow.produced(elements.count)
+        if case .enqueued = continuation.yield(elements) { return }
+        flow.consumed(elements.count)
     }
 
     func finish() { continuation.finish() }

@@ -26,6 +26,8 @@ struct SubscriberLoop {
     private var currentInstance: [UInt8]?
     private var allSynced = false
     private let topicPrefixes: [[UInt8]]
+    /// The events of the current burst of reads, handed over together (`EventSink.yield(contentsOf:)`).
+    private var pending: [SubscriberEvent] = []
 
     init(config: Config, mailbox: Mailbox<Subscriber.Command>, sink: EventSink<SubscriberEvent>, synced: OneShot<Bool>) {
         self.config = config
@@ -40,6 +42,7 @@ struct SubscriberLoop {
         defer {
             _ = mailbox.close()
             synced.set(false)
+            sink.yield(contentsOf: pending)
             sink.finish()
         }
         let socket: ZMQSocket
@@ -79,6 +82,9 @@ struct SubscriberLoop {
                         budget -= 1
                         room -= handle(frames)
                     }
+                    // One hand-over per burst, in order: the consumer is resumed once for all of it.
+                    sink.yield(contentsOf: pending)
+                    pending = []
                 }
                 if !allSynced, let due = resyncAt, clock.now >= due {
                     // The sync answer can be lost (publisher not up yet, HWM): ask again.
@@ -113,13 +119,13 @@ struct SubscriberLoop {
         var produced = 1
         if let next = expected[topic] ?? (allSynced ? 0 : nil), next != sequence {
             produced += 1
-            sink.yield(Self.isForward(from: next, to: sequence)
+            emit(Self.isForward(from: next, to: sequence)
                 ? .gap(topic: topic, expected: next, received: sequence)
                 : .reset(topic: topic, expected: next, received: sequence))
         }
         expected[topic] = sequence &+ 1
         if owner[topic] == nil, let currentInstance { owner[topic] = currentInstance }
-        sink.yield(.message(topic: topic, body: frames[1], sequence: sequence))
+        emit(.message(topic: topic, body: frames[1], sequence: sequence))
         return produced
     }
 
@@ -134,7 +140,7 @@ struct SubscriberLoop {
         if !known && allSynced && config.connect.count == 1 {
             for (topic, old) in owner where old != instance && snapshot.next[topic] == nil {
                 if let next = expected[topic] {
-                    sink.yield(.reset(topic: topic, expected: next, received: 0))
+                    emit(.reset(topic: topic, expected: next, received: 0))
                     produced += 1
                 }
                 expected[topic] = 0
@@ -144,10 +150,10 @@ struct SubscriberLoop {
         for (topic, next) in snapshot.next.sorted(by: { $0.key < $1.key }) where isSubscribed(topic) {
             if let current = expected[topic] {
                 if let previousOwner = owner[topic], previousOwner != instance {
-                    sink.yield(.reset(topic: topic, expected: current, received: next))
+                    emit(.reset(topic: topic, expected: current, received: next))
                     produced += 1
                 } else if current != next {
-                    sink.yield(Self.isForward(from: current, to: next)
+                    emit(Self.isForward(from: current, to: next)
                         ? .gap(topic: topic, expected: current, received: next)
                         : .reset(topic: topic, expected: current, received: next))
                     produced += 1
@@ -164,6 +170,8 @@ struct SubscriberLoop {
         }
         return produced
     }
+
+    private mutating func emit(_ event: SubscriberEvent) { pending.append(event) }
 
     private func isSubscribed(_ topic: String) -> Bool {
         let bytes = Array(topic.utf8)
