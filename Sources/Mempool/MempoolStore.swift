@@ -2,13 +2,26 @@ import ChainCore
 import Foundation
 import GRDB
 import NodeKit
+import Synchronization
 
 /// `mempool.sqlite` (btcd keeps no mempool file; this is Cairn's crash copy): every SQL statement
 /// of the mempool, so `Pool`, `MempoolSamples` and `Pacer` hold none. Tables: `tx` (the
 /// acknowledged transactions), `trace` (the path of each transaction), `meta` (the mempool
 /// sequence); `sample` (the charts' samples, its own migrator) and `pace` (the mining pace).
+///
+/// `tx` is keyed by admission order (v4): each commit appends its rows at the end of the table's
+/// b-tree, and a row is found by its rowid, which `rowids` keeps for every stored txid (no index on
+/// the txid at all). One store value writes `tx` (the pool's); others (samples, pace) touch other
+/// tables.
 struct MempoolStore: Sendable {
     let db: DatabasePool
+    /// txid → rowid of the stored `tx` rows (`RowIDs`).
+    let rowids: RowIDs
+
+    init(db: DatabasePool) {
+        self.db = db
+        rowids = RowIDs()
+    }
 
     /// How the service opens the file. WAL with synchronous=NORMAL: a commit is durable against any
     /// process crash (kill -9 included) the moment it returns; only an OS crash or power loss can
@@ -62,6 +75,22 @@ struct MempoolStore: Sendable {
                 CREATE INDEX trace_key ON trace(substr(id, 1, 16));
                 """)
         }
+        // `tx` keyed by admission order (issue 11: under a flood, the inserts into a b-tree keyed by
+        // txid, its rows holding the raw transactions, dirtied a random page each, written to the
+        // log and again by the checkpointer). `seq` is the rowid (an alias, so VACUUM keeps it); a
+        // commit's new rows append at the b-tree's end; rows are deleted by rowid (`RowIDs`), and
+        // no index on the txid is kept. The rows move over in time order, so a restart reads them
+        // back as before.
+        m.registerMigration("v4-admission-order") { db in
+            try db.execute(sql: """
+                CREATE TABLE tx_v4 (seq INTEGER PRIMARY KEY, txid BLOB NOT NULL, raw BLOB NOT NULL, fee INTEGER NOT NULL,
+                                    time REAL NOT NULL, received REAL, pending INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO tx_v4 (txid, raw, fee, time, received, pending)
+                    SELECT txid, raw, fee, time, received, pending FROM tx ORDER BY time, txid;
+                DROP TABLE tx;
+                ALTER TABLE tx_v4 RENAME TO tx;
+                """)
+        }
         return m
     }
 
@@ -91,10 +120,11 @@ struct MempoolStore: Sendable {
 
     /// The writes, in order, in one SQLite transaction (all or none), with as few statements as
     /// that allows (`Batch`): the group commit hands over a few hundred admissions at a time under
-    /// a flood, and one prepared statement per row was most of this write's cost.
+    /// a flood, and one prepared statement per row was most of this write's cost. `rowids` learns
+    /// the commit's rows when SQLite has committed it (`RowIDs`).
     func commit(_ writes: [Write]) async throws {
         guard !writes.isEmpty else { return }
-        try await db.write { db in try Self.apply(writes, db) }
+        try await db.write { db in try apply(writes, db) }
     }
 
     /// Writes the entry, its trace rows and the sequence it leads to (`sequence`); deletes the
@@ -119,14 +149,16 @@ struct MempoolStore: Sendable {
         try await commit([.trace(events)])
     }
 
-    /// The statements of one commit. Rows of `tx` are inserted and deleted in the order written
-    /// (a transaction admitted and then mined in one batch is gone afterwards, a replaced one's
-    /// delete precedes its replacement's insert), consecutive ones of a kind in one multi-row
-    /// statement; trace rows (another table) keep their relative order and go in multi-row
-    /// inserts at the end; the sequence, which only ever grows in queue order, is stored once
-    /// (the highest given). Every statement is a prepared one from GRDB's cache.
-    static func apply(_ writes: [Write], _ db: Database) throws {
-        var batch = Batch()
+    /// The statements of one commit; the rowids it gives and takes are staged in `rowids`, which
+    /// learns them if the transaction commits (and forgets them if it rolls back).
+    /// Rows of `tx` are inserted and deleted in the order written (a transaction admitted and then
+    /// mined in one batch is gone afterwards, a replaced one's delete precedes its replacement's
+    /// insert, a txid written again replaces its row), consecutive ones of a kind in one multi-row
+    /// statement; trace rows (another table) keep their relative order and go in multi-row inserts
+    /// at the end; the sequence, which only ever grows in queue order, is stored once (the highest
+    /// given). Every statement is a prepared one from GRDB's cache.
+    func apply(_ writes: [Write], _ db: Database) throws {
+        var batch = Batch(rowids: try rowids.prepare(db))
         for w in writes {
             switch w {
             case let .admit(e, receivedAt, gone, sequence):
@@ -134,7 +166,7 @@ struct MempoolStore: Sendable {
                     try batch.delete(t, db)
                     batch.trace(event)
                 }
-                // its `received` and `accepted` trace rows wait in its row (`pendingRows`)
+                // its `received` and `accepted` trace rows wait in its row (`pendingEvents`)
                 try batch.insert(e, receivedAt: receivedAt, db)
                 batch.sequence(sequence)
             case let .delete(txids, sequence):
@@ -146,28 +178,48 @@ struct MempoolStore: Sendable {
                 for e in events { batch.trace(e) }
             }
         }
-        try batch.finish(db)
+        rowids.stage(try batch.finish(db))
     }
 
     /// Rows gathered for multi-row statements (`apply`).
     struct Batch {
         private enum Run { case none, inserts, deletes }
         private var run = Run.none
-        private var txRows: [(Data, Data, Int64, Double, Double?)] = []
-        private var deletes: [Data] = []
+        private var changes: RowIDs.Changes
+        private let rowids: RowIDs
+        private var txRows: [(Int64, Data, Data, Int64, Double, Double?)] = []
+        private var deletes: [Int64] = []
         private var traces: [(id: String, kind: String, stage: String, service: String, time: Double, detail: String?)] = []
         private var sequence: UInt64?
 
+        init(rowids: RowIDs.Prepared) {
+            self.rowids = rowids.ids
+            changes = RowIDs.Changes(next: rowids.next)
+        }
+
+        /// The row of `txid` as this commit leaves it so far.
+        private func rowid(_ txid: Hash256) -> Int64? {
+            if let r = changes.rows[txid] { return r == 0 ? nil : r }
+            return rowids.rowid(txid)
+        }
+
         mutating func insert(_ e: PoolEntry, receivedAt: Double?, _ db: Database) throws {
+            // a txid stored already: its row (and what waits in it) goes first
+            if rowid(e.txid) != nil { try delete(e.txid, db) }
             if run == .deletes { try flushTx(db) }
             run = .inserts
-            txRows.append((Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time, receivedAt))
+            let r = changes.next
+            changes.next += 1
+            changes.rows[e.txid] = r
+            txRows.append((r, Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time, receivedAt))
         }
 
         mutating func delete(_ txid: Hash256, _ db: Database) throws {
+            guard let r = rowid(txid) else { return }   // not stored
             if run == .inserts { try flushTx(db) }
             run = .deletes
-            deletes.append(Data(txid.bytes))
+            changes.rows[txid] = 0
+            deletes.append(r)
         }
 
         mutating func trace(_ e: TraceEvent) {
@@ -180,7 +232,7 @@ struct MempoolStore: Sendable {
 
         mutating func sequence(_ value: UInt64) { sequence = max(sequence ?? 0, value) }
 
-        mutating func finish(_ db: Database) throws {
+        mutating func finish(_ db: Database) throws -> RowIDs.Changes {
             try flushTx(db)
             try MempoolStore.chunked(traces.count, db, sql: { "INSERT INTO trace VALUES " + MempoolStore.placeholders($0, columns: 6) }) { range in
                 var values = [(any DatabaseValueConvertible)?]()
@@ -190,28 +242,35 @@ struct MempoolStore: Sendable {
             }
             traces = []
             if let sequence { try MempoolStore.storeSequence(sequence, db) }
+            return changes
         }
 
         private mutating func flushTx(_ db: Database) throws {
             switch run {
             case .none: break
             case .inserts:
-                // (a row replaced keeps its waiting trace rows: they join `trace` first)
-                for row in try MempoolStore.pendingRows(txRows.map(\.0), db) { trace(row) }
                 try MempoolStore.chunked(txRows.count, db, sql: {
-                    "INSERT OR REPLACE INTO tx (txid, raw, fee, time, received, pending) VALUES " + MempoolStore.placeholders($0, columns: 6)
+                    "INSERT INTO tx (seq, txid, raw, fee, time, received, pending) VALUES " + MempoolStore.placeholders($0, columns: 7)
                 }) { range in
                     var values = [(any DatabaseValueConvertible)?]()
-                    values.reserveCapacity(range.count * 6)
-                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3, r.4, 1] }
+                    values.reserveCapacity(range.count * 7)
+                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3, r.4, r.5, 1] }
                     return StatementArguments(values)
                 }
                 txRows = []
             case .deletes:
-                for row in try MempoolStore.pendingRows(deletes, db) { trace(row) }
-                try MempoolStore.chunked(deletes.count, db, sql: { n in
-                    "DELETE FROM tx WHERE txid IN (" + Array(repeating: "?", count: n).joined(separator: ", ") + ")"
-                }) { range in StatementArguments(Array(deletes[range]) as [(any DatabaseValueConvertible)?]) }
+                // the rows' waiting trace rows (those stored with `pending` = 1) join `trace`
+                var start = 0
+                while start < deletes.count {
+                    let n = MempoolStore.chunkSizes.first { $0 <= deletes.count - start }!
+                    let statement = try db.cachedStatement(sql: "DELETE FROM tx WHERE seq IN ("
+                        + Array(repeating: "?", count: n).joined(separator: ", ") + ") RETURNING txid, received, time, pending")
+                    let rows = try GRDB.Row.fetchAll(statement, arguments: StatementArguments(Array(deletes[start..<start + n]) as [(any DatabaseValueConvertible)?]))
+                    for row in rows where (row[3] as Int64) == 1 {
+                        for e in MempoolStore.pendingEvents(txid: Hash256(bytes: Array(row[0] as Data)), received: row[1], accepted: row[2]) { trace(e) }
+                    }
+                    start += n
+                }
                 deletes = []
             }
             run = .none
@@ -235,23 +294,82 @@ struct MempoolStore: Sendable {
         }
     }
 
-    /// The trace rows waiting in the `tx` rows of `txids` (those stored with `pending` = 1): its
-    /// `received` row (when the edge gave the time) and its `accepted` row, as the admission would
-    /// have written them.
-    static func pendingRows(_ txids: [Data], _ db: Database) throws -> [TraceEvent] {
-        var out = [TraceEvent]()
-        var start = 0
-        while start < txids.count {
-            let n = chunkSizes.first { $0 <= txids.count - start }!
-            let statement = try db.cachedStatement(sql: "SELECT txid, received, time FROM tx WHERE pending = 1 AND txid IN ("
-                + Array(repeating: "?", count: n).joined(separator: ", ") + ")")
-            let rows = try GRDB.Row.fetchCursor(statement, arguments: StatementArguments(Array(txids[start..<start + n]) as [(any DatabaseValueConvertible)?]))
-            while let row = try rows.next() {
-                out += pendingEvents(txid: Hash256(bytes: Array(row[0] as Data)), received: row[1], accepted: row[2])
-            }
-            start += n
+    /// The rowid of each stored txid: how `tx` rows are found, with no index on the txid (v4). Read
+    /// from the table at the store's first write (`prepare`, on the writer, so no other write runs
+    /// meanwhile), then kept by the commits: a commit's changes (`stage`) are learned when SQLite
+    /// has committed it and dropped when it rolls back (GRDB's transaction observer, called on the
+    /// writer's queue before the next write begins). A reader that looks a txid up and then opens
+    /// its snapshot sees the row named or what a later commit made of it. A row deleted from the
+    /// file behind the store's back leaves a rowid naming nothing: a delete of it deletes nothing,
+    /// and a read checks the txid. About 50–100 bytes a stored transaction (a dictionary slot).
+    final class RowIDs: TransactionObserver, Sendable {
+        private struct State {
+            var rowids: [Hash256: Int64]?
+            var next: Int64 = 1
+            var staged: Changes?
+            var observing = false
         }
-        return out
+        private let state = Mutex(State())
+
+        /// What a commit does: the rowid of each txid it writes (0: deleted), and the next free rowid.
+        struct Changes {
+            var rows: [Hash256: Int64] = [:]
+            var next: Int64
+        }
+
+        /// The writer's view at the start of a commit.
+        struct Prepared {
+            let ids: RowIDs
+            let next: Int64
+        }
+
+        /// Reads the table's rowids if not read yet (on the writer, inside its transaction).
+        func prepare(_ db: Database) throws -> Prepared {
+            let (loaded, observing, next) = state.withLock { ($0.rowids != nil, $0.observing, $0.next) }
+            if !observing {
+                db.add(transactionObserver: self, extent: .observerLifetime)
+                state.withLock { $0.observing = true }
+            }
+            if loaded { return Prepared(ids: self, next: next) }
+            var rowids = [Hash256: Int64]()
+            var last: Int64 = 0
+            let rows = try GRDB.Row.fetchCursor(db, sql: "SELECT seq, txid FROM tx")
+            while let row = try rows.next() {
+                let r: Int64 = row[0], txid: Data = row[1]
+                last = max(last, r)
+                if txid.count == 32 { rowids[Hash256(bytes: txid)] = r }
+            }
+            state.withLock { $0.rowids = rowids; $0.next = last + 1; $0.staged = nil }
+            return Prepared(ids: self, next: last + 1)
+        }
+
+        /// A commit's changes, learned if it commits.
+        func stage(_ changes: Changes) { state.withLock { $0.staged = changes } }
+
+        /// The stored row of `txid`, as of the last commit.
+        func rowid(_ txid: Hash256) -> Int64? { state.withLock { $0.rowids?[txid] } }
+
+        /// Whether the rowids have been read (no write yet otherwise).
+        var isLoaded: Bool { state.withLock { $0.rowids != nil } }
+
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
+
+        func databaseDidChange(with event: DatabaseEvent) {}
+
+        func databaseDidCommit(_ db: Database) {
+            state.withLock { s in
+                guard let changes = s.staged, s.rowids != nil else { return }
+                s.staged = nil
+                for (txid, r) in changes.rows {
+                    s.rowids![txid] = r == 0 ? nil : r
+                }
+                s.next = max(s.next, changes.next)
+            }
+        }
+
+        func databaseDidRollback(_ db: Database) {
+            state.withLock { $0.staged = nil }
+        }
     }
 
     /// The `received` and `accepted` rows a `tx` row holds while `pending`.
@@ -276,7 +394,7 @@ struct MempoolStore: Sendable {
     /// What was stored, oldest first, and the stored mempool sequence.
     func load() async throws -> (rows: [Row], sequence: UInt64?) {
         try await db.read { db in
-            let rows = try GRDB.Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time").map {
+            let rows = try GRDB.Row.fetchAll(db, sql: "SELECT raw, fee, time FROM tx ORDER BY time, seq").map {
                 Row(raw: Array($0["raw"] as Data), fee: UInt64($0["fee"] as Int64), time: $0["time"] as Double)
             }
             let stored = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequence'")
@@ -290,21 +408,44 @@ struct MempoolStore: Sendable {
     }
 
     /// A transaction's (or any id's) trace rows, in order: those of `trace` and those still waiting
-    /// in its `tx` row (`pendingRows`), by time (a tie in written order, the waiting ones first).
+    /// in its `tx` row (`pendingEvents`), by time (a tie in written order, the waiting ones first).
+    /// Its row is found by the rowid `rowids` gives, looked up before the read opens its snapshot
+    /// (`RowIDs`); before this store's first write, by reading the table.
     func trace(_ id: String) async throws -> [TraceEvent] {
-        try await db.read { db in try Self.trace(id, db) }
+        let txid = Hash256(hex: id).flatMap { $0.hex == id ? $0 : nil }
+        let row: PendingRow = if let txid {
+            rowids.isLoaded ? rowids.rowid(txid).map { PendingRow.rowid(txid, $0) } ?? .none : .scan(txid)
+        } else {
+            .none
+        }
+        return try await db.read { db in try Self.trace(id, pending: row, db) }
+    }
+
+    /// Where a trace read finds the id's waiting rows.
+    enum PendingRow {
+        case none
+        case rowid(Hash256, Int64)
+        case scan(Hash256)
     }
 
     /// The query's plan uses the index `trace_key` (the `+` keeps the planner from preferring a scan
     /// for the full id's equality).
     static let traceSQL = "SELECT id, kind, stage, service, time, detail FROM trace WHERE substr(id, 1, 16) = ? AND +id = ? ORDER BY time, rowid"
 
-    static func trace(_ id: String, _ db: Database) throws -> [TraceEvent] {
+    static func trace(_ id: String, pending where: PendingRow, _ db: Database) throws -> [TraceEvent] {
         var pending = [TraceEvent]()
-        if let txid = Hash256(hex: id), txid.hex == id,
-           let row = try GRDB.Row.fetchOne(db, sql: "SELECT received, time FROM tx WHERE txid = ? AND pending = 1", arguments: [Data(txid.bytes)]) {
-            pending = pendingEvents(txid: txid, received: row[0], accepted: row[1])
+        let txid: Hash256?, found: GRDB.Row?
+        switch `where` {
+        case .none:
+            txid = nil; found = nil
+        case let .rowid(t, r):
+            txid = t
+            found = try GRDB.Row.fetchOne(db, sql: "SELECT received, time FROM tx WHERE seq = ? AND txid = ? AND pending = 1", arguments: [r, Data(t.bytes)])
+        case let .scan(t):
+            txid = t
+            found = try GRDB.Row.fetchOne(db, sql: "SELECT received, time FROM tx WHERE txid = ? AND pending = 1", arguments: [Data(t.bytes)])
         }
+        if let txid, let found { pending = pendingEvents(txid: txid, received: found[0], accepted: found[1]) }
         let stored = try GRDB.Row.fetchAll(db, sql: traceSQL, arguments: [String(id.prefix(16)), id]).compactMap {
             TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
         }

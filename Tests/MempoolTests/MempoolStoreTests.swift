@@ -166,4 +166,102 @@ struct MempoolStoreTests {
         try await store.delete([a.txid])
         #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted])   // not twice
     }
+
+    @Test("tx rows are keyed by admission order: a commit appends them, and no index on tx is kept")
+    func admissionOrder() async throws {
+        let (store, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let many = (0..<40).map { Self.entry(UInt8($0), time: Double(100 - $0)) }
+        try await store.commit(many.prefix(30).enumerated().map { .admit($1, receivedAt: nil, replacing: [], sequence: UInt64($0 + 1)) })
+        try await store.commit([.delete([many[3].txid, many[17].txid], sequence: nil)])
+        try await store.commit(many.suffix(10).map { .admit($0, receivedAt: nil, replacing: [], sequence: 50) })
+        let stored = try await store.db.read { db in
+            try GRDB.Row.fetchAll(db, sql: "SELECT seq, txid FROM tx ORDER BY seq").map { ($0[0] as Int64, Hash256(bytes: Array($0[1] as Data))) }
+        }
+        let expected = many.enumerated().filter { $0.offset != 3 && $0.offset != 17 }.map(\.element.txid)
+        #expect(stored.map(\.1) == expected)
+        #expect(stored.map(\.0) == stored.map(\.0).sorted())
+        let indexes = try await store.db.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tx'") }
+        #expect(indexes.isEmpty, "\(indexes)")
+        // oldest first on a reload, by time (their times go down as they were admitted)
+        #expect(try await store.load().rows.map(\.time) == expected.map { t in many.first { $0.txid == t }!.time }.sorted())
+    }
+
+    @Test("a store opened on a file written before (a restart) finds its rows: trace reads, deletes, a txid written again")
+    func reopened() async throws {
+        let (first, dir) = try Self.open()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = Self.entry(1, time: 10), b = Self.entry(2, time: 11), c = Self.entry(3, time: 12)
+        try await first.commit([.admit(a, receivedAt: 9, replacing: [], sequence: 1), .admit(b, receivedAt: nil, replacing: [], sequence: 2),
+                                .admit(c, receivedAt: nil, replacing: [], sequence: 3)])
+        let store = MempoolStore(db: first.db)
+        // before its first write (no rowids read yet)
+        #expect(!store.rowids.isLoaded)
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted])
+        let mined = TraceEvent(id: a.txid.hex, kind: .tx, stage: .mined, service: .mempool, time: 13, detail: nil)
+        try await store.commit([.delete([a.txid], sequence: nil), .trace([mined])])
+        #expect(store.rowids.isLoaded)
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted, .mined])
+        #expect(try await store.trace(b.txid.hex).map(\.stage) == [.accepted])
+        // b written again: one row, its waiting row moved first; a deleted again: nothing happens
+        try await store.commit([.admit(b, receivedAt: nil, replacing: [], sequence: 4), .delete([a.txid], sequence: nil)])
+        #expect(try await store.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM tx") } == 2)
+        #expect(try await store.trace(b.txid.hex).map(\.stage) == [.accepted, .accepted])
+        #expect(try await store.trace(a.txid.hex).map(\.stage) == [.received, .accepted, .mined])
+        #expect(Set(try await store.txids()) == [b.txid, c.txid])
+        // a failed commit leaves the rows and the rowids as they were
+        let d = Self.entry(4, time: 14)
+        await #expect(throws: (any Error).self) {
+            try await store.db.write { db in
+                try store.apply([.admit(d, receivedAt: nil, replacing: [], sequence: 5), .delete([c.txid], sequence: nil)], db)
+                throw CancellationError()
+            }
+        }
+        #expect(store.rowids.rowid(d.txid) == nil && store.rowids.rowid(c.txid) != nil)
+        try await store.commit([.delete([c.txid], sequence: nil), .admit(d, receivedAt: nil, replacing: [], sequence: 5)])
+        #expect(Set(try await store.txids()) == [b.txid, d.txid])
+        #expect(try await store.trace(c.txid.hex).map(\.stage) == [.accepted])
+    }
+
+    @Test("a v3 data folder migrates: its rows, waiting trace rows and sequence read as before, in time order, and write on")
+    func migrationFromV3() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mempoolstore-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("mempool.sqlite").path
+        let es = (0..<5).map { Self.entry(UInt8($0), time: Double(20 - $0)) }
+        do {
+            // the file as a v3 build left it (its statements, as that build wrote them)
+            let db = try DatabasePool(path: path)
+            try MempoolStore.migrator().migrate(db, upTo: "v3-pending-trace")
+            try await db.write { db in
+                for (i, e) in es.enumerated() {
+                    try db.execute(sql: "INSERT OR REPLACE INTO tx (txid, raw, fee, time, received, pending) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: [Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time, i == 0 ? e.time - 1 : nil, i == 4 ? 0 : 1])
+                }
+                try db.execute(sql: "INSERT INTO trace VALUES (?, 'tx', 'received', 'edge', 15, 'POST /api/tx'), (?, 'tx', 'accepted', 'mempool', 16, NULL)",
+                               arguments: [es[4].txid.hex, es[4].txid.hex])
+                try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('sequence', 42)")
+            }
+        }
+        let db = try DatabasePool(path: path)
+        try MempoolStore.migrator().migrate(db)
+        let store = MempoolStore(db: db)
+        let (rows, seq) = try await store.load()
+        #expect(rows.map(\.raw) == es.reversed().map(\.raw))     // oldest first
+        #expect(rows.map(\.fee) == es.reversed().map(\.fee))
+        #expect(seq == 42)
+        #expect(try await store.trace(es[0].txid.hex).map(\.stage) == [.received, .accepted])
+        #expect(try await store.trace(es[4].txid.hex).map(\.stage) == [.received, .accepted])
+        let indexes = try await db.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tx'") }
+        #expect(indexes.isEmpty)
+        try await store.commit([.delete([es[0].txid, es[4].txid], sequence: 43), .admit(Self.entry(9, time: 30), receivedAt: nil, replacing: [], sequence: 44)])
+        #expect(try await store.trace(es[0].txid.hex).map(\.stage) == [.received, .accepted])   // moved to trace, once
+        #expect(try await store.trace(es[4].txid.hex).map(\.stage) == [.received, .accepted])   // nothing waited in it
+        #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM trace") } == 4)
+        #expect(Set(try await store.txids()) == Set(es[1...3].map(\.txid) + [Self.entry(9, time: 30).txid]))
+        #expect(try await store.load().sequence == 44)
+        // a restart reads the same rows back
+        #expect(try await MempoolStore(db: db).load().rows.map(\.raw) == es[1...3].reversed().map(\.raw) + [Self.entry(9, time: 30).raw])
+    }
 }
