@@ -57,7 +57,8 @@ enum ChainStorage {
     }
 
     /// Takes the best chain's block at `height` off it: its coins go, the coins it spent come back
-    /// from its undo data, its index rows go. Returns the coins it had created (coinbase minus fees).
+    /// from its undo data, its index rows go (each by its own key: the block and its undo data name
+    /// them all). Returns the coins it had created (coinbase minus fees).
     static func disconnect(_ db: Database, block: Block, height: Int) throws -> UInt64 {
         let hash = Data(block.hash.bytes)
         let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
@@ -65,15 +66,21 @@ enum ChainStorage {
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
         let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
         let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
-        for txid in block.txids {
-            let key = Data(txid.bytes)
+        let txids = block.txids.map { Data($0.bytes) }.sorted { lexicographic($0, $1) }
+        for key in txids {
             try deleteCoins.execute(arguments: [key])
             try deleteTx.execute(arguments: [key])
         }
-        let insert = try db.cachedStatement(sql: insertCoinSQL)
-        for s in spent { try insertCoin(insert, s.outpoint, s.coin) }
-        try db.execute(sql: "DELETE FROM addr WHERE height = ?", arguments: [height])
-        try SpendIndex.forget(db, height: height)
+        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, sortedCoinRows(spent.map { ($0.outpoint, $0.coin) }))
+        // The addr rows at this height: those of the keys its outputs pay and its inputs spend from.
+        var keys = Set<[UInt8]>()
+        for tx in block.transactions { for o in tx.outputs { keys.insert(o.publicKey) } }
+        for s in spent { keys.insert(s.coin.output.publicKey) }
+        let deleteAddr = try db.cachedStatement(sql: "DELETE FROM addr WHERE pubkey = ? AND height = ?")
+        for key in keys.map({ Data($0) }).sorted(by: { lexicographic($0, $1) }) {
+            try deleteAddr.execute(arguments: [key, height])
+        }
+        try SpendIndex.forget(db, block)
         try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
         try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
         return block.transactions[0].outputs.reduce(0) { $0 + $1.value } - UInt64(fees)
@@ -81,19 +88,53 @@ enum ChainStorage {
 
     /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps
     /// its undo data, indexes its transactions, addresses and spends, and marks it connected.
-    /// `txids` are the block's. Every per-row statement is prepared once and reused.
+    /// `txids` are the block's. Every statement is prepared once and reused, and each table's rows
+    /// go in its key order (each lands next to the one before in the B-tree).
     static func connect(_ db: Database, entry: HeaderEntry, block: Block, txids: [Hash256], connection: BlockConnection, fees: [Amount]) throws {
         let hash = Data(entry.hash.bytes)
         let delete = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?")
-        for s in connection.spent {
-            try delete.execute(arguments: [Data(s.outpoint.txid.bytes), s.outpoint.index])
+        for op in connection.spent.map(\.outpoint).sorted(by: { lexicographic($0.txid.bytes, $1.txid.bytes, Int64($0.index), Int64($1.index)) }) {
+            try delete.execute(arguments: [Data(op.txid.bytes), op.index])
         }
-        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, connection.created.map { coinRow($0.outpoint, $0.coin) })
+        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, sortedCoinRows(connection.created.map { ($0.outpoint, $0.coin) }))
         try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(connection.spent))])
         try indexTransactions(db, block, txids: txids, height: entry.height, fees: fees, spent: connection.spent)
         try SpendIndex.record(db, block, txids: txids, height: entry.height)
         try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [entry.height, hash])
         try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.connected.rawValue, hash])
+    }
+
+    /// Byte order then number order: SQLite's order of a (BLOB, INTEGER) key.
+    static func lexicographic<B: Collection<UInt8>>(_ a: B, _ b: B, _ i: Int64 = 0, _ j: Int64 = 0) -> Bool {
+        var x = a.makeIterator(), y = b.makeIterator()
+        while true {
+            switch (x.next(), y.next()) {
+            case let (p?, q?): if p != q { return p < q }
+            case (nil, _?): return true
+            case (_?, nil): return false
+            case (nil, nil): return i < j
+            }
+        }
+    }
+
+    /// Rows of values compared on their first `columns` values (BLOB or INTEGER), SQLite's order.
+    static func keyOrder(_ a: [DatabaseValue], _ b: [DatabaseValue], columns: Int) -> Bool {
+        for c in 0..<columns {
+            switch (a[c].storage, b[c].storage) {
+            case let (.blob(p), .blob(q)):
+                if p != q { return lexicographic(p, q) }
+            case let (.int64(p), .int64(q)):
+                if p != q { return p < q }
+            default:
+                preconditionFailure("key columns are BLOB or INTEGER")
+            }
+        }
+        return false
+    }
+
+    /// `utxo` rows of `coins`, in the table's key order.
+    static func sortedCoinRows(_ coins: [(OutPoint, Coin)]) -> [[DatabaseValue]] {
+        coins.sorted { lexicographic($0.0.txid.bytes, $1.0.txid.bytes, Int64($0.0.index), Int64($1.0.index)) }.map { coinRow($0.0, $0.1) }
     }
 
     static func setSupply(_ db: Database, _ supply: UInt64) throws {
@@ -114,8 +155,6 @@ enum ChainStorage {
              e.time.databaseValue, e.detail?.databaseValue ?? .null]
         })
     }
-
-    static let insertCoinSQL = "INSERT OR REPLACE INTO utxo VALUES (?, ?, ?, ?, ?, ?)"
 
     /// Rows of a block (thousands) per statement: one statement runs many rows (GRDB's and
     /// SQLite's cost per statement is paid once per batch, not per row).
@@ -141,16 +180,10 @@ enum ChainStorage {
         }
     }
 
-    /// A coin's row of `utxo`, in `insertCoinSQL`'s column order.
+    /// A coin's row of `utxo`, in the table's column order.
     static func coinRow(_ op: OutPoint, _ coin: Coin) -> [DatabaseValue] {
         [Data(op.txid.bytes).databaseValue, Int64(op.index).databaseValue, Int64(coin.output.value).databaseValue,
          Data(coin.output.publicKey).databaseValue, coin.height.databaseValue, coin.isCoinbase.databaseValue]
-    }
-
-    /// `insert`: `insertCoinSQL`, prepared.
-    static func insertCoin(_ insert: Statement, _ op: OutPoint, _ coin: Coin) throws {
-        try insert.execute(arguments: [
-            Data(op.txid.bytes), op.index, Int64(coin.output.value), Data(coin.output.publicKey), coin.height, coin.isCoinbase])
     }
 
     /// tx and addr rows for a connected block (`txids` are its).
@@ -161,7 +194,8 @@ enum ChainStorage {
         let spans = TxSpans.of(block)
         var txRows = [[DatabaseValue]]()
         txRows.reserveCapacity(block.transactions.count)
-        let insertAddr = try db.cachedStatement(sql: "INSERT OR REPLACE INTO addr VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        var addrRows = [[DatabaseValue]]()
+        addrRows.reserveCapacity(block.transactions.count * 2)
         for (pos, tx) in block.transactions.enumerated() {
             let txid = txids[pos]
             let txidData = Data(txid.bytes)
@@ -182,11 +216,15 @@ enum ChainStorage {
                 }
             }
             for (key, e) in perKey {
-                try insertAddr.execute(arguments: [
-                    Data(key), height, pos, txidData, e.fundedN, Int64(e.funded), e.spentN, Int64(e.spent)])
+                addrRows.append([Data(key).databaseValue, height.databaseValue, pos.databaseValue, txidData.databaseValue,
+                                 e.fundedN.databaseValue, Int64(e.funded).databaseValue, e.spentN.databaseValue, Int64(e.spent).databaseValue])
             }
             for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
         }
+        // Key order: addr by (pubkey, height, position), tx by txid (each key once in a block).
+        addrRows.sort { keyOrder($0, $1, columns: 3) }
+        try insertRows(db, "INSERT OR REPLACE INTO addr VALUES", width: 8, addrRows)
+        txRows.sort { keyOrder($0, $1, columns: 1) }
         try insertRows(db, "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES", width: 7, txRows)
     }
 

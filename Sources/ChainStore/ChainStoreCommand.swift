@@ -52,8 +52,12 @@ struct ChainStoreCommand: ServiceCommand {
 
         var config = Configuration()
         config.busyMode = .timeout(10)
+        let tuning = SQLiteTuning(ProcessInfo.processInfo.environment)
+        config.prepareDatabase { db in try tuning.apply(db) }
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
+        // The write-ahead log checkpointed off the commit path (ChainCheckpointer.swift).
+        let checkpointer = tuning.checkpointer ? try await ChainCheckpointer(db: db, logger: runtime.logger) : nil
 
         let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
@@ -87,8 +91,29 @@ struct ChainStoreCommand: ServiceCommand {
             "data": "\(dir.path)", "signature-cache": "\(signatureCache.map { "\($0.capacity) txids from \(endpoints.mempoolPub)" } ?? "off")"])
         let filler = cacheFiller
         let cache = signatureCache
-        try await runtime.run(beforeBus: { filler?.cancel() }, afterBus: { try? db.close() }, stopped: {
+        try await runtime.run(beforeBus: { filler?.cancel(); checkpointer?.stop() }, afterBus: { try? db.close() }, stopped: {
             SignatureCache.statusDetails(cache).mapValues { .string($0) }
         })
+    }
+}
+
+/// SQLite settings of chain.sqlite's connections, read from the environment for measuring
+/// (`CAIRN_CHAIN_CACHE_KB`: each connection's page cache, SQLite's default 2,000 KB;
+/// `CAIRN_CHAIN_MMAP_MB`: memory-mapped reads, default none; `CAIRN_CHAIN_CHECKPOINTER=off`:
+/// SQLite's checkpoint inside the commit instead of `ChainCheckpointer`).
+struct SQLiteTuning: Sendable {
+    var cacheKB: Int?
+    var mmapMB: Int?
+    var checkpointer = true
+
+    init(_ env: [String: String]) {
+        cacheKB = env["CAIRN_CHAIN_CACHE_KB"].flatMap(Int.init).map { max(100, $0) }
+        mmapMB = env["CAIRN_CHAIN_MMAP_MB"].flatMap(Int.init).map { max(0, $0) }
+        checkpointer = env["CAIRN_CHAIN_CHECKPOINTER"]?.lowercased() != "off"
+    }
+
+    func apply(_ db: Database) throws {
+        if let cacheKB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKB)") }
+        if let mmapMB { try db.execute(sql: "PRAGMA mmap_size = \(mmapMB * 1_048_576)") }
     }
 }

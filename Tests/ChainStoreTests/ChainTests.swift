@@ -37,9 +37,10 @@ final class StoreHarness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: dir) }
 
-    func open(signatureCache: SignatureCache? = nil) async throws -> (Chain, ChainQueries) {
+    /// `schemaUpTo`: the last migration to apply (an older data folder's schema); nil, all.
+    func open(signatureCache: SignatureCache? = nil, schemaUpTo: String? = nil) async throws -> (Chain, ChainQueries) {
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path)
-        try Schema.migrator().migrate(db)
+        if let schemaUpTo { try Schema.migrator().migrate(db, upTo: schemaUpTo) } else { try Schema.migrator().migrate(db) }
         let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test"), signatureCache: signatureCache,
                                     onTrace: { [self] events in published.withLock { $0 += events } }) { [self] change, _ in
             changes.withLock { $0.append(change) }
