@@ -46,10 +46,11 @@ import TestSupport
         // A longer branch from block1's parent, paying c: block1 is disconnected with the indexes gone.
         let branch = await extendChain(chain, from: base.last!, height: h1, count: 2, wallet: c, extra: [7])
         #expect(await chain.tip.hash == branch.last!.hash)
+        let payKey = Data(pay.txid.bytes)
         let after = try await q.db.read { db in
             (try Data.fetchAll(db, sql: "SELECT pubkey FROM addr WHERE height = ?", arguments: [h1]),
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spend") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx WHERE txid = ?", arguments: [Data(pay.txid.bytes)]) ?? 0)
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tx WHERE txid = ?", arguments: [payKey]) ?? 0)
         }
         #expect(after.0 == [Data(c.publicKey)], "only the new block's coinbase at that height")
         #expect(after.1 == 0 && after.2 == 0)
