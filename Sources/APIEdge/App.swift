@@ -17,8 +17,6 @@ final class Edge: Sendable {
     let notifier: PublicNotifier?
     let chainFollower: ChainFollower
     let mempoolFollower: MempoolFollower
-    /// `/api/mempool`'s summary, refreshed as the mempool follower sees the pool move.
-    let mempoolSummary: MempoolSummary
     /// Hands the followers' events to every outward feed, in order.
     let outlets: FeedOutlets
     let logger: Logger
@@ -77,7 +75,7 @@ final class Edge: Sendable {
                                             topics: [Topic.tip, Topic.connected, Topic.disconnected, Topic.hashblock],
                                             hwm: 100_000, curve: config.bus.client(of: .chainstore), logger: logger)
         let mempoolSub = try await Subscriber(context: context, connect: [config.endpoints.mempoolPub],
-                                              topics: [Topic.rawtx, Topic.sequence, Topic.template], hwm: 100_000,
+                                              topics: [Topic.rawtx, Topic.sequence], hwm: 100_000,
                                               curve: config.bus.client(of: .mempool), logger: logger)
         self.chainSub = chainSub
         self.mempoolSub = mempoolSub
@@ -93,9 +91,7 @@ final class Edge: Sendable {
         await feed.hub.observeClients { traceRelay.clientsChanged($0) }
         let outlets = FeedOutlets(notifier: notifier, outlets: [feed, rpc.subscriptions])
         self.outlets = outlets
-        let mempoolSummary = MempoolSummary { try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self) }
-        self.mempoolSummary = mempoolSummary
-        let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger, summary: mempoolSummary)
+        let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger)
         let chainFollower = ChainFollower(backend: backend, outlet: outlets, logger: logger,
                                           onConfirmed: { await mempoolFollower.confirmed($0) },
                                           onDisconnected: { await mempoolFollower.reorged() },
@@ -127,7 +123,7 @@ final class Edge: Sendable {
             Task {
                 await Self.waitReady(mempoolSub)
                 await mempoolFollower.start()
-                await mempoolFollower.follow(mempoolSub.events)
+                for await event in mempoolSub.events { await mempoolFollower.handle(event) }
             },
         ]
     }

@@ -20,21 +20,13 @@ actor MempoolFollower {
     private let backend: Backend
     private let outlet: any FeedOutlet
     private let logger: Logger
-    /// Told of every change seen (`/api/mempool`'s summary: MempoolSummary.swift).
-    private let summary: MempoolSummary?
     let limit: Int
 
-    init(backend: Backend, outlet: any FeedOutlet, logger: Logger, summary: MempoolSummary? = nil, limit: Int = 500_000) {
+    init(backend: Backend, outlet: any FeedOutlet, logger: Logger, limit: Int = 500_000) {
         self.backend = backend
         self.outlet = outlet
         self.logger = logger
-        self.summary = summary
         self.limit = limit
-    }
-
-    /// Handles `events` in order until they end, on this actor (no hop per event).
-    func follow(_ events: EventStream<SubscriberEvent>) async {
-        for await event in events { await handle(event) }
     }
 
     /// The newest mempool sequence seen (an A, an R or a snapshot).
@@ -86,10 +78,6 @@ actor MempoolFollower {
     }
 
     func handle(_ event: SubscriberEvent) async {
-        if let summary {
-            // A or R (`sequence`), a `template` notice (also after a block's transactions left), a gap or a restart.
-            if case .message(Topic.rawtx, _, _) = event {} else { summary.moved() }
-        }
         switch event {
         case let .message(topic, body, _):
             switch topic {

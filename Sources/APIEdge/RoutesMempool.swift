@@ -6,13 +6,11 @@ import NodeKit
 enum MempoolRoutes {
     static func routes(_ edge: Edge) -> [Route] {
         let backend = edge.backend
-        let summary = edge.mempoolSummary
         return [
             Route(.get, "/api/mempool",
                   RouteDoc(summary: "Mempool size, fees and fee histogram", tag: "mempool", response: .json(Schema.ref("Mempool")),
                            errors: [502, 503])) { _, _ in
-                // From the edge's copy (MempoolSummary.swift): at most the follower's lag and one refresh behind, never over a second.
-                let info = try await summary.info()
+                let info = try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
                 return Reply.json(EsploraMempool(count: info.count, vsize: info.bytes, totalFee: info.totalFee, feeHistogram: info.feeHistogram))
             },
             Route(.get, "/api/mempool/txids",
@@ -52,7 +50,7 @@ enum MempoolRoutes {
             Route(.get, "/api/fee-estimates",
                   RouteDoc(summary: "Fee rate (units/byte) to confirm within 1, 3, 6 or 25 blocks", tag: "mempool",
                            response: .json(Schema.ref("FeeEstimates")), errors: [502, 503])) { _, _ in
-                let info = try await summary.info()
+                let info = try await backend.mempool(.getmempoolinfo, Empty(), as: MempoolInfo.self)
                 return Reply.json(FeeEstimator.estimates(histogram: info.feeHistogram, minFeeRate: info.minFeeRate))
             },
         ]
