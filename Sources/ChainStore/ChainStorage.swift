@@ -63,6 +63,9 @@ enum ChainStorage {
         let hash = Data(block.hash.bytes)
         let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
         let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
+        // Only a block of its coinbase alone spends nothing; any other without its undo data cannot
+        // be taken off (its spent coins and index rows would be lost): refused, the commit rolled back.
+        guard undoRaw != nil || block.transactions.count == 1 else { throw ChainStorage.MissingUndo(block: block.hash.hex) }
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
         let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
         let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
@@ -102,6 +105,12 @@ enum ChainStorage {
         try SpendIndex.record(db, block, txids: txids, height: entry.height)
         try db.execute(sql: "INSERT INTO active VALUES (?, ?)", arguments: [entry.height, hash])
         try db.execute(sql: "UPDATE header SET status = ? WHERE hash = ?", arguments: [Schema.Status.connected.rawValue, hash])
+    }
+
+    /// A best-chain block with spends but no undo row: the store is damaged, nothing is changed.
+    struct MissingUndo: Error, CustomStringConvertible {
+        let block: String
+        var description: String { "block \(block) has no undo data: it cannot be disconnected" }
     }
 
     /// Byte order then number order: SQLite's order of a (BLOB, INTEGER) key.

@@ -52,7 +52,7 @@ struct ChainStoreCommand: ServiceCommand {
 
         var config = Configuration()
         config.busyMode = .timeout(10)
-        let tuning = SQLiteTuning(ProcessInfo.processInfo.environment)
+        let tuning = try SQLiteTuning(ProcessInfo.processInfo.environment)
         config.prepareDatabase { db in try tuning.apply(db) }
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
@@ -106,10 +106,21 @@ struct SQLiteTuning: Sendable {
     var mmapMB: Int?
     var checkpointer = true
 
-    init(_ env: [String: String]) {
-        cacheKB = env["CAIRN_CHAIN_CACHE_KB"].flatMap(Int.init).map { max(100, $0) }
-        mmapMB = env["CAIRN_CHAIN_MMAP_MB"].flatMap(Int.init).map { max(0, $0) }
-        checkpointer = env["CAIRN_CHAIN_CHECKPOINTER"]?.lowercased() != "off"
+    /// Read strictly: a value that is not a whole number (or on/off for the checkpointer) stops the
+    /// chain store with a clear error instead of being ignored.
+    init(_ env: [String: String]) throws {
+        func number(_ name: String) throws -> Int? {
+            guard let text = env[name], !text.isEmpty else { return nil }
+            guard let n = Int(text), n >= 0 else { throw ValidationError("\(name) is a whole number, not '\(text.prefix(40))'") }
+            return n
+        }
+        cacheKB = try number("CAIRN_CHAIN_CACHE_KB").map { max(100, $0) }
+        mmapMB = try number("CAIRN_CHAIN_MMAP_MB")
+        switch env["CAIRN_CHAIN_CHECKPOINTER"]?.lowercased() {
+        case nil, "", "on", "1", "true", "yes": checkpointer = true
+        case "off", "0", "false", "no": checkpointer = false
+        case let other?: throw ValidationError("CAIRN_CHAIN_CHECKPOINTER is on or off, not '\(other.prefix(40))'")
+        }
     }
 
     func apply(_ db: Database) throws {
