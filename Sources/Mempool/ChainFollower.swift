@@ -81,11 +81,12 @@ struct ChainFollower: Sendable {
     /// What a connected block does to the pool: the pool transactions it includes (they leave
     /// quietly, the block's C says it) and the pool transactions spending a coin one of its
     /// transactions spends (they leave with their descendants, announced as R).
-    static func effects(of block: Block, on graph: PoolGraph) -> (included: [Hash256], conflicts: [Hash256]) {
+    /// `txids`: the block's, in order (`block.txids`), when the caller has them already.
+    static func effects(of block: Block, txids: [Hash256]? = nil, on graph: PoolGraph) -> (included: [Hash256], conflicts: [Hash256]) {
         var included = [Hash256]()
         var conflicts = [Hash256]()
-        for tx in block.transactions.dropFirst() {
-            let txid = tx.txid
+        let txids = txids ?? block.txids
+        for (tx, txid) in zip(block.transactions, txids).dropFirst() {
             if graph.contains(txid) { included.append(txid) }
             for input in tx.inputs {
                 if let other = graph.spender(of: input.previousOutput), other != txid { conflicts.append(other) }
@@ -135,11 +136,14 @@ extension Pool {
         // The chain store's tip, asked before the gate: admissions do not wait for its round trip.
         // Asked after the chain store published this block, so it is at least as high.
         let fresh = try? await chain.tip()
+        // The txids too (a SHA-256d of each transaction's encoding, computed again at each use):
+        // hashed here, the gate is not held for it (a 5,000-transaction block needs them twice).
+        let txids = block.txids
         let times = StageTimes.shared, asked = StageTimes.now()
         await exclusively {
             let entered = StageTimes.now()
             times.record(.blockGateWait, entered - asked)
-            changingSummary { blockConnectedNow(block, height: height, tip: fresh) }
+            changingSummary { blockConnectedNow(block, txids: txids, height: height, tip: fresh) }
             times.record(.blockGateHold, since: entered)
         }
         await flushed()
@@ -148,18 +152,19 @@ extension Pool {
     /// Behind the gate, and without a suspension: memory changes only; the rows' deletion and the
     /// `mined` trace rows are queued for the writer, which writes them a slice a commit behind the
     /// admissions that follow (`WriteQueue.takeBatch`). `fresh`: the chain store's tip, asked before.
-    private func blockConnectedNow(_ block: Block, height: Int, tip fresh: ChainTip?) {
-        follower.followed = block.hash
-        coinView.connected(block, height: height)
-        let (included, conflicts) = ChainFollower.effects(of: block, on: graph)
+    private func blockConnectedNow(_ block: Block, txids: [Hash256], height: Int, tip fresh: ChainTip?) {
+        let blockHash = block.hash
+        follower.followed = blockHash
+        coinView.connected(block, txids: txids, height: height)
+        let (included, conflicts) = ChainFollower.effects(of: block, txids: txids, on: graph)
         // Included ones leave quietly (the block's C says it); children of included stay, now with a confirmed parent.
         for t in included { graph.confirm(t) }
-        let minedAt = ServiceSupport.now(), detail = "in block \(block.hash.hex) at height \(height)"
-        remove(included, reason: "included in block \(block.hash.hex)", publish: false) {
+        let minedAt = ServiceSupport.now(), detail = "in block \(blockHash.hex) at height \(height)"
+        remove(included, reason: "included in block \(blockHash.hex)", publish: false) {
             TraceEvent(id: $0.hex, kind: .tx, stage: .mined, service: .mempool, time: minedAt, detail: detail)
         }
         let conflicted = conflicts.flatMap { graph.descendants(of: $0) }
-        remove(conflicted, reason: "conflicts with block \(block.hash.hex)")
+        remove(conflicted, reason: "conflicts with block \(blockHash.hex)")
         if let t = tip, t.height < height { tip = nil }
         // `fresh` was asked before the gate: a revalidation that ran meanwhile may have set a higher tip.
         if let fresh, fresh.height >= height, fresh.height >= (tip?.height ?? height) { tip = fresh }

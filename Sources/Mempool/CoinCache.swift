@@ -68,12 +68,13 @@ struct CoinCache: Sendable {
 
     /// A block joined the best chain at `height`: what its transactions spend is gone, what they
     /// create is unspent (in order, so a coin created and spent in the block ends up absent).
-    mutating func connected(_ block: Block, height: Int) {
+    /// `txids`: the block's, in order (`block.txids`), when the caller has them already.
+    mutating func connected(_ block: Block, txids: [Hash256]? = nil, height: Int) {
         generation &+= 1
         guard enabled else { return }
         if coins.count + block.transactions.reduce(0, { $0 + $1.outputs.count }) > capacity { coins = [:] }
-        for tx in block.transactions {
-            let txid = tx.txid
+        let txids = txids ?? block.txids
+        for (tx, txid) in zip(block.transactions, txids) {
             if !tx.isCoinbase {
                 for input in tx.inputs { coins[input.previousOutput] = nil }
             }
