@@ -106,16 +106,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the two services with an SQLite file of their own share (GRDB): the write-ahead log
+        // checkpointed off the commit path.
+        .target(
+            name: "SQLiteSupport",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // The node's seven services, one executable each: these four, then the accounts service, the
         // wallet front and the peer bridge below.
         .executableTarget(
             name: "ChainStore",
-            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NodeKit", "ChainCore", "Bus", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "Mempool",
-            dependencies: ["NodeKit", "ChainCore", "Bus", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["NodeKit", "ChainCore", "Bus", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift"),
                            // The pool's fee-rate index (a min-max heap).
                            .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strict
@@ -248,6 +255,11 @@ let package = Package(
         .testTarget(
             name: "MinerTests",
             dependencies: ["Miner"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SQLiteSupportTests",
+            dependencies: ["SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

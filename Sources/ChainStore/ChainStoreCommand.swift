@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import Logging
 import NodeKit
+import SQLiteSupport
 
 /// `cairn-chainstore`: the only owner of the chain.
 @main
@@ -56,8 +57,8 @@ struct ChainStoreCommand: ServiceCommand {
         config.prepareDatabase { db in try tuning.apply(db) }
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
-        // The write-ahead log checkpointed off the commit path (ChainCheckpointer.swift).
-        let checkpointer = tuning.checkpointer ? try await ChainCheckpointer(db: db, logger: runtime.logger) : nil
+        // The write-ahead log checkpointed off the commit path (`WALCheckpointer`, Sources/SQLiteSupport).
+        let checkpointer = tuning.checkpointer ? try await WALCheckpointer(db: db, logger: runtime.logger) : nil
 
         let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
@@ -91,7 +92,10 @@ struct ChainStoreCommand: ServiceCommand {
             "data": "\(dir.path)", "signature-cache": "\(signatureCache.map { "\($0.capacity) txids from \(endpoints.mempoolPub)" } ?? "off")"])
         let filler = cacheFiller
         let cache = signatureCache
-        try await runtime.run(beforeBus: { filler?.cancel(); checkpointer?.stop() }, afterBus: { try? db.close() }, stopped: {
+        try await runtime.run(beforeBus: { filler?.cancel() }, afterBus: {
+            await checkpointer?.close()
+            try? db.close()
+        }, stopped: {
             SignatureCache.statusDetails(cache).mapValues { .string($0) }
         })
     }
@@ -100,7 +104,7 @@ struct ChainStoreCommand: ServiceCommand {
 /// SQLite settings of chain.sqlite's connections, read from the environment for measuring
 /// (`CAIRN_CHAIN_CACHE_KB`: each connection's page cache, SQLite's default 2,000 KB;
 /// `CAIRN_CHAIN_MMAP_MB`: memory-mapped reads, default none; `CAIRN_CHAIN_CHECKPOINTER=off`:
-/// SQLite's checkpoint inside the commit instead of `ChainCheckpointer`).
+/// SQLite's checkpoint inside the commit instead of `WALCheckpointer`).
 struct SQLiteTuning: Sendable {
     var cacheKB: Int?
     var mmapMB: Int?

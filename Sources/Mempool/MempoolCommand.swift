@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import Logging
 import NodeKit
+import SQLiteSupport
 
 /// `cairn-mempool`: unconfirmed transactions, persisted before acknowledging.
 @main
@@ -32,7 +33,7 @@ struct MempoolCommand: ServiceCommand {
         let db = try DatabasePool(path: dir.appendingPathComponent("mempool.sqlite").path, configuration: MempoolStore.configuration())
         try MempoolStore.migrator().migrate(db)
         try MempoolStore.samplesMigrator().migrate(db)
-        // The write-ahead log checkpointed off the commit path (WALCheckpointer.swift).
+        // The write-ahead log checkpointed off the commit path (`WALCheckpointer`, Sources/SQLiteSupport).
         let checkpointer = try await WALCheckpointer(db: db, logger: runtime.logger)
         let samples = MempoolSamples(db: db)
 
@@ -98,9 +99,11 @@ struct MempoolCommand: ServiceCommand {
                                                    "pub": "\(publisher.endpoints.joined(separator: ","))", "count": "\(count)"])
         try await runtime.run(beforeBus: {
             follower.cancel()
-            checkpointer.stop()
             viewer.cancel()
             sampler.cancel()
-        }, afterBus: { try? db.close() })
+        }, afterBus: {
+            await checkpointer.close()
+            try? db.close()
+        })
     }
 }

@@ -36,12 +36,6 @@ struct MempoolStore: Sendable {
         return config
     }
 
-    /// The writer's automatic checkpoint off: `WALCheckpointer` checkpoints the log from a
-    /// connection of its own instead, off the commit path.
-    static func disableAutomaticCheckpoint(_ db: Database) throws {
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-    }
-
     static func migrator() -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// Checkpoints an SQLite database's write-ahead log off the commit path (issue 11: the chain
+/// store's `chain.sqlite` and the mempool's `mempool.sqlite`). By default SQLite checkpoints inside
+/// the commit that takes the log past 1,000 pages, which a block of a few thousand transactions
+/// always does and a flood's group commits do every few seconds: that commit copies the log into
+/// the database and, with `synchronous=NORMAL`, syncs both files, and everyone waiting for it
+/// (`submitblock`, the admissions of the commit) waits too. Here the writer's automatic checkpoint
+/// is off and a task runs a PASSIVE checkpoint from a connection of its own every `interval` (a
+/// PASSIVE checkpoint takes no write lock: the writer goes on committing meanwhile; the log
+/// restarts from its beginning at a commit after a complete one). A page written by several
+/// commits within one interval is copied into the database once. Durability is unchanged: a
+/// commit is durable once it is in the log.
+///
+/// `close()` at the service's exit: the loop ends, one last checkpoint runs (so the next start
+/// finds a short log) and the connection is closed before the writer's.
+public final class WALCheckpointer: Sendable {
+    /// Its own connection (the checkpoints run on its queue's thread, not the cooperative pool:
+    /// they write and sync files).
+    private let connection: DatabaseQueue
+    private let task: Task<Void, Never>
+    private let file: String
+    private let logger: Logger
+    /// Set by `close()` before the connection closes; read inside each checkpoint's closure, which
+    /// runs on the connection's serial queue like the close, so no checkpoint reaches the closed
+    /// handle (GRDB's checkpoint does not check it: SQLite would dereference a freed connection).
+    private let closed: ClosedFlag
+
+    /// Turns the writer's automatic checkpoint off and starts checkpointing every `interval`.
+    public init(db: DatabasePool, interval: Duration = .seconds(1), logger: Logger) async throws {
+        try await db.writeWithoutTransaction { try Self.disableAutomaticCheckpoint($0) }
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        let connection = try DatabaseQueue(path: db.path, configuration: config)
+        let file = URL(fileURLWithPath: db.path).lastPathComponent
+        let closed = ClosedFlag()
+        self.connection = connection
+        self.file = file
+        self.logger = logger
+        self.closed = closed
+        task = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                do {
+                    _ = try await Self.checkpoint(connection, closed: closed)
+                } catch {
+                    logger.warning("could not checkpoint \(file)", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// The writer's automatic checkpoint off (the checkpointer's connection checkpoints instead).
+    public static func disableAutomaticCheckpoint(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+    }
+
+    /// One PASSIVE checkpoint now: the frames in the log, and those now in the database.
+    /// Throws `Closed` after `close()`.
+    public func checkpointNow() async throws -> (walFrameCount: Int, checkpointedFrameCount: Int) {
+        try await Self.checkpoint(connection, closed: closed)
+    }
+
+    final class ClosedFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    public struct Closed: Error, CustomStringConvertible {
+        public var description: String { "the checkpointer's connection is closed" }
+    }
+
+    private static func checkpoint(_ connection: DatabaseQueue, closed: ClosedFlag) async throws -> (walFrameCount: Int, checkpointedFrameCount: Int) {
+        try await connection.writeWithoutTransaction { db in
+            guard !closed.value.load(ordering: .acquiring) else { throw Closed() }
+            return try db.checkpoint(.passive)
+        }
+    }
+
+    /// At the service's exit, before the writer's connections close: the loop ends (a checkpoint
+    /// it had begun finishes first), one last checkpoint runs, and the connection is closed.
+    /// A failure is logged, never thrown: every commit is in the log already.
+    public func close() async {
+        task.cancel()
+        await task.value
+        do {
+            _ = try await Self.checkpoint(connection, closed: closed)
+            closed.value.store(true, ordering: .releasing)
+            try connection.close()
+        } catch {
+            logger.warning("could not checkpoint and close \(file) at exit", metadata: ["error": "\(error)"])
+        }
+    }
+
+    deinit { task.cancel() }
+}
