@@ -157,4 +157,39 @@ import TestSupport
         #expect(try await q.chainInfo().utxoCount == utxoBefore)
         #expect(try await q.verifyUTXO().ok)
     }
+
+    /// A damaged store: the tip block spends a coin but its undo row is gone. A reorganisation that
+    /// must disconnect it is refused (it could not restore the coin) and its commit rolls back: the
+    /// tip, the coins and every index row of the block stay as they were.
+    @Test func aBlockWithoutItsUndoDataIsNotDisconnectedAndNothingIsWritten() async throws {
+        let (_, chain, q, a, base) = try await setup()
+        let b = TestWallet(), c = TestWallet()
+        let coin = coinbaseCoin(base[0])
+        let pay = a.spend([coin], to: [b.output(1_000), a.output(coin.1.value - 1_300)])
+        let block = ChainFixtures.next(after: base.last!.header, height: base.count + 1, paying: a, transactions: [pay], fees: 300)
+        #expect(await chain.submit(block, source: "test").isTip)
+        let rows = { () async throws -> [Int] in
+            try await q.db.read { db in
+                try ["addr", "spend", "tx", "utxo"].map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0)") ?? 0 }
+            }
+        }
+        try await q.db.write { db in try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [Data(block.hash.bytes)]) }
+        let before = try await rows()
+        // A longer branch from the block's parent: activating it must disconnect the damaged block first.
+        let side1 = ChainFixtures.next(after: base.last!.header, height: base.count + 1, paying: c, extra: [5])
+        #expect(await chain.submit(side1, source: "test").reason == "inconclusive")
+        let side2 = ChainFixtures.next(after: side1.header, height: base.count + 2, paying: c, extra: [5])
+        let r = await chain.submit(side2, source: "test")
+        #expect(!r.accepted && r.reason == SubmitOutcome.internalCode && r.message?.contains("undo data") == true, "\(r)")
+        #expect(await chain.tip.hash == block.hash)
+        #expect(try await rows() == before)
+        // The storage's own guard, below the chain's: the disconnection throws and its write rolls back.
+        await #expect(throws: ChainStorage.MissingUndo.self) {
+            try await q.db.write { db in _ = try ChainStorage.disconnect(db, block: block, height: base.count + 1) }
+        }
+        #expect(try await rows() == before)
+        #expect(try await q.coins(OutpointList(outpoints: [coin.0.description]))[0] == nil, "the coin the block spent stays spent")
+        #expect(try await q.addressStats(AddressRef(publicKey: Hex.encode(b.publicKey))).txCount == 1)
+        #expect(try await q.verifyUTXO().ok)
+    }
 }
