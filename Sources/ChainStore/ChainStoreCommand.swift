@@ -53,12 +53,10 @@ struct ChainStoreCommand: ServiceCommand {
 
         var config = Configuration()
         config.busyMode = .timeout(10)
-        let tuning = try SQLiteTuning(ProcessInfo.processInfo.environment)
-        config.prepareDatabase { db in try tuning.apply(db) }
         let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
         // The write-ahead log checkpointed off the commit path (`WALCheckpointer`, Sources/SQLiteSupport).
-        let checkpointer = tuning.checkpointer ? try await WALCheckpointer(db: db, logger: runtime.logger) : nil
+        let checkpointer = try await WALCheckpointer(db: db, logger: runtime.logger)
 
         let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
@@ -93,42 +91,10 @@ struct ChainStoreCommand: ServiceCommand {
         let filler = cacheFiller
         let cache = signatureCache
         try await runtime.run(beforeBus: { filler?.cancel() }, afterBus: {
-            await checkpointer?.close()
+            await checkpointer.close()
             try? db.close()
         }, stopped: {
             SignatureCache.statusDetails(cache).mapValues { .string($0) }
         })
-    }
-}
-
-/// SQLite settings of chain.sqlite's connections, read from the environment for measuring
-/// (`CAIRN_CHAIN_CACHE_KB`: each connection's page cache, SQLite's default 2,000 KB;
-/// `CAIRN_CHAIN_MMAP_MB`: memory-mapped reads, default none; `CAIRN_CHAIN_CHECKPOINTER=off`:
-/// SQLite's checkpoint inside the commit instead of `WALCheckpointer`).
-struct SQLiteTuning: Sendable {
-    var cacheKB: Int?
-    var mmapMB: Int?
-    var checkpointer = true
-
-    /// Read strictly: a value that is not a whole number (or on/off for the checkpointer) stops the
-    /// chain store with a clear error instead of being ignored.
-    init(_ env: [String: String]) throws {
-        func number(_ name: String) throws -> Int? {
-            guard let text = env[name], !text.isEmpty else { return nil }
-            guard let n = Int(text), n >= 0 else { throw ValidationError("\(name) is a whole number, not '\(text.prefix(40))'") }
-            return n
-        }
-        cacheKB = try number("CAIRN_CHAIN_CACHE_KB").map { max(100, $0) }
-        mmapMB = try number("CAIRN_CHAIN_MMAP_MB")
-        switch env["CAIRN_CHAIN_CHECKPOINTER"]?.lowercased() {
-        case nil, "", "on", "1", "true", "yes": checkpointer = true
-        case "off", "0", "false", "no": checkpointer = false
-        case let other?: throw ValidationError("CAIRN_CHAIN_CHECKPOINTER is on or off, not '\(other.prefix(40))'")
-        }
-    }
-
-    func apply(_ db: Database) throws {
-        if let cacheKB { try db.execute(sql: "PRAGMA cache_size = -\(cacheKB)") }
-        if let mmapMB { try db.execute(sql: "PRAGMA mmap_size = \(mmapMB * 1_048_576)") }
     }
 }

@@ -216,17 +216,3 @@ import TestSupport
         #expect(ok.noSignatureCache && ok.signatureCacheSize == 1000)
     }
 }
-
-/// chain.sqlite's tuning settings from the environment are read strictly too.
-@Suite struct SQLiteTuningTests {
-    @Test func numbersAndTheCheckpointerSwitchAreReadStrictly() throws {
-        let none = try SQLiteTuning([:])
-        #expect(none.cacheKB == nil && none.mmapMB == nil && none.checkpointer)
-        let set = try SQLiteTuning(["CAIRN_CHAIN_CACHE_KB": "65536", "CAIRN_CHAIN_MMAP_MB": "0", "CAIRN_CHAIN_CHECKPOINTER": "No"])
-        #expect(set.cacheKB == 65_536 && set.mmapMB == 0 && !set.checkpointer)
-        #expect(try SQLiteTuning(["CAIRN_CHAIN_CACHE_KB": "5"]).cacheKB == 100)
-        for bad in [["CAIRN_CHAIN_CACHE_KB": "64MB"], ["CAIRN_CHAIN_MMAP_MB": "-1"], ["CAIRN_CHAIN_CHECKPOINTER": "disable"]] {
-            #expect(throws: (any Error).self) { try SQLiteTuning(bad) }
-        }
-    }
-}
