@@ -107,6 +107,12 @@ actor Chain {
         return await task.value
     }
 
+    /// Returns once every block submitted so far has been processed (the service's exit waits for
+    /// it before its last checkpoint and the database's close).
+    func drained() async {
+        await queueTail?.value
+    }
+
     private func process(_ block: Block, source: String) async -> SubmitBlockResult {
         let hash = block.hash
         func reject(_ e: ValidationError) -> SubmitBlockResult {

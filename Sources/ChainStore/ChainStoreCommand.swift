@@ -91,6 +91,8 @@ struct ChainStoreCommand: ServiceCommand {
         let filler = cacheFiller
         let cache = signatureCache
         try await runtime.run(beforeBus: { filler?.cancel() }, afterBus: {
+            // Blocks already queued are connected (each commits whole), then the last checkpoint.
+            await chain.drained()
             await checkpointer.close()
             try? db.close()
         }, stopped: {

@@ -131,14 +131,19 @@ extension Pool {
 
     func setTip(_ t: ChainTip) { tip = t }
 
-    /// A block joined the best chain: drop what it includes and what conflicts with it.
-    func blockConnected(_ block: Block, height: Int) async {
+    /// A block joined the best chain: drop what it includes and what conflicts with it. Its txids
+    /// (a SHA-256d of each transaction's encoding, computed again at each use of `tx.txid`) are
+    /// hashed here, once, off the actor: neither the gate nor the actor is held for them (a
+    /// 5,000-transaction block needs them twice, for the coin view and for its effects).
+    @concurrent nonisolated func blockConnected(_ block: Block, height: Int) async {
+        let txids = block.txids
+        await blockConnected(block, txids: txids, height: height)
+    }
+
+    private func blockConnected(_ block: Block, txids: [Hash256], height: Int) async {
         // The chain store's tip, asked before the gate: admissions do not wait for its round trip.
         // Asked after the chain store published this block, so it is at least as high.
         let fresh = try? await chain.tip()
-        // The txids too (a SHA-256d of each transaction's encoding, computed again at each use):
-        // hashed here, the gate is not held for it (a 5,000-transaction block needs them twice).
-        let txids = block.txids
         let times = StageTimes.shared, asked = StageTimes.now()
         await exclusively {
             let entered = StageTimes.now()

@@ -102,6 +102,10 @@ struct MempoolCommand: ServiceCommand {
             viewer.cancel()
             sampler.cancel()
         }, afterBus: {
+            // The service's own writes first: the sampler's last one, then everything the pool
+            // queued for its writer (a barrier behind it); then the last checkpoint.
+            await sampler.value
+            await pool.flushed()
             await checkpointer.close()
             try? db.close()
         })

@@ -48,6 +48,9 @@ public final class WALCheckpointer: Sendable {
                 do {
                     _ = try await Self.checkpoint(connection, closed: closed)
                 } catch {
+                    // (`close()` cancelled this task: GRDB interrupts a checkpoint in progress, and
+                    // `close()` runs the last one itself)
+                    if Task.isCancelled { break }
                     logger.warning("could not checkpoint \(file)", metadata: ["error": "\(error)"])
                 }
             }
@@ -80,18 +83,24 @@ public final class WALCheckpointer: Sendable {
         }
     }
 
-    /// At the service's exit, before the writer's connections close: the loop ends (a checkpoint
-    /// it had begun finishes first), one last checkpoint runs, and the connection is closed.
-    /// A failure is logged, never thrown: every commit is in the log already.
+    /// At the service's exit, once the service's own writes are done and before the writer's
+    /// connections close: the loop ends (a checkpoint in progress is interrupted: GRDB interrupts
+    /// the statement of a cancelled task), one last checkpoint runs, and the connection is closed,
+    /// whether or not that checkpoint succeeded. A failure is logged, never thrown: every commit
+    /// is in the log already.
     public func close() async {
         task.cancel()
         await task.value
         do {
             _ = try await Self.checkpoint(connection, closed: closed)
-            closed.value.store(true, ordering: .releasing)
+        } catch {
+            logger.warning("could not checkpoint \(file) at exit", metadata: ["error": "\(error)"])
+        }
+        closed.value.store(true, ordering: .releasing)
+        do {
             try connection.close()
         } catch {
-            logger.warning("could not checkpoint and close \(file) at exit", metadata: ["error": "\(error)"])
+            logger.warning("could not close the checkpointer's connection to \(file)", metadata: ["error": "\(error)"])
         }
     }
 
