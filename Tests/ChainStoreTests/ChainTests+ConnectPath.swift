@@ -161,6 +161,7 @@ import TestSupport
     /// A damaged store: the tip block spends a coin but its undo row is gone. A reorganisation that
     /// must disconnect it is refused (it could not restore the coin) and its commit rolls back: the
     /// tip, the coins and every index row of the block stay as they were.
+    /// (Both refusals come before any write: a regression test of the guards, not of a rollback.)
     @Test func aBlockWithoutItsUndoDataIsNotDisconnectedAndNothingIsWritten() async throws {
         let (_, chain, q, a, base) = try await setup()
         let b = TestWallet(), c = TestWallet()
@@ -183,7 +184,8 @@ import TestSupport
         #expect(!r.accepted && r.reason == SubmitOutcome.internalCode && r.message?.contains("undo data") == true, "\(r)")
         #expect(await chain.tip.hash == block.hash)
         #expect(try await rows() == before)
-        // The storage's own guard, below the chain's: the disconnection throws and its write rolls back.
+        // The storage's own guard, below the chain's (which refuses first, reading the undo data):
+        // the disconnection throws before it writes anything.
         await #expect(throws: ChainStorage.MissingUndo.self) {
             try await q.db.write { db in _ = try ChainStorage.disconnect(db, block: block, height: base.count + 1) }
         }
