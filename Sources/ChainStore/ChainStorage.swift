@@ -69,7 +69,7 @@ enum ChainStorage {
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
         let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
         let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
-        let txids = block.txids.map { Data($0.bytes) }.sorted { lexicographic($0, $1) }
+        let txids = block.txids.sorted { keyOrder(OutPoint(txid: $0, index: 0), OutPoint(txid: $1, index: 0)) }.map { Data($0.bytes) }
         for key in txids {
             try deleteCoins.execute(arguments: [key])
             try deleteTx.execute(arguments: [key])
@@ -96,7 +96,7 @@ enum ChainStorage {
     static func connect(_ db: Database, entry: HeaderEntry, block: Block, txids: [Hash256], connection: BlockConnection, fees: [Amount]) throws {
         let hash = Data(entry.hash.bytes)
         let delete = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?")
-        for op in connection.spent.map(\.outpoint).sorted(by: { lexicographic($0.txid.bytes, $1.txid.bytes, Int64($0.index), Int64($1.index)) }) {
+        for op in connection.spent.map(\.outpoint).sorted(by: keyOrder) {
             try delete.execute(arguments: [Data(op.txid.bytes), op.index])
         }
         try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, sortedCoinRows(connection.created.map { ($0.outpoint, $0.coin) }))
@@ -113,17 +113,30 @@ enum ChainStorage {
         var description: String { "block \(block) has no undo data: it cannot be disconnected" }
     }
 
-    /// Byte order then number order: SQLite's order of a (BLOB, INTEGER) key.
-    static func lexicographic<B: Collection<UInt8>>(_ a: B, _ b: B, _ i: Int64 = 0, _ j: Int64 = 0) -> Bool {
-        var x = a.makeIterator(), y = b.makeIterator()
-        while true {
-            switch (x.next(), y.next()) {
-            case let (p?, q?): if p != q { return p < q }
-            case (nil, _?): return true
-            case (_?, nil): return false
-            case (nil, nil): return i < j
+    /// Byte order then number order: SQLite's order of a (BLOB, INTEGER) key (its BLOBs compare
+    /// with `memcmp`, a shorter prefix first). On the connect path (thousands of comparisons a
+    /// block), so a `memcmp` of the bytes in place, not an iteration.
+    static func lexicographic(_ a: some ContiguousBytes, _ b: some ContiguousBytes, _ i: Int64 = 0, _ j: Int64 = 0) -> Bool {
+        let c = a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y -> Int32 in
+                let n = min(x.count, y.count)
+                if n > 0, case let r = memcmp(x.baseAddress!, y.baseAddress!, n), r != 0 { return r }
+                return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
             }
         }
+        return c != 0 ? c < 0 : i < j
+    }
+
+    /// Two outpoints in the order of a (txid BLOB, idx INTEGER) key, without making the txids'
+    /// bytes: a txid's words are little-endian loads of its bytes, so their byte-swapped values
+    /// compare as the bytes do.
+    static func keyOrder(_ a: OutPoint, _ b: OutPoint) -> Bool {
+        let x = a.txid, y = b.txid
+        if x.w0 != y.w0 { return x.w0.byteSwapped < y.w0.byteSwapped }
+        if x.w1 != y.w1 { return x.w1.byteSwapped < y.w1.byteSwapped }
+        if x.w2 != y.w2 { return x.w2.byteSwapped < y.w2.byteSwapped }
+        if x.w3 != y.w3 { return x.w3.byteSwapped < y.w3.byteSwapped }
+        return a.index < b.index
     }
 
     /// Rows of values compared on their first `columns` values (BLOB or INTEGER), SQLite's order.
@@ -143,7 +156,7 @@ enum ChainStorage {
 
     /// `utxo` rows of `coins`, in the table's key order.
     static func sortedCoinRows(_ coins: [(OutPoint, Coin)]) -> [[DatabaseValue]] {
-        coins.sorted { lexicographic($0.0.txid.bytes, $1.0.txid.bytes, Int64($0.0.index), Int64($1.0.index)) }.map { coinRow($0.0, $0.1) }
+        coins.sorted { keyOrder($0.0, $1.0) }.map { coinRow($0.0, $0.1) }
     }
 
     static func setSupply(_ db: Database, _ supply: UInt64) throws {

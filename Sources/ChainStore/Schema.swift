@@ -139,13 +139,9 @@ enum SpendIndex {
 
     /// Deletes the rows `record` wrote for `block`.
     static func forget(_ db: Database, _ block: Block) throws {
-        var keys = [(Data, Int64)]()
-        for tx in block.transactions.dropFirst() {
-            for input in tx.inputs { keys.append((Data(input.previousOutput.txid.bytes), Int64(input.previousOutput.index))) }
-        }
-        keys.sort { ChainStorage.lexicographic($0.0, $1.0, $0.1, $1.1) }
+        let spent = block.transactions.dropFirst().flatMap { $0.inputs.map(\.previousOutput) }.sorted(by: ChainStorage.keyOrder)
         let delete = try db.cachedStatement(sql: "DELETE FROM spend WHERE txid = ? AND idx = ?")
-        for k in keys { try delete.execute(arguments: [k.0, k.1]) }
+        for op in spent { try delete.execute(arguments: [Data(op.txid.bytes), Int64(op.index)]) }
     }
 }
 
