@@ -56,36 +56,42 @@ final class HostilePeer: Sendable {
             try await WebSocketClient.connect(url: url + "/", configuration: .init(maxFrameSize: 4 << 20), logger: logger) { inbound, outbound, _ in
                 if let hello { try await outbound.write(.binary(ByteBuffer(bytes: hello))) }
                 // One task reads everything the node sends (it may close on us mid-script), telling the
-                // writer when the node's verack arrived.
+                // writer when the node's verack arrived; whichever comes first of the node closing and
+                // `linger` seconds ends the run (a node that neither answers nor closes cannot hang it).
                 let (verack, verackSeen) = AsyncStream.makeStream(of: Void.self)
+                let (ended, end) = AsyncStream.makeStream(of: Void.self)
                 let reader = Task {
-                    let deadline = Date().addingTimeInterval(linger)
+                    defer { verackSeen.finish(); end.yield() }
                     for try await m in inbound.messages(maxSize: 4 << 20) {
                         if case .binary(let b) = m {
                             let bytes = b.getBytes(at: b.readerIndex, length: b.readableBytes) ?? []
                             self.received.withLock { $0.append(bytes) }
                             if bytes.first == 0x02 { verackSeen.yield() }
                         }
-                        if Date() > deadline { break }
                     }
-                    verackSeen.finish()
                 }
-                if handshake {
-                    var it = verack.makeAsyncIterator()
-                    guard await it.next() != nil else { _ = await reader.result; return }
-                    try await outbound.write(.binary(ByteBuffer(bytes: RawPeer.verack)))
+                let timer = Task {
+                    try? await Task.sleep(for: .seconds(linger))
+                    end.yield()
                 }
-                for item in script {
-                    do {
+                let writer = Task {
+                    if handshake {
+                        var it = verack.makeAsyncIterator()
+                        guard await it.next() != nil else { return }
+                        try await outbound.write(.binary(ByteBuffer(bytes: RawPeer.verack)))
+                    }
+                    for item in script {
                         switch item {
                         case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
                         case .text(let t): try await outbound.write(.text(t))
                         }
-                    } catch {
-                        break
                     }
                 }
-                _ = await reader.result
+                for await _ in ended { break }
+                timer.cancel()
+                writer.cancel()
+                // Returning closes our side, which ends the reader and the writer if the node had not closed.
+                _ = reader
             }
         } catch {
             // The node closing on us mid-write is one of the expected endings.

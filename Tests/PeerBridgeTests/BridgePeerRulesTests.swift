@@ -112,7 +112,7 @@ extension BridgeTests {
 }
 
 extension BridgeTests {
-    @Test("a ban on loopback holds when the peer comes back with another listen_port (same node nonce) or another nonce (same listen_port)")
+    @Test("a ban on loopback holds when the peer comes back with another listen_port (same node nonce) or another nonce (same listen_port), and not on the ephemeral source port it used")
     func loopbackBanKeys() async throws {
         let node = FakeNode(blocks: Self.chain(1))
         let b = await bridge(node)
@@ -136,6 +136,9 @@ extension BridgeTests {
         let (_, portZero) = await connect(50_004, nonce: nonce, listen: 0)
         #expect(rejectCode(await portZero.drain()).contains("banned"), "listen_port 0, same nonce")
         #expect(await b.peerList().banned.contains { $0.address == "nonce:\(String(nonce, radix: 16))" })
+        // Another local node that the kernel gives the banned peer's old source port is not refused.
+        let (_, reused) = await connect(50_001, nonce: .random(in: 1...UInt64.max), listen: 9_005)
+        #expect(!rejectCode(await reused.drain()).contains("banned"), "a reused ephemeral port is not an identity")
     }
 }
 

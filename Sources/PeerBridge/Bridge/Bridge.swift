@@ -127,7 +127,7 @@ actor Bridge {
     // MARK: misbehaviour
 
     func banKeys(_ conn: Connection, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
-        BanList.keys(host: conn.remoteHost, port: conn.remotePort, dialURL: conn.dialURL, listenPort: listenPort, nonce: claimed)
+        BanList.keys(host: conn.remoteHost, port: conn.direction == .outbound ? conn.remotePort : nil, dialURL: conn.dialURL, listenPort: listenPort, nonce: claimed)
     }
 
     func misbehaved(_ conn: Connection, _ offence: Offence, _ detail: String) {

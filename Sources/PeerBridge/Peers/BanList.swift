@@ -11,12 +11,15 @@ struct BanList {
     init(duration: Double) { self.duration = duration }
 
     /// Identities a ban applies to. Loopback peers share an address, so there the ban is on each of
-    /// address:connection-port, address:listen-port, the URL dialled and the node's nonce: coming
-    /// back under any one of them is refused (changing all of them at once is not caught; see §9).
-    static func keys(host: String, port: Int, dialURL: String?, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
+    /// address:port (`port` is given for an outbound connection only: the port dialled; an inbound
+    /// connection's source port is an ephemeral one the kernel hands to any later local process),
+    /// address:listen-port, the URL dialled and the node's nonce: coming back under any one of them is
+    /// refused (changing all of them at once is not caught; see §9).
+    static func keys(host: String, port: Int?, dialURL: String?, listenPort: UInt16?, nonce claimed: UInt64? = nil) -> [String] {
         let loopback = host.hasPrefix("127.") || host == "::1" || host == "localhost"
         guard loopback else { return [host] }
-        var keys = ["\(host):\(port)"]
+        var keys: [String] = []
+        if let port { keys.append("\(host):\(port)") }
         if let listenPort, listenPort > 0 { keys.append("\(host):\(listenPort)") }
         if let dialURL { keys.append(dialURL) }
         if let claimed { keys.append("nonce:\(String(claimed, radix: 16))") }
