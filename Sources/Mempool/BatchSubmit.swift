@@ -132,21 +132,14 @@ extension Pool {
         var askedOK = true
         if inputs.contains(where: { $0 != nil }), !ask.isEmpty || !coinView.enabled {
             let asked = coinView.generation
-            // Each coin once, in calls the chain store takes (`OutpointList.maxCount`): a batch of
+            // Each coin once (`RemoteChain` asks in calls the chain store takes): a batch of
             // many-input transactions must not lose its work before the gate to one refused call.
-            let unique = Array(Set(ask))
-            var reply = [OutPoint: Coin]()
-            var start = 0
-            repeat {
-                let part = Array(unique[start..<min(unique.count, start + OutpointList.maxCount)])
-                guard let got = try? await chain.coins(part) else { askedOK = false; break }
-                reply.merge(got) { _, new in new }
-                start += OutpointList.maxCount
-            } while start < unique.count
-            if askedOK {
+            if let reply = try? await chain.coins(Array(Set(ask))) {
                 coinView.remember(reply, ifGeneration: asked)
                 answered = reply
                 generation = asked
+            } else {
+                askedOK = false
             }
         }
         for (i, tx) in batch.enumerated() {

@@ -7,6 +7,7 @@ import Synchronization
 
 /// Where the pool learns about confirmed coins and the tip.
 protocol ChainSource: Sendable {
+    /// The unspent ones of `outpoints`, any number of them (`RemoteChain` asks in parts the chain store takes).
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin]
     func isConfirmed(_ txid: Hash256) async throws -> Bool
     func tip() async throws -> ChainTip

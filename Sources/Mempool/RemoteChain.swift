@@ -6,13 +6,20 @@ import NodeKit
 struct RemoteChain: ChainSource {
     let rpc: RPCClient
 
+    /// Any number of outpoints, asked in `getcoins` calls of at most `OutpointList.maxCount` (the
+    /// chain store refuses more in one); one failed call fails the whole question.
     func coins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
-        guard !outpoints.isEmpty else { return [:] }
-        let found = try await rpc.call(ChainMethod.getcoins, OutpointList(outpoints: outpoints.map(\.description)), as: [CoinInfo?].self)
         var out = [OutPoint: Coin]()
-        for (op, info) in zip(outpoints, found) {
-            if let info, let key = Hex.decode(info.publicKey) {
-                out[op] = Coin(output: TxOutput(value: info.value, publicKey: key), height: info.height, isCoinbase: info.coinbase)
+        var start = 0
+        while start < outpoints.count {
+            let part = outpoints[start..<min(outpoints.count, start + OutpointList.maxCount)]
+            start = part.endIndex
+            let found = try await rpc.call(ChainMethod.getcoins, OutpointList(outpoints: part.map(\.description)), as: [CoinInfo?].self)
+            guard found.count == part.count else { throw RPCError("internal", "getcoins answered \(found.count) of \(part.count) outpoints") }
+            for (op, info) in zip(part, found) {
+                if let info, let key = Hex.decode(info.publicKey) {
+                    out[op] = Coin(output: TxOutput(value: info.value, publicKey: key), height: info.height, isCoinbase: info.coinbase)
+                }
             }
         }
         return out
