@@ -7,7 +7,8 @@ import Synchronization
 /// The server side of the Bus request/reply protocol, on a ROUTER socket owned by a dedicated thread.
 ///
 /// Each request runs the async `handler` in its own task (at most `maxConcurrent` at once; beyond
-/// that the thread stops reading the socket), and the socket thread sends the reply. The ids of the
+/// that the thread stops reading the socket), and the socket thread sends the reply; a request
+/// `inline` answers is answered on the socket thread, without a task. The ids of the
 /// last `cacheSize` answered requests are kept with their replies, at most `cacheBytes` of replies in
 /// all: a retried request (Lazy Pirate resends the same id) is answered from the cache, or, while its
 /// handler still runs, only redirected to the client's newest connection, and never executed twice
@@ -17,6 +18,10 @@ import Synchronization
 /// an error reply that the client throws as `BusError.remote`. Malformed messages are logged and dropped.
 public final class RequestServer: Sendable {
     public typealias Handler = @Sendable ([UInt8]) async throws -> [UInt8]
+    /// Answers a request on the socket's own thread, or nil to leave it to `Handler`: only for reads
+    /// that neither block nor wait (a value behind a lock held for a copy), so a service busy on
+    /// every core still answers them at once instead of queueing them behind its async work.
+    public typealias Inline = @Sendable ([UInt8]) -> [UInt8]?
 
     enum Command: Sendable {
         case reply(id: [UInt8], status: UInt8, payload: [UInt8])
@@ -41,7 +46,7 @@ public final class RequestServer: Sendable {
     public init(
         context: ZMQContext, bind: [String], cacheSize: Int = 4096, cacheBytes: Int = RequestServer.defaultCacheBytes,
         maxConcurrent: Int = 1024, curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
-        handler: @escaping Handler
+        inline: Inline? = nil, handler: @escaping Handler
     ) async throws {
         let mailbox = try Mailbox<Command>()
         let setup = OneShot<Result<[String], ZMQError>>()
@@ -50,7 +55,7 @@ public final class RequestServer: Sendable {
         self.counters = counters
         let config = RequestServerLoop.Config(
             context: context, bind: bind, cacheSize: max(1, cacheSize), cacheBytes: max(0, cacheBytes), maxConcurrent: max(1, maxConcurrent),
-            curve: curve, handler: handler, counters: counters, logger: logger)
+            curve: curve, inline: inline, handler: handler, counters: counters, logger: logger)
         self.thread = SocketThread(name: "cairn.bus.rep") {
             var loop = RequestServerLoop(config: config, mailbox: mailbox)
             loop.run(setup: setup)
@@ -66,10 +71,10 @@ public final class RequestServer: Sendable {
     public convenience init(
         context: ZMQContext, bind: String, cacheSize: Int = 4096, cacheBytes: Int = RequestServer.defaultCacheBytes,
         maxConcurrent: Int = 1024, curve: CurveKeyPair? = nil, logger: Logger = Logger(label: "cairn.bus"),
-        handler: @escaping Handler
+        inline: Inline? = nil, handler: @escaping Handler
     ) async throws {
         try await self.init(context: context, bind: [bind], cacheSize: cacheSize, cacheBytes: cacheBytes, maxConcurrent: maxConcurrent,
-                            curve: curve, logger: logger, handler: handler)
+                            curve: curve, logger: logger, inline: inline, handler: handler)
     }
 
     /// The default bound on the cached replies' bytes: 32 MiB.
@@ -108,6 +113,7 @@ struct RequestServerLoop {
         let cacheBytes: Int
         let maxConcurrent: Int
         let curve: CurveKeyPair?
+        let inline: RequestServer.Inline?
         let handler: RequestServer.Handler
         let counters: Counters
         let logger: Logger
@@ -209,6 +215,11 @@ struct RequestServerLoop {
             return
         }
         config.counters.executed.increment()
+        if let inline = config.inline, let payload = inline(body) {
+            remember(id, status: BusFraming.statusOK, payload: payload)
+            try send(socket, to: routingID, id: id, status: BusFraming.statusOK, payload: payload)
+            return
+        }
         let handler = config.handler, mailbox = self.mailbox
         let task = Task {
             let command: RequestServer.Command

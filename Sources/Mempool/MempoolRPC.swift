@@ -42,7 +42,6 @@ enum MempoolRPC {
                     throw RPCError(refusal.code, refusal.message)
                 }
             },
-            .getmempoolinfo: RPCRouter.method(Empty.self) { _ in pool.info() },
             .getrawmempool: RPCRouter.method(Empty.self) { _ in await pool.snapshot() },
             .checkmempool: RPCRouter.method(Empty.self) { _ in await pool.check() },
             .getentry: RPCRouter.method(TxRef.self) { p in
@@ -88,6 +87,10 @@ enum MempoolRPC {
                                                                          "largestSubmitBatch": "\(batches.largest)",
                                                                          "miners": "\(await templates.activeMiners().count)"])
             },
+        ], inline: [
+            // The running totals, read off the actor: answered on the bus's socket thread, so the
+            // explorer's `/api/mempool` does not queue behind a flood's admissions on the cores.
+            .getmempoolinfo: RPCRouter.inlineMethod(Empty.self) { _ in pool.info() },
         ])
     }
 }

@@ -6,12 +6,13 @@ import Bus
 
 extension RPCRouter {
     /// A router for `service`'s methods: `RPCRouter(ChainMethod.self, [.getchaininfo: …])`.
-    public convenience init<M: BusMethod>(_ service: M.Type, _ routes: [M: Raw]) {
-        self.init(Dictionary(uniqueKeysWithValues: routes.map { ($0.key.rawValue, $0.value) }))
+    public convenience init<M: BusMethod>(_ service: M.Type, _ routes: [M: Raw], inline: [M: Inline] = [:]) {
+        self.init(Dictionary(uniqueKeysWithValues: routes.map { ($0.key.rawValue, $0.value) }),
+                  inline: Dictionary(uniqueKeysWithValues: inline.map { ($0.key.rawValue, $0.value) }))
     }
 
     /// The method names it answers, sorted (tests check a service's against its enum).
-    public var methodNames: [String] { routes.keys.sorted() }
+    public var methodNames: [String] { (Array(routes.keys) + Array(inlineRoutes.keys)).sorted() }
 }
 
 extension RPCClient {

@@ -77,7 +77,7 @@ public enum NodeIdentity {
 extension RPCRouter {
     /// This router with `getnodeid` answering `nodeID` (see `NodeIdentity`).
     public func identified(by nodeID: String?) -> RPCRouter {
-        RPCRouter(routes.merging([AuthorityMethod.getnodeid.rawValue: NodeIdentity.method(nodeID)]) { own, _ in own })
+        RPCRouter(routes.merging([AuthorityMethod.getnodeid.rawValue: NodeIdentity.method(nodeID)]) { own, _ in own }, inline: inlineRoutes)
     }
 }
 

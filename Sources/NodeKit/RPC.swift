@@ -32,9 +32,44 @@ public struct RPCClient: Sendable {
 /// Dispatches requests by method name; install with `RequestServer(handler: router.handle)`.
 public final class RPCRouter: Sendable {
     public typealias Raw = @Sendable ([UInt8]) async throws(RPCError) -> [UInt8]
+    /// A method answered on the request server's socket thread (`RequestServer.Inline`): a read that
+    /// neither blocks nor waits, made with `inlineMethod`.
+    public typealias Inline = @Sendable ([UInt8]) throws(RPCError) -> [UInt8]
     let routes: [String: Raw]
+    let inlineRoutes: [String: Inline]
 
-    public init(_ routes: [String: Raw]) { self.routes = routes }
+    public init(_ routes: [String: Raw], inline: [String: Inline] = [:]) {
+        precondition(Set(routes.keys).isDisjoint(with: inline.keys), "a method is either inline or not")
+        self.routes = routes
+        self.inlineRoutes = inline
+    }
+
+    /// A typed inline method: decodes params, runs `body` on the socket thread, encodes its result.
+    /// `body` must neither block nor wait (it reads a value behind a lock, say).
+    public static func inlineMethod<P: Decodable & Sendable, R: Codable & Sendable>(
+        _ params: P.Type, _ body: @escaping @Sendable (P) throws(RPCError) -> R
+    ) -> Inline {
+        return { (request: [UInt8]) throws(RPCError) -> [UInt8] in
+            let r = try body(try RPCRouter.params(P.self, of: request))
+            do {
+                return try JSON.encode(ReplyEnvelope<R>(result: r, error: nil))
+            } catch {
+                throw RPCError("internal", "\(error)")
+            }
+        }
+    }
+
+    /// The reply of an inline method (`RequestServer`'s `inline`), or nil for any other request,
+    /// which `handle` then answers. A failure is an `{"error": …}` reply, as from `handle`.
+    public func handleInline(_ request: [UInt8]) -> [UInt8]? {
+        guard !inlineRoutes.isEmpty, case .json = BinaryRPC.form(of: request),
+              let method = try? JSON.decode(MethodOnly.self, request).method, let route = inlineRoutes[method] else { return nil }
+        do {
+            return try route(request)
+        } catch {
+            return Self.errorReply(error)
+        }
+    }
 
     /// A typed method: decodes params, runs `body`, encodes its result.
     public static func method<P: Decodable & Sendable, R: Codable & Sendable>(
@@ -79,6 +114,9 @@ public final class RPCRouter: Sendable {
             }
         }
         guard let route = routes[method] else {
+            if let inline = inlineRoutes[method] {
+                do { return try inline(request) } catch { return Self.errorReply(error) }
+            }
             return Self.errorReply(RPCError("unknown-method", "no method \(method)"))
         }
         do {

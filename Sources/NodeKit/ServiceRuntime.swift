@@ -84,7 +84,7 @@ public final class ServiceRuntime: Sendable {
     /// A request server bound to `endpoint` answering with `router`.
     public func server(at endpoint: String, router: RPCRouter) async throws -> RequestServer {
         let s = try await RequestServer(context: context, bind: [Endpoints.bindAddress(for: endpoint)],
-                                        curve: security.server, logger: logger) { request in
+                                        curve: security.server, logger: logger, inline: { router.handleInline($0) }) { request in
             await router.handle(request)
         }
         parts.withLock { $0.servers.append(s) }

@@ -247,3 +247,42 @@ struct RequestReplyTests {
         }
     }
 }
+
+extension RequestReplyTests {
+    @Test("inline answers come from the socket thread, no handler run, while a handler is stuck; what inline declines goes to the handler")
+    func inlineWhileBusy() async throws {
+        try await withHangGuard(seconds: 30) {
+            let context = try ZMQContext()
+            let (released, release) = AsyncStream.makeStream(of: Void.self)
+            let handled = AtomicCounter()
+            let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint(), maxConcurrent: 2,
+                                                 inline: { body in body.first == 0x69 ? Array(body.reversed()) : nil }) { body in
+                handled.increment()
+                if body == [1] { for await _ in released { break } }
+                return body
+            }
+            let client = try await RequestClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(20), retries: 1)
+            let stuck = Task { try await client.request([1]) }
+            try await waitUntil("the async handler runs", timeout: 10) { handled.value == 1 }
+            // Answered inline, all of them, while the handler above waits: none takes a handler slot.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<100 {
+                    group.addTask {
+                        let reply = try await client.request([0x69, UInt8(i)])
+                        #expect(reply == [UInt8(i), 0x69])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(handled.value == 1, "no inline request ran the handler")
+            #expect(try await client.request([2]) == [2], "declined inline: the handler answers")
+            #expect(handled.value == 2)
+            release.yield()
+            #expect(try await stuck.value == [1])
+            #expect(server.stats.executed == 102)
+            await client.stop()
+            await server.stop()
+            await context.terminate()
+        }
+    }
+}

@@ -21,6 +21,25 @@ import Testing
         let request = try JSON.encode(RequestEnvelope(method: MempoolMethod.getstatus.rawValue, params: Empty()))
         let reply = try JSON.decode(ReplyEnvelope<ServiceStatus>.self, await router.handle(request))
         #expect(reply.result?.service == ServiceName.mempool.rawValue)
+        // getmempoolinfo is answered on the bus's socket thread (inline), the same as through `handle`;
+        // a method that needs the pool's actor is not.
+        let info = try JSON.encode(RequestEnvelope(method: MempoolMethod.getmempoolinfo.rawValue, params: Empty()))
+        let inline = try #require(router.handleInline(info))
+        #expect(try JSON.decode(ReplyEnvelope<MempoolInfo>.self, inline).result?.count == 0)
+        #expect(inline == (await router.handle(info)))
+        #expect(router.identified(by: nil).handleInline(info) == inline, "kept by the router with getnodeid")
+        #expect(router.handleInline(request) == nil)
         try db.close()
+    }
+
+    @Test func anInlineMethodsRefusalIsAnErrorReplyEitherWay() throws {
+        let router = RPCRouter(["a": RPCRouter.method(Empty.self) { _ in Empty() }],
+                               inline: ["b": RPCRouter.inlineMethod(Empty.self) { _ throws(RPCError) -> Empty in throw RPCError("nope", "refused") }])
+        #expect(router.methodNames == ["a", "b"])
+        let b = try JSON.encode(RequestEnvelope(method: "b", params: Empty()))
+        let reply = try #require(router.handleInline(b))
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, reply).error?.code == "nope")
+        #expect(router.handleInline(try JSON.encode(RequestEnvelope(method: "a", params: Empty()))) == nil)
+        #expect(router.handleInline(Array("not json".utf8)) == nil, "left to handle, which refuses it")
     }
 }
