@@ -75,7 +75,7 @@ struct SubmitBatcherTests {
     func concurrentSubmissionsShareBatches() async throws {
         try await withHangGuard(seconds: 60) {
             let sends = HeldSends()
-            let batcher = SubmitBatcher(maxCount: 128) { try await sends.send($0) }
+            let batcher = SubmitBatcher(maxCount: 128, maxInFlight: 1) { try await sends.send($0) }
             // an idle edge: the first goes alone, without waiting for company
             let first = Self.submitAll(batcher, [0])
             try await waitUntil("the first batch sent") { sends.sizes == [1] }
@@ -95,11 +95,33 @@ struct SubmitBatcherTests {
         }
     }
 
+    @Test("by default two batches go before the rest wait; the first to return takes those waiting")
+    func twoInFlight() async throws {
+        try await withHangGuard(seconds: 60) {
+            let sends = HeldSends()
+            let batcher = SubmitBatcher { try await sends.send($0) }
+            #expect(batcher.maxInFlight == SubmitBatcher.defaultMaxInFlight && SubmitBatcher.defaultMaxInFlight == 2)
+            let first = Self.submitAll(batcher, [0])
+            try await waitUntil("the first batch sent") { sends.sizes == [1] }
+            let second = Self.submitAll(batcher, [1])
+            try await waitUntil("the second goes alone too, while the first is in flight") { sends.sizes == [1, 1] }
+            let rest = Self.submitAll(batcher, Array(2...31))
+            try await waitUntil("30 waiting") { batcher.waitingCount == 30 }
+            #expect(sends.sizes == [1, 1])
+            sends.hold.open()
+            let answers = await first.value.merging(await second.value) { a, _ in a }.merging(await rest.value) { a, _ in a }
+            #expect(sends.sizes == [1, 1, 30])
+            for b in UInt8(0)...31 {
+                #expect(try answers[b]?.get() == HeldSends.answer(Self.item(b)), "byte \(b)")
+            }
+        }
+    }
+
     @Test("a full batch goes at once, without waiting for the one in flight")
     func aFullBatchDoesNotWait() async throws {
         try await withHangGuard(seconds: 60) {
             let sends = HeldSends()
-            let batcher = SubmitBatcher(maxCount: 4) { try await sends.send($0) }
+            let batcher = SubmitBatcher(maxCount: 4, maxInFlight: 1) { try await sends.send($0) }
             let first = Self.submitAll(batcher, [0])
             try await waitUntil("the first batch sent") { sends.sizes == [1] }
             let rest = Self.submitAll(batcher, Array(1...10))
@@ -116,7 +138,7 @@ struct SubmitBatcherTests {
         try await withHangGuard(seconds: 60) {
             let sends = HeldSends()
             sends.failing.store(true, ordering: .relaxed)
-            let batcher = SubmitBatcher { try await sends.send($0) }
+            let batcher = SubmitBatcher(maxInFlight: 1) { try await sends.send($0) }
             let first = Self.submitAll(batcher, [0])
             try await waitUntil("the first batch sent") { sends.sizes == [1] }
             let rest = Self.submitAll(batcher, [1, 2, 3])

@@ -87,9 +87,9 @@ struct SubmitQueueTests {
                         return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
                     }
                 }
-                // the first is held by the mempool, the others wait in the edge's batcher for it to return
+                // the first two are held by the mempool (two batches in flight), the other waits in the edge's batcher
                 try await waitUntil("\(limit) submissions in flight") { s.edge.backend.submits.count == limit }
-                try await waitUntil("the first held by the mempool") { mempool.hold.received.load(ordering: .relaxed) == 1 }
+                try await waitUntil("the first two held by the mempool") { mempool.hold.received.load(ordering: .relaxed) == 2 }
                 let received = mempool.hold.received.load(ordering: .relaxed)
 
                 // one more: refused at once, the JSON error shape, a retry hint; nothing sent on
