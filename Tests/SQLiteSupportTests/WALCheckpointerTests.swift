@@ -20,13 +20,13 @@ struct WALCheckpointerTests {
         return (db, dir)
     }
 
-    @Test("the writer no longer checkpoints (its log only grows past 1,000 pages); a checkpoint of the checkpointer's takes it all, and the log restarts")
+    @Test("below the backstop the writer does not checkpoint (its log grows past SQLite's default 1,000 pages); a checkpoint of the checkpointer's takes it all, and the log restarts")
     func checkpointsOffTheCommitPath() async throws {
         let (db, dir) = try Self.database()
         defer { try? FileManager.default.removeItem(at: dir) }
         // (an interval longer than the test: only the checkpoints it asks for run)
         let checkpointer = try await WALCheckpointer(db: db, interval: .seconds(3_600), logger: Logger(label: "test"))
-        #expect(try await db.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
+        #expect(try await db.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == WALCheckpointer.defaultBackstopPages)
         // 1,200 commits of a page or more each: SQLite's default would have checkpointed at 1,000 pages
         let blob = Data(repeating: 7, count: 3_000)
         for i in 0..<1_200 {
@@ -40,6 +40,24 @@ struct WALCheckpointerTests {
         let second = try await checkpointer.checkpointNow()
         #expect(second.walFrameCount < 100)
         #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 1_199)
+        await checkpointer.close()
+    }
+
+    @Test("past the backstop a commit checkpoints and the next restarts the log: writes that never pause keep it bounded")
+    func theBackstopBoundsTheLog() async throws {
+        let (db, dir) = try Self.database()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let checkpointer = try await WALCheckpointer(db: db, interval: .seconds(3_600), backstopPages: 300, logger: Logger(label: "test"))
+        let wal = dir.appendingPathComponent("test.sqlite-wal").path
+        var largest = 0
+        for i in 0..<3_000 {
+            try await db.write { try $0.execute(sql: "INSERT INTO t (k, v) VALUES (?, ?)", arguments: [Data("k\(i)".utf8), Data(repeating: 3, count: 3_000)]) }
+            largest = max(largest, (try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0)
+        }
+        // 3,000 commits of two pages or more: without the backstop, over 6,000 frames of 4,120 bytes
+        // (a page and its frame header). With it, the file never holds much more than 300 frames.
+        #expect(largest > 250 * 4_120 && largest < 320 * 4_120, "the log's largest size: \(largest) bytes")
+        #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 3_000)
         await checkpointer.close()
     }
 
