@@ -27,6 +27,8 @@ public enum MempoolMethod: String, BusMethod {
     case testtx, getmempoolinfo, getrawmempool, checkmempool, getentry, getaddressmempool, getblocktemplate
     /// Binary (docs/PROTOCOL.md, "Bus: getblocktemplate's JSON-RPC result").
     case getblocktemplaterpc
+    /// Binary (docs/PROTOCOL.md, "Bus: the miner's template").
+    case getblocktemplatebin
     case getminers, gettrace, getstatus, getpace, setpace, getspenders, getmempoolblocks, getmempoolsamples
 }
 

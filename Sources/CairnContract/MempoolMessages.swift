@@ -9,6 +9,7 @@ import Foundation
 ///   getaddressmempool AddressRef → [MempoolEntry]
 ///   getblocktemplate TemplateRequest → BlockTemplate
 ///   getblocktemplaterpc (binary) TemplateRequest → TemplateRPC payload (the JSON-RPC result, pre-rendered for the edge)
+///   getblocktemplatebin (binary) TemplateRequest → TemplateBinary payload (the node's miner's template, raw transactions)
 ///   getminers Empty → [MinerInfo]           gettrace TxRef → [TraceEvent]
 ///   getstatus Empty → ServiceStatus
 ///   getpace Empty → MiningPace              setpace PaceChange → MiningPace  (the learning mode, regtest only)

@@ -135,11 +135,13 @@ enum BlockAssembler {
         return (chosen, fees)
     }
 
-    /// A chosen transaction as a template carries it: its raw hex and its txid's.
+    /// A chosen transaction as a template carries it: its raw hex and its txid's; and as the binary
+    /// template carries it (`TemplateBinary.Item`: the entry's own bytes, not copied).
     struct Encoded: Sendable {
         let raw: String
         let txid: String
-        init(_ e: PoolEntry) { raw = Hex.encode(e.raw); txid = e.txid.hex }
+        let item: TemplateBinary.Item
+        init(_ e: PoolEntry) { raw = Hex.encode(e.raw); txid = e.txid.hex; item = TemplateBinary.Item(txid: e.txid, raw: e.raw) }
     }
 
     /// The template for the block after the snapshot's tip, under the learning mode's `pace`: when

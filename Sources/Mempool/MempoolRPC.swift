@@ -55,6 +55,8 @@ enum MempoolRPC {
             .getblocktemplate: templateRoute(templates: templates, pacer: pacer),
             // the same template's JSON-RPC result, pre-rendered for the edge (binary; TemplateRPC.swift)
             .getblocktemplaterpc: rpcTemplateRoute(templates: templates, pacer: pacer),
+            // the node's own miner's template, its transactions as bytes (binary; TemplateBinary.swift)
+            .getblocktemplatebin: binaryTemplateRoute(templates: templates, pacer: pacer),
             .getpace: RPCRouter.method(Empty.self) { _ in await pacer.pace },
             .setpace: RPCRouter.method(PaceChange.self) { change in
                 try await pacer.change(change, tipHeight: try await pool.currentTip().height)

@@ -128,6 +128,44 @@ actor TemplateGenerator {
         return bytes
     }
 
+    /// The last `getblocktemplatebin` payload and the template it carries.
+    private var lastBinary: (template: BlockTemplate, bytes: [UInt8])?
+    /// Binary replies encoded, and given again as they were.
+    private(set) var binaryEncodings = 0
+    private(set) var binaryReused = 0
+
+    /// getblocktemplatebin's payload (`TemplateBinary`: the node's miner's template, its
+    /// transactions as bytes): encoded once per template, the same bytes given again while the
+    /// template is the same one (as `encodedReply`). The transactions' bytes are those the last
+    /// template made kept (`encoded`, by txid), decoded from the template's hex only for one made
+    /// meanwhile by another request.
+    func binaryReply(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
+        let t = try await template(for: request, pace: pace)
+        if let lastBinary, lastBinary.template == t {
+            binaryReused += 1
+            return lastBinary.bytes
+        }
+        var items = [TemplateBinary.Item]()
+        items.reserveCapacity(t.transactions.count)
+        for (hex, id) in zip(t.transactions, t.txids) {
+            if let txid = Hash256(hex: id), let kept = encoded[txid] {
+                items.append(kept.item)
+            } else if let txid = Hash256(hex: id), let raw = Hex.decode(hex) {
+                items.append(TemplateBinary.Item(txid: txid, raw: raw))
+            } else {
+                throw RPCError("internal", "template transaction \(id) not encodable")
+            }
+        }
+        let bytes = try await Self.binaryApart(t, items: items)
+        binaryEncodings += 1
+        lastBinary = (t, bytes)
+        return bytes
+    }
+
+    @concurrent nonisolated static func binaryApart(_ t: BlockTemplate, items: [TemplateBinary.Item]) async throws -> [UInt8] {
+        try TemplateBinary.payload(t, items: items)
+    }
+
     /// The encodings, off the actor (~1.5 MB of JSON each: a request for the template given again
     /// need not wait for them).
     @concurrent nonisolated static func encodeApart(_ t: BlockTemplate) async throws -> [UInt8] {

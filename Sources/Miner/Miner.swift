@@ -26,8 +26,10 @@ actor Miner {
     private var held = false
     /// Wakes us when the pace's minimum interval has passed.
     private var timer: Task<Void, Never>?
-    /// The last template's transactions decoded, by their hex (`decoded`).
-    private var lastDecoded: [String: (tx: Transaction, txid: Hash256)] = [:]
+    /// The last template's transactions decoded, by txid (`decoded`).
+    private var lastDecoded: [Hash256: Transaction] = [:]
+    /// The mempool answered `getblocktemplatebin` "unknown-method" (an older one): JSON templates from then on.
+    private var jsonTemplates = false
 
     init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
          chainRPC: RPCClient, mempoolRPC: RPCClient, hashers: HashingThreads, logger: Logger) {
@@ -110,7 +112,7 @@ actor Miner {
     private func fetchWork() async throws {
         let request = TemplateRequest(minerID: idHex, address: payout.string, hashrate: hashrate, threads: threads)
         let asked = generation
-        let t = try await mempoolRPC.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
+        let (t, txs) = try await template(request)
         // A block found while this template was on its way: the template was built before that block
         // (same parent, same transactions), and mining it in the same second finds that very block
         // again, which the chain store then refuses as a duplicate. `found` wakes us for fresh work.
@@ -127,7 +129,6 @@ actor Miner {
             return
         }
         guard let prev = Hash256(hex: t.previousHash) else { throw RPCError("bad-template", "bad previous hash") }
-        let txs = try decoded(t)
         guard let target = CompactTarget.target(bits: t.bits, limit: params.powLimit) else { throw RPCError("bad-template", "bad bits") }
         // The learning mode: the mempool's pace says whether this height may be mined now.
         switch MiningPace.decision(pace: t.pace, height: t.height, notBefore: t.notBefore, now: Date().timeIntervalSince1970) {
@@ -161,23 +162,43 @@ actor Miner {
         logger.debug("new work", metadata: ["height": "\(t.height)", "txs": "\(txs.count)", "fees": "\(t.fees)"])
     }
 
-    /// The template's transactions decoded, with their txids: those of the last template (a
-    /// template is mostly the previous one's transactions) are reused by their hex, the others
-    /// decoded and hashed here. Keeps one template's worth.
-    private func decoded(_ t: BlockTemplate) throws -> [(tx: Transaction, txid: Hash256)] {
-        var kept = [String: (tx: Transaction, txid: Hash256)](minimumCapacity: t.transactions.count)
+    /// The mempool's template and its transactions decoded: binary (`getblocktemplatebin`, the
+    /// transactions as bytes), or JSON from a mempool that does not know it.
+    private func template(_ request: TemplateRequest) async throws -> (BlockTemplate, [(tx: Transaction, txid: Hash256)]) {
+        if !jsonTemplates {
+            do {
+                let (t, items) = try TemplateBinary.parse(try await mempoolRPC.callBinary(MempoolMethod.getblocktemplatebin, JSON.encode(request)))
+                return (t, try decoded(items.map { ($0.txid, $0.raw) }))
+            } catch let e as RPCError where e.code == "unknown-method" {
+                logger.notice("the mempool does not know getblocktemplatebin: JSON templates from now on")
+                jsonTemplates = true
+            }
+        }
+        let t = try await mempoolRPC.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
+        let items = try zip(t.transactions, t.txids).map { hex, id -> (Hash256, [UInt8]) in
+            guard let txid = Hash256(hex: id), let raw = Hex.decode(hex) else { throw RPCError("bad-template", "undecodable transaction") }
+            return (txid, raw)
+        }
+        return (t, try decoded(items))
+    }
+
+    /// The template's transactions, decoded: those of the last template (a template is mostly the
+    /// previous one's transactions) again from `lastDecoded`, by txid; the others from their bytes,
+    /// each checked to hash to the txid it came with. Keeps one template's worth.
+    private func decoded(_ items: [(txid: Hash256, raw: [UInt8])]) throws -> [(tx: Transaction, txid: Hash256)] {
+        var kept = [Hash256: Transaction](minimumCapacity: items.count)
         var out = [(tx: Transaction, txid: Hash256)]()
-        out.reserveCapacity(t.transactions.count)
-        for hex in t.transactions {
-            if let d = kept[hex] ?? lastDecoded[hex] {
-                kept[hex] = d
-                out.append(d)
+        out.reserveCapacity(items.count)
+        for (txid, raw) in items {
+            if let tx = kept[txid] ?? lastDecoded[txid] {
+                kept[txid] = tx
+                out.append((tx, txid))
                 continue
             }
-            guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction") }
-            let d = (tx: tx, txid: tx.txid)
-            kept[hex] = d
-            out.append(d)
+            guard let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction \(txid)") }
+            guard tx.txid == txid else { throw RPCError("bad-template", "transaction \(txid) hashes to \(tx.txid)") }
+            kept[txid] = tx
+            out.append((tx, txid))
         }
         lastDecoded = kept
         return out

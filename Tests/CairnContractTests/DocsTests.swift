@@ -101,6 +101,7 @@ import Testing
     @Test func aBusMethodTravelsAsItsWireNameAndNoServiceNamesOneTwice() {
         #expect(ChainMethod(rawValue: "getrawblocks") == .getrawblocks && "\(ChainMethod.getrawblocks)" == "getrawblocks")
         #expect(MempoolMethod.getblocktemplaterpc.rawValue == TemplateRPC.method)
+        #expect(MempoolMethod.getblocktemplatebin.rawValue == TemplateBinary.method)
         for names in [ChainMethod.allCases.map(\.rawValue), MempoolMethod.allCases.map(\.rawValue),
                       PeerMethod.allCases.map(\.rawValue), AccountsMethod.allCases.map(\.rawValue)] {
             #expect(Set(names).count == names.count)

@@ -229,4 +229,51 @@ struct TemplateReuseTests {
         }
         try db.close()
     }
+
+    @Test("getblocktemplatebin: the pool's template with its transactions as their bytes, encoded once while nothing changed")
+    func binaryTemplateIsTheTemplates() async throws {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        _ = try await Self.fill(pool, h)
+        let generator = TemplateGenerator(source: pool, params: .regtest)
+        let db = try DatabasePool(path: h.dir.appendingPathComponent("pace.sqlite").path)
+        try MempoolStore.migrator().migrate(db)
+        let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
+        try await pacer.load()
+        let route = MempoolRPC.binaryTemplateRoute(templates: generator, pacer: pacer)
+        let request = BinaryRPC.request(TemplateBinary.method, try JSON.encode(Self.request))
+        func payload(_ reply: [UInt8]) throws -> [UInt8] {
+            try #require(reply.first == BinaryRPC.marker)
+            return Array(reply.dropFirst())
+        }
+        let first = try payload(try await route(request))
+        let second = try payload(try await route(request))
+        let template = try await generator.template(for: Self.request)
+        #expect(await generator.made == 1)
+        let (header, items) = try TemplateBinary.parse(first)
+        // The JSON template's fields, and its transactions in its order, as bytes and txids.
+        var expected = template
+        expected.transactions = []
+        expected.txids = []
+        if header.time == template.time { #expect(header == expected) }
+        #expect(header.height == template.height && header.depends == template.depends && header.coinbaseValue == template.coinbaseValue)
+        #expect(items.map(\.txid.hex) == template.txids)
+        #expect(items.map { Hex.encode($0.raw) } == template.transactions)
+        #expect(items.count == 8)
+        #expect(await generator.binaryEncodings + generator.binaryReused == 2)
+        if second == first { #expect(await generator.binaryReused == 1) }
+        // A change of the pool: encoded again, with it.
+        let extra = h.pay(h.spendable[3], fee: 9_000)
+        _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
+        let (_, third) = try TemplateBinary.parse(try payload(try await route(request)))
+        #expect(third.contains { $0.txid == extra.txid && $0.raw == extra.encoded })
+        // A payload that is not a TemplateRequest: a clear refusal.
+        do {
+            _ = try await route(BinaryRPC.request(TemplateBinary.method, Array(#"{"minerID":1}"#.utf8)))
+            Issue.record("bad request answered")
+        } catch {
+            #expect(error.code == RPCError.badParams("").code)
+        }
+        try db.close()
+    }
 }
