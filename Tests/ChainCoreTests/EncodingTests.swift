@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import ChainCore
@@ -150,5 +151,37 @@ import TestSupport
         }
         #expect(refused > 0)
         #expect(decoded > 0)
+    }
+}
+
+@Suite struct HexEncoding {
+    /// Bitcoin's genesis block hash, in the display order and internal order (bitcoin/bitcoin
+    /// src/kernel/chainparams.cpp, `consensus.hashGenesisBlock`).
+    static let genesisDisplay = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+
+    @Test("every kind of byte sequence encodes alike; display hex is the reversed bytes; decode inverts encode")
+    func encodesEverySequenceAlike() throws {
+        let bytes: [UInt8] = (0...255).map { UInt8($0) }
+        let expected = bytes.map { String(format: "%02x", $0) }.joined()
+        #expect(Hex.encode(bytes) == expected)
+        #expect(Hex.encode(bytes[10..<20]) == String(expected.dropFirst(20).prefix(20)))
+        #expect(Hex.encode(Data(bytes)) == expected)
+        #expect(Hex.encode(bytes.lazy.map { $0 }) == expected, "a sequence without contiguous storage")
+        #expect(Hex.encode(bytes.reversed()) == bytes.reversed().map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode([UInt8]()) == "")
+        #expect(Hex.decode(expected) == bytes && Hex.decode(expected.uppercased()) == bytes)
+        let genesis = try #require(Hash256(hex: Self.genesisDisplay))
+        #expect(genesis.hex == Self.genesisDisplay)
+        #expect(genesis.internalHex == Hex.encode(genesis.bytes))
+        #expect(genesis.internalHex == String(Self.genesisDisplay.reversedBytePairs()))
+        #expect(Hash256(bytes: genesis.bytes[...]) == genesis && Hash256(bytes: genesis.bytes.reversed().reversed()) == genesis)
+    }
+}
+
+private extension String {
+    /// The hex string with its byte pairs in reverse order.
+    func reversedBytePairs() -> String {
+        let chars = Array(self)
+        return stride(from: chars.count - 2, through: 0, by: -2).map { String(chars[$0...$0 + 1]) }.joined()
     }
 }

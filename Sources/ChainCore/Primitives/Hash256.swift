@@ -20,8 +20,12 @@ public struct Hash256: Hashable, Sendable, Comparable, CustomStringConvertible {
         precondition(bytes.count == 32, "Hash256 needs 32 bytes")
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { raw in
-            var i = 0
-            for b in bytes { raw[i] = b; i += 1 }
+            // Contiguous bytes (an array, a slice, Data) in one copy: called from another module
+            // this generic is not specialized, and the loop below pays a witness call per byte.
+            if bytes.withContiguousStorageIfAvailable({ raw.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+                var i = 0
+                for b in bytes { raw[i] = b; i += 1 }
+            }
         }
         self.init(w0: UInt64(littleEndian: words.0), w1: UInt64(littleEndian: words.1),
                   w2: UInt64(littleEndian: words.2), w3: UInt64(littleEndian: words.3))
@@ -34,10 +38,16 @@ public struct Hash256: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// Display form: byte-reversed hex, as explorers and RPC show it.
-    public var hex: String { Hex.encode(bytes.reversed()) }
+    public var hex: String {
+        var words = (w0.littleEndian, w1.littleEndian, w2.littleEndian, w3.littleEndian)
+        return withUnsafeBytes(of: &words) { Hex.encode(raw: $0, reversed: true) }
+    }
 
     /// Internal-order hex.
-    public var internalHex: String { Hex.encode(bytes) }
+    public var internalHex: String {
+        var words = (w0.littleEndian, w1.littleEndian, w2.littleEndian, w3.littleEndian)
+        return withUnsafeBytes(of: &words) { Hex.encode(raw: $0, reversed: false) }
+    }
 
     public var description: String { hex }
 
@@ -79,16 +89,30 @@ public struct Hash256: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
+    /// Lower-case hex. Contiguous bytes (an array, a slice, Data) are encoded straight from their
+    /// storage: called from another module this generic is not specialized, and iterating the
+    /// sequence paid a witness call per byte (the miner's profile under a flood: most of its
+    /// `submitblock` encoding).
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+        if let text = bytes.withContiguousStorageIfAvailable({ encode(raw: UnsafeRawBufferPointer($0), reversed: false) }) {
+            return text
         }
-        return String(decoding: out, as: UTF8.self)
+        return Array(bytes).withUnsafeBytes { encode(raw: $0, reversed: false) }
+    }
+
+    /// `raw`'s bytes as lower-case hex, last byte first when `reversed`.
+    public static func encode(raw: UnsafeRawBufferPointer, reversed: Bool) -> String {
+        let n = raw.count
+        return String(unsafeUninitializedCapacity: n * 2) { out in
+            let digits: StaticString = "0123456789abcdef"
+            let d = digits.utf8Start
+            for i in 0..<n {
+                let b = raw[reversed ? n - 1 - i : i]
+                out[2 * i] = d[Int(b >> 4)]
+                out[2 * i + 1] = d[Int(b & 0x0f)]
+            }
+            return n * 2
+        }
     }
 
     /// Decodes lower- or upper-case hex; nil on odd length or a non-hex digit.
