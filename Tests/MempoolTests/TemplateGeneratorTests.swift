@@ -130,8 +130,14 @@ struct TemplateReuseTests {
         #expect(await generator.reused == 2)
     }
 
-    @Test("the route's reply is RPCRouter.method's for the same template, encoded once while nothing changed")
-    func encodedReplyIsReused() async throws {
+    /// A binary reply's payload (after its marker).
+    static func payload(_ reply: [UInt8]) throws -> [UInt8] {
+        try #require(reply.first == BinaryRPC.marker)
+        return Array(reply.dropFirst())
+    }
+
+    /// A filled pool, its template generator and a pacer (its own database), for the routes' tests.
+    static func routeFixture() async throws -> (PoolHarness, Pool, TemplateGenerator, DatabasePool, Pacer) {
         let h = try await PoolHarness()
         let pool = try h.open()
         _ = try await Self.fill(pool, h)
@@ -140,6 +146,12 @@ struct TemplateReuseTests {
         try MempoolStore.migrator().migrate(db)
         let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
         try await pacer.load()
+        return (h, pool, generator, db, pacer)
+    }
+
+    @Test("the route's reply is RPCRouter.method's for the same template, encoded once while nothing changed")
+    func encodedReplyIsReused() async throws {
+        let (h, pool, generator, db, pacer) = try await Self.routeFixture()
         let route = MempoolRPC.templateRoute(templates: generator, pacer: pacer)
         let request = try JSON.encode(RequestEnvelope(method: "getblocktemplate", params: Self.request))
         let first = try await route(request)
@@ -175,22 +187,11 @@ struct TemplateReuseTests {
 
     @Test("getblocktemplaterpc: the header and the JSON-RPC result of the pool's template, rendered once while nothing changed")
     func renderedResultIsTheTemplates() async throws {
-        let h = try await PoolHarness()
-        let pool = try h.open()
-        _ = try await Self.fill(pool, h)
-        let generator = TemplateGenerator(source: pool, params: .regtest)
-        let db = try DatabasePool(path: h.dir.appendingPathComponent("pace.sqlite").path)
-        try MempoolStore.migrator().migrate(db)
-        let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
-        try await pacer.load()
+        let (h, pool, generator, db, pacer) = try await Self.routeFixture()
         let route = MempoolRPC.rpcTemplateRoute(templates: generator, pacer: pacer)
         let request = BinaryRPC.request(TemplateRPC.method, try JSON.encode(Self.request))
-        func payload(_ reply: [UInt8]) throws -> [UInt8] {
-            try #require(reply.first == BinaryRPC.marker)
-            return Array(reply.dropFirst())
-        }
-        let first = try payload(try await route(request))
-        let second = try payload(try await route(request))
+        let first = try Self.payload(try await route(request))
+        let second = try Self.payload(try await route(request))
         // The template it renders is the generator's (given again: nothing changed).
         let template = try await generator.template(for: Self.request)
         #expect(await generator.made == 1)
@@ -214,7 +215,7 @@ struct TemplateReuseTests {
         // A change of the pool: rendered again, with it.
         let extra = h.pay(h.spendable[3], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
-        let (_, third) = try TemplateRPC.parse(try payload(try await route(request)))
+        let (_, third) = try TemplateRPC.parse(try Self.payload(try await route(request)))
         #expect(String(decoding: third, as: UTF8.self).contains(extra.txid.hex))
         #expect(await generator.made == 2)
         // A JSON request, or a payload that is not a TemplateRequest: a clear refusal.
@@ -232,22 +233,11 @@ struct TemplateReuseTests {
 
     @Test("getblocktemplatebin: the pool's template with its transactions as their bytes, encoded once while nothing changed")
     func binaryTemplateIsTheTemplates() async throws {
-        let h = try await PoolHarness()
-        let pool = try h.open()
-        _ = try await Self.fill(pool, h)
-        let generator = TemplateGenerator(source: pool, params: .regtest)
-        let db = try DatabasePool(path: h.dir.appendingPathComponent("pace.sqlite").path)
-        try MempoolStore.migrator().migrate(db)
-        let pacer = Pacer(network: .regtest, db: db, logger: Logger(label: "test")) { _ in }
-        try await pacer.load()
+        let (h, pool, generator, db, pacer) = try await Self.routeFixture()
         let route = MempoolRPC.binaryTemplateRoute(templates: generator, pacer: pacer)
         let request = BinaryRPC.request(TemplateBinary.method, try JSON.encode(Self.request))
-        func payload(_ reply: [UInt8]) throws -> [UInt8] {
-            try #require(reply.first == BinaryRPC.marker)
-            return Array(reply.dropFirst())
-        }
-        let first = try payload(try await route(request))
-        let second = try payload(try await route(request))
+        let first = try Self.payload(try await route(request))
+        let second = try Self.payload(try await route(request))
         let template = try await generator.template(for: Self.request)
         #expect(await generator.made == 1)
         let (header, items) = try TemplateBinary.parse(first)
@@ -265,7 +255,7 @@ struct TemplateReuseTests {
         // A change of the pool: encoded again, with it.
         let extra = h.pay(h.spendable[3], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
-        let (_, third) = try TemplateBinary.parse(try payload(try await route(request)))
+        let (_, third) = try TemplateBinary.parse(try Self.payload(try await route(request)))
         #expect(third.contains { $0.txid == extra.txid && $0.raw == extra.encoded })
         // A payload that is not a TemplateRequest: a clear refusal.
         do {
