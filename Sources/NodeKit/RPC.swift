@@ -60,16 +60,37 @@ public final class RPCRouter: Sendable {
     }
 
     /// The reply of an inline method (`RequestServer`'s `inline`), or nil for any other request,
-    /// which `handle` then answers. A failure is an `{"error": …}` reply, as from `handle`.
+    /// which `handle` then answers. A failure is an `{"error": …}` reply, as from `handle`. Runs on
+    /// the socket thread for every request: the method is read from the request's first bytes
+    /// (`leadingMethod`), never by parsing a request that may be large.
     public func handleInline(_ request: [UInt8]) -> [UInt8]? {
-        guard !inlineRoutes.isEmpty, case .json = BinaryRPC.form(of: request),
-              let method = try? JSON.decode(MethodOnly.self, request).method, let route = inlineRoutes[method] else { return nil }
+        guard !inlineRoutes.isEmpty, let method = Self.leadingMethod(request), let route = inlineRoutes[method] else { return nil }
         do {
             return try route(request)
         } catch {
             return Self.errorReply(error)
         }
     }
+
+    /// The method of a request that begins `{"method":"NAME"` (as `JSON.encode` writes every
+    /// envelope: keys in order, no spaces), NAME letters, digits and `_` only; nil for any other
+    /// form, which `handle` parses in full.
+    public static func leadingMethod(_ request: [UInt8]) -> String? {
+        let prefix = leadingMethodPrefix
+        guard request.count > prefix.count, request.starts(with: prefix) else { return nil }
+        var end = prefix.count
+        while end < request.count, end - prefix.count <= 64 {
+            let c = request[end]
+            if c == UInt8(ascii: "\"") {
+                return end > prefix.count ? String(decoding: request[prefix.count..<end], as: UTF8.self) : nil
+            }
+            guard (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c == 0x5f else { return nil }
+            end += 1
+        }
+        return nil
+    }
+
+    private static let leadingMethodPrefix = Array(#"{"method":""#.utf8)
 
     /// A typed method: decodes params, runs `body`, encodes its result.
     public static func method<P: Decodable & Sendable, R: Codable & Sendable>(

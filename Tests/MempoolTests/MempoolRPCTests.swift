@@ -32,7 +32,7 @@ import Testing
         try db.close()
     }
 
-    @Test func anInlineMethodsRefusalIsAnErrorReplyEitherWay() throws {
+    @Test func anInlineMethodsRefusalIsAnErrorReplyEitherWay() async throws {
         let router = RPCRouter(["a": RPCRouter.method(Empty.self) { _ in Empty() }],
                                inline: ["b": RPCRouter.inlineMethod(Empty.self) { _ throws(RPCError) -> Empty in throw RPCError("nope", "refused") }])
         #expect(router.methodNames == ["a", "b"])
@@ -41,5 +41,14 @@ import Testing
         #expect(try JSON.decode(ReplyEnvelope<Empty>.self, reply).error?.code == "nope")
         #expect(router.handleInline(try JSON.encode(RequestEnvelope(method: "a", params: Empty()))) == nil)
         #expect(router.handleInline(Array("not json".utf8)) == nil, "left to handle, which refuses it")
+        // The method is read from the first bytes only: another key order or spacing is left to `handle`.
+        #expect(RPCRouter.leadingMethod(b) == "b")
+        #expect(RPCRouter.leadingMethod(Array(#"{"method":"getmempoolinfo","params":{}}"#.utf8)) == "getmempoolinfo")
+        for other in [#"{"params":{},"method":"b"}"#, #"{ "method": "b" }"#, #"{"method":"b\u0041"}"#, #"{"method":""}"#, #"{"method":"b"#] {
+            #expect(RPCRouter.leadingMethod(Array(other.utf8)) == nil, "\(other)")
+        }
+        #expect(router.handleInline(Array(#"{"params":{},"method":"b"}"#.utf8)) == nil)
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, await router.handle(Array(#"{"params":{},"method":"b"}"#.utf8))).error?.code == "nope",
+                "handle answers it, inline method or not")
     }
 }
