@@ -83,83 +83,73 @@ actor TemplateGenerator {
         return template
     }
 
-    /// The last reply encoded (`encodedReply`) and the template it holds.
-    private var lastReply: (template: BlockTemplate, bytes: [UInt8])?
-    /// Replies encoded, and given again as they were.
-    private(set) var encodings = 0
-    private(set) var repliesReused = 0
+    /// The forms a template is handed out in, each rendered once per template.
+    enum Form: Hashable, Sendable {
+        /// getblocktemplate's JSON reply (`encodedReply`).
+        case json
+        /// getblocktemplaterpc's payload (`rpcPayload`).
+        case rpc
+        /// getblocktemplatebin's payload (`binaryReply`).
+        case binary
+    }
 
-    /// getblocktemplate's reply on the bus (`{"result": template}`, as `RPCRouter.method` encodes
-    /// it): encoded once per template, the same bytes given again while the template is the same
-    /// one (`template(for:pace:)` gave the last one again, in the same second). A template is
-    /// ~1.5 MB of JSON at 6,800 transactions; comparing it with the last costs little, as a
-    /// template given again shares its arrays' storage with it.
-    func encodedReply(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
+    /// A form's last rendering and the template it holds; renderings made, and given again as they were.
+    struct Rendered: Sendable {
+        var last: (template: BlockTemplate, bytes: [UInt8])?
+        var made = 0
+        var reused = 0
+    }
+    private(set) var rendered: [Form: Rendered] = [:]
+
+    /// The template for `request` in `form`: rendered by `render` once per template, the same bytes
+    /// given again while the template is the same one (`template(for:pace:)` gave the last one
+    /// again, in the same second). A template is ~1.5 MB of JSON at 6,800 transactions; comparing
+    /// it with the last costs little, as a template given again shares its arrays' storage with it.
+    private func reply(for request: TemplateRequest, pace: MiningPace, in form: Form,
+                       render: (BlockTemplate) async throws -> [UInt8]) async throws -> [UInt8] {
         let t = try await template(for: request, pace: pace)
-        if let lastReply, lastReply.template == t {
-            repliesReused += 1
-            return lastReply.bytes
+        if let last = rendered[form]?.last, last.template == t {
+            rendered[form, default: Rendered()].reused += 1
+            return last.bytes
         }
-        let bytes = try await Self.encodeApart(t)
-        encodings += 1
-        lastReply = (t, bytes)
+        let bytes = try await render(t)
+        rendered[form, default: Rendered()].made += 1
+        rendered[form, default: Rendered()].last = (t, bytes)
         return bytes
     }
 
-    /// The last `getblocktemplaterpc` payload and the template it renders.
-    private var lastRPC: (template: BlockTemplate, bytes: [UInt8])?
-    /// Results rendered, and given again as they were.
-    private(set) var rpcRenderings = 0
-    private(set) var rpcReused = 0
+    /// getblocktemplate's reply on the bus (`{"result": template}`, as `RPCRouter.method` encodes it).
+    func encodedReply(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
+        try await reply(for: request, pace: pace, in: .json) { try await Self.encodeApart($0) }
+    }
 
     /// getblocktemplaterpc's payload (`TemplateRPC.payload`: a small header, then the JSON-RPC
-    /// result in Bitcoin Core's shape, for the edge to splice into its reply unparsed): rendered
-    /// once per template, the same bytes given again while the template is the same one (as
-    /// `encodedReply`; a new second's `curtime` renders again, ~1.5 MB written in a few ms).
+    /// result in Bitcoin Core's shape, for the edge to splice into its reply unparsed; a new
+    /// second's `curtime` renders again, ~1.5 MB written in a few ms).
     func rpcPayload(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
-        let t = try await template(for: request, pace: pace)
-        if let lastRPC, lastRPC.template == t {
-            rpcReused += 1
-            return lastRPC.bytes
-        }
-        let bytes = try await Self.renderApart(t)
-        rpcRenderings += 1
-        lastRPC = (t, bytes)
-        return bytes
+        try await reply(for: request, pace: pace, in: .rpc) { try await Self.renderApart($0) }
     }
 
-    /// The last `getblocktemplatebin` payload and the template it carries.
-    private var lastBinary: (template: BlockTemplate, bytes: [UInt8])?
-    /// Binary replies encoded, and given again as they were.
-    private(set) var binaryEncodings = 0
-    private(set) var binaryReused = 0
-
     /// getblocktemplatebin's payload (`TemplateBinary`: the node's miner's template, its
-    /// transactions as bytes): encoded once per template, the same bytes given again while the
-    /// template is the same one (as `encodedReply`). The transactions' bytes are those the last
-    /// template made kept (`encoded`, by txid), decoded from the template's hex only for one made
-    /// meanwhile by another request.
+    /// transactions as bytes). The transactions' bytes are those the last template made kept
+    /// (`encoded`, by txid), decoded from the template's hex only for one made meanwhile by
+    /// another request.
     func binaryReply(for request: TemplateRequest, pace: MiningPace = .running) async throws -> [UInt8] {
-        let t = try await template(for: request, pace: pace)
-        if let lastBinary, lastBinary.template == t {
-            binaryReused += 1
-            return lastBinary.bytes
-        }
-        var items = [TemplateBinary.Item]()
-        items.reserveCapacity(t.transactions.count)
-        for (hex, id) in zip(t.transactions, t.txids) {
-            if let txid = Hash256(hex: id), let kept = encoded[txid] {
-                items.append(kept.item)
-            } else if let txid = Hash256(hex: id), let raw = Hex.decode(hex) {
-                items.append(TemplateBinary.Item(txid: txid, raw: raw))
-            } else {
-                throw RPCError("internal", "template transaction \(id) not encodable")
+        try await reply(for: request, pace: pace, in: .binary) { t in
+            var items = [TemplateBinary.Item]()
+            items.reserveCapacity(t.transactions.count)
+            for (hex, id) in zip(t.transactions, t.txids) {
+                guard let txid = Hash256(hex: id) else { throw RPCError("internal", "template txid \(id) is not a hash") }
+                if let kept = encoded[txid] {
+                    items.append(kept.item)
+                } else if let raw = Hex.decode(hex) {
+                    items.append(TemplateBinary.Item(txid: txid, raw: raw))
+                } else {
+                    throw RPCError("internal", "template transaction \(id) is not hex")
+                }
             }
+            return try await Self.binaryApart(t, items: items)
         }
-        let bytes = try await Self.binaryApart(t, items: items)
-        binaryEncodings += 1
-        lastBinary = (t, bytes)
-        return bytes
     }
 
     @concurrent nonisolated static func binaryApart(_ t: BlockTemplate, items: [TemplateBinary.Item]) async throws -> [UInt8] {

@@ -164,10 +164,10 @@ struct TemplateReuseTests {
         // per distinct template.
         let again = try #require(try JSON.decode(ReplyEnvelope<BlockTemplate>.self, second).result)
         #expect(await generator.made == 1)
-        #expect(await generator.encodings + generator.repliesReused == 2)
+        #expect(await generator.rendered[.json].map { $0.made + $0.reused } == 2)
         if again.time == template.time {
             #expect(second == first)
-            #expect(await generator.repliesReused == 1)
+            #expect(await generator.rendered[.json]?.reused == 1)
         }
         // A change of the pool: encoded again, with it.
         let extra = h.pay(h.spendable[3], fee: 9_000)
@@ -210,8 +210,8 @@ struct TemplateReuseTests {
             #expect(Array(result) == TemplateRPC.result(template))
         }
         // Rendered once per distinct template (a second boundary may have moved curtime).
-        #expect(await generator.rpcRenderings + generator.rpcReused == 2)
-        if second == first { #expect(await generator.rpcReused == 1) }
+        #expect(await generator.rendered[.rpc].map { $0.made + $0.reused } == 2)
+        if second == first { #expect(await generator.rendered[.rpc]?.reused == 1) }
         // A change of the pool: rendered again, with it.
         let extra = h.pay(h.spendable[3], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
@@ -250,8 +250,8 @@ struct TemplateReuseTests {
         #expect(items.map(\.txid.hex) == template.txids)
         #expect(items.map { Hex.encode($0.raw) } == template.transactions)
         #expect(items.count == 8)
-        #expect(await generator.binaryEncodings + generator.binaryReused == 2)
-        if second == first { #expect(await generator.binaryReused == 1) }
+        #expect(await generator.rendered[.binary].map { $0.made + $0.reused } == 2)
+        if second == first { #expect(await generator.rendered[.binary]?.reused == 1) }
         // A change of the pool: encoded again, with it.
         let extra = h.pay(h.spendable[3], fee: 9_000)
         _ = try await pool.submit(hex: Hex.encode(extra.encoded), receivedAt: nil)
