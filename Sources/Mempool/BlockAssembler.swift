@@ -68,7 +68,7 @@ enum BlockAssembler {
     /// The selection from a pool graph, read through its fee-rate index.
     static func select(_ graph: PoolGraph, maxBlockSize: Int = Limits.maxBlockSize) -> (chosen: [PoolEntry], fees: Amount) {
         var cursor = graph.inFeeRateOrder()
-        return select(next: { cursor.next() }, entry: { graph[$0] }, children: { graph[$0]?.children ?? [] },
+        return select(next: { cursor.next() }, entry: { graph[$0] }, children: { $0.children },
                       minSize: graph.minSize ?? 0, maxBlockSize: maxBlockSize)
     }
 
@@ -82,7 +82,7 @@ enum BlockAssembler {
             for p in e.parents { children[p, default: []].append(e.txid) }
         }
         var sorted = entries.sorted { $0.order < $1.order }.makeIterator()
-        return select(next: { sorted.next() }, entry: { byID[$0] }, children: { children[$0] ?? [] },
+        return select(next: { sorted.next() }, entry: { byID[$0] }, children: { children[$0.txid] ?? [] },
                       minSize: entries.lazy.map(\.size).min() ?? 0, maxBlockSize: maxBlockSize, confirmed: confirmed)
     }
 
@@ -94,17 +94,18 @@ enum BlockAssembler {
         static func == (a: Ready, b: Ready) -> Bool { a.sweep == b.sweep && a.key == b.key }
     }
 
-    /// The one pass. `next`: the candidates in fee-rate order; `entry`, `children`: the links;
+    /// The one pass. `next`: the candidates in fee-rate order; `entry`, `children` (an entry's): the links;
     /// `minSize`: at most the smallest candidate's size; `confirmed`: parents counted as in already
     /// (an earlier projected block), never candidates themselves.
-    static func select<Children: Sequence<Hash256>>(next: () -> PoolEntry?, entry: (Hash256) -> PoolEntry?, children: (Hash256) -> Children,
+    static func select<Children: Sequence<Hash256>>(next: () -> PoolEntry?, entry: (Hash256) -> PoolEntry?, children: (PoolEntry) -> Children,
                                                     minSize: Int, maxBlockSize: Int, confirmed: Set<Hash256> = []) -> (chosen: [PoolEntry], fees: Amount) {
         var chosen = [PoolEntry]()
         var included = Set<Hash256>()
         var size = reserved
         var fees: Amount = 0
         var later = Heap<Ready>()
-        func isIn(_ t: Hash256) -> Bool { included.contains(t) || confirmed.contains(t) }
+        let noneConfirmed = confirmed.isEmpty
+        func isIn(_ t: Hash256) -> Bool { included.contains(t) || (!noneConfirmed && confirmed.contains(t)) }
         func full() -> Bool { maxBlockSize - size < max(minSize, 1) }
         /// `e` at its turn in sweep `sweep`, all its parents in: taken if it fits, else dropped.
         func turn(_ e: PoolEntry, sweep: Int) {
@@ -114,17 +115,20 @@ enum BlockAssembler {
             size += e.size
             fees += e.fee
             let key = e.order
-            for c in children(e.txid) {
-                guard !isIn(c), let child = entry(c), child.parents.allSatisfy(isIn) else { continue }
-                let behind = key < child.order
-                // In the first sweep a ready child after its parent is met by the reading itself.
+            for c in children(e) {
+                guard !isIn(c), let child = entry(c) else { continue }
+                let childKey = child.order
+                let behind = key < childKey
+                // In the first sweep a child after its parent is met by the reading itself (ready
+                // or not then): no need to look at its parents here.
                 if sweep == 1 && behind { continue }
-                later.insert(Ready(sweep: behind ? sweep : sweep + 1, key: child.order))
+                guard child.parents.allSatisfy(isIn) else { continue }
+                later.insert(Ready(sweep: behind ? sweep : sweep + 1, key: childKey))
             }
         }
         // The first sweep: the order as read.
         while !full(), let e = next() {
-            guard !confirmed.contains(e.txid), e.parents.allSatisfy(isIn) else { continue }
+            guard noneConfirmed || !confirmed.contains(e.txid), e.parents.allSatisfy(isIn) else { continue }
             turn(e, sweep: 1)
         }
         // The later sweeps: the children made ready, each at its turn.

@@ -3,14 +3,27 @@ import Foundation
 import HeapModule
 
 /// One transaction in the pool.
+///
+/// What admission fixed (the transaction, its bytes, fee, spent coins, time) lives in one shared
+/// immutable `Body`, so a copy of an entry (every dictionary read of the graph makes one) retains
+/// three references, not seven: block assembly reads thousands of entries a template.
 struct PoolEntry: Sendable {
-    let tx: Transaction
-    let txid: Hash256
-    let raw: [UInt8]
-    let fee: Amount
-    /// The coins its inputs spend, in input order.
-    let spent: [Coin]
-    let time: Double
+    final class Body: Sendable {
+        let tx: Transaction
+        let txid: Hash256
+        let raw: [UInt8]
+        let fee: Amount
+        let spent: [Coin]
+        let time: Double
+        let feeRate: Double
+
+        init(tx: Transaction, txid: Hash256, raw: [UInt8], fee: Amount, spent: [Coin], time: Double) {
+            self.tx = tx; self.txid = txid; self.raw = raw; self.fee = fee; self.spent = spent; self.time = time
+            feeRate = Double(fee) / Double(max(raw.count, 1))
+        }
+    }
+
+    let body: Body
     /// Unconfirmed parents (in the pool).
     var parents: Set<Hash256>
     var children: Set<Hash256> = []
@@ -19,10 +32,22 @@ struct PoolEntry: Sendable {
     /// entry's place in the fee-rate index from a stale one of an earlier insertion of the same txid.
     var serial: UInt64 = 0
 
-    var size: Int { raw.count }
-    var feeRate: Double { Double(fee) / Double(max(size, 1)) }
+    init(tx: Transaction, txid: Hash256, raw: [UInt8], fee: Amount, spent: [Coin], time: Double, parents: Set<Hash256>) {
+        body = Body(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time)
+        self.parents = parents
+    }
+
+    var tx: Transaction { body.tx }
+    var txid: Hash256 { body.txid }
+    var raw: [UInt8] { body.raw }
+    var fee: Amount { body.fee }
+    /// The coins its inputs spend, in input order.
+    var spent: [Coin] { body.spent }
+    var time: Double { body.time }
+    var size: Int { body.raw.count }
+    var feeRate: Double { body.feeRate }
     /// Its place in fee-rate order (`FeeOrder`).
-    var order: FeeOrder { FeeOrder(feeRate: feeRate, time: time, txid: txid, serial: serial) }
+    var order: FeeOrder { FeeOrder(feeRate: body.feeRate, time: body.time, txid: body.txid, serial: serial) }
 }
 
 /// The pool's one fee-rate order, a total order: the highest fee rate first, then the oldest,

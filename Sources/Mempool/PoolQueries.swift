@@ -100,7 +100,7 @@ enum ProjectedBlocks {
     static let defaultCount = 8
 
     static func project(_ graph: PoolGraph, count: Int, maxBlockSize: Int = Limits.maxBlockSize) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
-        project(ordered: graph.byFeeRate(), entry: { graph[$0] }, children: { graph[$0]?.children ?? [] },
+        project(ordered: graph.byFeeRate(), entry: { graph[$0] }, children: { $0.children },
                 minSize: graph.minSize ?? 0, count: count, maxBlockSize: maxBlockSize)
     }
 
@@ -113,12 +113,12 @@ enum ProjectedBlocks {
             byID[e.txid] = e
             for p in e.parents { children[p, default: []].append(e.txid) }
         }
-        return project(ordered: entries.sorted { $0.order < $1.order }, entry: { byID[$0] }, children: { children[$0] ?? [] },
+        return project(ordered: entries.sorted { $0.order < $1.order }, entry: { byID[$0] }, children: { children[$0.txid] ?? [] },
                        minSize: entries.lazy.map(\.size).min() ?? 0, count: count, maxBlockSize: maxBlockSize)
     }
 
     private static func project<Children: Sequence<Hash256>>(ordered: [PoolEntry], entry: (Hash256) -> PoolEntry?,
-                                                             children: (Hash256) -> Children, minSize: Int, count: Int, maxBlockSize: Int) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
+                                                             children: (PoolEntry) -> Children, minSize: Int, count: Int, maxBlockSize: Int) -> (blocks: [MempoolBlock], blockOf: [Hash256: Int]) {
         var remaining = ordered
         var blocks = [MempoolBlock]()
         var blockOf = [Hash256: Int]()
