@@ -254,7 +254,7 @@ let package = Package(
         // The miner's own logic (no processes).
         .testTarget(
             name: "MinerTests",
-            dependencies: ["Miner"],
+            dependencies: ["Miner", "ChainCore", "NodeKit"],
             swiftSettings: strict
         ),
         .testTarget(

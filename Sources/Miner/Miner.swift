@@ -26,10 +26,12 @@ actor Miner {
     private var held = false
     /// Wakes us when the pace's minimum interval has passed.
     private var timer: Task<Void, Never>?
-    /// The last template's transactions decoded, by txid (`decoded`).
-    private var lastDecoded: [Hash256: Transaction] = [:]
-    /// The mempool answered `getblocktemplatebin` "unknown-method" (an older one): JSON templates from then on.
-    private var jsonTemplates = false
+    /// The last template's transactions decoded, by txid.
+    private var decoder = TemplateDecoder()
+    /// When the mempool answered `getblocktemplatebin` "unknown-method" (an older one): JSON
+    /// templates from then on, binary tried again after `binaryRetry` (it may have been replaced).
+    private var jsonSince: ContinuousClock.Instant?
+    static let binaryRetry: Duration = .seconds(60)
 
     init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
          chainRPC: RPCClient, mempoolRPC: RPCClient, hashers: HashingThreads, logger: Logger) {
@@ -165,43 +167,21 @@ actor Miner {
     /// The mempool's template and its transactions decoded: binary (`getblocktemplatebin`, the
     /// transactions as bytes), or JSON from a mempool that does not know it.
     private func template(_ request: TemplateRequest) async throws -> (BlockTemplate, [(tx: Transaction, txid: Hash256)]) {
-        if !jsonTemplates {
+        if jsonSince.map({ ContinuousClock.now - $0 >= Self.binaryRetry }) ?? true {
             do {
                 let (t, items) = try TemplateBinary.parse(try await mempoolRPC.callBinary(MempoolMethod.getblocktemplatebin, JSON.encode(request)))
-                return (t, try decoded(items.map { ($0.txid, $0.raw) }))
+                if jsonSince != nil { logger.notice("the mempool answers getblocktemplatebin again: binary templates") }
+                jsonSince = nil
+                return (t, try decoder.decode(items.map { ($0.txid, $0.raw) }))
             } catch let e as RPCError where e.code == "unknown-method" {
-                logger.notice("the mempool does not know getblocktemplatebin: JSON templates from now on")
-                jsonTemplates = true
+                if jsonSince == nil {
+                    logger.notice("the mempool does not know getblocktemplatebin: JSON templates, binary tried again every \(Self.binaryRetry)")
+                }
+                jsonSince = .now
             }
         }
         let t = try await mempoolRPC.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
-        let items = try zip(t.transactions, t.txids).map { hex, id -> (Hash256, [UInt8]) in
-            guard let txid = Hash256(hex: id), let raw = Hex.decode(hex) else { throw RPCError("bad-template", "undecodable transaction") }
-            return (txid, raw)
-        }
-        return (t, try decoded(items))
-    }
-
-    /// The template's transactions, decoded: those of the last template (a template is mostly the
-    /// previous one's transactions) again from `lastDecoded`, by txid; the others from their bytes,
-    /// each checked to hash to the txid it came with. Keeps one template's worth.
-    private func decoded(_ items: [(txid: Hash256, raw: [UInt8])]) throws -> [(tx: Transaction, txid: Hash256)] {
-        var kept = [Hash256: Transaction](minimumCapacity: items.count)
-        var out = [(tx: Transaction, txid: Hash256)]()
-        out.reserveCapacity(items.count)
-        for (txid, raw) in items {
-            if let tx = kept[txid] ?? lastDecoded[txid] {
-                kept[txid] = tx
-                out.append((tx, txid))
-                continue
-            }
-            guard let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-template", "undecodable transaction \(txid)") }
-            guard tx.txid == txid else { throw RPCError("bad-template", "transaction \(txid) hashes to \(tx.txid)") }
-            kept[txid] = tx
-            out.append((tx, txid))
-        }
-        lastDecoded = kept
-        return out
+        return (t, try decoder.decode(try TemplateDecoder.items(of: t)))
     }
 
     /// Stops the threads and drops any block they found but did not hand over yet (a pause means no more blocks).
