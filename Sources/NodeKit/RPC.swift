@@ -62,9 +62,11 @@ public final class RPCRouter: Sendable {
     /// The reply of an inline method (`RequestServer`'s `inline`), or nil for any other request,
     /// which `handle` then answers. A failure is an `{"error": …}` reply, as from `handle`. Runs on
     /// the socket thread for every request: the method is read from the request's first bytes
-    /// (`leadingMethod`), never by parsing a request that may be large.
+    /// (`leadingMethod`), never by parsing a request that may be large; and a request longer than
+    /// `inlineMaxBytes` is left to `handle` (its params are parsed on a task, not on the thread).
     public func handleInline(_ request: [UInt8]) -> [UInt8]? {
-        guard !inlineRoutes.isEmpty, let method = Self.leadingMethod(request), let route = inlineRoutes[method] else { return nil }
+        guard !inlineRoutes.isEmpty, request.count <= Self.inlineMaxBytes, let method = Self.leadingMethod(request),
+              let route = inlineRoutes[method] else { return nil }
         do {
             return try route(request)
         } catch {
@@ -89,6 +91,9 @@ public final class RPCRouter: Sendable {
         }
         return nil
     }
+
+    /// The longest request answered inline: an inline method's params are small (none, today).
+    public static let inlineMaxBytes = 4_096
 
     private static let leadingMethodPrefix = Array(#"{"method":""#.utf8)
 

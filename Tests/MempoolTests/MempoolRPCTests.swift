@@ -50,5 +50,9 @@ import Testing
         #expect(router.handleInline(Array(#"{"params":{},"method":"b"}"#.utf8)) == nil)
         #expect(try JSON.decode(ReplyEnvelope<Empty>.self, await router.handle(Array(#"{"params":{},"method":"b"}"#.utf8))).error?.code == "nope",
                 "handle answers it, inline method or not")
+        // A long request is never parsed on the socket thread: left to `handle`, which still answers it.
+        let long = Array(#"{"method":"b","params":{"pad":""#.utf8) + [UInt8](repeating: 0x61, count: RPCRouter.inlineMaxBytes) + Array(#""}}"#.utf8)
+        #expect(router.handleInline(long) == nil)
+        #expect(try JSON.decode(ReplyEnvelope<Empty>.self, await router.handle(long)).error?.code == "nope")
     }
 }
