@@ -11,7 +11,30 @@ import Synchronization
 /// on a slow machine.
 @main
 struct CairnBench {
-    static func main() async throws {
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            FileHandle.standardError.write(Data("cairn-bench: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    /// The node's binaries `cairn up` starts, which the node and network figures need next to this one.
+    static let nodeBinaries = ["cairn", "cairn-chainstore", "cairn-mempool", "cairn-accounts", "cairn-edge", "cairn-miner",
+                               "cairn-peerbridge", "cairn-walletfront"]
+
+    /// Refuses, naming them, when a binary the node figures start is missing (before any figure is measured).
+    static func requireNodeBinaries() throws {
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let missing = nodeBinaries.filter { !FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent($0).path) }
+        guard missing.isEmpty else {
+            throw NodeBench.BenchError(message: "the node figures start \(missing.joined(separator: ", ")), missing from \(bin.path) "
+                + "(build them all: swift build -c release)")
+        }
+    }
+
+    static func run() async throws {
         let args = Array(CommandLine.arguments.dropFirst())
         func value(_ flag: String) -> String? { args.firstIndex(of: flag).flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil } }
         func sizes(_ flag: String) -> [Int]? { value(flag).map { $0.split(separator: ",").compactMap { Int($0) } } }
@@ -27,6 +50,9 @@ struct CairnBench {
         if let b = value("--utxo-budget").flatMap(Double.init) { parts.utxoBudget = b }
         if let b = value("--pool-budget").flatMap(Double.init) { parts.poolBudget = b }
         if let o = value("--out") { parts.out = URL(fileURLWithPath: o) }
+        if node || net || args.contains("--edge-only") || args.contains("--flood-only") || args.contains("--growth-only") {
+            try requireNodeBinaries()
+        }
         if args.contains("--edge-only") {
             // Only the edge's HTTP figures (wrk against a node): no micro figures, no transaction stream.
             print("Cairn benchmarks: the edge's HTTP figures only\nstarting a node…")
