@@ -216,6 +216,8 @@ actor Chain {
         let outcome: Result<PendingConnection, ValidationError>
         /// Its signatures, verifying on Dispatch's threads (nil when the rules failed).
         let verification: SignatureVerification?
+        /// The signature cache's word on each transaction (nil: no cache).
+        let cached: [Bool]?
     }
 
     /// Reads the coins `block` (a child of the tip) spends, in one read transaction, checks it
@@ -225,12 +227,14 @@ actor Chain {
         guard let coins = try? await fetchCoinsInParallel(Self.spentOutpoints(block)) else { return nil }
         var view = OverlayView()
         view.base = coins
+        let cached = signatureCache?.verified(txids)
         do {
             let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids,
-                                                                    signaturesVerified: signatureCache?.verified(txids))
-            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: SignatureVerification(pending.checks))
+                                                                    signaturesVerified: cached)
+            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: SignatureVerification(pending.checks),
+                            cached: cached)
         } catch {
-            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil)
+            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached)
         }
     }
 
@@ -244,6 +248,8 @@ actor Chain {
         let connection: BlockConnection
         let checks: [SignatureCheck]
         let fees: [Amount]
+        /// The signature cache's word on each transaction (nil: no cache), counted once connected.
+        let cached: [Bool]?
     }
 
     /// A signature of the branch's block `index` failed while the branch was being written (rolled back).
@@ -302,15 +308,18 @@ actor Chain {
                 txids = block.txids
             }
             let pending: PendingConnection
+            let cached: [Bool]?
             do {
                 if let prepared {
                     overlay.base = prepared.coins
+                    cached = prepared.cached
                     pending = try prepared.outcome.get()
                 } else {
                     let needed = Self.spentOutpoints(block).filter { !overlay.knows($0) }
                     overlay.base.merge(try await fetchCoins(needed)) { a, _ in a }
+                    cached = signatureCache?.verified(txids)
                     pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: overlay, params: params, txids: txids,
-                                                                        signaturesVerified: signatureCache?.verified(txids))
+                                                                        signaturesVerified: cached)
                 }
             } catch let error as ValidationError {
                 // An earlier block of the branch with a bad signature is the one refused.
@@ -325,7 +334,7 @@ actor Chain {
             for s in connection.spent { overlay.remove(s.outpoint) }
             for c in connection.created { overlay.put(c.outpoint, c.coin) }
             connections.append(Connecting(entry: entry, block: block, txids: txids, connection: connection, checks: pending.checks,
-                                          fees: Self.fees(block, txids: txids, connection)))
+                                          fees: Self.fees(block, txids: txids, connection), cached: cached))
         }
 
         // The signatures, on Dispatch's threads while the writer writes; their verdict decides the commit.
@@ -378,6 +387,7 @@ actor Chain {
         for item in connections {
             active.append(item.entry.hash)
             index[item.entry.hash]?.status = .connected
+            if let cached = item.cached { signatureCache?.connected(cached) }
         }
         supply = newSupply
         if !change.disconnected.isEmpty {

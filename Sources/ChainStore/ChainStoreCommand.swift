@@ -48,7 +48,7 @@ struct ChainStoreCommand: ServiceCommand {
     func run() async throws {
         let cacheWanted = try signatureCacheEnabled
         let runtime = try await ServiceRuntime.start(common, name: "chain store", label: "cairn.chainstore", role: .chainstore,
-                                                     lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] + (cacheWanted ? [$0.mempoolPub] : []) }
+                                                     lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] + (cacheWanted ? [$0.mempoolPub, $0.mempoolRPC] : []) }
         let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
 
         var config = Configuration()
@@ -60,14 +60,20 @@ struct ChainStoreCommand: ServiceCommand {
 
         let publisher = try await runtime.publisher(at: endpoints.chainPub, hwm: ChainNotifier.publisherHWM)
         let notifier = ChainNotifier(publisher: publisher)
-        // The signature cache, filled from the mempool's hashtx (SignatureCache.swift); never waited for.
+        // The signature cache, filled from the mempool's hashtx once that mempool answers getnodeid as
+        // this node's, on this network (SignatureCache.swift); never waited for.
         var signatureCache: SignatureCache?
         var cacheFiller: Task<Void, Never>?
         if cacheWanted {
             do {
                 let subscriber = try await runtime.subscriber(of: .mempool, at: endpoints.mempoolPub, topics: [Topic.hashtx], hwm: 100_000)
+                let mempool = try await runtime.client(of: .mempool, at: endpoints.mempoolRPC)
                 let cache = SignatureCache(capacity: signatureCacheSize)
-                cacheFiller = Task { await cache.follow(subscriber.events, logger: logger) }
+                let nodeID = try runtime.nodeID, network = params.network
+                cacheFiller = Task {
+                    await cache.follow(subscriber.events, vouch: { await NodeIdentity.verdict(of: mempool, expected: nodeID, network: network) },
+                                       logger: logger)
+                }
                 signatureCache = cache
             } catch {
                 logger.warning("signature cache off: cannot subscribe to the mempool's hashtx", metadata: ["error": "\(error)"])
@@ -79,7 +85,7 @@ struct ChainStoreCommand: ServiceCommand {
         }
         let queries = ChainQueries(chain: chain, db: db, params: params)
         let started = ServiceSupport.now()
-        let router = ChainRPC.router(chain: chain, queries: queries, started: started).identified(by: try runtime.nodeID)
+        let router = ChainRPC.router(chain: chain, queries: queries, started: started).identified(by: try runtime.nodeID, network: params.network)
         let server = try await runtime.server(at: endpoints.chainRPC, router: router)
         // Announce the tip once at start so subscribers that resync see where we are.
         let tip = await chain.chainTip()

@@ -16,7 +16,11 @@ import Synchronization
 /// signature checks of the transactions held here are skipped.
 ///
 /// Filled from the mempool's `hashtx` publications (on entry to the pool, after its signatures
-/// verified; `follow(_:)`). Bounded by generations: inserts go to the current set; when it holds
+/// verified; `follow(_:vouch:logger:)`), once that mempool has answered `getnodeid` as this node's
+/// and on this network: a signature commits to the network's genesis hash (PROTOCOL §5), so "every
+/// signature of X verifies" holds on one network only, and another network's mempool (say a second
+/// node's whose ports collide with ours) must not fill this cache. Asked again after the publisher
+/// restarts (a `reset`); while not vouched for, its publications are dropped and counted. Bounded by generations: inserts go to the current set; when it holds
 /// half the capacity it becomes the previous one and the one before is dropped, so at most
 /// `capacity` txids are held (32 bytes each; 300,000 take about 17 MB with the sets' tables) and the newest half always
 /// stays. A miss only means the signatures are verified, as without the cache; a lost publication, a
@@ -33,12 +37,18 @@ final class SignatureCache: Sendable {
         var count = 0
         /// `hashtx` bodies ignored (not 32 bytes).
         var ignored = 0
+        /// `hashtx` publications dropped while their publisher was not vouched for.
+        var unvouched = 0
+        /// The publisher is vouched for now.
+        var vouched = false
     }
 
     private struct State {
         var current = Set<Hash256>()
         var previous = Set<Hash256>()
         var stats = Stats()
+        /// Moves at each reset of the publisher: a verdict on an earlier instance is not applied.
+        var epoch = 0
     }
 
     let capacity: Int
@@ -78,18 +88,26 @@ final class SignatureCache: Sendable {
     }
 
     /// For a block's `txids`: per transaction, whether its signatures are known to verify (the
-    /// coinbase, index 0, has none and is never looked up nor counted). One lock for the block.
+    /// coinbase, index 0, has none and is never looked up). One lock for the block. Counted only
+    /// by `connected(_:)`, once the block is connected: a block looked up and then connected
+    /// another way (a prepared connection discarded) or refused is not counted.
     func verified(_ txids: [Hash256]) -> [Bool] {
         state.withLock { s in
             var out = [Bool](repeating: false, count: txids.count)
-            var hits = 0
             for i in txids.indices.dropFirst() where s.current.contains(txids[i]) || s.previous.contains(txids[i]) {
                 out[i] = true
-                hits += 1
             }
-            s.stats.hits += hits
-            s.stats.misses += max(0, txids.count - 1) - hits
             return out
+        }
+    }
+
+    /// A block connected with these `verified` flags: its transactions (but the coinbase) counted
+    /// as hits (checks skipped) or misses (verified).
+    func connected(_ flags: [Bool]) {
+        let hits = flags.dropFirst().count { $0 }
+        state.withLock { s in
+            s.stats.hits += hits
+            s.stats.misses += max(0, flags.count - 1) - hits
         }
     }
 
@@ -106,23 +124,71 @@ final class SignatureCache: Sendable {
         guard let cache else { return ["signatureCache": "off"] }
         let s = cache.stats
         return ["signatureCache": "on", "signatureCacheHits": "\(s.hits)", "signatureCacheMisses": "\(s.misses)",
-                "signatureCacheSize": "\(s.count)", "signatureCacheCapacity": "\(cache.capacity)", "signatureCacheIgnored": "\(s.ignored)"]
+                "signatureCacheSize": "\(s.count)", "signatureCacheCapacity": "\(cache.capacity)", "signatureCacheIgnored": "\(s.ignored)",
+                "signatureCacheSource": s.vouched ? "vouched" : "not vouched", "signatureCacheUnvouched": "\(s.unvouched)"]
     }
 
-    /// Fills the cache from a subscriber to the mempool's `hashtx` until its events end. A gap or a
-    /// restart of the mempool is only publications missed: their transactions are verified in full.
-    func follow(_ events: EventStream<SubscriberEvent>, logger: Logger) async {
+    /// Fills the cache from a subscriber to the mempool's `hashtx` until its events end, taking a
+    /// publication only while `vouch` has vouched for its publisher: asked at the start and again
+    /// after each reset (a new publisher instance), every `retry` while it does not answer, never
+    /// again until the next reset once it answered of another node or network. A gap or a restart
+    /// of the mempool is only publications missed: their transactions are verified in full.
+    func follow(_ events: some AsyncSequence<SubscriberEvent, Never>, vouch: @escaping @Sendable () async -> NodeIdentity.Verdict,
+                retry: Duration = .seconds(1), logger: Logger) async {
+        var asking = ask(vouch, epoch: 0, retry: retry, logger: logger)
+        defer { asking.cancel() }
         for await event in events {
             switch event {
             case let .message(topic, body, _):
-                if topic == Topic.hashtx, !insert(hashtx: body) {
+                guard topic == Topic.hashtx else { continue }
+                let vouched = state.withLock { s in
+                    if !s.stats.vouched { s.stats.unvouched += 1 }
+                    return s.stats.vouched
+                }
+                if vouched, !insert(hashtx: body) {
                     logger.debug("ignored a hashtx body of \(body.count) bytes")
                 }
             case let .gap(topic, expected, received):
                 logger.info("missed mempool publications: their transactions' signatures will be verified",
                             metadata: ["topic": "\(topic)", "missed": "\(received &- expected)"])
             case .reset:
-                break
+                // Another publisher instance: not trusted before it is asked again.
+                let epoch = state.withLock { s in
+                    s.stats.vouched = false
+                    s.epoch += 1
+                    return s.epoch
+                }
+                asking.cancel()
+                asking = ask(vouch, epoch: epoch, retry: retry, logger: logger)
+            }
+        }
+    }
+
+    /// Asks `vouch` until it answers, and applies its verdict if no reset came meanwhile.
+    private func ask(_ vouch: @escaping @Sendable () async -> NodeIdentity.Verdict, epoch: Int, retry: Duration,
+                     logger: Logger) -> Task<Void, Never> {
+        Task {
+            var waited = 0
+            while !Task.isCancelled {
+                switch await vouch() {
+                case .same:
+                    let applied = state.withLock { s in
+                        guard s.epoch == epoch else { return false }
+                        s.stats.vouched = true
+                        return true
+                    }
+                    if applied { logger.info("signature cache: the mempool publishing hashtx is this node's, on this network") }
+                    return
+                case let .other(why):
+                    logger.warning("signature cache not filled: the mempool publishing hashtx is not this node's: \(why)")
+                    return
+                case let .unreachable(why):
+                    waited += 1
+                    if waited == 1 || waited % 30 == 0 {
+                        logger.info("signature cache waits for the mempool to answer its node id", metadata: ["error": "\(why)"])
+                    }
+                    try? await Task.sleep(for: retry)
+                }
             }
         }
     }

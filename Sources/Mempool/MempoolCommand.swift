@@ -89,7 +89,7 @@ struct MempoolCommand: ServiceCommand {
 
         let started = ServiceSupport.now()
         let templates = TemplateGenerator(source: pool, params: params)
-        let router = MempoolRPC.router(pool: pool, templates: templates, pacer: pacer, samples: samples, started: started).identified(by: nodeID)
+        let router = MempoolRPC.router(pool: pool, templates: templates, pacer: pacer, samples: samples, started: started).identified(by: nodeID, network: params.network)
         let server = try await runtime.server(at: endpoints.mempoolRPC, router: router)
         await pool.templateNoticeNow()
         let interval = Duration.milliseconds(Int64(max(0.1, sampleSeconds) * 1000))

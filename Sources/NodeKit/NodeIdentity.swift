@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bus
+import ChainCore
 import Foundation
 import Logging
 
@@ -18,7 +19,9 @@ public enum NodeIdentity {
 
     public struct Reply: Codable, Sendable, Equatable {
         public var nodeId: String?
-        public init(nodeId: String?) { self.nodeId = nodeId }
+        /// The authority's network (`main`, `testnet`, `regtest`); nil from an older one.
+        public var network: String?
+        public init(nodeId: String?, network: String? = nil) { self.nodeId = nodeId; self.network = network }
     }
 
     /// A node id: 32 hex digits.
@@ -35,9 +38,43 @@ public enum NodeIdentity {
         return text
     }
 
-    /// The `getnodeid` method of an authority.
-    public static func method(_ nodeID: String?) -> RPCRouter.Raw {
-        RPCRouter.method(Empty.self) { _ in Reply(nodeId: nodeID) }
+    /// The `getnodeid` method of an authority of `network`.
+    public static func method(_ nodeID: String?, network: Network) -> RPCRouter.Raw {
+        RPCRouter.method(Empty.self) { _ in Reply(nodeId: nodeID, network: network.rawValue) }
+    }
+
+    /// What one `getnodeid` answer says of an authority a service would trust without stopping
+    /// (the chain store's signature cache, filled from the mempool's publications).
+    public enum Verdict: Sendable, Equatable {
+        /// Of this node (when this service has a node id) and of this network (when it answers one).
+        case same
+        /// Of another node or network: why.
+        case other(String)
+        /// It did not answer (yet).
+        case unreachable(String)
+    }
+
+    /// The verdict on `reply`, for a service of node `expected` (nil: not checked) on `network`.
+    public static func verdict(on reply: Reply, expected: String?, network: Network) -> Verdict {
+        if let expected, reply.nodeId != expected {
+            return .other("it belongs to another node (node id \(reply.nodeId ?? "none"), this service's \(expected))")
+        }
+        if let theirs = reply.network, theirs != network.rawValue {
+            return .other("it is on network \(theirs), this service on \(network.rawValue)")
+        }
+        return .same
+    }
+
+    /// Asks `client`'s authority `getnodeid` once; an authority that does not know the method is
+    /// judged as answering no node id and no network.
+    public static func verdict(of client: RPCClient, expected: String?, network: Network) async -> Verdict {
+        do {
+            return verdict(on: try await client.call(AuthorityMethod.getnodeid, Empty(), as: Reply.self), expected: expected, network: network)
+        } catch let e as RPCError where e.code == "unknown-method" {
+            return verdict(on: Reply(nodeId: nil), expected: expected, network: network)
+        } catch {
+            return .unreachable("\(error)")
+        }
     }
 
     /// Waits until each authority answers `getnodeid` (it may still be starting) and checks its
@@ -75,9 +112,10 @@ public enum NodeIdentity {
 }
 
 extension RPCRouter {
-    /// This router with `getnodeid` answering `nodeID` (see `NodeIdentity`).
-    public func identified(by nodeID: String?) -> RPCRouter {
-        RPCRouter(routes.merging([AuthorityMethod.getnodeid.rawValue: NodeIdentity.method(nodeID)]) { own, _ in own }, inline: inlineRoutes)
+    /// This router with `getnodeid` answering `nodeID` and `network` (see `NodeIdentity`).
+    public func identified(by nodeID: String?, network: Network) -> RPCRouter {
+        RPCRouter(routes.merging([AuthorityMethod.getnodeid.rawValue: NodeIdentity.method(nodeID, network: network)]) { own, _ in own },
+                  inline: inlineRoutes)
     }
 }
 

@@ -135,7 +135,7 @@ struct PeerBridgeCommand: ServiceCommand {
         ]
 
         let started = ServiceSupport.now()
-        let router = PeerBridgeRPC.router(bridge: bridge, dialer: dialer, started: started).identified(by: try runtime.nodeID)
+        let router = PeerBridgeRPC.router(bridge: bridge, dialer: dialer, started: started).identified(by: try runtime.nodeID, network: params.network)
         let server = try await runtime.server(at: peerEndpoints.rpc, router: router)
 
         for url in allPeers {

@@ -12,7 +12,7 @@ import Testing
         let router = ChainRPC.router(chain: chain, queries: q, started: 0)
         #expect(router.methodNames == ChainMethod.allCases.map(\.rawValue).sorted())
         // An authority also answers its node id.
-        #expect(router.identified(by: nil).methodNames == (ChainMethod.allCases.map(\.rawValue) + [AuthorityMethod.getnodeid.rawValue]).sorted())
+        #expect(router.identified(by: nil, network: .regtest).methodNames == (ChainMethod.allCases.map(\.rawValue) + [AuthorityMethod.getnodeid.rawValue]).sorted())
     }
 
     @Test func aCaseNamedOnTheWireIsAnswered() async throws {

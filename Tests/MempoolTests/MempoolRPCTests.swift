@@ -27,7 +27,7 @@ import Testing
         let inline = try #require(router.handleInline(info))
         #expect(try JSON.decode(ReplyEnvelope<MempoolInfo>.self, inline).result?.count == 0)
         #expect(inline == (await router.handle(info)))
-        #expect(router.identified(by: nil).handleInline(info) == inline, "kept by the router with getnodeid")
+        #expect(router.identified(by: nil, network: .regtest).handleInline(info) == inline, "kept by the router with getnodeid")
         #expect(router.handleInline(request) == nil)
         try db.close()
     }
