@@ -20,9 +20,11 @@ import Synchronization
 /// and on this network: a signature commits to the network's genesis hash (PROTOCOL §5), so "every
 /// signature of X verifies" holds on one network only, and another network's mempool (say a second
 /// node's whose ports collide with ours) must not fill this cache. Asked again after the publisher
-/// restarts (a `reset`); while not vouched for, its publications are dropped and counted. Bounded by generations: inserts go to the current set; when it holds
-/// half the capacity it becomes the previous one and the one before is dropped, so at most
-/// `capacity` txids are held (32 bytes each; 300,000 take about 17 MB with the sets' tables) and the newest half always
+/// restarts (a `reset`); while not vouched for, its publications are dropped and counted.
+///
+/// Bounded by generations: inserts go to the current set; when it holds half the capacity it
+/// becomes the previous one and the one before is dropped, so at most `capacity` txids are held
+/// (32 bytes each; 300,000 take about 17 MB with the sets' tables) and the newest half always
 /// stays. A miss only means the signatures are verified, as without the cache; a lost publication, a
 /// mempool that restarted or none at all changes nothing but the hit rate, and nothing here waits.
 final class SignatureCache: Sendable {
