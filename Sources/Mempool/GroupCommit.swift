@@ -431,7 +431,17 @@ extension Pool {
             writer.items.removeAll { item in item.admitted.contains { doomed.contains($0.txid) } }
             failed += behind
             let refusal = Refusal(code: "internal", message: "could not persist: \(error)")
-            await withdraw(Array(doomed), restoring: failed.flatMap(\.replaced).sorted { $0.time < $1.time })
+            // The `template` rows the failed admissions took out of memory for what they replaced
+            // (`takeNow`) go back with it.
+            var marks = [Hash256: (time: Double, detail: String)]()
+            for item in failed {
+                for case let .trace(events) in item.writes {
+                    for e in events where e.stage == .template {
+                        if let t = Hash256(hex: e.id) { marks[t] = (e.time, e.detail ?? "") }
+                    }
+                }
+            }
+            await withdraw(Array(doomed), restoring: failed.flatMap(\.replaced).sorted { $0.time < $1.time }, templateMarks: marks)
             for item in failed {
                 writer.pendingAdmissions -= 1
                 writer.settle(item.ticket, refusal)

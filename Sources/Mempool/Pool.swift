@@ -285,10 +285,14 @@ actor Pool: TxSource {
 
     /// A failed commit's rollback (GroupCommit.swift), behind the gate: `doomed` out of memory (R
     /// for each, as a snapshot may hold them), then what their admissions replaced back in when it
-    /// still passes the checks (its rows were never deleted), else deleted and announced as R.
-    func withdraw(_ doomed: [Hash256], restoring replaced: [PoolEntry]) async {
+    /// still passes the checks (its rows were never deleted), else deleted and announced as R;
+    /// either way with its `template` mark (`templateMarks`, taken by the failed admission), which
+    /// waits in memory again or is written with the deletion.
+    func withdraw(_ doomed: [Hash256], restoring replaced: [PoolEntry],
+                  templateMarks: [Hash256: (time: Double, detail: String)] = [:]) async {
         remove(doomed, reason: "could not be stored")
         for old in replaced where !graph.contains(old.txid) {
+            if let mark = templateMarks[old.txid], templated[old.txid] == nil { templated[old.txid] = mark }
             if let e = try? await accept(old.tx, txid: old.txid, raw: old.raw, time: old.time) {
                 insert(e)
             } else {

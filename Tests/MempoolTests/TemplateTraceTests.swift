@@ -59,4 +59,32 @@ struct TemplateTraceTests {
             #expect(try await pool.trace(first.txid.hex).filter { $0.stage == .template }.count == 1)
         }
     }
+
+    @Test("a replacement whose commit fails gives the replaced transaction back with its template row")
+    func keptWhenTheReplacementFails() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let first = h.pay(h.spendable[0], fee: 1_000)
+            _ = try await pool.submit(hex: Hex.encode(first.encoded), receivedAt: nil)
+            _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+            // The file refuses the replacement's row (a trigger of the test's): its commit fails and is rolled back.
+            let db = try DatabaseQueue(path: h.poolPath)
+            try await db.write { try $0.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON tx WHEN NEW.fee = 50000 BEGIN SELECT RAISE(ABORT, 'injected'); END") }
+            try db.close()
+            let second = h.pay(h.spendable[0], fee: 50_000)
+            do {
+                _ = try await pool.submit(hex: Hex.encode(second.encoded), receivedAt: nil)
+                Issue.record("a replacement that could not be stored was acknowledged")
+            } catch let refusal as Pool.Refusal {
+                #expect(refusal.code == "internal", "\(refusal)")
+            }
+            #expect(await pool.entries[second.txid] == nil)
+            #expect(await pool.entries[first.txid] != nil, "the replaced transaction is back")
+            #expect(try await pool.trace(first.txid.hex).filter { $0.stage == .template }.count == 1, "with its template row")
+            await pool.remove([first.txid], reason: "test: removed")
+            await pool.flushed()
+            #expect(try await storedTemplateRows(h, first.txid) == 1, "written once, with its deletion")
+        }
+    }
 }
