@@ -44,14 +44,20 @@ struct TemplateTraceTests {
         }
     }
 
+    /// A pool holding one transaction (fee 1,000), put in a template: its `template` mark waits in memory.
+    func templated() async throws -> (PoolHarness, Pool, Transaction) {
+        let h = try await PoolHarness()
+        let pool = try h.open()
+        let first = h.pay(h.spendable[0], fee: 1_000)
+        _ = try await pool.submit(hex: Hex.encode(first.encoded), receivedAt: nil)
+        _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+        return (h, pool, first)
+    }
+
     @Test("a replaced transaction's template row is written with its replacement")
     func writtenWithTheReplacement() async throws {
         try await withHangGuard(seconds: 120) {
-            let h = try await PoolHarness()
-            let pool = try h.open()
-            let first = h.pay(h.spendable[0], fee: 1_000)
-            _ = try await pool.submit(hex: Hex.encode(first.encoded), receivedAt: nil)
-            _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+            let (h, pool, first) = try await templated()
             let second = h.pay(h.spendable[0], fee: 50_000)
             _ = try await pool.submit(hex: Hex.encode(second.encoded), receivedAt: nil)
             #expect(await pool.entries[first.txid] == nil)
@@ -63,11 +69,7 @@ struct TemplateTraceTests {
     @Test("a replacement whose commit fails gives the replaced transaction back with its template row")
     func keptWhenTheReplacementFails() async throws {
         try await withHangGuard(seconds: 120) {
-            let h = try await PoolHarness()
-            let pool = try h.open()
-            let first = h.pay(h.spendable[0], fee: 1_000)
-            _ = try await pool.submit(hex: Hex.encode(first.encoded), receivedAt: nil)
-            _ = try await TemplateGenerator(source: pool, params: .regtest).template(for: TemplateRequest(minerID: "m", address: "a", hashrate: 0, threads: 1))
+            let (h, pool, first) = try await templated()
             // The file refuses the replacement's row (a trigger of the test's): its commit fails and is rolled back.
             let db = try DatabaseQueue(path: h.poolPath)
             try await db.write { try $0.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON tx WHEN NEW.fee = 50000 BEGIN SELECT RAISE(ABORT, 'injected'); END") }
