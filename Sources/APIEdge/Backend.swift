@@ -65,17 +65,18 @@ final class Backend: Sendable {
     /// the mempool's own queue is full, 503 `queue-full` with `Retry-After`. It goes in the next
     /// `submittxs` batch (SubmitBatcher.swift) and gets the answer `submittx` would have given it,
     /// mapped as every mempool answer is (`APIError.fromRPC`); the rare one too big for a batch
-    /// goes alone with `submittx`.
-    func submitTx(raw: [UInt8], receivedAt: Double?) async throws -> SubmitTxResult {
-        let (txid, fee, size) = try await submitRaw(raw, receivedAt: receivedAt)
+    /// goes alone with `submittx`. A fee above `maxFee` (base units) is refused `max-fee-exceeded`.
+    func submitTx(raw: [UInt8], receivedAt: Double?, maxFee: UInt64? = nil) async throws -> SubmitTxResult {
+        let (txid, fee, size) = try await submitRaw(raw, receivedAt: receivedAt, maxFee: maxFee)
         return SubmitTxResult(txid: txid.hex, fee: fee, size: size)
     }
 
     /// `submitTx(raw:receivedAt:)` with the txid as the batch's answer carries it (not as hex).
-    func submitRaw(_ raw: [UInt8], receivedAt: Double?) async throws -> (txid: Hash256, fee: UInt64, size: Int) {
+    func submitRaw(_ raw: [UInt8], receivedAt: Double?, maxFee: UInt64? = nil) async throws -> (txid: Hash256, fee: UInt64, size: Int) {
         try await submits.submit {
             guard raw.count <= SubmitBatch.maxTransactionBytes else {
-                let result = try await mempool(.submittx, SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt), as: SubmitTxResult.self)
+                let result = try await mempool(.submittx, SubmitTx(hex: Hex.encode(raw), receivedAt: receivedAt, maxFee: maxFee),
+                                               as: SubmitTxResult.self)
                 guard let txid = Hash256(hex: result.txid) else {
                     throw APIError(.badGateway, "backend-error", "mempool: submittx answered a txid that is not 64 hex digits: \(result.txid)")
                 }
@@ -83,7 +84,7 @@ final class Backend: Sendable {
             }
             let answer: SubmitBatch.Answer
             do {
-                answer = try await batcher.submit(SubmitBatch.Item(raw: raw, receivedAt: receivedAt))
+                answer = try await batcher.submit(SubmitBatch.Item(raw: raw, receivedAt: receivedAt, maxFee: maxFee))
             } catch let e as RPCError {
                 throw APIError.fromRPC(e, service: .mempool)
             } catch let e as BusError {
@@ -99,7 +100,7 @@ final class Backend: Sendable {
     /// One transaction given as hex: as `submitTx(raw:receivedAt:)` when it is hex; what is not is
     /// sent as it is with `submittx`, for the mempool to refuse as it always has.
     func submitTx(_ p: SubmitTx) async throws -> SubmitTxResult {
-        if let raw = Hex.decode(p.hex) { return try await submitTx(raw: raw, receivedAt: p.receivedAt) }
+        if let raw = Hex.decode(p.hex) { return try await submitTx(raw: raw, receivedAt: p.receivedAt, maxFee: p.maxFee) }
         return try await submits.submit { try await mempool(.submittx, p, as: SubmitTxResult.self) }
     }
 

@@ -68,15 +68,13 @@ extension RPCMethods {
             let hex = args.string("hexstring") ?? ""
             guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCFault.deserialization("TX decode failed") }
             let txid = tx.txid
-            let maxRate = args.double("maxfeerate") ?? 0.10
-            guard maxRate >= 0 else { throw RPCFault.typeError("Amount out of range") }
-            try await checkMaxFeeRate(tx, size: raw.count, maxRate: maxRate, ctx: ctx)
+            let maxFee = try maxFee(rate: args.double("maxfeerate"), size: raw.count)
             let edge = ctx.edge
             let receivedAt = ServiceSupport.now()
             edge.metrics.txSubmitted.increment()
             edge.stamps.received(txid, at: receivedAt, detail: "rpc sendrawtransaction")
             do {
-                let result = try await ctx.backend.submitTx(raw: raw, receivedAt: receivedAt)
+                let result = try await ctx.backend.submitTx(raw: raw, receivedAt: receivedAt, maxFee: maxFee)
                 edge.metrics.txAccepted.increment()
                 return .string(result.txid)
             } catch let e as APIError where e.code == "queue-full" {
@@ -95,21 +93,19 @@ extension RPCMethods {
             guard case .array(let list)? = args.value("rawtxs"), (1...25).contains(list.count) else {
                 throw RPCFault.invalidParameter("Array must contain between 1 and 25 transactions.")
             }
-            let maxRate = args.double("maxfeerate") ?? 0.10
+            let maxRate = args.double("maxfeerate")
             var out = [RPCValue]()
             for item in list {
                 guard case .string(let hex) = item, let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else {
                     throw RPCFault.deserialization("TX decode failed")
                 }
                 let txid = tx.txid.hex
+                let maxFee = try maxFee(rate: maxRate, size: raw.count)
                 do {
-                    try await checkMaxFeeRate(tx, size: raw.count, maxRate: maxRate, ctx: ctx)
-                    let r = try await ctx.backend.mempool(.testtx, SubmitTx(hex: hex, receivedAt: nil), as: SubmitTxResult.self)
+                    let r = try await ctx.backend.mempool(.testtx, SubmitTx(hex: hex, receivedAt: nil, maxFee: maxFee), as: SubmitTxResult.self)
                     out.append(["txid": .string(txid), "allowed": true, "vsize": RPCValue(r.size), "fees": ["base": .amount(r.fee)]])
                 } catch let e as APIError where e.status == .badRequest {
                     out.append(["txid": .string(txid), "allowed": false, "reject-reason": .string(e.code)])
-                } catch let f as RPCFault where f.code == RPCFault.verifyErrorCode && f.message.hasPrefix("max-fee-exceeded") {
-                    out.append(["txid": .string(txid), "allowed": false, "reject-reason": "max-fee-exceeded"])
                 }
             }
             return .array(out)

@@ -135,17 +135,17 @@ extension RPCMethods {
         }
     }
 
-    /// bitcoind's -25 "max-fee-exceeded" when the fee rate is above `maxRate` CRN/kB (0: no limit). Inputs
-    /// that can't be found are left to the mempool to refuse.
-    static func checkMaxFeeRate(_ tx: Transaction, size: Int, maxRate: Double, ctx: RPCContext) async throws {
-        guard maxRate > 0, !tx.isCoinbase else { return }
-        let prevouts = try await ctx.backend.prevouts(tx.inputs.map(\.previousOutput))
-        guard let fee = fee(tx, prevouts: prevouts) else { return }
-        let rate = Double(fee) / Double(size) * 1000 / 100_000_000
-        if rate > maxRate {
-            throw RPCFault(RPCFault.verifyErrorCode,
-                           "max-fee-exceeded: fee rate \(rate) CRN/kB is above maxfeerate \(maxRate) (Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate))")
-        }
+    /// `maxfeerate` (CRN/kB; absent: 0.10, Core's default; 0: no limit) as the highest fee a
+    /// transaction of `size` bytes may pay, for the mempool to check in its admission (it knows the
+    /// fee; Core's `CFeeRate::GetFee`, rounded down). A rate below 0 is -3 "Amount out of range".
+    static func maxFee(rate: Double?, size: Int) throws(RPCFault) -> UInt64? {
+        let rate = rate ?? 0.10
+        guard rate >= 0, rate.isFinite else { throw RPCFault.typeError("Amount out of range") }
+        let perKB = (rate * 100_000_000).rounded()
+        guard perKB > 0 else { return nil }
+        // (a rate too big for the product to fit is no limit at all: no fee reaches it)
+        guard perKB < Double(UInt64.max) / Double(max(size, 1)) else { return nil }
+        return UInt64(perKB) * UInt64(size) / 1000
     }
 
     /// A mempool refusal as bitcoind reports it: missing inputs -25, already in the chain -27, a
@@ -155,6 +155,8 @@ extension RPCMethods {
         case MempoolRefusal.malformed.rawValue: return .deserialization("TX decode failed: \(e.message)")
         case RejectReason.inputsMissingOrSpent.rawValue: return RPCFault(RPCFault.verifyErrorCode, "bad-txns-inputs-missingorspent (\(e.message))")
         case MempoolRefusal.alreadyKnown.rawValue: return RPCFault(RPCFault.verifyAlreadyInChainCode, "Transaction already in block chain")
+        case MempoolRefusal.maxFeeExceeded.rawValue:
+            return RPCFault(RPCFault.verifyErrorCode, "max-fee-exceeded: \(e.message) (Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate))")
         default: return RPCFault(RPCFault.verifyRejectedCode, "\(e.code) (\(e.message))")
         }
     }

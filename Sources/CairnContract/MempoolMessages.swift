@@ -18,7 +18,10 @@ public struct SubmitTx: Codable, Sendable {
     public var hex: String
     /// When the edge received it (Unix seconds), for the trace.
     public var receivedAt: Double?
-    public init(hex: String, receivedAt: Double?) { self.hex = hex; self.receivedAt = receivedAt }
+    /// The highest fee (base units) it may pay, else refused `max-fee-exceeded` (JSON-RPC
+    /// `sendrawtransaction` and `testmempoolaccept`'s `maxfeerate` for its size); nil: no limit.
+    public var maxFee: UInt64?
+    public init(hex: String, receivedAt: Double?, maxFee: UInt64? = nil) { self.hex = hex; self.receivedAt = receivedAt; self.maxFee = maxFee }
 }
 
 public struct SubmitTxResult: Codable, Sendable, Equatable {

@@ -29,4 +29,7 @@ public enum MempoolRefusal: String, Sendable, CaseIterable, Codable {
     case spendsConflicting = "bad-txns-spends-conflicting-tx"
     /// The mempool could not reach the chain store: nothing wrong with the transaction, retry later.
     case chainUnavailable = "chain-unavailable"
+    /// Its fee is above the `maxFee` its submitter allowed (JSON-RPC `maxfeerate`; Core's
+    /// `max-fee-exceeded`): checked after every other rule, as Core's test acceptance before the real one.
+    case maxFeeExceeded = "max-fee-exceeded"
 }

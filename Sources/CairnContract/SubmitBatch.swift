@@ -8,11 +8,13 @@ import Foundation
 /// the accepted ones on disk (the group commit). All integers little-endian; counts and lengths
 /// are CompactSize (PROTOCOL §1).
 ///
-///     request: version (1) | count | count × (flags | [receivedAt: u64, IEEE-754 bits] | length | raw bytes)
+///     request: version (1) | count | count × (flags | [receivedAt: u64, IEEE-754 bits] | [maxFee: u64] | length | raw bytes)
 ///     reply:   version (1) | count | count × (0 | txid (32) | fee: u64 | size: u32)
 ///                                          or (1 | code length | code | message length | message)
 ///
-/// `flags` bit 0: `receivedAt` follows (Unix seconds the edge received it, for the trace); other bits 0.
+/// `flags` bit 0: `receivedAt` follows (Unix seconds the edge received it, for the trace); bit 1:
+/// `maxFee` follows (the highest fee, in base units, the client allows: JSON-RPC `sendrawtransaction`'s
+/// `maxfeerate` for this transaction's size); other bits 0.
 public enum SubmitBatch {
     public static let version: UInt8 = 1
     /// Transactions per batch at most.
@@ -28,10 +30,18 @@ public enum SubmitBatch {
         public var raw: [UInt8]
         /// When the edge received it (Unix seconds), for the trace.
         public var receivedAt: Double?
-        public init(raw: [UInt8], receivedAt: Double?) { self.raw = raw; self.receivedAt = receivedAt }
+        /// The highest fee (base units) it may pay, else refused `max-fee-exceeded`; nil: no limit.
+        public var maxFee: UInt64?
+        public init(raw: [UInt8], receivedAt: Double?, maxFee: UInt64? = nil) {
+            self.raw = raw; self.receivedAt = receivedAt; self.maxFee = maxFee
+        }
 
         /// Its bytes in a request.
-        public var encodedSize: Int { 1 + (receivedAt == nil ? 0 : 8) + ByteWriter.compactSizeLength(raw.count) + raw.count }
+        public var encodedSize: Int {
+            1 + (receivedAt == nil ? 0 : 8) + (maxFee == nil ? 0 : 8) + ByteWriter.compactSizeLength(raw.count) + raw.count
+        }
+
+        var flags: UInt8 { (receivedAt == nil ? 0 : 1) | (maxFee == nil ? 0 : 2) }
     }
 
     /// What `submittx` answers for one transaction.
@@ -72,8 +82,9 @@ public enum SubmitBatch {
         w.write(version)
         w.writeCompactSize(UInt64(items.count))
         for item in items {
-            w.write(UInt8(item.receivedAt == nil ? 0 : 1))
+            w.write(item.flags)
             if let at = item.receivedAt { w.write(at.bitPattern) }
+            if let maxFee = item.maxFee { w.write(maxFee) }
             w.writeVarBytes(item.raw)
         }
         return w.bytes
@@ -95,9 +106,10 @@ public enum SubmitBatch {
             items.reserveCapacity(count)
             for _ in 0..<count {
                 let flags = try r.readUInt8("flags")
-                guard flags & ~1 == 0 else { throw DecodingError.invalid(what: "flags \(flags)") }
-                let receivedAt = flags & 1 == 1 ? Double(bitPattern: try r.readUInt64("receivedAt")) : nil
-                items.append(Item(raw: try r.readVarBytes("transaction length", limit: maxTransactionBytes), receivedAt: receivedAt))
+                guard flags & ~3 == 0 else { throw DecodingError.invalid(what: "flags \(flags)") }
+                let receivedAt = flags & 1 != 0 ? Double(bitPattern: try r.readUInt64("receivedAt")) : nil
+                let maxFee = flags & 2 != 0 ? try r.readUInt64("maxFee") : nil
+                items.append(Item(raw: try r.readVarBytes("transaction length", limit: maxTransactionBytes), receivedAt: receivedAt, maxFee: maxFee))
             }
             try r.expectEnd()
             return items

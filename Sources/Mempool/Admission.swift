@@ -36,6 +36,16 @@ enum Admission {
     }
 
     /// What the stages before the gate found, for the gated stages to use when still true.
+    /// One transaction of a batch for the gate: what the stages before it found, and the submitter's limit.
+    struct Gated: Sendable {
+        var tx: Transaction
+        var txid: Hash256
+        var raw: [UInt8]
+        var receivedAt: Double?
+        var maxFee: UInt64?
+        var prechecked: Prechecked
+    }
+
     struct Prechecked: Sendable {
         /// The chain store's answer (only unspent coins) for the outpoints `asked`, asked while the
         /// coin view was at `generation`.
@@ -129,6 +139,13 @@ enum Admission {
         }
     }
 
+    /// The submitter's limit (JSON-RPC `maxfeerate` for this size, as a fee): a fee above it is refused.
+    static func checkMaxFee(fee: Amount, size: Int, maxFee: UInt64) throws(Refusal) {
+        guard fee > maxFee else { return }
+        throw Refusal(code: Policy.Reason.maxFeeExceeded.rawValue,
+                      message: "fee \(fee) units for \(size) bytes is above the \(maxFee) units allowed by the submitter's maximum fee rate")
+    }
+
     /// Stage 4c: the minimum relay fee rate.
     static func checkFeeRate(fee: Amount, size: Int, policy: Policy) throws(Refusal) {
         let rate = Double(fee) / Double(size)
@@ -183,13 +200,13 @@ extension Pool {
     /// that (see `ReplacementPolicy.plan`); persisted before this returns. Decoding, the coins and
     /// the signatures come first, outside the gate and concurrently with other submissions
     /// (`precheck`); the rest runs inside it.
-    nonisolated func submit(hex: String, receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+    nonisolated func submit(hex: String, receivedAt: Double?, maxFee: UInt64? = nil) async throws(Refusal) -> PoolEntry {
         let started = StageTimes.now()
         let (tx, raw) = try Admission.decode(hex: hex, policy: policy)
         let pre = await precheck(tx, raw: raw)
         StageTimes.shared.record(.precheck, since: started)
         await announceReceived(tx.txid, receivedAt: receivedAt)
-        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, maxFee: maxFee, prechecked: pre)
         StageTimes.shared.record(.total, since: started)
         return e
     }
@@ -241,8 +258,9 @@ extension Pool {
 
     /// The stages inside the gate, then store and publish (queued for the group commit); answered
     /// once the commit holding its write has returned (GroupCommit.swift), outside the gate.
-    nonisolated func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
-        let (entry, ticket) = try await gated(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked, asked: StageTimes.now())
+    nonisolated func admit(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, maxFee: UInt64? = nil,
+                           prechecked: Admission.Prechecked) async throws(Refusal) -> PoolEntry {
+        let (entry, ticket) = try await gated(tx, raw: raw, receivedAt: receivedAt, maxFee: maxFee, prechecked: prechecked, asked: StageTimes.now())
         let left = StageTimes.now()
         defer { StageTimes.shared.record(.ackWait, since: left) }
         if let refusal = await acknowledgement(ticket) {
@@ -254,20 +272,20 @@ extension Pool {
 
     /// `admit`'s part on the actor: the gated stages, its write queued; the wait for the commit
     /// is off the actor (`acknowledgement`), so its answer leaves without queueing for the actor.
-    private func gated(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked,
+    private func gated(_ tx: Transaction, raw: [UInt8], receivedAt: Double?, maxFee: UInt64?, prechecked: Admission.Prechecked,
                        asked: Double) async throws(Refusal) -> (PoolEntry, UInt64) {
         let times = StageTimes.shared
         return try await exclusively { () async throws(Refusal) -> (PoolEntry, UInt64) in
             let entered = StageTimes.now()
             times.record(.gateWait, entered - asked)
             defer { times.record(.gateHold, since: entered) }
-            return try await submitNow(tx, raw: raw, receivedAt: receivedAt, prechecked: prechecked)
+            return try await submitNow(tx, raw: raw, receivedAt: receivedAt, maxFee: maxFee, prechecked: prechecked)
         }
     }
 
     /// A batch's stages inside the gate (`admit` for each), in one pass of the gate, then every
     /// acknowledgement awaited (off the actor, in one wait); answered in order.
-    nonisolated func admit(batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)]) async -> [Result<PoolEntry, Refusal>] {
+    nonisolated func admit(batch: [Admission.Gated]) async -> [Result<PoolEntry, Refusal>] {
         let times = StageTimes.shared
         let taken = await gatePass(batch, asked: StageTimes.now())
         let left = StageTimes.now()
@@ -294,8 +312,7 @@ extension Pool {
     }
 
     /// A batch's one pass of the gate: each taken (with the ticket of its write) or refused, in order.
-    private func gatePass(_ batch: [(tx: Transaction, txid: Hash256, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked)],
-                          asked: Double) async -> [Result<(PoolEntry, UInt64), Refusal>] {
+    private func gatePass(_ batch: [Admission.Gated], asked: Double) async -> [Result<(PoolEntry, UInt64), Refusal>] {
         let times = StageTimes.shared
         var taken = [Result<(PoolEntry, UInt64), Refusal>]()
         taken.reserveCapacity(batch.count)
@@ -307,7 +324,8 @@ extension Pool {
             for b in batch {
                 let entered = StageTimes.now()
                 do throws(Refusal) {
-                    taken.append(.success(try await submitNow(b.tx, txid: b.txid, raw: b.raw, receivedAt: b.receivedAt, prechecked: b.prechecked)))
+                    taken.append(.success(try await submitNow(b.tx, txid: b.txid, raw: b.raw, receivedAt: b.receivedAt, maxFee: b.maxFee,
+                                                              prechecked: b.prechecked)))
                 } catch {
                     taken.append(.failure(error))
                 }
@@ -317,12 +335,13 @@ extension Pool {
         return taken
     }
 
-    private func submitNow(_ tx: Transaction, txid: Hash256? = nil, raw: [UInt8], receivedAt: Double?, prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
+    private func submitNow(_ tx: Transaction, txid: Hash256? = nil, raw: [UInt8], receivedAt: Double?, maxFee: UInt64?,
+                           prechecked: Admission.Prechecked) async throws(Refusal) -> (PoolEntry, UInt64) {
         let txid = txid ?? tx.txid
         let now = ServiceSupport.now()
         do {
             try checkWriterRoom()
-            let (entry, plan) = try await check(tx, txid: txid, raw: raw, time: now, replacing: true, prechecked: prechecked)
+            let (entry, plan) = try await check(tx, txid: txid, raw: raw, time: now, replacing: true, maxFee: maxFee, prechecked: prechecked)
             return (entry, take(entry, replacing: plan, receivedAt: receivedAt, acknowledged: true)!)
         } catch let refusal {
             await rejected(txid, refusal, receivedAt: receivedAt)
@@ -338,10 +357,10 @@ extension Pool {
 
     /// `testtx` (JSON-RPC testmempoolaccept): the same checks as a submission (replacement included),
     /// against the pool as it is, through the same gate; nothing is stored, published or traced.
-    func test(hex: String) async throws(Refusal) -> PoolEntry {
+    func test(hex: String, maxFee: UInt64? = nil) async throws(Refusal) -> PoolEntry {
         let (tx, raw) = try Admission.decode(hex: hex, policy: policy)
         return try await exclusively { () async throws(Refusal) -> PoolEntry in
-            try await check(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now(), replacing: true).0
+            try await check(tx, txid: tx.txid, raw: raw, time: ServiceSupport.now(), replacing: true, maxFee: maxFee).0
         }
     }
 
@@ -353,8 +372,10 @@ extension Pool {
     /// The stages after decoding, in order; adds nothing (except making room in a full pool). With
     /// `replacing`, a conflict is a replacement allowed by `ReplacementPolicy.plan`'s rules, and
     /// what the transaction would replace is returned; without, a conflict is refused. Runs inside
-    /// the gate; `prechecked` is what the stages before it found, used only where still true.
-    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool,
+    /// the gate; `prechecked` is what the stages before it found, used only where still true. A fee
+    /// above `maxFee` is refused once every other stage has passed (Core checks it after a test
+    /// acceptance, so any other refusal comes first).
+    private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool, maxFee: UInt64? = nil,
                        prechecked: Admission.Prechecked = Admission.Prechecked()) async throws(Refusal) -> (PoolEntry, Replacement?) {
         if !prechecked.contextFree { try Admission.checkContextFree(tx, raw: raw, policy: policy) }
         try Admission.checkNotInPool(txid, in: graph)
@@ -370,6 +391,7 @@ extension Pool {
             _ = try ReplacementPolicy.plan(tx, fee: fee, size: raw.count, parents: parents, in: graph, policy: policy)
         }
         try await verifySignatures(tx, spent: spent, verdict: prechecked.signatures)
+        if let maxFee { try Admission.checkMaxFee(fee: fee, size: raw.count, maxFee: maxFee) }
         return try await recheck(PoolEntry(tx: tx, txid: txid, raw: raw, fee: fee, spent: spent, time: time, parents: parents),
                                  replacing: replacing)
     }

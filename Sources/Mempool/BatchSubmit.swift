@@ -32,7 +32,7 @@ enum BatchSubmit {
     static func serve(_ payload: [UInt8], pool: Pool, stats: Stats) async throws(RPCError) -> [UInt8] {
         let items = try SubmitBatch.decodeRequest(payload)
         stats.record(items.count)
-        let results = await pool.submit(batch: items.map { ($0.raw, $0.receivedAt) })
+        let results = await pool.submit(batch: items)
         return SubmitBatch.encode(results.map { result -> SubmitBatch.Answer in
             switch result {
             case let .success(e): .accepted(txid: e.txid, fee: e.fee, size: e.size)
@@ -51,7 +51,7 @@ extension Pool {
     /// the pool nor the coin view holds; the signatures verified in one slice per core; one pass
     /// through the gate (`exclusively`) admitting them one after another; the acknowledgements
     /// awaited in one step (each still only once the commit holding its write has returned).
-    nonisolated func submit(batch items: [(raw: [UInt8], receivedAt: Double?)]) async -> [Result<PoolEntry, Refusal>] {
+    nonisolated func submit(batch items: [SubmitBatch.Item]) async -> [Result<PoolEntry, Refusal>] {
         let started = StageTimes.now()
         var results = [Result<PoolEntry, Refusal>?](repeating: nil, count: items.count)
         var decoded = [(index: Int, tx: Transaction, txid: Hash256)]()
@@ -68,7 +68,8 @@ extension Pool {
         StageTimes.shared.record(.precheck, since: started)
         for d in decoded { await announceReceived(d.txid, receivedAt: items[d.index].receivedAt) }
         let gated = await admit(batch: decoded.enumerated().map { k, d in
-            (d.tx, d.txid, items[d.index].raw, items[d.index].receivedAt, prechecked[k])
+            let item = items[d.index]
+            return Admission.Gated(tx: d.tx, txid: d.txid, raw: item.raw, receivedAt: item.receivedAt, maxFee: item.maxFee, prechecked: prechecked[k])
         })
         for (d, result) in zip(decoded, gated) { results[d.index] = result }
         StageTimes.shared.record(.total, since: started)
@@ -164,13 +165,13 @@ extension Pool {
 extension Pool {
     /// A submission as raw bytes (`submittxs`): the stages and the answers of `submit(hex:receivedAt:)`
     /// for the hex of these bytes, without the hex.
-    nonisolated func submit(raw: [UInt8], receivedAt: Double?) async throws(Refusal) -> PoolEntry {
+    nonisolated func submit(raw: [UInt8], receivedAt: Double?, maxFee: UInt64? = nil) async throws(Refusal) -> PoolEntry {
         let started = StageTimes.now()
         let tx = try Admission.decode(raw: raw, policy: policy)
         let pre = await precheck(tx, raw: raw)
         StageTimes.shared.record(.precheck, since: started)
         await announceReceived(tx.txid, receivedAt: receivedAt)
-        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, prechecked: pre)
+        let e = try await admit(tx, raw: raw, receivedAt: receivedAt, maxFee: maxFee, prechecked: pre)
         StageTimes.shared.record(.total, since: started)
         return e
     }

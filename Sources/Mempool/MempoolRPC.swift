@@ -28,7 +28,7 @@ enum MempoolRPC {
             },
             .submittx: RPCRouter.method(SubmitTx.self) { p in
                 do {
-                    let e = try await pool.submit(hex: p.hex, receivedAt: p.receivedAt)
+                    let e = try await pool.submit(hex: p.hex, receivedAt: p.receivedAt, maxFee: p.maxFee)
                     return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
                 } catch let refusal as Pool.Refusal {
                     throw RPCError(refusal.code, refusal.message)
@@ -36,7 +36,7 @@ enum MempoolRPC {
             },
             .testtx: RPCRouter.method(SubmitTx.self) { p in
                 do {
-                    let e = try await pool.test(hex: p.hex)
+                    let e = try await pool.test(hex: p.hex, maxFee: p.maxFee)
                     return SubmitTxResult(txid: e.txid.hex, fee: e.fee, size: e.size)
                 } catch let refusal as Pool.Refusal {
                     throw RPCError(refusal.code, refusal.message)

@@ -68,6 +68,11 @@ final class RPCFakes: Sendable {
             default: break
             }
             guard let raw = Hex.decode(p.hex), let tx = try? Transaction(bytes: raw) else { throw RPCError("bad-encoding", "not a transaction") }
+            state.maxFees.withLock { $0.append(p.maxFee) }
+            // (every other transaction pays 1,000 units; the mempool checks the submitter's limit last)
+            if let maxFee = p.maxFee, maxFee < 1_000 {
+                throw RPCError("max-fee-exceeded", "fee 1000 units for \(raw.count) bytes is above the \(maxFee) units allowed")
+            }
             return SubmitTxResult(txid: tx.txid.hex, fee: 1_000, size: raw.count)
         }
         @Sendable func template() -> BlockTemplate {
@@ -160,6 +165,8 @@ final class FakeState: Sendable {
     let networkActive = Mutex(true)
     let addedPeers = Mutex<[String]>([])
     let answer = Mutex<String?>(nil)
+    /// The `maxFee` of each submission the fake mempool was given, in order.
+    let maxFees = Mutex<[UInt64?]>([])
 }
 
 /// Posts JSON-RPC bodies to the edge's test client.
@@ -494,6 +501,24 @@ struct RPCTests {
                     let tested = try await rpc.result("testmempoolaccept", #"[["\#(Hex.encode(fakes.dusty.encoded))", "\#(Hex.encode(f.orphan.encoded))"]]"#) as? [[String: Any]]
                     #expect(tested?.map { $0["allowed"] as? Bool } == [false, false])
                     #expect(tested?.map { $0["reject-reason"] as? String } == ["dust", "bad-txns-inputs-missingorspent"])
+
+                    // maxfeerate (CRN/kB) goes to the mempool as the highest fee for the transaction's size (the
+                    // mempool knows the fee; the fake's is 1,000 units): 0.10 by default, none for 0; above it, -25.
+                    let coinbase3 = f.blocks[3].transactions[0]
+                    let fresh = f.alice.spend([(OutPoint(txid: coinbase3.txid, index: 0), coinbase3.outputs[0])],
+                                              to: [TxOutput(value: coinbase3.outputs[0].value - 1_000, publicKey: f.bob.publicKey)])
+                    let freshHex = Hex.encode(fresh.encoded), size = UInt64(fresh.encodedSize)
+                    fakes.state.maxFees.withLock { $0 = [] }
+                    #expect(try await rpc.result("sendrawtransaction", #"["\#(freshHex)"]"#) as? String == fresh.txid.hex)
+                    #expect(try await rpc.result("sendrawtransaction", #"["\#(freshHex)", 0]"#) as? String == fresh.txid.hex)
+                    let refused = try await rpc.post(#"{"jsonrpc":"2.0","id":1,"method":"sendrawtransaction","params":["\#(freshHex)", 0.00001]}"#)
+                    let error = refused.object["error"] as? [String: Any]
+                    #expect(error?["code"] as? Int == -25)
+                    #expect((error?["message"] as? String)?.hasPrefix("max-fee-exceeded: fee 1000 units") == true, "\(refused.text)")
+                    let overLimit = try await rpc.result("testmempoolaccept", #"[["\#(freshHex)"], 0.00001]"#) as? [[String: Any]]
+                    #expect(overLimit?.first?["reject-reason"] as? String == "max-fee-exceeded")
+                    #expect(fakes.state.maxFees.withLock { $0 } == [10_000_000 * size / 1000, nil, 1_000 * size / 1000, 1_000 * size / 1000])
+                    #expect(try await rpc.code("sendrawtransaction", #"["\#(freshHex)", -1]"#) == -3)
 
                     // Mining, fees, addresses, network.
                     let mining = try await rpc.result("getmininginfo") as? [String: Any]

@@ -17,7 +17,7 @@ extension RPCRouter {
         binaryMethod { payload throws(RPCError) in
             try await SubmitBatch.serve(payload) { item in
                 do {
-                    return SubmitBatch.Answer(.success(try await single(SubmitTx(hex: Hex.encode(item.raw), receivedAt: item.receivedAt))))
+                    return SubmitBatch.Answer(.success(try await single(SubmitTx(hex: Hex.encode(item.raw), receivedAt: item.receivedAt, maxFee: item.maxFee))))
                 } catch let e as RPCError {
                     return .refused(e)
                 } catch {

@@ -10,6 +10,8 @@ struct SubmitBatchWireTests {
         SubmitBatch.Item(raw: [1, 2, 3], receivedAt: 1_795_565_000.25),
         SubmitBatch.Item(raw: Array(repeating: 0xAB, count: 300), receivedAt: nil),
         SubmitBatch.Item(raw: [], receivedAt: 0),
+        SubmitBatch.Item(raw: [9], receivedAt: nil, maxFee: 2_500_000),
+        SubmitBatch.Item(raw: [8, 7], receivedAt: 1_795_565_001, maxFee: 0),
     ]
 
     static func refusal(_ bytes: [UInt8]) -> RPCError? {
@@ -26,10 +28,16 @@ struct SubmitBatchWireTests {
         #expect(bytes.count == 1 + 1 + Self.items.reduce(0) { $0 + $1.encodedSize })
         #expect(try SubmitBatch.decodeRequest(bytes) == Self.items)
         // the layout, byte by byte, for the first item: flags 1, receivedAt's IEEE-754 bits LE, length, bytes
-        var first = [SubmitBatch.version, 3, 1]
+        var first = [SubmitBatch.version, UInt8(Self.items.count), 1]
         withUnsafeBytes(of: (1_795_565_000.25 as Double).bitPattern.littleEndian) { first += $0 }
         first += [3, 1, 2, 3]
         #expect(Array(bytes.prefix(first.count)) == first)
+        // and for the last: flags 3, receivedAt, then maxFee LE, length, bytes
+        var last: [UInt8] = [3]
+        withUnsafeBytes(of: (1_795_565_001 as Double).bitPattern.littleEndian) { last += $0 }
+        last += Array(repeating: 0, count: 8) + [2, 8, 7]
+        #expect(Array(bytes.suffix(last.count)) == last)
+        #expect(Self.items[3].encodedSize == 1 + 8 + 1 + 1)
     }
 
     @Test func answersRoundTrip() throws {
@@ -74,7 +82,8 @@ struct SubmitBatchWireTests {
             ("a count over the limit", [SubmitBatch.version, 0xfd, 0x01, 0x04] + Array(repeating: 0, count: 5000), "exceeds the limit 1024"),
             ("truncated", Array(good.dropLast()), "truncated"),
             ("trailing bytes", good + [0], "trailing byte"),
-            ("unknown flags", [SubmitBatch.version, 1, 2, 0], "flags 2"),
+            ("unknown flags", [SubmitBatch.version, 1, 4, 0], "flags 4"),
+            ("a maxFee cut short", [SubmitBatch.version, 1, 2, 0, 0, 0], "maxFee"),
             ("a transaction over the limit", [SubmitBatch.version, 1, 0, 0xfe, 0x01, 0x00, 0x10, 0x00], "transaction length 1048577 exceeds the limit"),
         ]
         for (what, bytes, says) in cases {

@@ -59,6 +59,37 @@ struct BatchSubmitTests {
         }
     }
 
+    @Test("a fee above the submitter's maxFee is refused max-fee-exceeded, only after every other rule, and nothing of it is kept")
+    func maxFee() async throws {
+        try await withHangGuard(seconds: 120) {
+            let h = try await PoolHarness()
+            let pool = try h.open()
+            let dear = h.pay(h.spendable[0], fee: 5_000)
+            let cheap = h.pay(h.spendable[1], fee: 1_000)
+            let lowFee = h.pay(h.spendable[2], fee: 1)
+            let answers = try await Self.serve([SubmitBatch.Item(raw: dear.encoded, receivedAt: 1_795_565_000, maxFee: 4_999),
+                                                SubmitBatch.Item(raw: cheap.encoded, receivedAt: nil, maxFee: 1_000),
+                                                SubmitBatch.Item(raw: lowFee.encoded, receivedAt: nil, maxFee: 0)], pool: pool)
+            #expect(answers.map { $0.result.failure?.code } == ["max-fee-exceeded", nil, "min-relay-fee-not-met"])
+            #expect(answers[0].result.failure?.message.contains("fee 5000 units for \(dear.encodedSize) bytes is above the 4999 units") == true)
+            #expect(Set(await pool.entries.keys) == [cheap.txid])
+            #expect(try await pool.trace(dear.txid.hex).map(\.stage) == [.received, .rejected])
+            // the lone submittx and testtx take the same limit; without one, the same transaction is admitted
+            do throws(Pool.Refusal) {
+                _ = try await pool.submit(hex: Hex.encode(dear.encoded), receivedAt: nil, maxFee: 10)
+                Issue.record("submittx admitted a fee over its maxFee")
+            } catch { #expect(error.code == "max-fee-exceeded") }
+            do throws(Pool.Refusal) {
+                _ = try await pool.test(hex: Hex.encode(dear.encoded), maxFee: 4_999)
+                Issue.record("testtx allowed a fee over its maxFee")
+            } catch { #expect(error.code == "max-fee-exceeded") }
+            #expect(try await pool.test(hex: Hex.encode(dear.encoded), maxFee: 5_000).fee == 5_000)
+            let again = try await Self.serve([SubmitBatch.Item(raw: dear.encoded, receivedAt: nil)], pool: pool)
+            #expect(again == [.accepted(txid: dear.txid, fee: 5_000, size: dear.encodedSize)])
+            #expect(await pool.check().ok)
+        }
+    }
+
     @Test("the reply waits until every accepted transaction of the batch is on disk")
     func answeredAfterTheCommit() async throws {
         try await withHangGuard(seconds: 120) {

@@ -83,7 +83,7 @@ struct BatchedAnnouncementTests {
             let pool = Pool(params: .regtest, policy: Policy(), db: db, chain: h.chain,
                             events: PublishedEvents(publisher: publisher), logger: Logger(label: "test"))
             let txs = payments(h, 5)
-            let answers = await pool.submit(batch: txs.map { ($0.encoded, nil) })
+            let answers = await pool.submit(batch: txs.map { SubmitBatch.Item(raw: $0.encoded, receivedAt: nil) })
             #expect(answers.allSatisfy { (try? $0.get()) != nil })
             var iterator = subscriber.events.makeAsyncIterator()
             var got = [(topic: String, body: [UInt8], sequence: UInt32)]()

@@ -51,6 +51,13 @@ import TestSupport
 
         // The bump: same coin, same payment, a higher fee.
         let bump = me.spend([coin], to: [them.output(pay), me.output(coin.1.value - pay - 5_000)])
+        // Over JSON-RPC with a maxfeerate below its fee rate (about 25,000 units/kB): -25, checked by the
+        // mempool after the replacement rules, and the original stays.
+        let capped = #"{"jsonrpc":"2.0","id":1,"method":"sendrawtransaction","params":["\#(Hex.encode(bump.encoded))", 0.0001]}"#
+        let (_, cappedText, _) = try await stack.fetch("/rpc", method: "POST", body: capped, headers: [("Content-Type", "application/json")])
+        #expect(cappedText.contains("-25") && cappedText.contains("max-fee-exceeded"), "\(cappedText)")
+        let (kept, _) = try await stack.get("/api/tx/\(original.txid.hex)")
+        #expect(kept == 200)
         let (bumped, bumpText) = try await stack.submit(bump)
         #expect(bumped == 200, "\(bumpText)")
         let (gone, _) = try await stack.get("/api/tx/\(original.txid.hex)")
