@@ -28,9 +28,9 @@ actor Miner {
     private var timer: Task<Void, Never>?
     /// The last template's transactions decoded, by txid.
     private var decoder = TemplateDecoder()
-    /// When the mempool answered `getblocktemplatebin` "unknown-method" (an older one): JSON
-    /// templates from then on, binary tried again after `binaryRetry` (it may have been replaced).
-    private var jsonSince: ContinuousClock.Instant?
+    /// Binary templates, or JSON ones from a mempool that does not know them, binary asked again
+    /// every `binaryRetry` (TemplateFormat.swift).
+    private var format = TemplateFormat<ContinuousClock.Instant>(retry: Miner.binaryRetry)
     static let binaryRetry: Duration = .seconds(60)
 
     init(params: ChainParams, payout: Address, minerID: [UInt8], threads: Int, interval: Double,
@@ -167,17 +167,15 @@ actor Miner {
     /// The mempool's template and its transactions decoded: binary (`getblocktemplatebin`, the
     /// transactions as bytes), or JSON from a mempool that does not know it.
     private func template(_ request: TemplateRequest) async throws -> (BlockTemplate, [(tx: Transaction, txid: Hash256)]) {
-        if jsonSince.map({ ContinuousClock.now - $0 >= Self.binaryRetry }) ?? true {
+        if format.asksBinary(now: .now) {
             do {
                 let (t, items) = try TemplateBinary.parse(try await mempoolRPC.callBinary(MempoolMethod.getblocktemplatebin, JSON.encode(request)))
-                if jsonSince != nil { logger.notice("the mempool answers getblocktemplatebin again: binary templates") }
-                jsonSince = nil
+                if format.binaryAnswered() { logger.notice("the mempool answers getblocktemplatebin again: binary templates") }
                 return (t, try decoder.decode(items.map { ($0.txid, $0.raw) }))
             } catch let e as RPCError where e.code == "unknown-method" {
-                if jsonSince == nil {
+                if format.binaryUnknown(now: .now) {
                     logger.notice("the mempool does not know getblocktemplatebin: JSON templates, binary tried again every \(Self.binaryRetry)")
                 }
-                jsonSince = .now
             }
         }
         let t = try await mempoolRPC.call(MempoolMethod.getblocktemplate, request, as: BlockTemplate.self)
