@@ -296,7 +296,12 @@ import TestSupport
             let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
             let marks = wsMarks[t.txid] ?? []
             let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
-            if !nearEdgeRestart || wsResyncs == 0 { #expect(oncePerReorg, "WS: acknowledged \(t.txid) announced \(wsAdded[t.txid] ?? 0) times") }
+            if !nearEdgeRestart || wsResyncs == 0 {
+                #expect(oncePerReorg, """
+                    WS: acknowledged \(t.txid) announced \(wsAdded[t.txid] ?? 0) times (acknowledged \(String(format: "%.2f", t.at.timeIntervalSince(edgeKilledAt))) s \
+                    after the edge's kill; \(ws.connections) connections; \(wsResyncs) resyncs)
+                    """)
+            }
         }
         // ---- the JSON-RPC subscriptions: the best chain from newHeads (disconnects undo the tip), every
         // acknowledged transaction on newTransactions once per reorg; only the edge restart may need a resync.
@@ -333,7 +338,14 @@ import TestSupport
             let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
             let marks = rpcMarks[t.txid] ?? []
             let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
-            if !nearEdgeRestart || rpcResyncs.isEmpty { #expect(oncePerReorg, "RPC: acknowledged \(t.txid) announced \(marks.count) times") }
+            if !nearEdgeRestart || rpcResyncs.isEmpty {
+                // (when it fails: where the transaction stood against the edge's restart, what the client was told)
+                #expect(oncePerReorg, """
+                    RPC: acknowledged \(t.txid) announced \(marks.count) times (acknowledged \(String(format: "%.2f", t.at.timeIntervalSince(edgeKilledAt))) s \
+                    after the edge's kill, which took \(String(format: "%.2f", edgeBackAt.timeIntervalSince(edgeKilledAt))) s; WS saw it \
+                    \(wsAdded[t.txid] ?? 0) times; \(rpcSubs.connections) connections; resyncs: \(rpcResyncs))
+                    """)
+            }
         }
     }
 
