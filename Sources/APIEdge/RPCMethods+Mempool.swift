@@ -68,7 +68,7 @@ extension RPCMethods {
             let hex = args.string("hexstring") ?? ""
             guard let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else { throw RPCFault.deserialization("TX decode failed") }
             let txid = tx.txid
-            let maxFee = try maxFee(rate: args.double("maxfeerate"), size: raw.count)
+            let maxFee = maxFee(perKB: try maxFeeRate(args.double("maxfeerate")), size: raw.count)
             let edge = ctx.edge
             let receivedAt = ServiceSupport.now()
             edge.metrics.txSubmitted.increment()
@@ -93,14 +93,14 @@ extension RPCMethods {
             guard case .array(let list)? = args.value("rawtxs"), (1...25).contains(list.count) else {
                 throw RPCFault.invalidParameter("Array must contain between 1 and 25 transactions.")
             }
-            let maxRate = args.double("maxfeerate")
+            let perKB = try maxFeeRate(args.double("maxfeerate"))
             var out = [RPCValue]()
             for item in list {
                 guard case .string(let hex) = item, let raw = Hex.decode(hex), let tx = try? Transaction(bytes: raw) else {
                     throw RPCFault.deserialization("TX decode failed")
                 }
                 let txid = tx.txid.hex
-                let maxFee = try maxFee(rate: maxRate, size: raw.count)
+                let maxFee = maxFee(perKB: perKB, size: raw.count)
                 do {
                     let r = try await ctx.backend.mempool(.testtx, SubmitTx(hex: hex, receivedAt: nil, maxFee: maxFee), as: SubmitTxResult.self)
                     out.append(["txid": .string(txid), "allowed": true, "vsize": RPCValue(r.size), "fees": ["base": .amount(r.fee)]])

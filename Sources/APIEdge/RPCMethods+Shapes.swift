@@ -135,17 +135,25 @@ extension RPCMethods {
         }
     }
 
-    /// `maxfeerate` (CRN/kB; absent: 0.10, Core's default; 0: no limit) as the highest fee a
-    /// transaction of `size` bytes may pay, for the mempool to check in its admission (it knows the
-    /// fee; Core's `CFeeRate::GetFee`, rounded down). A rate below 0 is -3 "Amount out of range".
-    static func maxFee(rate: Double?, size: Int) throws(RPCFault) -> UInt64? {
+    /// `maxfeerate` (CRN/kB; absent: 0.10, Core's default; 0: no limit) in base units a kB, refused
+    /// as Core refuses it: below 0 -3 "Amount out of range", more than 8 decimals -3 "Invalid
+    /// amount", 1 CRN/kB or more -8.
+    static func maxFeeRate(_ rate: Double?) throws(RPCFault) -> UInt64 {
         let rate = rate ?? 0.10
-        guard rate >= 0, rate.isFinite else { throw RPCFault.typeError("Amount out of range") }
-        let perKB = (rate * 100_000_000).rounded()
+        guard rate.isFinite, rate >= 0 else { throw RPCFault.typeError("Amount out of range") }
+        let units = rate * 100_000_000
+        guard abs(units - units.rounded()) < 1e-6 else { throw RPCFault.typeError("Invalid amount") }
+        guard rate < 1 else { throw RPCFault.invalidParameter("Fee rates larger than or equal to 1 CRN/kB are not accepted") }
+        return UInt64(units.rounded())
+    }
+
+    /// The highest fee a transaction of `size` bytes may pay at `perKB` (nil: no limit), for the
+    /// mempool's admission to check, since it knows the fee. Rounded up, as Core's
+    /// `CFeeRate::GetFee`: a transaction paying exactly the rate passes.
+    static func maxFee(perKB: UInt64, size: Int) -> UInt64? {
         guard perKB > 0 else { return nil }
-        // (a rate too big for the product to fit is no limit at all: no fee reaches it)
-        guard perKB < Double(UInt64.max) / Double(max(size, 1)) else { return nil }
-        return UInt64(perKB) * UInt64(size) / 1000
+        // (perKB < 10^8 and a request body far below 2^32 bytes: no overflow)
+        return (perKB * UInt64(max(size, 0)) + 999) / 1000
     }
 
     /// A mempool refusal as bitcoind reports it: missing inputs -25, already in the chain -27, a

@@ -30,6 +30,7 @@ public enum MempoolRefusal: String, Sendable, CaseIterable, Codable {
     /// The mempool could not reach the chain store: nothing wrong with the transaction, retry later.
     case chainUnavailable = "chain-unavailable"
     /// Its fee is above the `maxFee` its submitter allowed (JSON-RPC `maxfeerate`; Core's
-    /// `max-fee-exceeded`): checked after every other rule, as Core's test acceptance before the real one.
+    /// `max-fee-exceeded`): checked after the transaction's own rules, the replacement rules and its
+    /// signatures, as Core checks it after a test acceptance; before the pool makes room for it.
     case maxFeeExceeded = "max-fee-exceeded"
 }

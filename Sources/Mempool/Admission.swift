@@ -35,7 +35,6 @@ enum Admission {
         let failingInput: Int?
     }
 
-    /// What the stages before the gate found, for the gated stages to use when still true.
     /// One transaction of a batch for the gate: what the stages before it found, and the submitter's limit.
     struct Gated: Sendable {
         var tx: Transaction
@@ -46,6 +45,7 @@ enum Admission {
         var prechecked: Prechecked
     }
 
+    /// What the stages before the gate found, for the gated stages to use when still true.
     struct Prechecked: Sendable {
         /// The chain store's answer (only unspent coins) for the outpoints `asked`, asked while the
         /// coin view was at `generation`.
@@ -373,8 +373,10 @@ extension Pool {
     /// `replacing`, a conflict is a replacement allowed by `ReplacementPolicy.plan`'s rules, and
     /// what the transaction would replace is returned; without, a conflict is refused. Runs inside
     /// the gate; `prechecked` is what the stages before it found, used only where still true. A fee
-    /// above `maxFee` is refused once every other stage has passed (Core checks it after a test
-    /// acceptance, so any other refusal comes first).
+    /// above `maxFee` is refused once the transaction's own rules, the replacement rules and its
+    /// signatures have passed (Core checks it after a test acceptance, so those refusals come
+    /// first), before the re-checks and before the pool makes room for it (so nothing is evicted
+    /// for a transaction then refused).
     private func check(_ tx: Transaction, txid: Hash256, raw: [UInt8], time: Double, replacing: Bool, maxFee: UInt64? = nil,
                        prechecked: Admission.Prechecked = Admission.Prechecked()) async throws(Refusal) -> (PoolEntry, Replacement?) {
         if !prechecked.contextFree { try Admission.checkContextFree(tx, raw: raw, policy: policy) }

@@ -519,6 +519,9 @@ struct RPCTests {
                     #expect(overLimit?.first?["reject-reason"] as? String == "max-fee-exceeded")
                     #expect(fakes.state.maxFees.withLock { $0 } == [10_000_000 * size / 1000, nil, 1_000 * size / 1000, 1_000 * size / 1000])
                     #expect(try await rpc.code("sendrawtransaction", #"["\#(freshHex)", -1]"#) == -3)
+                    #expect(try await rpc.code("sendrawtransaction", #"["\#(freshHex)", 1]"#) == -8)
+                    #expect(try await rpc.code("testmempoolaccept", #"[["zz"], 1]"#) == -8, "the rate is read before the transactions, as bitcoind")
+                    #expect(fakes.state.maxFees.withLock { $0.count } == 4, "nothing submitted with a refused rate")
 
                     // Mining, fees, addresses, network.
                     let mining = try await rpc.result("getmininginfo") as? [String: Any]

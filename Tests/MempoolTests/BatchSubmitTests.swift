@@ -59,7 +59,7 @@ struct BatchSubmitTests {
         }
     }
 
-    @Test("a fee above the submitter's maxFee is refused max-fee-exceeded, only after every other rule, and nothing of it is kept")
+    @Test("a fee above the submitter's maxFee is refused max-fee-exceeded, after the transaction's own rules (a fee below the relay minimum is that refusal), and nothing of it is kept")
     func maxFee() async throws {
         try await withHangGuard(seconds: 120) {
             let h = try await PoolHarness()
