@@ -11,9 +11,8 @@ final class Backend: Sendable {
     let mempool: RPCClient
     let params: ChainParams
     let endpoints: Endpoints
-    /// Outputs of transactions already decoded, by txid (a txid fixes its outputs forever).
-    private let outputsCache = Mutex<[Hash256: [TxOutput]]>([:])
-    private static let cacheLimit = 20_000
+    /// Outputs of transactions already decoded, by txid (OutputsCache.swift).
+    private let outputsCache = Mutex(OutputsCache(generation: 20_000))
     /// The bound on transaction submissions in flight to the mempool (SubmitQueue.swift).
     let submits = SubmitQueue()
     /// Concurrent submissions go to the mempool together, in `submittxs` batches (SubmitBatcher.swift).
@@ -125,10 +124,7 @@ final class Backend: Sendable {
     }
 
     func remember(_ tx: Transaction, txid: Hash256) {
-        outputsCache.withLock { cache in
-            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[txid] = tx.outputs
-        }
+        outputsCache.withLock { $0.insert(tx.outputs, of: txid) }
     }
 
     /// The outputs a set of outpoints refer to: `known` first, then the cache, then the chain
@@ -136,14 +132,16 @@ final class Backend: Sendable {
     func prevouts(_ outpoints: [OutPoint], known: [OutPoint: TxOutput] = [:]) async throws -> [OutPoint: TxOutput] {
         var found = [OutPoint: TxOutput]()
         var missing = Set<Hash256>()
-        let cached = outputsCache.withLock { $0 }
-        for op in outpoints where !op.isNull {
-            if let o = known[op] {
-                found[op] = o
-            } else if let outs = cached[op.txid] {
-                if Int(op.index) < outs.count { found[op] = outs[Int(op.index)] }
-            } else {
-                missing.insert(op.txid)
+        // (looked up under the lock: a copy of the cache taken out would make the next insert copy it whole)
+        outputsCache.withLock { cache in
+            for op in outpoints where !op.isNull {
+                if let o = known[op] {
+                    found[op] = o
+                } else if let outs = cache.outputs(of: op.txid) {
+                    if Int(op.index) < outs.count { found[op] = outs[Int(op.index)] }
+                } else {
+                    missing.insert(op.txid)
+                }
             }
         }
         guard !missing.isEmpty else { return found }
