@@ -55,7 +55,9 @@ final class Edge: Sendable {
         let backend = try await Backend.connect(context: context, endpoints: config.endpoints, params: config.params,
                                                 timeout: config.rpcTimeout, retries: config.rpcRetries, bus: config.bus)
         self.backend = backend
-        let rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, logger: logger)
+        // Opened once both followers took their first snapshot: the feeds' clients wait for it.
+        let feedStart = FeedStart()
+        let rpc = try await RPCServer(context: context, config: config, backend: backend, metrics: metrics, feedStart: feedStart, logger: logger)
         self.rpc = rpc
         let access = try await AccessControl(context: context, endpoints: config.accounts, timeout: config.accountsTimeout,
                                              retries: config.accountsRetries, bus: config.bus,
@@ -63,7 +65,7 @@ final class Edge: Sendable {
                                              metrics: metrics, logger: logger)
         access.start()
         self.access = access
-        let feed = Feed(backend: backend, metrics: metrics, logger: logger, queueLimit: config.wsQueueLimit)
+        let feed = Feed(backend: backend, metrics: metrics, logger: logger, feedStart: feedStart, queueLimit: config.wsQueueLimit)
         self.feed = feed
         let notifier: PublicNotifier? = if let pub = config.zmqPub {
             try await PublicNotifier(context: context, endpoint: pub, logger: logger)
@@ -89,7 +91,7 @@ final class Edge: Sendable {
         }, deliver: { feed.post(.trace($0)) })
         self.traceRelay = traceRelay
         await feed.hub.observeClients { traceRelay.clientsChanged($0) }
-        let outlets = FeedOutlets(notifier: notifier, outlets: [feed, rpc.subscriptions])
+        let outlets = FeedOutlets(notifier: notifier, outlets: [feed, rpc.subscriptions], feedStart: feedStart)
         self.outlets = outlets
         let mempoolFollower = MempoolFollower(backend: backend, outlet: outlets, logger: logger)
         let chainFollower = ChainFollower(backend: backend, outlet: outlets, logger: logger,
@@ -110,6 +112,7 @@ final class Edge: Sendable {
                     await feed.hub.setStart(height: tip.height, hash: tip.hash.hex)
                     subscriptions.setStart(height: tip.height, hash: tip.hash.hex)
                 }
+                feedStart.chainStarted()
                 for await event in chainSub.events {
                     switch event {
                     case .message(Topic.tip, let body, _): feed.post(.tip(body))
@@ -123,6 +126,7 @@ final class Edge: Sendable {
             Task {
                 await Self.waitReady(mempoolSub)
                 await mempoolFollower.start()
+                feedStart.mempoolStarted()
                 for await event in mempoolSub.events { await mempoolFollower.handle(event) }
             },
         ]
@@ -159,7 +163,7 @@ final class Edge: Sendable {
     func feedsStarted() async -> Bool {
         let chain = await chainFollower.tip != nil
         let mempool = await mempoolFollower.isStarted
-        return chain && mempool
+        return chain && mempool && feed.feedStart.isOpen
     }
 
     func stop() async {

@@ -20,9 +20,12 @@ final class Feed: FeedOutlet, Sendable {
     /// The chain tip last published by the chain store (TipCache.swift).
     let tips = TipCache()
     static let maxTrackedPerClient = 100
+    /// Opened once both followers took their first snapshot; clients wait for it (FeedStart.swift).
+    let feedStart: FeedStart
 
-    init(backend: Backend, metrics: EdgeMetrics, logger: Logger, queueLimit: Int = 1024, replayWindow: Int = 5000) {
+    init(backend: Backend, metrics: EdgeMetrics, logger: Logger, feedStart: FeedStart, queueLimit: Int = 1024, replayWindow: Int = 5000) {
         self.backend = backend
+        self.feedStart = feedStart
         self.metrics = metrics
         self.logger = logger
         hub = Hub(queueLimit: queueLimit, metrics: metrics, replayWindow: replayWindow)

@@ -50,9 +50,14 @@ final class FeedOutlets: FeedOutlet {
     private let stream: AsyncStream<FeedEvent>
     private let continuation: AsyncStream<FeedEvent>.Continuation
 
-    init(notifier: PublicNotifier?, outlets: [any FeedOutlet]) {
+    /// The public notifier publishes nothing before the feed has started: a subscriber sees the
+    /// counters' reset of a restarted edge only once what it fetches then is where the feed starts.
+    let feedStart: FeedStart
+
+    init(notifier: PublicNotifier?, outlets: [any FeedOutlet], feedStart: FeedStart) {
         self.notifier = notifier
         self.outlets = outlets
+        self.feedStart = feedStart
         // Unbounded: the followers' events must not be dropped (blocks and accepted transactions).
         (stream, continuation) = AsyncStream.makeStream(of: FeedEvent.self, bufferingPolicy: .unbounded)
     }
@@ -72,6 +77,7 @@ final class FeedOutlets: FeedOutlet {
 
     /// Hands the queued events to the public notifier until `finish()`.
     func run() async {
+        await feedStart.waitOpen()
         for await event in stream {
             await notifier?.deliver(event)
         }

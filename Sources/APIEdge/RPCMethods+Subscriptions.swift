@@ -27,6 +27,8 @@ extension RPCMethods {
                 }
                 since = c
             }
+            // Subscribed once the feed has started, so it is sent every event from its reply on (FeedStart.swift).
+            guard await s.hub.feedStart.wait() else { throw RPCFault(RPCFault.inWarmupCode, FeedStart.notYet) }
             switch args.string("kind") ?? "" {
             case "newHeads": return .string(try s.hub.subscribe(s.id, .newHeads, since: since))
             case "newTransactions": return .string(try s.hub.subscribe(s.id, .newTransactions, since: since))

@@ -21,9 +21,9 @@ final class RPCServer: Sendable {
     /// Batch items run at most this many at a time (in order of their answers regardless).
     static let batchConcurrency = 16
 
-    init(context: ZMQContext, config: EdgeConfig, backend: Backend, metrics: EdgeMetrics, logger: Logger) async throws {
+    init(context: ZMQContext, config: EdgeConfig, backend: Backend, metrics: EdgeMetrics, feedStart: FeedStart, logger: Logger) async throws {
         auth = try OperatorAuth(cookieDirectory: config.rpcCookieDirectory, token: config.rpcToken ?? config.operatorToken, logger: logger)
-        subscriptions = RPCSubscriptions(backend: backend, queueLimit: config.wsQueueLimit, metrics: metrics, logger: logger)
+        subscriptions = RPCSubscriptions(backend: backend, queueLimit: config.wsQueueLimit, metrics: metrics, feedStart: feedStart, logger: logger)
         subscriptions.start()
         methods = RPCMethodTable(RPCMethods.all)
         longPoll = try await LongPollSignal(context: context, endpoints: config.endpoints, bus: config.bus, logger: logger)

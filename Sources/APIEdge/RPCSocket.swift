@@ -102,6 +102,8 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
     let logger: Logger
     let backend: Backend
     let replayWindow: Int
+    /// Opened once both followers took their first snapshot; `subscribe` waits for it (FeedStart.swift).
+    let feedStart: FeedStart
     /// This edge process's subscription feed: a cursor from another instance is served from the chain store.
     let instance = Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
     let state = Mutex(State())
@@ -109,8 +111,9 @@ final class RPCSubscriptions: FeedOutlet, Sendable {
     private let continuation: AsyncStream<FeedEvent>.Continuation
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    init(backend: Backend, queueLimit: Int, metrics: EdgeMetrics, logger: Logger, replayWindow: Int = 5000) {
+    init(backend: Backend, queueLimit: Int, metrics: EdgeMetrics, feedStart: FeedStart, logger: Logger, replayWindow: Int = 5000) {
         self.backend = backend
+        self.feedStart = feedStart
         self.queueLimit = queueLimit
         self.metrics = metrics
         self.logger = logger

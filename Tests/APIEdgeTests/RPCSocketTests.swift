@@ -289,4 +289,43 @@ struct RPCSocketTests {
             #expect(replayedResult?["txid"] as? String == tx.txid.hex)
         }
     }
+    /// Until the edge's feed has started (both followers took their first snapshot), a subscription
+    /// could miss, untold, what enters the pool before the mempool follower's snapshot: `subscribe`
+    /// waits for it and answers -28 after 10 s, and `/api/ws` closes with 1013 (Try Again Later).
+    /// Here the mempool never answers, so the feed never starts; the chain's routes still work.
+    @Test func subscribersWaitForTheFeedToStart() async throws {
+        let nobody = "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("cairn-nobody-\(UUID().uuidString.prefix(8))").path
+        try await Stack.with(configure: { c in
+            c.endpoints = Endpoints(chainRPC: c.endpoints.chainRPC, chainPub: c.endpoints.chainPub, mempoolRPC: nobody, mempoolPub: nobody)
+        }) { s in
+            #expect(await s.edge.feedsStarted() == false)
+            try await withHangGuard("subscribers refused while the feed has not started", seconds: 60) {
+                try await s.http(.live) { c in
+                    let reply = Mutex<[String: Any]?>(nil)
+                    async let rpc = c.ws("/rpc") { inbound, outbound, _ in
+                        var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                        // The chain's methods answer meanwhile.
+                        try await outbound.write(.text(#"{"jsonrpc":"2.0","id":1,"method":"getblockcount"}"#))
+                        guard case .text(let count)? = try await messages.next() else { throw HangGuardExpired(what: "getblockcount") }
+                        #expect(Self.decode(count)["result"] as? Int == 4, "\(count)")
+                        let asked = ContinuousClock.now
+                        try await outbound.write(.text(#"{"jsonrpc":"2.0","id":2,"method":"subscribe","params":{"kind":"newTransactions"}}"#))
+                        guard case .text(let text)? = try await messages.next() else { throw HangGuardExpired(what: "subscribe") }
+                        let waited = ContinuousClock.now - asked
+                        #expect(waited >= FeedStart.patience, "answered after \(waited)")
+                        reply.withLock { $0 = Self.decode(text) }
+                    }
+                    async let feed = c.ws("/api/ws") { inbound, _, _ in
+                        for try await m in inbound.messages(maxSize: 1 << 20) { Issue.record("the feed sent \(m) before it started") }
+                    }
+                    _ = try await rpc
+                    let error = reply.withLock { $0 }?["error"] as? [String: Any]
+                    #expect(error?["code"] as? Int == -28)
+                    #expect((error?["message"] as? String)?.contains("feed is starting") == true, "\(error ?? [:])")
+                    let close = try await feed
+                    #expect(close?.closeCode == .unknown(UInt16(FeedStart.tryAgainLater)))
+                }
+            }
+        }
+    }
 }

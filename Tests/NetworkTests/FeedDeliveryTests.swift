@@ -292,8 +292,11 @@ import TestSupport
         for (k, hash) in chain.enumerated() where k % 5 == 0 || k == chain.count - 1 {
             #expect(hash == (try await node.hash(at: start + k)), "WS: block \(k) after height \(start)")
         }
+        // A transaction acknowledged while the edge was down or starting may be covered by the resync
+        // instead (the client was told to fetch the mempool): up to the moment the resync arrived.
+        let wsToldUntil = max(edgeBackAt.addingTimeInterval(1), ws.resyncsAt.last ?? .distantPast)
         for t in txs {
-            let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
+            let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < wsToldUntil
             let marks = wsMarks[t.txid] ?? []
             let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
             if !nearEdgeRestart || wsResyncs == 0 {
@@ -334,15 +337,17 @@ import TestSupport
         for (k, hash) in heads.enumerated() where k % 5 == 0 || k == heads.count - 1 {
             #expect(hash == (try await node.hash(at: headStart + k)), "RPC: head \(k) after height \(headStart)")
         }
+        let rpcToldUntil = max(edgeBackAt.addingTimeInterval(1), rpcSubs.resyncsAt.last ?? .distantPast)
         for t in txs {
-            let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < edgeBackAt.addingTimeInterval(1)
+            let nearEdgeRestart = t.at > edgeKilledAt.addingTimeInterval(-2) && t.at < rpcToldUntil
             let marks = rpcMarks[t.txid] ?? []
             let oncePerReorg = marks.count >= 1 && Set(marks).count == marks.count
             if !nearEdgeRestart || rpcResyncs.isEmpty {
                 // (when it fails: where the transaction stood against the edge's restart, what the client was told)
                 #expect(oncePerReorg, """
                     RPC: acknowledged \(t.txid) announced \(marks.count) times (acknowledged \(String(format: "%.2f", t.at.timeIntervalSince(edgeKilledAt))) s \
-                    after the edge's kill, which took \(String(format: "%.2f", edgeBackAt.timeIntervalSince(edgeKilledAt))) s; WS saw it \
+                    after the edge's kill, which took \(String(format: "%.2f", edgeBackAt.timeIntervalSince(edgeKilledAt))) s, resync \
+                    \(String(format: "%.2f", rpcToldUntil.timeIntervalSince(edgeKilledAt))) s after it; WS saw it \
                     \(wsAdded[t.txid] ?? 0) times; \(rpcSubs.connections) connections; resyncs: \(rpcResyncs))
                     """)
             }
@@ -385,6 +390,8 @@ final class ResumingFeedClient: Sendable {
         var instance = ""
         var lastBlock = ""
         var connections = 0
+        /// When each resync message arrived.
+        var resyncsAt: [Date] = []
     }
     let base: String
     private let state = Mutex(State())
@@ -397,6 +404,7 @@ final class ResumingFeedClient: Sendable {
     var blockCount: Int { state.withLock { $0.blocks } }
     var lastBlockHash: String { state.withLock { $0.lastBlock } }
     var connections: Int { state.withLock { $0.connections } }
+    var resyncsAt: [Date] { state.withLock { $0.resyncsAt } }
 
     func run() async {
         var logger = Logger(label: "feed-client")
@@ -417,6 +425,7 @@ final class ResumingFeedClient: Sendable {
                     self.state.withLock { s in
                         s.texts.append(t)
                         if type == "hello", let instance { s.instance = instance }
+                        if type == "resync" { s.resyncsAt.append(Date()) }
                         if let seq { s.seq = seq }
                         if type == "block", let block {
                             s.lastBlock = block
@@ -440,6 +449,8 @@ final class ResumingRPCSubscriber: Sendable {
         var connections = 0
         var lastHead = ""
         var heads = 0
+        /// When each resync notification arrived.
+        var resyncsAt: [Date] = []
     }
     let url: String
     private let state = Mutex(State())
@@ -448,6 +459,7 @@ final class ResumingRPCSubscriber: Sendable {
 
     var connections: Int { state.withLock { $0.connections } }
     var headCount: Int { state.withLock { $0.heads } }
+    var resyncsAt: [Date] { state.withLock { $0.resyncsAt } }
     var lastHead: String { state.withLock { $0.lastHead } }
 
     /// (kind, params) of every notification, in order; kinds from the subscribe replies.
@@ -481,6 +493,7 @@ final class ResumingRPCSubscriber: Sendable {
                     self.state.withLock { s in
                         s.texts.append(t)
                         if let c = p?["cursor"] as? String { s.cursor = c }
+                        if p?["resync"] != nil { s.resyncsAt.append(Date()) }
                         if let hash = result?["hash"] as? String, result?["height"] != nil {
                             if result?["removed"] as? Bool == true { s.lastHead = result?["previousblockhash"] as? String ?? "" } else {
                                 s.lastHead = hash
