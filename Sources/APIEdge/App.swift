@@ -111,8 +111,8 @@ final class Edge: Sendable {
                 if let tip = await chainFollower.tip {
                     await feed.hub.setStart(height: tip.height, hash: tip.hash.hex)
                     subscriptions.setStart(height: tip.height, hash: tip.hash.hex)
+                    feedStart.chainStarted()
                 }
-                feedStart.chainStarted()
                 for await event in chainSub.events {
                     switch event {
                     case .message(Topic.tip, let body, _): feed.post(.tip(body))
@@ -126,7 +126,7 @@ final class Edge: Sendable {
             Task {
                 await Self.waitReady(mempoolSub)
                 await mempoolFollower.start()
-                feedStart.mempoolStarted()
+                if await mempoolFollower.isStarted { feedStart.mempoolStarted() }
                 for await event in mempoolSub.events { await mempoolFollower.handle(event) }
             },
         ]
@@ -198,6 +198,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     let feed = edge.feed
     // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429).
     wsRouter.ws("/api/ws", shouldUpgrade: { request, context in
+        // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift).
+        try await feed.feedStart.admit()
         if let key = request.headers[.xAPIKey] {
             try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, restPath: "/api/ws")
         } else {
@@ -232,6 +234,7 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
                                       key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
     }
     wsRouter.ws("/v1/:key/api/ws", shouldUpgrade: { request, context in
+        try await feed.feedStart.admit()   // before the key is charged
         try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, restPath: "/api/ws")
         return .upgrade([:])
     }) { inbound, outbound, context in

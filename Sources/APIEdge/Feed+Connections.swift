@@ -41,11 +41,6 @@ extension Feed {
     /// (`feed`, no credits), and a key no longer valid (revoked, rotated: checked at each message and
     /// the moment a notice drops it) gets an `invalid-api-key` error and the socket closes (1008).
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, since cursor: ResumeCursor? = nil, key: SocketKey? = nil) async {
-        // Registered once the feed has started, so it is sent every transaction from its hello on (FeedStart.swift).
-        guard await feedStart.wait() else {
-            try? await outbound.close(.unknown(UInt16(FeedStart.tryAgainLater)), reason: FeedStart.notYet)
-            return
-        }
         let t = await currentTipOrAsk()
         let net = network.rawValue
         let (id, queue, needsReplay, upTo) = await hub.connectResuming(cursor: cursor) { instance, seq in

@@ -128,10 +128,12 @@ actor MempoolFollower {
         lastSequence = max(lastSequence, sequence)
         outlet.post(.txAdded(tx: tx, txid: txid, raw: raw, mempoolSequence: sequence))
         if inPool.count > limit {
+            // A new starting point first, then the resync: a client fetching the mempool when told
+            // finds there everything this follower will not announce (the snapshot's).
             inPool.removeAll()
             started = false
-            outlet.post(.resync(scope: "mempool", reason: "more than \(limit) transactions followed"))
             await catchUp(reason: "overflow")
+            outlet.post(.resync(scope: "mempool", reason: "more than \(limit) transactions followed"))
         }
     }
 

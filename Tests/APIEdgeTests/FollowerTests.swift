@@ -208,4 +208,44 @@ struct FollowerTests {
         await server.stop()
         await context.terminate()
     }
+    /// Past its limit the mempool follower starts over from a new snapshot and only then tells the
+    /// feeds to resync: a client fetching the mempool when told finds there everything the follower
+    /// will not announce (the snapshot's transactions), whatever entered the pool meanwhile.
+    @Test func anOverflowResyncsAfterTheNewSnapshot() async throws {
+        let context = try ZMQContext()
+        let f = Stack.shared
+        let t1 = f.pending, t2 = f.orphan, t3 = f.payment
+        let pool = Mutex<[Transaction]>([])
+        let outlet = RecordingOutlet()
+        let resyncBeforeSnapshot = Mutex<[Bool]>([])
+        let router = RPCRouter([
+            "getrawmempool": RPCRouter.method(Empty.self) { _ in
+                resyncBeforeSnapshot.withLock { $0.append(outlet.log.contains("resync mempool")) }
+                return RawMempool(txids: pool.withLock { $0 }.map(\.txid.hex), mempoolSequence: 9)
+            },
+        ])
+        let server = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { await router.handle($0) }
+        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(2), retries: 2)
+        let backend = Backend(chain: rpc, mempool: rpc, params: .regtest, endpoints: Endpoints(chainRPC: "", chainPub: "", mempoolRPC: "", mempoolPub: ""))
+        let follower = MempoolFollower(backend: backend, outlet: outlet, logger: .init(label: "test"), limit: 1)
+        func short(_ t: Transaction) -> String { String(t.txid.hex.prefix(8)) }
+        func added(_ t: Transaction, _ n: UInt8) async {
+            await follower.handle(.message(topic: Topic.rawtx, body: t.encoded, sequence: 0))
+            await follower.handle(.message(topic: Topic.sequence, body: t.txid.displayBytes + Array("A".utf8) + [n, 0, 0, 0, 0, 0, 0, 0], sequence: 0))
+        }
+        await follower.start()
+        await added(t1, 1)
+        // t2 takes the follower past its limit: the pool (t1, t2, and t3, which entered meanwhile) is the new start.
+        pool.withLock { $0 = [t1, t2, t3] }
+        await added(t2, 2)
+        #expect(outlet.take() == ["A \(short(t1)) 1", "A \(short(t2)) 2", "resync mempool"])
+        #expect(resyncBeforeSnapshot.withLock { $0 } == [false, false], "the snapshots (start, overflow) came before the resync")
+        // t3 was in the new snapshot (the resync covers it): its late A is not announced; nor t2's again.
+        await added(t3, 3)
+        await added(t2, 4)
+        #expect(outlet.take() == [])
+        await rpc.stop()
+        await server.stop()
+        await context.terminate()
+    }
 }

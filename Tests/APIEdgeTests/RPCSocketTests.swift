@@ -291,7 +291,7 @@ struct RPCSocketTests {
     }
     /// Until the edge's feed has started (both followers took their first snapshot), a subscription
     /// could miss, untold, what enters the pool before the mempool follower's snapshot: `subscribe`
-    /// waits for it and answers -28 after 10 s, and `/api/ws` closes with 1013 (Try Again Later).
+    /// waits for it and answers -28 after 10 s, and the `/api/ws` upgrade waits and is then refused.
     /// Here the mempool never answers, so the feed never starts; the chain's routes still work.
     @Test func subscribersWaitForTheFeedToStart() async throws {
         let nobody = "ipc://" + FileManager.default.temporaryDirectory.appendingPathComponent("cairn-nobody-\(UUID().uuidString.prefix(8))").path
@@ -315,15 +315,19 @@ struct RPCSocketTests {
                         #expect(waited >= FeedStart.patience, "answered after \(waited)")
                         reply.withLock { $0 = Self.decode(text) }
                     }
-                    async let feed = c.ws("/api/ws") { inbound, _, _ in
-                        for try await m in inbound.messages(maxSize: 1 << 20) { Issue.record("the feed sent \(m) before it started") }
-                    }
+                    // The feed's upgrade: refused once the patience ran out, no socket (hummingbird-websocket
+                    // answers a refused upgrade with an empty 400).
+                    let upgradeAsked = ContinuousClock.now
+                    async let feed = c.execute(uri: "/api/ws", method: .get, headers: [
+                        .connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13", .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
+                    ])
                     _ = try await rpc
                     let error = reply.withLock { $0 }?["error"] as? [String: Any]
                     #expect(error?["code"] as? Int == -28)
                     #expect((error?["message"] as? String)?.contains("feed is starting") == true, "\(error ?? [:])")
-                    let close = try await feed
-                    #expect(close?.closeCode == .unknown(UInt16(FeedStart.tryAgainLater)))
+                    let refused = try await feed
+                    #expect(refused.status == .badRequest, "\(refused.status) \(refused.text)")
+                    #expect(ContinuousClock.now - upgradeAsked >= FeedStart.patience, "refused after the patience")
                 }
             }
         }
