@@ -39,7 +39,9 @@ extension RPCSubscriptions {
         }
         let instance = instance, limit = replayWindow, network = backend.network
         var out = [(Int, String, Kind)]()
-        state.withLock { s in
+        // Address subscriptions made after `wantsAddresses` was asked: rendered once `touched` is known.
+        var late = [(id: Int, sid: String)]()
+        let numbered: Item = state.withLock { s in
             s.seq += 1
             item.seq = s.seq
             item.cursor = "\(instance):\(s.seq):\(s.lastBlock?.hash ?? "")"
@@ -49,17 +51,40 @@ extension RPCSubscriptions {
             var live = item
             for (id, c) in s.connections where !c.cut {
                 for (sid, sub) in c.subscriptions.sorted(by: { $0.key < $1.key }) {
+                    if case .addresses = sub.kind, live.touched == nil, !live.txs.isEmpty {
+                        late.append((id, sid))
+                        continue
+                    }
                     if sub.kind == .newTransactions { live.renderTx(network: network) }
                     guard let text = Self.render(live, sid: sid, kind: sub.kind, network: network) else { continue }
-                    if sub.held != nil {
-                        s.connections[id]?.subscriptions[sid]?.held?.append((text, item.blockHash))
-                    } else {
-                        out.append((id, text, sub.kind))
-                    }
+                    deliver(&s, id: id, sid: sid, text: text, blockHash: item.blockHash, kind: sub.kind, out: &out)
                 }
+            }
+            return item
+        }
+        for (id, text, kind) in out { push(id, text, kind: kind) }
+        guard !late.isEmpty else { return }
+        // This event is not done until they have it: the next one is handled after this returns.
+        var touchedItem = numbered
+        touchedItem.touched = await touching(numbered.txs, known: numbered.confirmed != nil ? numbered.txs : [])
+        out = []
+        state.withLock { s in
+            for (id, sid) in late {
+                guard let sub = s.connections[id]?.subscriptions[sid], s.connections[id]?.cut == false,
+                      let text = Self.render(touchedItem, sid: sid, kind: sub.kind, network: network) else { continue }
+                deliver(&s, id: id, sid: sid, text: text, blockHash: numbered.blockHash, kind: sub.kind, out: &out)
             }
         }
         for (id, text, kind) in out { push(id, text, kind: kind) }
+    }
+
+    /// A subscription's message for an event: held back while its replay is fetched, else sent.
+    private func deliver(_ s: inout State, id: Int, sid: String, text: String, blockHash: String?, kind: Kind, out: inout [(Int, String, Kind)]) {
+        if s.connections[id]?.subscriptions[sid]?.held != nil {
+            s.connections[id]?.subscriptions[sid]?.held?.append((text, blockHash))
+        } else {
+            out.append((id, text, kind))
+        }
     }
 
     private var wantsAddresses: Bool {
