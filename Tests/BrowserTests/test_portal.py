@@ -33,7 +33,9 @@ def test_portal_sign_up_key_call_usage_revoke(stack, browser, artifacts):
         page.goto(stack.wallet + "/")
         page.get_by_role("link", name="Developers").click()
         page.wait_for_url("**/portal.html")
-        assert page.get_by_test_id("edge-url").inner_text() == stack.edge
+        # Filled in once the page has its configuration (it shows "…" until then).
+        edge_url = page.get_by_test_id("edge-url")
+        eventually("the edge's URL on the page", lambda: edge_url.inner_text() == stack.edge, timeout=15)
         eventually("the sign-up form (open on regtest)", lambda: page.get_by_test_id("signup-form").is_visible(), timeout=30)
 
         # Sign up.
