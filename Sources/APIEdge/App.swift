@@ -196,7 +196,8 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
 
     let wsRouter = Router(context: EdgeWebSocketContext.self)
     let feed = edge.feed
-    // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429).
+    // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429; a
+    // refused upgrade reaches the client as hummingbird-websocket's empty 400).
     wsRouter.ws("/api/ws", shouldUpgrade: { request, context in
         // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift).
         try await feed.feedStart.admit()

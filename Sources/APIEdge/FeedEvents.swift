@@ -50,8 +50,10 @@ final class FeedOutlets: FeedOutlet {
     private let stream: AsyncStream<FeedEvent>
     private let continuation: AsyncStream<FeedEvent>.Continuation
 
-    /// The public notifier publishes nothing before the feed has started: a subscriber sees the
-    /// counters' reset of a restarted edge only once what it fetches then is where the feed starts.
+    /// The public notifier is handed nothing from before the feed has started (those events are
+    /// dropped: a subscriber sees the counters' reset of a restarted edge only with the first event
+    /// after the start, and what it fetches then holds them), so it never publishes an event before
+    /// the start, and nothing piles up while the mempool or the chain store is unreachable.
     let feedStart: FeedStart
 
     init(notifier: PublicNotifier?, outlets: [any FeedOutlet], feedStart: FeedStart) {
@@ -69,7 +71,7 @@ final class FeedOutlets: FeedOutlet {
     func post(_ event: FeedEvent) {
         order.withLock { _ in
             for o in outlets { o.post(event) }
-            if notifier != nil { continuation.yield(event) }
+            if notifier != nil, feedStart.isOpen { continuation.yield(event) }
         }
     }
 
@@ -77,7 +79,6 @@ final class FeedOutlets: FeedOutlet {
 
     /// Hands the queued events to the public notifier until `finish()`.
     func run() async {
-        await feedStart.waitOpen()
         for await event in stream {
             await notifier?.deliver(event)
         }

@@ -8,8 +8,9 @@ import Synchronization
 /// so a client subscribed meanwhile would never be sent it and never be told (the snapshot and a
 /// client's own fetch of the mempool are not ordered). So the `/api/ws` upgrade and JSON-RPC
 /// `subscribe` wait for it (`wait`), and are refused if it takes too long (the upgrade fails; -28):
-/// a subscription starts where the feed's promise holds, and a browser's socket opens only then. The public ZMQ PUB holds its events
-/// until it (`FeedOutlets.run`), so its subscribers see a restarted edge's counters reset only then.
+/// a subscription starts where the feed's promise holds, and a browser's socket opens only then.
+/// The public ZMQ PUB is handed no event from before it (`FeedOutlets.post`), so its subscribers
+/// see a restarted edge's counters reset only after it.
 final class FeedStart: Sendable {
     private struct State: Sendable {
         var chain = false
