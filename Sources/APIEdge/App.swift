@@ -199,12 +199,14 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429; a
     // refused upgrade reaches the client as hummingbird-websocket's empty 400).
     wsRouter.ws("/api/ws", shouldUpgrade: { request, context in
-        // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift).
-        try await feed.feedStart.admit()
+        // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift):
+        // a keyless one meets the per-address rate before it waits, a keyed one is charged only after.
         if let key = request.headers[.xAPIKey] {
+            try await feed.feedStart.admit()
             try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, restPath: "/api/ws")
         } else {
             try edge.access.admitKeyless(address: context.remoteAddress)
+            try await feed.feedStart.admit()
         }
         return .upgrade([:])
     }) { inbound, outbound, context in

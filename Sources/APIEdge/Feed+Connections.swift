@@ -47,13 +47,8 @@ extension Feed {
             FeedMessage.text(FeedMessage.Hello(network: net, height: t?.height, tip: t?.hash, instance: instance, seq: seq))
         }
         if needsReplay, let hash = cursor?.hash {
-            // A client back before this edge's feed has started (the edge just restarted) waits for it a little;
-            // what was held back meanwhile and is in the replay is left out by hash.
-            var upTo = upTo
-            for _ in 0..<100 where upTo == nil && !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                upTo = await hub.lastBlock
-            }
+            // (The upgrade waited for the feed's start, so `upTo` is where it stood.) What was held back
+            // meanwhile and is in the replay is left out by hash.
             await hub.resume(id, replay: await chainReplay(after: hash, upTo: upTo))
         }
         let closing = ClosingNote()

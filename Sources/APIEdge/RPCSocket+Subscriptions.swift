@@ -105,13 +105,8 @@ extension RPCSubscriptions {
                 }
                 replay = out
             case let .chain(after, upTo):
-                // A client back before this edge's feed has started (the edge just restarted) waits for it a little;
-                // what was held back meanwhile and is in the replay is left out by hash.
-                var upTo = upTo
-                for _ in 0..<100 where upTo == nil && !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(100))
-                    upTo = state.withLock { $0.lastBlock }
-                }
+                // (`subscribe` waited for the feed's start, so `upTo` is where it stood.) What was held back
+                // meanwhile and is in the replay is left out by hash.
                 replay = await chainReplay(sid: sid, kind: kind, after: after, upTo: upTo)
             case .resync(let reason):
                 replay = [(Self.resyncText(sid: sid, cursor: currentCursor(), scope: "all", reason: reason), nil)]
