@@ -18,7 +18,7 @@ import Synchronization
 /// under a writer that never pauses a checkpoint from another connection does not leave: it copies
 /// the frames there when it began, and commits add more meanwhile (measured: one more PASSIVE pass
 /// at once, up to 8, did not get there either). So the writer's automatic checkpoint stays, as a
-/// backstop at `backstopPages` (10 times SQLite's default): past that many frames, the commit
+/// backstop at `defaultBackstopBytes` of log (10 times SQLite's default): past that, the commit
 /// checkpoints what the checkpointer has not copied yet, and the next one writes the log from its
 /// beginning. (With the automatic checkpoint off, a 30 s flood grew `mempool.sqlite-wal` past 400 MB
 /// and `chain.sqlite-wal` past 100 MB, every frame written into newly allocated file blocks, and a
@@ -39,13 +39,20 @@ public final class WALCheckpointer: Sendable {
     /// handle (GRDB's checkpoint does not check it: SQLite would dereference a freed connection).
     private let closed: ClosedFlag
 
-    /// The writer's automatic checkpoint at this many frames of log (SQLite's default is 1,000).
-    public static let defaultBackstopPages = 10_000
+    /// The writer's automatic checkpoint past this much log: 10 times SQLite's default (1,000 frames
+    /// of 4,096-byte pages), in frames of the file's own page size (`chain.sqlite`'s are 16 KiB).
+    public static let defaultBackstopBytes = 10 * 1_000 * 4_096
 
-    /// Moves the writer's automatic checkpoint to `backstopPages` and starts checkpointing every `interval`.
-    public init(db: DatabasePool, interval: Duration = .seconds(1), backstopPages: Int = WALCheckpointer.defaultBackstopPages,
-                logger: Logger) async throws {
-        try await db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_autocheckpoint = \(max(0, backstopPages))") }
+    /// The writer's automatic checkpoint for a file of `pageSize`-byte pages: `defaultBackstopBytes` of them.
+    public static func defaultBackstopPages(pageSize: Int) -> Int { defaultBackstopBytes / max(512, pageSize) }
+
+    /// Moves the writer's automatic checkpoint to `backstopPages` (by default `defaultBackstopBytes`
+    /// of log) and starts checkpointing every `interval`.
+    public init(db: DatabasePool, interval: Duration = .seconds(1), backstopPages: Int? = nil, logger: Logger) async throws {
+        try await db.writeWithoutTransaction { db in
+            let pages = try backstopPages ?? Self.defaultBackstopPages(pageSize: Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4_096)
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(0, pages))")
+        }
         var config = Configuration()
         config.busyMode = .timeout(10)
         let connection = try DatabaseQueue(path: db.path, configuration: config)
@@ -65,7 +72,11 @@ public final class WALCheckpointer: Sendable {
                     // (`close()` cancelled this task: GRDB interrupts a checkpoint in progress, and
                     // `close()` runs the last one itself)
                     if Task.isCancelled { break }
-                    logger.warning("could not checkpoint \(file)", metadata: ["error": "\(error)"])
+                    if Self.isAnotherCheckpoint(error) {
+                        logger.debug("\(file): another checkpoint is running, this one skipped")
+                    } else {
+                        logger.warning("could not checkpoint \(file)", metadata: ["error": "\(error)"])
+                    }
                 }
             }
         }
@@ -90,6 +101,13 @@ public final class WALCheckpointer: Sendable {
             guard !closed.value.load(ordering: .acquiring) else { throw Closed() }
             return try db.checkpoint(.passive)
         }
+    }
+
+    /// A PASSIVE checkpoint does not wait for the log's checkpoint lock (it never calls the busy
+    /// handler): SQLITE_BUSY means another connection is checkpointing now, in practice the
+    /// writer's backstop inside a commit, which copies these frames itself. Nothing to report.
+    static func isAnotherCheckpoint(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_BUSY
     }
 
     /// At the service's exit, once the service's own writes are done and before the writer's

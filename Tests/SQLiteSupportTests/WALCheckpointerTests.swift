@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Logging
-import SQLiteSupport
+@testable import SQLiteSupport
 import Testing
 
 /// Issue 11, the acknowledgement tail and the block commit: a database's log is checkpointed by the
@@ -26,7 +26,7 @@ struct WALCheckpointerTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // (an interval longer than the test: only the checkpoints it asks for run)
         let checkpointer = try await WALCheckpointer(db: db, interval: .seconds(3_600), logger: Logger(label: "test"))
-        #expect(try await db.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == WALCheckpointer.defaultBackstopPages)
+        #expect(try await db.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 10_000)
         // 1,200 commits of a page or more each: SQLite's default would have checkpointed at 1,000 pages
         let blob = Data(repeating: 7, count: 3_000)
         for i in 0..<1_200 {
@@ -41,6 +41,29 @@ struct WALCheckpointerTests {
         #expect(second.walFrameCount < 100)
         #expect(try await db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 1_199)
         await checkpointer.close()
+    }
+
+    @Test("the backstop is the same size of log whatever the page size: 10,000 pages of 4 KiB, 2,500 of 16 KiB")
+    func theBackstopIsInBytes() async throws {
+        #expect(WALCheckpointer.defaultBackstopPages(pageSize: 4_096) == 10_000)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = 16384") }
+        let db = try DatabasePool(path: dir.appendingPathComponent("big.sqlite").path, configuration: config)
+        try await db.write { try $0.execute(sql: "CREATE TABLE t (k INTEGER PRIMARY KEY)") }
+        let checkpointer = try await WALCheckpointer(db: db, interval: .seconds(3_600), logger: Logger(label: "test"))
+        #expect(try await db.read { try Int.fetchOne($0, sql: "PRAGMA page_size") } == 16_384)
+        #expect(try await db.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 2_500)
+        await checkpointer.close()
+    }
+
+    @Test("a checkpoint refused because another holds the log's checkpoint lock (SQLITE_BUSY) is skipped quietly; any other failure is reported")
+    func anotherCheckpointIsNoFailure() {
+        #expect(WALCheckpointer.isAnotherCheckpoint(DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked")))
+        #expect(!WALCheckpointer.isAnotherCheckpoint(DatabaseError(resultCode: .SQLITE_IOERR)))
+        #expect(!WALCheckpointer.isAnotherCheckpoint(WALCheckpointer.Closed()))
     }
 
     @Test("past the backstop a commit checkpoints and the next restarts the log: writes that never pause keep it bounded")
