@@ -142,16 +142,16 @@ enum SpendIndex {
     /// `txids`, when given, are the block's.
     static func record(_ db: Database, _ block: Block, txids: [Hash256]? = nil, height: Int) throws {
         let txids = txids ?? block.txids
-        var rows = [[DatabaseValue]]()
-        for (tx, txid) in zip(block.transactions, txids).dropFirst() {
-            let spender = Data(txid.bytes).databaseValue
-            for (vin, input) in tx.inputs.enumerated() {
-                rows.append([Data(input.previousOutput.txid.bytes).databaseValue, Int64(input.previousOutput.index).databaseValue,
-                             spender, vin.databaseValue, height.databaseValue])
-            }
+        var spends = [(outpoint: OutPoint, spender: Int, vin: Int)]()
+        for (position, tx) in block.transactions.enumerated().dropFirst() {
+            for (vin, input) in tx.inputs.enumerated() { spends.append((input.previousOutput, position, vin)) }
         }
-        // In key order: each row lands next to the one before in the B-tree.
-        rows.sort { ChainStorage.keyOrder($0, $1, columns: 2) }
+        // In key order (sorted by outpoint before the rows are made): each row lands next to the one before in the B-tree.
+        spends.sort { ChainStorage.keyOrder($0.outpoint, $1.outpoint) }
+        let rows = spends.map { s -> [DatabaseValue] in
+            [Data(s.outpoint.txid.bytes).databaseValue, Int64(s.outpoint.index).databaseValue,
+             Data(txids[s.spender].bytes).databaseValue, s.vin.databaseValue, height.databaseValue]
+        }
         try ChainStorage.insertRows(db, "INSERT OR REPLACE INTO spend VALUES", width: 5, rows)
     }
 
