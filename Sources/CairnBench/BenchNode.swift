@@ -4,6 +4,7 @@ import ChainCore
 import Crypto
 import Foundation
 import NIOCore
+import NIOPosix
 import NodeKit
 import Synchronization
 
@@ -21,6 +22,10 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
     let pub: [UInt8]
     let address: String
     let http: HTTPClient
+    /// The read probes' client, on an event loop of its own: on the shared one (the load
+    /// generators' connections) a probe's answer waited behind the flood's, in the bench.
+    let probes: HTTPClient
+    private let probeLoop: MultiThreadedEventLoopGroup
     let chain: RPCClient
     let mempool: RPCClient
     private let up: Process
@@ -46,19 +51,21 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
         var config = HTTPClient.Configuration()
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 128
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        let probeLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let probes = HTTPClient(eventLoopGroup: probeLoop)
         let endpoints = Endpoints.loopback(portOffset: offset)
         let context = try ZMQContext()
         // One send per request (no Lazy Pirate resend of a submitblock that takes long), a generous timeout.
         let chain = try await RPCClient(context: context, endpoint: endpoints.chainRPC, timeout: .seconds(300), retries: 1)
         let mempool = try await RPCClient(context: context, endpoint: endpoints.mempoolRPC, timeout: .seconds(300), retries: 1)
         return BenchNode(dir: dir, offset: offset, edge: "http://127.0.0.1:\(Endpoints.defaultHTTPPort + offset)", key: key, pub: pub,
-                         address: address, http: http, chain: chain, mempool: mempool, up: up)
+                         address: address, http: http, probes: probes, probeLoop: probeLoop, chain: chain, mempool: mempool, up: up)
     }
 
     private init(dir: URL, offset: Int, edge: String, key: Curve25519.Signing.PrivateKey, pub: [UInt8], address: String,
-                 http: HTTPClient, chain: RPCClient, mempool: RPCClient, up: Process) {
+                 http: HTTPClient, probes: HTTPClient, probeLoop: MultiThreadedEventLoopGroup, chain: RPCClient, mempool: RPCClient, up: Process) {
         self.dir = dir; self.offset = offset; self.edge = edge; self.key = key; self.pub = pub; self.address = address
-        self.http = http; self.chain = chain; self.mempool = mempool; self.up = up
+        self.http = http; self.probes = probes; self.probeLoop = probeLoop; self.chain = chain; self.mempool = mempool; self.up = up
     }
 
     /// The process id of `cairn up` (the services are its children).
@@ -68,6 +75,8 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
         await chain.stop()
         await mempool.stop()
         try? await http.shutdown()
+        try? await probes.shutdown()
+        try? await probeLoop.shutdownGracefully()
         up.terminate()
         up.waitUntilExit()
         try? FileManager.default.removeItem(at: dir)
@@ -82,9 +91,9 @@ final class BenchNode: @unchecked Sendable {   // every stored property immutabl
         return String(buffer: body)
     }
 
-    /// A GET that only reports whether it succeeded (for latency probes).
+    /// A GET that only reports whether it succeeded (for latency probes; their own event loop).
     func probe(_ path: String) async -> Bool {
-        guard let r = try? await http.execute(HTTPClientRequest(url: edge + path), timeout: .seconds(30)) else { return false }
+        guard let r = try? await probes.execute(HTTPClientRequest(url: edge + path), timeout: .seconds(30)) else { return false }
         _ = try? await r.body.collect(upTo: 16 << 20)
         return r.status.code == 200
     }
