@@ -5,7 +5,7 @@
 #   Ed25519 vs swift-crypto's raw rate, block connection vs cores × verify rate,
 #   bus throughput and latencies;
 # - the payment flood (issue 11) on a real node started with `cairn up`:
-#   POST /api/tx accepted/s sustained (60 s; CAIRN_BENCH_TX_SECONDS; over 96 kept-alive
+#   POST /api/tx accepted/s sustained (60 s; CAIRN_BENCH_TX_SECONDS; over 192 kept-alive
 #   connections, CAIRN_BENCH_CONNECTIONS) and JSON-RPC
 #   sendrawtransaction batches of 100 on /rpc, both as a fraction of cores ×
 #   Ed25519 verify rate; acknowledgement latency p50/p99 at 80% of that rate (an
