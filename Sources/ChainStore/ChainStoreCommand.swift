@@ -51,7 +51,9 @@ struct ChainStoreCommand: ServiceCommand {
                                                      lockName: "chainstore.lock") { [$0.chainRPC, $0.chainPub] + (cacheWanted ? [$0.mempoolPub, $0.mempoolRPC] : []) }
         let logger = runtime.logger, params = runtime.params, endpoints = runtime.endpoints, dir = runtime.dataDirectory
 
-        let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: Schema.configuration())
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: config)
         try Schema.migrator().migrate(db)
         // The write-ahead log checkpointed off the commit path (`WALCheckpointer`, Sources/SQLiteSupport).
         let checkpointer = try await WALCheckpointer(db: db, logger: runtime.logger)

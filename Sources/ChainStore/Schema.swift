@@ -17,24 +17,6 @@ import GRDB
 /// | trace  | step of a tx/block path seen here | connected, disconnected, mined by |
 /// | meta   | key | network, supply |
 enum Schema {
-    /// The page size of a new chain.sqlite. A block's rows land all over the random-keyed tables
-    /// (utxo, tx, addr, spend: a txid or a public key leads each key), so its commit writes a page
-    /// of log for nearly every row, and the cost of a page (SQLite's b-tree work, a write into the
-    /// kernel's cache) counts more than its bytes: under a payment flood the chain store spent
-    /// 12–15% less CPU a transaction with 8 and 16 KiB pages than with SQLite's 4 KiB (alternated
-    /// 30 s floods, README "Speed"), and more with 1 KiB. A file made before keeps its own size
-    /// (in WAL mode SQLite changes it only for an empty file).
-    static let pageSize = 16_384
-
-    /// How the chain store opens chain.sqlite (GRDB runs `prepareDatabase` before it turns WAL on,
-    /// so the page size reaches a new file; on an existing one the pragma does nothing).
-    static func configuration() -> Configuration {
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA page_size = \(pageSize)") }
-        return config
-    }
-
     static func migrator() -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in

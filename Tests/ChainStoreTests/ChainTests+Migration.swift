@@ -15,32 +15,6 @@ import TestSupport
         try await q.db.read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")) }
     }
 
-    static func pageSize(_ q: ChainQueries) async throws -> Int? {
-        try await q.db.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
-    }
-
-    @Test("a new chain.sqlite gets Schema.pageSize pages and WAL; a file made with SQLite's 4 KiB keeps them and goes on connecting blocks")
-    func pageSizes() async throws {
-        let fresh = try StoreHarness()
-        let (_, q) = try await fresh.open()
-        #expect(try await Self.pageSize(q) == Schema.pageSize)
-        #expect(try await q.db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
-
-        let h = try StoreHarness()
-        let wallet = TestWallet()
-        var base = [Block]()
-        do {
-            let (chain, old) = try await h.open(configuration: Configuration())
-            #expect(try await Self.pageSize(old) == 4_096)
-            base = await extendChain(chain, from: params.genesis, height: 1, count: 3, wallet: wallet)
-            try old.db.close()
-        }
-        let (chain, q2) = try await h.open()
-        #expect(try await Self.pageSize(q2) == 4_096)
-        _ = await extendChain(chain, from: base.last!, height: 4, count: 2, wallet: wallet)
-        #expect(await chain.tip.height == 5)
-    }
-
     @Test func anOldDataFolderDropsTheHeightIndexesAndStillReorganises() async throws {
         let h = try StoreHarness()
         let a = TestWallet(), b = TestWallet(), c = TestWallet()

@@ -38,10 +38,8 @@ final class StoreHarness: Sendable {
     deinit { try? FileManager.default.removeItem(at: dir) }
 
     /// `schemaUpTo`: the last migration to apply (an older data folder's schema); nil, all.
-    /// `configuration`: how the service opens chain.sqlite, unless a test needs another.
-    func open(signatureCache: SignatureCache? = nil, schemaUpTo: String? = nil,
-              configuration: Configuration = Schema.configuration()) async throws -> (Chain, ChainQueries) {
-        let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path, configuration: configuration)
+    func open(signatureCache: SignatureCache? = nil, schemaUpTo: String? = nil) async throws -> (Chain, ChainQueries) {
+        let db = try DatabasePool(path: dir.appendingPathComponent("chain.sqlite").path)
         if let schemaUpTo { try Schema.migrator().migrate(db, upTo: schemaUpTo) } else { try Schema.migrator().migrate(db) }
         let chain = try await Chain(db: db, params: .regtest, logger: Logger(label: "test"), signatureCache: signatureCache,
                                     onTrace: { [self] events in published.withLock { $0 += events } }) { [self] change, _ in
