@@ -40,7 +40,8 @@ public final class WALCheckpointer: Sendable {
     private let closed: ClosedFlag
 
     /// The writer's automatic checkpoint past this much log: 10 times SQLite's default (1,000 frames
-    /// of 4,096-byte pages), in frames of the file's own page size (`chain.sqlite`'s are 16 KiB).
+    /// of 4,096-byte pages), in frames of the file's own page size (both files here have 4 KiB
+    /// pages: 10,000 frames).
     public static let defaultBackstopBytes = 10 * 1_000 * 4_096
 
     /// The writer's automatic checkpoint for a file of `pageSize`-byte pages: `defaultBackstopBytes` of them.
