@@ -107,10 +107,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // What the two services with an SQLite file of their own share (GRDB): the write-ahead log
-        // checkpointed off the commit path.
+        // checkpointed off the commit path, rows bound straight to SQLite on a bulk insert.
         .target(
             name: "SQLiteSupport",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The node's seven services, one executable each: these four, then the accounts service, the

@@ -3,6 +3,7 @@ import ChainCore
 import Foundation
 import GRDB
 import NodeKit
+import SQLiteSupport
 
 /// Every statement the chain's writer (`Chain`) runs against chain.sqlite (the tables are
 /// described in `Schema`). Each function runs inside a transaction its caller opened, so a
@@ -74,7 +75,7 @@ enum ChainStorage {
             try deleteCoins.execute(arguments: [key])
             try deleteTx.execute(arguments: [key])
         }
-        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, sortedCoinRows(spent.map { ($0.outpoint, $0.coin) }))
+        try insertCoins(db, spent.map { ($0.outpoint, $0.coin) })
         // The addr rows at this height: those of the keys its outputs pay and its inputs spend from.
         var keys = Set<[UInt8]>()
         for tx in block.transactions { for o in tx.outputs { keys.insert(o.publicKey) } }
@@ -97,9 +98,9 @@ enum ChainStorage {
         let hash = Data(entry.hash.bytes)
         let delete = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ? AND idx = ?")
         for op in connection.spent.map(\.outpoint).sorted(by: keyOrder) {
-            try delete.execute(arguments: [Data(op.txid.bytes), op.index])
+            try BulkInsert.run(db, delete) { $0.blob(op.txid); $0.int(Int64(op.index)) }
         }
-        try insertRows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, sortedCoinRows(connection.created.map { ($0.outpoint, $0.coin) }))
+        try insertCoins(db, connection.created.map { ($0.outpoint, $0.coin) })
         try db.execute(sql: "INSERT OR REPLACE INTO undo VALUES (?, ?)", arguments: [hash, Data(UndoCoding.encode(connection.spent))])
         try indexTransactions(db, block, txids: txids, height: entry.height, fees: fees, spent: connection.spent)
         try SpendIndex.record(db, block, txids: txids, height: entry.height)
@@ -139,9 +140,14 @@ enum ChainStorage {
         return a.index < b.index
     }
 
-    /// `utxo` rows of `coins`, in the table's key order.
-    static func sortedCoinRows(_ coins: [(OutPoint, Coin)]) -> [[DatabaseValue]] {
-        coins.sorted { keyOrder($0.0, $1.0) }.map { coinRow($0.0, $0.1) }
+    /// Writes `coins` to `utxo` (OR REPLACE), in the table's key order.
+    static func insertCoins(_ db: Database, _ coins: [(OutPoint, Coin)]) throws {
+        let sorted = coins.sorted { keyOrder($0.0, $1.0) }
+        try BulkInsert.rows(db, "INSERT OR REPLACE INTO utxo VALUES", width: 6, count: sorted.count) { row, i in
+            let (op, coin) = sorted[i]
+            row.blob(op.txid); row.int(Int64(op.index)); row.int(Int64(coin.output.value))
+            row.blob(coin.output.publicKey); row.int(coin.height); row.bool(coin.isCoinbase)
+        }
     }
 
     static func setSupply(_ db: Database, _ supply: UInt64) throws {
@@ -157,57 +163,24 @@ enum ChainStorage {
 
     /// One step of a path, as `gettrace` reads it back: the same event the chain store publishes.
     static func record(_ db: Database, _ events: [TraceEvent]) throws {
-        try insertRows(db, "INSERT INTO trace VALUES", width: 6, events.map { e in
-            [e.id.databaseValue, e.kind.rawValue.databaseValue, e.stage.rawValue.databaseValue, e.service.databaseValue,
-             e.time.databaseValue, e.detail?.databaseValue ?? .null]
-        })
-    }
-
-    /// Rows of a block (thousands) per statement: one statement runs many rows (GRDB's and
-    /// SQLite's cost per statement is paid once per batch, not per row).
-    static let rowsPerStatement = 64
-
-    /// Inserts `rows` (each of `width` values) with `head` ("INSERT … INTO t VALUES"), up to
-    /// `rowsPerStatement` rows per statement, each shape prepared once. The rows go in their
-    /// order, so OR REPLACE works as one statement per row would.
-    static func insertRows(_ db: Database, _ head: String, width: Int, _ rows: [[DatabaseValue]]) throws {
-        let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
-        var start = 0
-        while start < rows.count {
-            let n = min(rowsPerStatement, rows.count - start)
-            let stmt = try db.cachedStatement(sql: head + " " + Array(repeating: row, count: n).joined(separator: ", "))
-            var values = [DatabaseValue]()
-            values.reserveCapacity(n * width)
-            for r in rows[start..<(start + n)] {
-                precondition(r.count == width, "a row of \(width) values")
-                values += r
-            }
-            try stmt.execute(arguments: StatementArguments(values))
-            start += n
+        try BulkInsert.rows(db, "INSERT INTO trace VALUES", width: 6, count: events.count) { row, i in
+            let e = events[i]
+            row.text(e.id); row.text(e.kind.rawValue); row.text(e.stage.rawValue); row.text(e.service)
+            row.double(e.time); row.text(e.detail)
         }
-    }
-
-    /// A coin's row of `utxo`, in the table's column order.
-    static func coinRow(_ op: OutPoint, _ coin: Coin) -> [DatabaseValue] {
-        [Data(op.txid.bytes).databaseValue, Int64(op.index).databaseValue, Int64(coin.output.value).databaseValue,
-         Data(coin.output.publicKey).databaseValue, coin.height.databaseValue, coin.isCoinbase.databaseValue]
     }
 
     /// tx and addr rows for a connected block (`txids` are its).
     static func indexTransactions(_ db: Database, _ block: Block, txids: [Hash256], height: Int, fees: [Amount], spent: [SpentCoin]) throws {
         var coins = [OutPoint: TxOutput](minimumCapacity: spent.count)
         for s in spent { coins[s.outpoint] = s.coin.output }
-        let blockHash = Data(block.hash.bytes).databaseValue
+        let blockHash = block.hash
         let spans = TxSpans.of(block)
         // Key order: tx by txid, addr by (pubkey, height, position) (each key once in a block; the
         // height is the block's). The keys are sorted before any row is made: a comparison of two
         // rows of `DatabaseValue`s retains and releases its values, and sorting the rows was a
         // tenth of the chain store's CPU under a flood.
         let byTxid = txids.indices.sorted { keyOrder(OutPoint(txid: txids[$0], index: 0), OutPoint(txid: txids[$1], index: 0)) }
-        let txRows = byTxid.map { pos -> [DatabaseValue] in
-            [Data(txids[pos].bytes).databaseValue, blockHash, height.databaseValue, pos.databaseValue,
-             Int64(fees[pos]).databaseValue, spans[pos].start.databaseValue, spans[pos].size.databaseValue]
-        }
         var addrKeys = [(key: [UInt8], pos: Int, fundedN: Int, funded: UInt64, spentN: Int, spent: UInt64)]()
         addrKeys.reserveCapacity(block.transactions.count * 2)
         for (pos, tx) in block.transactions.enumerated() {
@@ -232,12 +205,17 @@ enum ChainStorage {
             for (j, o) in tx.outputs.enumerated() { coins[OutPoint(txid: txid, index: UInt32(j))] = o }
         }
         addrKeys.sort { lexicographic($0.key, $1.key, Int64($0.pos), Int64($1.pos)) }
-        let addrRows = addrKeys.map { a -> [DatabaseValue] in
-            [Data(a.key).databaseValue, height.databaseValue, a.pos.databaseValue, Data(txids[a.pos].bytes).databaseValue,
-             a.fundedN.databaseValue, Int64(a.funded).databaseValue, a.spentN.databaseValue, Int64(a.spent).databaseValue]
+        try BulkInsert.rows(db, "INSERT OR REPLACE INTO addr VALUES", width: 8, count: addrKeys.count) { row, i in
+            let a = addrKeys[i]
+            row.blob(a.key); row.int(height); row.int(a.pos); row.blob(txids[a.pos])
+            row.int(a.fundedN); row.int(Int64(a.funded)); row.int(a.spentN); row.int(Int64(a.spent))
         }
-        try insertRows(db, "INSERT OR REPLACE INTO addr VALUES", width: 8, addrRows)
-        try insertRows(db, "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES", width: 7, txRows)
+        try BulkInsert.rows(db, "INSERT OR REPLACE INTO tx (txid, block, height, position, fee, start, size) VALUES", width: 7,
+                            count: byTxid.count) { row, i in
+            let pos = byTxid[i]
+            row.blob(txids[pos]); row.blob(blockHash); row.int(height); row.int(pos)
+            row.int(Int64(fees[pos])); row.int(spans[pos].start); row.int(spans[pos].size)
+        }
     }
 
     // MARK: reading (for the writer's own validation)
@@ -262,5 +240,13 @@ enum ChainStorage {
             }
         }
         return out
+    }
+}
+
+extension RowBinder {
+    /// A hash's 32 bytes in internal order, as `Data(hash.bytes)` stores them.
+    mutating func blob(_ hash: Hash256) {
+        let words = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
+        withUnsafeBytes(of: words) { blob($0) }
     }
 }

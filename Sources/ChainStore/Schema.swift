@@ -1,6 +1,7 @@
 import ChainCore
 import Foundation
 import GRDB
+import SQLiteSupport
 
 /// chain.sqlite, owned by this process alone (WAL; one writer, many readers).
 ///
@@ -130,11 +131,10 @@ enum SpendIndex {
         }
         // In key order (sorted by outpoint before the rows are made): each row lands next to the one before in the B-tree.
         spends.sort { ChainStorage.keyOrder($0.outpoint, $1.outpoint) }
-        let rows = spends.map { s -> [DatabaseValue] in
-            [Data(s.outpoint.txid.bytes).databaseValue, Int64(s.outpoint.index).databaseValue,
-             Data(txids[s.spender].bytes).databaseValue, s.vin.databaseValue, height.databaseValue]
+        try BulkInsert.rows(db, "INSERT OR REPLACE INTO spend VALUES", width: 5, count: spends.count) { row, i in
+            let s = spends[i]
+            row.blob(s.outpoint.txid); row.int(Int64(s.outpoint.index)); row.blob(txids[s.spender]); row.int(s.vin); row.int(height)
         }
-        try ChainStorage.insertRows(db, "INSERT OR REPLACE INTO spend VALUES", width: 5, rows)
     }
 
     /// Deletes the rows `record` wrote for `block`.
