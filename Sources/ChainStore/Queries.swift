@@ -241,10 +241,14 @@ struct ChainQueries: Sendable {
         }
     }
 
+    /// The query's plan uses the index `trace_key` (the `+` keeps the planner from preferring a scan
+    /// for the full id's equality), as the mempool's `MempoolStore.traceSQL`.
+    static let traceSQL = "SELECT id, kind, stage, service, time, detail FROM trace WHERE substr(id, 1, 16) = ? AND +id = ? ORDER BY time, rowid"
+
     func trace(_ ref: TxRef) async throws -> [TraceEvent] {
         let id = ref.txid.lowercased()
         return try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, stage, service, time, detail FROM trace WHERE id = ? ORDER BY time, rowid", arguments: [id]).compactMap {
+            try Row.fetchAll(db, sql: Self.traceSQL, arguments: [String(id.prefix(16)), id]).compactMap {
                 TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
             }
         }

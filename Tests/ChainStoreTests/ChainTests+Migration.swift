@@ -7,7 +7,8 @@ import TestSupport
 @testable import ChainStore
 
 /// A data folder made before migration v4 (height indexes on addr and spend) opens, loses those
-/// indexes, and disconnects the blocks it had connected with them exactly.
+/// indexes, and disconnects the blocks it had connected with them exactly; its trace rows are found
+/// through v5's index on the id's first 16 hex digits.
 @Suite struct SchemaMigrationTests {
     let params = ChainParams.regtest
 
@@ -34,8 +35,10 @@ import TestSupport
         let (chain, q) = try await h.open()
         let indexes = try await Self.indexes(q)
         #expect(!indexes.contains("addr_height") && !indexes.contains("spend_height"))
-        #expect(indexes.isSuperset(of: ["utxo_pubkey", "tx_height", "trace_id"]))
-        #expect(try await q.db.read { db in try Schema.migrator().appliedIdentifiers(db) }.contains("v4-no-height-indexes"))
+        #expect(indexes.isSuperset(of: ["utxo_pubkey", "tx_height", "trace_key"]) && !indexes.contains("trace_id"))
+        #expect(try await q.db.read { db in try Schema.migrator().appliedIdentifiers(db) }.isSuperset(of: ["v4-no-height-indexes", "v5-trace-key"]))
+        // the trace rows written before v5 are found through the new index
+        #expect(try await q.trace(TxRef(txid: pay.txid.hex)).map(\.stage) == [.connected])
         let h1 = base.count + 1
         let before = try await q.db.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM addr WHERE height = ?", arguments: [h1]) ?? 0,
@@ -57,11 +60,22 @@ import TestSupport
         #expect(try await q.addressStats(AddressRef(publicKey: Hex.encode(b.publicKey))).txCount == 0)
         #expect(try await q.verifyUTXO().ok)
 
+        #expect(try await q.trace(TxRef(txid: pay.txid.hex)).map(\.stage) == [.connected, .disconnected])
+
         // And back: block1's branch wins again, its rows return.
         _ = await extendChain(chain, from: block1, height: h1 + 1, count: 2, wallet: a, extra: [8])
         let spends = try await q.spends(OutpointList(outpoints: [pay.inputs[0].previousOutput.description]))
         #expect(spends[0]?.txid == pay.txid.hex && spends[0]?.height == h1)
         #expect(try await q.addressStats(AddressRef(publicKey: Hex.encode(b.publicKey))).txCount == 1)
         #expect(try await q.verifyUTXO().ok)
+    }
+
+    @Test func theTraceQueryReadsTheIndexOnTheIdsFirst16HexDigits() async throws {
+        let h = try StoreHarness()
+        let (_, q) = try await h.open()
+        let plan = try await q.db.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + ChainQueries.traceSQL, arguments: ["ab", "abab"]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX trace_key") }, "\(plan)")
     }
 }
