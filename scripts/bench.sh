@@ -8,7 +8,9 @@
 #   POST /api/tx accepted/s sustained (60 s; CAIRN_BENCH_TX_SECONDS; over 192 kept-alive
 #   connections, CAIRN_BENCH_CONNECTIONS) and JSON-RPC
 #   sendrawtransaction batches of 100 on /rpc, both as a fraction of cores ×
-#   Ed25519 verify rate; acknowledgement latency p50/p99 at 80% of that rate (an
+#   Ed25519 verify rate; acknowledgement latency p50/p99 at 80% of the rate of a
+#   short closed loop run right before it (10 s; the node's tables have grown and the
+#   machine's speed may have drifted since the 60 s window) (an
 #   open-loop paced load, signed before its window and sent on a fixed schedule over
 #   kept-alive connections, latency from each request's scheduled time;
 #   CAIRN_BENCH_PACED_RATE a fixed rate instead, CAIRN_BENCH_PACED_CONNECTIONS the
