@@ -242,11 +242,3 @@ enum ChainStorage {
         return out
     }
 }
-
-extension RowBinder {
-    /// A hash's 32 bytes in internal order, as `Data(hash.bytes)` stores them.
-    mutating func blob(_ hash: Hash256) {
-        let words = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
-        withUnsafeBytes(of: words) { blob($0) }
-    }
-}

@@ -2,6 +2,7 @@ import ChainCore
 import Foundation
 import GRDB
 import NodeKit
+import SQLiteSupport
 import Synchronization
 
 /// `mempool.sqlite` (btcd keeps no mempool file; this is Cairn's crash copy): every SQL statement
@@ -181,7 +182,7 @@ struct MempoolStore: Sendable {
         private var run = Run.none
         private var changes: RowIDs.Changes
         private let rowids: RowIDs
-        private var txRows: [(Int64, Data, Data, Int64, Double, Double?)] = []
+        private var txRows: [(seq: Int64, txid: Hash256, raw: [UInt8], fee: Int64, time: Double, received: Double?)] = []
         private var deletes: [Int64] = []
         private var traces: [(id: String, kind: String, stage: String, service: String, time: Double, detail: String?)] = []
         private var sequence: UInt64?
@@ -205,7 +206,7 @@ struct MempoolStore: Sendable {
             let r = changes.next
             changes.next += 1
             changes.rows[e.txid] = r
-            txRows.append((r, Data(e.txid.bytes), Data(e.raw), Int64(e.fee), e.time, receivedAt))
+            txRows.append((r, e.txid, e.raw, Int64(e.fee), e.time, receivedAt))
         }
 
         mutating func delete(_ txid: Hash256, _ db: Database) throws {
@@ -228,11 +229,10 @@ struct MempoolStore: Sendable {
 
         mutating func finish(_ db: Database) throws -> RowIDs.Changes {
             try flushTx(db)
-            try MempoolStore.chunked(traces.count, db, sql: { "INSERT INTO trace VALUES " + MempoolStore.placeholders($0, columns: 6) }) { range in
-                var values = [(any DatabaseValueConvertible)?]()
-                values.reserveCapacity(range.count * 6)
-                for r in traces[range] { values += [r.id, r.kind, r.stage, r.service, r.time, r.detail] }
-                return StatementArguments(values)
+            // Bound straight to SQLite (SQLiteSupport/RowBinder.swift), as the tx rows.
+            try BulkInsert.rows(db, "INSERT INTO trace VALUES", width: 6, count: traces.count, chunks: MempoolStore.chunkSizes) { row, i in
+                let r = traces[i]
+                row.text(r.id); row.text(r.kind); row.text(r.stage); row.text(r.service); row.double(r.time); row.text(r.detail)
             }
             traces = []
             if let sequence { try MempoolStore.storeSequence(sequence, db) }
@@ -243,13 +243,12 @@ struct MempoolStore: Sendable {
             switch run {
             case .none: break
             case .inserts:
-                try MempoolStore.chunked(txRows.count, db, sql: {
-                    "INSERT INTO tx (seq, txid, raw, fee, time, received, pending) VALUES " + MempoolStore.placeholders($0, columns: 7)
-                }) { range in
-                    var values = [(any DatabaseValueConvertible)?]()
-                    values.reserveCapacity(range.count * 7)
-                    for r in txRows[range] { values += [r.0, r.1, r.2, r.3, r.4, r.5, 1] }
-                    return StatementArguments(values)
+                // Bound straight to SQLite (SQLiteSupport/RowBinder.swift): `RowIDs` observes commits
+                // only, which GRDB still runs.
+                try BulkInsert.rows(db, "INSERT INTO tx (seq, txid, raw, fee, time, received, pending) VALUES", width: 7,
+                                    count: txRows.count, chunks: MempoolStore.chunkSizes) { row, i in
+                    let r = txRows[i]
+                    row.int(r.seq); row.blob(r.txid); row.blob(r.raw); row.int(r.fee); row.double(r.time); row.double(r.received); row.int(1)
                 }
                 txRows = []
             case .deletes:
@@ -274,19 +273,6 @@ struct MempoolStore: Sendable {
     /// Rows per multi-row statement, largest first: `count` rows go as greedy chunks of these, so a
     /// handful of statement shapes (each prepared once, from GRDB's statement cache) serve any count.
     static let chunkSizes = [128, 32, 8, 2, 1]
-
-    /// Runs `count` rows as chunks of `chunkSizes` (statement `sql(n)` for n rows, its arguments
-    /// `arguments(range)`).
-    static func chunked(_ count: Int, _ db: Database, sql: (Int) -> String,
-                        arguments: (Range<Int>) -> StatementArguments) throws {
-        var start = 0
-        while start < count {
-            let n = chunkSizes.first { $0 <= count - start }!
-            let statement = try db.cachedStatement(sql: sql(n))
-            try statement.execute(arguments: arguments(start..<start + n))
-            start += n
-        }
-    }
 
     /// The rowid of each stored txid: how `tx` rows are found, with no index on the txid (v4). Read
     /// from the table at the store's first write (`prepare`, on the writer, so no other write runs
@@ -375,12 +361,6 @@ struct MempoolStore: Sendable {
         }
         out.append(TraceEvent(id: id, kind: .tx, stage: .accepted, service: .mempool, time: accepted, detail: nil))
         return out
-    }
-
-    /// "(?, ?, …), (…)": `rows` groups of `columns` placeholders.
-    static func placeholders(_ rows: Int, columns: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     // MARK: reads

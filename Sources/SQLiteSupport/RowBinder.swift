@@ -1,3 +1,4 @@
+import ChainCore
 import GRDB
 import GRDBSQLite
 
@@ -12,20 +13,23 @@ import GRDBSQLite
 /// 30 s floods, 2.29–2.32 generator units against 2.68–2.74).
 ///
 /// The statement is GRDB's (`cachedStatement`, prepared once a shape), only stepped here, inside
-/// the caller's transaction: GRDB's transaction observers are not told of these rows, so a
-/// database with observers on the tables written (the mempool's `RowIDs`) must not use it.
+/// the caller's transaction: a transaction observer that asks for the changes of the tables
+/// written (`observes(eventsOfKind:)`) is not told of these rows, so it must not be used on those.
+/// Observers of commits alone (the mempool's `RowIDs`) are told of the commit as before: GRDB runs it.
 public enum BulkInsert {
-    /// Inserts `count` rows of `width` values with `head` ("INSERT … INTO t VALUES"), at most
-    /// `rowsPerStatement` rows a statement, in order (so OR REPLACE works as one statement per row
-    /// would). `bind(&row, i)` binds row `i`'s values in column order, exactly `width` of them.
-    /// Throws SQLite's error (a constraint broken, say) as a `DatabaseError`.
-    public static func rows(_ db: Database, _ head: String, width: Int, count: Int, rowsPerStatement: Int = 64,
+    /// Inserts `count` rows of `width` values with `head` ("INSERT … INTO t VALUES"), in order (so
+    /// OR REPLACE works as one statement per row would). Each statement takes the first of `chunks`
+    /// (largest first) that the rows left fill, or all of them when none does: `[64]`, 64 rows a
+    /// statement and the rest in one; `[128, 32, 8, 2, 1]`, a handful of statement shapes for any
+    /// count (each shape is prepared once). `bind(&row, i)` binds row `i`'s values in column order,
+    /// exactly `width` of them. Throws SQLite's error (a constraint broken, say) as a `DatabaseError`.
+    public static func rows(_ db: Database, _ head: String, width: Int, count: Int, chunks: [Int] = [64],
                             bind: (inout RowBinder, Int) throws -> Void) throws {
-        precondition(width > 0 && rowsPerStatement > 0, "a width and rows per statement of at least 1")
+        precondition(width > 0 && chunks.allSatisfy { $0 > 0 }, "a width and chunks of at least 1")
         let shape = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
         var start = 0
         while start < count {
-            let n = min(rowsPerStatement, count - start)
+            let n = chunks.first { $0 <= count - start } ?? (count - start)
             let statement = try db.cachedStatement(sql: head + " " + Array(repeating: shape, count: n).joined(separator: ", "))
             var binder = RowBinder(statement.sqliteStatement)
             try binder.prepare(db)
@@ -71,6 +75,10 @@ public struct RowBinder {
         check(sqlite3_bind_double(handle, index, value))
     }
 
+    public mutating func double(_ value: Double?) {
+        if let value { double(value) } else { null() }
+    }
+
     public mutating func blob(_ bytes: UnsafeRawBufferPointer) {
         // A zero-length blob needs a non-null pointer, or SQLite binds NULL.
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
@@ -79,6 +87,12 @@ public struct RowBinder {
 
     public mutating func blob(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { blob($0) }
+    }
+
+    /// A hash's 32 bytes in internal order, as `Data(hash.bytes)` stores them.
+    public mutating func blob(_ hash: Hash256) {
+        let words = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
+        withUnsafeBytes(of: words) { blob($0) }
     }
 
     public mutating func text(_ value: String) {
