@@ -175,6 +175,9 @@ import TestSupport
         #expect(genesis.internalHex == Hex.encode(genesis.bytes))
         #expect(genesis.internalHex == String(Self.genesisDisplay.reversedBytePairs()))
         #expect(Hash256(bytes: genesis.bytes[...]) == genesis && Hash256(bytes: genesis.bytes.reversed().reversed()) == genesis)
+        // a reversed view (no contiguous storage: byte by byte) and Data (one copy), as other modules pass them
+        #expect(Hash256(bytes: genesis.bytes.reversed()).bytes == Array(genesis.bytes.reversed()))
+        #expect(Hash256(bytes: Data(genesis.bytes)) == genesis)
     }
 }
 
