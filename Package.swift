@@ -260,7 +260,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLiteSupportTests",
-            dependencies: ["SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SQLiteSupport", "ChainCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

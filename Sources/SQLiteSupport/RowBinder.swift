@@ -32,7 +32,7 @@ public enum BulkInsert {
             let n = chunks.first { $0 <= count - start } ?? (count - start)
             let statement = try db.cachedStatement(sql: head + " " + Array(repeating: shape, count: n).joined(separator: ", "))
             var binder = RowBinder(statement.sqliteStatement)
-            try binder.prepare(db)
+            binder.prepare(db)
             for i in start..<(start + n) {
                 let first = binder.index
                 try bind(&binder, i)
@@ -43,10 +43,11 @@ public enum BulkInsert {
         }
     }
 
-    /// Runs `statement` (prepared by GRDB) once with the values `bind` binds, all of its parameters.
+    /// Runs `statement` (prepared by GRDB) once with the values `bind` binds, all of its parameters:
+    /// a statement that returns no row (the chain store's delete of each spent coin), not a query.
     public static func run(_ db: Database, _ statement: Statement, bind: (inout RowBinder) throws -> Void) throws {
         var binder = RowBinder(statement.sqliteStatement)
-        try binder.prepare(db)
+        binder.prepare(db)
         try bind(&binder)
         try binder.step(db, statement)
     }
@@ -121,7 +122,7 @@ public struct RowBinder {
         index += 1
     }
 
-    fileprivate mutating func prepare(_ db: Database) throws {
+    fileprivate mutating func prepare(_ db: Database) {
         precondition(db.sqliteConnection == sqlite3_db_handle(handle), "a statement of this connection")
         // A statement GRDB last stepped may still hold its last row or bindings.
         sqlite3_reset(handle)

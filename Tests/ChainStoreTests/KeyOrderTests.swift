@@ -1,7 +1,6 @@
 import ChainCore
 import Foundation
 import GRDB
-import SQLiteSupport
 import Testing
 @testable import ChainStore
 
@@ -41,18 +40,5 @@ import Testing
         // The INTEGER tie-break (the addr rows' position after their public key).
         #expect(ChainStorage.lexicographic(Data([1]), Data([1]), 2, 3) && !ChainStorage.lexicographic(Data([1]), Data([1]), 3, 3))
         #expect(ChainStorage.lexicographic([UInt8]([1]), [UInt8]([1, 0]), 9, 0))
-    }
-
-    /// The connect path binds hashes from their words (`RowBinder.blob(_: Hash256)`); the readers
-    /// look them up with `Data(hash.bytes)`. The two must be the same 32 bytes.
-    @Test func aHashBoundFromItsWordsIsItsBytes() throws {
-        let hashes = (0..<20).map { _ in Hash256(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }) }
-        let db = try DatabaseQueue()
-        try db.write { db in
-            try db.execute(sql: "CREATE TABLE h (k BLOB NOT NULL)")
-            try BulkInsert.rows(db, "INSERT INTO h VALUES", width: 1, count: hashes.count) { row, i in row.blob(hashes[i]) }
-        }
-        let stored = try db.read { try Data.fetchAll($0, sql: "SELECT k FROM h ORDER BY rowid") }
-        #expect(stored == hashes.map { Data($0.bytes) })
     }
 }

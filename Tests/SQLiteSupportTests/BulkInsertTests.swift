@@ -1,3 +1,4 @@
+import ChainCore
 import Foundation
 import GRDB
 @testable import SQLiteSupport
@@ -106,5 +107,17 @@ struct BulkInsertTests {
         try db.write { db in
             try BulkInsert.rows(db, "INSERT INTO nowhere VALUES", width: 3, count: 0) { _, _ in Issue.record("no row to bind") }
         }
+    }
+
+    @Test("a hash bound from its words is the 32 bytes the readers look it up by (Data(hash.bytes))")
+    func aHashBoundFromItsWordsIsItsBytes() throws {
+        let hashes = (0..<20).map { _ in Hash256(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) }) }
+        let db = try DatabaseQueue()
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE h (k BLOB NOT NULL)")
+            try BulkInsert.rows(db, "INSERT INTO h VALUES", width: 1, count: hashes.count) { row, i in row.blob(hashes[i]) }
+        }
+        let stored = try db.read { try Data.fetchAll($0, sql: "SELECT k FROM h ORDER BY rowid") }
+        #expect(stored == hashes.map { Data($0.bytes) })
     }
 }
