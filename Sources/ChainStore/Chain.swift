@@ -354,6 +354,7 @@ actor Chain {
                 var supply = startSupply
                 var change = TipChange()
                 for d in toDisconnect {
+                    try ChainStorage.keepConnectedTrace(db, block: d.block, height: d.height)
                     supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
                     let trace = ChainTrace.disconnected(d.block, time: now)
                     try ChainStorage.record(db, trace)
@@ -364,7 +365,7 @@ actor Chain {
                     try ChainStorage.connect(db, entry: item.entry, block: item.block, txids: item.txids,
                                              connection: item.connection, fees: item.fees)
                     let trace = ChainTrace.connected(item.block, txids: item.txids, height: item.entry.height, source: source, time: now)
-                    try ChainStorage.record(db, trace)
+                    try ChainStorage.record(db, ChainTrace.stored(connected: trace))
                     change.connected.append((item.entry.height, item.block, source, trace))
                 }
                 try ChainStorage.setSupply(db, supply)

@@ -8,7 +8,8 @@ import NodeKit
 /// The block topics and the tip go out before `publish` returns (before `submitblock` replies);
 /// the trace events (a block of 5,000 transactions makes 5,001) are encoded and published in
 /// order by a task of their own, so the reply does not wait for them. They are stored with the
-/// block before it is acknowledged, so `gettrace` has them either way.
+/// block before it is acknowledged (a transaction's `connected` event as its tx row and the
+/// block's own event, from which `gettrace` derives it), so `gettrace` has them either way.
 actor ChainNotifier {
     /// The chain store's PUB high-water mark: every trace event of ten of the largest blocks
     /// (`maxTraceEventsPerBlock`), with their other topics, fits, so a subscriber that lags a

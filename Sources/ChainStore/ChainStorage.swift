@@ -62,12 +62,15 @@ enum ChainStorage {
     /// them all). Returns the coins it had created (coinbase minus fees).
     static func disconnect(_ db: Database, block: Block, height: Int) throws -> UInt64 {
         let hash = Data(block.hash.bytes)
-        let fees = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(fee), 0) FROM tx WHERE block = ?", arguments: [hash]) ?? 0
         let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
         // Only a block of its coinbase alone spends nothing; any other without its undo data cannot
         // be taken off (its spent coins and index rows would be lost): refused, the commit rolled back.
         guard undoRaw != nil || block.transactions.count == 1 else { throw ChainStorage.MissingUndo(block: block.hash.hex) }
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
+        // Its fees: what its inputs spent (the undo data) less what its transactions pay out (no
+        // scan of the tx table, which has no index on the block).
+        let fees = spent.reduce(0) { $0 + $1.coin.output.value }
+            - block.transactions.dropFirst().reduce(0) { total, tx in tx.outputs.reduce(total) { $0 + $1.value } }
         let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
         let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
         let txids = block.txids.sorted { keyOrder(OutPoint(txid: $0, index: 0), OutPoint(txid: $1, index: 0)) }.map { Data($0.bytes) }
@@ -87,7 +90,7 @@ enum ChainStorage {
         try SpendIndex.forget(db, block)
         try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
         try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
-        return block.transactions[0].outputs.reduce(0) { $0 + $1.value } - UInt64(fees)
+        return block.transactions[0].outputs.reduce(0) { $0 + $1.value } - fees
     }
 
     /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps
@@ -168,6 +171,41 @@ enum ChainStorage {
             row.text(e.id); row.text(e.kind.rawValue); row.text(e.stage.rawValue); row.text(e.service)
             row.double(e.time); row.text(e.detail)
         }
+    }
+
+    // MARK: trace
+
+    /// Every stored trace row of `id` (display hex), in the order stored.
+    static func storedTrace(_ db: Database, _ id: String) throws -> [TraceEvent] {
+        try Row.fetchAll(db, sql: ChainQueries.traceSQL, arguments: [String(id.prefix(16)), id]).compactMap {
+            TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
+        }
+    }
+
+    /// The `connected` event of the transaction `txid` (display hex) while it is on the best chain:
+    /// made from its `tx` row and its block's last stored `connected` event (the block's current
+    /// place on the best chain), as `ChainTrace.connected` published it. Nil when it is not on the
+    /// best chain.
+    static func derivedConnected(_ db: Database, txid: String) throws -> TraceEvent? {
+        guard let hash = Hash256(hex: txid),
+              let row = try Row.fetchOne(db, sql: "SELECT block, height, position FROM tx WHERE txid = ?", arguments: [Data(hash.bytes)])
+        else { return nil }
+        let block = Hash256(bytes: Array(row["block"] as Data)).hex
+        guard let blockEvent = try storedTrace(db, block).last(where: { $0.kind == .block && $0.stage == .connected }) else { return nil }
+        return ChainTrace.transactionConnected(txid: hash.hex, position: row["position"], height: row["height"], blockEvent: blockEvent)
+    }
+
+    /// Before `block` (at `height`) leaves the best chain: its transactions' `connected` events,
+    /// derived until now from its tx rows, are written out, so the trace keeps them. Not when
+    /// they were stored at its connection already (by a build before they were derived).
+    static func keepConnectedTrace(_ db: Database, block: Block, height: Int) throws {
+        guard let blockEvent = try storedTrace(db, block.hash.hex).last(where: { $0.kind == .block && $0.stage == .connected }) else { return }
+        let txids = block.txids.map(\.hex)
+        let events = txids.enumerated().compactMap { pos, txid in
+            ChainTrace.transactionConnected(txid: txid, position: pos, height: height, blockEvent: blockEvent)
+        }
+        guard let first = events.first, try !storedTrace(db, first.id).contains(first) else { return }
+        try record(db, events)
     }
 
     /// tx and addr rows for a connected block (`txids` are its).

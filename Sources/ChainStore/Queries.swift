@@ -248,9 +248,14 @@ struct ChainQueries: Sendable {
     func trace(_ ref: TxRef) async throws -> [TraceEvent] {
         let id = ref.txid.lowercased()
         return try await db.read { db in
-            try Row.fetchAll(db, sql: Self.traceSQL, arguments: [String(id.prefix(16)), id]).compactMap {
-                TraceEvent(id: $0["id"], kind: $0["kind"], stage: $0["stage"], service: $0["service"], time: $0["time"], detail: $0["detail"])
+            var events = try ChainStorage.storedTrace(db, id)
+            // A transaction's `connected` event on the best chain is derived, not stored (a block
+            // connected by an older build stored it: then it is there already). It goes after the
+            // events of its time or earlier, where its row would have been.
+            if let connected = try ChainStorage.derivedConnected(db, txid: id), !events.contains(connected) {
+                events.insert(connected, at: events.firstIndex { $0.time > connected.time } ?? events.endIndex)
             }
+            return events
         }
     }
 

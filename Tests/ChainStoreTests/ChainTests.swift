@@ -187,6 +187,72 @@ final class StoreHarness: Sendable {
         #expect(published.contains { $0.id == bad.hash.hex && $0.stage == .rejected && $0.detail?.contains("signature") == true })
     }
 
+    /// A connected block stores one trace row, its own; each transaction's `connected` event is
+    /// derived from its tx row. A transaction in both branches of a reorganisation keeps its first
+    /// block's event (written out when that block left), then the disconnect, then its new block's.
+    @Test func aTransactionsConnectedEventIsDerivedAndKeptWhenItsBlockLeaves() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 1, wallet: a)
+        let cb = base[0].transactions[0]
+        let pay = a.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [b.output(1_000), a.output(cb.outputs[0].value - 1_300)])
+        let h1 = base.count + 1
+        let first = ChainFixtures.next(after: base.last!.header, height: h1, paying: a, transactions: [pay], fees: 300)
+        #expect(await chain.submit(first, source: "miner:one").isTip)
+        func storedTxConnected() async throws -> Int {
+            try await q.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM trace WHERE kind = 'tx' AND stage = 'connected'") ?? 0 }
+        }
+        #expect(try await storedTxConnected() == 0)
+        let before = try await q.trace(TxRef(txid: pay.txid.hex))
+        #expect(before.map(\.stage) == [.connected])
+        #expect(before.first?.detail == "block \(first.hash.hex) height \(h1) position 1, from miner:one")
+
+        // A longer branch from the same parent, with the same payment in its first block.
+        let second = ChainFixtures.next(after: base.last!.header, height: h1, paying: b, transactions: [pay], fees: 300, extra: [9])
+        #expect(await chain.submit(second, source: "peer:x").reason == "inconclusive")
+        let third = ChainFixtures.next(after: second.header, height: h1 + 1, paying: b)
+        #expect(await chain.submit(third, source: "peer:x").isTip)
+        #expect(try await storedTxConnected() == 2, "the first block's coinbase and payment, written out as it left")
+        let after = try await q.trace(TxRef(txid: pay.txid.hex))
+        #expect(after.map(\.stage) == [.connected, .disconnected, .connected])
+        #expect(after.first == before.first)
+        // (connected when the third block made its branch the best: no source of its own)
+        #expect(after.last?.detail == "block \(second.hash.hex) height \(h1) position 1")
+        #expect(after == h.published.withLock { $0 }.filter { $0.id == pay.txid.hex })
+        // The first block's coinbase, off the best chain now: its connect and disconnect, nothing derived.
+        #expect(try await q.trace(TxRef(txid: first.transactions[0].txid.hex)).map(\.stage) == [.connected, .disconnected])
+
+        // Back to the first branch: the payment's events stay in order, none twice.
+        let fourth = ChainFixtures.next(after: first.header, height: h1 + 1, paying: a, extra: [4])
+        #expect(await chain.submit(fourth, source: "test").reason == "inconclusive")
+        let fifth = ChainFixtures.next(after: fourth.header, height: h1 + 2, paying: a, extra: [4])
+        #expect(await chain.submit(fifth, source: "test").isTip)
+        let back = try await q.trace(TxRef(txid: pay.txid.hex))
+        #expect(back.map(\.stage) == [.connected, .disconnected, .connected, .disconnected, .connected])
+        #expect(back == h.published.withLock { $0 }.filter { $0.id == pay.txid.hex })
+        #expect(back.last?.detail?.hasPrefix("block \(first.hash.hex) ") == true)
+    }
+
+    /// A data folder whose blocks stored every transaction's `connected` row (builds before they
+    /// were derived): `gettrace` gives each once, and a reorganisation does not write them twice.
+    @Test func storedConnectedRowsOfAnOlderBuildAreNotDoubled() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: 3, wallet: a)
+        // What an older build stored: every published event of the blocks connected.
+        let published = h.published.withLock { $0 }
+        try await q.db.write { db in
+            try ChainStorage.record(db, published.filter { $0.kind == .tx && $0.stage == .connected })
+        }
+        let cb = base[2].transactions[0].txid.hex
+        #expect(try await q.trace(TxRef(txid: cb)) == published.filter { $0.id == cb })
+        _ = await extendChain(chain, from: base[1], height: 3, count: 2, wallet: b, extra: [3])
+        #expect(try await q.trace(TxRef(txid: cb)) == h.published.withLock { $0 }.filter { $0.id == cb })
+        #expect(try await q.trace(TxRef(txid: cb)).map(\.stage) == [.connected, .disconnected])
+    }
+
     @Test func restartsFromDiskAtTheSameTip() async throws {
         let h = try StoreHarness()
         let w = TestWallet()
