@@ -92,7 +92,7 @@ struct FollowerTests {
         let context = try ZMQContext()
         let base = Array(Stack.shared.blocks)
         let store = try await MovingChainStore(context: context, blocks: base)
-        let chainRPC = try await RPCClient(context: context, endpoint: store.server.endpoints[0], timeout: .seconds(2), retries: 2)
+        let chainRPC = try await RPCClient(context: context, endpoint: store.server.endpoints[0], timeout: .seconds(30), retries: 2)
         let backend = Backend(chain: chainRPC, mempool: chainRPC, params: .regtest,
                               endpoints: Endpoints(chainRPC: "", chainPub: "", mempoolRPC: "", mempoolPub: ""))
         let outlet = RecordingOutlet()
@@ -165,7 +165,7 @@ struct FollowerTests {
             },
         ])
         let server = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { await router.handle($0) }
-        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(2), retries: 2)
+        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(30), retries: 2)
         let backend = Backend(chain: rpc, mempool: rpc, params: .regtest, endpoints: Endpoints(chainRPC: "", chainPub: "", mempoolRPC: "", mempoolPub: ""))
         let outlet = RecordingOutlet()
         let follower = MempoolFollower(backend: backend, outlet: outlet, logger: .init(label: "test"))
@@ -225,7 +225,7 @@ struct FollowerTests {
             },
         ])
         let server = try await RequestServer(context: context, bind: ["tcp://127.0.0.1:*"]) { await router.handle($0) }
-        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(2), retries: 2)
+        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(30), retries: 2)
         let backend = Backend(chain: rpc, mempool: rpc, params: .regtest, endpoints: Endpoints(chainRPC: "", chainPub: "", mempoolRPC: "", mempoolPub: ""))
         let follower = MempoolFollower(backend: backend, outlet: outlet, logger: .init(label: "test"), limit: 1)
         func short(_ t: Transaction) -> String { String(t.txid.hex.prefix(8)) }

@@ -220,6 +220,9 @@ final class StoreHarness: Sendable {
         // (connected when the third block made its branch the best: no source of its own)
         #expect(after.last?.detail == "block \(second.hash.hex) height \(h1) position 1")
         #expect(after == h.published.withLock { $0 }.filter { $0.id == pay.txid.hex })
+        // The supply lost the first block's coins but not its fees (the disconnect reads them from its undo data).
+        func subsidies(through height: Int) -> UInt64 { (1...height).reduce(0) { $0 + params.subsidy(height: $1) } }
+        #expect(try await q.chainInfo().supply == subsidies(through: h1 + 1))
         // The first block's coinbase, off the best chain now: its connect and disconnect, nothing derived.
         #expect(try await q.trace(TxRef(txid: first.transactions[0].txid.hex)).map(\.stage) == [.connected, .disconnected])
 
@@ -232,6 +235,8 @@ final class StoreHarness: Sendable {
         #expect(back.map(\.stage) == [.connected, .disconnected, .connected, .disconnected, .connected])
         #expect(back == h.published.withLock { $0 }.filter { $0.id == pay.txid.hex })
         #expect(back.last?.detail?.hasPrefix("block \(first.hash.hex) ") == true)
+        #expect(try await q.chainInfo().supply == subsidies(through: h1 + 2))
+        #expect(try await q.verifyUTXO().ok)
     }
 
     /// A data folder whose blocks stored every transaction's `connected` row (builds before they

@@ -304,7 +304,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         let block = ChainFixtures.next(after: h.blocks.last!.header, height: h.blocks.count, paying: h.wallet, transactions: [tx])
         h.atTipBelow(block)
         await pool.blockDisconnected(block)
-        #expect(await eventually("the transaction is back in the pool", timeout: 5, every: 0.05) { await pool.entries[tx.txid] != nil })
+        #expect(await eventually("the transaction is back in the pool", every: 0.05) { await pool.entries[tx.txid] != nil })
         #expect(try await storedCount(h) == 1)
     }
 
@@ -320,7 +320,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         h.atTipBelow(d1)
         await pool.blockDisconnected(d2)
         await pool.blockDisconnected(d1)
-        #expect(await eventually("two entries in the pool", timeout: 5, every: 0.05) { await pool.entries.count == 2 })
+        #expect(await eventually("two entries in the pool", every: 0.05) { await pool.entries.count == 2 })
         #expect(await pool.entries[child.txid]?.parents == [parent.txid])
         #expect(await pool.entries[parent.txid]?.children == [child.txid])
         // a template lists the parent first
