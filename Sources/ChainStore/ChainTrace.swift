@@ -38,9 +38,9 @@ enum ChainTrace {
     /// What a connected block stores of `connected`'s events: the block's own (the first).
     static func stored(connected events: [TraceEvent]) -> [TraceEvent] { Array(events.prefix(1)) }
 
-    /// The `connected` event of the transaction at `position` in the block `blockEvent` is the
-    /// `connected` event of (at `height`), exactly as `connected` published it: nil when the
-    /// block's event is not one `connected` made.
+    /// The `connected` event of the transaction `txid` at `position` in the block (at `height`)
+    /// whose own `connected` event is `blockEvent`, exactly as `connected` published it; nil when
+    /// `blockEvent` is not one `connected` made.
     static func transactionConnected(txid: String, position: Int, height: Int, blockEvent: TraceEvent) -> TraceEvent? {
         let head = "height \(height)"
         guard blockEvent.kind == .block, blockEvent.stage == .connected, let detail = blockEvent.detail, detail.hasPrefix(head) else { return nil }
