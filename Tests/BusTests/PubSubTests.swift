@@ -6,7 +6,7 @@ import TestSupport
 struct PubSubTests {
     @Test("publications arrive with Bitcoin Core framing over every transport", arguments: Transport.allCases)
     func delivery(transport: Transport) async throws {
-        try await withHangGuard(seconds: 30) {
+        try await withHangGuard(seconds: 120) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["hashblock", "rawtx"])
@@ -204,7 +204,7 @@ struct PubSubTests {
 
     @Test("sync messages use their own topic and sequence frame, not a normal counter")
     func syncDoesNotConsumeSequences() async throws {
-        try await withHangGuard(seconds: 30) {
+        try await withHangGuard(seconds: 120) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
             publisher.publish(topic: "t", body: [0])
@@ -229,7 +229,7 @@ struct PubSubTests {
 
     @Test("one subscriber, two publishers: ready() waits for both")
     func twoPublishers() async throws {
-        try await withHangGuard(seconds: 30) {
+        try await withHangGuard(seconds: 120) {
             let context = try ZMQContext()
             let blocks = try await Publisher(context: context, bind: [Transport.ipc.endpoint()])
             let txs = try await Publisher(context: context, bind: [Transport.tcp.endpoint()])

@@ -115,7 +115,7 @@ struct ShutdownTests {
 
     @Test("services dropped without stop() release their threads and the context")
     func dropWithoutStop() async throws {
-        try await withHangGuard(seconds: 30) {
+        try await withHangGuard(seconds: 120) {
             let context = try ZMQContext()
             do {
                 let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])

@@ -66,7 +66,7 @@ struct SubscribedTopicsTests {
 
     @Test("several publications queued at once go out in order, numbered per topic")
     func batch() async throws {
-        try await withHangGuard(seconds: 30) {
+        try await withHangGuard(seconds: 120) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["a", "b"])

@@ -85,7 +85,11 @@ struct NetworkTests {
         // The edge alone, pointed at a peer RPC endpoint where nothing listens.
         let a = try await Node("E", miner: nil)
         try await withLogs([a]) {
-            for pid in a.pids(of: "cairn-peerbridge") { kill(pid, SIGSTOP) }
+            // The bridge answers first (on a slow machine it may start after the edge), then stops.
+            try await waitUntil("the peer bridge answers", timeout: 90) { try await a.get("/api/peers").0 == 200 }
+            let bridge = a.pids(of: "cairn-peerbridge")
+            #expect(!bridge.isEmpty)
+            for pid in bridge { kill(pid, SIGSTOP) }
             defer { for pid in a.pids(of: "cairn-peerbridge") { kill(pid, SIGCONT) } }
             for path in ["/api/peers", "/api/sync"] {
                 let (status, body) = try await a.get(path)
