@@ -82,7 +82,7 @@ struct RPCNodeTests {
 
         let heads = Mutex<[(String, Bool)]>([])
         let b1 = block(genesis, 1, tag: 2), b2 = block(b1, 2, tag: 2), b3 = block(b2, 3, tag: 2)
-        try await withHangGuard("the reorg's notifications", seconds: 60) {
+        try await withHangGuard("the reorg's notifications", seconds: 180) {
             let url = node.edge.replacingOccurrences(of: "http://", with: "ws://") + "/rpc"
             try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "test")) { inbound, outbound, _ in
                 var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()

@@ -299,7 +299,7 @@ struct RPCSocketTests {
             c.endpoints = Endpoints(chainRPC: c.endpoints.chainRPC, chainPub: c.endpoints.chainPub, mempoolRPC: nobody, mempoolPub: nobody)
         }) { s in
             #expect(await s.edge.feedsStarted() == false)
-            try await withHangGuard("subscribers refused while the feed has not started", seconds: 60) {
+            try await withHangGuard("subscribers refused while the feed has not started", seconds: 180) {
                 try await s.http(.live) { c in
                     let reply = Mutex<[String: Any]?>(nil)
                     async let rpc = c.ws("/rpc") { inbound, outbound, _ in

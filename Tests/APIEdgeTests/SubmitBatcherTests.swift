@@ -73,7 +73,7 @@ struct SubmitBatcherTests {
 
     @Test("alone it goes at once; those arriving meanwhile go together when it returns; each gets its own answer")
     func concurrentSubmissionsShareBatches() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let sends = HeldSends()
             let batcher = SubmitBatcher(maxCount: 128, maxInFlight: 1) { try await sends.send($0) }
             // an idle edge: the first goes alone, without waiting for company
@@ -97,7 +97,7 @@ struct SubmitBatcherTests {
 
     @Test("by default two batches go before the rest wait; the first to return takes those waiting")
     func twoInFlight() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let sends = HeldSends()
             let batcher = SubmitBatcher { try await sends.send($0) }
             #expect(batcher.maxInFlight == SubmitBatcher.defaultMaxInFlight && SubmitBatcher.defaultMaxInFlight == 2)
@@ -119,7 +119,7 @@ struct SubmitBatcherTests {
 
     @Test("a full batch goes at once, without waiting for the one in flight")
     func aFullBatchDoesNotWait() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let sends = HeldSends()
             let batcher = SubmitBatcher(maxCount: 4, maxInFlight: 1) { try await sends.send($0) }
             let first = Self.submitAll(batcher, [0])
@@ -135,7 +135,7 @@ struct SubmitBatcherTests {
 
     @Test("a failed request fails every caller of its batch, and the next batch is sent")
     func aFailedBatchFailsItsCallers() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let sends = HeldSends()
             sends.failing.store(true, ordering: .relaxed)
             let batcher = SubmitBatcher(maxInFlight: 1) { try await sends.send($0) }
@@ -155,7 +155,7 @@ struct SubmitBatcherTests {
 
     @Test("over the bus: the edge's batches reach a mempool's submittxs as binary and each answer its caller")
     func overTheBus() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let received = Mutex<[SubmitTx]>([])
             let router = RPCRouter([

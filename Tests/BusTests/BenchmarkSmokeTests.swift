@@ -6,7 +6,7 @@ import TestSupport
 struct BenchmarkSmokeTests {
     @Test("the benchmark entry points run end to end (no timing expectations)")
     func smoke() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let rate = try await BusBenchmark.throughput(messages: 2000)
             #expect(rate > 0)
             let latencies = try await BusBenchmark.roundTripLatencies(count: 20)

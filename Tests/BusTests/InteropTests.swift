@@ -8,7 +8,7 @@ import TestSupport
 struct InteropTests {
     @Test("a plain pyzmq SUB reads topic, body and little-endian sequence from our Publisher")
     func pyzmqSubscriber() async throws {
-        try await withHangGuard(seconds: 90) {
+        try await withHangGuard(seconds: 180) {
             let probe = try await ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import zmq"])
             guard probe.status == 0 else {
                 Issue.record("python3 with pyzmq is required for this test (apt-get install python3-zmq, or pip install pyzmq): \(probe.stderr)")

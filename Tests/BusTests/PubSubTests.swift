@@ -6,7 +6,7 @@ import TestSupport
 struct PubSubTests {
     @Test("publications arrive with Bitcoin Core framing over every transport", arguments: Transport.allCases)
     func delivery(transport: Transport) async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["hashblock", "rawtx"])
@@ -31,7 +31,7 @@ struct PubSubTests {
 
     @Test("slow joiner: after ready() every publication arrives in sequence, no sleeps", arguments: Transport.allCases)
     func slowJoiner(transport: Transport) async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()], hwm: 1_000_000)
             // Publishing is under way before the subscriber exists.
@@ -75,7 +75,7 @@ struct PubSubTests {
 
     @Test("gap: a tiny HWM and a consumer that does not read yield .gap events with exact numbers")
     func gapDetection() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let endpoint = Transport.inproc.endpoint()
             let publisher = try await Publisher(context: context, bind: [endpoint], hwm: 10)
@@ -140,7 +140,7 @@ struct PubSubTests {
 
     @Test("publisher restart is reported as .reset, then numbering starts again")
     func restartIsReset() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let subscriberContext = try ZMQContext()
             // Each publisher has its own context, like a separate process: terminating it releases the port.
             let firstContext = try ZMQContext()
@@ -177,7 +177,7 @@ struct PubSubTests {
 
     @Test("100,000 publications with HWMs above the count arrive in order without loss")
     func hundredThousand() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let count = 100_000
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: ["tcp://127.0.0.1:*"], hwm: 200_000)
@@ -204,7 +204,7 @@ struct PubSubTests {
 
     @Test("sync messages use their own topic and sequence frame, not a normal counter")
     func syncDoesNotConsumeSequences() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
             publisher.publish(topic: "t", body: [0])
@@ -229,7 +229,7 @@ struct PubSubTests {
 
     @Test("one subscriber, two publishers: ready() waits for both")
     func twoPublishers() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let blocks = try await Publisher(context: context, bind: [Transport.ipc.endpoint()])
             let txs = try await Publisher(context: context, bind: [Transport.tcp.endpoint()])

@@ -10,7 +10,7 @@ struct Boom: Error, CustomStringConvertible {
 struct RequestReplyTests {
     @Test("round trips over every transport, concurrently from many tasks", arguments: Transport.allCases)
     func roundTrip(transport: Transport) async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let server = try await RequestServer(context: context, bind: transport.endpoint()) { body in
                 body.reversed()
@@ -35,7 +35,7 @@ struct RequestReplyTests {
 
     @Test("a handler error is thrown by the client as BusError.remote")
     func remoteError() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint()) { body in
                 if body.isEmpty { throw Boom() }
@@ -52,7 +52,7 @@ struct RequestReplyTests {
 
     @Test("no server: every request fails with .unreachable after the retry budget, no hang")
     func unreachable() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let endpoint = ipcEndpoint()
             let client = try await RequestClient(context: context, endpoint: endpoint, timeout: .milliseconds(150), retries: 3)
@@ -75,7 +75,7 @@ struct RequestReplyTests {
 
     @Test("recovery: a server that starts after the client's first attempts answers")
     func lateServer() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let endpoint = ipcEndpoint()
             let client = try await RequestClient(context: context, endpoint: endpoint, timeout: .milliseconds(150), retries: 50)
@@ -91,7 +91,7 @@ struct RequestReplyTests {
 
     @Test("recovery: a server killed and restarted on the same endpoint answers the next request")
     func restartedServer() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let clientContext = try ZMQContext()
             let firstContext = try ZMQContext()
             let first = try await RequestServer(context: firstContext, bind: "tcp://127.0.0.1:*") { _ in [1] }
@@ -116,7 +116,7 @@ struct RequestReplyTests {
 
     @Test("a request retried while its handler runs is executed once and answered")
     func retryInFlightNotExecutedTwice() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let executions = Counter()
             let gate = OneShot<Void>()
@@ -141,7 +141,7 @@ struct RequestReplyTests {
 
     @Test("a retried request that was already answered is served from the cache; malformed frames are dropped")
     func cacheAndMalformed() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let executions = Counter()
             let server = try await RequestServer(context: context, bind: Transport.tcp.endpoint()) { body in
@@ -178,7 +178,7 @@ struct RequestReplyTests {
 
     @Test("the reply cache keeps at most its byte bound: the oldest replies go first, one larger than the bound is not kept")
     func replyCacheIsBoundedInBytes() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             // A reply of body[0] × 100 bytes.
             let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint(), cacheBytes: 1_000) { body in
@@ -204,7 +204,7 @@ struct RequestReplyTests {
 
     @Test("a cancelled request throws CancellationError and the client keeps working")
     func cancellation() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let gate = OneShot<Void>()
             let server = try await RequestServer(context: context, bind: Transport.inproc.endpoint()) { body in
@@ -226,7 +226,7 @@ struct RequestReplyTests {
 
     @Test("CURVE: the right server key gets replies, a wrong one is unreachable")
     func curve() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let clientKeys = try CurveKeyPair.generate()
@@ -251,7 +251,7 @@ struct RequestReplyTests {
 extension RequestReplyTests {
     @Test("inline answers come from the socket thread, no handler run, while a handler is stuck; what inline declines goes to the handler")
     func inlineWhileBusy() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let (released, release) = AsyncStream.makeStream(of: Void.self)
             let handled = AtomicCounter()

@@ -81,7 +81,7 @@ struct ShutdownTests {
 
     @Test("stopping every service while messages flow, then terminating the context, finishes")
     func stopUnderLoad() async throws {
-        try await withHangGuard(seconds: 150) {
+        try await withHangGuard(seconds: 180) {
             let load = try await Load()
             try await load.flowing()
             async let a: Void = load.publisher.stop()
@@ -100,7 +100,7 @@ struct ShutdownTests {
 
     @Test("terminating the context under load ends every socket thread")
     func terminateUnderLoad() async throws {
-        try await withHangGuard(seconds: 150) {
+        try await withHangGuard(seconds: 180) {
             let load = try await Load()
             try await load.flowing()
             await load.context.terminate()
@@ -115,7 +115,7 @@ struct ShutdownTests {
 
     @Test("services dropped without stop() release their threads and the context")
     func dropWithoutStop() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             do {
                 let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])

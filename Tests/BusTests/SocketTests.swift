@@ -90,7 +90,7 @@ struct SocketTests {
 
     @Test("shutdown wakes a blocked receive with ETERM and terminate returns")
     func shutdownWakesBlockedCalls() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let started = OneShot<Void>()
             async let blocked: ZMQError? = onOwnThread { () throws -> ZMQError? in

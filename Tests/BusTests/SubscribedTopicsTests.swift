@@ -7,7 +7,7 @@ import TestSupport
 struct SubscribedTopicsTests {
     @Test("a topic nobody subscribes to is not made and takes no sequence number; subscribers see no gap", arguments: Transport.allCases)
     func skipsWithoutGaps(transport: Transport) async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [transport.endpoint()])
             #expect(!publisher.hasSubscriber("trace"))
@@ -46,7 +46,7 @@ struct SubscribedTopicsTests {
 
     @Test("two subscribers to a topic: it stays subscribed until both are gone")
     func lastOneOut() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.tcp.endpoint()])
             let a = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["trace"])
@@ -66,7 +66,7 @@ struct SubscribedTopicsTests {
 
     @Test("several publications queued at once go out in order, numbered per topic")
     func batch() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: [Transport.inproc.endpoint()])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: ["a", "b"])

@@ -8,7 +8,7 @@ import TestSupport
 struct ZAPTests {
     @Test("an allowed client key gets replies; an unknown one, or a plain client, is refused")
     func requestReply() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let serverContext = try ZMQContext(), clientContext = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let allowedKeys = try CurveKeyPair.generate(), strangerKeys = try CurveKeyPair.generate()
@@ -43,7 +43,7 @@ struct ZAPTests {
 
     @Test("a subscriber with an unknown key never gets ready nor receives; an allowed one does")
     func publishSubscribe() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let serverContext = try ZMQContext(), clientContext = try ZMQContext()
             let serverKeys = try CurveKeyPair.generate()
             let allowedKeys = try CurveKeyPair.generate(), strangerKeys = try CurveKeyPair.generate()

@@ -17,7 +17,7 @@ import TestSupport
     let params = ChainParams.regtest
 
     @Test func aSubscriberGetsEveryTraceEventOfABlockLargerThanTheOldHighWaterMarkWithNoGap() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try StoreHarness()
             let context = try ZMQContext()
             // Wired as cairn-chainstore wires it (ChainStoreCommand).

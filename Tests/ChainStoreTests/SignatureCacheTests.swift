@@ -78,7 +78,7 @@ import TestSupport
     /// Wired as cairn-chainstore wires it: a subscriber to the mempool's `hashtx` fills the cache; a
     /// body that is not 32 bytes is ignored and the ones after it still arrive.
     @Test func theMempoolsHashtxPublicationsFillIt() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: ["inproc://mempool-pub-\(UUID().uuidString)"])
             let subscriber = try await Subscriber(context: context, connect: publisher.endpoints, topics: [Topic.hashtx])

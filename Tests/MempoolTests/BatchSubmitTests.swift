@@ -28,7 +28,7 @@ struct BatchSubmitTests {
 
     @Test("a batch mixing good and bad transactions answers each as submittx would, in order")
     func mixedBatch() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             let good = [h.pay(h.spendable[0]), h.pay(h.spendable[1], fee: 3_000)]
@@ -61,7 +61,7 @@ struct BatchSubmitTests {
 
     @Test("a fee above the submitter's maxFee is refused max-fee-exceeded, after the transaction's own rules (a fee below the relay minimum is that refusal), and nothing of it is kept")
     func maxFee() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             let dear = h.pay(h.spendable[0], fee: 5_000)
@@ -92,7 +92,7 @@ struct BatchSubmitTests {
 
     @Test("the reply waits until every accepted transaction of the batch is on disk")
     func answeredAfterTheCommit() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let path = h.poolPath
             let pool = try h.openPatient()
@@ -112,7 +112,7 @@ struct BatchSubmitTests {
 
     @Test("a batch is judged in its order with one getcoins for all: a child after its parent is accepted, a second spend of one coin refused; the signatures checked before the gate are reused")
     func batchSharesItsWork() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             let a = h.pay(h.spendable[0]), b = h.pay(h.spendable[1])
@@ -137,7 +137,7 @@ struct BatchSubmitTests {
 
     @Test("a child placed before its parent in one batch is refused as submittx would refuse it then (missing inputs), and the parent is admitted")
     func childBeforeParent() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             let parent = h.pay(h.spendable[0])
@@ -154,7 +154,7 @@ struct BatchSubmitTests {
 
     @Test("batches served at once, each spending the same coins in another way: every coin is spent by exactly one admitted transaction")
     func concurrentBatchesSpendingOneCoin() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             // four batches; batch k pays coin i to a different amount, so no two spends are the same transaction
@@ -192,7 +192,7 @@ struct BatchSubmitTests {
 
     @Test("with nobody watching the live trace, no received or accepted event is made; the trace rows are stored all the same")
     func noTraceEventsForNobody() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let db = try DatabasePool(path: h.dir.appendingPathComponent("mempool.sqlite").path)
             try MempoolStore.migrator().migrate(db)

@@ -25,7 +25,7 @@ struct BatchedAnnouncementTests {
 
     @Test("one wait for a batch's tickets: answered once, when the last is settled, each with its own outcome, in order")
     func oneWaitForABatch() async throws {
-        try await withHangGuard(seconds: 60) {
+        try await withHangGuard(seconds: 180) {
             let queue = Queue()
             let t = await queue.tickets(4)
             await queue.settle(t[2], nil)  // settled before the wait
@@ -71,7 +71,7 @@ struct BatchedAnnouncementTests {
 
     @Test("a submitted batch is announced on the bus one message per transaction and topic, in the batch's order, numbered without gaps")
     func batchOnTheBus() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let context = try ZMQContext()
             let publisher = try await Publisher(context: context, bind: ["inproc://mempool-batch-\(UUID().uuidString)"])

@@ -73,7 +73,7 @@ struct GroupCommitTests {
 
     @Test("concurrent submissions commit in fewer transactions than submissions, none answered before its commit")
     func sharedCommits() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try open(h)
             let parent = fanOut(h, 20)
@@ -115,7 +115,7 @@ struct GroupCommitTests {
 
     @Test("a child in the same batch as its parent: both committed together, announced parent first")
     func childInTheSameBatch() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try open(h)
             let lock = try await WriteLockHolder(path: path(h))
@@ -143,7 +143,7 @@ struct GroupCommitTests {
 
     @Test("a failed commit takes its batch and their descendants out of memory and refuses their callers; the rest goes on")
     func failedCommit() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try open(h)
             // The disk refuses one transaction (fee 1,234 units): a real SQLite failure mid-commit.
@@ -188,7 +188,7 @@ struct GroupCommitTests {
 
     @Test("a failed replacement brings back what it replaced")
     func failedReplacement() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try open(h)
             let original = h.pay(h.spendable[0], fee: 1_000)
@@ -208,7 +208,7 @@ struct GroupCommitTests {
 
     @Test("past its bound, the writer's queue refuses with mempool-busy rather than grow; then takes again")
     func boundedQueue() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try open(h)
             await pool.setWriterLimit(2)

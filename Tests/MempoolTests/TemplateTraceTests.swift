@@ -17,7 +17,7 @@ struct TemplateTraceTests {
 
     @Test("the template row is answered from memory while the transaction waits, and written once with its deletion (mined or removed)")
     func writtenWithTheDeletion() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let h = try await PoolHarness()
             let pool = try h.open()
             let mined = h.pay(h.spendable[0]), dropped = h.pay(h.spendable[1])
@@ -56,7 +56,7 @@ struct TemplateTraceTests {
 
     @Test("a replaced transaction's template row is written with its replacement")
     func writtenWithTheReplacement() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let (h, pool, first) = try await templated()
             let second = h.pay(h.spendable[0], fee: 50_000)
             _ = try await pool.submit(hex: Hex.encode(second.encoded), receivedAt: nil)
@@ -68,7 +68,7 @@ struct TemplateTraceTests {
 
     @Test("a replacement whose commit fails gives the replaced transaction back with its template row")
     func keptWhenTheReplacementFails() async throws {
-        try await withHangGuard(seconds: 120) {
+        try await withHangGuard(seconds: 180) {
             let (h, pool, first) = try await templated()
             // The file refuses the replacement's row (a trigger of the test's): its commit fails and is rolled back.
             let db = try DatabaseQueue(path: h.poolPath)

@@ -11,12 +11,12 @@ public struct HangGuardExpired: Error, CustomStringConvertible {
 /// Runs `body`, failing (instead of hanging the suite) if it has not finished after `seconds`.
 /// The limit is a guard against deadlock only, never a performance expectation. It answers when
 /// the guard expires even if `body` ignores its cancellation (the body is cancelled and left).
-/// Two minutes by default: on a machine running at a third of its speed, WebSocket tests that
+/// Three minutes by default: on a machine running at a third of its speed, WebSocket tests that
 /// take 0.3 s alone went past 30 s in the whole suite (its tests share two cores and one
 /// cooperative pool), and a real deadlock is reported either way.
 @discardableResult
 public func withHangGuard<T: Sendable>(
-    _ what: String = #function, seconds: Int = 120, _ body: @escaping @Sendable () async throws -> T
+    _ what: String = #function, seconds: Int = 180, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let outcome = Outcome<T>()
     let work = Task {
