@@ -292,7 +292,7 @@ func refusal(_ pool: Pool, _ tx: Transaction) async -> String? {
         #expect(try await storedCount(h) == 3)
         h.chain.down.store(false, ordering: .relaxed)
         // the deferred ones are checked again within a couple of seconds
-        try? await waitUntil("the deferred ones are back", timeout: 10, every: 0.1) { await reopened.entries.count >= 3 }
+        try? await waitUntil("the deferred ones are back", timeout: 90, every: 0.1) { await reopened.entries.count >= 3 }
         let n = await reopened.entries.count
         #expect(n == 3)
         #expect(try await storedCount(h) == 3)

@@ -63,6 +63,8 @@ import TestSupport
             }
         }
         try await Task.sleep(for: .seconds(2))
+        // Enough acknowledged for the check below to mean something, however slow the machine.
+        try await waitUntil("more than 20 transactions acknowledged", timeout: 120) { acked.withLock { $0.count } > 20 }
         stop.store(true, ordering: .relaxed)
         await stream.value
 
