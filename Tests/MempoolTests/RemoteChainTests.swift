@@ -22,7 +22,9 @@ import Testing
             }
         }])
         let server = try await RequestServer(context: context, bind: ["inproc://remote-chain-test"]) { await router.handle($0) }
-        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0])
+        // One attempt with a long wait: a retry would ask a part twice and count it twice, and the
+        // whole suite starting at once on two cores delayed an answer past the 2.5 s default (CI).
+        let rpc = try await RPCClient(context: context, endpoint: server.endpoints[0], timeout: .seconds(60), retries: 1)
         let chain = RemoteChain(rpc: rpc)
         let txid = Hash256.sha256d([1, 2, 3])
         let outpoints = (0..<(2 * OutpointList.maxCount + 7)).map { OutPoint(txid: txid, index: UInt32($0)) }

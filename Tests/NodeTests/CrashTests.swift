@@ -83,7 +83,7 @@ import TestSupport
         }
 
         let context = try ZMQContext()
-        let chain = try await RPCClient(context: context, endpoint: stack.endpoints.chainRPC)
+        let chain = try await RPCClient(context: context, endpoint: stack.endpoints.chainRPC, timeout: .seconds(60), retries: 1)
         let check = try await chain.call("verifyutxo", Empty(), as: UTXOCheck.self)
         #expect(check.ok, "UTXO set differs from the blocks: \(check.mismatches)")
         await chain.stop()
