@@ -39,7 +39,9 @@ struct Stack: Sendable {
         config.zmqPub = zmqPub
         config.maxBody = 4096
         config.accounts = accounts.endpoints
-        config.rpcTimeout = dead ? .milliseconds(100) : .seconds(2)
+        // A live fake gets 20 s: the whole suite on two cores beside other work kept one from
+        // answering three tries of 2 s (CI); a request it never answers is the dead stack's case.
+        config.rpcTimeout = dead ? .milliseconds(100) : .seconds(20)
         config.rpcRetries = dead ? 1 : 3
         // The whole suite runs in parallel on a small machine: a fake accounts service can be slower
         // than the production wait of 800 ms (seen: a keyed request answered 503 under load).

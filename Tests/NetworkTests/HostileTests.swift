@@ -185,7 +185,7 @@ extension NetworkTests {
         let n = try await Node("N", miner: w, blockInterval: 1.0)
         let m = try await Node("M", miner: nil, peers: [n.peerURL])
         try await withLogs([n, m]) {
-            try await waitUntil("M follows N to height 3", timeout: 60) {
+            try await waitUntil("M follows N to height 3", timeout: 180) {
                 let h = try await n.hash(at: 3)
                 let mh = try await m.hash(at: 3)
                 return h != nil && mh == h
@@ -203,7 +203,7 @@ extension NetworkTests {
                 #expect(peer.rejectCodes.contains(expectReject), "\(name): got \(peer.rejectCodes)")
                 let list = try await n.peers()
                 #expect((list.offences[offence] ?? 0) >= 1, "\(name): offence \(offence) counted: \(list.offences)")
-                try await waitUntil("\(name): the hostile peer is gone from N's peers", timeout: 15) {
+                try await waitUntil("\(name): the hostile peer is gone from N's peers", timeout: 60) {
                     try await !n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" }
                 }
             }
@@ -246,7 +246,7 @@ extension NetworkTests {
             let deaf = try #require(DeafPeer(port: peerPort))
             defer { deaf.close() }
             #expect(deaf.send(RawPeer.version(listenPort: 42_000)) && deaf.send(RawPeer.verack))
-            try await waitUntil("the deaf peer is handshaken", timeout: 20) {
+            try await waitUntil("the deaf peer is handshaken", timeout: 120) {
                 try await n.peers().peers.contains { $0.userAgent == "/hostile-test:1/" && $0.handshaken }
             }
             let unknown = (0..<1000).flatMap { i in [UInt8(2)] + Hash256.sha256d(Array("deaf \(i)".utf8)).bytes }
@@ -254,7 +254,7 @@ extension NetworkTests {
             // Reading all 300 (each one chain-store round trip) does not by itself mean the writer is stuck: the
             // node's answers, 300 × 33 KB = 9.9 MB, are more than the kernel takes on loopback (a send buffer
             // of at most 4 MB, the peer's 4 KB receive buffer), so once all are queued, megabytes stay unwritten.
-            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 60) {
+            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 180) {
                 guard let p = try await n.peers().peers.first(where: { $0.userAgent == "/hostile-test:1/" }) else { return false }
                 // (the last getdata is read a moment before its answer is queued)
                 return p.messagesIn >= 302 && p.bytesOut >= 300 * 33_000 && p.bytesQueued >= 2_000_000
@@ -299,7 +299,7 @@ extension NetworkTests {
             let after = try await m.peers().peers.first { $0.handshaken }
             #expect(after?.id == honest?.id, "M's connection to N survived the attacks")
             let h0 = try await n.height()
-            try await waitUntil("M follows N's next blocks", timeout: 60) {
+            try await waitUntil("M follows N's next blocks", timeout: 180) {
                 let h = try await n.hash(at: h0 + 2)
                 let mh = try await m.hash(at: h0 + 2)
                 return h != nil && mh == h
