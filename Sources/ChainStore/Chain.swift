@@ -79,6 +79,7 @@ actor Chain {
     // MARK: submitting a block
 
     func submit(hex: String, source: String) async -> SubmitBlockResult {
+        let start = ContinuousClock.now
         guard let raw = Hex.decode(hex) else {
             return SubmitBlockResult(hash: "", accepted: false, reason: RejectReason.malformed.rawValue, message: "not hex", isTip: false)
         }
@@ -88,7 +89,7 @@ actor Chain {
         } catch {
             return SubmitBlockResult(hash: "", accepted: false, reason: RejectReason.malformed.rawValue, message: error.description, isTip: false)
         }
-        return await submit(block, source: source)
+        return await submit(block, source: source, decoded: ContinuousClock.now - start)
     }
 
     /// The last block submission queued; each waits for the one before.
@@ -97,11 +98,12 @@ actor Chain {
     /// Blocks are processed strictly one at a time: the actor is reentrant at
     /// every await, and two activations interleaving would work from the same
     /// old tip.
-    func submit(_ block: Block, source: String) async -> SubmitBlockResult {
+    /// `decoded`: how long its bytes took to decode, for the connection's timing log.
+    func submit(_ block: Block, source: String, decoded: Duration? = nil) async -> SubmitBlockResult {
         let previous = queueTail
         let task = Task { () -> SubmitBlockResult in
             await previous?.value
-            return await self.process(block, source: source)
+            return await self.process(block, source: source, timing: ConnectTiming(decoded: decoded))
         }
         queueTail = Task { _ = await task.value }
         return await task.value
@@ -113,7 +115,8 @@ actor Chain {
         await queueTail?.value
     }
 
-    private func process(_ block: Block, source: String) async -> SubmitBlockResult {
+    private func process(_ block: Block, source: String, timing: ConnectTiming) async -> SubmitBlockResult {
+        var timing = timing
         let hash = block.hash
         func reject(_ e: ValidationError) -> SubmitBlockResult {
             logger.info("block rejected", metadata: ["hash": "\(hash.hex)", "reason": "\(e.reason.rawValue)", "source": "\(source)"])
@@ -137,6 +140,7 @@ actor Chain {
         } catch {
             return reject(error)
         }
+        timing.mark("checks")
         let entry = HeaderEntry(hash: hash, header: block.header, height: parent.height + 1,
                                 work: parent.work + CompactTarget.work(bits: block.header.bits), status: .stored,
                                 size: block.encodedSize, txCount: block.transactions.count)
@@ -149,8 +153,13 @@ actor Chain {
             try ChainStorage.record(db, [received])
         }
         let prepared = parent.hash == tip.hash ? await prepare(entry, block: block, txids: txids) : nil
+        if let prepared {
+            timing.mark("coins read", at: prepared.coinsRead)
+            timing.mark("rules")
+        }
         do {
             try await storing
+            timing.mark("stored")
         } catch {
             prepared?.verification?.cancel()
             logger.error("storing a block failed", metadata: ["error": "\(error)"])
@@ -164,7 +173,8 @@ actor Chain {
                                      message: "valid so far, on a branch with less work than the tip", height: entry.height, isTip: false)
         }
         do {
-            if let failure = try await activate(entry, sources: [hash: source], known: [hash: (block, txids)], prepared: prepared) {
+            if let failure = try await activate(entry, sources: [hash: source], known: [hash: (block, txids)], prepared: prepared,
+                                                timing: timing) {
                 return reject(failure)
             }
         } catch {
@@ -214,27 +224,60 @@ actor Chain {
         /// The coins its inputs spend, as the tip's UTXO set holds them.
         let coins: [OutPoint: Coin]
         let outcome: Result<PendingConnection, ValidationError>
-        /// Its signatures, verifying on Dispatch's threads (nil when the rules failed).
-        let verification: SignatureVerification?
+        /// Its signatures, verifying on Dispatch's threads since its coins were read (nil when the
+        /// rules failed: cancelled then).
+        let verification: BlockSignatureVerification?
         /// The signature cache's word on each transaction (nil: no cache).
         let cached: [Bool]?
+        /// When its coins had been read (for the timing log).
+        let coinsRead: ContinuousClock.Instant
     }
 
-    /// Reads the coins `block` (a child of the tip) spends, in one read transaction, checks it
-    /// against them but for its signatures and starts verifying those. Nil when the read fails
-    /// (`activate` then reads again and reports the error).
+    /// Reads the coins `block` (a child of the tip) spends, in parallel read transactions, starts
+    /// verifying its signatures from them, and checks it against them but for its signatures
+    /// meanwhile. Nil when the read fails (`activate` then reads again and reports the error).
     private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256]) async -> Prepared? {
         guard let coins = try? await fetchCoinsInParallel(Self.spentOutpoints(block)) else { return nil }
+        let coinsRead = ContinuousClock.now
+        let cached = signatureCache?.verified(txids)
+        let verification = BlockSignatureVerification(block, txids: txids, coins: coins, skip: cached, params: params)
         var view = OverlayView()
         view.base = coins
-        let cached = signatureCache?.verified(txids)
         do {
+            // The rules alone: the signatures are verifying already.
             let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids,
-                                                                    signaturesVerified: cached)
-            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: SignatureVerification(pending.checks),
-                            cached: cached)
+                                                                    signaturesVerified: [Bool](repeating: true, count: txids.count))
+            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: verification,
+                            cached: cached, coinsRead: coinsRead)
         } catch {
-            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached)
+            verification.cancel()
+            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached, coinsRead: coinsRead)
+        }
+    }
+
+    /// The signatures of a branch being connected, verifying on Dispatch's threads: those of the
+    /// block just submitted on the tip (`Prepared`), or the list of checks of any branch.
+    private enum Verifying: Sendable {
+        case block(BlockSignatureVerification)
+        /// `ends`: where each block's checks end in the list.
+        case checks(SignatureVerification, ends: [Int])
+
+        /// Blocks the calling thread (never the cooperative pool's) until the verdict: the branch's
+        /// block (its index) and its check that failed first, or nil when all verify.
+        func wait() -> (block: Int, check: SignatureCheck)? {
+            switch self {
+            case .block(let v):
+                return v.wait().map { (0, $0) }
+            case .checks(let v, let ends):
+                return v.wait().map { position in (ends.firstIndex { $0 > position }!, v.checks[position]) }
+            }
+        }
+
+        func cancel() {
+            switch self {
+            case .block(let v): v.cancel()
+            case .checks(let v, _): v.cancel()
+            }
         }
     }
 
@@ -269,7 +312,8 @@ actor Chain {
     /// verify. The block refused is the one the whole checks in order would refuse: the first
     /// whose rules fail, unless an earlier block has a bad signature.
     private func activate(_ target: HeaderEntry, sources: [Hash256: String], known: [Hash256: (Block, [Hash256])],
-                          prepared: Prepared? = nil) async throws -> ValidationError? {
+                          prepared: Prepared? = nil, timing: ConnectTiming = ConnectTiming()) async throws -> ValidationError? {
+        var timing = timing
         // The branch from the fork point up to target.
         var branch = [HeaderEntry]()
         var cursor = target
@@ -283,7 +327,9 @@ actor Chain {
         let disconnectHashes = Array(active[(fork.height + 1)...].reversed())
 
         // Used only for the branch it was prepared for: the one block on the tip.
-        let prepared = prepared.flatMap { p in disconnectHashes.isEmpty && branch.count == 1 && branch[0].hash == p.hash ? p : nil }
+        let usable = prepared.flatMap { p in disconnectHashes.isEmpty && branch.count == 1 && branch[0].hash == p.hash ? p : nil }
+        if usable == nil { prepared?.verification?.cancel() }
+        let prepared = usable
         var overlay = OverlayView()
         let now = ServiceSupport.now()
         // Disconnect the old branch, newest first.
@@ -331,16 +377,20 @@ actor Chain {
                 return try await refuse(entry, error)
             }
             let connection = pending.connection
-            for s in connection.spent { overlay.remove(s.outpoint) }
-            for c in connection.created { overlay.put(c.outpoint, c.coin) }
+            // The view as this block leaves it, for the blocks after it (none after the last).
+            if entry.hash != target.hash {
+                for s in connection.spent { overlay.remove(s.outpoint) }
+                for c in connection.created { overlay.put(c.outpoint, c.coin) }
+            }
             connections.append(Connecting(entry: entry, block: block, txids: txids, connection: connection, checks: pending.checks,
-                                          fees: Self.fees(block, txids: txids, connection), cached: cached))
+                                          fees: pending.txFees, cached: cached))
         }
 
         // The signatures, on Dispatch's threads while the writer writes; their verdict decides the commit.
         // Where each block's checks end in the branch's list.
         let ends = connections.reduce(into: [Int]()) { ends, c in ends.append((ends.last ?? 0) + c.checks.count) }
-        let verification = prepared?.verification ?? SignatureVerification(connections.flatMap(\.checks))
+        let verification: Verifying = prepared?.verification.map { .block($0) }
+            ?? .checks(SignatureVerification(connections.flatMap(\.checks)), ends: ends)
         let startSupply = supply
         let connecting = connections.map { ($0, sources[$0.entry.hash]) }
         let toDisconnect = disconnected
@@ -349,8 +399,10 @@ actor Chain {
         // are built on the writer's thread too, while the signatures verify.
         let newSupply: UInt64
         let change: TipChange
+        let written: ContinuousClock.Instant, verified: ContinuousClock.Instant
+        timing.mark(disconnected.isEmpty ? "branch checked" : "branch read and checked")
         do {
-            (newSupply, change) = try await db.write { db in
+            (newSupply, change, written, verified) = try await db.write { db in
                 var supply = startSupply
                 var change = TipChange()
                 for d in toDisconnect {
@@ -369,13 +421,17 @@ actor Chain {
                     change.connected.append((item.entry.height, item.block, source, trace))
                 }
                 try ChainStorage.setSupply(db, supply)
+                let written = ContinuousClock.now
                 // The writer's thread is not the cooperative pool's: waiting here blocks no task.
-                if let position = verification.wait() {
+                if let bad = verification.wait() {
                     // Throwing rolls the whole branch back.
-                    throw BadSignature(index: ends.firstIndex { $0 > position }!, check: verification.checks[position])
+                    throw BadSignature(index: bad.block, check: bad.check)
                 }
-                return (supply, change)
+                return (supply, change, written, ContinuousClock.now)
             }
+            timing.mark("rows written", at: written)
+            timing.mark("signatures waited for", at: verified)
+            timing.mark("committed")
         } catch let bad as BadSignature {
             return try await refuse(connections[bad.index].entry, BlockRules.signatureError(bad.check))
         } catch {
@@ -391,13 +447,16 @@ actor Chain {
             if let cached = item.cached { signatureCache?.connected(cached) }
         }
         supply = newSupply
+        await onChange(change, chainTip())
+        timing.mark("published")
         if !change.disconnected.isEmpty {
             logger.notice("reorganised", metadata: ["fork": "\(fork.height)", "disconnected": "\(change.disconnected.count)",
-                                                    "connected": "\(change.connected.count)", "tip": "\(tip.hash.hex)"])
+                                                    "connected": "\(change.connected.count)", "tip": "\(tip.hash.hex)",
+                                                    "ms": "\(timing.text)"])
         } else {
-            logger.info("new tip", metadata: ["height": "\(tip.height)", "hash": "\(tip.hash.hex)", "txs": "\(tip.txCount)"])
+            logger.info("new tip", metadata: ["height": "\(tip.height)", "hash": "\(tip.hash.hex)", "txs": "\(tip.txCount)",
+                                              "ms": "\(timing.text)"])
         }
-        await onChange(change, chainTip())
         return nil
     }
 
@@ -450,6 +509,11 @@ actor Chain {
     func fetchCoins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
         guard !outpoints.isEmpty else { return [:] }
         return try await db.read { db in try ChainStorage.coins(db, outpoints) }
+    }
+
+    /// The outpoints `block`'s non-coinbase transactions spend, in block order.
+    static func spentOutpoints(_ block: Block) -> [OutPoint] {
+        block.transactions.dropFirst().flatMap { $0.inputs.map(\.previousOutput) }
     }
 
     /// `fetchCoins` split across the cores, each part read on a reader of its own. The parts may

@@ -144,6 +144,9 @@ public enum BlockRules {
         var checks = [SignatureCheck]()
         checks.reserveCapacity(inputCount)
         var fees: Amount = 0
+        var txFees = [Amount]()
+        txFees.reserveCapacity(block.transactions.count)
+        txFees.append(0)
 
         func addOutputs(_ tx: Transaction, txid: Hash256, isCoinbase: Bool) {
             for (i, output) in tx.outputs.enumerated() {
@@ -171,6 +174,7 @@ public enum BlockRules {
             }
             let fee = try TransactionRules.checkInputs(tx, coins: coins, spendHeight: height, params: params)
             fees += fee
+            txFees.append(fee)
             guard fees <= ChainParams.maxMoney else { throw ValidationError(.feeOutOfRange, "fees add up to more than the money supply") }
             if signaturesVerified?[index] != true {
                 checks += TransactionRules.signatureChecks(tx, coins: coins, params: params, txIndex: index)
@@ -184,7 +188,8 @@ public enum BlockRules {
             throw ValidationError(.coinbaseAmount, "coinbase pays \(Units.format(claimed)), limit is subsidy \(Units.format(subsidy)) + fees \(Units.format(fees))")
         }
         let created = createdOrder.compactMap { op in createdInBlock[op].map { CreatedCoin(outpoint: op, coin: $0) } }
-        return PendingConnection(connection: BlockConnection(spent: spent, created: created, fees: fees, subsidy: subsidy), checks: checks)
+        return PendingConnection(connection: BlockConnection(spent: spent, created: created, fees: fees, subsidy: subsidy), checks: checks,
+                                 txFees: txFees)
     }
 
     /// The refusal of a block whose check `bad` (its first failing one) does not verify.
@@ -198,6 +203,8 @@ public struct PendingConnection: Sendable {
     public let connection: BlockConnection
     /// One per input of every non-coinbase transaction not marked as verified, in block order.
     public let checks: [SignatureCheck]
+    /// Each transaction's fee, in block order (the coinbase's 0).
+    public let txFees: [Amount]
 }
 
 /// Eight hex digits, as compact bits are usually shown.
