@@ -254,10 +254,20 @@ extension NetworkTests {
             // Reading all 300 (each one chain-store round trip) does not by itself mean the writer is stuck: the
             // node's answers, 300 × 33 KB = 9.9 MB, are more than the kernel takes on loopback (a send buffer
             // of at most 4 MB, the peer's 4 KB receive buffer), so once all are queued, megabytes stay unwritten.
-            try await waitUntil("the node is stuck writing to the deaf peer", timeout: 180) {
-                guard let p = try await n.peers().peers.first(where: { $0.userAgent == "/hostile-test:1/" }) else { return false }
-                // (the last getdata is read a moment before its answer is queued)
-                return p.messagesIn >= 302 && p.bytesOut >= 300 * 33_000 && p.bytesQueued >= 2_000_000
+            var seen = "the deaf peer not listed"
+            do {
+                try await waitUntil("the node is stuck writing to the deaf peer", timeout: 180) {
+                    guard let p = try await n.peers().peers.first(where: { $0.userAgent == "/hostile-test:1/" }) else {
+                        seen = "the deaf peer not listed"
+                        return false
+                    }
+                    seen = "messages in \(p.messagesIn), bytes out \(p.bytesOut), queued \(p.bytesQueued)"
+                    // (the last getdata is read a moment before its answer is queued)
+                    return p.messagesIn >= 302 && p.bytesOut >= 300 * 33_000 && p.bytesQueued >= 2_000_000
+                }
+            } catch {
+                Issue.record("last seen of the deaf peer: \(seen)")
+                throw error
             }
             let stuck = try #require(try await n.peers().peers.first { $0.userAgent == "/hostile-test:1/" })
             #expect(stuck.bytesOut >= 300 * 33_000 && stuck.bytesQueued >= 2_000_000,
