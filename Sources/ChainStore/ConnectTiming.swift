@@ -3,7 +3,8 @@ import Foundation
 /// How long each step of a block's way to the tip took, for the chain store's `new tip` log line
 /// (in the spirit of Bitcoin Core's `-debug=bench` lines in `ConnectBlock`): each step is the time
 /// since the one before it, so they add up to the whole. The signatures verify on other threads
-/// from the end of `coins and rules` (or `branch checked`) to the end of `signatures waited for`.
+/// from the end of `coins read` (or of `branch read and checked`, for a branch that is not the one
+/// block on the tip) to the end of `signatures waited for`.
 struct ConnectTiming: Sendable {
     private(set) var steps: [(name: String, duration: Duration)] = []
     private var last = ContinuousClock.now

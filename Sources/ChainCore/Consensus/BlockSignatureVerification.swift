@@ -17,7 +17,6 @@ public final class BlockSignatureVerification: Sendable {
     public static let chunkSize = 32
 
     private let block: Block
-    private let txids: [Hash256]
     private let coins: [OutPoint: Coin]
     /// The block's outputs by txid (its transaction's position), for spends within the block.
     private let positions: [Hash256: Int]
@@ -35,7 +34,6 @@ public final class BlockSignatureVerification: Sendable {
         precondition(txids.count == block.transactions.count, "one txid per transaction")
         precondition(skip.map { $0.count == block.transactions.count } ?? true, "one mark per transaction")
         self.block = block
-        self.txids = txids
         self.coins = coins
         self.skip = skip
         self.params = params
