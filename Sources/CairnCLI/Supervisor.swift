@@ -1,4 +1,5 @@
 import Foundation
+import NodeKit
 import Synchronization
 
 /// One child process the supervisor keeps running.
@@ -11,7 +12,8 @@ struct ChildSpec: Sendable, Equatable {
 /// Runs closures on one long-lived thread. Children are spawned here so that
 /// their parent-death signal (set with `setpriv --pdeathsig`, which Linux ties
 /// to the *thread* that spawned the child) only fires when the supervisor
-/// process itself dies, never when a pool thread is retired.
+/// process itself dies, never when a pool thread is retired. Each child is also
+/// told the supervisor's pid (`SupervisorWatch`), which covers the gaps of that signal.
 final class SpawnThread: Sendable {
     private let queue = Mutex<[@Sendable () -> Void]>([])
     private let ready = DispatchSemaphore(value: 0)
@@ -155,6 +157,7 @@ actor Supervisor {
             process.executableURL = URL(fileURLWithPath: spec.executable)
             process.arguments = spec.arguments
         }
+        process.environment = SupervisorWatch.childEnvironment()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

@@ -94,6 +94,8 @@ struct Up: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Started by `cairn net`: stop when it is gone (SIGTERM, handled below as Ctrl-C is).
+        SupervisorWatch.start { Output.note(SupervisorWatch.goneMessage("cairn up", supervisor: $0).trimmingCharacters(in: .newlines)) }
         let params = ChainParams.named(network)!
         let dir = URL(fileURLWithPath: data, isDirectory: true).standardizedFileURL
         let lock: DataLock

@@ -14,6 +14,8 @@ public protocol ServiceCommand: AsyncParsableCommand {}
 
 extension ServiceCommand {
     public static func main() async {
+        let name = configuration.commandName ?? "cairn"
+        SupervisorWatch.start { FileHandle.standardError.write(Data(SupervisorWatch.goneMessage(name, supervisor: $0).utf8)) }
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -23,7 +25,6 @@ extension ServiceCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let name = configuration.commandName ?? "cairn"
                 FileHandle.standardError.write(Data("\(name): configuration error: \(ServiceSupport.oneLine(message(for: error)))\n".utf8))
                 Foundation.exit(ServiceSupport.configErrorStatus())
             }

@@ -83,6 +83,8 @@ struct WalletFrontCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Started by `cairn up`: stop when it is gone (SupervisorWatch).
+        SupervisorWatch.start { FileHandle.standardError.write(Data(SupervisorWatch.goneMessage("cairn-walletfront", supervisor: $0).utf8)) }
         let level = Logger.Level(rawValue: (logLevel ?? ProcessInfo.processInfo.environment["CAIRN_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -1,0 +1,62 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The contract between a supervisor (`cairn up`, `cairn net`) and the processes it starts: a child
+/// stops when its supervisor is gone, even when the supervisor died by SIGKILL.
+///
+/// The supervisor starts each child through `setpriv --pdeathsig TERM`, so Linux sends the child
+/// SIGTERM when the supervisor dies. That alone has two gaps, both real on a loaded machine:
+/// - a supervisor killed after the fork but before `setpriv` set the signal leaves a child with no
+///   parent-death signal at all (prctl(2) says to check the parent after setting it; `setpriv` does not);
+/// - a SIGTERM that arrives while swift-service-lifecycle installs its handler (it ignores the signal
+///   first, then starts watching for it) is lost.
+///
+/// So the supervisor also names itself in `CAIRN_SUPERVISOR_PID`, and a child started with it runs a
+/// watch thread that sends its own process SIGTERM once a second for as long as its parent is no
+/// longer that process (Linux gives an orphan a new parent). A child already shutting down ignores
+/// the repeats (the service group acts on the first; `cairn up` stops once). A process started
+/// without the variable (compose, swarm, by hand) runs no watch.
+public enum SupervisorWatch {
+    /// The environment variable naming the supervisor's process id.
+    public static let environmentKey = "CAIRN_SUPERVISOR_PID"
+
+    /// The supervisor's process id from `env`, nil when unset or not a process id above 1.
+    public static func supervisor(in env: [String: String] = ProcessInfo.processInfo.environment) -> pid_t? {
+        guard let text = env[environmentKey], let pid = pid_t(text), pid > 1 else { return nil }
+        return pid
+    }
+
+    /// The environment a supervisor gives its children: its own, naming itself as their supervisor.
+    public static func childEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        var out = env
+        out[environmentKey] = String(getpid())
+        return out
+    }
+
+    /// Starts the watch when `env` names a supervisor. `gone` is called once, on the watch thread,
+    /// when the parent is first seen to be another process (the caller logs it).
+    public static func start(_ env: [String: String] = ProcessInfo.processInfo.environment,
+                             gone: @escaping @Sendable (pid_t) -> Void = { _ in }) {
+        guard let supervisor = supervisor(in: env) else { return }
+        // Its own thread: one cheap syscall a second, never a task on the cooperative pool.
+        let thread = Thread {
+            var told = false
+            while true {
+                if getppid() != supervisor {
+                    if !told { gone(supervisor); told = true }
+                    kill(getpid(), SIGTERM)
+                }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        thread.name = "cairn.supervisor-watch"
+        thread.start()
+    }
+
+    /// The line a child writes when its supervisor is gone.
+    public static func goneMessage(_ name: String, supervisor: pid_t) -> String {
+        "\(name): its supervisor (process \(supervisor)) is gone: stopping\n"
+    }
+}
