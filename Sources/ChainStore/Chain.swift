@@ -407,13 +407,17 @@ actor Chain {
                 var change = TipChange()
                 for d in toDisconnect {
                     try ChainStorage.keepConnectedTrace(db, block: d.block, height: d.height)
-                    supply -= try ChainStorage.disconnect(db, block: d.block, height: d.height)
+                    // (supply + fees) - coinbase: a coinbase may pay less than the fees (the rest is burnt).
+                    let taken = try ChainStorage.disconnect(db, block: d.block, height: d.height)
+                    supply = supply + taken.fees - taken.coinbase
                     let trace = ChainTrace.disconnected(d.block, time: now)
                     try ChainStorage.record(db, trace)
                     change.disconnected.append((d.height, d.block, trace))
                 }
                 for (item, source) in connecting {
-                    supply += item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
+                    // (supply + coinbase) - fees: never below zero, where `coinbase - fees` is when a
+                    // coinbase pays less than the fees it may claim (valid: the rest is burnt).
+                    supply = supply + item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
                     try ChainStorage.connect(db, entry: item.entry, block: item.block, txids: item.txids,
                                              connection: item.connection, fees: item.fees)
                     let trace = ChainTrace.connected(item.block, txids: item.txids, height: item.entry.height, source: source, time: now)

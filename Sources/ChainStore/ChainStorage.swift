@@ -59,18 +59,15 @@ enum ChainStorage {
 
     /// Takes the best chain's block at `height` off it: its coins go, the coins it spent come back
     /// from its undo data, its index rows go (each by its own key: the block and its undo data name
-    /// them all). Returns the coins it had created (coinbase minus fees).
-    static func disconnect(_ db: Database, block: Block, height: Int) throws -> UInt64 {
+    /// them all). Returns what its coinbase paid and the fees it collected, for the supply.
+    static func disconnect(_ db: Database, block: Block, height: Int) throws -> (coinbase: UInt64, fees: UInt64) {
         let hash = Data(block.hash.bytes)
         let undoRaw = try Data.fetchOne(db, sql: "SELECT raw FROM undo WHERE hash = ?", arguments: [hash])
         // Only a block of its coinbase alone spends nothing; any other without its undo data cannot
         // be taken off (its spent coins and index rows would be lost): refused, the commit rolled back.
         guard undoRaw != nil || block.transactions.count == 1 else { throw ChainStorage.MissingUndo(block: block.hash.hex) }
         let spent = try UndoCoding.decode(Array(undoRaw ?? Data()))
-        // Its fees: what its inputs spent (the undo data) less what its transactions pay out (no
-        // scan of the tx table, which has no index on the block).
-        let fees = spent.reduce(0) { $0 + $1.coin.output.value }
-            - block.transactions.dropFirst().reduce(0) { total, tx in tx.outputs.reduce(total) { $0 + $1.value } }
+        let fees = try Self.fees(of: block, spent: spent)
         let deleteCoins = try db.cachedStatement(sql: "DELETE FROM utxo WHERE txid = ?")
         let deleteTx = try db.cachedStatement(sql: "DELETE FROM tx WHERE txid = ?")
         let txids = block.txids.sorted { keyOrder(OutPoint(txid: $0, index: 0), OutPoint(txid: $1, index: 0)) }.map { Data($0.bytes) }
@@ -90,7 +87,31 @@ enum ChainStorage {
         try SpendIndex.forget(db, block)
         try db.execute(sql: "DELETE FROM active WHERE height = ?", arguments: [height])
         try db.execute(sql: "DELETE FROM undo WHERE hash = ?", arguments: [hash])
-        return block.transactions[0].outputs.reduce(0) { $0 + $1.value } - fees
+        return (block.transactions[0].outputs.reduce(0) { $0 + $1.value }, fees)
+    }
+
+    /// The fees `block` collected: what its inputs spent less what its transactions pay out (no scan
+    /// of the tx table, which has no index on the block). `spent` is its undo data, which holds the
+    /// coins it took from the UTXO set; a coin an earlier transaction of the same block created and a
+    /// later one spent never was in the set, so its value comes from the block itself.
+    /// Undo data that spends less than the block pays out is damage, reported, never a trap.
+    static func fees(of block: Block, spent: [SpentCoin]) throws -> UInt64 {
+        var created = [Hash256: Transaction](minimumCapacity: block.transactions.count)
+        for tx in block.transactions { created[tx.txid] = tx }
+        var inputs = spent.reduce(UInt64(0)) { $0 + $1.coin.output.value }
+        var outputs = UInt64(0)
+        for tx in block.transactions.dropFirst() {
+            for input in tx.inputs {
+                if let parent = created[input.previousOutput.txid], Int(input.previousOutput.index) < parent.outputs.count {
+                    inputs += parent.outputs[Int(input.previousOutput.index)].value
+                }
+            }
+            outputs = tx.outputs.reduce(outputs) { $0 + $1.value }
+        }
+        guard inputs >= outputs else {
+            throw ChainStoreError.corrupt("block \(block.hash.hex): its undo data and in-block spends (\(inputs)) are less than it pays out (\(outputs))")
+        }
+        return inputs - outputs
     }
 
     /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps

@@ -239,6 +239,48 @@ final class StoreHarness: Sendable {
         #expect(try await q.verifyUTXO().ok)
     }
 
+    /// A block in which a transaction spends an earlier one's output (that coin never enters the
+    /// UTXO set, so the undo data does not hold it) and whose coinbase pays less than the fees it
+    /// may claim (valid: the rest is burnt) connects, and a reorganisation takes it off, with the
+    /// supply right both ways. (The disconnect once priced its fees from the undo data alone, and
+    /// the supply subtracted the fees from the coinbase first: both trapped, and the chain store
+    /// crashed again at every restart.)
+    @Test func inBlockSpendsAndABurningCoinbaseConnectAndDisconnect() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let base = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 2, wallet: a)
+        let h1 = base.count + 1
+        func subsidies(through height: Int) -> UInt64 { (1...height).reduce(0) { $0 + params.subsidy(height: $1) } }
+        let cb0 = base[0].transactions[0], cb1 = base[1].transactions[0]
+        let parent = a.spend([(OutPoint(txid: cb0.txid, index: 0), cb0.outputs[0])], to: [a.output(cb0.outputs[0].value - 1_000)])
+        let child = a.spend([(OutPoint(txid: parent.txid, index: 0), parent.outputs[0])], to: [b.output(parent.outputs[0].value - 2_000)])
+        let other = a.spend([(OutPoint(txid: cb1.txid, index: 0), cb1.outputs[0])], to: [a.output(cb1.outputs[0].value - 5_000)])
+        let first = ChainFixtures.block(parent: base.last!.header,
+                                        transactions: [ChainFixtures.coinbase(height: h1, outputs: [a.output(1)]), parent, child, other])
+        #expect(await chain.submit(first, source: "test").isTip)
+        #expect(try await q.chainInfo().supply == subsidies(through: h1 - 1) + 1 - 8_000)
+        #expect(try await q.verifyUTXO().ok)
+
+        // A longer branch from the same parent takes it off: the coinbases it spent come back.
+        let second = ChainFixtures.next(after: base.last!.header, height: h1, paying: b, extra: [2])
+        #expect(await chain.submit(second, source: "test").reason == "inconclusive")
+        let third = ChainFixtures.next(after: second.header, height: h1 + 1, paying: b)
+        #expect(await chain.submit(third, source: "test").isTip)
+        #expect(try await q.chainInfo().supply == subsidies(through: h1 + 1))
+        let back = try await q.coins(OutpointList(outpoints: [OutPoint(txid: cb0.txid, index: 0).description, OutPoint(txid: cb1.txid, index: 0).description]))
+        #expect(back.allSatisfy { $0 != nil }, "the coinbases the block spent are unspent again")
+        #expect(try await q.verifyUTXO().ok)
+
+        // And back to its branch: it connects again.
+        let fourth = ChainFixtures.next(after: first.header, height: h1 + 1, paying: a, extra: [4])
+        #expect(await chain.submit(fourth, source: "test").reason == "inconclusive")
+        let fifth = ChainFixtures.next(after: fourth.header, height: h1 + 2, paying: a, extra: [4])
+        #expect(await chain.submit(fifth, source: "test").isTip)
+        #expect(try await q.chainInfo().supply == subsidies(through: h1 + 2) - subsidies(through: h1) + subsidies(through: h1 - 1) + 1 - 8_000)
+        #expect(try await q.verifyUTXO().ok)
+    }
+
     /// A data folder whose blocks stored every transaction's `connected` row (builds before they
     /// were derived): `gettrace` gives each once, and a reorganisation does not write them twice.
     @Test func storedConnectedRowsOfAnOlderBuildAreNotDoubled() async throws {
