@@ -133,11 +133,18 @@ actor Chain {
         guard parent.status != .invalid else {
             return reject(ValidationError(.badPrevBlock, "parent \(parent.hash.hex) is invalid"))
         }
+        // A child of the tip whose proof of work holds (a cheap check) has its coins read on readers
+        // (detached: not waiting for this actor) while its body and header are checked here; a block
+        // refused by the checks drops the read.
+        let onTip = parent.hash == tip.hash
+        let coinsRead: Task<CoinsRead?, Never>? = onTip && (try? BlockRules.checkProofOfWork(block.header, params: params)) != nil
+            ? Task.detached { [db] in await Self.readCoins(Self.spentOutpoints(block), db: db) } : nil
         let txids = block.txids
         do {
             try BlockRules.checkBlock(block, params: params, txids: txids)
             try BlockRules.checkHeader(block.header, context: context(after: parent), now: clock(), params: params)
         } catch {
+            coinsRead?.cancel()
             return reject(error)
         }
         timing.mark("checks")
@@ -152,9 +159,10 @@ actor Chain {
             try ChainStorage.store(db, entry: entry, block: block, receivedAt: received.time)
             try ChainStorage.record(db, [received])
         }
-        let prepared = parent.hash == tip.hash ? await prepare(entry, block: block, txids: txids) : nil
-        if let prepared {
-            timing.mark("coins read", at: prepared.coinsRead)
+        var prepared: Prepared?
+        if let coinsRead, let read = await coinsRead.value {
+            timing.mark("coins read")   // what was left of the read once the checks ended
+            prepared = prepare(entry, block: block, txids: txids, coins: read)
             timing.mark("rules")
         }
         do {
@@ -229,16 +237,20 @@ actor Chain {
         let verification: BlockSignatureVerification?
         /// The signature cache's word on each transaction (nil: no cache).
         let cached: [Bool]?
-        /// When its coins had been read (for the timing log).
-        let coinsRead: ContinuousClock.Instant
     }
 
-    /// Reads the coins `block` (a child of the tip) spends, in parallel read transactions, starts
-    /// verifying its signatures from them, and checks it against them but for its signatures
-    /// meanwhile. Nil when the read fails (`activate` then reads again and reports the error).
-    private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256]) async -> Prepared? {
-        guard let coins = try? await fetchCoinsInParallel(Self.spentOutpoints(block)) else { return nil }
-        let coinsRead = ContinuousClock.now
+    /// The coins a block spends, as the tip's UTXO set holds them.
+    private typealias CoinsRead = [OutPoint: Coin]
+
+    /// Reads `outpoints` in parallel read transactions; nil when a read fails (`activate` then reads
+    /// again and reports the error).
+    private static func readCoins(_ outpoints: [OutPoint], db: DatabasePool) async -> CoinsRead? {
+        try? await fetchCoinsInParallel(outpoints, db: db)
+    }
+
+    /// Starts verifying the signatures of `block` (a child of the tip) from `coins`, the coins it
+    /// spends, and checks it against them but for its signatures meanwhile.
+    private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256], coins: CoinsRead) -> Prepared {
         let cached = signatureCache?.verified(txids)
         let verification = BlockSignatureVerification(block, txids: txids, coins: coins, skip: cached, params: params)
         var view = OverlayView()
@@ -247,11 +259,10 @@ actor Chain {
             // The rules alone: the signatures are verifying already.
             let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids,
                                                                     signaturesVerified: [Bool](repeating: true, count: txids.count))
-            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: verification,
-                            cached: cached, coinsRead: coinsRead)
+            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: verification, cached: cached)
         } catch {
             verification.cancel()
-            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached, coinsRead: coinsRead)
+            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached)
         }
     }
 
@@ -524,9 +535,16 @@ actor Chain {
     /// read different snapshots: only for the writer's own validation, while no other write of the
     /// UTXO set can run (blocks are processed one at a time).
     func fetchCoinsInParallel(_ outpoints: [OutPoint], parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
+        try await Self.fetchCoinsInParallel(outpoints, db: db, parallelism: parallelism)
+    }
+
+    static func fetchCoinsInParallel(_ outpoints: [OutPoint], db: DatabasePool,
+                                     parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
         let part = max(Self.coinsPerRead, (outpoints.count + parallelism - 1) / max(1, parallelism))
-        guard outpoints.count > part else { return try await fetchCoins(outpoints) }
-        let db = self.db
+        guard outpoints.count > part else {
+            guard !outpoints.isEmpty else { return [:] }
+            return try await db.read { db in try ChainStorage.coins(db, outpoints) }
+        }
         return try await withThrowingTaskGroup(of: [OutPoint: Coin].self) { group in
             for start in stride(from: 0, to: outpoints.count, by: part) {
                 let slice = Array(outpoints[start..<min(start + part, outpoints.count)])
