@@ -133,16 +133,19 @@ actor Chain {
         guard parent.status != .invalid else {
             return reject(ValidationError(.badPrevBlock, "parent \(parent.hash.hex) is invalid"))
         }
-        // A child of the tip whose proof of work holds (a cheap check) has its coins read on readers
-        // (detached: not waiting for this actor) while its body and header are checked here; a block
-        // refused by the checks drops the read.
+        // The header is checked first (cheap: its bits must be those the difficulty rule requires, so
+        // its proof of work is real work). A child of the tip whose header holds has its coins read on
+        // readers (detached: not waiting for this actor) while its body is checked here; a block
+        // refused by the checks drops the read. A block failing both is refused for its body first.
+        var headerRefusal: ValidationError?
+        do { try BlockRules.checkHeader(block.header, context: context(after: parent), now: clock(), params: params) } catch { headerRefusal = error }
         let onTip = parent.hash == tip.hash
-        let coinsRead: Task<CoinsRead?, Never>? = onTip && (try? BlockRules.checkProofOfWork(block.header, params: params)) != nil
+        let coinsRead: Task<CoinsRead?, Never>? = onTip && headerRefusal == nil
             ? Task.detached { [db] in await Self.readCoins(Self.spentOutpoints(block), db: db) } : nil
         let txids = block.txids
-        do {
+        do throws(ValidationError) {
             try BlockRules.checkBlock(block, params: params, txids: txids)
-            try BlockRules.checkHeader(block.header, context: context(after: parent), now: clock(), params: params)
+            if let headerRefusal { throw headerRefusal }
         } catch {
             coinsRead?.cancel()
             return reject(error)
@@ -420,7 +423,7 @@ actor Chain {
                     try ChainStorage.keepConnectedTrace(db, block: d.block, height: d.height)
                     // (supply + fees) - coinbase: a coinbase may pay less than the fees (the rest is burnt).
                     let taken = try ChainStorage.disconnect(db, block: d.block, height: d.height)
-                    supply = supply + taken.fees - taken.coinbase
+                    supply = try ChainStorage.supply(supply, plus: taken.fees, minus: taken.coinbase)
                     let trace = ChainTrace.disconnected(d.block, time: now)
                     try ChainStorage.record(db, trace)
                     change.disconnected.append((d.height, d.block, trace))
@@ -428,7 +431,8 @@ actor Chain {
                 for (item, source) in connecting {
                     // (supply + coinbase) - fees: never below zero, where `coinbase - fees` is when a
                     // coinbase pays less than the fees it may claim (valid: the rest is burnt).
-                    supply = supply + item.block.transactions[0].outputs.reduce(0) { $0 + $1.value } - item.connection.fees
+                    supply = try ChainStorage.supply(supply, plus: item.block.transactions[0].outputs.reduce(0) { $0 + $1.value },
+                                                     minus: item.connection.fees)
                     try ChainStorage.connect(db, entry: item.entry, block: item.block, txids: item.txids,
                                              connection: item.connection, fees: item.fees)
                     let trace = ChainTrace.connected(item.block, txids: item.txids, height: item.entry.height, source: source, time: now)

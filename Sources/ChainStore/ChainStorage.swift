@@ -98,20 +98,38 @@ enum ChainStorage {
     static func fees(of block: Block, spent: [SpentCoin]) throws -> UInt64 {
         var created = [Hash256: Transaction](minimumCapacity: block.transactions.count)
         for tx in block.transactions { created[tx.txid] = tx }
-        var inputs = spent.reduce(UInt64(0)) { $0 + $1.coin.output.value }
+        func add(_ a: UInt64, _ b: UInt64) throws -> UInt64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw ChainStoreError.corrupt("block \(block.hash.hex): its values add up past 2^64") }
+            return sum
+        }
+        var inputs = UInt64(0)
+        for s in spent { inputs = try add(inputs, s.coin.output.value) }
         var outputs = UInt64(0)
         for tx in block.transactions.dropFirst() {
             for input in tx.inputs {
                 if let parent = created[input.previousOutput.txid], Int(input.previousOutput.index) < parent.outputs.count {
-                    inputs += parent.outputs[Int(input.previousOutput.index)].value
+                    inputs = try add(inputs, parent.outputs[Int(input.previousOutput.index)].value)
                 }
             }
-            outputs = tx.outputs.reduce(outputs) { $0 + $1.value }
+            for o in tx.outputs { outputs = try add(outputs, o.value) }
         }
         guard inputs >= outputs else {
             throw ChainStoreError.corrupt("block \(block.hash.hex): its undo data and in-block spends (\(inputs)) are less than it pays out (\(outputs))")
         }
         return inputs - outputs
+    }
+
+    /// The supply after adding `plus` and taking `minus` (a block's coinbase and fees, one way or the
+    /// other). Out of UInt64's range only with damaged stored data: reported, never a trap (a trap
+    /// here would stop the chain store again at every restart).
+    static func supply(_ supply: UInt64, plus: UInt64, minus: UInt64) throws -> UInt64 {
+        let (raised, over) = supply.addingReportingOverflow(plus)
+        let (result, under) = raised.subtractingReportingOverflow(minus)
+        guard !over, !under else {
+            throw ChainStoreError.corrupt("the supply \(supply) + \(plus) - \(minus) leaves the range of UInt64")
+        }
+        return result
     }
 
     /// Puts a validated block on the best chain at `height`: spends and creates its coins, keeps

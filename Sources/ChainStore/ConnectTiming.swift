@@ -3,7 +3,7 @@ import Foundation
 /// How long each step of a block's way to the tip took, for the chain store's `new tip` log line
 /// (in the spirit of Bitcoin Core's `-debug=bench` lines in `ConnectBlock`): each step is the time
 /// since the one before it, so they add up to the whole. A block on the tip has its coins read from
-/// before its checks (once its proof of work holds): `coins read` is what was left of that read when
+/// once its header holds, while its body is checked: `coins read` is what was left of that read when
 /// the checks ended. The signatures verify on other threads
 /// from the end of `coins read` (or of `branch read and checked`, for a branch that is not the one
 /// block on the tip) to the end of `signatures waited for`.

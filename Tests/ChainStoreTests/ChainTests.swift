@@ -245,6 +245,16 @@ final class StoreHarness: Sendable {
     /// supply right both ways. (The disconnect once priced its fees from the undo data alone, and
     /// the supply subtracted the fees from the coinbase first: both trapped, and the chain store
     /// crashed again at every restart.)
+    /// The supply's arithmetic reports a result out of UInt64's range (only damaged stored data can
+    /// give one) rather than trapping, which would stop the chain store again at every restart.
+    @Test func theSupplyOutOfRangeIsReportedNotATrap() throws {
+        #expect(try ChainStorage.supply(10, plus: 3, minus: 5) == 8)
+        #expect(try ChainStorage.supply(2, plus: 0, minus: 2) == 0)
+        #expect(throws: ChainStoreError.self) { try ChainStorage.supply(5, plus: 1, minus: 7) }
+        #expect(throws: ChainStoreError.self) { try ChainStorage.supply(UInt64.max, plus: 1, minus: 0) }
+        #expect(try ChainStorage.supply(UInt64.max - 1, plus: 1, minus: 1) == UInt64.max - 1)
+    }
+
     @Test func inBlockSpendsAndABurningCoinbaseConnectAndDisconnect() async throws {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
