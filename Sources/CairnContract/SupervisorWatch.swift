@@ -10,17 +10,26 @@ import Glibc
 /// SIGTERM when the supervisor dies. That alone has two gaps, both real on a loaded machine:
 /// - a supervisor killed after the fork but before `setpriv` set the signal leaves a child with no
 ///   parent-death signal at all (prctl(2) says to check the parent after setting it; `setpriv` does not);
-/// - a SIGTERM that arrives while swift-service-lifecycle installs its handler (it ignores the signal
-///   first, then starts watching for it) is lost.
+/// - `cairn up` (a child of `cairn net`) ignores SIGTERM before its dispatch source watches for it
+///   (`SignalWatcher`): a SIGTERM in between is lost. (The services' swift-service-lifecycle ignores
+///   it first only on Darwin: on Linux a SIGTERM before its handler is installed ends the process by
+///   the default action, which every service survives, as it does kill -9.)
 ///
 /// So the supervisor also names itself in `CAIRN_SUPERVISOR_PID`, and a child started with it runs a
 /// watch thread that sends its own process SIGTERM once a second for as long as its parent is no
-/// longer that process (Linux gives an orphan a new parent). A child already shutting down ignores
-/// the repeats (the service group acts on the first; `cairn up` stops once). A process started
-/// without the variable (compose, swarm, by hand) runs no watch.
+/// longer that process (Linux gives an orphan a new parent, never the dead supervisor's pid: it
+/// goes to a process alive before the supervisor died). A child already shutting down ignores
+/// the repeats (the service group acts on the first; `cairn up` stops once); one still running
+/// `graceSeconds` after it was first told kills itself, as the supervisor's own stop does to a
+/// child that outlives its SIGTERM. A process started without the variable (compose, swarm, by
+/// hand) runs no watch. The variable is taken out of the process's environment once read, so a
+/// process it starts is not mistaken for its child.
 public enum SupervisorWatch {
     /// The environment variable naming the supervisor's process id.
     public static let environmentKey = "CAIRN_SUPERVISOR_PID"
+
+    /// How long an orphan may take to stop after its first SIGTERM before it kills itself.
+    public static let graceSeconds = 15
 
     /// The supervisor's process id from `env`, nil when unset or not a process id above 1.
     public static func supervisor(in env: [String: String] = ProcessInfo.processInfo.environment) -> pid_t? {
@@ -40,13 +49,15 @@ public enum SupervisorWatch {
     public static func start(_ env: [String: String] = ProcessInfo.processInfo.environment,
                              gone: @escaping @Sendable (pid_t) -> Void = { _ in }) {
         guard let supervisor = supervisor(in: env) else { return }
+        unsetenv(environmentKey)
         // Its own thread: one cheap syscall a second, never a task on the cooperative pool.
         let thread = Thread {
-            var told = false
+            var told = 0
             while true {
                 if getppid() != supervisor {
-                    if !told { gone(supervisor); told = true }
-                    kill(getpid(), SIGTERM)
+                    if told == 0 { gone(supervisor) }
+                    told += 1
+                    kill(getpid(), told > graceSeconds ? SIGKILL : SIGTERM)
                 }
                 Thread.sleep(forTimeInterval: 1)
             }

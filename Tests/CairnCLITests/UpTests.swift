@@ -160,13 +160,17 @@ import TestSupport
     }
 
     /// The gaps of the parent-death signal (a supervisor killed before `setpriv` set it, a SIGTERM lost
-    /// while a service installs its handler) are covered by `SupervisorWatch`: a service whose named
+    /// while `cairn up` installs its handler) are covered by `SupervisorWatch`: a service whose named
     /// supervisor is not its parent, as an orphan's is not, stops by itself; one whose supervisor is
     /// its parent keeps serving.
     @Test func aServiceStopsWhenItsSupervisorIsNotItsParent() async throws {
         let dir = try TempDir()
         let offset = Ports.offset("CairnCLITests")
-        let notParent = String(getppid())   // a live process, not the children's parent (this one is)
+        // A live process that is not the children's parent (this one is): getppid() may be 1, or 0
+        // outside the pid namespace, which the watch rightly refuses.
+        let other = try await ProcessRunner("/bin/sleep", ["600"], env: [:], in: dir, tag: "not-the-parent")
+        defer { other.signal(SIGKILL) }
+        let notParent = String(other.pid)
         let bus = ["--chain-rpc", "tcp://127.0.0.1:\(28331 + offset)", "--chain-pub", "tcp://127.0.0.1:\(28332 + offset)",
                    "--mempool-rpc", "tcp://127.0.0.1:\(28333 + offset)", "--mempool-pub", "tcp://127.0.0.1:\(28334 + offset)"]
         let keeps = try await ProcessRunner(Build.path("cairn-walletfront"), ["--port", "\(8341 + offset)", "--edge", "http://127.0.0.1:\(8340 + offset)"],
