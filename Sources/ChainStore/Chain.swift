@@ -228,73 +228,6 @@ actor Chain {
         index.values.filter { $0.status != .invalid }.max { a, b in a.work < b.work }
     }
 
-    /// A block on the tip, checked against the UTXO set but for its signatures, which are verifying
-    /// (those of the transactions the signature cache holds are not verified again).
-    private struct Prepared {
-        let hash: Hash256
-        /// The coins its inputs spend, as the tip's UTXO set holds them.
-        let coins: [OutPoint: Coin]
-        let outcome: Result<PendingConnection, ValidationError>
-        /// Its signatures, verifying on Dispatch's threads since its coins were read (nil when the
-        /// rules failed: cancelled then).
-        let verification: BlockSignatureVerification?
-        /// The signature cache's word on each transaction (nil: no cache).
-        let cached: [Bool]?
-    }
-
-    /// The coins a block spends, as the tip's UTXO set holds them.
-    private typealias CoinsRead = [OutPoint: Coin]
-
-    /// Reads `outpoints` in parallel read transactions; nil when a read fails (`activate` then reads
-    /// again and reports the error).
-    private static func readCoins(_ outpoints: [OutPoint], db: DatabasePool) async -> CoinsRead? {
-        try? await fetchCoinsInParallel(outpoints, db: db)
-    }
-
-    /// Starts verifying the signatures of `block` (a child of the tip) from `coins`, the coins it
-    /// spends, and checks it against them but for its signatures meanwhile.
-    private func prepare(_ entry: HeaderEntry, block: Block, txids: [Hash256], coins: CoinsRead) -> Prepared {
-        let cached = signatureCache?.verified(txids)
-        let verification = BlockSignatureVerification(block, txids: txids, coins: coins, skip: cached, params: params)
-        var view = OverlayView()
-        view.base = coins
-        do {
-            // The rules alone: the signatures are verifying already.
-            let pending = try BlockRules.connectDeferringSignatures(block, height: entry.height, view: view, params: params, txids: txids,
-                                                                    signaturesVerified: [Bool](repeating: true, count: txids.count))
-            return Prepared(hash: entry.hash, coins: coins, outcome: .success(pending), verification: verification, cached: cached)
-        } catch {
-            verification.cancel()
-            return Prepared(hash: entry.hash, coins: coins, outcome: .failure(error), verification: nil, cached: cached)
-        }
-    }
-
-    /// The signatures of a branch being connected, verifying on Dispatch's threads: those of the
-    /// block just submitted on the tip (`Prepared`), or the list of checks of any branch.
-    private enum Verifying: Sendable {
-        case block(BlockSignatureVerification)
-        /// `ends`: where each block's checks end in the list.
-        case checks(SignatureVerification, ends: [Int])
-
-        /// Blocks the calling thread (never the cooperative pool's) until the verdict: the branch's
-        /// block (its index) and its check that failed first, or nil when all verify.
-        func wait() -> (block: Int, check: SignatureCheck)? {
-            switch self {
-            case .block(let v):
-                return v.wait().map { (0, $0) }
-            case .checks(let v, let ends):
-                return v.wait().map { position in (ends.firstIndex { $0 > position }!, v.checks[position]) }
-            }
-        }
-
-        func cancel() {
-            switch self {
-            case .block(let v): v.cancel()
-            case .checks(let v, _): v.cancel()
-            }
-        }
-    }
-
     // MARK: activating a branch (extend or reorganise)
 
     /// A block of the branch being connected, checked but for its signatures.
@@ -506,62 +439,6 @@ actor Chain {
         await onTrace([event])
         logger.warning("block invalid on connect", metadata: ["hash": "\(entry.hash.hex)", "reason": "\(reason)"])
     }
-
-    // MARK: helpers
-
-    private func loadBlock(_ hash: Hash256) async throws -> Block {
-        guard let raw = try await db.read({ db in try ChainStorage.block(db, hash) }) else {
-            throw ChainStoreError.corrupt("block \(hash.hex) missing")
-        }
-        return try Block(bytes: Array(raw))
-    }
-
-    private func loadBlockAndUndo(_ hash: Hash256) async throws -> (Block, [SpentCoin]) {
-        let block = try await loadBlock(hash)
-        guard let raw = try await db.read({ db in try ChainStorage.undo(db, hash) }) else {
-            throw ChainStoreError.corrupt("undo data of \(hash.hex) missing")
-        }
-        return (block, try UndoCoding.decode(Array(raw)))
-    }
-
-    /// The coins of `outpoints` in the best chain's UTXO set, read in one transaction.
-    func fetchCoins(_ outpoints: [OutPoint]) async throws -> [OutPoint: Coin] {
-        guard !outpoints.isEmpty else { return [:] }
-        return try await db.read { db in try ChainStorage.coins(db, outpoints) }
-    }
-
-    /// The outpoints `block`'s non-coinbase transactions spend, in block order.
-    static func spentOutpoints(_ block: Block) -> [OutPoint] {
-        block.transactions.dropFirst().flatMap { $0.inputs.map(\.previousOutput) }
-    }
-
-    /// `fetchCoins` split across the cores, each part read on a reader of its own. The parts may
-    /// read different snapshots: only for the writer's own validation, while no other write of the
-    /// UTXO set can run (blocks are processed one at a time).
-    func fetchCoinsInParallel(_ outpoints: [OutPoint], parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
-        try await Self.fetchCoinsInParallel(outpoints, db: db, parallelism: parallelism)
-    }
-
-    static func fetchCoinsInParallel(_ outpoints: [OutPoint], db: DatabasePool,
-                                     parallelism: Int = SignatureBatch.defaultParallelism) async throws -> [OutPoint: Coin] {
-        let part = max(Self.coinsPerRead, (outpoints.count + parallelism - 1) / max(1, parallelism))
-        guard outpoints.count > part else {
-            guard !outpoints.isEmpty else { return [:] }
-            return try await db.read { db in try ChainStorage.coins(db, outpoints) }
-        }
-        return try await withThrowingTaskGroup(of: [OutPoint: Coin].self) { group in
-            for start in stride(from: 0, to: outpoints.count, by: part) {
-                let slice = Array(outpoints[start..<min(start + part, outpoints.count)])
-                group.addTask { try await db.read { db in try ChainStorage.coins(db, slice) } }
-            }
-            var all = [OutPoint: Coin](minimumCapacity: outpoints.count)
-            for try await coins in group { all.merge(coins) { a, _ in a } }
-            return all
-        }
-    }
-
-    /// Below this many outpoints a second reader costs more than it saves.
-    static let coinsPerRead = 500
 
     // MARK: facts for queries
 
