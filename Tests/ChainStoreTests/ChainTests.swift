@@ -85,6 +85,17 @@ final class StoreHarness: Sendable {
         #expect(await chain.submit(wrongHeight, source: "test").reason == "bad-cb-height")
         #expect(await chain.submit(hex: "zz", source: "test").reason == "bad-encoding")
         #expect(await chain.submit(hex: "00", source: "test").reason == "bad-encoding")
+        // A child of the tip whose header fails (its time is not after the median time past) is
+        // refused for its header (its coins are then never read); one failing both its header and
+        // its body is refused for its body, as before the header was checked first.
+        var old = ChainFixtures.next(after: params.genesis.header, height: 1, paying: w)
+        old.header.time = params.genesis.header.time
+        old = ChainFixtures.remine(old)
+        #expect(await chain.submit(old, source: "test").reason == "time-too-old")
+        var both = old
+        both.header.merkleRoot = Hash256.sha256d([2])
+        both = ChainFixtures.remine(both)
+        #expect(await chain.submit(both, source: "test").reason == "bad-txnmrklroot")
         let good = ChainFixtures.next(after: params.genesis.header, height: 1, paying: w)
         #expect(await chain.submit(good, source: "test").accepted)
         #expect(await chain.submit(good, source: "test").reason == "duplicate")
