@@ -11,11 +11,13 @@ import Synchronization
 /// commit's answer), `total` (a submission in the mempool, start to answer); `blockGateWait` and
 /// `blockGateHold` (a connected block's removal behind the gate), `commit` (one SQLite
 /// transaction of the writer), `commitSize` (its queued changes), `publish` (a batch's
-/// announcements after its commit), `snapshot` (block assembly's choice on the actor).
+/// announcements after its commit), `snapshot` (block assembly's choice on the actor), `assemble`
+/// (a template made from that choice), `didTemplate` (the pool told what went in), `render` (a
+/// template's reply bytes, once per template and form).
 final class StageTimes: Sendable {
     enum Stage: String, CaseIterable, Sendable {
         case precheck, gateWait, gateHold, ackWait, total
-        case blockGateWait, blockGateHold, commit, commitSize, publish, snapshot
+        case blockGateWait, blockGateHold, commit, commitSize, publish, snapshot, assemble, didTemplate, render
     }
 
     static let shared = StageTimes(path: ProcessInfo.processInfo.environment["CAIRN_MEMPOOL_STAGE_TIMES"])

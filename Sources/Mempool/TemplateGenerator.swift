@@ -61,6 +61,7 @@ actor TemplateGenerator {
     /// A template made afresh from the source's snapshot (`state`: the source's state read before).
     private func make(state: TemplateState?, pace: MiningPace, minerID: String) async throws -> BlockTemplate {
         let snapshot = try await source.miningSnapshot()
+        let began = StageTimes.now()
         var kept = [Hash256: BlockAssembler.Encoded](minimumCapacity: snapshot.chosen.count)
         let (template, chosen) = BlockAssembler.template(from: snapshot, pace: pace, params: params,
                                                          now: UInt32(Date().timeIntervalSince1970)) { e in
@@ -70,6 +71,7 @@ actor TemplateGenerator {
         }
         encoded = kept
         made += 1
+        StageTimes.shared.record(.assemble, since: began)
         // Kept only when the state read before the snapshot is still the snapshot's (no change
         // in between, which reentrancy at the awaits above allows).
         if let state, (try? await source.templateState()) == state, template.mempoolSequence == snapshot.sequence {
@@ -78,7 +80,9 @@ actor TemplateGenerator {
             last = nil
         }
         if !chosen.isEmpty {
+            let told = StageTimes.now()
             await source.didTemplate(chosen.map(\.txid), height: template.height, minerID: minerID)
+            StageTimes.shared.record(.didTemplate, since: told)
         }
         return template
     }
@@ -112,7 +116,9 @@ actor TemplateGenerator {
             rendered[form, default: Rendered()].reused += 1
             return last.bytes
         }
+        let began = StageTimes.now()
         let bytes = try await render(t)
+        StageTimes.shared.record(.render, since: began)
         rendered[form, default: Rendered()].made += 1
         rendered[form, default: Rendered()].last = (t, bytes)
         return bytes
