@@ -128,6 +128,40 @@ final class StoreHarness: Sendable {
         #expect(try await q.verifyUTXO().ok)
     }
 
+    /// A child of the tip whose header holds has its spent coins read while its body is checked
+    /// (TipPreparation.swift): a body that then fails drops the read, and nothing of it is left.
+    @Test func aRefusedChildOfTheTipLeavesItsCoinsAsTheyWere() async throws {
+        let h = try StoreHarness()
+        let (chain, q) = try await h.open()
+        let a = TestWallet(), b = TestWallet()
+        let blocks = await extendChain(chain, from: params.genesis, height: 1, count: params.coinbaseMaturity + 3, wallet: a)
+        let height = blocks.count + 1
+        let spent = (0..<3).map { blocks[$0].transactions[0] }
+        let pays = spent.map { cb in
+            a.spend([(OutPoint(txid: cb.txid, index: 0), cb.outputs[0])], to: [b.output(cb.outputs[0].value - 500)])
+        }
+        // Its header holds (remined), its merkle root does not: refused for its body.
+        var bad = ChainFixtures.next(after: blocks.last!.header, height: height, paying: a, transactions: pays, fees: 1_500)
+        bad.header.merkleRoot = Hash256.sha256d([3])
+        bad = ChainFixtures.remine(bad)
+        #expect(await chain.submit(bad, source: "test").reason == "bad-txnmrklroot")
+        // One spending a coin that does not exist: its read finds it missing.
+        let ghost = a.spend([(OutPoint(txid: Hash256.sha256d([4]), index: 0), spent[0].outputs[0])], to: [b.output(1_000)])
+        let missing = ChainFixtures.next(after: blocks.last!.header, height: height, paying: a, transactions: [pays[0], ghost], fees: 500)
+        #expect(await chain.submit(missing, source: "test").reason == "bad-txns-inputs-missingorspent")
+        #expect(await chain.tip.hash == blocks.last!.hash)
+        let before = try await q.coins(OutpointList(outpoints: spent.map { "\($0.txid.hex):0" }))
+        #expect(before.allSatisfy { $0 != nil })
+        #expect(try await q.verifyUTXO().ok)
+        // The same payments in a good block: connected, the coins spent.
+        let good = ChainFixtures.next(after: blocks.last!.header, height: height, paying: a, transactions: pays, fees: 1_500)
+        let r = await chain.submit(good, source: "test")
+        #expect(r.accepted && r.isTip, "\(r)")
+        let after = try await q.coins(OutpointList(outpoints: spent.map { "\($0.txid.hex):0" } + pays.map { "\($0.txid.hex):0" }))
+        #expect(after.map { $0 != nil } == [false, false, false, true, true, true])
+        #expect(try await q.verifyUTXO().ok)
+    }
+
     @Test func mostWorkWinsAndReorgUndoesTheOldBranch() async throws {
         let h = try StoreHarness()
         let (chain, q) = try await h.open()
