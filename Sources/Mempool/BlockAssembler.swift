@@ -69,7 +69,7 @@ enum BlockAssembler {
     static func select(_ graph: PoolGraph, maxBlockSize: Int = Limits.maxBlockSize) -> (chosen: [PoolEntry], fees: Amount) {
         var cursor = graph.inFeeRateOrder()
         return select(next: { cursor.next() }, entry: { graph[$0] }, children: { $0.children },
-                      minSize: graph.minSize ?? 0, maxBlockSize: maxBlockSize)
+                      minSize: graph.minSize ?? 0, maxBlockSize: maxBlockSize, candidates: graph.count)
     }
 
     /// The selection from any entries (their `parents` say the links; `children` are not read).
@@ -83,7 +83,8 @@ enum BlockAssembler {
         }
         var sorted = entries.sorted { $0.order < $1.order }.makeIterator()
         return select(next: { sorted.next() }, entry: { byID[$0] }, children: { children[$0.txid] ?? [] },
-                      minSize: entries.lazy.map(\.size).min() ?? 0, maxBlockSize: maxBlockSize, confirmed: confirmed)
+                      minSize: entries.lazy.map(\.size).min() ?? 0, maxBlockSize: maxBlockSize, confirmed: confirmed,
+                      candidates: entries.count)
     }
 
     /// A child made ready behind the reading: taken or dropped at its turn (sweep, place in the order).
@@ -96,12 +97,15 @@ enum BlockAssembler {
 
     /// The one pass. `next`: the candidates in fee-rate order; `entry`, `children` (an entry's): the links;
     /// `minSize`: at most the smallest candidate's size; `confirmed`: parents counted as in already
-    /// (an earlier projected block), never candidates themselves.
+    /// (an earlier projected block), never candidates themselves; `candidates`: at least how many
+    /// `next` gives (room is made for no more).
     static func select<Children: Sequence<Hash256>>(next: () -> PoolEntry?, entry: (Hash256) -> PoolEntry?, children: (PoolEntry) -> Children,
-                                                    minSize: Int, maxBlockSize: Int, confirmed: Set<Hash256> = []) -> (chosen: [PoolEntry], fees: Amount) {
-        // At most a block's worth of the smallest entries is chosen: room for that many up front,
-        // so the set is not grown (and every key hashed again) several times on the way.
-        let most = minSize > 0 ? min(max(0, maxBlockSize - reserved) / minSize + 1, 1 << 16) : 0
+                                                    minSize: Int, maxBlockSize: Int, confirmed: Set<Hash256> = [],
+                                                    candidates: Int = 1 << 16) -> (chosen: [PoolEntry], fees: Amount) {
+        // At most a block's worth of the smallest entries is chosen, and no more than the
+        // candidates: room for that many up front, so the set is not grown (and every key hashed
+        // again) several times on the way, nor made a block's size for a pool of a few.
+        let most = minSize > 0 ? min(max(0, maxBlockSize - reserved) / minSize + 1, candidates, 1 << 16) : 0
         var chosen = [PoolEntry]()
         chosen.reserveCapacity(most)
         var included = Set<Hash256>(minimumCapacity: most)

@@ -130,7 +130,7 @@ enum ProjectedBlocks {
             } else {
                 var reading = remaining.makeIterator()
                 chosen = BlockAssembler.select(next: { reading.next() }, entry: entry, children: children, minSize: minSize,
-                                               maxBlockSize: maxBlockSize, confirmed: done).chosen
+                                               maxBlockSize: maxBlockSize, confirmed: done, candidates: remaining.count).chosen
                 if chosen.isEmpty { chosen = remaining }   // nothing fits: the rest, as one last block
             }
             for e in chosen {
