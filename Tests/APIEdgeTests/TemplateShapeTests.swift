@@ -69,6 +69,17 @@ struct TemplateShapeTests {
         #expect(TemplateRPC.result(empty) == RPCMethods.templateJSON(empty).encoded())
     }
 
+    /// The strings of a template are hex, copied whole; any other string (an older mempool's
+    /// template is not checked) is escaped exactly as the edge's encoder escapes it.
+    @Test("a JSON string is written as the edge's encoder writes it, escapes included",
+          arguments: ["", "00ff", "a\"b", "back\\slash", "line\nfeed\r\ttab", "\u{01}\u{1f}ctl", "é ünïcode ✓", "/slash"])
+    func stringsAsTheEncoderWritesThem(_ s: String) throws {
+        var out = [UInt8]()
+        TemplateRPC.writeString(s, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(decoding: RPCValue.string(s).encoded(), as: UTF8.self))
+        #expect(try RPCValue.decode(Data(out)) == .string(s))
+    }
+
     @Test("the bus payload carries the header and the result; a short or overlong header is refused")
     func payloadRoundTrip() throws {
         var t = Self.template(Self.chains(), depends: [[], [], [1], [1], [3, 4]])
