@@ -20,6 +20,10 @@ struct EdgeConfig: Sendable {
     var submitLimit = SubmitQueue.defaultLimit
     /// The peer bridge's request endpoint (GET /api/peers, /api/sync).
     var peerRPC = PeerEndpoints.loopback().rpc
+    /// A peer bridge call waits this long, this many times, before the bridge counts as absent
+    /// (503 on /api/peers and /api/sync, -31 on /rpc): short, since a node run alone has none.
+    var peerTimeout: Duration = .milliseconds(700)
+    var peerRetries = 1
     /// The peer bridge's PUB: its trace events join the WebSocket feed.
     var peerPub = PeerEndpoints.loopback().pub
     /// How long the `trace` subscriptions outlive the last `/api/ws` client (`TraceRelay`).

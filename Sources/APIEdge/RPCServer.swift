@@ -28,7 +28,7 @@ final class RPCServer: Sendable {
         methods = RPCMethodTable(RPCMethods.all)
         longPoll = try await LongPollSignal(context: context, endpoints: config.endpoints, bus: config.bus, logger: logger)
         peerEndpoint = config.peerRPC
-        peer = try await RPCClient(context: context, endpoint: config.peerRPC, timeout: .milliseconds(700), retries: 1,
+        peer = try await RPCClient(context: context, endpoint: config.peerRPC, timeout: config.peerTimeout, retries: config.peerRetries,
                                    curve: try? config.bus.client(of: .peerbridge))
     }
 

@@ -7,7 +7,8 @@ import NodeKit
 /// Without a bridge (a node started alone, or the bridge down) both answer a JSON 503.
 enum PeerRoutes {
     static func routes(_ edge: Edge) -> [Route] {
-        let link = PeerLink(context: edge.context, endpoint: edge.config.peerRPC, curve: try? edge.config.bus.client(of: .peerbridge))
+        let link = PeerLink(context: edge.context, endpoint: edge.config.peerRPC, timeout: edge.config.peerTimeout,
+                            retries: edge.config.peerRetries, curve: try? edge.config.bus.client(of: .peerbridge))
         let peer = Schema.object([
             "id": Schema.int, "address": Schema.string, "direction": ["type": "string", "enum": ["inbound", "outbound"]],
             "handshaken": Schema.bool, "user_agent": Schema.string, "protocol_version": Schema.uint, "start_height": Schema.int,
@@ -54,12 +55,16 @@ enum PeerRoutes {
 actor PeerLink {
     let context: ZMQContext
     let endpoint: String
+    let timeout: Duration
+    let retries: Int
     let curve: CurveSecurity?
     private var client: RPCClient?
 
-    init(context: ZMQContext, endpoint: String, curve: CurveSecurity? = nil) {
+    init(context: ZMQContext, endpoint: String, timeout: Duration, retries: Int, curve: CurveSecurity? = nil) {
         self.context = context
         self.endpoint = endpoint
+        self.timeout = timeout
+        self.retries = retries
         self.curve = curve
     }
 
@@ -69,7 +74,7 @@ actor PeerLink {
             c = client
         } else {
             do {
-                c = try await RPCClient(context: context, endpoint: endpoint, timeout: .milliseconds(700), retries: 1, curve: curve)
+                c = try await RPCClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries, curve: curve)
             } catch {
                 throw APIError(.serviceUnavailable, "peerbridge-unavailable", "the peer bridge cannot be reached at \(endpoint): \(error)")
             }

@@ -150,6 +150,9 @@ final class RPCFakes: Sendable {
         return try await Stack.with(configure: { c in
             c.peerRPC = bridgeAt
             c.peerPub = bridgeAt
+            // A working fake bridge gets patience to spare on a loaded machine (its -31 here would
+            // be a timeout, not the test's point); a dead one keeps the edge's short default.
+            if bridge { c.peerTimeout = .seconds(10) }
             c.endpoints.mempoolRPC = pool
             c.endpoints.chainRPC = chainAt
             configure(&c)
