@@ -54,16 +54,24 @@ public enum SupervisorWatch {
         let thread = Thread {
             var told = 0
             while true {
-                if getppid() != supervisor {
+                if let signal = signal(parent: getppid(), supervisor: supervisor, told: told) {
                     if told == 0 { gone(supervisor) }
                     told += 1
-                    kill(getpid(), told > graceSeconds ? SIGKILL : SIGTERM)
+                    kill(getpid(), signal)
                 }
                 Thread.sleep(forTimeInterval: 1)
             }
         }
         thread.name = "cairn.supervisor-watch"
         thread.start()
+    }
+
+    /// What one look of the watch sends its own process: nothing while `parent` is the supervisor;
+    /// once it is not, SIGTERM the first `graceSeconds` times (`told`: how many were sent before),
+    /// then SIGKILL.
+    public static func signal(parent: pid_t, supervisor: pid_t, told: Int) -> Int32? {
+        guard parent != supervisor else { return nil }
+        return told < graceSeconds ? SIGTERM : SIGKILL
     }
 
     /// The line a child writes when its supervisor is gone.

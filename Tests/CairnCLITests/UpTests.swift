@@ -159,48 +159,6 @@ import TestSupport
         #expect(await eventually("children exit after the supervisor is killed") { kids.allSatisfy { !Procs.alive($0) } })
     }
 
-    /// The gaps of the parent-death signal (a supervisor killed before `setpriv` set it, a SIGTERM lost
-    /// while `cairn up` installs its handler) are covered by `SupervisorWatch`: a service whose named
-    /// supervisor is not its parent, as an orphan's is not, stops by itself; one whose supervisor is
-    /// its parent keeps serving.
-    @Test func aServiceStopsWhenItsSupervisorIsNotItsParent() async throws {
-        let dir = try TempDir()
-        let offset = Ports.offset("CairnCLITests")
-        // A live process that is not the children's parent (this one is): getppid() may be 1, or 0
-        // outside the pid namespace, which the watch rightly refuses.
-        let other = try await ProcessRunner("/bin/sleep", ["600"], env: [:], in: dir, tag: "not-the-parent")
-        defer { other.signal(SIGKILL) }
-        let notParent = String(other.pid)
-        let bus = ["--chain-rpc", "tcp://127.0.0.1:\(28331 + offset)", "--chain-pub", "tcp://127.0.0.1:\(28332 + offset)",
-                   "--mempool-rpc", "tcp://127.0.0.1:\(28333 + offset)", "--mempool-pub", "tcp://127.0.0.1:\(28334 + offset)"]
-        let keeps = try await ProcessRunner(Build.path("cairn-walletfront"), ["--port", "\(8341 + offset)", "--edge", "http://127.0.0.1:\(8340 + offset)"],
-                                            env: [SupervisorWatch.environmentKey: String(getpid())], in: dir, tag: "front-kept")
-        let front = try await ProcessRunner(Build.path("cairn-walletfront"), ["--port", "\(8342 + offset)", "--edge", "http://127.0.0.1:\(8340 + offset)"],
-                                            env: [SupervisorWatch.environmentKey: notParent], in: dir, tag: "front-orphan")
-        let store = try await ProcessRunner(Build.path("cairn-chainstore"), ["--data", dir.path("node")] + bus,
-                                            env: [SupervisorWatch.environmentKey: notParent], in: dir, tag: "store-orphan")
-        for (p, name) in [(front, "cairn-walletfront"), (store, "cairn-chainstore")] {
-            #expect(await p.waitForExit(timeout: 120) != nil, "\(name) still runs; stderr: \(p.stderr)")
-            #expect(p.stderr.contains(SupervisorWatch.goneMessage(name, supervisor: pid_t(notParent)!)), "stderr: \(p.stderr)")
-        }
-        #expect(await eventually("the front whose supervisor is its parent serves") {
-            (try? await EdgeClient("http://127.0.0.1:\(8341 + offset)").raw("/", timeout: 2))?.status == 200
-        }, "stderr: \(keeps.stderr)")
-        #expect(keeps.isRunning, "stderr: \(keeps.stderr)")
-        #expect(!keeps.stderr.contains("is gone"), "stderr: \(keeps.stderr)")
-        keeps.signal(SIGTERM)
-        #expect(await keeps.wait() == 0, "stderr: \(keeps.stderr)")
-    }
-
-    @Test func theWatchReadsOnlyAPidAboveOne() {
-        #expect(SupervisorWatch.supervisor(in: [SupervisorWatch.environmentKey: "4242"]) == 4242)
-        for bad in ["", "1", "0", "-5", "abc", "12x"] {
-            #expect(SupervisorWatch.supervisor(in: [SupervisorWatch.environmentKey: bad]) == nil, "\(bad)")
-        }
-        #expect(SupervisorWatch.supervisor(in: [:]) == nil)
-        #expect(SupervisorWatch.childEnvironment(["A": "b"]) == ["A": "b", SupervisorWatch.environmentKey: String(getpid())])
-    }
-
     @Test
     func startsRestartsAKilledChildAndStopsOnSIGTERM() async throws {
         let dir = try TempDir()
