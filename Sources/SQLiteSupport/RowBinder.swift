@@ -27,10 +27,19 @@ public enum BulkInsert {
                             bind: (inout RowBinder, Int) throws -> Void) throws {
         precondition(width > 0 && chunks.allSatisfy { $0 > 0 }, "a width and chunks of at least 1")
         let shape = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        // Each shape's SQL is built and looked up once a call: a block's 5,000 rows are 79
+        // statements of one shape, and its text (2 KB at 64 rows of 5) is hashed at each lookup.
+        var statements: [Int: Statement] = [:]
         var start = 0
         while start < count {
             let n = chunks.first { $0 <= count - start } ?? (count - start)
-            let statement = try db.cachedStatement(sql: head + " " + Array(repeating: shape, count: n).joined(separator: ", "))
+            let statement: Statement
+            if let known = statements[n] {
+                statement = known
+            } else {
+                statement = try db.cachedStatement(sql: head + " " + Array(repeating: shape, count: n).joined(separator: ", "))
+                statements[n] = statement
+            }
             var binder = RowBinder(statement.sqliteStatement)
             binder.prepare(db)
             for i in start..<(start + n) {
