@@ -27,9 +27,9 @@ import Synchronization
 ///
 /// That backstop is the mempool's acknowledgement tail under a flood (measured at 4,000-4,500
 /// transactions a second, 12-02): its log passes the mark every 2.5 s or so, and the commit that
-/// does takes 63-144 ms against a p50 of 2. With the backstop off, the longest commit was 17-31 ms
-/// and the wait from the gate to the commit's answer had a p99 of 14-26 ms instead of 47-89, but
-/// the log grows without bound. Tried and not kept: a RESTART checkpoint from this connection once
+/// does takes 62-144 ms against a p50 of 2. With the backstop off, the longest commit was 17-31 ms
+/// and the wait from the gate to the commit's answer had a p99 of 14-28 ms in every 5 s window
+/// (15-89 with it, the high ones in a backstop's windows), but the log grows without bound. Tried and not kept: a RESTART checkpoint from this connection once
 /// a pass found the log past a quarter of the mark (it held the writer 7-61 ms; longest commit
 /// 54-83 ms), and a pass every 200 ms (longest commit 51-70 ms).
 ///
