@@ -29,8 +29,8 @@ import Synchronization
 /// transactions a second, 12-02): its log passes the mark every 1-2.5 s, and the commit that does
 /// takes 62-144 ms against a p50 of 2 (timed from a WAL hook doing the backstop's checkpoint
 /// itself: 37-68 ms each time). The log grew by about 55 frames a commit in a closed-loop flood and
-/// 10 under a paced load, none above 300: its volume is many small commits' pages, each rewritten
-/// by the next, not one large commit (a block's removal is not). With the backstop off, the
+/// 10 under a paced load, none above 300 (a block's removal included): its volume is many
+/// commits of tens of pages, not one large commit. With the backstop off, the
 /// longest commit was 17-31 ms and the wait from the gate to the commit's answer had a p99 of
 /// 14-28 ms in every 5 s window (15-89 with it, the high ones in a backstop's windows), but the
 /// log grows without bound. Tried and not kept: a RESTART checkpoint from this connection once a
