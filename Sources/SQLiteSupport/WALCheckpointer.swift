@@ -28,7 +28,8 @@ import Synchronization
 /// That backstop is the mempool's acknowledgement tail under a flood (measured at 3,500-4,500
 /// transactions a second, 12-02): its log passes the mark every 1-2.5 s, and the commit that does
 /// takes 62-144 ms against a p50 of 2 (timed from a WAL hook doing the backstop's checkpoint
-/// itself: 37-68 ms each time). The log grew by about 55 frames a commit in a closed-loop flood and
+/// itself: 14-68 ms each time, two syncs included; this task's passes took 9-45 ms and each
+/// copied the whole log as it was when it began). The log grew by about 55 frames a commit in a closed-loop flood and
 /// 10 under a paced load, none above 300 (a block's removal included): its volume is many
 /// commits of tens of pages, not one large commit. With the backstop off, the
 /// longest commit was 17-31 ms and the wait from the gate to the commit's answer had a p99 of
