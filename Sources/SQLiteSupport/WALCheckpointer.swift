@@ -28,15 +28,15 @@ import Synchronization
 /// That backstop is the mempool's acknowledgement tail under a flood (measured at 3,500-4,500
 /// transactions a second, 12-02): its log passes the mark every 1-2.5 s, and the commit that does
 /// takes 62-144 ms against a p50 of 2 (timed from a WAL hook doing the backstop's checkpoint
-/// itself: 14-68 ms each time, two syncs included; this task's passes took 9-45 ms and each
-/// copied the whole log as it was when it began). The log grew by about 55 frames a commit in a closed-loop flood and
-/// 10 under a paced load, none above 300 (a block's removal included): its volume is many
-/// commits of tens of pages, not one large commit. With the backstop off, the
-/// longest commit was 17-31 ms and the wait from the gate to the commit's answer had a p99 of
-/// 14-28 ms in every 5 s window (15-89 with it, the high ones in a backstop's windows), but the
-/// log grows without bound. Tried and not kept: a RESTART checkpoint from this connection once a
-/// pass found the log past a quarter of the mark (it held the writer 7-61 ms; longest commit 54-83
-/// ms), and a pass every 200 ms (longest commit 51-70 ms).
+/// itself: 14-68 ms each time, two syncs included; this task's passes took 9-45 ms and each copied
+/// the whole log as it was when it began). The log grew by about 55 frames a commit in a
+/// closed-loop flood and 10 under a paced load, none above 300 (a block's removal included): its
+/// volume is many commits of tens of pages, not one large commit. With the backstop off, the
+/// longest commit was 17-31 ms and the wait from the gate to the commit's answer had a p99 of 14-28
+/// ms in every 5 s window (15-89 with it, the high ones in a backstop's windows), but the log grows
+/// without bound. Tried and not kept: a RESTART checkpoint from this connection once a pass found
+/// the log past a quarter of the mark (it held the writer 7-61 ms; longest commit 54-83 ms), and a
+/// pass every 200 ms (longest commit 51-70 ms).
 ///
 /// `close()` at the service's exit: the loop ends, one last checkpoint runs (so the next start
 /// finds a short log) and the connection is closed before the writer's.
