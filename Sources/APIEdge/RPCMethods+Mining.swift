@@ -50,8 +50,9 @@ extension RPCMethods {
             if let longPollID {
                 let deadline = ContinuousClock.now + .seconds(60)
                 while longPollID == header.longPollID && ContinuousClock.now < deadline && !Task.isCancelled {
-                    await ctx.rpc.longPoll.wait(timeout: deadline - ContinuousClock.now)
+                    let waitOn = await ctx.rpc.longPoll.wait(timeout: deadline - ContinuousClock.now)
                     (header, result) = try await renderedTemplate(request, ctx: ctx)
+                    if !waitOn { break }   // the edge is stopping: the template as it is now
                 }
             }
             // The learning mode: a paused node hands out no work, to JSON-RPC miners either.
