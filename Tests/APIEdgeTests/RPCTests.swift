@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import NodeKit
+import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 import TestSupport
@@ -554,6 +555,34 @@ struct RPCTests {
                 }
             }
         }
+    }
+
+    /// A long poll open when the edge's graceful shutdown begins is answered then, with the
+    /// template as it is (Hummingbird's shutdown waits for the requests in flight; a long poll
+    /// that went on waiting, or waited again and again, would hold the edge's exit its 60 s).
+    @Test func aLongPollIsAnsweredWhenTheEdgeBeginsToStop() async throws {
+        try await Self.withFakes { fakes in
+            try await fakes.with { s in
+                try await s.http { c in
+                    let rpc = RPCClientHelper(client: c)
+                    let id = try #require(try await rpc.result("getblocktemplate") as? [String: Any])["longpollid"] as? String
+                    let answered = try await withHangGuard("a long poll at the edge's shutdown", seconds: 30) {
+                        try await testGracefulShutdown { trigger in
+                            async let answer = Self.longPollAnswer(rpc, id ?? "")
+                            try await Task.sleep(for: .milliseconds(200))   // (either way: a wait begun after the shutdown returns at once)
+                            trigger.triggerGracefulShutdown()
+                            return try await answer
+                        }
+                    }
+                    #expect(id != nil && answered == id, "the unchanged template's id: \(String(describing: answered))")
+                }
+            }
+        }
+    }
+
+    /// A long poll's answer: its template's `longpollid`.
+    static func longPollAnswer(_ rpc: RPCClientHelper, _ id: String) async throws -> String? {
+        try await rpc.result("getblocktemplate", #"[{"longpollid":"\#(id)"}]"#).flatMap { $0 as? [String: Any] }?["longpollid"] as? String
     }
 
     @Test func blockTemplateAndLongPoll() async throws {
