@@ -31,6 +31,8 @@ final class Edge: Sendable {
     let rpc: RPCServer
     /// API keys: cached records, leases, usage reports.
     let access: AccessControl
+    /// What each refused WebSocket upgrade threw, for its answer (`RefusedUpgrades`).
+    let refusedUpgrades = RefusedUpgrades()
     private let tasks: [Task<Void, Never>]
 
     var explorer: EsploraMapper { EsploraMapper(backend: backend) }
@@ -196,19 +198,23 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
 
     let wsRouter = Router(context: EdgeWebSocketContext.self)
     let feed = edge.feed
-    // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429; a
-    // refused upgrade reaches the client as hummingbird-websocket's empty 400).
+    let refused = edge.refusedUpgrades
+    // Keyless sockets meet the anonymous policy at the upgrade (off: 401; over the per-address rate: 429). A
+    // refused upgrade is answered with its own status and JSON error, not hummingbird-websocket's empty 400
+    // (`RefusedUpgrades`): each upgrade's checks run inside `refused.refusing`.
     wsRouter.ws("/api/ws", shouldUpgrade: { request, context in
-        // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift):
-        // a keyless one meets the per-address rate before it waits, a keyed one is charged only after.
-        if let key = request.headers[.xAPIKey] {
-            try await feed.feedStart.admit()
-            try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, restPath: "/api/ws")
-        } else {
-            try edge.access.admitKeyless(address: context.remoteAddress)
-            try await feed.feedStart.admit()
+        try await refused.refusing(on: context.channel) {
+            // Upgraded once the feed has started, so a client is sent everything from its hello on (FeedStart.swift):
+            // a keyless one meets the per-address rate before it waits, a keyed one is charged only after.
+            if let key = request.headers[.xAPIKey] {
+                try await feed.feedStart.admit()
+                try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, restPath: "/api/ws")
+            } else {
+                try edge.access.admitKeyless(address: context.remoteAddress)
+                try await feed.feedStart.admit()
+            }
+            return .upgrade([:])
         }
-        return .upgrade([:])
     }) { inbound, outbound, context in
         // With an X-API-Key header it is a keyed feed, metered per message like /v1/<key>/api/ws.
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request),
@@ -216,13 +222,15 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     }
     let rpc = edge.rpc
     wsRouter.ws("/rpc", shouldUpgrade: { request, context in
-        // An X-API-Key header makes it a keyed socket, as over HTTP.
-        if let key = request.headers[.xAPIKey] {
-            try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, charge: false)
-        } else if rpc.auth.verdict(request.headers[.authorization]) != .valid {
-            try edge.access.admitKeyless(address: context.remoteAddress)
+        try await refused.refusing(on: context.channel) {
+            // An X-API-Key header makes it a keyed socket, as over HTTP.
+            if let key = request.headers[.xAPIKey] {
+                try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, charge: false)
+            } else if rpc.auth.verdict(request.headers[.authorization]) != .valid {
+                try edge.access.admitKeyless(address: context.remoteAddress)
+            }
+            return try await rpc.upgrade(request)
         }
-        return try await rpc.upgrade(request)
     }) { inbound, outbound, context in
         let key = socketKey(context.request, pathKey: nil, edge: edge)
         await rpc.subscriptions.serve(inbound: inbound, outbound: outbound,
@@ -230,16 +238,20 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
                                       edge: edge, key: key)
     }
     wsRouter.ws("/v1/:key/rpc", shouldUpgrade: { request, context in
-        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, charge: false)
-        return try await rpc.upgrade(request)
+        try await refused.refusing(on: context.channel) {
+            try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, charge: false)
+            return try await rpc.upgrade(request)
+        }
     }) { inbound, outbound, context in
         await rpc.subscriptions.serve(inbound: inbound, outbound: outbound, isOperator: false, edge: edge,
                                       key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
     }
     wsRouter.ws("/v1/:key/api/ws", shouldUpgrade: { request, context in
-        try await feed.feedStart.admit()   // before the key is charged
-        try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, restPath: "/api/ws")
-        return .upgrade([:])
+        try await refused.refusing(on: context.channel) {
+            try await feed.feedStart.admit()   // before the key is charged
+            try await keyedUpgrade(request, key: context.parameters.get("key") ?? "", edge: edge, restPath: "/api/ws")
+            return .upgrade([:])
+        }
     }) { inbound, outbound, context in
         await feed.serve(inbound: inbound, outbound: outbound, since: ResumeCursor(request: context.request),
                          key: socketKey(context.request, pathKey: context.requestContext.parameters.get("key") ?? "", edge: edge))
@@ -249,7 +261,9 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
                                    cors: OriginCORSMiddleware(origins: Set(config.corsOrigins)))
     return Application(
         responder: responder,
-        server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
+        server: .http1WebSocketUpgrade(webSocketRouter: wsRouter,
+                                       configuration: .init(http1: .init(additionalChannelHandlers: [refused.handler()]),
+                                                            ws: .init(maxFrameSize: 1 << 20))),
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "cairn-edge"),
         logger: edge.logger)
 }

@@ -76,8 +76,8 @@ final class FeedStart: Sendable {
         }
     }
 
-    /// For an upgrade to the feed: nothing once started; else waits, and refuses. (hummingbird-websocket
-    /// answers every refused upgrade with an empty 400 and closes: this error's status is not sent.)
+    /// For an upgrade to the feed: nothing once started; else waits, and refuses (503 with `Retry-After`,
+    /// sent as the upgrade's answer by `RefusedUpgrades`).
     func admit() async throws {
         guard await wait() else {
             throw APIError(.serviceUnavailable, "feed-starting", Self.notYet, headers: [.retryAfter: "1"])

@@ -291,6 +291,32 @@ struct KeySocketTests {
                 }
                 _ = opened
             }
+            // A refused upgrade is answered with the refusal's own status and JSON error, not
+            // hummingbird-websocket's empty 400, and closes its connection (so one client each).
+            let upgrade: HTTPFields = [.connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13",
+                                       .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ=="]
+            func refused(_ path: String, _ extra: HTTPFields = [:]) async throws -> TestResponse {
+                var headers = upgrade
+                headers.append(contentsOf: extra)
+                let all = headers
+                return try await s.http(.live) { c in try await c.execute(uri: path, method: .get, headers: all) }
+            }
+            for path in ["/api/ws", "/rpc"] {
+                let r = try await refused(path)
+                expectError(r, .unauthorized, "api-key-required")
+                #expect(r.headers[.wwwAuthenticate] == "ApiKey realm=\"cairn\"", "\(path)")
+                #expect(r.headers[.connection] == "close")
+            }
+            let unknown = APIKeyFormat.prefix + String(repeating: "0", count: APIKeyFormat.idLength) + "_"
+                + String(repeating: "1", count: APIKeyFormat.secretLength)
+            for path in ["/v1/\(unknown)/rpc", "/v1/\(unknown)/api/ws"] {
+                expectError(try await refused(path), .unauthorized, "invalid-api-key")
+            }
+            expectError(try await refused("/rpc", [.xAPIKey: "not a key"]), .unauthorized, "invalid-api-key")
+            // Every refusal was answered and none is kept; a plain request on the server is answered as ever.
+            #expect(s.edge.refusedUpgrades.pending == 0)
+            let plain = try await s.http(.live) { c in try await c.execute(uri: "/v1/\(key)/api/blocks/tip/height", method: .get) }
+            #expect(plain.status == .ok)
         }
         // The regtest default (loopback not limited): the wallet's own keyless feed still opens.
         try await Stack.with { s in

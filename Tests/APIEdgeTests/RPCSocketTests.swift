@@ -239,6 +239,15 @@ struct RPCSocketTests {
                 }
                 #expect(code.withLock { $0 } == -31)
             }
+            // Seen by a plain HTTP client: 401 with the challenge and the JSON error (`RefusedUpgrades`).
+            let refused = try await s.http(.live) { c in
+                try await c.execute(uri: "/rpc", method: .get, headers: [
+                    .connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13",
+                    .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==", .authorization: "Bearer wrong",
+                ])
+            }
+            expectError(refused, .unauthorized, "unauthorized")
+            #expect(refused.headers[.wwwAuthenticate] == "Basic realm=\"jsonrpc\"")
         }
     }
 
@@ -315,8 +324,8 @@ struct RPCSocketTests {
                         #expect(waited >= FeedStart.patience, "answered after \(waited)")
                         reply.withLock { $0 = Self.decode(text) }
                     }
-                    // The feed's upgrade: refused once the patience ran out, no socket (hummingbird-websocket
-                    // answers a refused upgrade with an empty 400).
+                    // The feed's upgrade: refused once the patience ran out, no socket; answered 503 with
+                    // Retry-After and the reason (`RefusedUpgrades`).
                     let upgradeAsked = ContinuousClock.now
                     async let feed = c.execute(uri: "/api/ws", method: .get, headers: [
                         .connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13", .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
@@ -326,7 +335,8 @@ struct RPCSocketTests {
                     #expect(error?["code"] as? Int == -28)
                     #expect((error?["message"] as? String)?.contains("feed is starting") == true, "\(error ?? [:])")
                     let refused = try await feed
-                    #expect(refused.status == .badRequest, "\(refused.status) \(refused.text)")
+                    expectError(refused, .serviceUnavailable, "feed-starting")
+                    #expect(refused.headers[.retryAfter] == "1")
                     #expect(ContinuousClock.now - upgradeAsked >= FeedStart.patience, "refused after the patience")
                 }
             }
