@@ -17,7 +17,13 @@ import Synchronization
 ///   store (`submitblock` on the bus, timed to its answer) and 2,000 coin lookups (`getcoins` on the bus).
 enum GrowthBench {
     struct PoolPoint { var size: Int; var acceptRate: Double; var templateMS: Double; var templateTxs: Int; var busTemplateMS: Double }
-    struct CoinPoint { var size: Int; var connectRate: Double; var connectSeconds: Double; var lookupP50: Double; var lookupP99: Double }
+    struct CoinPoint {
+        var size: Int; var connectRate: Double; var connectSeconds: Double; var lookupP50: Double; var lookupP99: Double
+        /// The raw Ed25519 verify rate of one core measured right before the block and right after
+        /// its lookups (the machine's speed drifts by a third within minutes here).
+        var rawBefore: Double; var rawAfter: Double
+        var rawBeside: Double { (rawBefore + rawAfter) / 2 }
+    }
 
     static let fee: Amount = 500
 
@@ -167,6 +173,7 @@ enum GrowthBench {
         var bulk = [(txid: Hash256, count: Int)]()
         var spent = Set<OutPoint>()
         var points = [CoinPoint]()
+        let (rawKey, rawChecks) = CairnBench.signedChecks()
         let perBlock = 23_000
         let value: Amount = 2_000
         func randomCoin() -> OutPoint {
@@ -203,6 +210,7 @@ enum GrowthBench {
                 spent.insert(op)
                 return node.spend(op, TxOutput(value: value, publicKey: node.pub), to: [TxOutput(value: value - 200, publicKey: node.pub)])
             }
+            let rawBefore = CairnBench.rawVerifyRate(seconds: 0.5, publicKey: rawKey, checks: rawChecks)
             let seconds = try await wallet.mine(node, spends)
             // 2,000 coin lookups, one outpoint each, on the chain store's bus.
             var lookups = [Double]()
@@ -214,12 +222,18 @@ enum GrowthBench {
                 lookups.append((clock.now - t).seconds)
                 if r.first ?? nil != nil { found += 1 }
             }
+            let rawAfter = CairnBench.rawVerifyRate(seconds: 0.5, publicKey: rawKey, checks: rawChecks)
             let l = Latencies(lookups)
             let at = try await node.chainInfo().utxoCount
-            points.append(CoinPoint(size: at, connectRate: 5_000 / seconds, connectSeconds: seconds, lookupP50: l.ms(0.5) * 1000, lookupP99: l.ms(0.99) * 1000))
+            let point = CoinPoint(size: at, connectRate: 5_000 / seconds, connectSeconds: seconds, lookupP50: l.ms(0.5) * 1000, lookupP99: l.ms(0.99) * 1000,
+                                  rawBefore: rawBefore, rawAfter: rawAfter)
+            points.append(point)
             print("  UTXO set at \(at): a 5,000-transaction block connected in \(String(format2: seconds * 1000)) ms, getcoins p50 \(String(format2: l.ms(0.5) * 1000)) µs p99 \(String(format2: l.ms(0.99) * 1000)) µs (\(found)/2000 found)")
+            print("    \(String(format2: point.connectRate / (point.rawBeside * cores) * 100)) % of cores × Ed25519 verify measured beside it (raw \(Int(rawBefore)) a core before the block, \(Int(rawAfter)) after its lookups; \(String(format2: point.connectRate / (verifyRate * cores) * 100)) % of the run's raw rate, \(Int(verifyRate)))")
             if headline && points.count == 1 {
                 table.row("block of 5,000 transactions connected at \(at) coins (tx/s; aim ≥ 90%)", 5_000 / seconds, verifyRate * cores,
+                          note: "\(Int(cores)) cores × Ed25519 verify")
+                table.row("  the same against the verify rate measured beside it", 5_000 / seconds, point.rawBeside * cores,
                           note: "\(Int(cores)) cores × Ed25519 verify")
             }
             if short { break }
@@ -240,9 +254,11 @@ enum GrowthBench {
             t1.rows.append([String(p.size), String(Int(p.acceptRate.rounded())), String(format2: p.templateMS), String(format2: p.busTemplateMS),
                             String(p.templateTxs)])
         }
-        var t2 = Table(columns: ["UTXO set size (coins)", "5,000-tx block connect (tx/s)", "of cores × verify", "getcoins p50 (µs)", "getcoins p99 (µs)"])
+        var t2 = Table(columns: ["UTXO set size (coins)", "5,000-tx block connect (tx/s)", "of cores × verify", "of cores × verify beside it",
+                                 "getcoins p50 (µs)", "getcoins p99 (µs)"])
         for c in coins {
             t2.rows.append([String(c.size), String(Int(c.connectRate.rounded())), String(format2: c.connectRate / (verifyRate * cores) * 100) + " %",
+                            String(format2: c.connectRate / (c.rawBeside * cores) * 100) + " %",
                             String(format2: c.lookupP50), String(format2: c.lookupP99)])
         }
         text += t1.text() + "\n" + t2.text()

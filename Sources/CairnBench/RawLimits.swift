@@ -66,8 +66,8 @@ extension CairnBench {
 
     // MARK: Ed25519
 
-    @discardableResult
-    static func signatures(_ table: inout Table, seconds: Double) async -> Double {
+    /// 2,048 signatures of one key over distinct messages.
+    static func signedChecks() -> (Curve25519.Signing.PublicKey, [SignatureCheck]) {
         let key = Curve25519.Signing.PrivateKey()
         let publicKey = key.publicKey
         let checks: [SignatureCheck] = (0..<2048).map { i in
@@ -75,15 +75,25 @@ extension CairnBench {
             return SignatureCheck(publicKey: Array(publicKey.rawRepresentation), message: message,
                                   signature: Array(try! key.signature(for: message.bytes)), txIndex: i, inputIndex: 0)
         }
+        return (publicKey, checks)
+    }
+
+    /// The raw rate, one core: swift-crypto's verify in a plain loop, key parsed once.
+    static func rawVerifyRate(seconds: Double, publicKey: Curve25519.Signing.PublicKey, checks: [SignatureCheck]) -> Double {
         let signatures = checks.map(\.signature)
         let messages = checks.map(\.message.bytes)
-        // the raw rate: swift-crypto's verify in a plain loop, key parsed once
-        let raw = rate(seconds: seconds) { _ in
+        return rate(seconds: seconds) { _ in
             var ok = 0
             for i in 0..<checks.count where publicKey.isValidSignature(signatures[i], for: messages[i]) { ok += 1 }
             precondition(ok == checks.count)
             return Double(checks.count)
         }
+    }
+
+    @discardableResult
+    static func signatures(_ table: inout Table, seconds: Double) async -> Double {
+        let (publicKey, checks) = signedChecks()
+        let raw = rawVerifyRate(seconds: seconds, publicKey: publicKey, checks: checks)
         let serial = await asyncRate(seconds: seconds) {
             let bad = await SignatureBatch.firstFailure(checks, parallelism: 1)
             precondition(bad == nil)
