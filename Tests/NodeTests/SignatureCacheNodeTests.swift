@@ -23,6 +23,16 @@ import TestSupport
         let before = Int(status["signatureCacheHits"] ?? "") ?? -1
         #expect(before >= 0, "\(status)")
 
+        // Mining paused while the transactions are admitted and the chain store learns their txids
+        // from the mempool's `hashtx`: a block mined before that news arrives verifies them again
+        // (a miss, harmless; seen in CI on a loaded machine), which is not what this test is about.
+        let mining = { (args: [String]) in
+            try await stack.cairn(["mining"] + args + ["--edge", stack.edge, "--data", stack.dir.path])
+        }
+        let (paused, pauseOut) = try await mining(["pause"])
+        try #require(paused == 0, "cairn mining pause: \(pauseOut)")
+        try await Task.sleep(for: .seconds(1.5))   // a block already on its way may still land
+        let sizeBefore = Int(try await chainStatus(stack)["signatureCacheSize"] ?? "") ?? -1
         let coins = try await stack.spendable(miner, tip: try await stack.height())
         try #require(coins.count >= count, "\(coins.count) mature coinbases\n\(stack.log)")
         let payee = TestWallet()
@@ -33,6 +43,11 @@ import TestSupport
             #expect(code == 200, "\(code) \(body)\n\(stack.log)")
             txids.append(tx.txid.hex)
         }
+        try await waitUntil("the chain store has learnt the admitted txids", timeout: 30, every: 0.2) {
+            (Int(try await chainStatus(stack)["signatureCacheSize"] ?? "") ?? -1) >= sizeBefore + count
+        }
+        let (resumed, resumeOut) = try await mining(["resume"])
+        try #require(resumed == 0, "cairn mining resume: \(resumeOut)")
         try await waitUntil("the transactions confirm", timeout: 60, every: 0.3) {
             for t in txids {
                 if try await stack.confirmation(t)?.confirmed != true { return false }
