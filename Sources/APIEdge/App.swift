@@ -223,10 +223,13 @@ func buildApplication(config: EdgeConfig, edge: Edge) -> some ApplicationProtoco
     let rpc = edge.rpc
     wsRouter.ws("/rpc", shouldUpgrade: { request, context in
         try await refused.refusing(on: context.channel) {
-            // An X-API-Key header makes it a keyed socket, as over HTTP.
+            // An X-API-Key header makes it a keyed socket, as over HTTP. Without one, a client with no
+            // credentials meets the anonymous policy; the operator's are not limited by it; wrong ones
+            // are refused after the wrong-credentials delay whatever the policy (`rpc.upgrade`), so
+            // a guess is not told apart from the right credentials at once by an instant 401 or 429.
             if let key = request.headers[.xAPIKey] {
                 try await keyedUpgrade(request, key: key.trimmingCharacters(in: .whitespaces), edge: edge, charge: false)
-            } else if rpc.auth.verdict(request.headers[.authorization]) != .valid {
+            } else if rpc.auth.verdict(request.headers[.authorization]) == .none {
                 try edge.access.admitKeyless(address: context.remoteAddress)
             }
             return try await rpc.upgrade(request)

@@ -271,7 +271,10 @@ struct KeySocketTests {
 
     @Test func keylessSocketsMeetTheAnonymousPolicyAtTheUpgrade() async throws {
         // Keyless access off (limits loopback too, as a hosted node would): no keyless socket, a keyed one opens.
-        try await Stack.with(configure: { $0.anonymous = AnonymousPolicy(rps: 0, limitLoopback: true) }) { s in
+        try await Stack.with(configure: {
+            $0.anonymous = AnonymousPolicy(rps: 0, limitLoopback: true)
+            $0.rpcToken = "tok"
+        }) { s in
             let key = s.accounts.add()
             try await s.edge.access.ready(timeout: .seconds(10))
             try await s.http(.live) { c in
@@ -313,6 +316,22 @@ struct KeySocketTests {
                 expectError(try await refused(path), .unauthorized, "invalid-api-key")
             }
             expectError(try await refused("/rpc", [.xAPIKey: "not a key"]), .unauthorized, "invalid-api-key")
+            // Wrong operator credentials get the wrong-credentials answer after its delay, as over HTTP,
+            // not the policy's instant 401: a guess is not told from the token at once. The token
+            // itself is not limited by the policy.
+            let clock = ContinuousClock()
+            let start = clock.now
+            let wrong = try await refused("/rpc", [.authorization: "Bearer wrong"])
+            #expect(clock.now - start >= OperatorAuth.wrongCredentialsDelay)
+            expectError(wrong, .unauthorized, "unauthorized")
+            #expect(wrong.headers[.wwwAuthenticate] == "Basic realm=\"jsonrpc\"")
+            try await s.http(.live) { c in
+                _ = try await withHangGuard("the operator's socket with keyless access off") {
+                    try await c.ws("/rpc", configuration: .init(additionalHeaders: [.authorization: "Bearer tok"])) { _, outbound, _ in
+                        try await outbound.close(.normalClosure, reason: nil)
+                    }
+                }
+            }
             // Every refusal was answered and none is kept; a plain request on the server is answered as ever.
             #expect(s.edge.refusedUpgrades.pending == 0)
             let plain = try await s.http(.live) { c in try await c.execute(uri: "/v1/\(key)/api/blocks/tip/height", method: .get) }
@@ -329,6 +348,30 @@ struct KeySocketTests {
                     }
                 }
             }
+        }
+    }
+
+    @Test func aKeylessUpgradeOverTheRateIsRefusedWith429AndRetryAfter() async throws {
+        // One keyless request a second per address, loopback limited, and the loopback addresses'
+        // buckets 30 requests in debt (as after a burst): the upgrade is over the rate however long
+        // a loaded machine takes to send it. (Taking the tokens right before it was not enough: with
+        // the whole suite running, more than the refill's second passed before the check.)
+        try await Stack.with(configure: { $0.anonymous = AnonymousPolicy(rps: 1, limitLoopback: true) }) { s in
+            let upgrade: HTTPFields = [.connection: "Upgrade", .upgrade: "websocket", .secWebSocketVersion: "13",
+                                       .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ=="]
+            let access = s.edge.access
+            access.state.withLock { st in
+                for ip in ["127.0.0.1", "::1"] { st.anonymous[ip] = (tokens: -30, last: access.clock.now) }
+            }
+            let r = try await withHangGuard("a keyless upgrade over the rate", seconds: 60) {
+                try await s.http(.live) { c in try await c.execute(uri: "/api/ws", method: .get, headers: upgrade) }
+            }
+            expectError(r, .tooManyRequests, "rate-limited")
+            let retry = try #require(r.headers[.retryAfter].flatMap { Int($0) }, "Retry-After: \(r.headers)")
+            #expect((1...31).contains(retry), "Retry-After: \(retry)")
+            #expect(r.headers[.rateLimitPolicy] == "\"anonymous\";q=1;w=1")
+            #expect(r.headers[.connection] == "close")
+            #expect(s.edge.refusedUpgrades.pending == 0)
         }
     }
 
