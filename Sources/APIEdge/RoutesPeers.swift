@@ -73,12 +73,15 @@ actor PeerLink {
         if let client {
             c = client
         } else {
+            let made: RPCClient
             do {
-                c = try await RPCClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries, curve: curve)
+                made = try await RPCClient(context: context, endpoint: endpoint, timeout: timeout, retries: retries, curve: curve)
             } catch {
                 throw APIError(.serviceUnavailable, "peerbridge-unavailable", "the peer bridge cannot be reached at \(endpoint): \(error)")
             }
-            client = c
+            // Two calls on a fresh edge may both have made one: the first kept is used (the spare's
+            // socket thread stops when it is released).
+            if let kept = client { c = kept } else { client = made; c = made }
         }
         do {
             return try await c.call(method, Empty(), as: R.self)
