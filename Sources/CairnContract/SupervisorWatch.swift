@@ -28,8 +28,10 @@ public enum SupervisorWatch {
     /// The environment variable naming the supervisor's process id.
     public static let environmentKey = "CAIRN_SUPERVISOR_PID"
 
-    /// How long an orphan may take to stop after its first SIGTERM before it kills itself.
-    public static let graceSeconds = 15
+    /// How long an orphan may take to stop after its first SIGTERM before it kills itself: longer
+    /// than `cairn up`'s own stop of its children (10 s, then SIGKILL and up to 5 s for them to go),
+    /// so an orphaned `cairn up` (under `cairn net`) finishes that stop and says so.
+    public static let graceSeconds = 20
 
     /// The supervisor's process id from `env`, nil when unset or not a process id above 1.
     public static func supervisor(in env: [String: String] = ProcessInfo.processInfo.environment) -> pid_t? {
