@@ -13,9 +13,20 @@ struct RemoteNode: LocalNode {
         try await chain.call(ChainMethod.getlocator, Empty(), as: [String].self).compactMap(Hash256.init(hex:))
     }
 
+    /// In calls of at most `PeerLimits.maxHeaders` hashes, the chain store's limit a call: a branch's
+    /// missing ancestors (`queueAncestors`) may be many more (a fork deeper than that was never queued).
     func blockStates(_ hashes: [Hash256]) async throws -> [BlockState?] {
-        guard !hashes.isEmpty else { return [] }
-        return try await chain.call(ChainMethod.getblockstates, HashList(hashes: hashes.map(\.hex)), as: [BlockState?].self)
+        var out = [BlockState?]()
+        out.reserveCapacity(hashes.count)
+        for start in stride(from: 0, to: hashes.count, by: PeerLimits.maxHeaders) {
+            let part = hashes[start..<min(start + PeerLimits.maxHeaders, hashes.count)]
+            let states = try await chain.call(ChainMethod.getblockstates, HashList(hashes: part.map(\.hex)), as: [BlockState?].self)
+            guard states.count == part.count else {
+                throw RPCError("internal", "getblockstates answered \(states.count) states for \(part.count) hashes")
+            }
+            out += states
+        }
+        return out
     }
 
     func heightOf(_ hash: Hash256) async throws -> Int? {
