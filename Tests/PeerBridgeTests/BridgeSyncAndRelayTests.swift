@@ -258,13 +258,23 @@ extension BridgeTests {
         #expect(await b.peerList().offences["invalid-header"] == 1)
     }
 
-    @Test("best peer height is that of the peers connected now: a peer gone takes its claim with it")
+    @Test("best peer height is what the peers connected now have shown: not a version's claim; a peer gone takes it with it")
     func bestPeerHeightFollowsPeers() async throws {
-        let node = FakeNode(blocks: Self.chain(2))
+        let blocks = Self.chain(2)
+        let node = FakeNode(blocks: blocks)
         let b = await bridge(node)
-        let (p, _) = await handshaken(b, port: 81, height: 40, best: Hash256.sha256d([40]))
-        #expect(await b.syncStatus().bestPeerHeight == 40)
+        // A claim of 40 (or of 4 billion) alone moves nothing: no "initial sync" on a word.
+        let (p, t) = await handshaken(b, port: 81, height: 40, best: Hash256.sha256d([40]))
+        #expect(await b.syncStatus().bestPeerHeight == 2)
+        let (liar, _) = await handshaken(b, port: 83, height: UInt32.max, best: Hash256.sha256d([41]))
+        #expect(await b.syncStatus().bestPeerHeight == 2)
+        // Headers that connect, with their proof of work, show heights 3 to 5.
+        #expect(await t.drain().contains { if case .getheaders = $0 { return true } else { return false } })
+        let ahead = Self.fork(from: blocks[2], at: 3, count: 3)
+        await b.received(p, Wire.encode(.headers(ahead.map(\.header))))
+        #expect(await b.syncStatus().bestPeerHeight == 5)
         await b.detach(p)
+        await b.detach(liar)
         #expect(await b.syncStatus().bestPeerHeight == 2)
     }
 

@@ -11,6 +11,7 @@ struct PeerTableTests {
         if let nonce { p.hello = hello(nonce: nonce, listenPort: listenPort) }
         p.verackReceived = verack
         p.bestHeight = height
+        p.shownHeight = height
         return p
     }
 
@@ -32,18 +33,21 @@ struct PeerTableTests {
         #expect(t.outboundCount == 1)
     }
 
-    @Test("best height and live ids: only handshaken peers that are not closing count")
+    @Test("best shown height and live ids: only handshaken peers that are not closing count")
     func live() {
         var t = PeerTable()
-        #expect(t.bestHeight == 0)
+        #expect(t.bestShownHeight == 0)
         t[1] = Self.peer(1, nonce: 1, height: 10)
         t[2] = Self.peer(2, nonce: 2, height: 50)
         t[3] = Self.peer(3, nonce: 3, height: 99, verack: false)
-        #expect(t.bestHeight == 50 && t.liveIDs == [1, 2])
+        #expect(t.bestShownHeight == 50 && t.liveIDs == [1, 2])
+        // A claim it has not shown does not count.
+        t[1]?.bestHeight = 4_000_000_000
+        #expect(t.bestShownHeight == 50)
         t[2]?.conn.close("going")
-        #expect(t.bestHeight == 10 && t.liveIDs == [1])
+        #expect(t.bestShownHeight == 10 && t.liveIDs == [1])
         t.removeValue(forKey: 1)
-        #expect(t.bestHeight == 0 && t.liveIDs.isEmpty && t.count == 2)
+        #expect(t.bestShownHeight == 0 && t.liveIDs.isEmpty && t.count == 2)
     }
 
     @Test("a URL's node: dialled there, or the node found there reached otherwise; a stranger's nonce alone is not enough")

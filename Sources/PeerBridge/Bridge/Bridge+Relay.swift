@@ -80,7 +80,10 @@ extension Bridge {
                     sendRaw(conn.id, kind: .block, payload: raw)
                     peers[conn.id]?.knownInventory.insert(i.hash)
                     // A peer fetching our tip will have it: its best height is at least ours.
-                    if i.hash == tipHash, let q = peers[conn.id], q.bestHeight < tipHeight { peers[conn.id]?.bestHeight = tipHeight }
+                    if i.hash == tipHash, let q = peers[conn.id] {
+                        peers[conn.id]?.bestHeight = max(q.bestHeight, tipHeight)
+                        peers[conn.id]?.shownHeight = max(q.shownHeight, tipHeight)
+                    }
                 } else {
                     missing.append(i)
                 }
@@ -139,7 +142,10 @@ extension Bridge {
         // A tip moved forward counts as a change, so a `refreshTip` answer older than it is dropped.
         if height > tipHeight { tipHeight = height; tipHash = hash; tipChanges &+= 1 }
         // Peers that announced or sent it have it: their best height is at least this.
-        for (id, p) in peers where p.knownInventory.contains(hash) && p.bestHeight < height { peers[id]?.bestHeight = height }
+        for (id, p) in peers where p.knownInventory.contains(hash) && (p.bestHeight < height || p.shownHeight < height) {
+            peers[id]?.bestHeight = max(p.bestHeight, height)
+            peers[id]?.shownHeight = max(p.shownHeight, height)
+        }
         let told = announce(Wire.InvItem(.block, hash))
         if told > 0 { trace?(hash.hex, .block, .relayed, "announced to \(told) peer(s)") }
     }

@@ -98,8 +98,10 @@ extension Bridge {
             }
         }
         if reachesBeyondTip { added += await queueAncestors(of: first.previousHash) }
-        let known = peers[conn.id]?.bestHeight ?? 0
-        peers[conn.id]?.bestHeight = max(known, last)
+        if let p = peers[conn.id] {
+            peers[conn.id]?.bestHeight = max(p.bestHeight, last)
+            peers[conn.id]?.shownHeight = max(p.shownHeight, last)
+        }
         if added > 0 {
             logger.info("headers received", metadata: ["peer": "\(conn.id)", "count": "\(headers.count)", "new": "\(added)",
                                                        "up to": "\(last)", "queued": "\(blockDownload.queue.count)"])

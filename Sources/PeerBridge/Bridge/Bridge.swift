@@ -34,8 +34,9 @@ actor Bridge {
     var tipHash = Hash256.zero
     /// Counts `tipChanged` calls, so `refreshTip` can tell its answer was overtaken while it waited.
     var tipChanges = 0
-    /// The best height claimed by the peers connected now (a peer gone takes its claim with it).
-    var bestPeerHeight: Int { peers.bestHeight }
+    /// The best height shown by the peers connected now (their headers or blocks, not a version's
+    /// claim; a peer gone takes it with it).
+    var bestPeerHeight: Int { peers.bestShownHeight }
     var headerTree: HeaderTree
     var blockDownload: BlockDownload
     var orphans: OrphanPool

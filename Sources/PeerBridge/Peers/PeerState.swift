@@ -10,7 +10,14 @@ struct PeerState {
     /// Handshaken and not on its way out: the peers that are asked, told and counted.
     var isLive: Bool { handshaken && !conn.isClosing }
     var score = 0
+    /// The best height it claims (its version, raised by what it announces and sends): whom to ask for blocks.
     var bestHeight = -1
+    /// The best height it has shown: the last of its headers that connected to ours (proof of work
+    /// checked), or a block we have that it announced, sent or fetched. What the sync reports as the
+    /// best peer height (`getsync`, the edge's initial-download checks): a version's claim costs
+    /// nothing (a peer claiming 4 billion would hold `getblocktemplate` in "initial sync" on main
+    /// for as long as it stayed connected).
+    var shownHeight = -1
     /// Blocks and transactions it has (announced, sent, or was told of): never announced to it again.
     var knownInventory = RecentSet<Hash256>(limit: Self.knownInventoryLimit)
     /// Blocks we asked it for (getdata): only these, or blocks whose header we know, may be held as orphans.

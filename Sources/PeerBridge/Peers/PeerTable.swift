@@ -20,8 +20,8 @@ struct PeerTable: Sequence {
     /// Ids of the live peers (handshaken, not closing), ascending.
     var liveIDs: [Int] { byID.values.filter(\.isLive).map(\.conn.id).sorted() }
 
-    /// The best height claimed by the live peers (a peer gone takes its claim with it); 0 with none.
-    var bestHeight: Int { byID.values.filter(\.isLive).map(\.bestHeight).max() ?? 0 }
+    /// The best height the live peers have shown (`PeerState.shownHeight`; a peer gone takes it with it); 0 with none.
+    var bestShownHeight: Int { byID.values.filter(\.isLive).map(\.shownHeight).max() ?? 0 }
 
     /// Peers of `direction` holding a slot, besides `id`. A closing peer is on its way out (detached
     /// within `Connection.closeDeadline`): it takes no slot.
