@@ -28,6 +28,15 @@ struct TxDownloadTests {
         #expect(d.alternatives(for: b).isEmpty)
     }
 
+    @Test("a transaction delivered by another peer than the one asked no longer counts against the one asked")
+    func deliveredByAnother() {
+        var d = TxDownload()
+        #expect(d.addAnnouncement(a, from: 1, alreadySeen: false) == .request)
+        #expect(d.requestedCount(of: 1) == 1)
+        d.receivedTx(a, from: 2)
+        #expect(d.requestedCount(of: 1) == 0 && d.inFlight[a] == nil && d.alternatives(for: a).isEmpty)
+    }
+
     @Test("a peer with maxPeerAnnouncements open requests is asked for nothing more")
     func perPeerCap() {
         var d = TxDownload()

@@ -48,10 +48,11 @@ struct TxDownload {
         return .request
     }
 
-    /// `peer` delivered `txid`: nothing about it is pending any more.
+    /// `peer` delivered `txid`: nothing about it is pending any more, from this peer or the one it
+    /// was asked of (another peer may deliver it first: it no longer counts against that one's cap).
     mutating func receivedTx(_ txid: Hash256, from peer: Int) {
+        if let asked = inFlight.removeValue(forKey: txid) { requested[asked.peer]?.remove(txid) }
         requested[peer]?.remove(txid)
-        inFlight[txid] = nil
         announcers[txid] = nil
     }
 
