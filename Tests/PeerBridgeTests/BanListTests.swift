@@ -25,6 +25,9 @@ struct BanListTests {
         #expect(list.active(for: ["a"], now: 1100) == nil, "expired at `until`")
         #expect(list.current(now: 1050).map(\.address) == ["a", "b"])
         #expect(list.current(now: 1200).isEmpty)
+        // A later ban drops the expired ones: the list holds only what is in force.
+        list.ban(["c"], reason: "malformed-message", now: 1200)
+        #expect(list.count == 1 && list.active(for: ["c"], now: 1250) != nil)
     }
 
     @Test("offences are counted by their raw value")

@@ -34,11 +34,17 @@ struct BanList {
 
     mutating func record(_ offence: Offence) { offences[offence.rawValue, default: 0] += 1 }
 
-    /// Bans each key for `duration` from `now`.
+    /// Bans each key for `duration` from `now`. Bans expired by then are dropped first, so the list
+    /// holds only what is in force (many addresses, or on loopback many ports and nonces, banned
+    /// once each would otherwise stay in it for good).
     mutating func ban(_ keys: [String], reason: String, now: Double = ServiceSupport.now()) {
+        bans = bans.filter { $0.value.until > now }
         let until = now + duration
         for key in keys { bans[key] = BanInfo(address: key, reason: reason, until: until) }
     }
+
+    /// How many bans are kept (in force or not yet dropped).
+    var count: Int { bans.count }
 
     /// The bans in force at `now`, by key.
     func current(now: Double = ServiceSupport.now()) -> [BanInfo] {
